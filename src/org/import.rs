@@ -1,0 +1,117 @@
+//! `lantoa import units|staff FILE`: read, validate, plan, then apply in one transaction.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+
+use super::{Issue, Table, TableError, parse_staff, parse_units, plan_staff, plan_units};
+use crate::store::{self, Db, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("{}", render_issues(file, issues))]
+    Invalid { file: String, issues: Vec<Issue> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(err))
+    }
+}
+
+fn render_issues(file: &str, issues: &[Issue]) -> String {
+    let mut text = format!(
+        "{file}: {} problem{}; nothing was imported",
+        issues.len(),
+        if issues.len() == 1 { "" } else { "s" }
+    );
+    for issue in issues {
+        text.push_str("\n  ");
+        text.push_str(&issue.to_string());
+    }
+    text
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub what: &'static str,
+    pub added: usize,
+    pub updated: usize,
+    pub deactivated: usize,
+    pub unchanged: usize,
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} added, {} updated, {} deactivated, {} unchanged",
+            self.what, self.added, self.updated, self.deactivated, self.unchanged
+        )?;
+        for warning in &self.warnings {
+            write!(f, "\nwarning: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+fn summary<R>(what: &'static str, plan: &super::Plan<R>) -> ImportSummary {
+    ImportSummary {
+        what,
+        added: plan.added.len(),
+        updated: plan.updated.len(),
+        deactivated: plan.deactivated.len(),
+        unchanged: plan.unchanged,
+        warnings: Vec::new(),
+    }
+}
+
+pub async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
+    let table = read(path).await?;
+    let records = parse_units(&table).map_err(|issues| ImportError::Invalid {
+        file: table.file.clone(),
+        issues,
+    })?;
+    let mut tx = db.pool().begin().await?;
+    let existing = store::org::load_units(&mut tx).await?;
+    let plan = plan_units(records, &existing);
+    store::org::apply_units(&mut tx, &plan, store::now_ms()).await?;
+    let orphaned = store::org::active_staff_in_inactive_units(&mut tx).await?;
+    tx.commit().await?;
+
+    let mut summary = summary("units", &plan);
+    if orphaned > 0 {
+        summary.warnings.push(format!(
+            "{orphaned} active staff belong to units that are now inactive; import an updated staff roster"
+        ));
+    }
+    Ok(summary)
+}
+
+pub async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
+    let table = read(path).await?;
+    let mut tx = db.pool().begin().await?;
+    let units: HashSet<String> = store::org::active_unit_codes(&mut tx).await?.into_iter().collect();
+    let records = parse_staff(&table, &units).map_err(|issues| ImportError::Invalid {
+        file: table.file.clone(),
+        issues,
+    })?;
+    let existing = store::org::load_staff(&mut tx).await?;
+    let plan = plan_staff(records, &existing);
+    store::org::apply_staff(&mut tx, &plan, store::now_ms()).await?;
+    tx.commit().await?;
+    Ok(summary("staff", &plan))
+}
+
+/// File reading and spreadsheet parsing block; keep them off the async workers.
+async fn read(path: &Path) -> Result<Table, TableError> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || Table::read(&path))
+        .await
+        .expect("the table reader does not panic")
+}

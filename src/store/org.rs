@@ -1,0 +1,214 @@
+//! Queries of the organisation tables: units, unit_pages, staff.
+
+use std::collections::HashMap;
+
+use sqlx::{Any, Transaction};
+
+use super::{BATCH_ROWS, values_list};
+use crate::org::{ExistingStaff, ExistingUnit, Plan, Role, StaffRecord, UnitKind, UnitRecord};
+
+type Tx<'c> = Transaction<'c, Any>;
+
+const ACTIVE: &str = "active";
+const INACTIVE: &str = "inactive";
+
+fn split_urls(joined: &str) -> Vec<String> {
+    joined
+        .split(';')
+        .filter(|url| !url.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub async fn load_units(tx: &mut Tx<'_>) -> Result<Vec<ExistingUnit>, sqlx::Error> {
+    let rows: Vec<(String, String, String, Option<String>, String, Option<i64>, String)> =
+        sqlx::query_as(
+            "SELECT u.code, u.name, u.kind, p.code, u.page_urls, u.weekly_quota, u.status \
+             FROM units u LEFT JOIN units p ON p.id = u.parent_id",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, name, kind, parent_code, page_urls, quota, status)| ExistingUnit {
+            code,
+            name,
+            kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong),
+            parent_code,
+            page_urls: split_urls(&page_urls),
+            weekly_quota: quota.map(|q| q as u32),
+            active: status == ACTIVE,
+        })
+        .collect())
+}
+
+/// Code → id of every unit, active or not.
+pub async fn unit_ids(tx: &mut Tx<'_>) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT code, id FROM units")
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+pub async fn active_unit_codes(tx: &mut Tx<'_>) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT code FROM units WHERE status = 'active'")
+        .fetch_all(&mut **tx)
+        .await
+}
+
+pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> Result<(), sqlx::Error> {
+    for chunk in plan.added.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO units (code, name, kind, page_urls, weekly_quota, status, created_at, updated_at) VALUES {}",
+            values_list(chunk.len(), 8, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for unit in chunk {
+            query = query
+                .bind(&unit.code)
+                .bind(&unit.name)
+                .bind(unit.kind.as_str())
+                .bind(unit.page_urls.join(";"))
+                .bind(unit.weekly_quota.map(i64::from))
+                .bind(ACTIVE)
+                .bind(now)
+                .bind(now);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    for unit in &plan.updated {
+        sqlx::query(
+            "UPDATE units SET name = $1, kind = $2, page_urls = $3, weekly_quota = $4, \
+             status = 'active', updated_at = $5 WHERE code = $6",
+        )
+        .bind(&unit.name)
+        .bind(unit.kind.as_str())
+        .bind(unit.page_urls.join(";"))
+        .bind(unit.weekly_quota.map(i64::from))
+        .bind(now)
+        .bind(&unit.code)
+        .execute(&mut **tx)
+        .await?;
+    }
+    deactivate(tx, "units", &plan.deactivated, now).await?;
+
+    // Parents and pages last, once every unit of the file has an id.
+    let ids = unit_ids(tx).await?;
+    for unit in plan.added.iter().chain(&plan.updated) {
+        let unit_id = ids[&unit.code];
+        let parent_id = unit.parent_code.as_ref().map(|code| ids[code]);
+        sqlx::query("UPDATE units SET parent_id = $1 WHERE id = $2")
+            .bind(parent_id)
+            .bind(unit_id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM unit_pages WHERE unit_id = $1")
+            .bind(unit_id)
+            .execute(&mut **tx)
+            .await?;
+        let mut urls = unit.page_urls.clone();
+        urls.dedup();
+        if !urls.is_empty() {
+            let sql = format!(
+                "INSERT INTO unit_pages (unit_id, url) VALUES {}",
+                values_list(urls.len(), 2, 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for url in urls {
+                query = query.bind(unit_id).bind(url);
+            }
+            query.execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn load_staff(tx: &mut Tx<'_>) -> Result<Vec<ExistingStaff>, sqlx::Error> {
+    let rows: Vec<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT s.code, s.full_name, u.code, s.role, s.phone, s.status \
+         FROM staff s JOIN units u ON u.id = s.unit_id",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, full_name, unit_code, role, phone, status)| ExistingStaff {
+            code,
+            full_name,
+            unit_code,
+            role: Role::parse(&role).unwrap_or(Role::Member),
+            phone,
+            active: status == ACTIVE,
+        })
+        .collect())
+}
+
+pub async fn apply_staff(tx: &mut Tx<'_>, plan: &Plan<StaffRecord>, now: i64) -> Result<(), sqlx::Error> {
+    let ids = unit_ids(tx).await?;
+    for chunk in plan.added.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO staff (code, full_name, unit_id, role, phone, status, created_at, updated_at) VALUES {}",
+            values_list(chunk.len(), 8, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for person in chunk {
+            query = query
+                .bind(&person.code)
+                .bind(&person.full_name)
+                .bind(ids[&person.unit_code])
+                .bind(person.role.as_str())
+                .bind(&person.phone)
+                .bind(ACTIVE)
+                .bind(now)
+                .bind(now);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    // One statement per batch: UPDATE … FROM (VALUES …) works on both engines, whose VALUES
+    // columns are both named column1, column2, ….
+    for chunk in plan.updated.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "UPDATE staff SET full_name = v.column2, unit_id = v.column3, role = v.column4, \
+             phone = v.column5, status = 'active', updated_at = $1 \
+             FROM (VALUES {}) AS v WHERE staff.code = v.column1",
+            values_list(chunk.len(), 5, 2)
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for person in chunk {
+            query = query
+                .bind(&person.code)
+                .bind(&person.full_name)
+                .bind(ids[&person.unit_code])
+                .bind(person.role.as_str())
+                .bind(&person.phone);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    deactivate(tx, "staff", &plan.deactivated, now).await
+}
+
+async fn deactivate(tx: &mut Tx<'_>, table: &str, codes: &[String], now: i64) -> Result<(), sqlx::Error> {
+    for chunk in codes.chunks(BATCH_ROWS) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE {table} SET status = $1, updated_at = $2 WHERE code IN ({})",
+            placeholders.join(",")
+        );
+        let mut query = sqlx::query(&sql).bind(INACTIVE).bind(now);
+        for code in chunk {
+            query = query.bind(code);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Active staff whose unit is inactive: what a units import leaves for the roster to fix.
+pub async fn active_staff_in_inactive_units(tx: &mut Tx<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM staff s JOIN units u ON u.id = s.unit_id \
+         WHERE s.status = 'active' AND u.status = 'inactive'",
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
