@@ -1,1 +1,91 @@
-fn main(){}
+//! The `lantoa` command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use lantoa::app::{self, AppState};
+use lantoa::config::Config;
+use lantoa::store::Db;
+use lantoa::{org, telemetry};
+
+#[derive(Parser)]
+#[command(name = "lantoa", version, about = "Campaign-post chatbot for Zalo OA and Messenger")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (applies migrations first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load the org tree or the staff roster from CSV (UTF-8) or XLSX; all or nothing.
+    Import {
+        #[command(subcommand)]
+        what: ImportKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportKind {
+    /// units.csv: code,name,kind,parent_code,page_urls,weekly_quota
+    Units { file: PathBuf },
+    /// staff.csv: code,full_name,unit_code,role,phone
+    Staff { file: PathBuf },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format);
+
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = open(&config).await?;
+            db.close().await;
+            println!("migrations applied to {}", config.database_url.redacted());
+            Ok(())
+        }
+        Command::Import { what } => {
+            let db = open(&config).await?;
+            let result = match what {
+                ImportKind::Units { file } => org::import_units(&db, &file).await,
+                ImportKind::Staff { file } => org::import_staff(&db, &file).await,
+            };
+            db.close().await;
+            println!("{}", result?);
+            Ok(())
+        }
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(config.database_url.expose())
+        .await
+        .with_context(|| format!("cannot open {}", config.database_url.redacted()))?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let db = open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        database = %config.database_url.redacted(),
+        "lantoa serving"
+    );
+    let state = AppState::new(config, db.clone());
+    app::serve(listener, state, app::shutdown_signal()).await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
