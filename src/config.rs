@@ -91,7 +91,11 @@ impl DatabaseUrl {
                 let credentials = &self.0[scheme_end + 3..at];
                 match credentials.split_once(':') {
                     Some((user, _)) => {
-                        format!("{}{user}:[redacted]{}", &self.0[..scheme_end + 3], &self.0[at..])
+                        format!(
+                            "{}{user}:[redacted]{}",
+                            &self.0[..scheme_end + 3],
+                            &self.0[at..]
+                        )
                     }
                     None => self.0.clone(),
                 }
@@ -264,9 +268,9 @@ impl Settings {
             settings.template_dir = dir;
         }
         for (index, range) in file.paused_weeks.iter().enumerate() {
-            let range = range
-                .parse()
-                .map_err(|err| ConfigError::new(format!("paused_weeks[{index}]"), format!("{err}")))?;
+            let range = range.parse().map_err(|err| {
+                ConfigError::new(format!("paused_weeks[{index}]"), format!("{err}"))
+            })?;
             settings.paused_weeks.push(range);
         }
         settings.quota = file.quota;
@@ -299,8 +303,9 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |key: &str| lookup(key).filter(|value| !value.trim().is_empty());
 
-        let database_url =
-            DatabaseUrl::new(var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()));
+        let database_url = DatabaseUrl::new(
+            var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+        );
         if !(database_url.expose().starts_with("sqlite:")
             || database_url.expose().starts_with("postgres://")
             || database_url.expose().starts_with("postgresql://"))
@@ -344,9 +349,9 @@ impl Config {
             None => None,
             Some(app_id) => {
                 let required = |key: &str| {
-                    var(key).map(Secret::new).ok_or_else(|| {
-                        ConfigError::new(key, "required when ZALO_APP_ID is set")
-                    })
+                    var(key)
+                        .map(Secret::new)
+                        .ok_or_else(|| ConfigError::new(key, "required when ZALO_APP_ID is set"))
                 };
                 Some(ZaloConfig {
                     app_id,
@@ -399,7 +404,10 @@ fn base_url(
 ) -> Result<String, ConfigError> {
     let value = var(key).unwrap_or_else(|| default.to_string());
     if !(value.starts_with("http://") || value.starts_with("https://")) {
-        return Err(ConfigError::new(key, format!("`{value}` is not an http(s) URL")));
+        return Err(ConfigError::new(
+            key,
+            format!("`{value}` is not an http(s) URL"),
+        ));
     }
     Ok(value.trim_end_matches('/').to_string())
 }
@@ -421,9 +429,19 @@ mod tests {
         let config = config(&[]).unwrap();
         assert_eq!(config.database_url.expose(), "sqlite://lantoa.db");
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.settings.quota, Quotas { so: 4, phong: 3, truong: 1 });
+        assert_eq!(
+            config.settings.quota,
+            Quotas {
+                so: 4,
+                phong: 3,
+                truong: 1
+            }
+        );
         assert_eq!(config.settings.schedule.reminders.weekday, Weekday::Monday);
-        assert_eq!(config.settings.schedule.reminders.time, Time::constant(7, 30, 0, 0));
+        assert_eq!(
+            config.settings.schedule.reminders.time,
+            Time::constant(7, 30, 0, 0)
+        );
         assert!(config.zalo.is_none() && config.messenger.is_none());
     }
 
@@ -486,12 +504,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.time_zone_name, "Asia/Bangkok");
-        assert_eq!(settings.quota, Quotas { so: 4, phong: 2, truong: 1 });
+        assert_eq!(
+            settings.quota,
+            Quotas {
+                so: 4,
+                phong: 2,
+                truong: 1
+            }
+        );
         assert!(settings.is_paused("2027-W06".parse().unwrap()));
         assert!(settings.is_paused("2027-W30".parse().unwrap()));
         assert!(!settings.is_paused("2027-W07".parse().unwrap()));
         assert_eq!(settings.schedule.reminders.weekday, Weekday::Tuesday);
-        assert_eq!(settings.schedule.featured_announcement.time, Time::constant(8, 0, 0, 0));
+        assert_eq!(
+            settings.schedule.featured_announcement.time,
+            Time::constant(8, 0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn the_example_settings_file_is_valid() {
+        let text = include_str!("../deploy/lantoa.toml");
+        let settings = Settings::from_toml("deploy/lantoa.toml", text).unwrap();
+        assert_eq!(settings.quota, Quotas::default());
+        assert_eq!(settings.schedule, Schedule::default());
+        assert!(settings.is_paused("2027-W05".parse().unwrap()));
     }
 
     #[test]

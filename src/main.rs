@@ -11,7 +11,11 @@ use lantoa::store::Db;
 use lantoa::{org, telemetry};
 
 #[derive(Parser)]
-#[command(name = "lantoa", version, about = "Campaign-post chatbot for Zalo OA and Messenger")]
+#[command(
+    name = "lantoa",
+    version,
+    about = "Campaign-post chatbot for Zalo OA and Messenger"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

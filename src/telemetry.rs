@@ -9,8 +9,8 @@ use crate::config::LogFormat;
 
 pub fn init(format: LogFormat) {
     // sqlx reports every PostgreSQL NOTICE at info; only its warnings matter to an operator.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -10,7 +10,15 @@ use support::{Fixture, TestDb, examples_dir};
 const UNITS_HEADER: &str = "code,name,kind,parent_code,page_urls,weekly_quota\n";
 const STAFF_HEADER: &str = "code,full_name,unit_code,role,phone\n";
 
-type UnitRow = (String, String, String, Option<String>, String, Option<i64>, String);
+type UnitRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<i64>,
+    String,
+);
 type StaffRow = (String, String, String, String, Option<String>, String);
 
 async fn units(db: &Db) -> Vec<UnitRow> {
@@ -50,13 +58,17 @@ THPT-1,Trường THPT Chu Văn An,truong,SO,,\n";
 async fn with_small_tree(fixture: &Fixture) -> TestDb {
     let test = TestDb::new().await;
     let path = fixture.write("units.csv", format!("{UNITS_HEADER}{SMALL_TREE}"));
-    import_units(&test.db, &path).await.expect("small tree imports");
+    import_units(&test.db, &path)
+        .await
+        .expect("small tree imports");
     test
 }
 
 fn invalid(result: Result<lantoa::org::ImportSummary, ImportError>) -> Vec<String> {
     match result {
-        Err(ImportError::Invalid { issues, .. }) => issues.iter().map(ToString::to_string).collect(),
+        Err(ImportError::Invalid { issues, .. }) => {
+            issues.iter().map(ToString::to_string).collect()
+        }
         other => panic!("expected validation errors, got {other:?}"),
     }
 }
@@ -64,10 +76,20 @@ fn invalid(result: Result<lantoa::org::ImportSummary, ImportError>) -> Vec<Strin
 #[tokio::test]
 async fn the_example_province_imports() {
     let test = TestDb::new().await;
-    let summary = import_units(&test.db, &examples_dir().join("units.csv")).await.unwrap();
-    assert_eq!((summary.added, summary.updated, summary.deactivated), (21, 0, 0));
-    let summary = import_staff(&test.db, &examples_dir().join("staff.csv")).await.unwrap();
-    assert_eq!((summary.added, summary.updated, summary.deactivated), (62, 0, 0));
+    let summary = import_units(&test.db, &examples_dir().join("units.csv"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.added, summary.updated, summary.deactivated),
+        (21, 0, 0)
+    );
+    let summary = import_staff(&test.db, &examples_dir().join("staff.csv"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.added, summary.updated, summary.deactivated),
+        (62, 0, 0)
+    );
 
     let units = units(&test.db).await;
     let kinds = |kind: &str| units.iter().filter(|u| u.2 == kind).count();
@@ -80,8 +102,18 @@ async fn the_example_province_imports() {
     assert!(pages >= 17, "page URLs are stored one per row: {pages}");
 
     // Importing the same files again changes nothing.
-    let again = import_staff(&test.db, &examples_dir().join("staff.csv")).await.unwrap();
-    assert_eq!((again.added, again.updated, again.deactivated, again.unchanged), (0, 0, 0, 62));
+    let again = import_staff(&test.db, &examples_dir().join("staff.csv"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.added,
+            again.updated,
+            again.deactivated,
+            again.unchanged
+        ),
+        (0, 0, 0, 62)
+    );
 }
 
 #[tokio::test]
@@ -99,9 +131,16 @@ async fn a_tree_with_quoted_commas_and_two_page_urls() {
     .fetch_all(test.db.pool())
     .await
     .unwrap();
-    assert_eq!(urls, ["https://thleloi.edu.vn", "https://www.facebook.com/thleloi"]);
+    assert_eq!(
+        urls,
+        ["https://thleloi.edu.vn", "https://www.facebook.com/thleloi"]
+    );
     let high_school = units.iter().find(|u| u.0 == "THPT-1").unwrap();
-    assert_eq!(high_school.3.as_deref(), Some("SO"), "a school may hang under the Sở");
+    assert_eq!(
+        high_school.3.as_deref(),
+        Some("SO"),
+        "a school may hang under the Sở"
+    );
     assert_eq!(high_school.5, None, "empty quota means the kind's default");
 }
 
@@ -136,7 +175,10 @@ async fn quoted_fields_with_commas_and_newlines_import() {
     assert_eq!(summary.added, 3);
     assert_eq!(person(&test.db, "GV001").await.1, "Trần Văn Bình, Jr.");
     assert_eq!(person(&test.db, "GV002").await.1, "Lê Thị\nMai");
-    assert_eq!(person(&test.db, "GV002").await.4.as_deref(), Some("84987654321"));
+    assert_eq!(
+        person(&test.db, "GV002").await.4.as_deref(),
+        Some("84987654321")
+    );
     assert_eq!(person(&test.db, "GV003").await.2, "TH-A2");
 }
 
@@ -151,10 +193,15 @@ async fn a_cycle_is_refused_and_nothing_changes() {
     );
     let errors = invalid(import_units(&test.db, &path).await);
     assert!(
-        errors.iter().any(|e| e.contains("cycle: PGD-X → PGD-Y → PGD-X")),
+        errors
+            .iter()
+            .any(|e| e.contains("cycle: PGD-X → PGD-Y → PGD-X")),
         "{errors:#?}"
     );
-    assert!(errors.iter().all(|e| e.contains("units.csv:")), "{errors:#?}");
+    assert!(
+        errors.iter().all(|e| e.contains("units.csv:")),
+        "{errors:#?}"
+    );
     assert_eq!(units(&test.db).await, before);
 }
 
@@ -185,7 +232,10 @@ async fn duplicate_codes_are_refused() {
         format!("{UNITS_HEADER}{SMALL_TREE}th-a2,Trường trùng mã,truong,PGD-A,,\n"),
     );
     let errors = invalid(import_units(&test.db, &path).await);
-    assert!(errors[0].contains(":7:1 (code): duplicate code `TH-A2` (also on line 5)"), "{errors:#?}");
+    assert!(
+        errors[0].contains(":7:1 (code): duplicate code `TH-A2` (also on line 5)"),
+        "{errors:#?}"
+    );
 
     let before = staff(&test.db).await;
     let path = fixture.write(
@@ -194,7 +244,10 @@ async fn duplicate_codes_are_refused() {
     );
     let errors = invalid(import_staff(&test.db, &path).await);
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].contains(":4:1 (code): duplicate code `GV001` (also on line 2)"), "{errors:#?}");
+    assert!(
+        errors[0].contains(":4:1 (code): duplicate code `GV001` (also on line 2)"),
+        "{errors:#?}"
+    );
     assert_eq!(staff(&test.db).await, before);
 }
 
@@ -202,7 +255,10 @@ async fn duplicate_codes_are_refused() {
 async fn every_error_of_a_roster_is_reported_and_nothing_is_imported() {
     let fixture = Fixture::new();
     let test = with_small_tree(&fixture).await;
-    let good = fixture.write("good.csv", format!("{STAFF_HEADER}GV001,Một,TH-A1,member,\n"));
+    let good = fixture.write(
+        "good.csv",
+        format!("{STAFF_HEADER}GV001,Một,TH-A1,member,\n"),
+    );
     import_staff(&test.db, &good).await.unwrap();
     let before = staff(&test.db).await;
 
@@ -219,7 +275,13 @@ async fn every_error_of_a_roster_is_reported_and_nothing_is_imported() {
         .collect();
     assert_eq!(
         locations,
-        ["staff.csv:3:3", "staff.csv:4:4", "staff.csv:5:5", "staff.csv:6:1", "staff.csv:6:2"],
+        [
+            "staff.csv:3:3",
+            "staff.csv:4:4",
+            "staff.csv:5:5",
+            "staff.csv:6:1",
+            "staff.csv:6:2"
+        ],
         "{errors:#?}"
     );
     assert!(errors[0].contains("unit `TH-ZZ` is not in the imported units"));
@@ -254,10 +316,24 @@ async fn xlsx_files_import_from_the_first_sheet() {
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let sheet = workbook.add_worksheet();
     let units = [
-        ["code", "name", "kind", "parent_code", "page_urls", "weekly_quota"],
+        [
+            "code",
+            "name",
+            "kind",
+            "parent_code",
+            "page_urls",
+            "weekly_quota",
+        ],
         ["SO", "Sở GD&ĐT", "so", "", "https://facebook.com/so", ""],
         ["PGD-A", "Phòng GD&ĐT A", "phong", "SO", "", ""],
-        ["TH-A1", "Trường Tiểu học Hòa Bình", "truong", "PGD-A", "", ""],
+        [
+            "TH-A1",
+            "Trường Tiểu học Hòa Bình",
+            "truong",
+            "PGD-A",
+            "",
+            "",
+        ],
     ];
     for (r, row) in units.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
@@ -265,7 +341,10 @@ async fn xlsx_files_import_from_the_first_sheet() {
         }
     }
     sheet.write_number(3, 5, 2.0).unwrap(); // a quota typed as a number
-    workbook.add_worksheet().write_string(0, 0, "ignored second sheet").unwrap();
+    workbook
+        .add_worksheet()
+        .write_string(0, 0, "ignored second sheet")
+        .unwrap();
     let units_path = fixture.path("units.xlsx");
     workbook.save(&units_path).unwrap();
     let summary = import_units(&test.db, &units_path).await.unwrap();
@@ -273,7 +352,10 @@ async fn xlsx_files_import_from_the_first_sheet() {
 
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let sheet = workbook.add_worksheet();
-    for (c, name) in ["code", "full_name", "unit_code", "role", "phone"].iter().enumerate() {
+    for (c, name) in ["code", "full_name", "unit_code", "role", "phone"]
+        .iter()
+        .enumerate()
+    {
         sheet.write_string(0, c as u16, *name).unwrap();
     }
     sheet.write_string(1, 0, "GV001").unwrap();
@@ -303,7 +385,15 @@ async fn xlsx_files_import_from_the_first_sheet() {
         )
     );
     assert_eq!(rows[1].4, None);
-    assert_eq!(self::units(&test.db).await.iter().find(|u| u.0 == "TH-A1").unwrap().5, Some(2));
+    assert_eq!(
+        self::units(&test.db)
+            .await
+            .iter()
+            .find(|u| u.0 == "TH-A1")
+            .unwrap()
+            .5,
+        Some(2)
+    );
 }
 
 #[tokio::test]
@@ -312,7 +402,10 @@ async fn xlsx_errors_name_the_sheet_row_and_column() {
     let test = with_small_tree(&fixture).await;
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let sheet = workbook.add_worksheet();
-    for (c, name) in ["code", "full_name", "unit_code", "role", "phone"].iter().enumerate() {
+    for (c, name) in ["code", "full_name", "unit_code", "role", "phone"]
+        .iter()
+        .enumerate()
+    {
         sheet.write_string(0, c as u16, *name).unwrap();
     }
     for (c, value) in ["GV001", "Một", "TH-A1", "boss", ""].iter().enumerate() {
@@ -350,17 +443,30 @@ async fn reimport_moves_a_teacher_and_deactivates_one_who_left() {
     );
     let summary = import_staff(&test.db, &second).await.unwrap();
     assert_eq!(
-        (summary.added, summary.updated, summary.deactivated, summary.unchanged),
+        (
+            summary.added,
+            summary.updated,
+            summary.deactivated,
+            summary.unchanged
+        ),
         (1, 1, 1, 1)
     );
     assert_eq!(person(&test.db, "GV001").await.2, "TH-A2");
     let hoa = person(&test.db, "GV003").await;
-    assert_eq!((hoa.2.as_str(), hoa.5.as_str()), ("TH-A2", "inactive"), "kept, with her unit");
+    assert_eq!(
+        (hoa.2.as_str(), hoa.5.as_str()),
+        ("TH-A2", "inactive"),
+        "kept, with her unit"
+    );
     let ids_after: Vec<(String, i64)> = sqlx::query_as("SELECT code, id FROM staff ORDER BY code")
         .fetch_all(test.db.pool())
         .await
         .unwrap();
-    assert_eq!(&ids_after[..3], &ids_before[..], "rows are updated in place, never replaced");
+    assert_eq!(
+        &ids_after[..3],
+        &ids_before[..],
+        "rows are updated in place, never replaced"
+    );
 
     // Hoa comes back in November: the same row is reactivated.
     let third = fixture.write(
@@ -368,7 +474,10 @@ async fn reimport_moves_a_teacher_and_deactivates_one_who_left() {
         format!("{STAFF_HEADER}GV001,Nguyễn Thị Lan,TH-A2,member,0912000001\nGV002,Trần Văn Nam,TH-A1,head,\nGV003,Lê Thị Hoa,TH-A1,member,\nGV004,Phạm Văn Bình,TH-A2,member,\n"),
     );
     let summary = import_staff(&test.db, &third).await.unwrap();
-    assert_eq!((summary.added, summary.updated, summary.deactivated), (0, 1, 0));
+    assert_eq!(
+        (summary.added, summary.updated, summary.deactivated),
+        (0, 1, 0)
+    );
     let hoa = person(&test.db, "GV003").await;
     assert_eq!((hoa.2.as_str(), hoa.5.as_str()), ("TH-A1", "active"));
 }
@@ -377,7 +486,10 @@ async fn reimport_moves_a_teacher_and_deactivates_one_who_left() {
 async fn reimporting_units_renames_moves_and_deactivates() {
     let fixture = Fixture::new();
     let test = with_small_tree(&fixture).await;
-    let roster = fixture.write("staff.csv", format!("{STAFF_HEADER}GV001,Một,TH-A2,member,\n"));
+    let roster = fixture.write(
+        "staff.csv",
+        format!("{STAFF_HEADER}GV001,Một,TH-A2,member,\n"),
+    );
     import_staff(&test.db, &roster).await.unwrap();
 
     // TH-A2 closes; TH-A1 is renamed and moves directly under the Sở.
@@ -388,13 +500,26 @@ async fn reimporting_units_renames_moves_and_deactivates() {
         ),
     );
     let summary = import_units(&test.db, &path).await.unwrap();
-    assert_eq!((summary.added, summary.updated, summary.deactivated), (0, 1, 1));
+    assert_eq!(
+        (summary.added, summary.updated, summary.deactivated),
+        (0, 1, 1)
+    );
     assert_eq!(summary.warnings.len(), 1, "GV001 is left in a closed unit");
     let rows = units(&test.db).await;
     let school = rows.iter().find(|u| u.0 == "TH-A1").unwrap();
     assert_eq!(
-        (school.1.as_str(), school.3.as_deref(), school.4.as_str(), school.5),
-        ("Trường Tiểu học Lê Lợi", Some("SO"), "https://www.facebook.com/thleloi", None)
+        (
+            school.1.as_str(),
+            school.3.as_deref(),
+            school.4.as_str(),
+            school.5
+        ),
+        (
+            "Trường Tiểu học Lê Lợi",
+            Some("SO"),
+            "https://www.facebook.com/thleloi",
+            None
+        )
     );
     assert_eq!(rows.iter().find(|u| u.0 == "TH-A2").unwrap().6, "inactive");
     let pages: i64 = sqlx::query_scalar(
@@ -407,5 +532,8 @@ async fn reimporting_units_renames_moves_and_deactivates() {
 
     // A roster naming the closed unit is refused.
     let errors = invalid(import_staff(&test.db, &roster).await);
-    assert!(errors[0].contains("unit `TH-A2` is not in the imported units"), "{errors:#?}");
+    assert!(
+        errors[0].contains("unit `TH-A2` is not in the imported units"),
+        "{errors:#?}"
+    );
 }

@@ -96,7 +96,10 @@ pub async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportE
 pub async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
     let table = read(path).await?;
     let mut tx = db.pool().begin().await?;
-    let units: HashSet<String> = store::org::active_unit_codes(&mut tx).await?.into_iter().collect();
+    let units: HashSet<String> = store::org::active_unit_codes(&mut tx)
+        .await?
+        .into_iter()
+        .collect();
     let records = parse_staff(&table, &units).map_err(|issues| ImportError::Invalid {
         file: table.file.clone(),
         issues,

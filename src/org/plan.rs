@@ -138,10 +138,16 @@ mod tests {
             stored("E", "T1", false),
         ];
         let plan = plan_staff(
-            vec![record("A", "T1"), record("B", "T2"), record("D", "T1"), record("F", "T1")],
+            vec![
+                record("A", "T1"),
+                record("B", "T2"),
+                record("D", "T1"),
+                record("F", "T1"),
+            ],
             &existing,
         );
-        let codes = |records: &[StaffRecord]| records.iter().map(|r| r.code.clone()).collect::<Vec<_>>();
+        let codes =
+            |records: &[StaffRecord]| records.iter().map(|r| r.code.clone()).collect::<Vec<_>>();
         assert_eq!(codes(&plan.added), ["F"]);
         assert_eq!(codes(&plan.updated), ["B", "D"], "moved, and reactivated");
         assert_eq!(plan.deactivated, ["C"], "E was already inactive");

@@ -100,8 +100,8 @@ impl Table {
             file: file.clone(),
             reason,
         };
-        let mut workbook = calamine::open_workbook_auto(path)
-            .map_err(|err| spreadsheet_error(err.to_string()))?;
+        let mut workbook =
+            calamine::open_workbook_auto(path).map_err(|err| spreadsheet_error(err.to_string()))?;
         let range = workbook
             .worksheet_range_at(0)
             .ok_or_else(|| spreadsheet_error("the workbook has no sheet".to_string()))?

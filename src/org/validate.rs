@@ -242,8 +242,10 @@ fn looks_like_web_address(url: &str) -> bool {
 
 /// Parents exist, levels fit (so at the top, phong under so, truong under phong or so), no cycles.
 fn check_tree(table: &Table, columns: &Columns, records: &[UnitRecord], issues: &mut Vec<Issue>) {
-    let by_code: HashMap<&str, &UnitRecord> =
-        records.iter().map(|unit| (unit.code.as_str(), unit)).collect();
+    let by_code: HashMap<&str, &UnitRecord> = records
+        .iter()
+        .map(|unit| (unit.code.as_str(), unit))
+        .collect();
     let row_of = |unit: &UnitRecord| Row {
         line: unit.line,
         cells: Vec::new(),
@@ -274,7 +276,11 @@ fn check_tree(table: &Table, columns: &Columns, records: &[UnitRecord], issues: 
                         _ => matches!(parent.kind, UnitKind::So | UnitKind::Phong),
                     };
                     if !fits {
-                        let allowed = if kind == UnitKind::Phong { "so" } else { "phong or so" };
+                        let allowed = if kind == UnitKind::Phong {
+                            "so"
+                        } else {
+                            "phong or so"
+                        };
                         issues.push(columns.issue(
                             &row,
                             "parent_code",
@@ -322,7 +328,10 @@ fn check_tree(table: &Table, columns: &Columns, records: &[UnitRecord], issues: 
 }
 
 /// `unit_codes` are the active units the roster may refer to.
-pub fn parse_staff(table: &Table, unit_codes: &HashSet<String>) -> Result<Vec<StaffRecord>, Vec<Issue>> {
+pub fn parse_staff(
+    table: &Table,
+    unit_codes: &HashSet<String>,
+) -> Result<Vec<StaffRecord>, Vec<Issue>> {
     let columns = Columns::new(table, &STAFF_COLUMNS)?;
     let mut issues = Vec::new();
     let mut records = Vec::with_capacity(table.rows.len());
@@ -402,7 +411,8 @@ pub fn parse_staff(table: &Table, unit_codes: &HashSet<String>) -> Result<Vec<St
 /// Accepts `0912 345 678`, `+84 912.345.678`, `0084…`, and a mobile number whose leading
 /// zero a spreadsheet dropped (`912345678`).
 pub fn normalize_phone(text: &str) -> Result<String, String> {
-    let problem = || format!("`{text}` is not a Vietnamese phone number (like 0912345678 or +84912345678)");
+    let problem =
+        || format!("`{text}` is not a Vietnamese phone number (like 0912345678 or +84912345678)");
     let compact: String = text
         .chars()
         .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')' | '\u{a0}'))
@@ -411,11 +421,18 @@ pub fn normalize_phone(text: &str) -> Result<String, String> {
         .strip_prefix('+')
         .or_else(|| compact.strip_prefix("00"))
         .map(|international| international.to_string());
-    if !compact.trim_start_matches('+').chars().all(|c| c.is_ascii_digit()) {
+    if !compact
+        .trim_start_matches('+')
+        .chars()
+        .all(|c| c.is_ascii_digit())
+    {
         return Err(problem());
     }
     let national = match digits {
-        Some(international) => international.strip_prefix("84").ok_or_else(problem)?.to_string(),
+        Some(international) => international
+            .strip_prefix("84")
+            .ok_or_else(problem)?
+            .to_string(),
         None if compact.starts_with('0') => compact[1..].to_string(),
         None if compact.starts_with("84") && matches!(compact.len(), 11 | 12) => {
             compact[2..].to_string()
@@ -452,7 +469,13 @@ mod tests {
         ] {
             assert_eq!(normalize_phone(input).as_deref(), Ok(expected), "{input}");
         }
-        for bad in ["12345", "+1 415 555 0100", "09123abc78", "0012345", "091234567890"] {
+        for bad in [
+            "12345",
+            "+1 415 555 0100",
+            "09123abc78",
+            "0012345",
+            "091234567890",
+        ] {
             assert!(normalize_phone(bad).is_err(), "{bad} accepted");
         }
     }
@@ -490,7 +513,10 @@ mod tests {
             "{HEADER}SO,Sở,so,,,\nA,A,phong,B,,\nB,B,phong,A,,\n"
         )))
         .unwrap_err();
-        let cycles: Vec<_> = issues.iter().filter(|i| i.reason.contains("cycle")).collect();
+        let cycles: Vec<_> = issues
+            .iter()
+            .filter(|i| i.reason.contains("cycle"))
+            .collect();
         assert_eq!(cycles.len(), 1, "{issues:#?}");
         assert!(cycles[0].reason.contains("A → B → A"));
     }
@@ -501,14 +527,18 @@ mod tests {
             "{HEADER}SO,Sở,so,,,\nT 1,,school,SO,not a url,many\n"
         )))
         .unwrap_err();
-        let columns: Vec<usize> = issues.iter().map(|i| i.column.as_ref().unwrap().0).collect();
+        let columns: Vec<usize> = issues
+            .iter()
+            .map(|i| i.column.as_ref().unwrap().0)
+            .collect();
         assert_eq!(columns, [1, 2, 3, 5, 6]);
         assert!(issues.iter().all(|i| i.line == 3));
     }
 
     #[test]
     fn header_must_match() {
-        let issues = parse_units(&table("code,name,kind,parent,page_urls,weekly_quota\n")).unwrap_err();
+        let issues =
+            parse_units(&table("code,name,kind,parent,page_urls,weekly_quota\n")).unwrap_err();
         assert_eq!(issues.len(), 2);
         assert!(issues[0].reason.starts_with("unknown column"));
         assert!(issues[1].reason.contains("no `parent_code` column"));

@@ -100,16 +100,15 @@ impl Db {
     /// Ready means reachable and every known migration applied.
     pub async fn check_ready(&self) -> Result<(), StoreError> {
         let known = self.migrator().iter().count();
-        let applied: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .or_else(|err| match err {
-            // No migration table yet: nothing applied.
-            sqlx::Error::Database(_) => Ok(0),
-            other => Err(other),
-        })?;
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await
+                .or_else(|err| match err {
+                    // No migration table yet: nothing applied.
+                    sqlx::Error::Database(_) => Ok(0),
+                    other => Err(other),
+                })?;
         if (applied as usize) < known {
             return Err(StoreError::NotMigrated { applied, known });
         }
@@ -146,8 +145,18 @@ pub(crate) fn values_list(rows: usize, columns: usize, first: usize) -> String {
     sql
 }
 
-/// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-pub(crate) const BATCH_ROWS: usize = 1000;
+/// `$3,$4,…` for an `IN (…)` list.
+pub(crate) fn placeholders(numbers: impl Iterator<Item = usize>) -> String {
+    numbers
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Rows per multi-row statement. SQLite looks `$N` names up linearly while preparing, so
+/// statements with thousands of parameters prepare in quadratic time: 100 rows of 8
+/// columns import 50,000 people in well under a second, 1,000 rows take five times longer.
+pub(crate) const BATCH_ROWS: usize = 100;
 
 #[cfg(test)]
 mod tests {

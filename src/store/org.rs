@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::{Any, Transaction};
 
-use super::{BATCH_ROWS, values_list};
+use super::{BATCH_ROWS, placeholders, values_list};
 use crate::org::{ExistingStaff, ExistingUnit, Plan, Role, StaffRecord, UnitKind, UnitRecord};
 
 type Tx<'c> = Transaction<'c, Any>;
@@ -21,24 +21,35 @@ fn split_urls(joined: &str) -> Vec<String> {
 }
 
 pub async fn load_units(tx: &mut Tx<'_>) -> Result<Vec<ExistingUnit>, sqlx::Error> {
-    let rows: Vec<(String, String, String, Option<String>, String, Option<i64>, String)> =
-        sqlx::query_as(
-            "SELECT u.code, u.name, u.kind, p.code, u.page_urls, u.weekly_quota, u.status \
+    // code, name, kind, parent code, page_urls, weekly_quota, status
+    type UnitRow = (
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<i64>,
+        String,
+    );
+    let rows: Vec<UnitRow> = sqlx::query_as(
+        "SELECT u.code, u.name, u.kind, p.code, u.page_urls, u.weekly_quota, u.status \
              FROM units u LEFT JOIN units p ON p.id = u.parent_id",
-        )
-        .fetch_all(&mut **tx)
-        .await?;
+    )
+    .fetch_all(&mut **tx)
+    .await?;
     Ok(rows
         .into_iter()
-        .map(|(code, name, kind, parent_code, page_urls, quota, status)| ExistingUnit {
-            code,
-            name,
-            kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong),
-            parent_code,
-            page_urls: split_urls(&page_urls),
-            weekly_quota: quota.map(|q| q as u32),
-            active: status == ACTIVE,
-        })
+        .map(
+            |(code, name, kind, parent_code, page_urls, quota, status)| ExistingUnit {
+                code,
+                name,
+                kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong),
+                parent_code,
+                page_urls: split_urls(&page_urls),
+                weekly_quota: quota.map(|q| q as u32),
+                active: status == ACTIVE,
+            },
+        )
         .collect())
 }
 
@@ -56,7 +67,11 @@ pub async fn active_unit_codes(tx: &mut Tx<'_>) -> Result<Vec<String>, sqlx::Err
         .await
 }
 
-pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> Result<(), sqlx::Error> {
+pub async fn apply_units(
+    tx: &mut Tx<'_>,
+    plan: &Plan<UnitRecord>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     for chunk in plan.added.chunks(BATCH_ROWS) {
         let sql = format!(
             "INSERT INTO units (code, name, kind, page_urls, weekly_quota, status, created_at, updated_at) VALUES {}",
@@ -94,31 +109,48 @@ pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> 
 
     // Parents and pages last, once every unit of the file has an id.
     let ids = unit_ids(tx).await?;
-    for unit in plan.added.iter().chain(&plan.updated) {
-        let unit_id = ids[&unit.code];
-        let parent_id = unit.parent_code.as_ref().map(|code| ids[code]);
-        sqlx::query("UPDATE units SET parent_id = $1 WHERE id = $2")
-            .bind(parent_id)
-            .bind(unit_id)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM unit_pages WHERE unit_id = $1")
-            .bind(unit_id)
-            .execute(&mut **tx)
-            .await?;
-        let mut urls = unit.page_urls.clone();
-        urls.dedup();
-        if !urls.is_empty() {
-            let sql = format!(
-                "INSERT INTO unit_pages (unit_id, url) VALUES {}",
-                values_list(urls.len(), 2, 1)
-            );
-            let mut query = sqlx::query(&sql);
-            for url in urls {
-                query = query.bind(unit_id).bind(url);
-            }
-            query.execute(&mut **tx).await?;
+    let touched: Vec<&UnitRecord> = plan.added.iter().chain(&plan.updated).collect();
+    for chunk in touched.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "UPDATE units SET parent_id = v.column2 FROM (VALUES {}) AS v WHERE units.id = v.column1",
+            values_list(chunk.len(), 2, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for unit in chunk {
+            query = query
+                .bind(ids[&unit.code])
+                .bind(unit.parent_code.as_ref().map(|code| ids[code]));
         }
+        query.execute(&mut **tx).await?;
+
+        let sql = format!(
+            "DELETE FROM unit_pages WHERE unit_id IN ({})",
+            placeholders(1..=chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for unit in chunk {
+            query = query.bind(ids[&unit.code]);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    let mut pages: Vec<(i64, &String)> = Vec::new();
+    for unit in &touched {
+        for (index, url) in unit.page_urls.iter().enumerate() {
+            if !unit.page_urls[..index].contains(url) {
+                pages.push((ids[&unit.code], url));
+            }
+        }
+    }
+    for chunk in pages.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO unit_pages (unit_id, url) VALUES {}",
+            values_list(chunk.len(), 2, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for (unit_id, url) in chunk {
+            query = query.bind(*unit_id).bind(*url);
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -132,18 +164,24 @@ pub async fn load_staff(tx: &mut Tx<'_>) -> Result<Vec<ExistingStaff>, sqlx::Err
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(code, full_name, unit_code, role, phone, status)| ExistingStaff {
-            code,
-            full_name,
-            unit_code,
-            role: Role::parse(&role).unwrap_or(Role::Member),
-            phone,
-            active: status == ACTIVE,
-        })
+        .map(
+            |(code, full_name, unit_code, role, phone, status)| ExistingStaff {
+                code,
+                full_name,
+                unit_code,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+                phone,
+                active: status == ACTIVE,
+            },
+        )
         .collect())
 }
 
-pub async fn apply_staff(tx: &mut Tx<'_>, plan: &Plan<StaffRecord>, now: i64) -> Result<(), sqlx::Error> {
+pub async fn apply_staff(
+    tx: &mut Tx<'_>,
+    plan: &Plan<StaffRecord>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let ids = unit_ids(tx).await?;
     for chunk in plan.added.chunks(BATCH_ROWS) {
         let sql = format!(
@@ -187,12 +225,16 @@ pub async fn apply_staff(tx: &mut Tx<'_>, plan: &Plan<StaffRecord>, now: i64) ->
     deactivate(tx, "staff", &plan.deactivated, now).await
 }
 
-async fn deactivate(tx: &mut Tx<'_>, table: &str, codes: &[String], now: i64) -> Result<(), sqlx::Error> {
+async fn deactivate(
+    tx: &mut Tx<'_>,
+    table: &str,
+    codes: &[String],
+    now: i64,
+) -> Result<(), sqlx::Error> {
     for chunk in codes.chunks(BATCH_ROWS) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
             "UPDATE {table} SET status = $1, updated_at = $2 WHERE code IN ({})",
-            placeholders.join(",")
+            placeholders(3..chunk.len() + 3)
         );
         let mut query = sqlx::query(&sql).bind(INACTIVE).bind(now);
         for code in chunk {

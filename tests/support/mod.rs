@@ -34,7 +34,10 @@ impl TestDb {
     }
 
     pub async fn unmigrated() -> Self {
-        match std::env::var(TEST_DATABASE_ENV).ok().filter(|url| !url.is_empty()) {
+        match std::env::var(TEST_DATABASE_ENV)
+            .ok()
+            .filter(|url| !url.is_empty())
+        {
             Some(admin_url) => Self::postgres(admin_url).await,
             None => Self::sqlite().await,
         }
@@ -81,7 +84,9 @@ impl TestDb {
 }
 
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(slash) if slash > "postgres://".len() => &base[..slash],
         _ => base,
@@ -104,9 +109,10 @@ impl Drop for TestDb {
                     .expect("runtime");
                 runtime.block_on(async move {
                     if let Ok(admin) = Db::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(admin.pool())
-                            .await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(admin.pool())
+                                .await;
                         admin.close().await;
                     }
                 });
@@ -158,7 +164,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Stops accepting, lets in-flight requests finish, and returns when the server is gone.

@@ -1,0 +1,128 @@
+//! The `lantoa` binary as an operator runs it: import the example province into a new
+//! database, start `serve`, ask `/readyz`, stop it with SIGTERM.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Fixture, TestDb, examples_dir};
+
+fn lantoa(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lantoa"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "info");
+    command
+}
+
+#[tokio::test]
+async fn import_then_serve_then_ready_then_sigterm() {
+    let test = TestDb::unmigrated().await;
+    for file in ["units", "staff"] {
+        let output = lantoa(&test.url)
+            .args(["import", file])
+            .arg(examples_dir().join(format!("{file}.csv")))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let printed = String::from_utf8(output.stdout).unwrap();
+        assert!(printed.starts_with(&format!("{file}: ")), "{printed}");
+        assert!(
+            printed.contains(" added, 0 updated, 0 deactivated"),
+            "{printed}"
+        );
+    }
+
+    let mut server = lantoa(&test.url)
+        .arg("serve")
+        .env("LANTOA_BIND", "127.0.0.1:0")
+        .env("LANTOA_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut logs = BufReader::new(server.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = logs.next().expect("serve logs its address").unwrap();
+        let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
+        if event["message"] == "lantoa serving" {
+            break event["address"].as_str().unwrap().to_string();
+        }
+    };
+    let ready = reqwest::get(format!("http://{address}/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = server.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    let rest: Vec<String> = logs.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|line| line.contains("SIGTERM received")),
+        "{rest:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_import_prints_every_error_and_exits_non_zero() {
+    let test = TestDb::unmigrated().await;
+    let fixture = Fixture::new();
+    let path = fixture.write(
+        "units.csv",
+        "code,name,kind,parent_code,page_urls,weekly_quota\nSO,Sở,so,,,\nP1,Phòng,district,SO,,\nT1,Trường,truong,P9,,\n",
+    );
+    let output = lantoa(&test.url)
+        .args(["import", "units"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let errors = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        errors.contains("2 problems; nothing was imported"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("units.csv:3:3 (kind): `district` is not a unit kind"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("units.csv:4:4 (parent_code): parent `P9`"),
+        "{errors}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_configuration_error_names_the_key() {
+    let output = lantoa("sqlite::memory:")
+        .arg("migrate")
+        .env("LANTOA_BIND", "everywhere")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let errors = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        errors.contains("configuration error: LANTOA_BIND"),
+        "{errors}"
+    );
+}
