@@ -11,29 +11,96 @@ use axum::{Json, Router, middleware};
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
 use crate::config::Config;
+use crate::delivery::{Delivery, tokens};
 use crate::http_metrics::{self, Metrics};
+use crate::inbox::{InboxWriter, Processor};
 use crate::store::Db;
+use crate::templates::Templates;
+use crate::webhooks;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub metrics: Arc<Metrics>,
+    pub templates: Arc<Templates>,
+    pub inbox: InboxWriter,
+    /// Notified when new events are stored, and when new messages are queued.
+    pub inbox_stored: Arc<Notify>,
+    pub outbox_queued: Arc<Notify>,
+    /// Names this process in leases it takes.
+    pub instance: String,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db) -> Self {
+    /// Starts the inbox writer; needs a Tokio runtime.
+    pub fn new(config: Config, db: Db, templates: Templates) -> Self {
+        let inbox_stored = Arc::new(Notify::new());
         Self {
+            inbox: InboxWriter::start(db.clone(), inbox_stored.clone()),
             config: Arc::new(config),
             db,
             metrics: Metrics::new(),
+            templates: Arc::new(templates),
+            inbox_stored,
+            outbox_queued: Arc::new(Notify::new()),
+            instance: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
+        }
+    }
+
+    pub fn processor(&self) -> Processor {
+        Processor::new(
+            self.db.clone(),
+            self.templates.clone(),
+            self.config.settings.time_zone.clone(),
+            self.instance.clone(),
+            self.inbox_stored.clone(),
+            self.outbox_queued.clone(),
+        )
+    }
+
+    pub fn delivery(&self) -> Delivery {
+        Delivery::new(
+            self.db.clone(),
+            &self.config,
+            self.instance.clone(),
+            self.outbox_queued.clone(),
+        )
+    }
+}
+
+/// The background tasks of `serve`: the inbox processor and the delivery worker.
+pub struct Workers {
+    shutdown: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    pub fn spawn(processor: Processor, delivery: Delivery) -> Self {
+        let (shutdown, receiver) = watch::channel(false);
+        let handles = vec![
+            tokio::spawn(Arc::new(processor).run(receiver.clone())),
+            tokio::spawn(Arc::new(delivery).run(receiver)),
+        ];
+        Self { shutdown, handles }
+    }
+
+    /// Lets each task finish the round it is in, then waits for it.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
         }
     }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(webhooks::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -50,7 +117,16 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.check_ready().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Ok(()) => {
+            let mut body = json!({"status": "ready"});
+            // A failed refresh stops Zalo sends but not the webhooks: report it, stay ready.
+            if state.config.zalo.is_some()
+                && let Ok(Some(error)) = tokens::last_refresh_error(&state.db).await
+            {
+                body["zalo_token"] = json!(format!("refresh failed: {error}"));
+            }
+            (StatusCode::OK, Json(body))
+        }
         Err(err) => {
             tracing::warn!(error = %err, "not ready");
             (

@@ -69,6 +69,8 @@ pub struct Config {
     pub settings: Settings,
     pub zalo: Option<ZaloConfig>,
     pub messenger: Option<MessengerConfig>,
+    /// The code of Zalo's domain-verification file `zalo_verifier<code>.html`.
+    pub zalo_verifier_code: Option<String>,
 }
 
 /// The database URL may carry a password, so its `Debug` form hides everything after the scheme.
@@ -139,6 +141,26 @@ pub struct Settings {
     pub paused_weeks: Vec<WeekRange>,
     pub schedule: Schedule,
     pub template_dir: PathBuf,
+    pub delivery: DeliverySettings,
+}
+
+/// Client-side send rates, below the platforms' own limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Zalo allows 4,000 requests a minute per app.
+    pub zalo_per_minute: u32,
+    /// Messenger allows 300 text messages a second per page.
+    pub messenger_per_second: u32,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            zalo_per_minute: 4_000,
+            messenger_per_second: 250,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -150,6 +172,7 @@ impl Default for Settings {
             paused_weeks: Vec::new(),
             schedule: Schedule::default(),
             template_dir: PathBuf::from("message-templates"),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -247,6 +270,7 @@ struct SettingsFile {
     paused_weeks: Vec<String>,
     quota: Quotas,
     schedule: BTreeMap<String, String>,
+    delivery: DeliverySettings,
 }
 
 impl Settings {
@@ -274,6 +298,10 @@ impl Settings {
             settings.paused_weeks.push(range);
         }
         settings.quota = file.quota;
+        if file.delivery.zalo_per_minute == 0 || file.delivery.messenger_per_second == 0 {
+            return Err(ConfigError::new("delivery", "rates must be above zero"));
+        }
+        settings.delivery = file.delivery;
         for (key, value) in &file.schedule {
             let slot = match key.as_str() {
                 "reminders" => &mut settings.schedule.reminders,
@@ -393,6 +421,7 @@ impl Config {
             settings,
             zalo,
             messenger,
+            zalo_verifier_code: var("ZALO_VERIFIER_CODE"),
         })
     }
 }

@@ -25,6 +25,11 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PlatformLabels {
+    platform: String,
+}
+
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// Owns its registry, so that several servers in one process (tests) never mix their figures.
@@ -32,6 +37,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
+    webhook_events: Family<PlatformLabels, Counter>,
 }
 
 impl Metrics {
@@ -51,11 +57,26 @@ impl Metrics {
             "HTTP request latency by method and route",
             latency.clone(),
         );
+        let webhook_events = Family::<PlatformLabels, Counter>::default();
+        registry.register(
+            "webhook_events",
+            "Signed webhook events acknowledged (stored or recognised as duplicates)",
+            webhook_events.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
             latency,
+            webhook_events,
         })
+    }
+
+    pub fn webhook_events(&self, platform: crate::channels::Platform, count: usize) {
+        self.webhook_events
+            .get_or_create(&PlatformLabels {
+                platform: platform.as_str().to_string(),
+            })
+            .inc_by(count as u64);
     }
 
     pub fn render(&self) -> String {

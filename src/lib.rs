@@ -3,8 +3,16 @@
 
 pub mod app;
 pub mod calendar;
+pub mod channels;
 pub mod config;
+pub mod conversation;
+pub mod delivery;
+pub mod fake_platform;
 pub mod http_metrics;
+pub mod inbox;
+pub mod links;
 pub mod org;
 pub mod store;
 pub mod telemetry;
+pub mod templates;
+pub mod webhooks;

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use lantoa::app::{self, AppState};
+use lantoa::app::{self, AppState, Workers};
 use lantoa::config::Config;
 use lantoa::store::Db;
+use lantoa::templates::Templates;
 use lantoa::{org, telemetry};
 
 #[derive(Parser)]
@@ -87,8 +88,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         database = %config.database_url.redacted(),
         "lantoa serving"
     );
-    let state = AppState::new(config, db.clone());
+    let templates = Templates::load(&config.settings.template_dir)?;
+    let state = AppState::new(config, db.clone(), templates);
+    lantoa::webhooks::log_disabled_channels(&state);
+    let workers = Workers::spawn(state.processor(), state.delivery());
     app::serve(listener, state, app::shutdown_signal()).await?;
+    workers.stop().await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -48,7 +48,8 @@ CREATE TABLE identities (
     display_name      TEXT,
     followed          BIGINT NOT NULL DEFAULT 0,
     reachable         BIGINT NOT NULL DEFAULT 1,
-    last_inbound_at   BIGINT,
+    last_inbound_at   BIGINT,                      -- opens the platform's messaging window
+    last_seen_at      BIGINT,                      -- any event, receipts included
     registered_at     BIGINT,
     created_at        BIGINT NOT NULL,
     updated_at        BIGINT NOT NULL,
@@ -63,7 +64,8 @@ CREATE TABLE inbox_events (
     platform         TEXT    NOT NULL,
     dedup_key        TEXT    NOT NULL,                 -- msg_id / mid, or a hash of the event
     sender_id        TEXT    NOT NULL,
-    event_kind       TEXT    NOT NULL,
+    event_kind       TEXT    NOT NULL,                 -- message, follow, echo, receipt, …
+    event_name       TEXT    NOT NULL,                 -- the platform's name for it
     payload          TEXT    NOT NULL,
     received_at      BIGINT NOT NULL,
     state            TEXT    NOT NULL DEFAULT 'pending'
@@ -76,7 +78,7 @@ CREATE TABLE inbox_events (
     processed_at     BIGINT,
     UNIQUE (platform, dedup_key)
 );
-CREATE INDEX inbox_events_queue ON inbox_events (state, sender_id, id);
+CREATE INDEX inbox_events_queue ON inbox_events (state, platform, sender_id, id);
 
 CREATE TABLE submissions (
     id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -132,6 +134,7 @@ CREATE TABLE outbox (
     next_attempt_at      BIGINT NOT NULL DEFAULT 0,
     lease_until          BIGINT,
     lease_owner          TEXT,
+    sending_since        BIGINT,                       -- set before the HTTP call: in doubt if the lease lapses
     relevant_until       BIGINT,                      -- a held message after this is dropped
     platform_message_id  TEXT,
     last_error           TEXT,

@@ -48,7 +48,8 @@ CREATE TABLE identities (
     display_name      TEXT,
     followed          INTEGER NOT NULL DEFAULT 0,
     reachable         INTEGER NOT NULL DEFAULT 1,
-    last_inbound_at   INTEGER,
+    last_inbound_at   INTEGER,                      -- opens the platform's messaging window
+    last_seen_at      INTEGER,                      -- any event, receipts included
     registered_at     INTEGER,
     created_at        INTEGER NOT NULL,
     updated_at        INTEGER NOT NULL,
@@ -63,7 +64,8 @@ CREATE TABLE inbox_events (
     platform         TEXT    NOT NULL,
     dedup_key        TEXT    NOT NULL,                 -- msg_id / mid, or a hash of the event
     sender_id        TEXT    NOT NULL,
-    event_kind       TEXT    NOT NULL,
+    event_kind       TEXT    NOT NULL,                 -- message, follow, echo, receipt, …
+    event_name       TEXT    NOT NULL,                 -- the platform's name for it
     payload          TEXT    NOT NULL,
     received_at      INTEGER NOT NULL,
     state            TEXT    NOT NULL DEFAULT 'pending'
@@ -76,7 +78,7 @@ CREATE TABLE inbox_events (
     processed_at     INTEGER,
     UNIQUE (platform, dedup_key)
 );
-CREATE INDEX inbox_events_queue ON inbox_events (state, sender_id, id);
+CREATE INDEX inbox_events_queue ON inbox_events (state, platform, sender_id, id);
 
 CREATE TABLE submissions (
     id              INTEGER PRIMARY KEY,
@@ -132,6 +134,7 @@ CREATE TABLE outbox (
     next_attempt_at      INTEGER NOT NULL DEFAULT 0,
     lease_until          INTEGER,
     lease_owner          TEXT,
+    sending_since        INTEGER,                      -- set before the HTTP call: in doubt if the lease lapses
     relevant_until       INTEGER,                      -- a held message after this is dropped
     platform_message_id  TEXT,
     last_error           TEXT,

@@ -2,6 +2,7 @@
 //! each, and the queries grouped by table family. Query texts use `$1` placeholders, which
 //! both engines accept, and store times as epoch milliseconds.
 
+pub mod conversation;
 pub mod org;
 
 use std::str::FromStr;

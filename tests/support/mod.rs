@@ -5,10 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use lantoa::app::{self, AppState};
+use std::sync::Arc;
+
+use lantoa::app::{self, AppState, Workers};
 use lantoa::config::Config;
+use lantoa::delivery::Delivery;
+use lantoa::fake_platform::FakePlatform;
+use lantoa::inbox::Processor;
 use lantoa::store::Db;
+use lantoa::templates::Templates;
 use tokio::net::TcpListener;
+
+pub mod chat;
 
 pub const TEST_DATABASE_ENV: &str = "LANTOA_TEST_DATABASE_URL";
 
@@ -123,16 +131,59 @@ impl Drop for TestDb {
 }
 
 pub fn test_config(database_url: &str) -> Config {
-    let url = database_url.to_string();
-    Config::from_lookup(move |key| (key == "DATABASE_URL").then(|| url.clone()))
+    config_with(database_url, &[])
+}
+
+pub const ZALO_APP_ID: &str = "4242424242424242424";
+pub const ZALO_OA_SECRET: &str = "oa-secret-for-tests";
+pub const MESSENGER_APP_SECRET: &str = "meta-app-secret-for-tests";
+pub const MESSENGER_VERIFY_TOKEN: &str = "verify-me";
+pub const ZALO_VERIFIER_CODE: &str = "ABC123xyz";
+
+/// Both channels on, their APIs at the fake platform.
+pub fn channels_config(database_url: &str, fake: &FakePlatform) -> Config {
+    let (access, refresh) = fake.zalo_tokens();
+    config_with(
+        database_url,
+        &[
+            ("ZALO_APP_ID", ZALO_APP_ID),
+            ("ZALO_OA_SECRET_KEY", ZALO_OA_SECRET),
+            ("ZALO_APP_SECRET_KEY", "zalo-app-secret"),
+            ("ZALO_ACCESS_TOKEN", &access),
+            ("ZALO_REFRESH_TOKEN", &refresh),
+            ("ZALO_API_BASE", &fake.zalo_api_base()),
+            ("ZALO_OAUTH_BASE", &fake.zalo_oauth_base()),
+            ("ZALO_VERIFIER_CODE", ZALO_VERIFIER_CODE),
+            ("MESSENGER_APP_SECRET", MESSENGER_APP_SECRET),
+            ("MESSENGER_VERIFY_TOKEN", MESSENGER_VERIFY_TOKEN),
+            ("MESSENGER_PAGE_ACCESS_TOKEN", "page-token"),
+            ("MESSENGER_API_BASE", &fake.messenger_api_base()),
+        ],
+    )
+}
+
+pub fn config_with(database_url: &str, vars: &[(&str, &str)]) -> Config {
+    let mut all: Vec<(String, String)> = vec![("DATABASE_URL".into(), database_url.into())];
+    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Config::from_lookup(move |key| all.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
         .expect("test configuration is valid")
 }
 
-/// The real router and state, served on 127.0.0.1 with a random port.
+pub fn shipped_templates() -> Templates {
+    Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates"))
+        .expect("shipped templates load")
+}
+
+/// The real router and state, served on 127.0.0.1 with a random port. Events are processed
+/// and messages delivered when the test says so ([`TestApp::process`], [`TestApp::deliver`]),
+/// or continuously after [`TestApp::start_workers`].
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    pub processor: Processor,
+    pub delivery: Arc<Delivery>,
+    workers: Option<Workers>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -142,21 +193,37 @@ impl TestApp {
         Self::spawn_with(test_config(&test_db.url), test_db.db.clone()).await
     }
 
+    pub async fn with_channels(test_db: &TestDb, fake: &FakePlatform) -> Self {
+        Self::spawn_with(channels_config(&test_db.url, fake), test_db.db.clone()).await
+    }
+
     pub async fn spawn_with(config: Config, db: Db) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(config, db);
+        let state = AppState::new(config, db, shipped_templates());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app::serve(listener, state.clone(), async {
             let _ = rx.await;
         }));
+        let delivery = Arc::new(state.delivery());
+        delivery.start().await.expect("delivery starts");
         Self {
             address,
             client: reqwest::Client::new(),
+            processor: state.processor(),
+            delivery,
             state,
+            workers: None,
             shutdown: Some(tx),
             server: Some(server),
         }
+    }
+
+    pub fn start_workers(&mut self) {
+        self.workers = Some(Workers::spawn(
+            self.state.processor(),
+            self.state.delivery(),
+        ));
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -171,8 +238,31 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Processes every eligible inbox event now.
+    pub async fn process(&self) -> usize {
+        self.processor
+            .process_available()
+            .await
+            .expect("processing")
+    }
+
+    /// Runs delivery rounds until nothing is due now.
+    pub async fn deliver(&self) -> usize {
+        let mut total = 0;
+        loop {
+            let settled = self.delivery.deliver_due().await.expect("delivery");
+            if settled == 0 {
+                return total;
+            }
+            total += settled;
+        }
+    }
+
     /// Stops accepting, lets in-flight requests finish, and returns when the server is gone.
     pub async fn stop(mut self) {
+        if let Some(workers) = self.workers.take() {
+            workers.stop().await;
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

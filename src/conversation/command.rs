@@ -1,0 +1,128 @@
+//! What a person's text asks for. Case- and diacritic-insensitive, with an optional leading
+//! `/` or `#`: `DK GV001`, `đăng ký gv001`, `#dangky GV001`.
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::links::extract_urls;
+
+/// At most this many links are taken from one message.
+pub const MAX_LINKS_PER_MESSAGE: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Register { code: String },
+    RegisterWithoutCode,
+    Help,
+    Links { urls: Vec<String>, dropped: usize },
+    Other,
+}
+
+/// Lower-case ASCII-ish text: diacritics removed, `đ` → `d`.
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+pub fn parse(text: &str, attachment_urls: &[String]) -> Intent {
+    let folded = fold(text.trim());
+    let command = folded.trim_start_matches(['/', '#']).replace(':', " ");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let rest = match words.as_slice() {
+        ["dk", rest @ ..] | ["dang", "ky", rest @ ..] | ["dangky", rest @ ..] => Some(rest),
+        _ => None,
+    };
+    if let Some(rest) = rest {
+        return match rest.first() {
+            Some(code) => Intent::Register {
+                code: code.trim_matches([':', '.', ',']).to_ascii_uppercase(),
+            },
+            None => Intent::RegisterWithoutCode,
+        };
+    }
+    let mut urls = extract_urls(text);
+    for url in attachment_urls {
+        if !urls.contains(url) {
+            urls.push(url.clone());
+        }
+    }
+    if !urls.is_empty() {
+        let dropped = urls.len().saturating_sub(MAX_LINKS_PER_MESSAGE);
+        urls.truncate(MAX_LINKS_PER_MESSAGE);
+        return Intent::Links { urls, dropped };
+    }
+    match words.as_slice() {
+        ["hd"] | ["huong", "dan"] | ["help"] | ["?"] | ["tro", "giup"] => Intent::Help,
+        _ => Intent::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn register(code: &str) -> Intent {
+        Intent::Register { code: code.into() }
+    }
+
+    #[test]
+    fn registration_in_every_spelling() {
+        for text in [
+            "DK GV0001",
+            "dk gv0001",
+            "Đk GV0001",
+            "/dk GV0001",
+            "#DK GV0001",
+            "đăng ký GV0001",
+            "Đăng Ký  gv0001",
+            "dang ky GV0001",
+            "#dangky: GV0001",
+            "DK: GV0001.",
+            "  ĐĂNG KÝ GV0001 ",
+        ] {
+            assert_eq!(parse(text, &[]), register("GV0001"), "{text}");
+        }
+        assert_eq!(parse("dk", &[]), Intent::RegisterWithoutCode);
+        // NFD input, as some phones send it.
+        assert_eq!(parse("đa\u{306}ng ky\u{301} gv1", &[]), register("GV1"));
+    }
+
+    #[test]
+    fn links_help_and_everything_else() {
+        assert_eq!(
+            parse(
+                "bài mới https://fb.com/a/posts/1",
+                &["https://fb.com/b/posts/2".into()]
+            ),
+            Intent::Links {
+                urls: vec![
+                    "https://fb.com/a/posts/1".into(),
+                    "https://fb.com/b/posts/2".into()
+                ],
+                dropped: 0
+            }
+        );
+        assert_eq!(parse("HD", &[]), Intent::Help);
+        assert_eq!(parse("Hướng dẫn", &[]), Intent::Help);
+        assert_eq!(parse("xin chào", &[]), Intent::Other);
+        assert_eq!(parse("dkx GV1", &[]), Intent::Other);
+    }
+
+    #[test]
+    fn at_most_twenty_links_are_taken() {
+        let text: String = (0..25).map(|i| format!("https://a.vn/p/{i} ")).collect();
+        match parse(&text, &[]) {
+            Intent::Links { urls, dropped } => {
+                assert_eq!(urls.len(), 20);
+                assert_eq!(dropped, 5);
+                assert_eq!(urls[19], "https://a.vn/p/19");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

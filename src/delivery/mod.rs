@@ -1,0 +1,340 @@
+//! The delivery worker: leases due outbox rows, checks each person's messaging window,
+//! paces sends per platform, calls the send API and records the outcome.
+//!
+//! A row is leased before the call and `sending_since` marks the attempt. If the process dies
+//! between the call and the record, the lease lapses and the next attempt first looks for the
+//! message in the conversation, so a message is neither lost nor sent twice.
+
+pub mod clients;
+pub mod outbox;
+pub mod outcome;
+pub mod rate;
+pub mod split;
+pub mod tokens;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::channels::Platform;
+use crate::config::Config;
+use crate::store::{Db, StoreError, now_ms};
+use clients::{MessengerClient, ZaloClient, http_client};
+use outbox::{Claimed, Settle};
+use outcome::{MAX_ATTEMPTS, MISCONFIGURED_RETRY, SendOutcome, backoff};
+use rate::RateLimiter;
+use tokens::ZaloTokens;
+
+const BATCH: i64 = 200;
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+struct ZaloChannel {
+    client: ZaloClient,
+    tokens: ZaloTokens,
+    rate: RateLimiter,
+}
+
+struct MessengerChannel {
+    client: MessengerClient,
+    rate: RateLimiter,
+}
+
+pub struct Delivery {
+    db: Db,
+    owner: String,
+    lease_ms: i64,
+    zalo: Option<ZaloChannel>,
+    messenger: Option<MessengerChannel>,
+    wake: Arc<Notify>,
+}
+
+impl Delivery {
+    pub fn new(db: Db, config: &Config, owner: String, wake: Arc<Notify>) -> Self {
+        let http = http_client();
+        let rates = config.settings.delivery;
+        let zalo = config.zalo.as_ref().map(|zalo| {
+            let client = ZaloClient::new(http.clone(), &zalo.api_base, &zalo.oauth_base);
+            ZaloChannel {
+                tokens: ZaloTokens::new(db.clone(), client.clone(), zalo.clone(), owner.clone()),
+                client,
+                rate: RateLimiter::per_minute(f64::from(rates.zalo_per_minute)),
+            }
+        });
+        let messenger = config.messenger.as_ref().map(|messenger| MessengerChannel {
+            client: MessengerClient::new(
+                http.clone(),
+                &messenger.api_base,
+                messenger.page_access_token.clone(),
+            ),
+            rate: RateLimiter::per_second(f64::from(rates.messenger_per_second)),
+        });
+        Self {
+            db,
+            owner,
+            lease_ms: 60_000,
+            zalo,
+            messenger,
+            wake,
+        }
+    }
+
+    /// How long a lease lasts; a row leased by a worker that died is retried after it.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease_ms = lease.as_millis() as i64;
+        self
+    }
+
+    pub fn zalo_tokens(&self) -> Option<&ZaloTokens> {
+        self.zalo.as_ref().map(|zalo| &zalo.tokens)
+    }
+
+    pub async fn start(&self) -> Result<(), StoreError> {
+        if let Some(zalo) = &self.zalo
+            && let Err(err) = zalo.tokens.seed().await
+        {
+            tracing::error!(error = %err, "cannot store the Zalo tokens");
+        }
+        Ok(())
+    }
+
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        if let Err(err) = self.start().await {
+            tracing::error!(error = %err, "delivery worker cannot start");
+        }
+        loop {
+            let delivered = match self.deliver_due().await {
+                Ok(count) => count,
+                Err(err) => {
+                    tracing::error!(error = %err, "delivery round failed");
+                    0
+                }
+            };
+            if *shutdown.borrow() {
+                return;
+            }
+            if delivered == 0 {
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+
+    /// One round: everything due now. Each person's messages go in order; different people
+    /// in parallel. Returns how many rows were settled.
+    pub async fn deliver_due(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let rows = self.claim_due().await?;
+        let count = rows.len();
+        let mut by_recipient: BTreeMap<(String, String), Vec<Claimed>> = BTreeMap::new();
+        for row in rows {
+            let platform = row.platform.map(|p| p.as_str()).unwrap_or("?").to_string();
+            by_recipient
+                .entry((platform, row.recipient_id.clone()))
+                .or_default()
+                .push(row);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, rows) in by_recipient {
+            let worker = Arc::clone(self);
+            tasks.spawn(async move {
+                for row in rows {
+                    let outcome = worker.decide(&row).await;
+                    settle_logged(&worker, &row, &outcome).await;
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        Ok(count)
+    }
+
+    pub async fn claim_due(&self) -> Result<Vec<Claimed>, StoreError> {
+        outbox::claim(&self.db, &self.owner, now_ms(), self.lease_ms, BATCH).await
+    }
+
+    /// What to record for a leased row: settle an earlier attempt in doubt, hold it outside
+    /// the window, or send it now.
+    pub async fn decide(&self, row: &Claimed) -> Settle {
+        let Some(platform) = row.platform else {
+            return Settle::Failed {
+                reason: "unknown platform".into(),
+            };
+        };
+        if let Some(since) = row.in_doubt_since {
+            match self.find_sent(platform, row, since).await {
+                Ok(Some(message_id)) => {
+                    tracing::info!(key = %row.idempotency_key, "in-doubt message was delivered before");
+                    return Settle::Sent { message_id };
+                }
+                Ok(None) => {}
+                Err(reason) => {
+                    return self.retry(
+                        row,
+                        format!("cannot check an in-doubt send: {reason}"),
+                        true,
+                    );
+                }
+            }
+        }
+        if !row.reachable {
+            return Settle::Held {
+                reason: "the person unfollowed".into(),
+            };
+        }
+        let window_open = row
+            .last_inbound_at
+            .is_some_and(|at| now_ms() - at < platform.window_ms());
+        if !window_open {
+            return Settle::Held {
+                reason: format!("outside the {platform} messaging window"),
+            };
+        }
+        let outcome = self.attempt(platform, row).await;
+        self.settlement(row, outcome)
+    }
+
+    /// The HTTP send itself (with one token refresh on Zalo), nothing recorded.
+    pub async fn attempt(&self, platform: Platform, row: &Claimed) -> SendOutcome {
+        match platform {
+            Platform::Zalo => {
+                let Some(zalo) = &self.zalo else {
+                    return SendOutcome::Misconfigured {
+                        reason: "the Zalo channel is not configured".into(),
+                    };
+                };
+                let token = match zalo.tokens.access_token().await {
+                    Ok(token) => token,
+                    Err(err) => {
+                        return SendOutcome::Misconfigured {
+                            reason: err.to_string(),
+                        };
+                    }
+                };
+                zalo.rate.acquire().await;
+                let outcome = zalo
+                    .client
+                    .send_text(&token, &row.recipient_id, &row.body)
+                    .await;
+                let SendOutcome::TokenExpired { .. } = outcome else {
+                    return outcome;
+                };
+                match zalo.tokens.refresh(&token).await {
+                    Ok(fresh) => {
+                        zalo.rate.acquire().await;
+                        match zalo
+                            .client
+                            .send_text(&fresh, &row.recipient_id, &row.body)
+                            .await
+                        {
+                            SendOutcome::TokenExpired { reason } => SendOutcome::Misconfigured {
+                                reason: format!("still refused after a token refresh: {reason}"),
+                            },
+                            other => other,
+                        }
+                    }
+                    Err(err) => SendOutcome::Misconfigured {
+                        reason: err.to_string(),
+                    },
+                }
+            }
+            Platform::Messenger => {
+                let Some(messenger) = &self.messenger else {
+                    return SendOutcome::Misconfigured {
+                        reason: "the Messenger channel is not configured".into(),
+                    };
+                };
+                messenger.rate.acquire().await;
+                messenger
+                    .client
+                    .send_text(&row.recipient_id, &row.body, &row.messaging_type)
+                    .await
+            }
+        }
+    }
+
+    async fn find_sent(
+        &self,
+        platform: Platform,
+        row: &Claimed,
+        since: i64,
+    ) -> Result<Option<String>, String> {
+        match platform {
+            Platform::Zalo => {
+                let zalo = self.zalo.as_ref().ok_or("Zalo is not configured")?;
+                let token = zalo
+                    .tokens
+                    .access_token()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                zalo.client
+                    .find_sent(&token, &row.recipient_id, &row.body, since)
+                    .await
+            }
+            Platform::Messenger => {
+                let messenger = self
+                    .messenger
+                    .as_ref()
+                    .ok_or("Messenger is not configured")?;
+                messenger
+                    .client
+                    .find_sent(&row.recipient_id, &row.body, since)
+                    .await
+            }
+        }
+    }
+
+    fn retry(&self, row: &Claimed, reason: String, in_doubt: bool) -> Settle {
+        let attempt = row.attempts + 1;
+        if attempt >= MAX_ATTEMPTS {
+            return Settle::Failed {
+                reason: format!("gave up after {attempt} attempts: {reason}"),
+            };
+        }
+        let wait = backoff(attempt, fastrand::f64());
+        Settle::Retry {
+            reason,
+            at: now_ms() + wait.as_millis() as i64,
+            in_doubt,
+        }
+    }
+
+    pub fn settlement(&self, row: &Claimed, outcome: SendOutcome) -> Settle {
+        match outcome {
+            SendOutcome::Sent { message_id } => Settle::Sent { message_id },
+            SendOutcome::Transient { reason } => self.retry(row, reason, false),
+            SendOutcome::InDoubt { reason } => self.retry(row, reason, true),
+            SendOutcome::Hold { reason } => Settle::Held { reason },
+            SendOutcome::Fail { reason } => Settle::Failed { reason },
+            SendOutcome::TokenExpired { reason } | SendOutcome::Misconfigured { reason } => {
+                tracing::error!(key = %row.idempotency_key, %reason, "message cannot be sent until an operator acts");
+                Settle::Retry {
+                    reason,
+                    at: now_ms() + MISCONFIGURED_RETRY.as_millis() as i64,
+                    in_doubt: false,
+                }
+            }
+        }
+    }
+
+    pub async fn record(&self, row: &Claimed, outcome: &Settle) -> Result<(), StoreError> {
+        outbox::settle(&self.db, row, &self.owner, outcome, now_ms()).await
+    }
+}
+
+async fn settle_logged(worker: &Delivery, row: &Claimed, outcome: &Settle) {
+    match outcome {
+        Settle::Sent { .. } => tracing::debug!(key = %row.idempotency_key, "sent"),
+        Settle::Held { reason } => tracing::info!(key = %row.idempotency_key, %reason, "held"),
+        Settle::Failed { reason } => tracing::warn!(key = %row.idempotency_key, %reason, "failed"),
+        Settle::Retry { reason, .. } => {
+            tracing::info!(key = %row.idempotency_key, %reason, "will retry")
+        }
+    }
+    if let Err(err) = worker.record(row, outcome).await {
+        // The lease lapses and the row is retried; `sending_since` makes it check first.
+        tracing::error!(key = %row.idempotency_key, error = %err, "cannot record a delivery outcome");
+    }
+}

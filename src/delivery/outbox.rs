@@ -1,0 +1,262 @@
+//! The outbox table: what the bot has to send, leased by the delivery worker.
+
+use sqlx::AnyConnection;
+
+use super::split::split_message;
+use crate::channels::Platform;
+use crate::store::{Db, StoreError};
+
+/// A message to send; long texts become several rows, `key#2`, `key#3`, ….
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub idempotency_key: String,
+    pub platform: Platform,
+    pub recipient_id: String,
+    pub identity_id: Option<i64>,
+    pub purpose: &'static str,
+    /// Messenger: `RESPONSE` for replies, `UPDATE` for what the bot starts.
+    pub messaging_type: &'static str,
+    pub body: String,
+    /// A message still held after this is no longer worth sending.
+    pub relevant_until: Option<i64>,
+}
+
+/// Queues the message unless its key was queued before; returns the rows added.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    message: &NewMessage,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let parts = split_message(&message.body, message.platform.max_text_chars());
+    let mut added = 0;
+    for (index, part) in parts.iter().enumerate() {
+        let key = if index == 0 {
+            message.idempotency_key.clone()
+        } else {
+            format!("{}#{}", message.idempotency_key, index + 1)
+        };
+        added += sqlx::query(
+            "INSERT INTO outbox (idempotency_key, platform, recipient_id, identity_id, purpose, \
+             messaging_type, body, state, next_attempt_at, relevant_until, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $8) \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(message.platform.as_str())
+        .bind(&message.recipient_id)
+        .bind(message.identity_id)
+        .bind(message.purpose)
+        .bind(message.messaging_type)
+        .bind(part)
+        .bind(now)
+        .bind(message.relevant_until)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(added)
+}
+
+/// After a person writes again, what was held for them goes out (if still relevant).
+pub async fn release_held(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    now: i64,
+) -> Result<u64, StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'failed', last_error = 'no longer relevant when the window reopened' \
+         WHERE identity_id = $1 AND state = 'held' AND relevant_until IS NOT NULL AND relevant_until <= $2",
+    )
+    .bind(identity_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query(
+        "UPDATE outbox SET state = 'pending', next_attempt_at = $2 \
+         WHERE identity_id = $1 AND state = 'held'",
+    )
+    .bind(identity_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// A leased row with what the worker needs to decide about it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub platform: Option<Platform>,
+    pub recipient_id: String,
+    pub messaging_type: String,
+    pub body: String,
+    pub attempts: i64,
+    /// Set when an earlier attempt may have reached the platform.
+    pub in_doubt_since: Option<i64>,
+    pub last_inbound_at: Option<i64>,
+    pub reachable: bool,
+    pub lease_until: i64,
+}
+
+/// Leases up to `limit` due rows; a row whose lease lapsed (a crashed worker) is due again.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let lease_until = now + lease_ms;
+    // `sending_since` stays as it was if an earlier attempt left it: that marks the doubt.
+    sqlx::query(
+        "UPDATE outbox SET lease_until = $1, lease_owner = $2, \
+         sending_since = COALESCE(sending_since, $3) \
+         WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 \
+                      AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4) \
+         AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
+    )
+    .bind(lease_until)
+    .bind(owner)
+    .bind(now)
+    .bind(limit)
+    .execute(db.pool())
+    .await?;
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT o.id, o.idempotency_key, o.platform, o.recipient_id, o.messaging_type, o.body, \
+         o.attempts, o.sending_since, i.last_inbound_at, i.reachable \
+         FROM outbox o LEFT JOIN identities i ON i.id = o.identity_id \
+         WHERE o.lease_owner = $1 AND o.lease_until = $2 AND o.state = 'pending' ORDER BY o.id",
+    )
+    .bind(owner)
+    .bind(lease_until)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                key,
+                platform,
+                recipient_id,
+                messaging_type,
+                body,
+                attempts,
+                since,
+                last_inbound,
+                reachable,
+            )| {
+                Claimed {
+                    id,
+                    idempotency_key: key,
+                    platform: Platform::parse(&platform),
+                    recipient_id,
+                    messaging_type,
+                    body,
+                    attempts,
+                    in_doubt_since: since.filter(|since| *since < now),
+                    last_inbound_at: last_inbound,
+                    reachable: reachable.unwrap_or(1) != 0,
+                    lease_until,
+                }
+            },
+        )
+        .collect())
+}
+
+/// How a leased row ends this round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    Sent {
+        message_id: String,
+    },
+    Held {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+    Retry {
+        reason: String,
+        at: i64,
+        in_doubt: bool,
+    },
+}
+
+/// Records the outcome, if the lease is still ours.
+pub async fn settle(
+    db: &Db,
+    row: &Claimed,
+    owner: &str,
+    outcome: &Settle,
+    now: i64,
+) -> Result<(), StoreError> {
+    let base = "lease_until = NULL, lease_owner = NULL";
+    let (sql, reason, message_id, next) = match outcome {
+        Settle::Sent { message_id } => (
+            format!(
+                "UPDATE outbox SET state = 'sent', platform_message_id = $3, sent_at = $4, last_error = NULL, sending_since = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
+            ),
+            None,
+            Some(message_id.as_str()),
+            Some(now),
+        ),
+        Settle::Held { reason } => (
+            format!(
+                "UPDATE outbox SET state = 'held', last_error = $3, sending_since = NULL, {base} WHERE id = $1 AND lease_owner = $2"
+            ),
+            Some(reason.as_str()),
+            None,
+            None,
+        ),
+        Settle::Failed { reason } => (
+            format!(
+                "UPDATE outbox SET state = 'failed', last_error = $3, sending_since = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
+            ),
+            Some(reason.as_str()),
+            None,
+            None,
+        ),
+        Settle::Retry {
+            reason,
+            at,
+            in_doubt,
+        } => (
+            format!(
+                "UPDATE outbox SET last_error = $3, next_attempt_at = $4, attempts = attempts + 1, {} {base} WHERE id = $1 AND lease_owner = $2",
+                if *in_doubt {
+                    ""
+                } else {
+                    "sending_since = NULL,"
+                }
+            ),
+            Some(reason.as_str()),
+            None,
+            Some(*at),
+        ),
+    };
+    let mut query = sqlx::query(&sql).bind(row.id).bind(owner);
+    if let Some(message_id) = message_id {
+        query = query.bind(message_id);
+    } else if let Some(reason) = reason {
+        query = query.bind(reason);
+    }
+    if let Some(next) = next {
+        query = query.bind(next);
+    }
+    query.execute(db.pool()).await?;
+    Ok(())
+}

@@ -1,0 +1,1024 @@
+//! An in-process fake of the Zalo OA Open API, Zalo OAuth v4 and the Messenger Graph Send API.
+//!
+//! [`FakePlatform::start`] serves the fake on `127.0.0.1` with a random port. It speaks the
+//! documented request and response formats (see `shared/research/zalo.md` and
+//! `shared/research/messenger.md`), records every send and token refresh it receives, and can
+//! inject documented errors, latency and rate limiting. Integration tests and `lantoa demo`
+//! point the real platform clients at it through [`FakePlatform::zalo_api_base`],
+//! [`FakePlatform::zalo_oauth_base`] and [`FakePlatform::messenger_api_base`].
+//!
+//! Endpoints (relative to [`FakePlatform::base_url`]):
+//!
+//! | Method and path | Imitates |
+//! |---|---|
+//! | `POST /zalo/v3.0/oa/message/cs` | Zalo customer-service text message |
+//! | `GET /zalo/v2.0/oa/conversation?data={…}` | Zalo conversation history with one user |
+//! | `POST /zalo-oauth/v4/oa/access_token` | Zalo OAuth v4 refresh-token grant |
+//! | `POST /graph/v25.0/{me or PAGE_ID}/messages` | Messenger Send API |
+//! | `GET /graph/v25.0/{me or PAGE_ID}/conversations?user_id=…` | Messenger Conversations API |
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The Zalo Official Account ID the fake reports as the sender (`from_id`) of OA messages.
+pub const ZALO_OA_ID: &str = "579745863508352884";
+/// The Facebook Page ID the fake reports as the sender of Page messages.
+pub const MESSENGER_PAGE_ID: &str = "PAGE_ID";
+/// The longest text both platforms accept, counted in characters.
+const MAX_TEXT_CHARS: usize = 2000;
+
+/// Which platform a send went to, or which platform a fault or rate limit applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FakeChannel {
+    Zalo,
+    Messenger,
+}
+
+/// A message the fake accepted (answered with success).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub channel: FakeChannel,
+    /// Zalo `user_id` or Messenger PSID.
+    pub recipient: String,
+    pub text: String,
+    /// The `message_id` the fake answered with.
+    pub message_id: String,
+    /// Messenger `messaging_type` as sent by the client; always `None` for Zalo.
+    pub messaging_type: Option<String>,
+    /// When the fake accepted the message, in Unix milliseconds.
+    pub at_ms: i64,
+}
+
+/// One request received by the Zalo OAuth refresh endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthCall {
+    pub app_id: String,
+    pub refresh_token: String,
+    /// The `secret_key` header.
+    pub secret_key: String,
+    pub grant_type: String,
+    /// Whether the fake rotated its token pair and returned it (false for every injected fault).
+    pub succeeded: bool,
+}
+
+/// A fault injected into the next send request of one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 200 `{"error": code, "message": "…"}`, the Zalo error envelope.
+    ZaloError(i64),
+    /// A Graph error object, HTTP 400 (500 for codes 2 and 1200).
+    MessengerError { code: i64, subcode: Option<i64> },
+    /// A bare HTTP status (e.g. 502, 503) with a short text body.
+    HttpStatus(u16),
+    /// Sleep this long, then answer normally (to trigger client timeouts).
+    Delay(Duration),
+}
+
+/// A fault injected into the next Zalo OAuth refresh request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OAuthFault {
+    /// HTTP 200 with the OAuth error envelope (`error`, `error_name`, `error_reason`, …).
+    ErrorBody,
+    /// HTTP 200 with an access token but no refresh token; the accepted pair is not rotated.
+    MissingRefreshToken,
+    /// A bare HTTP status with a short text body.
+    HttpStatus(u16),
+}
+
+/// A running fake platform. Cheap to clone; the server stops on [`FakePlatform::shutdown`] or
+/// when the last clone is dropped.
+#[derive(Clone)]
+pub struct FakePlatform {
+    handle: Arc<Handle>,
+}
+
+/// Owned by the `FakePlatform` clones only (not by the server task), so its `Drop` runs when
+/// the last clone goes away.
+struct Handle {
+    shared: Arc<Shared>,
+    port: u16,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+    }
+}
+
+/// State shared between the handle and the request handlers.
+struct Shared {
+    state: Mutex<FakeState>,
+    next_id: AtomicU64,
+    /// Random per-instance prefix so ids differ between runs.
+    id_seed: u64,
+    /// Number of successful sends, for [`FakePlatform::wait_for_sent`].
+    sent_count: watch::Sender<usize>,
+}
+
+#[derive(Debug)]
+struct FakeState {
+    zalo_access: String,
+    zalo_refresh: String,
+    zalo_access_expired: bool,
+    zalo_generation: u64,
+    messenger_token: String,
+    sent: Vec<SentMessage>,
+    send_attempts: usize,
+    oauth_calls: Vec<OAuthCall>,
+    send_faults: [VecDeque<Fault>; 2],
+    oauth_faults: VecDeque<OAuthFault>,
+    oauth_delay: Duration,
+    send_delay: Duration,
+    rate: [RateWindow; 2],
+}
+
+/// A fixed one-second window counting every send request of one platform.
+#[derive(Debug, Default)]
+struct RateWindow {
+    max_per_second: Option<u32>,
+    started: Option<Instant>,
+    count: u32,
+}
+
+impl RateWindow {
+    /// Counts one request; returns true when it exceeds the limit.
+    fn hit(&mut self, now: Instant) -> bool {
+        let Some(max) = self.max_per_second else {
+            return false;
+        };
+        match self.started {
+            Some(start) if now.duration_since(start) < Duration::from_secs(1) => self.count += 1,
+            _ => (self.started, self.count) = (Some(now), 1),
+        }
+        self.count > max
+    }
+}
+
+fn index(channel: FakeChannel) -> usize {
+    match channel {
+        FakeChannel::Zalo => 0,
+        FakeChannel::Messenger => 1,
+    }
+}
+
+impl FakePlatform {
+    /// Binds `127.0.0.1:0` and serves in a spawned tokio task until [`FakePlatform::shutdown`]
+    /// is called or the last clone is dropped.
+    pub async fn start() -> std::io::Result<FakePlatform> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(FakeState {
+                zalo_access: "zalo-access-0".into(),
+                zalo_refresh: "zalo-refresh-0".into(),
+                zalo_access_expired: false,
+                zalo_generation: 0,
+                messenger_token: "page-token".into(),
+                sent: Vec::new(),
+                send_attempts: 0,
+                oauth_calls: Vec::new(),
+                send_faults: Default::default(),
+                oauth_faults: VecDeque::new(),
+                oauth_delay: Duration::ZERO,
+                send_delay: Duration::ZERO,
+                rate: Default::default(),
+            }),
+            next_id: AtomicU64::new(1),
+            id_seed: RandomState::new().hash_one(port),
+            sent_count: watch::Sender::new(0),
+        });
+        let (shutdown, mut stop) = watch::channel(false);
+        let router = Router::new()
+            .route("/zalo/v3.0/oa/message/cs", post(zalo_send))
+            .route("/zalo/v2.0/oa/conversation", get(zalo_conversation))
+            .route("/zalo-oauth/v4/oa/access_token", post(zalo_refresh))
+            .route("/graph/v25.0/{node}/messages", post(messenger_send))
+            .route(
+                "/graph/v25.0/{node}/conversations",
+                get(messenger_conversations),
+            )
+            .with_state(shared.clone());
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            };
+            if let Err(err) = axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::warn!(error = %err, "fake platform server failed");
+            }
+        });
+        Ok(FakePlatform {
+            handle: Arc::new(Handle {
+                shared,
+                port,
+                shutdown,
+            }),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.handle.port)
+    }
+
+    /// Base of the Zalo OA Open API (stands in for `https://openapi.zalo.me`).
+    pub fn zalo_api_base(&self) -> String {
+        format!("{}/zalo", self.base_url())
+    }
+
+    /// Base of Zalo OAuth (stands in for `https://oauth.zaloapp.com`).
+    pub fn zalo_oauth_base(&self) -> String {
+        format!("{}/zalo-oauth", self.base_url())
+    }
+
+    /// Base of the Graph API, version included (stands in for `https://graph.facebook.com/v25.0`).
+    pub fn messenger_api_base(&self) -> String {
+        format!("{}/graph/v25.0", self.base_url())
+    }
+
+    /// The Zalo `(access, refresh)` token pair the fake currently accepts.
+    /// Initially `("zalo-access-0", "zalo-refresh-0")`.
+    pub fn zalo_tokens(&self) -> (String, String) {
+        let state = self.state();
+        (state.zalo_access.clone(), state.zalo_refresh.clone())
+    }
+
+    /// Replaces the accepted Zalo token pair (the new access token is not expired).
+    pub fn set_zalo_tokens(&self, access: &str, refresh: &str) {
+        let mut state = self.state();
+        state.zalo_access = access.to_owned();
+        state.zalo_refresh = refresh.to_owned();
+        state.zalo_access_expired = false;
+    }
+
+    /// Expires the current Zalo access token: requests with it answer error -216 until a
+    /// successful refresh (or [`FakePlatform::set_zalo_tokens`]).
+    pub fn expire_zalo_access_token(&self) {
+        self.state().zalo_access_expired = true;
+    }
+
+    /// Sets the Page access token the fake accepts for Messenger (default `"page-token"`).
+    pub fn set_messenger_page_token(&self, token: &str) {
+        self.state().messenger_token = token.to_owned();
+    }
+
+    /// Successful sends of both platforms, in the order they were accepted.
+    pub fn sent(&self) -> Vec<SentMessage> {
+        self.state().sent.clone()
+    }
+
+    /// Every send request received on both platforms, including failed ones.
+    pub fn send_attempts(&self) -> usize {
+        self.state().send_attempts
+    }
+
+    /// Every Zalo OAuth refresh request received, in order.
+    pub fn oauth_calls(&self) -> Vec<OAuthCall> {
+        self.state().oauth_calls.clone()
+    }
+
+    /// Queues a fault; each send request of `platform` pops the next queued fault first.
+    /// A fault is rendered as given, whichever platform's queue it is in.
+    pub fn inject_send_fault(&self, platform: FakeChannel, fault: Fault) {
+        self.state().send_faults[index(platform)].push_back(fault);
+    }
+
+    /// Queues a fault for the next OAuth refresh request(s), one per request.
+    pub fn inject_oauth_fault(&self, fault: OAuthFault) {
+        self.state().oauth_faults.push_back(fault);
+    }
+
+    /// Latency added to every OAuth refresh before it is processed (default 0).
+    pub fn set_oauth_delay(&self, delay: Duration) {
+        self.state().oauth_delay = delay;
+    }
+
+    /// Latency added to every send before it is processed (default 0).
+    pub fn set_send_delay(&self, delay: Duration) {
+        self.state().send_delay = delay;
+    }
+
+    /// Limits the send requests of `channel` per fixed one-second window; requests beyond it
+    /// answer Zalo `-32` or Graph code 613. Every request counts, rejected ones included.
+    /// `None` (the default) removes the limit.
+    pub fn set_rate_limit(&self, channel: FakeChannel, max_per_second: Option<u32>) {
+        self.state().rate[index(channel)] = RateWindow {
+            max_per_second,
+            ..RateWindow::default()
+        };
+    }
+
+    /// Waits until at least `n` messages were sent or `timeout` passes; returns [`Self::sent`].
+    pub async fn wait_for_sent(&self, n: usize, timeout: Duration) -> Vec<SentMessage> {
+        let mut count = self.handle.shared.sent_count.subscribe();
+        let _ = tokio::time::timeout(timeout, count.wait_for(|sent| *sent >= n)).await;
+        self.sent()
+    }
+
+    /// Stops the server gracefully. Idempotent.
+    pub fn shutdown(&self) {
+        self.handle.shutdown.send_replace(true);
+    }
+
+    fn state(&self) -> MutexGuard<'_, FakeState> {
+        self.handle.shared.lock()
+    }
+}
+
+impl fmt::Debug for FakePlatform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakePlatform")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn random(&self) -> u64 {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        (self.id_seed ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// A unique id: 20 hex digits, like Zalo's `63ecf43f0df7dba892e6`.
+    fn unique_hex(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}{:012x}", self.id_seed as u32, n)
+    }
+
+    /// Counts a send request and applies the send delay and the queued fault. Returns the
+    /// response to give instead of processing the request, if any.
+    async fn begin_send(&self, channel: FakeChannel) -> Option<Response> {
+        let (delay, fault, limited) = {
+            let mut state = self.lock();
+            state.send_attempts += 1;
+            let limited = state.rate[index(channel)].hit(Instant::now());
+            let fault = state.send_faults[index(channel)].pop_front();
+            (state.send_delay, fault, limited)
+        };
+        sleep(delay).await;
+        match fault {
+            Some(Fault::ZaloError(code)) => return Some(zalo_error(code)),
+            Some(Fault::MessengerError { code, subcode }) => {
+                return Some(self.graph_error(code, subcode, graph_message(code, subcode)));
+            }
+            Some(Fault::HttpStatus(status)) => return Some(bare_status(status)),
+            Some(Fault::Delay(delay)) => sleep(delay).await,
+            None => {}
+        }
+        limited.then(|| match channel {
+            FakeChannel::Zalo => zalo_error(-32),
+            FakeChannel::Messenger => self.graph_error(613, None, graph_message(613, None)),
+        })
+    }
+
+    fn record_sent(&self, message: SentMessage) {
+        let count = {
+            let mut state = self.lock();
+            state.sent.push(message);
+            state.sent.len()
+        };
+        self.sent_count.send_replace(count);
+    }
+
+    /// Sent messages of `channel` to `recipient`, most recent first.
+    fn history(&self, channel: FakeChannel, recipient: &str) -> Vec<SentMessage> {
+        let state = self.lock();
+        let sent = state.sent.iter().rev();
+        sent.filter(|m| m.channel == channel && m.recipient == recipient)
+            .cloned()
+            .collect()
+    }
+
+    fn zalo_token_valid(&self, headers: &HeaderMap) -> bool {
+        let state = self.lock();
+        header_str(headers, "access_token")
+            .is_some_and(|token| token == state.zalo_access && !state.zalo_access_expired)
+    }
+
+    /// Checks the Page token from the `access_token` query parameter or a Bearer header.
+    fn messenger_auth(&self, query: &HashMap<String, String>, headers: &HeaderMap) -> bool {
+        let bearer = header_str(headers, header::AUTHORIZATION.as_str())
+            .and_then(|value| value.strip_prefix("Bearer "));
+        let token = query.get("access_token").map(String::as_str).or(bearer);
+        token.is_some_and(|token| token == self.lock().messenger_token)
+    }
+
+    /// A Graph error response with a fresh `fbtrace_id`.
+    fn graph_error(&self, code: i64, subcode: Option<i64>, message: &str) -> Response {
+        let status = match code {
+            2 | 1200 => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let mut error = json!({
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": format!("A{:x}", self.random()),
+        });
+        if let Some(subcode) = subcode {
+            error["error_subcode"] = json!(subcode);
+        }
+        (status, Json(json!({ "error": error }))).into_response()
+    }
+
+    fn graph_invalid_token(&self) -> Response {
+        self.graph_error(190, None, graph_message(190, None))
+    }
+}
+
+/// `POST /zalo/v3.0/oa/message/cs`.
+async fn zalo_send(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(response) = shared.begin_send(FakeChannel::Zalo).await {
+        return response;
+    }
+    if !shared.zalo_token_valid(&headers) {
+        return zalo_error(-216);
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(user_id) = non_empty_str(&body["recipient"]["user_id"]) else {
+        return zalo_invalid("recipient");
+    };
+    let Some(text) = non_empty_str(&body["message"]["text"]) else {
+        return zalo_invalid("message");
+    };
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return zalo_invalid("message");
+    }
+    let message_id = shared.unique_hex();
+    shared.record_sent(SentMessage {
+        channel: FakeChannel::Zalo,
+        recipient: user_id.to_owned(),
+        text: text.to_owned(),
+        message_id: message_id.clone(),
+        messaging_type: None,
+        at_ms: now_ms(),
+    });
+    Json(json!({
+        "data": { "message_id": message_id, "user_id": user_id },
+        "error": 0,
+        "message": "Success",
+    }))
+    .into_response()
+}
+
+/// `GET /zalo/v2.0/oa/conversation?data={"user_id":"…","offset":0,"count":N}`.
+async fn zalo_conversation(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !shared.zalo_token_valid(&headers) {
+        return zalo_error(-216);
+    }
+    let data: Value = query
+        .get("data")
+        .and_then(|data| serde_json::from_str(data).ok())
+        .unwrap_or(Value::Null);
+    let Some(user_id) = non_empty_str(&data["user_id"]) else {
+        return zalo_invalid("data");
+    };
+    let offset = data["offset"].as_u64().unwrap_or(0) as usize;
+    let count = data["count"].as_u64().unwrap_or(10) as usize;
+    let messages: Vec<Value> = shared
+        .history(FakeChannel::Zalo, user_id)
+        .into_iter()
+        .skip(offset)
+        .take(count)
+        .map(|m| {
+            json!({
+                "src": 0,
+                "time": m.at_ms,
+                "type": "text",
+                "message": m.text,
+                "message_id": m.message_id,
+                "from_id": ZALO_OA_ID,
+                "to_id": m.recipient,
+            })
+        })
+        .collect();
+    Json(json!({ "data": messages, "error": 0, "message": "Success" })).into_response()
+}
+
+/// `POST /zalo-oauth/v4/oa/access_token` with the refresh-token grant.
+async fn zalo_refresh(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let delay = shared.lock().oauth_delay;
+    sleep(delay).await;
+    let form = form.map(|Form(form)| form).unwrap_or_default();
+    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+    let mut call = OAuthCall {
+        app_id: field("app_id"),
+        refresh_token: field("refresh_token"),
+        secret_key: header_str(&headers, "secret_key")
+            .unwrap_or_default()
+            .to_owned(),
+        grant_type: field("grant_type"),
+        succeeded: false,
+    };
+    let mut state = shared.lock();
+    let response = match state.oauth_faults.pop_front() {
+        Some(OAuthFault::ErrorBody) => oauth_error(),
+        Some(OAuthFault::MissingRefreshToken) => {
+            let access = format!("zalo-access-orphan-{}", shared.unique_hex());
+            Json(json!({ "access_token": access, "expires_in": "90000" })).into_response()
+        }
+        Some(OAuthFault::HttpStatus(status)) => bare_status(status),
+        None if call.grant_type == "refresh_token"
+            && call.refresh_token == state.zalo_refresh
+            && !call.app_id.is_empty()
+            && !call.secret_key.is_empty() =>
+        {
+            state.zalo_generation += 1;
+            let n = state.zalo_generation;
+            state.zalo_access = format!("zalo-access-{n}");
+            state.zalo_refresh = format!("zalo-refresh-{n}");
+            state.zalo_access_expired = false;
+            call.succeeded = true;
+            Json(json!({
+                "access_token": state.zalo_access,
+                "refresh_token": state.zalo_refresh,
+                "expires_in": "90000",
+            }))
+            .into_response()
+        }
+        None => oauth_error(),
+    };
+    state.oauth_calls.push(call);
+    response
+}
+
+/// `POST /graph/v25.0/{me|PAGE_ID}/messages`.
+async fn messenger_send(
+    State(shared): State<Arc<Shared>>,
+    Path(node): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(response) = shared.begin_send(FakeChannel::Messenger).await {
+        return response;
+    }
+    if !shared.messenger_auth(&query, &headers) {
+        return shared.graph_invalid_token();
+    }
+    if let Some(response) = unknown_node(&shared, &node) {
+        return response;
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(psid) = non_empty_str(&body["recipient"]["id"]) else {
+        return shared.graph_error(100, None, "(#100) The parameter recipient is required");
+    };
+    let messaging_type = body["messaging_type"].as_str().map(str::to_owned);
+    if let Some(kind) = &messaging_type
+        && !["RESPONSE", "UPDATE", "MESSAGE_TAG"].contains(&kind.as_str())
+    {
+        let message = "(#100) Param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}";
+        return shared.graph_error(100, None, message);
+    }
+    let Some(text) = non_empty_str(&body["message"]["text"]) else {
+        return shared.graph_error(100, None, "(#100) The parameter message is required");
+    };
+    if text.chars().count() > MAX_TEXT_CHARS {
+        let message = "(#100) Length of param message[text] must be less than or equal to 2000";
+        return shared.graph_error(100, None, message);
+    }
+    let message_id = format!("m_{}", shared.unique_hex());
+    shared.record_sent(SentMessage {
+        channel: FakeChannel::Messenger,
+        recipient: psid.to_owned(),
+        text: text.to_owned(),
+        message_id: message_id.clone(),
+        messaging_type,
+        at_ms: now_ms(),
+    });
+    Json(json!({ "recipient_id": psid, "message_id": message_id })).into_response()
+}
+
+/// `GET /graph/v25.0/{me|PAGE_ID}/conversations?user_id=<psid>&platform=messenger`.
+async fn messenger_conversations(
+    State(shared): State<Arc<Shared>>,
+    Path(node): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !shared.messenger_auth(&query, &headers) {
+        return shared.graph_invalid_token();
+    }
+    if let Some(response) = unknown_node(&shared, &node) {
+        return response;
+    }
+    let Some(psid) = query.get("user_id").filter(|id| !id.is_empty()) else {
+        return shared.graph_error(100, None, "(#100) The parameter user_id is required");
+    };
+    let history = shared.history(FakeChannel::Messenger, psid);
+    if history.is_empty() {
+        return Json(json!({ "data": [] })).into_response();
+    }
+    let messages: Vec<Value> = history
+        .into_iter()
+        .map(|m| {
+            json!({
+                "id": m.message_id,
+                "message": m.text,
+                "created_time": graph_time(m.at_ms),
+                "from": { "id": MESSENGER_PAGE_ID },
+                "to": { "data": [{ "id": m.recipient }] },
+            })
+        })
+        .collect();
+    Json(json!({
+        "data": [{ "id": format!("t_{psid}"), "messages": { "data": messages } }]
+    }))
+    .into_response()
+}
+
+/// Graph answers for a node other than `me` or the Page.
+fn unknown_node(shared: &Shared, node: &str) -> Option<Response> {
+    (node != "me" && node != MESSENGER_PAGE_ID).then(|| {
+        let message = format!(
+            "Unsupported request. Object with ID '{node}' does not exist, cannot be loaded due \
+             to missing permissions, or does not support this operation."
+        );
+        shared.graph_error(100, Some(33), &message)
+    })
+}
+
+/// The Zalo error envelope, always with HTTP 200.
+fn zalo_error(code: i64) -> Response {
+    let message = match code {
+        -216 => "Access token is invalid",
+        -220 => "Access token has expired",
+        -230 => "User has not interacted with the OA in the last 7 days",
+        -232 => "User has not interacted with the OA recently",
+        -213 => "User has not followed the OA",
+        -32 => "Exceeded the rate limit",
+        -211 => "Out of quota",
+        -201 => "Parameter is invalid",
+        _ => "Error",
+    };
+    Json(json!({ "error": code, "message": message })).into_response()
+}
+
+/// Zalo `-201` naming the invalid parameter.
+fn zalo_invalid(param: &str) -> Response {
+    Json(json!({ "error": -201, "message": format!("Parameter '{param}' is invalid") }))
+        .into_response()
+}
+
+/// The Zalo OAuth error envelope (HTTP 200, no token fields).
+fn oauth_error() -> Response {
+    Json(json!({
+        "error": -14014,
+        "error_name": "Invalid refresh token",
+        "error_reason": "Refresh token is invalid, expired or already used",
+        "error_description": "The refresh token is invalid or has already been used to obtain \
+                              a new access token",
+    }))
+    .into_response()
+}
+
+/// The documented message for a Graph error code.
+fn graph_message(code: i64, subcode: Option<i64>) -> &'static str {
+    match (code, subcode) {
+        (10, Some(2018278)) => "(#10) This message is sent outside of allowed window.",
+        (551, _) => "(#551) This person isn't available right now.",
+        (100, Some(2018001)) => "(#100) No matching user found",
+        (190, _) => "Invalid OAuth access token.",
+        (4, _) => "(#4) Application request limit reached",
+        (613, _) => "(#613) Calls to this API have exceeded the rate limit.",
+        (32, _) => "(#32) Page request limit reached",
+        (2, _) => "An unexpected error has occurred. Please retry your request later.",
+        (1200, _) => "Temporary send message failure. Please try again later.",
+        _ => "An unknown error has occurred.",
+    }
+}
+
+/// A bare HTTP status with its reason phrase as a text body (invalid codes become 500).
+fn bare_status(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let reason = status.canonical_reason().unwrap_or("Error");
+    (status, format!("{} {reason}\n", status.as_u16())).into_response()
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+fn non_empty_str(value: &Value) -> Option<&str> {
+    value.as_str().filter(|s| !s.is_empty())
+}
+
+async fn sleep(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Graph's timestamp format, e.g. `2026-11-26T10:00:00+0000`.
+fn graph_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%S%z")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn zalo_send_text(fake: &FakePlatform, token: &str, user: &str, text: &str) -> Value {
+        reqwest::Client::new()
+            .post(format!("{}/v3.0/oa/message/cs", fake.zalo_api_base()))
+            .header("access_token", token)
+            .json(&json!({ "recipient": { "user_id": user }, "message": { "text": text } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn zalo_refresh_with(fake: &FakePlatform, refresh_token: &str) -> Value {
+        reqwest::Client::new()
+            .post(format!("{}/v4/oa/access_token", fake.zalo_oauth_base()))
+            .header("secret_key", "app-secret")
+            .form(&[
+                ("refresh_token", refresh_token),
+                ("app_id", "app-1"),
+                ("grant_type", "refresh_token"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn messenger_send_text(fake: &FakePlatform, psid: &str, text: &str) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/me/messages", fake.messenger_api_base()))
+            .bearer_auth("page-token")
+            .json(&json!({
+                "recipient": { "id": psid },
+                "messaging_type": "UPDATE",
+                "message": { "text": text },
+            }))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn zalo_send_succeeds_and_is_recorded() {
+        let fake = FakePlatform::start().await.unwrap();
+        let body = zalo_send_text(&fake, "zalo-access-0", "2512523625412515", "xin chào").await;
+        assert_eq!(body["error"], 0);
+        assert_eq!(body["message"], "Success");
+        assert_eq!(body["data"]["user_id"], "2512523625412515");
+        let message_id = body["data"]["message_id"].as_str().unwrap();
+        assert_eq!(message_id.len(), 20);
+        assert!(message_id.chars().all(|c| c.is_ascii_hexdigit()));
+
+        let sent = fake.wait_for_sent(1, Duration::from_secs(1)).await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].channel, FakeChannel::Zalo);
+        assert_eq!(sent[0].recipient, "2512523625412515");
+        assert_eq!(sent[0].text, "xin chào");
+        assert_eq!(sent[0].message_id, message_id);
+        assert_eq!(sent[0].messaging_type, None);
+
+        // The limit counts characters, not bytes.
+        let longest = "ạ".repeat(MAX_TEXT_CHARS);
+        let body = zalo_send_text(&fake, "zalo-access-0", "u1", &longest).await;
+        assert_eq!(body["error"], 0);
+        let too_long = "ạ".repeat(MAX_TEXT_CHARS + 1);
+        let body = zalo_send_text(&fake, "zalo-access-0", "u1", &too_long).await;
+        assert_eq!(body["error"], -201);
+        assert_eq!(body["message"], "Parameter 'message' is invalid");
+        assert_eq!(fake.sent().len(), 2);
+        assert_eq!(fake.send_attempts(), 3);
+    }
+
+    #[tokio::test]
+    async fn expired_token_then_refresh_rotates_the_pair() {
+        let fake = FakePlatform::start().await.unwrap();
+        fake.expire_zalo_access_token();
+        let body = zalo_send_text(&fake, "zalo-access-0", "u1", "hi").await;
+        assert_eq!(body["error"], -216);
+        assert_eq!(body["message"], "Access token is invalid");
+
+        let body = zalo_refresh_with(&fake, "zalo-refresh-0").await;
+        assert_eq!(body["access_token"], "zalo-access-1");
+        assert_eq!(body["refresh_token"], "zalo-refresh-1");
+        assert_eq!(body["expires_in"], "90000");
+        assert_eq!(
+            fake.zalo_tokens(),
+            ("zalo-access-1".into(), "zalo-refresh-1".into())
+        );
+        assert_eq!(
+            zalo_send_text(&fake, "zalo-access-1", "u1", "hi").await["error"],
+            0
+        );
+
+        // The used refresh token is single-use.
+        let body = zalo_refresh_with(&fake, "zalo-refresh-0").await;
+        assert_eq!(body["error"], -14014);
+        assert!(body.get("access_token").is_none());
+        assert_eq!(fake.zalo_tokens().1, "zalo-refresh-1");
+
+        // An answer without refresh token must not rotate the accepted pair.
+        fake.inject_oauth_fault(OAuthFault::MissingRefreshToken);
+        let body = zalo_refresh_with(&fake, "zalo-refresh-1").await;
+        assert!(body["access_token"].is_string());
+        assert!(body.get("refresh_token").is_none());
+        assert_eq!(fake.zalo_tokens().1, "zalo-refresh-1");
+
+        let calls = fake.oauth_calls();
+        let succeeded: Vec<bool> = calls.iter().map(|c| c.succeeded).collect();
+        assert_eq!(succeeded, [true, false, false]);
+        assert_eq!(calls[0].app_id, "app-1");
+        assert_eq!(calls[0].secret_key, "app-secret");
+        assert_eq!(calls[0].grant_type, "refresh_token");
+        assert_eq!(calls[1].refresh_token, "zalo-refresh-0");
+    }
+
+    #[tokio::test]
+    async fn messenger_injected_fault_and_token_check() {
+        let fake = FakePlatform::start().await.unwrap();
+        let fault = Fault::MessengerError {
+            code: 10,
+            subcode: Some(2018278),
+        };
+        fake.inject_send_fault(FakeChannel::Messenger, fault);
+        let (status, body) = messenger_send_text(&fake, "psid-1", "hello").await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"]["code"], 10);
+        assert_eq!(body["error"]["error_subcode"], 2018278);
+        assert_eq!(body["error"]["type"], "OAuthException");
+        assert_eq!(
+            body["error"]["message"],
+            "(#10) This message is sent outside of allowed window."
+        );
+        assert!(
+            body["error"]["fbtrace_id"]
+                .as_str()
+                .unwrap()
+                .starts_with('A')
+        );
+
+        let (status, body) = messenger_send_text(&fake, "psid-1", "hello").await;
+        assert_eq!(status, 200);
+        assert_eq!(body["recipient_id"], "psid-1");
+        assert!(body["message_id"].as_str().unwrap().starts_with("m_"));
+        assert_eq!(fake.sent()[0].messaging_type.as_deref(), Some("UPDATE"));
+
+        fake.set_messenger_page_token("rotated");
+        let (status, body) = messenger_send_text(&fake, "psid-1", "hello").await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"]["code"], 190);
+        assert!(body["error"].get("error_subcode").is_none());
+        assert_eq!(fake.send_attempts(), 3);
+        assert_eq!(fake.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn conversation_lookups_return_sent_messages_newest_first() {
+        let fake = FakePlatform::start().await.unwrap();
+        zalo_send_text(&fake, "zalo-access-0", "u1", "first").await;
+        zalo_send_text(&fake, "zalo-access-0", "u2", "other user").await;
+        zalo_send_text(&fake, "zalo-access-0", "u1", "second").await;
+        let data = json!({ "user_id": "u1", "offset": 0, "count": 10 }).to_string();
+        let body: Value = reqwest::Client::new()
+            .get(format!("{}/v2.0/oa/conversation", fake.zalo_api_base()))
+            .header("access_token", "zalo-access-0")
+            .query(&[("data", data)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["error"], 0);
+        let texts: Vec<&str> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(texts, ["second", "first"]);
+        assert_eq!(body["data"][0]["src"], 0);
+        assert_eq!(body["data"][0]["to_id"], "u1");
+        assert_eq!(body["data"][0]["message_id"], fake.sent()[2].message_id);
+        assert!(body["data"][0]["time"].is_i64());
+
+        messenger_send_text(&fake, "psid-9", "hello").await;
+        let lookup = |psid: &'static str| {
+            reqwest::Client::new()
+                .get(format!("{}/me/conversations", fake.messenger_api_base()))
+                .query(&[
+                    ("user_id", psid),
+                    ("platform", "messenger"),
+                    ("fields", "messages{message,created_time,from,to}"),
+                    ("access_token", "page-token"),
+                ])
+                .send()
+        };
+        let body: Value = lookup("psid-9").await.unwrap().json().await.unwrap();
+        assert_eq!(body["data"][0]["id"], "t_psid-9");
+        let message = &body["data"][0]["messages"]["data"][0];
+        assert_eq!(message["id"], fake.sent()[3].message_id);
+        assert_eq!(message["message"], "hello");
+        assert_eq!(message["from"]["id"], MESSENGER_PAGE_ID);
+        assert_eq!(message["to"]["data"][0]["id"], "psid-9");
+        let body: Value = lookup("nobody").await.unwrap().json().await.unwrap();
+        assert_eq!(body, json!({ "data": [] }));
+    }
+
+    #[tokio::test]
+    async fn rate_limit_answers_platform_errors() {
+        let fake = FakePlatform::start().await.unwrap();
+        fake.set_rate_limit(FakeChannel::Zalo, Some(1));
+        fake.set_rate_limit(FakeChannel::Messenger, Some(1));
+        assert_eq!(
+            zalo_send_text(&fake, "zalo-access-0", "u1", "a").await["error"],
+            0
+        );
+        assert_eq!(
+            zalo_send_text(&fake, "zalo-access-0", "u1", "b").await["error"],
+            -32
+        );
+        assert_eq!(messenger_send_text(&fake, "p", "a").await.0, 200);
+        let (status, body) = messenger_send_text(&fake, "p", "b").await;
+        assert_eq!((status, body["error"]["code"].as_i64()), (400, Some(613)));
+        fake.inject_send_fault(FakeChannel::Zalo, Fault::HttpStatus(503));
+        fake.set_rate_limit(FakeChannel::Zalo, None);
+        let response = reqwest::Client::new()
+            .post(format!("{}/v3.0/oa/message/cs", fake.zalo_api_base()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 503);
+    }
+
+    #[tokio::test]
+    async fn overlapping_refreshes_consume_the_token_once_and_shutdown_stops() {
+        let fake = FakePlatform::start().await.unwrap();
+        fake.set_oauth_delay(Duration::from_millis(100));
+        let (a, b) = tokio::join!(
+            zalo_refresh_with(&fake, "zalo-refresh-0"),
+            zalo_refresh_with(&fake, "zalo-refresh-0")
+        );
+        let rotated = [&a, &b]
+            .iter()
+            .filter(|b| b["access_token"].is_string())
+            .count();
+        assert_eq!(rotated, 1);
+        assert_eq!(fake.oauth_calls().len(), 2);
+
+        let url = fake.base_url();
+        fake.shutdown();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(reqwest::get(url).await.is_err());
+    }
+
+    #[test]
+    fn graph_time_uses_graph_format() {
+        assert_eq!(graph_time(0), "1970-01-01T00:00:00+0000");
+    }
+}

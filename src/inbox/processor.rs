@@ -1,0 +1,381 @@
+//! Processes stored events: one at a time per sender (in the order they arrived), different
+//! senders side by side, each event's changes and replies committed together.
+//!
+//! An event is eligible when it is the oldest pending event of its sender, so two events of
+//! one teacher never race — on one instance or several. A batch of eligible events shares one
+//! transaction (one fsync) with a savepoint per event: an event that fails rolls back alone,
+//! is retried with backoff, and after [`MAX_ATTEMPTS`] is parked with its error for an
+//! operator, which lets its sender's later events go on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use serde_json::Value;
+use sqlx::{AnyConnection, Connection};
+use tokio::sync::{Notify, watch};
+
+use crate::calendar::IsoWeek;
+use crate::channels::{EventKind, MessageContent, Platform, messenger, zalo};
+use crate::conversation::{self, Action, Facts, Intent};
+use crate::delivery::outbox::{self, NewMessage};
+use crate::delivery::outcome::backoff;
+use crate::store::conversation::{self as queries, NewSubmission};
+use crate::store::{Db, StoreError, now_ms};
+use crate::templates::{TemplateError, Templates};
+
+pub const MAX_ATTEMPTS: i64 = 5;
+const BATCH: i64 = 100;
+const LEASE_MS: i64 = 60_000;
+/// Links sent before registering are credited if the sender registers within this time.
+pub const PENDING_LINK_DAYS: i64 = 14;
+/// A reply that could not go out is pointless after this.
+const REPLY_RELEVANCE_MS: i64 = 24 * 3_600_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("stored payload is not JSON: {0}")]
+    Payload(#[from] serde_json::Error),
+}
+
+#[derive(Debug, Clone)]
+struct StoredEvent {
+    id: i64,
+    platform: Platform,
+    sender_id: String,
+    kind: EventKind,
+    payload: String,
+    attempts: i64,
+    received_at: i64,
+}
+
+pub struct Processor {
+    db: Db,
+    templates: Arc<Templates>,
+    time_zone: TimeZone,
+    owner: String,
+    stored: Arc<Notify>,
+    outbox_wake: Arc<Notify>,
+}
+
+impl Processor {
+    pub fn new(
+        db: Db,
+        templates: Arc<Templates>,
+        time_zone: TimeZone,
+        owner: String,
+        stored: Arc<Notify>,
+        outbox_wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            db,
+            templates,
+            time_zone,
+            owner,
+            stored,
+            outbox_wake,
+        }
+    }
+
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let processed = match self.process_batch().await {
+                Ok(count) => count,
+                Err(err) => {
+                    tracing::error!(error = %err, "inbox round failed");
+                    0
+                }
+            };
+            if *shutdown.borrow() {
+                return;
+            }
+            if processed == 0 {
+                tokio::select! {
+                    () = self.stored.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+
+    /// Processes until nothing is eligible now; returns how many events it handled.
+    pub async fn process_available(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let processed = self.process_batch().await?;
+            if processed == 0 {
+                return Ok(total);
+            }
+            total += processed;
+        }
+    }
+
+    pub async fn process_batch(&self) -> Result<usize, StoreError> {
+        let now = now_ms();
+        let events = self.claim(now).await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.db.pool().begin().await?;
+        let mut failures = Vec::new();
+        for event in &events {
+            let mut savepoint = tx.begin().await?;
+            match self.handle(&mut savepoint, event, now).await {
+                Ok(()) => {
+                    mark_done(&mut savepoint, event.id, now).await?;
+                    savepoint.commit().await?;
+                }
+                Err(err) => {
+                    savepoint.rollback().await?;
+                    failures.push((event, err));
+                }
+            }
+        }
+        for (event, err) in &failures {
+            record_failure(&mut tx, event, err, now).await?;
+        }
+        tx.commit().await?;
+        self.outbox_wake.notify_one();
+        Ok(events.len())
+    }
+
+    async fn claim(&self, now: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        let lease_until = now + LEASE_MS;
+        sqlx::query(
+            "UPDATE inbox_events SET lease_until = $1, lease_owner = $2 WHERE id IN ( \
+               SELECT e.id FROM inbox_events e \
+               WHERE e.state = 'pending' AND e.next_attempt_at <= $3 \
+                 AND (e.lease_until IS NULL OR e.lease_until < $3) \
+                 AND NOT EXISTS (SELECT 1 FROM inbox_events p WHERE p.state = 'pending' \
+                   AND p.platform = e.platform AND p.sender_id = e.sender_id AND p.id < e.id) \
+               ORDER BY e.id LIMIT $4) \
+             AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
+        )
+        .bind(lease_until)
+        .bind(&self.owner)
+        .bind(now)
+        .bind(BATCH)
+        .execute(self.db.pool())
+        .await?;
+        let rows: Vec<(i64, String, String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, platform, sender_id, event_kind, payload, attempts, received_at \
+             FROM inbox_events WHERE lease_owner = $1 AND lease_until = $2 AND state = 'pending' ORDER BY id",
+        )
+        .bind(&self.owner)
+        .bind(lease_until)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(
+                |(id, platform, sender_id, kind, payload, attempts, received_at)| {
+                    Some(StoredEvent {
+                        id,
+                        platform: Platform::parse(&platform)?,
+                        sender_id,
+                        kind: EventKind::parse(&kind),
+                        payload,
+                        attempts,
+                        received_at,
+                    })
+                },
+            )
+            .collect())
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AnyConnection,
+        event: &StoredEvent,
+        now: i64,
+    ) -> Result<(), ProcessError> {
+        let payload: Value = serde_json::from_str(&event.payload)?;
+        let identity =
+            queries::ensure_identity(conn, event.platform, &event.sender_id, now).await?;
+        match event.kind {
+            EventKind::Message
+            | EventKind::Postback
+            | EventKind::Follow
+            | EventKind::SubmitInfo => {
+                queries::touch_inbound(conn, identity.id, event.received_at).await?;
+                let released = outbox::release_held(conn, identity.id, now).await?;
+                if released > 0 {
+                    tracing::info!(identity = identity.id, released, "held messages released");
+                }
+            }
+            EventKind::Echo | EventKind::Receipt => {
+                queries::touch_seen(conn, identity.id, event.received_at).await?;
+            }
+            EventKind::Unfollow | EventKind::Ignored => {}
+        }
+
+        let intent = match event.kind {
+            EventKind::Message => {
+                let content = message_content(event.platform, &payload);
+                Some(conversation::parse(&content.text, &content.attachment_urls))
+            }
+            EventKind::Postback => payload
+                .pointer("/postback/payload")
+                .or_else(|| payload.pointer("/postback/title"))
+                .and_then(Value::as_str)
+                .map(|text| conversation::parse(text, &[])),
+            _ => None,
+        };
+        let registered_as = match identity.staff_id {
+            Some(staff_id) => queries::person_by_id(conn, staff_id).await?,
+            None => None,
+        };
+        let code_lookup = match (&intent, &registered_as) {
+            (Some(Intent::Register { code }), None) => {
+                Some(queries::lookup_code(conn, code, event.platform, identity.id).await?)
+            }
+            _ => None,
+        };
+        let pending_since = now - PENDING_LINK_DAYS * 24 * 3_600_000;
+        let pending_links = match (&intent, &registered_as) {
+            (Some(Intent::Register { .. }), None) => {
+                queries::pending_links(conn, identity.id, pending_since).await? as usize
+            }
+            _ => 0,
+        };
+        let facts = Facts {
+            platform: event.platform,
+            registered_as,
+            code_lookup,
+            pending_links,
+        };
+        let decision = conversation::decide(event.kind, intent, &facts);
+
+        let week = IsoWeek::containing(
+            jiff::Timestamp::from_millisecond(event.received_at)
+                .unwrap_or_default()
+                .to_zoned(self.time_zone.clone())
+                .date(),
+        )
+        .to_string();
+        let mut credited = None;
+        for action in &decision.actions {
+            match action {
+                Action::Register { staff_id } => {
+                    queries::link_identity(conn, identity.id, *staff_id, now).await?;
+                    credited = Some(
+                        queries::credit_pending(conn, identity.id, *staff_id, pending_since, now)
+                            .await?,
+                    );
+                }
+                Action::KeepLinks { urls } | Action::RecordLinks { urls } => {
+                    for url in urls {
+                        let status = match identity.staff_id {
+                            None => "pending_registration",
+                            Some(staff_id) => {
+                                if queries::first_counted(conn, staff_id, url).await?.is_some() {
+                                    "duplicate"
+                                } else {
+                                    "counted"
+                                }
+                            }
+                        };
+                        queries::insert_submission(
+                            conn,
+                            &NewSubmission {
+                                staff_id: identity.staff_id,
+                                identity_id: identity.id,
+                                inbox_event_id: event.id,
+                                received_at: event.received_at,
+                                week: week.clone(),
+                                raw_url: url,
+                                // Until the link canonicalizer lands, a link is its own key.
+                                canonical_key: url.trim(),
+                                link_platform: "web",
+                                link_kind: "unknown",
+                                owner: None,
+                                status,
+                            },
+                        )
+                        .await?;
+                    }
+                }
+                Action::Follow => queries::set_following(conn, identity.id, true, now).await?,
+                Action::Unfollow => queries::set_following(conn, identity.id, false, now).await?,
+            }
+        }
+
+        for (index, reply) in decision.replies.iter().enumerate() {
+            let mut context = reply.context.clone();
+            if let Some(credited) = credited {
+                context["credited"] = Value::from(credited);
+            }
+            let body = self.templates.render(reply.template, &context)?;
+            outbox::enqueue(
+                conn,
+                &NewMessage {
+                    idempotency_key: format!("reply:{}:{index}", event.id),
+                    platform: event.platform,
+                    recipient_id: event.sender_id.clone(),
+                    identity_id: Some(identity.id),
+                    purpose: "reply",
+                    messaging_type: "RESPONSE",
+                    body,
+                    relevant_until: Some(now + REPLY_RELEVANCE_MS),
+                },
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn message_content(platform: Platform, payload: &Value) -> MessageContent {
+    match platform {
+        Platform::Zalo => zalo::message_content(payload),
+        Platform::Messenger => messenger::message_content(payload),
+    }
+}
+
+async fn mark_done(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE inbox_events SET state = 'done', processed_at = $1, attempts = attempts + 1, \
+         last_error = NULL, lease_until = NULL, lease_owner = NULL WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn record_failure(
+    conn: &mut AnyConnection,
+    event: &StoredEvent,
+    err: &ProcessError,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let attempts = event.attempts + 1;
+    let parked = attempts >= MAX_ATTEMPTS;
+    if parked {
+        tracing::error!(event = event.id, error = %err, "event parked after {attempts} attempts; an operator must look at it");
+    } else {
+        tracing::warn!(event = event.id, error = %err, attempts, "event failed, will retry");
+    }
+    let next = now + backoff(attempts, fastrand::f64()).as_millis() as i64;
+    sqlx::query(
+        "UPDATE inbox_events SET state = $1, attempts = $2, last_error = $3, next_attempt_at = $4, \
+         lease_until = NULL, lease_owner = NULL WHERE id = $5",
+    )
+    .bind(if parked { "parked" } else { "pending" })
+    .bind(attempts)
+    .bind(err.to_string())
+    .bind(next)
+    .bind(event.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Stores webhook events before the 200, grouping concurrent requests into one transaction.
+//!
+//! Each handler sends its events to one writer task and waits for the commit. The writer takes
+//! everything queued at that moment, inserts it in a single transaction (duplicates by
+//! `(platform, dedup_key)` are skipped) and answers every waiting handler. One fsync then
+//! covers a whole burst, so acknowledged events are durable without a sync per request.
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::channels::{EventKind, InboundEvent};
+use crate::store::{self, BATCH_ROWS, Db, StoreError, values_list};
+
+/// Requests taken into one transaction at most.
+const MAX_REQUESTS_PER_COMMIT: usize = 1024;
+
+type Reply = oneshot::Sender<Result<(), String>>;
+
+#[derive(Clone)]
+pub struct InboxWriter {
+    queue: mpsc::Sender<(Vec<InboundEvent>, Reply)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error("the inbox writer has stopped")]
+    Stopped,
+    #[error("storing events failed: {0}")]
+    Store(String),
+}
+
+impl InboxWriter {
+    /// Starts the writer task; `stored` is notified after each commit that added events.
+    pub fn start(db: Db, stored: Arc<Notify>) -> Self {
+        let (queue, receiver) = mpsc::channel(4 * MAX_REQUESTS_PER_COMMIT);
+        tokio::spawn(run(db, receiver, stored));
+        Self { queue }
+    }
+
+    /// Returns once the events are committed (or were already stored: duplicates are skipped).
+    pub async fn store(&self, events: Vec<InboundEvent>) -> Result<(), InboxError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((events, reply))
+            .await
+            .map_err(|_| InboxError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| InboxError::Stopped)?
+            .map_err(InboxError::Store)
+    }
+}
+
+async fn run(
+    db: Db,
+    mut receiver: mpsc::Receiver<(Vec<InboundEvent>, Reply)>,
+    stored: Arc<Notify>,
+) {
+    let mut batch = Vec::with_capacity(MAX_REQUESTS_PER_COMMIT);
+    while receiver
+        .recv_many(&mut batch, MAX_REQUESTS_PER_COMMIT)
+        .await
+        > 0
+    {
+        let events: Vec<&InboundEvent> = batch.iter().flat_map(|(events, _)| events).collect();
+        match insert(&db, &events).await {
+            Ok(inserted) => {
+                if inserted > 0 {
+                    stored.notify_one();
+                }
+                tracing::debug!(events = events.len(), inserted, "inbox commit");
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, events = events.len(), "storing webhook events failed");
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(err.to_string()));
+                }
+            }
+        }
+    }
+}
+
+async fn insert(db: &Db, events: &[&InboundEvent]) -> Result<usize, StoreError> {
+    let now = store::now_ms();
+    let mut tx = db.pool().begin().await?;
+    let mut inserted = 0;
+    for chunk in events.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO inbox_events \
+             (platform, dedup_key, sender_id, event_kind, event_name, payload, received_at, state, next_attempt_at) \
+             VALUES {} ON CONFLICT (platform, dedup_key) DO NOTHING",
+            values_list(chunk.len(), 9, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            let state = if event.kind == EventKind::Ignored {
+                "ignored"
+            } else {
+                "pending"
+            };
+            query = query
+                .bind(event.platform.as_str())
+                .bind(&event.dedup_key)
+                .bind(&event.sender_id)
+                .bind(event.kind.as_str())
+                .bind(&event.name)
+                .bind(&event.payload)
+                .bind(now)
+                .bind(state)
+                .bind(0_i64);
+        }
+        inserted += query.execute(&mut *tx).await?.rows_affected() as usize;
+    }
+    tx.commit().await?;
+    Ok(inserted)
+}

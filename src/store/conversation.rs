@@ -1,0 +1,276 @@
+//! Queries of the conversation tables: identities, submissions, and the roster look-ups the
+//! engine's facts come from.
+
+use sqlx::AnyConnection;
+
+use crate::channels::Platform;
+use crate::conversation::{CodeLookup, Person};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub id: i64,
+    pub staff_id: Option<i64>,
+}
+
+pub async fn ensure_identity(
+    conn: &mut AnyConnection,
+    platform: Platform,
+    user_id: &str,
+    now: i64,
+) -> Result<Identity, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO identities (platform, platform_user_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $3) ON CONFLICT (platform, platform_user_id) DO NOTHING",
+    )
+    .bind(platform.as_str())
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let (id, staff_id): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT id, staff_id FROM identities WHERE platform = $1 AND platform_user_id = $2",
+    )
+    .bind(platform.as_str())
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Identity { id, staff_id })
+}
+
+/// A message from the person: it opens (or keeps open) the platform's messaging window.
+pub async fn touch_inbound(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE identities SET last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $1 \
+         THEN $1 ELSE last_inbound_at END, last_seen_at = $1, reachable = 1, updated_at = $1 WHERE id = $2",
+    )
+    .bind(at)
+    .bind(identity_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn touch_seen(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE identities SET last_seen_at = $1, updated_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(identity_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_following(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    following: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE identities SET followed = $1, reachable = $1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(i64::from(following))
+    .bind(now)
+    .bind(identity_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+type PersonRow = (i64, String, String, String, String);
+
+fn person((staff_id, code, full_name, unit_name, _status): PersonRow) -> Person {
+    Person {
+        staff_id,
+        code,
+        full_name,
+        unit_name,
+    }
+}
+
+const PERSON_COLUMNS: &str =
+    "s.id, s.code, s.full_name, u.name, s.status FROM staff s JOIN units u ON u.id = s.unit_id";
+
+pub async fn person_by_id(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+) -> Result<Option<Person>, sqlx::Error> {
+    let row: Option<PersonRow> =
+        sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} WHERE s.id = $1"))
+            .bind(staff_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(person))
+}
+
+pub async fn lookup_code(
+    conn: &mut AnyConnection,
+    code: &str,
+    platform: Platform,
+    identity_id: i64,
+) -> Result<CodeLookup, sqlx::Error> {
+    let row: Option<PersonRow> =
+        sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} WHERE s.code = $1"))
+            .bind(code)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(row) = row else {
+        return Ok(CodeLookup::NotFound);
+    };
+    let active = row.4 == "active";
+    let others: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM identities WHERE platform = $1 AND staff_id = $2 AND id <> $3",
+    )
+    .bind(platform.as_str())
+    .bind(row.0)
+    .bind(identity_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(CodeLookup::Found {
+        person: person(row),
+        active,
+        linked_elsewhere: others > 0,
+    })
+}
+
+pub async fn link_identity(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    staff_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE identities SET staff_id = $1, registered_at = $2, updated_at = $2 WHERE id = $3",
+    )
+    .bind(staff_id)
+    .bind(now)
+    .bind(identity_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Links an unregistered account sent since `since`, waiting to be credited.
+pub async fn pending_links(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    since: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM submissions WHERE identity_id = $1 \
+         AND status = 'pending_registration' AND received_at >= $2",
+    )
+    .bind(identity_id)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// A link as the conversation stores it.
+#[derive(Debug, Clone)]
+pub struct NewSubmission<'a> {
+    pub staff_id: Option<i64>,
+    pub identity_id: i64,
+    pub inbox_event_id: i64,
+    pub received_at: i64,
+    pub week: String,
+    pub raw_url: &'a str,
+    pub canonical_key: &'a str,
+    pub link_platform: &'a str,
+    pub link_kind: &'a str,
+    pub owner: Option<&'a str>,
+    pub status: &'a str,
+}
+
+pub async fn insert_submission(
+    conn: &mut AnyConnection,
+    s: &NewSubmission<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO submissions (staff_id, identity_id, inbox_event_id, received_at, week, raw_url, \
+         canonical_key, key_state, link_platform, link_kind, owner, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'final', $8, $9, $10, $11, $4, $4)",
+    )
+    .bind(s.staff_id)
+    .bind(s.identity_id)
+    .bind(s.inbox_event_id)
+    .bind(s.received_at)
+    .bind(&s.week)
+    .bind(s.raw_url)
+    .bind(s.canonical_key)
+    .bind(s.link_platform)
+    .bind(s.link_kind)
+    .bind(s.owner)
+    .bind(s.status)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// When this person first had this key counted, if ever.
+pub async fn first_counted(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+    key: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT received_at FROM submissions WHERE staff_id = $1 AND canonical_key = $2 AND status = 'counted'",
+    )
+    .bind(staff_id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// Credits the links an account sent before registering: counted if new for the person,
+/// duplicate if already counted, expired if older than `since`. Returns how many counted.
+pub async fn credit_pending(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    staff_id: i64,
+    since: i64,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "UPDATE submissions SET status = 'expired', updated_at = $1 \
+         WHERE identity_id = $2 AND status = 'pending_registration' AND received_at < $3",
+    )
+    .bind(now)
+    .bind(identity_id)
+    .bind(since)
+    .execute(&mut *conn)
+    .await?;
+    let pending: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, canonical_key FROM submissions WHERE identity_id = $1 \
+         AND status = 'pending_registration' ORDER BY received_at, id",
+    )
+    .bind(identity_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut counted = 0;
+    for (id, key) in pending {
+        let status = if first_counted(conn, staff_id, &key).await?.is_some() {
+            "duplicate"
+        } else {
+            counted += 1;
+            "counted"
+        };
+        sqlx::query(
+            "UPDATE submissions SET staff_id = $1, status = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(staff_id)
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(counted)
+}

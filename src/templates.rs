@@ -1,0 +1,156 @@
+//! The bot's texts: minijinja templates in `message-templates/`, one `NAME.txt` per message.
+//!
+//! All are loaded at start-up and rendered once with sample data; a missing template, a syntax
+//! error or a variable the sample does not provide stops start-up with the template's name.
+
+use std::path::Path;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Value, json};
+
+/// Every template the code renders, with the sample it must render with.
+pub fn samples() -> Vec<(&'static str, Value)> {
+    vec![
+        ("welcome", json!({"registered": false})),
+        ("help", json!({"registered": true})),
+        ("unregistered", json!({"kept": 2, "dropped": 0})),
+        (
+            "register_ok",
+            json!({"code": "GV0001", "full_name": "Nguyễn Thị Lan", "unit_name": "Trường Tiểu học Lê Lợi", "credited": 2}),
+        ),
+        (
+            "register_already",
+            json!({"code": "GV0001", "full_name": "Nguyễn Thị Lan", "unit_name": "Trường Tiểu học Lê Lợi"}),
+        ),
+        (
+            "register_other_person",
+            json!({"code": "GV0002", "full_name": "Nguyễn Thị Lan"}),
+        ),
+        ("register_missing_code", json!({})),
+        ("register_unknown_code", json!({"code": "GV9999"})),
+        ("register_inactive", json!({"code": "GV0003"})),
+        (
+            "register_taken",
+            json!({"code": "GV0001", "platform_name": "Zalo"}),
+        ),
+        ("links_received", json!({"count": 3, "dropped": 2})),
+    ]
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("message template `{name}` ({path}): {reason}")]
+    Invalid {
+        name: String,
+        path: String,
+        reason: String,
+    },
+    #[error("message template `{name}` failed to render: {reason}")]
+    Render { name: String, reason: String },
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").finish_non_exhaustive()
+    }
+}
+
+impl Templates {
+    pub fn load(dir: &Path) -> Result<Self, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(false);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        for (name, sample) in samples() {
+            let path = dir.join(format!("{name}.txt"));
+            let invalid = |reason: String| TemplateError::Invalid {
+                name: name.to_string(),
+                path: path.display().to_string(),
+                reason,
+            };
+            let source = std::fs::read_to_string(&path).map_err(|err| invalid(err.to_string()))?;
+            env.add_template_owned(name, source)
+                .map_err(|err| invalid(err.to_string()))?;
+            let rendered = env
+                .get_template(name)
+                .and_then(|template| template.render(&sample))
+                .map_err(|err| invalid(format!("does not render with sample data: {err}")))?;
+            if rendered.trim().is_empty() {
+                return Err(invalid("renders to an empty message".into()));
+            }
+        }
+        Ok(Self { env })
+    }
+
+    pub fn render(&self, name: &str, context: &Value) -> Result<String, TemplateError> {
+        self.env
+            .get_template(name)
+            .and_then(|template| template.render(context))
+            .map(|text| text.trim().to_string())
+            .map_err(|err| TemplateError::Render {
+                name: name.to_string(),
+                reason: err.to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Templates {
+        Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates")).unwrap()
+    }
+
+    #[test]
+    fn the_shipped_templates_render_in_vietnamese() {
+        let templates = shipped();
+        let text = templates
+            .render(
+                "register_ok",
+                &samples()
+                    .into_iter()
+                    .find(|(n, _)| *n == "register_ok")
+                    .unwrap()
+                    .1,
+            )
+            .unwrap();
+        assert!(text.contains("Nguyễn Thị Lan"), "{text}");
+        assert!(text.contains("Trường Tiểu học Lê Lợi"), "{text}");
+        assert!(text.contains("2 link"), "{text}");
+        for (name, sample) in samples() {
+            let text = templates.render(name, &sample).unwrap();
+            assert!(text.chars().count() <= 2000, "{name} fits one message");
+        }
+    }
+
+    #[test]
+    fn a_broken_template_stops_loading_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates");
+        for entry in std::fs::read_dir(&source).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+        std::fs::write(dir.path().join("help.txt"), "Chào {{ nobody_knows_me }}").unwrap();
+        let err = Templates::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("`help`"), "{err}");
+
+        std::fs::write(dir.path().join("help.txt"), "Chào {% if %}").unwrap();
+        assert!(
+            Templates::load(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("`help`")
+        );
+
+        std::fs::remove_file(dir.path().join("welcome.txt")).unwrap();
+        let err = Templates::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("`welcome`"), "{err}");
+    }
+}

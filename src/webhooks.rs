@@ -1,0 +1,190 @@
+//! `POST /webhooks/zalo`, `GET|POST /webhooks/messenger` and Zalo's domain-verification file.
+//!
+//! A handler verifies the signature over the raw bytes, parses the events, hands them to the
+//! inbox writer and answers once they are committed — nothing else runs before the answer.
+//! A bad or missing signature gets 401 and stores nothing; a signed event of an unknown kind
+//! is stored as ignored and answered 200, since anything else only makes the platform retry.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::channels::{InboundEvent, Platform, WebhookError, messenger, zalo};
+
+/// Messenger bodies can exceed 300 KB.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/zalo", post(zalo_webhook))
+        .route(
+            "/webhooks/messenger",
+            get(messenger_verification).post(messenger_webhook),
+        )
+        .route("/{file}", get(zalo_verifier_file))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// Logged once at start-up for each channel that answers 404.
+pub fn log_disabled_channels(state: &AppState) {
+    if state.config.zalo.is_none() {
+        tracing::warn!("Zalo channel off: ZALO_APP_ID is not set; /webhooks/zalo answers 404");
+    }
+    if state.config.messenger.is_none() {
+        tracing::warn!(
+            "Messenger channel off: MESSENGER_APP_SECRET is not set; /webhooks/messenger answers 404"
+        );
+    }
+}
+
+fn rejected(platform: Platform, error: &WebhookError) -> Response {
+    // The body is never logged: it is unauthenticated and may be large or personal.
+    tracing::warn!(%platform, reason = %error, "webhook rejected");
+    let status = match error {
+        WebhookError::MissingSignature | WebhookError::BadSignature => StatusCode::UNAUTHORIZED,
+        WebhookError::Malformed(_) => StatusCode::BAD_REQUEST,
+    };
+    (status, Json(json!({"error": error.to_string()}))).into_response()
+}
+
+async fn accept(state: &AppState, platform: Platform, events: Vec<InboundEvent>) -> Response {
+    let count = events.len();
+    match state.inbox.store(events).await {
+        Ok(()) => {
+            state.metrics.webhook_events(platform, count);
+            (StatusCode::OK, Json(json!({"ok": true}))).into_response()
+        }
+        Err(err) => {
+            tracing::error!(%platform, error = %err, "webhook events not stored; the platform will retry");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "temporarily unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn zalo_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(config) = state.config.zalo.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let signature = headers
+        .get(zalo::SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok());
+    if signature.is_none() {
+        return rejected(Platform::Zalo, &WebhookError::MissingSignature);
+    }
+    // The signature covers the body's own `timestamp`, so the JSON is read first.
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(err) => return rejected(Platform::Zalo, &WebhookError::Malformed(err.to_string())),
+    };
+    let Some(timestamp) = zalo::signed_timestamp(&parsed) else {
+        return rejected(
+            Platform::Zalo,
+            &WebhookError::Malformed("no timestamp".into()),
+        );
+    };
+    if let Err(err) = zalo::verify_signature(
+        signature,
+        &config.app_id,
+        &body,
+        &timestamp,
+        config.oa_secret_key.expose(),
+    ) {
+        return rejected(Platform::Zalo, &err);
+    }
+    let event = zalo::parse_event(&parsed, &body).unwrap_or_else(|err| {
+        tracing::info!(reason = %err, "signed Zalo event kept as ignored");
+        zalo::ignored_event(&body)
+    });
+    accept(&state, Platform::Zalo, vec![event]).await
+}
+
+#[derive(Deserialize)]
+struct Verification {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+async fn messenger_verification(
+    State(state): State<AppState>,
+    Query(query): Query<Verification>,
+) -> Response {
+    let Some(config) = state.config.messenger.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let token_matches = query.verify_token.as_deref().is_some_and(|token| {
+        bool::from(
+            token
+                .as_bytes()
+                .ct_eq(config.verify_token.expose().as_bytes()),
+        )
+    });
+    match (query.mode.as_deref(), token_matches, query.challenge) {
+        (Some("subscribe"), true, Some(challenge)) => {
+            tracing::info!("Messenger webhook verified");
+            challenge.into_response()
+        }
+        _ => {
+            tracing::warn!("Messenger webhook verification refused");
+            StatusCode::FORBIDDEN.into_response()
+        }
+    }
+}
+
+async fn messenger_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(config) = state.config.messenger.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let signature = headers
+        .get(messenger::SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok());
+    if let Err(err) = messenger::verify_signature(signature, &body, config.app_secret.expose()) {
+        return rejected(Platform::Messenger, &err);
+    }
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(err) => {
+            return rejected(
+                Platform::Messenger,
+                &WebhookError::Malformed(err.to_string()),
+            );
+        }
+    };
+    let events = messenger::parse_events(&parsed).unwrap_or_else(|err| {
+        tracing::info!(reason = %err, "signed Messenger payload kept as ignored");
+        vec![messenger::ignored_event(&parsed)]
+    });
+    accept(&state, Platform::Messenger, events).await
+}
+
+/// Zalo asks for `zalo_verifier<code>.html` at the site root to prove the domain is ours.
+async fn zalo_verifier_file(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(code) = state.config.zalo_verifier_code.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if file != format!("zalo_verifier{code}.html") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Html(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n    <meta property=\"zalo-platform-site-verification\" content=\"{code}\" />\n</head>\n<body>\nThere Is No Limit To What You Can Accomplish Using Zalo!\n</body>\n</html>\n"
+    ))
+    .into_response()
+}
