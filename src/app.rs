@@ -52,12 +52,19 @@ impl AppState {
         }
     }
 
+    /// A name for one worker's leases: two workers never share one, even in one process.
+    fn worker_name(&self, role: &str) -> String {
+        static WORKERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WORKERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}/{role}-{n}", self.instance)
+    }
+
     pub fn processor(&self) -> Processor {
         Processor::new(
             self.db.clone(),
             self.templates.clone(),
             self.config.settings.time_zone.clone(),
-            self.instance.clone(),
+            self.worker_name("inbox"),
             self.inbox_stored.clone(),
             self.outbox_queued.clone(),
         )
@@ -67,7 +74,7 @@ impl AppState {
         Delivery::new(
             self.db.clone(),
             &self.config,
-            self.instance.clone(),
+            self.worker_name("delivery"),
             self.outbox_queued.clone(),
         )
     }
