@@ -24,8 +24,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTP server (applies migrations first).
-    Serve,
+    /// Run the HTTP server, the inbox processor and the delivery worker (applies migrations first).
+    Serve {
+        /// Only acknowledge and store webhooks; other instances on the same database process
+        /// events and deliver messages.
+        #[arg(long)]
+        ingest_only: bool,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Load the org tree or the staff roster from CSV (UTF-8) or XLSX; all or nothing.
@@ -50,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(config.log_format);
 
     match cli.command {
-        Command::Serve => serve(config).await,
+        Command::Serve { ingest_only } => serve(config, ingest_only).await,
         Command::Migrate => {
             let db = open(&config).await?;
             db.close().await;
@@ -78,7 +83,7 @@ async fn open(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
     let db = open(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -91,9 +96,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let templates = Templates::load(&config.settings.template_dir)?;
     let state = AppState::new(config, db.clone(), templates);
     lantoa::webhooks::log_disabled_channels(&state);
-    let workers = Workers::spawn(state.processor(), state.delivery());
+    let workers = if ingest_only {
+        tracing::info!("ingest only: events are stored, not processed, by this instance");
+        None
+    } else {
+        Some(Workers::spawn(state.processor(), state.delivery()))
+    };
     app::serve(listener, state, app::shutdown_signal()).await?;
-    workers.stop().await;
+    if let Some(workers) = workers {
+        workers.stop().await;
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -794,25 +794,35 @@ async fn two_processors_keep_each_senders_order() {
     let senders: Vec<String> = (0..8).map(|i| format!("teacher-{i}")).collect();
     for round in 0..4 {
         for sender in &senders {
-            let text = if round == 0 { "DK GV9999".to_string() } else { format!("HD {round}") };
+            let text = if round == 0 {
+                "DK GV9999".to_string()
+            } else {
+                format!("HD {round}")
+            };
             assert_eq!(w.app.zalo(&zalo_text(sender, &text)).await.status(), 200);
         }
     }
     // Two instances on one database, as behind a load balancer.
     let other = w.app.state.processor();
-    let (a, b) = tokio::join!(w.app.processor.process_available(), other.process_available());
+    let (a, b) = tokio::join!(
+        w.app.processor.process_available(),
+        other.process_available()
+    );
     assert_eq!(a.unwrap() + b.unwrap(), 32, "each event handled once");
     assert_eq!(
-        w.app.count("SELECT COUNT(*) FROM inbox_events WHERE state <> 'done' OR attempts <> 1").await,
+        w.app
+            .count("SELECT COUNT(*) FROM inbox_events WHERE state <> 'done' OR attempts <> 1")
+            .await,
         0,
         "no event failed or ran twice"
     );
 
     // Each reply's key names its event; per sender, replies were written in event order.
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT recipient_id, idempotency_key FROM outbox ORDER BY id")
-        .fetch_all(w.app.state.db.pool())
-        .await
-        .unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT recipient_id, idempotency_key FROM outbox ORDER BY id")
+            .fetch_all(w.app.state.db.pool())
+            .await
+            .unwrap();
     assert_eq!(rows.len(), 32);
     for sender in &senders {
         let events: Vec<i64> = rows
@@ -821,6 +831,9 @@ async fn two_processors_keep_each_senders_order() {
             .map(|(_, key)| key.split(':').nth(1).unwrap().parse().unwrap())
             .collect();
         assert_eq!(events.len(), 4);
-        assert!(events.windows(2).all(|pair| pair[0] < pair[1]), "{sender}: {events:?}");
+        assert!(
+            events.windows(2).all(|pair| pair[0] < pair[1]),
+            "{sender}: {events:?}"
+        );
     }
 }

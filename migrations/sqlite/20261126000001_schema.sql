@@ -78,6 +78,8 @@ CREATE TABLE inbox_events (
     processed_at     INTEGER,
     UNIQUE (platform, dedup_key)
 );
+-- Claims scan pending events in arrival order and check each sender's older events.
+CREATE INDEX inbox_events_pending ON inbox_events (state, id);
 CREATE INDEX inbox_events_queue ON inbox_events (state, platform, sender_id, id);
 
 CREATE TABLE submissions (
@@ -141,7 +143,7 @@ CREATE TABLE outbox (
     created_at           INTEGER NOT NULL,
     sent_at              INTEGER
 );
-CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+CREATE INDEX outbox_due ON outbox (state, id);
 CREATE INDEX outbox_identity ON outbox (identity_id, state);
 
 -- One row per scheduled job and period: the unique key is what stops a second run.

@@ -108,6 +108,7 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
     let lease_until = now + lease_ms;
+    let writing = db.write_lock().await;
     // `sending_since` stays as it was if an earlier attempt left it: that marks the doubt.
     sqlx::query(
         "UPDATE outbox SET lease_until = $1, lease_owner = $2, \
@@ -122,6 +123,7 @@ pub async fn claim(
     .bind(limit)
     .execute(db.pool())
     .await?;
+    drop(writing);
     type Row = (
         i64,
         String,
@@ -257,6 +259,7 @@ pub async fn settle(
     if let Some(next) = next {
         query = query.bind(next);
     }
+    let _writing = db.write_lock().await;
     query.execute(db.pool()).await?;
     Ok(())
 }

@@ -57,6 +57,7 @@ impl ZaloTokens {
         else {
             return Ok(());
         };
+        let _writing = self.db.write_lock().await;
         sqlx::query(
             "INSERT INTO platform_tokens (platform, access_token, refresh_token, updated_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (platform) DO NOTHING",
@@ -88,6 +89,7 @@ impl ZaloTokens {
                 return Ok(current);
             }
             let now = now_ms();
+            let writing = self.db.write_lock().await;
             let leased = sqlx::query(
                 "UPDATE platform_tokens SET refresh_lease_until = $1, refresh_lease_owner = $2 \
                  WHERE platform = $3 AND access_token = $4 \
@@ -101,6 +103,7 @@ impl ZaloTokens {
             .execute(self.db.pool())
             .await?
             .rows_affected();
+            drop(writing);
             if leased == 1 {
                 return self.refresh_with_lease().await;
             }
@@ -128,6 +131,7 @@ impl ZaloTokens {
             None => Err("no refresh token stored".to_string()),
         };
         let now = now_ms();
+        let _writing = self.db.write_lock().await;
         match result {
             Ok(pair) => {
                 sqlx::query(

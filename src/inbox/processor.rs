@@ -3,8 +3,8 @@
 //!
 //! An event is eligible when it is the oldest pending event of its sender, so two events of
 //! one teacher never race — on one instance or several. A batch of eligible events shares one
-//! transaction (one fsync) with a savepoint per event: an event that fails rolls back alone,
-//! is retried with backoff, and after [`MAX_ATTEMPTS`] is parked with its error for an
+//! transaction (one fsync); if an event fails, the batch is redone one event per transaction
+//! so that the failure rolls back alone. A failed event is retried with backoff, and after [`MAX_ATTEMPTS`] is parked with its error for an
 //! operator, which lets its sender's later events go on.
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use serde_json::Value;
-use sqlx::{AnyConnection, Connection};
+use sqlx::AnyConnection;
 use tokio::sync::{Notify, watch};
 
 use crate::calendar::IsoWeek;
@@ -25,7 +25,9 @@ use crate::store::{Db, StoreError, now_ms};
 use crate::templates::{TemplateError, Templates};
 
 pub const MAX_ATTEMPTS: i64 = 5;
-const BATCH: i64 = 100;
+/// Events per transaction: enough to share an fsync, few enough to hold the write lock
+/// only briefly (webhook acknowledgements wait for it).
+const BATCH: i64 = 32;
 const LEASE_MS: i64 = 60_000;
 /// Links sent before registering are credited if the sender registers within this time.
 pub const PENDING_LINK_DAYS: i64 = 14;
@@ -123,31 +125,52 @@ impl Processor {
         if events.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.db.pool().begin().await?;
-        let mut failures = Vec::new();
-        for event in &events {
-            let mut savepoint = tx.begin().await?;
-            match self.handle(&mut savepoint, event, now).await {
-                Ok(()) => {
-                    mark_done(&mut savepoint, event.id, now).await?;
-                    savepoint.commit().await?;
-                }
-                Err(err) => {
-                    savepoint.rollback().await?;
-                    failures.push((event, err));
-                }
+        // The whole batch in one transaction; if any event fails, the batch is rolled back and
+        // each event gets a transaction of its own, so that only the failing one is retried.
+        if !self.process_together(&events, now).await? {
+            for event in &events {
+                self.process_alone(event, now).await?;
             }
         }
-        for (event, err) in &failures {
-            record_failure(&mut tx, event, err, now).await?;
-        }
-        tx.commit().await?;
         self.outbox_wake.notify_one();
         Ok(events.len())
     }
 
+    async fn process_together(&self, events: &[StoredEvent], now: i64) -> Result<bool, StoreError> {
+        let _writing = self.db.write_lock().await;
+        let mut tx = self.db.begin_write().await?;
+        for event in events {
+            match self.handle(&mut tx, event, now).await {
+                Ok(()) => mark_done(&mut tx, event.id, now).await?,
+                Err(err) => {
+                    tracing::debug!(event = event.id, error = %err, "batch rolled back");
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn process_alone(&self, event: &StoredEvent, now: i64) -> Result<(), StoreError> {
+        let _writing = self.db.write_lock().await;
+        let mut tx = self.db.begin_write().await?;
+        match self.handle(&mut tx, event, now).await {
+            Ok(()) => mark_done(&mut tx, event.id, now).await?,
+            Err(err) => {
+                tx.rollback().await?;
+                tx = self.db.begin_write().await?;
+                record_failure(&mut tx, event, &err, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn claim(&self, now: i64) -> Result<Vec<StoredEvent>, StoreError> {
         let lease_until = now + LEASE_MS;
+        let writing = self.db.write_lock().await;
         sqlx::query(
             "UPDATE inbox_events SET lease_until = $1, lease_owner = $2 WHERE id IN ( \
                SELECT e.id FROM inbox_events e \
@@ -164,6 +187,7 @@ impl Processor {
         .bind(BATCH)
         .execute(self.db.pool())
         .await?;
+        drop(writing);
         let rows: Vec<(i64, String, String, String, String, i64, i64)> = sqlx::query_as(
             "SELECT id, platform, sender_id, event_kind, payload, attempts, received_at \
              FROM inbox_events WHERE lease_owner = $1 AND lease_until = $2 AND state = 'pending' ORDER BY id",
@@ -205,9 +229,16 @@ impl Processor {
             | EventKind::Follow
             | EventKind::SubmitInfo => {
                 queries::touch_inbound(conn, identity.id, event.received_at).await?;
-                let released = outbox::release_held(conn, identity.id, now).await?;
-                if released > 0 {
-                    tracing::info!(identity = identity.id, released, "held messages released");
+                // Messages are held only for someone outside the window or unreachable.
+                let window_was_open = identity.reachable
+                    && identity
+                        .last_inbound_at
+                        .is_some_and(|at| now - at < event.platform.window_ms());
+                if !window_was_open {
+                    let released = outbox::release_held(conn, identity.id, now).await?;
+                    if released > 0 {
+                        tracing::info!(identity = identity.id, released, "held messages released");
+                    }
                 }
             }
             EventKind::Echo | EventKind::Receipt => {

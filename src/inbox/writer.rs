@@ -86,7 +86,8 @@ async fn run(
 
 async fn insert(db: &Db, events: &[&InboundEvent]) -> Result<usize, StoreError> {
     let now = store::now_ms();
-    let mut tx = db.pool().begin().await?;
+    let _writing = db.write_lock().await;
+    let mut tx = db.begin_write().await?;
     let mut inserted = 0;
     for chunk in events.chunks(BATCH_ROWS) {
         let sql = format!(

@@ -77,7 +77,8 @@ pub async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportE
         file: table.file.clone(),
         issues,
     })?;
-    let mut tx = db.pool().begin().await?;
+    let _writing = db.write_lock().await;
+    let mut tx = db.begin_write().await?;
     let existing = store::org::load_units(&mut tx).await?;
     let plan = plan_units(records, &existing);
     store::org::apply_units(&mut tx, &plan, store::now_ms()).await?;
@@ -95,7 +96,8 @@ pub async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportE
 
 pub async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
     let table = read(path).await?;
-    let mut tx = db.pool().begin().await?;
+    let _writing = db.write_lock().await;
+    let mut tx = db.begin_write().await?;
     let units: HashSet<String> = store::org::active_unit_codes(&mut tx)
         .await?
         .into_iter()

@@ -10,31 +10,50 @@ use crate::conversation::{CodeLookup, Person};
 pub struct Identity {
     pub id: i64,
     pub staff_id: Option<i64>,
+    pub last_inbound_at: Option<i64>,
+    pub reachable: bool,
 }
 
+/// The identity of a platform account, created on its first event.
 pub async fn ensure_identity(
     conn: &mut AnyConnection,
     platform: Platform,
     user_id: &str,
     now: i64,
 ) -> Result<Identity, sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO identities (platform, platform_user_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $3) ON CONFLICT (platform, platform_user_id) DO NOTHING",
-    )
-    .bind(platform.as_str())
-    .bind(user_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    let (id, staff_id): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT id, staff_id FROM identities WHERE platform = $1 AND platform_user_id = $2",
-    )
-    .bind(platform.as_str())
-    .bind(user_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Identity { id, staff_id })
+    let select = "SELECT id, staff_id, last_inbound_at, reachable FROM identities \
+                  WHERE platform = $1 AND platform_user_id = $2";
+    type Row = (i64, Option<i64>, Option<i64>, i64);
+    let found: Option<Row> = sqlx::query_as(select)
+        .bind(platform.as_str())
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (id, staff_id, last_inbound_at, reachable) = match found {
+        Some(row) => row,
+        None => {
+            sqlx::query(
+                "INSERT INTO identities (platform, platform_user_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $3) ON CONFLICT (platform, platform_user_id) DO NOTHING",
+            )
+            .bind(platform.as_str())
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query_as(select)
+                .bind(platform.as_str())
+                .bind(user_id)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    Ok(Identity {
+        id,
+        staff_id,
+        last_inbound_at,
+        reachable: reachable != 0,
+    })
 }
 
 /// A message from the person: it opens (or keeps open) the platform's messaging window.

@@ -6,7 +6,10 @@ pub mod conversation;
 pub mod org;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
@@ -35,7 +38,15 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time and makes the others sleep and retry (1 ms, 2 ms, 5 ms
+    /// … 100 ms). Queuing this process's writers here instead wakes each one the moment the
+    /// previous one commits. PostgreSQL needs no such queue.
+    sqlite_writer: Arc<Mutex<()>>,
 }
+
+/// Held while writing; see [`Db::write_lock`].
+#[must_use]
+pub struct WriteGuard(#[allow(dead_code)] Option<OwnedMutexGuard<()>>);
 
 impl Db {
     /// Opens a pool. A SQLite file is created if missing and runs in WAL mode with a busy
@@ -75,7 +86,11 @@ impl Db {
             Backend::Postgres => pool_options,
         };
         let pool = pool_options.connect_with(options).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -114,6 +129,24 @@ impl Db {
             return Err(StoreError::NotMigrated { applied, known });
         }
         Ok(())
+    }
+
+    /// Taken before any write (a write transaction, or a single writing statement).
+    pub async fn write_lock(&self) -> WriteGuard {
+        match self.backend {
+            Backend::Sqlite => WriteGuard(Some(self.sqlite_writer.clone().lock_owned().await)),
+            Backend::Postgres => WriteGuard(None),
+        }
+    }
+
+    /// A transaction that will write (take [`Db::write_lock`] first). SQLite's default (deferred) transaction starts as a
+    /// reader and fails with SQLITE_BUSY if another writer committed before it writes;
+    /// `BEGIN IMMEDIATE` takes the write lock up front, waiting for it under the busy timeout.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     pub async fn close(&self) {
