@@ -33,6 +33,14 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Print the canonical key of each URL, or `error: <why>` (see docs/canonical-keys.md).
+    Canon {
+        /// Print the whole result (platform, kind, owner, …) as JSON lines.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        urls: Vec<String>,
+    },
     /// Load the org tree or the staff roster from CSV (UTF-8) or XLSX; all or nothing.
     Import {
         #[command(subcommand)]
@@ -51,11 +59,19 @@ enum ImportKind {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Canon { json, urls } = &cli.command {
+        // Pure: needs neither configuration nor database.
+        for line in canon_lines(urls, *json) {
+            println!("{line}");
+        }
+        return Ok(());
+    }
     let config = Config::from_env()?;
     telemetry::init(config.log_format);
 
     match cli.command {
         Command::Serve { ingest_only } => serve(config, ingest_only).await,
+        Command::Canon { .. } => unreachable!("handled before configuration"),
         Command::Migrate => {
             let db = open(&config).await?;
             db.close().await;
@@ -73,6 +89,21 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn canon_lines(urls: &[String], json: bool) -> Vec<String> {
+    urls.iter()
+        .map(|url| match (lantoa::links::canonicalize(url), json) {
+            (Ok(canonical), false) => canonical.key,
+            (Ok(canonical), true) => {
+                serde_json::json!({"url": url, "canonical": canonical}).to_string()
+            }
+            (Err(err), false) => format!("error: {err}"),
+            (Err(err), true) => {
+                serde_json::json!({"url": url, "error": err.to_string()}).to_string()
+            }
+        })
+        .collect()
 }
 
 async fn open(config: &Config) -> anyhow::Result<Db> {

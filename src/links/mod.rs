@@ -1,5 +1,7 @@
 //! Links in messages: finding them in text (and later, their canonical keys).
 
+mod canonical;
 mod extract;
 
+pub use canonical::{CanonError, Canonical, LinkKind, LinkPlatform, canonicalize};
 pub use extract::extract_urls;
