@@ -17,7 +17,8 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::delivery::{Delivery, tokens};
 use crate::http_metrics::{self, Metrics};
-use crate::inbox::{InboxWriter, Processor};
+use crate::inbox::{InboxWriter, LinkResolver, Processor};
+use crate::links::resolve::Resolver;
 use crate::store::Db;
 use crate::templates::Templates;
 use crate::webhooks;
@@ -64,10 +65,15 @@ impl AppState {
             self.db.clone(),
             self.templates.clone(),
             self.config.settings.time_zone.clone(),
+            self.config.settings.quota,
             self.worker_name("inbox"),
             self.inbox_stored.clone(),
             self.outbox_queued.clone(),
         )
+    }
+
+    pub fn link_resolver(&self) -> LinkResolver {
+        LinkResolver::new(self.db.clone(), Resolver::new())
     }
 
     pub fn delivery(&self) -> Delivery {
@@ -80,17 +86,19 @@ impl AppState {
     }
 }
 
-/// The background tasks of `serve`: the inbox processor and the delivery worker.
+/// The background tasks of `serve`: the inbox processor, the short-link resolver and the
+/// delivery worker.
 pub struct Workers {
     shutdown: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl Workers {
-    pub fn spawn(processor: Processor, delivery: Delivery) -> Self {
+    pub fn spawn(processor: Processor, resolver: LinkResolver, delivery: Delivery) -> Self {
         let (shutdown, receiver) = watch::channel(false);
         let handles = vec![
             tokio::spawn(Arc::new(processor).run(receiver.clone())),
+            tokio::spawn(Arc::new(resolver).run(receiver.clone())),
             tokio::spawn(Arc::new(delivery).run(receiver)),
         ];
         Self { shutdown, handles }

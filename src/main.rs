@@ -131,7 +131,11 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
         tracing::info!("ingest only: events are stored, not processed, by this instance");
         None
     } else {
-        Some(Workers::spawn(state.processor(), state.delivery()))
+        Some(Workers::spawn(
+            state.processor(),
+            state.link_resolver(),
+            state.delivery(),
+        ))
     };
     app::serve(listener, state, app::shutdown_signal()).await?;
     if let Some(workers) = workers {

@@ -33,7 +33,25 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             "register_taken",
             json!({"code": "GV0001", "platform_name": "Zalo"}),
         ),
-        ("links_received", json!({"count": 3, "dropped": 2})),
+        (
+            "links_received",
+            json!({
+                "items": [
+                    {"status": "counted", "url": "https://www.facebook.com/thleloi/posts/1", "unit": "Trường Tiểu học Lê Lợi"},
+                    {"status": "counted", "url": "https://www.facebook.com/sogddt/posts/2", "unit": null},
+                    {"status": "duplicate", "url": "https://youtu.be/dQw4w9WgXcQ", "first_at": "08:15 24/11/2026"},
+                    {"status": "not_post", "url": "https://www.facebook.com/thleloi", "what": "một trang"},
+                    {"status": "invalid", "url": "mailto:x@y.vn"}
+                ],
+                "week_count": 3, "unit_name": "Trường Tiểu học Lê Lợi", "unit_page_posts": 1,
+                "unit_quota": 1, "dropped": 2
+            }),
+        ),
+        (
+            "withdraw",
+            json!({"found": true, "url": "https://www.facebook.com/thleloi/posts/1"}),
+        ),
+        ("withdraw_missing_link", json!({})),
     ]
 }
 
@@ -123,6 +141,23 @@ mod tests {
         assert!(text.contains("Nguyễn Thị Lan"), "{text}");
         assert!(text.contains("Trường Tiểu học Lê Lợi"), "{text}");
         assert!(text.contains("2 link"), "{text}");
+        let sample = samples()
+            .into_iter()
+            .find(|(n, _)| *n == "links_received")
+            .unwrap()
+            .1;
+        let text = templates.render("links_received", &sample).unwrap();
+        assert!(
+            text.contains("bài đăng trên trang Trường Tiểu học Lê Lợi"),
+            "{text}"
+        );
+        assert!(text.contains("bài chia sẻ"), "{text}");
+        assert!(
+            text.contains("đã được ghi nhận lúc 08:15 24/11/2026"),
+            "{text}"
+        );
+        assert!(text.contains("chưa phải một bài viết"), "{text}");
+        assert!(text.contains("1/1 bài trên trang đơn vị"), "{text}");
         for (name, sample) in samples() {
             let text = templates.render(name, &sample).unwrap();
             assert!(text.chars().count() <= 2000, "{name} fits one message");

@@ -10,10 +10,19 @@ pub const MAX_LINKS_PER_MESSAGE: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
-    Register { code: String },
+    Register {
+        code: String,
+    },
     RegisterWithoutCode,
+    /// `HUY <link>`: withdraw one's own submission of this week.
+    Withdraw {
+        url: Option<String>,
+    },
     Help,
-    Links { urls: Vec<String>, dropped: usize },
+    Links {
+        urls: Vec<String>,
+        dropped: usize,
+    },
     Other,
 }
 
@@ -43,6 +52,11 @@ pub fn parse(text: &str, attachment_urls: &[String]) -> Intent {
                 code: code.trim_matches([':', '.', ',']).to_ascii_uppercase(),
             },
             None => Intent::RegisterWithoutCode,
+        };
+    }
+    if matches!(words.first(), Some(&"huy")) {
+        return Intent::Withdraw {
+            url: extract_urls(text).into_iter().next(),
         };
     }
     let mut urls = extract_urls(text);
@@ -108,6 +122,13 @@ mod tests {
             }
         );
         assert_eq!(parse("HD", &[]), Intent::Help);
+        assert_eq!(
+            parse("Hủy https://fb.com/a/posts/1", &[]),
+            Intent::Withdraw {
+                url: Some("https://fb.com/a/posts/1".into())
+            }
+        );
+        assert_eq!(parse("/huy", &[]), Intent::Withdraw { url: None });
         assert_eq!(parse("Hướng dẫn", &[]), Intent::Help);
         assert_eq!(parse("xin chào", &[]), Intent::Other);
         assert_eq!(parse("dkx GV1", &[]), Intent::Other);

@@ -52,6 +52,10 @@ pub enum Action {
     RecordLinks {
         urls: Vec<String>,
     },
+    /// Withdraw the person's own submission of this link this week.
+    Withdraw {
+        url: String,
+    },
     Follow,
     Unfollow,
 }
@@ -127,6 +131,16 @@ fn decide_message(intent: Intent, facts: &Facts) -> Decision {
         ),
         (Intent::Register { code }, None) => register(code, facts),
         (Intent::RegisterWithoutCode, _) => Decision::reply("register_missing_code", json!({})),
+        (Intent::Withdraw { url: Some(url) }, Some(_)) => {
+            // The processor adds whether a submission was found.
+            Decision::reply("withdraw", json!({"url": url})).act(Action::Withdraw { url })
+        }
+        (Intent::Withdraw { url: None }, Some(_)) => {
+            Decision::reply("withdraw_missing_link", json!({}))
+        }
+        (Intent::Withdraw { .. }, None) => {
+            Decision::reply("unregistered", json!({"kept": 0, "dropped": 0}))
+        }
         (Intent::Links { urls, dropped }, Some(_)) => Decision::reply(
             "links_received",
             json!({"count": urls.len(), "dropped": dropped}),

@@ -1,8 +1,11 @@
 //! The inbox: webhook events stored before the 200 ([`writer`]) and processed afterwards in
 //! order per sender ([`processor`]).
 
+mod counting;
 pub mod processor;
+pub mod resolving;
 pub mod writer;
 
 pub use processor::Processor;
+pub use resolving::LinkResolver;
 pub use writer::{InboxError, InboxWriter};

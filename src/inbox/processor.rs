@@ -15,12 +15,16 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 use tokio::sync::{Notify, watch};
 
+use super::counting::{self, Origin};
 use crate::calendar::IsoWeek;
 use crate::channels::{EventKind, MessageContent, Platform, messenger, zalo};
+use crate::config::Quotas;
 use crate::conversation::{self, Action, Facts, Intent};
 use crate::delivery::outbox::{self, NewMessage};
 use crate::delivery::outcome::backoff;
-use crate::store::conversation::{self as queries, NewSubmission};
+use crate::links::canonicalize;
+use crate::store::conversation as queries;
+use crate::store::submissions;
 use crate::store::{Db, StoreError, now_ms};
 use crate::templates::{TemplateError, Templates};
 
@@ -61,16 +65,19 @@ pub struct Processor {
     db: Db,
     templates: Arc<Templates>,
     time_zone: TimeZone,
+    quotas: Quotas,
     owner: String,
     stored: Arc<Notify>,
     outbox_wake: Arc<Notify>,
 }
 
 impl Processor {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: Db,
         templates: Arc<Templates>,
         time_zone: TimeZone,
+        quotas: Quotas,
         owner: String,
         stored: Arc<Notify>,
         outbox_wake: Arc<Notify>,
@@ -79,6 +86,7 @@ impl Processor {
             db,
             templates,
             time_zone,
+            quotas,
             owner,
             stored,
             outbox_wake,
@@ -272,7 +280,7 @@ impl Processor {
         let pending_since = now - PENDING_LINK_DAYS * 24 * 3_600_000;
         let pending_links = match (&intent, &registered_as) {
             (Some(Intent::Register { .. }), None) => {
-                queries::pending_links(conn, identity.id, pending_since).await? as usize
+                submissions::pending_links(conn, identity.id, pending_since).await? as usize
             }
             _ => 0,
         };
@@ -291,47 +299,64 @@ impl Processor {
                 .date(),
         )
         .to_string();
-        let mut credited = None;
+        // What the actions did, for the replies that report it.
+        let mut outcome = serde_json::Map::new();
+        let origin = Origin {
+            event_id: event.id,
+            identity_id: identity.id,
+            staff_id: identity.staff_id,
+            received_at: event.received_at,
+            week: &week,
+        };
         for action in &decision.actions {
             match action {
                 Action::Register { staff_id } => {
                     queries::link_identity(conn, identity.id, *staff_id, now).await?;
-                    credited = Some(
-                        queries::credit_pending(conn, identity.id, *staff_id, pending_since, now)
-                            .await?,
-                    );
-                }
-                Action::KeepLinks { urls } | Action::RecordLinks { urls } => {
-                    for url in urls {
-                        let status = match identity.staff_id {
-                            None => "pending_registration",
-                            Some(staff_id) => {
-                                if queries::first_counted(conn, staff_id, url).await?.is_some() {
-                                    "duplicate"
-                                } else {
-                                    "counted"
-                                }
-                            }
-                        };
-                        queries::insert_submission(
+                    let credited = submissions::credit_pending(
+                        conn,
+                        identity.id,
+                        *staff_id,
+                        pending_since,
+                        now,
+                    )
+                    .await?;
+                    for (id, key, owner, week, received_at) in &credited {
+                        counting::credit_if_page_post(
                             conn,
-                            &NewSubmission {
-                                staff_id: identity.staff_id,
-                                identity_id: identity.id,
-                                inbox_event_id: event.id,
-                                received_at: event.received_at,
-                                week: week.clone(),
-                                raw_url: url,
-                                // Until the link canonicalizer lands, a link is its own key.
-                                canonical_key: url.trim(),
-                                link_platform: "web",
-                                link_kind: "unknown",
-                                owner: None,
-                                status,
-                            },
+                            *id,
+                            key,
+                            owner.as_deref(),
+                            week,
+                            *received_at,
                         )
                         .await?;
                     }
+                    outcome.insert("credited".into(), Value::from(credited.len()));
+                }
+                Action::KeepLinks { urls } => {
+                    let (_, kept) =
+                        counting::record_links(conn, &origin, urls, &self.time_zone).await?;
+                    outcome.insert("kept".into(), Value::from(kept));
+                }
+                Action::RecordLinks { urls } => {
+                    let (items, _) =
+                        counting::record_links(conn, &origin, urls, &self.time_zone).await?;
+                    outcome.insert("items".into(), Value::from(items));
+                    if let Some(staff_id) = identity.staff_id {
+                        let standing =
+                            counting::standing_context(conn, staff_id, &week, &self.quotas).await?;
+                        outcome.extend(standing.as_object().cloned().unwrap_or_default());
+                    }
+                }
+                Action::Withdraw { url } => {
+                    let found = match (identity.staff_id, canonicalize(url)) {
+                        (Some(staff_id), Ok(canonical)) => {
+                            submissions::withdraw(conn, staff_id, &canonical.key, &week, now)
+                                .await?
+                        }
+                        _ => false,
+                    };
+                    outcome.insert("found".into(), Value::from(found));
                 }
                 Action::Follow => queries::set_following(conn, identity.id, true, now).await?,
                 Action::Unfollow => queries::set_following(conn, identity.id, false, now).await?,
@@ -340,8 +365,8 @@ impl Processor {
 
         for (index, reply) in decision.replies.iter().enumerate() {
             let mut context = reply.context.clone();
-            if let Some(credited) = credited {
-                context["credited"] = Value::from(credited);
+            if let Value::Object(fields) = &mut context {
+                fields.extend(outcome.clone());
             }
             let body = self.templates.render(reply.template, &context)?;
             outbox::enqueue(

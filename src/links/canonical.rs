@@ -195,6 +195,12 @@ fn redirect_target(host: &str, url: &Url) -> Option<String> {
     if is_facebook_wrapper {
         return query(url, "u");
     }
+    // A logged-out visitor is sent to the login page with the post in `next`.
+    let is_facebook_login = facebook_site(host.strip_prefix("www.").unwrap_or(host)).is_some()
+        && (path.starts_with("/login") || path == "/checkpoint/");
+    if is_facebook_login {
+        return query(url, "next");
+    }
     let is_youtube_wrapper = host.ends_with("youtube.com") && path == "/redirect";
     if is_youtube_wrapper {
         return query(url, "q");

@@ -2,6 +2,7 @@
 
 mod canonical;
 mod extract;
+pub mod resolve;
 
 pub use canonical::{CanonError, Canonical, LinkKind, LinkPlatform, canonicalize};
 pub use extract::extract_urls;

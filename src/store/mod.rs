@@ -4,6 +4,7 @@
 
 pub mod conversation;
 pub mod org;
+pub mod submissions;
 
 use std::str::FromStr;
 use std::sync::Arc;

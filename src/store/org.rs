@@ -143,12 +143,14 @@ pub async fn apply_units(
     }
     for chunk in pages.chunks(BATCH_ROWS) {
         let sql = format!(
-            "INSERT INTO unit_pages (unit_id, url) VALUES {}",
-            values_list(chunk.len(), 2, 1)
+            "INSERT INTO unit_pages (unit_id, url, owner) VALUES {}",
+            values_list(chunk.len(), 3, 1)
         );
         let mut query = sqlx::query(&sql);
         for (unit_id, url) in chunk {
-            query = query.bind(*unit_id).bind(*url);
+            // What a post's owner is matched against: the page slug or id, or the domain.
+            let owner = crate::links::canonicalize(url).ok().and_then(|c| c.owner);
+            query = query.bind(*unit_id).bind(*url).bind(owner);
         }
         query.execute(&mut **tx).await?;
     }

@@ -222,6 +222,7 @@ impl TestApp {
     pub fn start_workers(&mut self) {
         self.workers = Some(Workers::spawn(
             self.state.processor(),
+            self.state.link_resolver(),
             self.state.delivery(),
         ));
     }
@@ -301,4 +302,24 @@ impl Fixture {
 
 pub fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples")
+}
+
+/// The example province imported, both channels on, the fake platform behind them.
+pub struct World {
+    pub app: TestApp,
+    pub fake: FakePlatform,
+    pub db: TestDb,
+}
+
+pub async fn world() -> World {
+    let db = TestDb::new().await;
+    lantoa::org::import_units(&db.db, &examples_dir().join("units.csv"))
+        .await
+        .unwrap();
+    lantoa::org::import_staff(&db.db, &examples_dir().join("staff.csv"))
+        .await
+        .unwrap();
+    let fake = FakePlatform::start().await.unwrap();
+    let app = TestApp::with_channels(&db, &fake).await;
+    World { app, fake, db }
 }

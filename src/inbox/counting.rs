@@ -1,0 +1,149 @@
+//! Turning the links of a message into submissions: canonical keys, duplicates, page posts.
+
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+use sqlx::AnyConnection;
+
+use crate::config::Quotas;
+use crate::links::{LinkKind, canonicalize};
+use crate::org::UnitKind;
+use crate::store::submissions::{self, NewSubmission};
+
+/// Where the links of one event come from.
+pub struct Origin<'a> {
+    pub event_id: i64,
+    pub identity_id: i64,
+    /// `None` while the sender is not registered: links are kept, not counted.
+    pub staff_id: Option<i64>,
+    pub received_at: i64,
+    pub week: &'a str,
+}
+
+pub fn local_time(ms: i64, time_zone: &TimeZone) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or_default()
+        .to_zoned(time_zone.clone())
+        .strftime("%H:%M %d/%m/%Y")
+        .to_string()
+}
+
+/// Stores each link; returns one reply item per link and how many were kept or counted.
+pub async fn record_links(
+    conn: &mut AnyConnection,
+    origin: &Origin<'_>,
+    urls: &[String],
+    time_zone: &TimeZone,
+) -> Result<(Vec<Value>, usize), sqlx::Error> {
+    let mut items = Vec::with_capacity(urls.len());
+    let mut stored = 0;
+    for url in urls {
+        let canonical = match canonicalize(url) {
+            Ok(canonical) => canonical,
+            Err(err) => {
+                items.push(json!({"status": "invalid", "url": url, "reason": err.to_string()}));
+                continue;
+            }
+        };
+        if !canonical.kind.is_countable() {
+            let what = if canonical.kind == LinkKind::Page {
+                "một trang (fanpage, trang cá nhân hoặc kênh)"
+            } else {
+                "một trang tìm kiếm hoặc danh sách"
+            };
+            items.push(json!({"status": "not_post", "url": url, "what": what}));
+            continue;
+        }
+        let status = match origin.staff_id {
+            None => "pending_registration",
+            Some(staff_id) => {
+                match submissions::first_counted(conn, staff_id, &canonical.key).await? {
+                    Some(first) => {
+                        items.push(json!({"status": "duplicate", "url": url, "first_at": local_time(first, time_zone)}));
+                        "duplicate"
+                    }
+                    None => "counted",
+                }
+            }
+        };
+        let id = submissions::insert(
+            conn,
+            &NewSubmission {
+                staff_id: origin.staff_id,
+                identity_id: origin.identity_id,
+                inbox_event_id: origin.event_id,
+                received_at: origin.received_at,
+                week: origin.week,
+                raw_url: url,
+                canonical_key: &canonical.key,
+                key_state: if canonical.needs_resolution {
+                    "provisional"
+                } else {
+                    "final"
+                },
+                link_platform: canonical.platform.as_str(),
+                link_kind: canonical.kind.as_str(),
+                owner: canonical.owner.as_deref(),
+                status,
+            },
+        )
+        .await?;
+        match status {
+            "counted" => {
+                stored += 1;
+                let unit = credit_if_page_post(
+                    conn,
+                    id,
+                    &canonical.key,
+                    canonical.owner.as_deref(),
+                    origin.week,
+                    origin.received_at,
+                )
+                .await?;
+                items.push(json!({"status": "counted", "url": url, "unit": unit}));
+            }
+            "pending_registration" => stored += 1,
+            _ => {}
+        }
+    }
+    Ok((items, stored))
+}
+
+/// Credits the post to the unit whose page owns it; returns the unit's name.
+pub async fn credit_if_page_post(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    key: &str,
+    owner: Option<&str>,
+    week: &str,
+    received_at: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let Some(owner) = owner else {
+        return Ok(None);
+    };
+    let Some((unit_id, name)) = submissions::unit_of_owner(conn, owner).await? else {
+        return Ok(None);
+    };
+    submissions::credit_page_post(conn, unit_id, key, submission_id, week, received_at).await?;
+    Ok(Some(name))
+}
+
+/// `week_count`, `unit_name`, `unit_page_posts`, `unit_quota` for a reply.
+pub async fn standing_context(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+    week: &str,
+    quotas: &Quotas,
+) -> Result<Value, sqlx::Error> {
+    let standing = submissions::week_standing(conn, staff_id, week).await?;
+    let quota = standing.unit_quota.unwrap_or_else(|| {
+        UnitKind::parse(&standing.unit_kind)
+            .map(|kind| i64::from(quotas.for_kind(kind)))
+            .unwrap_or(1)
+    });
+    Ok(json!({
+        "week_count": standing.counted,
+        "unit_name": standing.unit_name,
+        "unit_page_posts": standing.unit_page_posts,
+        "unit_quota": quota,
+    }))
+}

@@ -1,0 +1,274 @@
+//! Queries of the counting tables: submissions and unit_page_posts.
+
+use sqlx::AnyConnection;
+
+/// Links an unregistered account sent since `since`, waiting to be credited.
+pub async fn pending_links(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    since: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM submissions WHERE identity_id = $1 \
+         AND status = 'pending_registration' AND received_at >= $2",
+    )
+    .bind(identity_id)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// A link as it is stored.
+#[derive(Debug, Clone)]
+pub struct NewSubmission<'a> {
+    pub staff_id: Option<i64>,
+    pub identity_id: i64,
+    pub inbox_event_id: i64,
+    pub received_at: i64,
+    pub week: &'a str,
+    pub raw_url: &'a str,
+    pub canonical_key: &'a str,
+    pub key_state: &'a str,
+    pub link_platform: &'a str,
+    pub link_kind: &'a str,
+    pub owner: Option<&'a str>,
+    pub status: &'a str,
+}
+
+pub async fn insert(conn: &mut AnyConnection, s: &NewSubmission<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO submissions (staff_id, identity_id, inbox_event_id, received_at, week, raw_url, \
+         canonical_key, key_state, link_platform, link_kind, owner, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $4, $4) RETURNING id",
+    )
+    .bind(s.staff_id)
+    .bind(s.identity_id)
+    .bind(s.inbox_event_id)
+    .bind(s.received_at)
+    .bind(s.week)
+    .bind(s.raw_url)
+    .bind(s.canonical_key)
+    .bind(s.key_state)
+    .bind(s.link_platform)
+    .bind(s.link_kind)
+    .bind(s.owner)
+    .bind(s.status)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// When this person first had this key counted, if ever.
+pub async fn first_counted(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+    key: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT received_at FROM submissions WHERE staff_id = $1 AND canonical_key = $2 AND status = 'counted'",
+    )
+    .bind(staff_id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// The active unit whose page a post's owner is, if any.
+pub async fn unit_of_owner(
+    conn: &mut AnyConnection,
+    owner: &str,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.name FROM unit_pages p JOIN units u ON u.id = p.unit_id \
+         WHERE p.owner = $1 AND u.status = 'active' ORDER BY u.id LIMIT 1",
+    )
+    .bind(owner)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// Credits a page post to its unit once, in the week it was first received, whoever sent it.
+pub async fn credit_page_post(
+    conn: &mut AnyConnection,
+    unit_id: i64,
+    key: &str,
+    submission_id: i64,
+    week: &str,
+    received_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE submissions SET page_unit_id = $1 WHERE id = $2")
+        .bind(unit_id)
+        .bind(submission_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO unit_page_posts (unit_id, canonical_key, submission_id, week, received_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_id, canonical_key) DO NOTHING",
+    )
+    .bind(unit_id)
+    .bind(key)
+    .bind(submission_id)
+    .bind(week)
+    .bind(received_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A counted submission to credit: id, key, owner, week, received_at.
+pub type Credited = (i64, String, Option<String>, String, i64);
+
+/// Credits the links an account sent before registering: counted if new for the person,
+/// duplicate if already counted, expired if older than `since`. Returns the counted ones.
+pub async fn credit_pending(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    staff_id: i64,
+    since: i64,
+    now: i64,
+) -> Result<Vec<Credited>, sqlx::Error> {
+    sqlx::query(
+        "UPDATE submissions SET status = 'expired', updated_at = $1 \
+         WHERE identity_id = $2 AND status = 'pending_registration' AND received_at < $3",
+    )
+    .bind(now)
+    .bind(identity_id)
+    .bind(since)
+    .execute(&mut *conn)
+    .await?;
+    let pending: Vec<Credited> = sqlx::query_as(
+        "SELECT id, canonical_key, owner, week, received_at FROM submissions WHERE identity_id = $1 \
+         AND status = 'pending_registration' ORDER BY received_at, id",
+    )
+    .bind(identity_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut counted = Vec::new();
+    for submission in pending {
+        let status = if first_counted(conn, staff_id, &submission.1)
+            .await?
+            .is_some()
+        {
+            "duplicate"
+        } else {
+            "counted"
+        };
+        sqlx::query(
+            "UPDATE submissions SET staff_id = $1, status = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(staff_id)
+        .bind(status)
+        .bind(now)
+        .bind(submission.0)
+        .execute(&mut *conn)
+        .await?;
+        if status == "counted" {
+            counted.push(submission);
+        }
+    }
+    Ok(counted)
+}
+
+/// Withdraws the person's counted submission of `key` in `week`; a page post it credited goes
+/// to the next counted submission of the same post, or is removed. Returns whether one was found.
+pub async fn withdraw(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+    key: &str,
+    week: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM submissions WHERE staff_id = $1 AND canonical_key = $2 AND week = $3 AND status = 'counted'",
+    )
+    .bind(staff_id)
+    .bind(key)
+    .bind(week)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(id) = found else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE submissions SET status = 'withdrawn', updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let credit: Option<(i64, i64)> =
+        sqlx::query_as("SELECT id, unit_id FROM unit_page_posts WHERE submission_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((credit_id, unit_id)) = credit {
+        let next: Option<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, week, received_at FROM submissions WHERE canonical_key = $1 AND page_unit_id = $2 \
+             AND status = 'counted' ORDER BY received_at, id LIMIT 1",
+        )
+        .bind(key)
+        .bind(unit_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match next {
+            Some((submission_id, week, received_at)) => {
+                sqlx::query(
+                    "UPDATE unit_page_posts SET submission_id = $1, week = $2, received_at = $3 WHERE id = $4",
+                )
+                .bind(submission_id)
+                .bind(week)
+                .bind(received_at)
+                .bind(credit_id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM unit_page_posts WHERE id = $1")
+                    .bind(credit_id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Where a person and their unit stand in a week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeekStanding {
+    pub counted: i64,
+    pub unit_name: String,
+    pub unit_page_posts: i64,
+    pub unit_kind: String,
+    pub unit_quota: Option<i64>,
+}
+
+pub async fn week_standing(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+    week: &str,
+) -> Result<WeekStanding, sqlx::Error> {
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM submissions WHERE staff_id = $1 AND week = $2 AND status = 'counted'",
+    )
+    .bind(staff_id)
+    .bind(week)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (unit_id, unit_name, unit_kind, unit_quota): (i64, String, String, Option<i64>) = sqlx::query_as(
+        "SELECT u.id, u.name, u.kind, u.weekly_quota FROM staff s JOIN units u ON u.id = s.unit_id WHERE s.id = $1",
+    )
+    .bind(staff_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let unit_page_posts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM unit_page_posts WHERE unit_id = $1 AND week = $2")
+            .bind(unit_id)
+            .bind(week)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(WeekStanding {
+        counted,
+        unit_name,
+        unit_page_posts,
+        unit_kind,
+        unit_quota,
+    })
+}

@@ -1,0 +1,284 @@
+//! Link counting end to end over signed webhooks: canonical keys, duplicates, page posts,
+//! withdrawal, short links resolved through a local redirect server.
+
+mod support;
+
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use lantoa::inbox::LinkResolver;
+use lantoa::links::resolve::Resolver;
+use support::chat::zalo_link;
+use support::{World, world};
+
+const POST: &str = "https://www.facebook.com/thnguyenhue.lg/posts/122134567890123456";
+
+async fn counted(w: &World, code: &str) -> i64 {
+    w.app
+        .count(&format!(
+            "SELECT COUNT(*) FROM submissions s JOIN staff p ON p.id = s.staff_id \
+             WHERE p.code = '{code}' AND s.status = 'counted'"
+        ))
+        .await
+}
+
+async fn unit_page_posts(w: &World, unit: &str) -> i64 {
+    w.app
+        .count(&format!(
+            "SELECT COUNT(*) FROM unit_page_posts pp JOIN units u ON u.id = pp.unit_id WHERE u.code = '{unit}'"
+        ))
+        .await
+}
+
+#[tokio::test]
+async fn the_same_post_in_three_forms_counts_once() {
+    let w = world().await;
+    w.app.zalo_says(&w.fake, "lan", "DK GV0014").await;
+    let first = w
+        .app
+        .zalo_says(&w.fake, "lan", &format!("{POST}?mibextid=Nif5oz"))
+        .await;
+    assert!(
+        first.contains("✅ Đã ghi nhận bài đăng trên trang Trường Tiểu học Nguyễn Huệ"),
+        "{first}"
+    );
+    assert!(
+        first.contains("Tuần này thầy/cô có 1 bài được ghi nhận"),
+        "{first}"
+    );
+    assert!(first.contains("1/1 bài trên trang đơn vị"), "{first}");
+
+    let again = w
+        .app
+        .zalo_says(
+            &w.fake,
+            "lan",
+            "m.facebook.com/story.php?story_fbid=122134567890123456&id=100064512378901&__cft__[0]=AZ",
+        )
+        .await;
+    assert!(
+        again.contains("☑️ Link này đã được ghi nhận lúc"),
+        "{again}"
+    );
+    let third = w
+        .app
+        .zalo_says(&w.fake, "lan", "https://l.facebook.com/l.php?u=https%3A%2F%2Fweb.facebook.com%2Fthnguyenhue.lg%2Fposts%2F122134567890123456&h=AT0")
+        .await;
+    assert!(third.contains("đã được ghi nhận lúc"), "{third}");
+    assert_eq!(counted(&w, "GV0014").await, 1);
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM submissions WHERE status = 'duplicate'")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_page_post_credits_its_unit_once_whoever_sends_it() {
+    let w = world().await;
+    for (user, code) in [("a", "GV0013"), ("b", "GV0014"), ("c", "GV0015")] {
+        w.app.zalo_says(&w.fake, user, &format!("DK {code}")).await;
+        let reply = w.app.zalo_says(&w.fake, user, POST).await;
+        assert!(
+            reply.contains("bài đăng trên trang Trường Tiểu học Nguyễn Huệ"),
+            "{reply}"
+        );
+        assert!(reply.contains("1/1 bài trên trang đơn vị"), "{reply}");
+        assert_eq!(
+            counted(&w, code).await,
+            1,
+            "each teacher's share counts for the teacher"
+        );
+    }
+    assert_eq!(unit_page_posts(&w, "TH-LG-01").await, 1);
+    // The unit's website is one of its pages too.
+    w.app
+        .zalo_says(
+            &w.fake,
+            "a",
+            "https://thnguyenhue.edu.vn/tin-tuc/le-khai-giang/",
+        )
+        .await;
+    assert_eq!(unit_page_posts(&w, "TH-LG-01").await, 2);
+    // A post of another page is a share, not a page post.
+    let share = w
+        .app
+        .zalo_says(&w.fake, "a", "https://www.facebook.com/vtv24/posts/555")
+        .await;
+    assert!(share.contains("✅ Đã ghi nhận bài chia sẻ"), "{share}");
+    assert_eq!(unit_page_posts(&w, "TH-LG-01").await, 2);
+}
+
+#[tokio::test]
+async fn huy_withdraws_and_the_page_credit_moves_on() {
+    let w = world().await;
+    w.app.zalo_says(&w.fake, "a", "DK GV0013").await;
+    w.app.zalo_says(&w.fake, "b", "DK GV0014").await;
+    w.app.zalo_says(&w.fake, "a", POST).await;
+    w.app.zalo_says(&w.fake, "b", POST).await;
+
+    let reply = w
+        .app
+        .zalo_says(&w.fake, "a", &format!("Hủy {POST}/?mibextid=x"))
+        .await;
+    assert!(reply.contains("Đã hủy"), "{reply}");
+    assert_eq!(counted(&w, "GV0013").await, 0);
+    assert_eq!(
+        unit_page_posts(&w, "TH-LG-01").await,
+        1,
+        "b's submission now carries it"
+    );
+    let reply = w.app.zalo_says(&w.fake, "b", &format!("HUY {POST}")).await;
+    assert!(reply.contains("Đã hủy"), "{reply}");
+    assert_eq!(unit_page_posts(&w, "TH-LG-01").await, 0);
+    let nothing = w.app.zalo_says(&w.fake, "b", &format!("huy {POST}")).await;
+    assert!(nothing.contains("Không tìm thấy"), "{nothing}");
+    // Sending it again after withdrawing counts again.
+    let back = w.app.zalo_says(&w.fake, "a", POST).await;
+    assert!(back.contains("✅"), "{back}");
+    assert_eq!(counted(&w, "GV0013").await, 1);
+}
+
+#[tokio::test]
+async fn a_link_that_is_not_a_post_gets_an_explanation() {
+    let w = world().await;
+    w.app.zalo_says(&w.fake, "a", "DK GV0013").await;
+    let reply = w
+        .app
+        .zalo_says(
+            &w.fake,
+            "a",
+            "https://www.facebook.com/thnguyenhue.lg https://www.facebook.com/search/top?q=lan",
+        )
+        .await;
+    assert_eq!(
+        reply.matches("chưa phải một bài viết").count(),
+        2,
+        "{reply}"
+    );
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM submissions").await, 0);
+}
+
+#[tokio::test]
+async fn an_unregistered_teachers_page_post_is_credited_after_registration() {
+    let w = world().await;
+    w.app.zalo(&zalo_link("new", POST, "bài của trường")).await;
+    w.app.process().await;
+    assert_eq!(
+        unit_page_posts(&w, "TH-LG-01").await,
+        0,
+        "not before registering"
+    );
+    let reply = w.app.zalo_says(&w.fake, "new", "DK GV0015").await;
+    assert!(
+        reply.contains("1 link thầy/cô gửi trước khi đăng ký"),
+        "{reply}"
+    );
+    assert_eq!(counted(&w, "GV0015").await, 1);
+    assert_eq!(unit_page_posts(&w, "TH-LG-01").await, 1);
+}
+
+/// A stand-in for facebook.com's short-link redirects.
+async fn redirect_server() -> String {
+    async fn share(axum::extract::Path(code): axum::extract::Path<String>) -> impl IntoResponse {
+        let target = match code.as_str() {
+            "1AbCdEfGhI" => POST.to_string(),
+            "hop" => "https://www.facebook.com/share/p/1AbCdEfGhI/".to_string(),
+            "login" => format!(
+                "https://www.facebook.com/login/?next={}",
+                url_escape("https://www.facebook.com/thnguyenhue.lg/posts/999")
+            ),
+            _ => return StatusCode::NOT_FOUND.into_response(),
+        };
+        (StatusCode::FOUND, [(header::LOCATION, target)]).into_response()
+    }
+    let router = axum::Router::new()
+        .route("/share/p/{code}", axum::routing::get(share).head(share))
+        .route("/share/p/{code}/", axum::routing::get(share).head(share));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
+fn url_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_short_link_counts_at_once_then_merges_with_the_long_form() {
+    let w = world().await;
+    let base = redirect_server().await;
+    let resolver = LinkResolver::new(
+        w.app.state.db.clone(),
+        Resolver::new().with_override("facebook.com", &base),
+    );
+    w.app.zalo_says(&w.fake, "a", "DK GV0013").await;
+    let reply = w
+        .app
+        .zalo_says(&w.fake, "a", "https://www.facebook.com/share/p/1AbCdEfGhI/")
+        .await;
+    assert!(
+        reply.contains("✅"),
+        "counted at once under a provisional key: {reply}"
+    );
+    let reply = w.app.zalo_says(&w.fake, "a", POST).await;
+    assert!(
+        reply.contains("✅"),
+        "the long form is not known to be the same yet: {reply}"
+    );
+    assert_eq!(counted(&w, "GV0013").await, 2);
+
+    assert_eq!(resolver.resolve_pending().await.unwrap(), 1);
+    assert_eq!(
+        counted(&w, "GV0013").await,
+        1,
+        "merged: the count is right again"
+    );
+    let (key, status): (String, String) = sqlx::query_as(
+        "SELECT canonical_key, status FROM submissions WHERE raw_url LIKE '%share%'",
+    )
+    .fetch_one(w.app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (key.as_str(), status.as_str()),
+        ("fb:post:122134567890123456", "merged")
+    );
+
+    // Two hops, and a login wall that carries the post in `next`.
+    w.app
+        .zalo_says(&w.fake, "a", "https://m.facebook.com/share/p/hop")
+        .await;
+    w.app
+        .zalo_says(&w.fake, "a", "https://facebook.com/share/p/login")
+        .await;
+    w.app
+        .zalo_says(&w.fake, "a", "https://facebook.com/share/p/missing")
+        .await;
+    assert_eq!(resolver.resolve_pending().await.unwrap(), 3);
+    let states: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT raw_url, canonical_key, key_state FROM submissions WHERE raw_url LIKE '%share%' ORDER BY id",
+    )
+    .fetch_all(w.app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(states[1].1, "fb:post:122134567890123456");
+    assert_eq!(states[2].1, "fb:post:999");
+    assert_eq!(
+        (states[3].1.as_str(), states[3].2.as_str()),
+        ("short:facebook.com/share/p/missing", "unresolvable")
+    );
+    assert_eq!(
+        unit_page_posts(&w, "TH-LG-01").await,
+        2,
+        "both resolved page posts credit the unit"
+    );
+}
