@@ -126,3 +126,38 @@ fn a_configuration_error_names_the_key() {
         "{errors}"
     );
 }
+
+#[test]
+fn canon_prints_one_line_per_url() {
+    let output = Command::new(env!("CARGO_BIN_EXE_lantoa"))
+        .args([
+            "canon",
+            "https://m.facebook.com/story.php?story_fbid=122134567890123456&id=100064512378901&mibextid=x",
+            "https://www.facebook.com/thnguyenhue.lg/posts/122134567890123456",
+            "mailto:hieutruong@thnguyenhue.edu.vn",
+            "youtu.be/dQw4w9WgXcQ?si=abc",
+        ])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let lines: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "fb:post:122134567890123456",
+            "fb:post:122134567890123456",
+            "error: only http and https links can be counted, not `mailto:`",
+            "yt:dQw4w9WgXcQ",
+        ]
+    );
+
+    let json = Command::new(env!("CARGO_BIN_EXE_lantoa"))
+        .args(["canon", "--json", "https://www.facebook.com/share/p/1AbCdEfGhI/"])
+        .output()
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["canonical"]["kind"], "short");
+    assert_eq!(value["canonical"]["needs_resolution"], true);
+    assert_eq!(value["canonical"]["platform"], "facebook");
+}
