@@ -16,3 +16,4 @@ pub mod store;
 pub mod telemetry;
 pub mod templates;
 pub mod webhooks;
+pub mod worker;

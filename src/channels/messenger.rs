@@ -5,7 +5,9 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::{EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, unhex};
+use super::{
+    EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, str_at, unhex,
+};
 
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
@@ -24,13 +26,6 @@ pub fn verify_signature(
     mac.update(body);
     mac.verify_slice(&given)
         .map_err(|_| WebhookError::BadSignature)
-}
-
-fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(value, |value, key| value.get(key))
-        .and_then(Value::as_str)
-        .filter(|text| !text.is_empty())
 }
 
 /// Every event of every entry, from `messaging[]` and `standby[]`.

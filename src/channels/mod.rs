@@ -130,6 +130,14 @@ pub enum WebhookError {
     Malformed(String),
 }
 
+/// The non-empty string at `path` in a JSON value.
+pub(crate) fn str_at<'a>(value: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(value, |value, key| value.get(key))
+        .and_then(serde_json::Value::as_str)
+        .filter(|text| !text.is_empty())
+}
+
 pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {

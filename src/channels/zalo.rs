@@ -4,7 +4,9 @@
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use super::{EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, unhex};
+use super::{
+    EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, str_at, unhex,
+};
 
 pub const SIGNATURE_HEADER: &str = "x-zevent-signature";
 
@@ -44,13 +46,6 @@ pub fn signed_timestamp(body: &Value) -> Option<String> {
         Value::Number(number) => Some(number.to_string()),
         _ => None,
     }
-}
-
-fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(value, |value, key| value.get(key))
-        .and_then(Value::as_str)
-        .filter(|text| !text.is_empty())
 }
 
 /// One Zalo webhook call is one event.

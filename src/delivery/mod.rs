@@ -21,6 +21,7 @@ use tokio::sync::{Notify, watch};
 use crate::channels::Platform;
 use crate::config::Config;
 use crate::store::{Db, StoreError, now_ms};
+use crate::worker::run_rounds;
 use clients::{MessengerClient, ZaloClient, http_client};
 use outbox::{Claimed, Settle};
 use outcome::{MAX_ATTEMPTS, MISCONFIGURED_RETRY, SendOutcome, backoff};
@@ -99,29 +100,19 @@ impl Delivery {
         Ok(())
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         if let Err(err) = self.start().await {
             tracing::error!(error = %err, "delivery worker cannot start");
         }
-        loop {
-            let delivered = match self.deliver_due().await {
-                Ok(count) => count,
-                Err(err) => {
-                    tracing::error!(error = %err, "delivery round failed");
-                    0
-                }
-            };
-            if *shutdown.borrow() {
-                return;
-            }
-            if delivered == 0 {
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(IDLE_POLL) => {}
-                    _ = shutdown.changed() => return,
-                }
-            }
-        }
+        let round = || self.deliver_due();
+        run_rounds(
+            "delivery",
+            round,
+            Some(self.wake.clone()),
+            IDLE_POLL,
+            shutdown,
+        )
+        .await;
     }
 
     /// One round: everything due now. Each person's messages go in order; different people

@@ -27,6 +27,7 @@ use crate::store::conversation as queries;
 use crate::store::submissions;
 use crate::store::{Db, StoreError, now_ms};
 use crate::templates::{TemplateError, Templates};
+use crate::worker::run_rounds;
 
 pub const MAX_ATTEMPTS: i64 = 5;
 /// Events per transaction: enough to share an fsync, few enough to hold the write lock
@@ -93,26 +94,10 @@ impl Processor {
         }
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            let processed = match self.process_batch().await {
-                Ok(count) => count,
-                Err(err) => {
-                    tracing::error!(error = %err, "inbox round failed");
-                    0
-                }
-            };
-            if *shutdown.borrow() {
-                return;
-            }
-            if processed == 0 {
-                tokio::select! {
-                    () = self.stored.notified() => {}
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = shutdown.changed() => return,
-                }
-            }
-        }
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let wake = self.stored.clone();
+        let round = || self.process_batch();
+        run_rounds("inbox", round, Some(wake), Duration::from_secs(1), shutdown).await;
     }
 
     /// Processes until nothing is eligible now; returns how many events it handled.

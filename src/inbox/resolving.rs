@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use super::counting;
 use crate::links::resolve::Resolver;
 use crate::store::{Db, StoreError, now_ms, submissions};
+use crate::worker::run_rounds;
 
 const BATCH: i64 = 20;
 
@@ -24,25 +25,16 @@ impl LinkResolver {
         Self { db, resolver }
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            let resolved = match self.resolve_pending().await {
-                Ok(count) => count,
-                Err(err) => {
-                    tracing::error!(error = %err, "link resolution round failed");
-                    0
-                }
-            };
-            if *shutdown.borrow() {
-                return;
-            }
-            if resolved == 0 {
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_secs(5)) => {}
-                    _ = shutdown.changed() => return,
-                }
-            }
-        }
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let round = || self.resolve_pending();
+        run_rounds(
+            "link resolver",
+            round,
+            None,
+            Duration::from_secs(5),
+            shutdown,
+        )
+        .await;
     }
 
     /// One round over provisional links; returns how many were settled.
