@@ -141,7 +141,11 @@ fn canon_prints_one_line_per_url() {
         .output()
         .unwrap();
     assert!(output.status.success());
-    let lines: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(str::to_string).collect();
+    let lines: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(
         lines,
         [
@@ -153,7 +157,11 @@ fn canon_prints_one_line_per_url() {
     );
 
     let json = Command::new(env!("CARGO_BIN_EXE_lantoa"))
-        .args(["canon", "--json", "https://www.facebook.com/share/p/1AbCdEfGhI/"])
+        .args([
+            "canon",
+            "--json",
+            "https://www.facebook.com/share/p/1AbCdEfGhI/",
+        ])
         .output()
         .unwrap();
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();

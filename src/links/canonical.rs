@@ -107,14 +107,19 @@ fn canonicalize_at_depth(input: &str, depth: usize) -> Result<Canonical, CanonEr
     let host = url
         .host_str()
         .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
-        .filter(|h| h.contains('.') && !h.starts_with('.'))
         .ok_or(CanonError::NoHost)?;
+    let mut site = host.as_str();
+    while let Some(rest) = site.strip_prefix("www.") {
+        site = rest;
+    }
+    if !is_public_name(site) {
+        return Err(CanonError::NoHost);
+    }
     if depth < UNWRAP_DEPTH
         && let Some(target) = redirect_target(&host, &url)
     {
         return canonicalize_at_depth(&target, depth + 1);
     }
-    let site = host.strip_prefix("www.").unwrap_or(&host);
     if let Some(canonical) = facebook(site, &url)
         .or_else(|| youtube(site, &url))
         .or_else(|| tiktok(site, &url))
@@ -134,12 +139,32 @@ fn canonicalize_at_depth(input: &str, depth: usize) -> Result<Canonical, CanonEr
     Ok(website(site, &url, platform))
 }
 
+/// A DNS name with at least two labels (after IDNA, plain ASCII), not an IP address.
+fn is_public_name(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.bytes().any(|b| b.is_ascii_alphabetic()))
+}
+
+/// What the input cleaning strips from the end of a link; a key never ends with it either,
+/// so that a key read back as a URL gives the same key.
+const TRAILING_PUNCTUATION: [char; 11] = ['>', '"', '\'', ')', ']', '”', '.', ',', ';', '!', '?'];
+
 /// Trims what phones and chat apps put around a link, adds a missing scheme, parses.
 fn parse(input: &str) -> Result<Url, CanonError> {
     let trimmed = input
         .trim()
         .trim_start_matches(['<', '"', '\'', '(', '[', '“'])
-        .trim_end_matches(['>', '"', '\'', ')', ']', '”', '.', ',', ';', '!', '?']);
+        .trim_end_matches(TRAILING_PUNCTUATION);
     if trimmed.is_empty() {
         return Err(CanonError::Empty);
     }
@@ -689,6 +714,7 @@ fn website(site: &str, url: &Url, platform: LinkPlatform) -> Canonical {
             .collect();
         key.push_str(&joined.join("&"));
     }
+    let key = key.trim_end_matches(TRAILING_PUNCTUATION).to_string();
     Canonical {
         key,
         platform,
