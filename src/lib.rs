@@ -16,4 +16,5 @@ pub mod store;
 pub mod telemetry;
 pub mod templates;
 pub mod webhooks;
+pub mod weekly;
 pub mod worker;

@@ -1,0 +1,3 @@
+//! The weekly cycle: standings, reports' data, reminders, the week's featured pages.
+
+pub mod standings;

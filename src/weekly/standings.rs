@@ -1,0 +1,373 @@
+//! Standings (pure): who met their quota, who is behind, over a week or any range of days.
+//!
+//! Rules (DESIGN §4): a unit's page posts are the posts of its own pages first received in
+//! the period; its quota is its weekly quota times the period's weeks that are not paused; a
+//! person is active with at least one counted submission in the period; a unit is behind when
+//! its page posts are below quota or some of its registered staff were not active. In a
+//! paused week there is no quota and nobody is behind.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::calendar::IsoWeek;
+use crate::config::Quotas;
+use crate::org::{Role, UnitKind};
+
+/// The Sở's yearly targets (DESIGN §1).
+pub const SO_YEARLY_POSTS: u32 = 192;
+pub const SO_YEARLY_SHARES: u32 = 250;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitInfo {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+    pub parent_id: Option<i64>,
+    pub weekly_quota: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffInfo {
+    pub id: i64,
+    pub code: String,
+    pub full_name: String,
+    pub unit_id: i64,
+    pub role: Role,
+    /// Linked to at least one chat account.
+    pub registered: bool,
+}
+
+/// A counted submission in the period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    pub staff_id: i64,
+    pub week: IsoWeek,
+    /// The unit whose page this post is, if any.
+    pub page_unit_id: Option<i64>,
+    /// A share of one of the week's featured pages.
+    pub featured: bool,
+}
+
+/// What the standings are computed from (loaded by the store, or built by hand in tests).
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub units: Vec<UnitInfo>,
+    /// Active staff only.
+    pub staff: Vec<StaffInfo>,
+    pub counted: Vec<Counted>,
+    /// `(unit_id, week)` of each page post first received in the period.
+    pub page_posts: Vec<(i64, IsoWeek)>,
+    /// The Sở page's posts and its staff's shares of other pages, year to date.
+    pub so_posts_ytd: u32,
+    pub so_shares_ytd: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitStanding {
+    pub code: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub parent_code: Option<String>,
+    pub page_posts: u32,
+    pub quota: u32,
+    pub met: bool,
+    pub staff_total: u32,
+    pub staff_registered: u32,
+    pub staff_active: u32,
+    pub behind: bool,
+    /// Registered staff with no counted submission.
+    pub inactive: Vec<String>,
+    pub unregistered: u32,
+    pub featured_shares: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhongRollup {
+    pub code: String,
+    pub name: String,
+    pub schools: u32,
+    pub schools_behind: u32,
+    /// Active over registered staff of the schools under it, 0–1.
+    pub participation: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Province {
+    pub units: u32,
+    pub units_behind: u32,
+    pub staff_total: u32,
+    pub staff_registered: u32,
+    pub staff_active: u32,
+    pub so_posts_ytd: u32,
+    pub so_posts_target: u32,
+    pub so_shares_ytd: u32,
+    pub so_shares_target: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonStanding {
+    pub code: String,
+    pub full_name: String,
+    pub unit_code: String,
+    pub submissions: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Standings {
+    /// `2025-W12`, `2025-03` or `2025-03-01..2025-03-31`.
+    pub period: String,
+    /// Weeks of the period that carry a quota.
+    pub counted_weeks: Vec<String>,
+    pub paused_weeks: Vec<String>,
+    pub units: Vec<UnitStanding>,
+    pub phong: Vec<PhongRollup>,
+    pub province: Province,
+    pub people: Vec<PersonStanding>,
+}
+
+/// `weeks` are the ISO weeks the period touches; `is_paused` says which carry no quota.
+pub fn compute(
+    period: &str,
+    weeks: &[IsoWeek],
+    is_paused: impl Fn(IsoWeek) -> bool,
+    quotas: &Quotas,
+    inputs: &Inputs,
+) -> Standings {
+    let active_weeks: Vec<IsoWeek> = weeks.iter().copied().filter(|w| !is_paused(*w)).collect();
+    let active_week_set: HashSet<IsoWeek> = active_weeks.iter().copied().collect();
+    let by_id: HashMap<i64, &UnitInfo> = inputs.units.iter().map(|u| (u.id, u)).collect();
+
+    let mut submissions: HashMap<i64, u32> = HashMap::new();
+    let mut featured: HashMap<i64, u32> = HashMap::new();
+    for counted in &inputs.counted {
+        *submissions.entry(counted.staff_id).or_default() += 1;
+        if counted.featured {
+            *featured.entry(counted.staff_id).or_default() += 1;
+        }
+    }
+    let mut page_posts: HashMap<i64, u32> = HashMap::new();
+    for (unit_id, _) in &inputs.page_posts {
+        *page_posts.entry(*unit_id).or_default() += 1;
+    }
+    let mut staff_of: BTreeMap<i64, Vec<&StaffInfo>> = BTreeMap::new();
+    for person in &inputs.staff {
+        staff_of.entry(person.unit_id).or_default().push(person);
+    }
+
+    let mut units: Vec<UnitStanding> = inputs
+        .units
+        .iter()
+        .map(|unit| {
+            let staff = staff_of.get(&unit.id).map(Vec::as_slice).unwrap_or(&[]);
+            let weekly = unit.weekly_quota.unwrap_or_else(|| quotas.for_kind(unit.kind));
+            let quota = weekly * active_weeks.len() as u32;
+            let posts = page_posts.get(&unit.id).copied().unwrap_or(0);
+            let registered: Vec<&&StaffInfo> = staff.iter().filter(|p| p.registered).collect();
+            let inactive: Vec<String> = registered
+                .iter()
+                .filter(|p| submissions.get(&p.id).copied().unwrap_or(0) == 0)
+                .map(|p| p.full_name.clone())
+                .collect();
+            let active = staff
+                .iter()
+                .filter(|p| submissions.get(&p.id).copied().unwrap_or(0) > 0)
+                .count() as u32;
+            let met = posts >= quota;
+            let behind = !active_weeks.is_empty() && (!met || !inactive.is_empty());
+            UnitStanding {
+                code: unit.code.clone(),
+                name: unit.name.clone(),
+                kind: unit.kind.as_str(),
+                parent_code: unit.parent_id.and_then(|id| by_id.get(&id)).map(|p| p.code.clone()),
+                page_posts: posts,
+                quota,
+                met,
+                staff_total: staff.len() as u32,
+                staff_registered: registered.len() as u32,
+                staff_active: active,
+                behind,
+                inactive,
+                unregistered: (staff.len() - registered.len()) as u32,
+                featured_shares: staff.iter().map(|p| featured.get(&p.id).copied().unwrap_or(0)).sum(),
+            }
+        })
+        .collect();
+    units.sort_by(|a, b| kind_rank(a.kind).cmp(&kind_rank(b.kind)).then(a.code.cmp(&b.code)));
+
+    let phong = inputs
+        .units
+        .iter()
+        .filter(|u| u.kind == UnitKind::Phong)
+        .map(|office| {
+            let schools: Vec<&UnitStanding> = units
+                .iter()
+                .filter(|s| s.kind == "truong" && s.parent_code.as_deref() == Some(office.code.as_str()))
+                .collect();
+            let registered: u32 = schools.iter().map(|s| s.staff_registered).sum();
+            let active: u32 = schools
+                .iter()
+                .map(|s| s.staff_registered - s.inactive.len() as u32)
+                .sum();
+            PhongRollup {
+                code: office.code.clone(),
+                name: office.name.clone(),
+                schools: schools.len() as u32,
+                schools_behind: schools.iter().filter(|s| s.behind).count() as u32,
+                participation: if registered == 0 { 0.0 } else { f64::from(active) / f64::from(registered) },
+            }
+        })
+        .collect();
+
+    let province = Province {
+        units: units.len() as u32,
+        units_behind: units.iter().filter(|u| u.behind).count() as u32,
+        staff_total: units.iter().map(|u| u.staff_total).sum(),
+        staff_registered: units.iter().map(|u| u.staff_registered).sum(),
+        staff_active: units.iter().map(|u| u.staff_active).sum(),
+        so_posts_ytd: inputs.so_posts_ytd,
+        so_posts_target: SO_YEARLY_POSTS,
+        so_shares_ytd: inputs.so_shares_ytd,
+        so_shares_target: SO_YEARLY_SHARES,
+    };
+
+    let unit_code: HashMap<i64, &str> = inputs.units.iter().map(|u| (u.id, u.code.as_str())).collect();
+    let mut people: Vec<PersonStanding> = inputs
+        .staff
+        .iter()
+        .map(|p| PersonStanding {
+            code: p.code.clone(),
+            full_name: p.full_name.clone(),
+            unit_code: unit_code.get(&p.unit_id).unwrap_or(&"").to_string(),
+            submissions: submissions.get(&p.id).copied().unwrap_or(0),
+        })
+        .collect();
+    people.sort_by(|a, b| a.unit_code.cmp(&b.unit_code).then(a.code.cmp(&b.code)));
+
+    Standings {
+        period: period.to_string(),
+        counted_weeks: active_weeks.iter().map(ToString::to_string).collect(),
+        paused_weeks: weeks.iter().filter(|w| !active_week_set.contains(w)).map(ToString::to_string).collect(),
+        units,
+        phong,
+        province,
+        people,
+    }
+}
+
+fn kind_rank(kind: &str) -> u8 {
+    match kind {
+        "so" => 0,
+        "phong" => 1,
+        _ => 2,
+    }
+}
+
+impl Standings {
+    /// Only `code` and the units under it (for `--unit`).
+    pub fn limited_to(mut self, code: &str, units: &[UnitInfo]) -> Self {
+        let Some(root) = units.iter().find(|u| u.code == code) else {
+            self.units.clear();
+            self.phong.clear();
+            self.people.clear();
+            return self;
+        };
+        let mut keep: HashSet<i64> = HashSet::from([root.id]);
+        loop {
+            let before = keep.len();
+            for unit in units {
+                if unit.parent_id.is_some_and(|p| keep.contains(&p)) {
+                    keep.insert(unit.id);
+                }
+            }
+            if keep.len() == before {
+                break;
+            }
+        }
+        let codes: HashSet<&str> = units.iter().filter(|u| keep.contains(&u.id)).map(|u| u.code.as_str()).collect();
+        self.units.retain(|u| codes.contains(u.code.as_str()));
+        self.phong.retain(|p| codes.contains(p.code.as_str()));
+        self.people.retain(|p| codes.contains(p.unit_code.as_str()));
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn week(text: &str) -> IsoWeek {
+        text.parse().unwrap()
+    }
+
+    fn unit(id: i64, code: &str, kind: UnitKind, parent: Option<i64>, quota: Option<u32>) -> UnitInfo {
+        UnitInfo { id, code: code.into(), name: format!("Đơn vị {code}"), kind, parent_id: parent, weekly_quota: quota }
+    }
+
+    fn person(id: i64, unit_id: i64, registered: bool) -> StaffInfo {
+        StaffInfo { id, code: format!("GV{id:03}"), full_name: format!("Người {id}"), unit_id, role: Role::Member, registered }
+    }
+
+    fn inputs() -> Inputs {
+        Inputs {
+            units: vec![
+                unit(1, "SO", UnitKind::So, None, None),
+                unit(2, "P1", UnitKind::Phong, Some(1), None),
+                unit(3, "T1", UnitKind::Truong, Some(2), None),
+                unit(4, "T2", UnitKind::Truong, Some(2), Some(2)),
+            ],
+            staff: vec![person(10, 3, true), person(11, 3, true), person(12, 3, false), person(13, 4, true)],
+            counted: vec![
+                Counted { staff_id: 10, week: week("2026-W48"), page_unit_id: Some(3), featured: false },
+                Counted { staff_id: 13, week: week("2026-W48"), page_unit_id: None, featured: true },
+            ],
+            page_posts: vec![(3, week("2026-W48")), (4, week("2026-W48")), (4, week("2026-W48"))],
+            so_posts_ytd: 150,
+            so_shares_ytd: 90,
+        }
+    }
+
+    #[test]
+    fn a_week_by_the_rules() {
+        let standings = compute("2026-W48", &[week("2026-W48")], |_| false, &Quotas::default(), &inputs());
+        let t1 = standings.units.iter().find(|u| u.code == "T1").unwrap();
+        assert_eq!((t1.page_posts, t1.quota, t1.met), (1, 1, true));
+        assert_eq!((t1.staff_total, t1.staff_registered, t1.staff_active), (3, 2, 1));
+        assert!(t1.behind, "Người 11 is registered but sent nothing");
+        assert_eq!(t1.inactive, ["Người 11"]);
+        assert_eq!(t1.unregistered, 1);
+        let t2 = standings.units.iter().find(|u| u.code == "T2").unwrap();
+        assert_eq!((t2.page_posts, t2.quota, t2.behind), (2, 2, false), "its own quota of 2");
+        assert_eq!(t2.featured_shares, 1);
+        let p1 = standings.units.iter().find(|u| u.code == "P1").unwrap();
+        assert_eq!((p1.quota, p1.met, p1.behind), (3, false, true));
+        assert_eq!(standings.phong[0].schools_behind, 1);
+        assert!((standings.phong[0].participation - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(standings.province.units_behind, 3, "SO (0/4), P1 and T1");
+        assert_eq!(standings.units.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(), ["SO", "P1", "T1", "T2"]);
+    }
+
+    #[test]
+    fn paused_weeks_carry_no_quota_and_nobody_is_behind() {
+        let paused = compute("2027-W06", &[week("2027-W06")], |_| true, &Quotas::default(), &Inputs { counted: vec![], page_posts: vec![], ..inputs() });
+        assert!(paused.units.iter().all(|u| u.quota == 0 && !u.behind));
+        assert_eq!(paused.paused_weeks, ["2027-W06"]);
+        let month = compute(
+            "2027-02",
+            &[week("2027-W05"), week("2027-W06"), week("2027-W07")],
+            |w| w == week("2027-W06"),
+            &Quotas::default(),
+            &inputs(),
+        );
+        assert_eq!(month.units.iter().find(|u| u.code == "T2").unwrap().quota, 4, "two weeks of 2");
+    }
+
+    #[test]
+    fn limiting_to_a_unit_keeps_its_subtree() {
+        let all = inputs();
+        let standings = compute("2026-W48", &[week("2026-W48")], |_| false, &Quotas::default(), &all).limited_to("P1", &all.units);
+        assert_eq!(standings.units.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(), ["P1", "T1", "T2"]);
+        assert_eq!(standings.people.len(), 4);
+    }
+}
