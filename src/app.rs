@@ -72,6 +72,23 @@ impl AppState {
         )
     }
 
+    pub fn weekly(&self) -> crate::weekly::jobs::Weekly {
+        crate::weekly::jobs::Weekly::new(
+            self.db.clone(),
+            self.config.clone(),
+            self.templates.clone(),
+        )
+    }
+
+    pub fn scheduler(&self) -> crate::weekly::scheduler::Scheduler {
+        crate::weekly::scheduler::Scheduler::new(
+            self.db.clone(),
+            self.weekly(),
+            self.config.settings.clone(),
+            self.worker_name("scheduler"),
+        )
+    }
+
     pub fn link_resolver(&self) -> LinkResolver {
         LinkResolver::new(self.db.clone(), Resolver::new())
     }
@@ -86,21 +103,29 @@ impl AppState {
     }
 }
 
-/// The background tasks of `serve`: the inbox processor, the short-link resolver and the
-/// delivery worker.
+/// The background tasks of `serve`: the inbox processor, the short-link resolver, the
+/// delivery worker and the weekly scheduler.
 pub struct Workers {
     shutdown: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl Workers {
-    pub fn spawn(processor: Processor, resolver: LinkResolver, delivery: Delivery) -> Self {
+    pub fn spawn(
+        processor: Processor,
+        resolver: LinkResolver,
+        delivery: Delivery,
+        scheduler: Option<crate::weekly::scheduler::Scheduler>,
+    ) -> Self {
         let (shutdown, receiver) = watch::channel(false);
-        let handles = vec![
+        let mut handles = vec![
             tokio::spawn(Arc::new(processor).run(receiver.clone())),
             tokio::spawn(Arc::new(resolver).run(receiver.clone())),
-            tokio::spawn(Arc::new(delivery).run(receiver)),
+            tokio::spawn(Arc::new(delivery).run(receiver.clone())),
         ];
+        if let Some(scheduler) = scheduler {
+            handles.push(tokio::spawn(scheduler.run(receiver)));
+        }
         Self { shutdown, handles }
     }
 

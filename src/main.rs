@@ -1,11 +1,13 @@
 //! The `lantoa` command line.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use lantoa::app::{self, AppState, Workers};
+use lantoa::calendar::IsoWeek;
 use lantoa::config::Config;
 use lantoa::store::Db;
 use lantoa::templates::Templates;
@@ -40,6 +42,15 @@ enum Command {
         json: bool,
         #[arg(required = true)]
         urls: Vec<String>,
+    },
+    /// Queue the reminders for a finished week (idempotent: a second run queues nothing new).
+    Remind {
+        /// The week, like 2025-W12.
+        #[arg(long)]
+        week: IsoWeek,
+        /// Print exactly what would be sent, and queue nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Load the org tree or the staff roster from CSV (UTF-8) or XLSX; all or nothing.
     Import {
@@ -78,6 +89,19 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied to {}", config.database_url.redacted());
             Ok(())
         }
+        Command::Remind { week, dry_run } => {
+            let db = open(&config).await?;
+            let templates = Templates::load(&config.settings.template_dir)?;
+            let weekly = lantoa::weekly::jobs::Weekly::new(
+                db.clone(),
+                Arc::new(config),
+                Arc::new(templates),
+            );
+            let outgoing = weekly.remind(week, dry_run).await?;
+            db.close().await;
+            print_outgoing(&outgoing, dry_run);
+            Ok(())
+        }
         Command::Import { what } => {
             let db = open(&config).await?;
             let result = match what {
@@ -88,6 +112,40 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", result?);
             Ok(())
         }
+    }
+}
+
+fn print_outgoing(outgoing: &[lantoa::weekly::jobs::Outgoing], dry_run: bool) {
+    let (mut queued, mut before, mut unreachable) = (0, 0, 0);
+    for message in outgoing {
+        let channel = match message.platform {
+            Some(platform) => platform.to_string(),
+            None => {
+                unreachable += 1;
+                "no chat account: not sent".to_string()
+            }
+        };
+        if message.platform.is_some() {
+            if message.queued {
+                queued += 1;
+            } else {
+                before += 1;
+            }
+        }
+        println!(
+            "→ {} ({}) via {channel}\n{}\n",
+            message.full_name, message.staff_code, message.text
+        );
+    }
+    if dry_run {
+        println!(
+            "dry run: {} messages would be queued, {unreachable} people have no chat account",
+            outgoing.len() - unreachable
+        );
+    } else {
+        println!(
+            "{queued} queued, {before} already queued earlier, {unreachable} people have no chat account"
+        );
     }
 }
 
@@ -135,6 +193,7 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
             state.processor(),
             state.link_resolver(),
             state.delivery(),
+            Some(state.scheduler()),
         ))
     };
     app::serve(listener, state, app::shutdown_signal()).await?;

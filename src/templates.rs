@@ -52,6 +52,20 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             json!({"found": true, "url": "https://www.facebook.com/thleloi/posts/1"}),
         ),
         ("withdraw_missing_link", json!({})),
+        (
+            "reminder_head",
+            json!({"week": "2026-W48", "full_name": "Huỳnh Văn Nhân", "unit": {"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "met": false, "behind": true, "inactive": ["Phan Thị Mỹ Dung", "Đỗ Minh Khang"], "unregistered": 3, "staff_registered": 2, "staff_active": 0}}),
+        ),
+        (
+            "reminder_phong",
+            json!({"week": "2026-W48", "full_name": "Võ Văn Hùng", "unit": {"code": "PGD-LG", "name": "Phòng GD&ĐT thành phố Lâm Giang", "page_posts": 3, "quota": 3, "met": true, "behind": false, "inactive": [], "unregistered": 0, "staff_registered": 3, "staff_active": 3},
+                   "schools": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": ["Đỗ Minh Khang"], "unregistered": 1}]}),
+        ),
+        (
+            "reminder_admin",
+            json!({"week": "2026-W48", "full_name": "Trần Thị Thu Hà", "province": {"units": 21, "units_behind": 5, "staff_total": 62, "staff_registered": 40, "staff_active": 31, "so_posts_ytd": 150, "so_posts_target": 192, "so_shares_ytd": 90, "so_shares_target": 250},
+                   "behind": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": 2}]}),
+        ),
     ]
 }
 

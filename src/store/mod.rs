@@ -5,6 +5,7 @@
 pub mod conversation;
 pub mod org;
 pub mod submissions;
+pub mod weekly;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -1,3 +1,7 @@
 //! The weekly cycle: standings, reports' data, reminders, the week's featured pages.
 
+pub mod jobs;
+pub mod period;
+pub mod reminders;
+pub mod scheduler;
 pub mod standings;

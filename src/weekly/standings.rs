@@ -161,7 +161,9 @@ pub fn compute(
         .iter()
         .map(|unit| {
             let staff = staff_of.get(&unit.id).map(Vec::as_slice).unwrap_or(&[]);
-            let weekly = unit.weekly_quota.unwrap_or_else(|| quotas.for_kind(unit.kind));
+            let weekly = unit
+                .weekly_quota
+                .unwrap_or_else(|| quotas.for_kind(unit.kind));
             let quota = weekly * active_weeks.len() as u32;
             let posts = page_posts.get(&unit.id).copied().unwrap_or(0);
             let registered: Vec<&&StaffInfo> = staff.iter().filter(|p| p.registered).collect();
@@ -180,7 +182,10 @@ pub fn compute(
                 code: unit.code.clone(),
                 name: unit.name.clone(),
                 kind: unit.kind.as_str(),
-                parent_code: unit.parent_id.and_then(|id| by_id.get(&id)).map(|p| p.code.clone()),
+                parent_code: unit
+                    .parent_id
+                    .and_then(|id| by_id.get(&id))
+                    .map(|p| p.code.clone()),
                 page_posts: posts,
                 quota,
                 met,
@@ -190,11 +195,18 @@ pub fn compute(
                 behind,
                 inactive,
                 unregistered: (staff.len() - registered.len()) as u32,
-                featured_shares: staff.iter().map(|p| featured.get(&p.id).copied().unwrap_or(0)).sum(),
+                featured_shares: staff
+                    .iter()
+                    .map(|p| featured.get(&p.id).copied().unwrap_or(0))
+                    .sum(),
             }
         })
         .collect();
-    units.sort_by(|a, b| kind_rank(a.kind).cmp(&kind_rank(b.kind)).then(a.code.cmp(&b.code)));
+    units.sort_by(|a, b| {
+        kind_rank(a.kind)
+            .cmp(&kind_rank(b.kind))
+            .then(a.code.cmp(&b.code))
+    });
 
     let phong = inputs
         .units
@@ -203,7 +215,9 @@ pub fn compute(
         .map(|office| {
             let schools: Vec<&UnitStanding> = units
                 .iter()
-                .filter(|s| s.kind == "truong" && s.parent_code.as_deref() == Some(office.code.as_str()))
+                .filter(|s| {
+                    s.kind == "truong" && s.parent_code.as_deref() == Some(office.code.as_str())
+                })
                 .collect();
             let registered: u32 = schools.iter().map(|s| s.staff_registered).sum();
             let active: u32 = schools
@@ -215,7 +229,11 @@ pub fn compute(
                 name: office.name.clone(),
                 schools: schools.len() as u32,
                 schools_behind: schools.iter().filter(|s| s.behind).count() as u32,
-                participation: if registered == 0 { 0.0 } else { f64::from(active) / f64::from(registered) },
+                participation: if registered == 0 {
+                    0.0
+                } else {
+                    f64::from(active) / f64::from(registered)
+                },
             }
         })
         .collect();
@@ -232,7 +250,11 @@ pub fn compute(
         so_shares_target: SO_YEARLY_SHARES,
     };
 
-    let unit_code: HashMap<i64, &str> = inputs.units.iter().map(|u| (u.id, u.code.as_str())).collect();
+    let unit_code: HashMap<i64, &str> = inputs
+        .units
+        .iter()
+        .map(|u| (u.id, u.code.as_str()))
+        .collect();
     let mut people: Vec<PersonStanding> = inputs
         .staff
         .iter()
@@ -248,7 +270,11 @@ pub fn compute(
     Standings {
         period: period.to_string(),
         counted_weeks: active_weeks.iter().map(ToString::to_string).collect(),
-        paused_weeks: weeks.iter().filter(|w| !active_week_set.contains(w)).map(ToString::to_string).collect(),
+        paused_weeks: weeks
+            .iter()
+            .filter(|w| !active_week_set.contains(w))
+            .map(ToString::to_string)
+            .collect(),
         units,
         phong,
         province,
@@ -285,7 +311,11 @@ impl Standings {
                 break;
             }
         }
-        let codes: HashSet<&str> = units.iter().filter(|u| keep.contains(&u.id)).map(|u| u.code.as_str()).collect();
+        let codes: HashSet<&str> = units
+            .iter()
+            .filter(|u| keep.contains(&u.id))
+            .map(|u| u.code.as_str())
+            .collect();
         self.units.retain(|u| codes.contains(u.code.as_str()));
         self.phong.retain(|p| codes.contains(p.code.as_str()));
         self.people.retain(|p| codes.contains(p.unit_code.as_str()));
@@ -301,12 +331,32 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn unit(id: i64, code: &str, kind: UnitKind, parent: Option<i64>, quota: Option<u32>) -> UnitInfo {
-        UnitInfo { id, code: code.into(), name: format!("Đơn vị {code}"), kind, parent_id: parent, weekly_quota: quota }
+    fn unit(
+        id: i64,
+        code: &str,
+        kind: UnitKind,
+        parent: Option<i64>,
+        quota: Option<u32>,
+    ) -> UnitInfo {
+        UnitInfo {
+            id,
+            code: code.into(),
+            name: format!("Đơn vị {code}"),
+            kind,
+            parent_id: parent,
+            weekly_quota: quota,
+        }
     }
 
     fn person(id: i64, unit_id: i64, registered: bool) -> StaffInfo {
-        StaffInfo { id, code: format!("GV{id:03}"), full_name: format!("Người {id}"), unit_id, role: Role::Member, registered }
+        StaffInfo {
+            id,
+            code: format!("GV{id:03}"),
+            full_name: format!("Người {id}"),
+            unit_id,
+            role: Role::Member,
+            registered,
+        }
     }
 
     fn inputs() -> Inputs {
@@ -317,12 +367,31 @@ mod tests {
                 unit(3, "T1", UnitKind::Truong, Some(2), None),
                 unit(4, "T2", UnitKind::Truong, Some(2), Some(2)),
             ],
-            staff: vec![person(10, 3, true), person(11, 3, true), person(12, 3, false), person(13, 4, true)],
-            counted: vec![
-                Counted { staff_id: 10, week: week("2026-W48"), page_unit_id: Some(3), featured: false },
-                Counted { staff_id: 13, week: week("2026-W48"), page_unit_id: None, featured: true },
+            staff: vec![
+                person(10, 3, true),
+                person(11, 3, true),
+                person(12, 3, false),
+                person(13, 4, true),
             ],
-            page_posts: vec![(3, week("2026-W48")), (4, week("2026-W48")), (4, week("2026-W48"))],
+            counted: vec![
+                Counted {
+                    staff_id: 10,
+                    week: week("2026-W48"),
+                    page_unit_id: Some(3),
+                    featured: false,
+                },
+                Counted {
+                    staff_id: 13,
+                    week: week("2026-W48"),
+                    page_unit_id: None,
+                    featured: true,
+                },
+            ],
+            page_posts: vec![
+                (3, week("2026-W48")),
+                (4, week("2026-W48")),
+                (4, week("2026-W48")),
+            ],
             so_posts_ytd: 150,
             so_shares_ytd: 90,
         }
@@ -330,27 +399,57 @@ mod tests {
 
     #[test]
     fn a_week_by_the_rules() {
-        let standings = compute("2026-W48", &[week("2026-W48")], |_| false, &Quotas::default(), &inputs());
+        let standings = compute(
+            "2026-W48",
+            &[week("2026-W48")],
+            |_| false,
+            &Quotas::default(),
+            &inputs(),
+        );
         let t1 = standings.units.iter().find(|u| u.code == "T1").unwrap();
         assert_eq!((t1.page_posts, t1.quota, t1.met), (1, 1, true));
-        assert_eq!((t1.staff_total, t1.staff_registered, t1.staff_active), (3, 2, 1));
+        assert_eq!(
+            (t1.staff_total, t1.staff_registered, t1.staff_active),
+            (3, 2, 1)
+        );
         assert!(t1.behind, "Người 11 is registered but sent nothing");
         assert_eq!(t1.inactive, ["Người 11"]);
         assert_eq!(t1.unregistered, 1);
         let t2 = standings.units.iter().find(|u| u.code == "T2").unwrap();
-        assert_eq!((t2.page_posts, t2.quota, t2.behind), (2, 2, false), "its own quota of 2");
+        assert_eq!(
+            (t2.page_posts, t2.quota, t2.behind),
+            (2, 2, false),
+            "its own quota of 2"
+        );
         assert_eq!(t2.featured_shares, 1);
         let p1 = standings.units.iter().find(|u| u.code == "P1").unwrap();
         assert_eq!((p1.quota, p1.met, p1.behind), (3, false, true));
         assert_eq!(standings.phong[0].schools_behind, 1);
         assert!((standings.phong[0].participation - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(standings.province.units_behind, 3, "SO (0/4), P1 and T1");
-        assert_eq!(standings.units.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(), ["SO", "P1", "T1", "T2"]);
+        assert_eq!(
+            standings
+                .units
+                .iter()
+                .map(|u| u.code.as_str())
+                .collect::<Vec<_>>(),
+            ["SO", "P1", "T1", "T2"]
+        );
     }
 
     #[test]
     fn paused_weeks_carry_no_quota_and_nobody_is_behind() {
-        let paused = compute("2027-W06", &[week("2027-W06")], |_| true, &Quotas::default(), &Inputs { counted: vec![], page_posts: vec![], ..inputs() });
+        let paused = compute(
+            "2027-W06",
+            &[week("2027-W06")],
+            |_| true,
+            &Quotas::default(),
+            &Inputs {
+                counted: vec![],
+                page_posts: vec![],
+                ..inputs()
+            },
+        );
         assert!(paused.units.iter().all(|u| u.quota == 0 && !u.behind));
         assert_eq!(paused.paused_weeks, ["2027-W06"]);
         let month = compute(
@@ -360,14 +459,32 @@ mod tests {
             &Quotas::default(),
             &inputs(),
         );
-        assert_eq!(month.units.iter().find(|u| u.code == "T2").unwrap().quota, 4, "two weeks of 2");
+        assert_eq!(
+            month.units.iter().find(|u| u.code == "T2").unwrap().quota,
+            4,
+            "two weeks of 2"
+        );
     }
 
     #[test]
     fn limiting_to_a_unit_keeps_its_subtree() {
         let all = inputs();
-        let standings = compute("2026-W48", &[week("2026-W48")], |_| false, &Quotas::default(), &all).limited_to("P1", &all.units);
-        assert_eq!(standings.units.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(), ["P1", "T1", "T2"]);
+        let standings = compute(
+            "2026-W48",
+            &[week("2026-W48")],
+            |_| false,
+            &Quotas::default(),
+            &all,
+        )
+        .limited_to("P1", &all.units);
+        assert_eq!(
+            standings
+                .units
+                .iter()
+                .map(|u| u.code.as_str())
+                .collect::<Vec<_>>(),
+            ["P1", "T1", "T2"]
+        );
         assert_eq!(standings.people.len(), 4);
     }
 }

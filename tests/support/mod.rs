@@ -224,6 +224,7 @@ impl TestApp {
             self.state.processor(),
             self.state.link_resolver(),
             self.state.delivery(),
+            None,
         ));
     }
 

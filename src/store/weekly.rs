@@ -1,0 +1,188 @@
+//! Loading what the standings are computed from, for a range of days.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::calendar::IsoWeek;
+use crate::org::{Role, UnitKind};
+use crate::weekly::standings::{Counted, Inputs, StaffInfo, UnitInfo};
+
+use super::Db;
+
+/// A range of days, as epoch milliseconds `[from_ms, to_ms)`, and the weeks it counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub weeks: Vec<IsoWeek>,
+    /// The year whose Sở targets are reported (year to date up to `to_ms`).
+    pub year_start_ms: i64,
+}
+
+pub async fn load_inputs(db: &Db, range: &Range) -> Result<Inputs, sqlx::Error> {
+    type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);
+    let units: Vec<UnitRow> = sqlx::query_as(
+        "SELECT id, code, name, kind, parent_id, weekly_quota FROM units WHERE status = 'active' ORDER BY code",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let units: Vec<UnitInfo> = units
+        .into_iter()
+        .map(|(id, code, name, kind, parent_id, quota)| UnitInfo {
+            id,
+            code,
+            name,
+            kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong),
+            parent_id,
+            weekly_quota: quota.map(|q| q as u32),
+        })
+        .collect();
+
+    type StaffRow = (i64, String, String, i64, String, i64);
+    let staff: Vec<StaffRow> = sqlx::query_as(
+        "SELECT s.id, s.code, s.full_name, s.unit_id, s.role, \
+         (SELECT COUNT(*) FROM identities i WHERE i.staff_id = s.id) \
+         FROM staff s WHERE s.status = 'active' ORDER BY s.code",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let staff: Vec<StaffInfo> = staff
+        .into_iter()
+        .map(
+            |(id, code, full_name, unit_id, role, identities)| StaffInfo {
+                id,
+                code,
+                full_name,
+                unit_id,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+                registered: identities > 0,
+            },
+        )
+        .collect();
+
+    let featured: Vec<(String, i64)> =
+        sqlx::query_as("SELECT week, unit_id FROM featured_pages WHERE source = 'chosen'")
+            .fetch_all(db.pool())
+            .await?;
+    let featured: HashSet<(String, i64)> = featured.into_iter().collect();
+
+    let counted: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+        "SELECT staff_id, week, page_unit_id FROM submissions \
+         WHERE status = 'counted' AND staff_id IS NOT NULL AND received_at >= $1 AND received_at < $2",
+    )
+    .bind(range.from_ms)
+    .bind(range.to_ms)
+    .fetch_all(db.pool())
+    .await?;
+    let counted = counted
+        .into_iter()
+        .filter_map(|(staff_id, week, page_unit_id)| {
+            let is_featured =
+                page_unit_id.is_some_and(|unit| featured.contains(&(week.clone(), unit)));
+            Some(Counted {
+                staff_id,
+                week: week.parse().ok()?,
+                page_unit_id,
+                featured: is_featured,
+            })
+        })
+        .collect();
+
+    let page_posts: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT unit_id, week FROM unit_page_posts WHERE received_at >= $1 AND received_at < $2",
+    )
+    .bind(range.from_ms)
+    .bind(range.to_ms)
+    .fetch_all(db.pool())
+    .await?;
+    let page_posts = page_posts
+        .into_iter()
+        .filter_map(|(unit, week)| Some((unit, week.parse().ok()?)))
+        .collect();
+
+    // The Sở's own page: its posts, and its staff's shares of other pages' posts, this year.
+    let so_ids: Vec<i64> = units
+        .iter()
+        .filter(|u| u.kind == UnitKind::So)
+        .map(|u| u.id)
+        .collect();
+    let (mut so_posts, mut so_shares) = (0, 0);
+    for so in so_ids {
+        let posts: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM unit_page_posts WHERE unit_id = $1 AND received_at >= $2 AND received_at < $3",
+        )
+        .bind(so)
+        .bind(range.year_start_ms)
+        .bind(range.to_ms)
+        .fetch_one(db.pool())
+        .await?;
+        let shares: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM submissions s JOIN staff p ON p.id = s.staff_id \
+             WHERE p.unit_id = $1 AND s.status = 'counted' AND (s.page_unit_id IS NULL OR s.page_unit_id <> $1) \
+             AND s.received_at >= $2 AND s.received_at < $3",
+        )
+        .bind(so)
+        .bind(range.year_start_ms)
+        .bind(range.to_ms)
+        .fetch_one(db.pool())
+        .await?;
+        so_posts += posts as u32;
+        so_shares += shares as u32;
+    }
+
+    Ok(Inputs {
+        units,
+        staff,
+        counted,
+        page_posts,
+        so_posts_ytd: so_posts,
+        so_shares_ytd: so_shares,
+    })
+}
+
+/// Every counted link of the range with who sent it, for the evidence sheet.
+pub type EvidenceTuple = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<i64>,
+    i64,
+);
+
+pub async fn load_evidence(db: &Db, range: &Range) -> Result<Vec<EvidenceTuple>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.code, u.name, p.code, p.full_name, s.received_at, s.week, s.raw_url, s.canonical_key, \
+         s.page_unit_id, p.unit_id \
+         FROM submissions s JOIN staff p ON p.id = s.staff_id JOIN units u ON u.id = p.unit_id \
+         WHERE s.status = 'counted' AND s.received_at >= $1 AND s.received_at < $2 ORDER BY u.code, p.code, s.received_at",
+    )
+    .bind(range.from_ms)
+    .bind(range.to_ms)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Chat accounts of active staff, for messages the bot starts: staff id → (platform, user id,
+/// identity id), Zalo preferred (the main channel), reachable accounts only.
+pub async fn reachable_accounts(
+    db: &Db,
+) -> Result<HashMap<i64, (String, String, i64)>, sqlx::Error> {
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT i.staff_id, i.platform, i.platform_user_id, i.id FROM identities i \
+         JOIN staff s ON s.id = i.staff_id WHERE s.status = 'active' AND i.reachable = 1 \
+         ORDER BY i.staff_id, CASE i.platform WHEN 'zalo' THEN 0 ELSE 1 END",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut accounts = HashMap::new();
+    for (staff_id, platform, user_id, identity_id) in rows {
+        accounts
+            .entry(staff_id)
+            .or_insert((platform, user_id, identity_id));
+    }
+    Ok(accounts)
+}

@@ -1,0 +1,162 @@
+//! Runs the weekly jobs at their time (`[schedule]` in lantoa.toml), each once per period.
+//!
+//! Every run is a `job_runs` row keyed by (job, period): the insert is the lock, so a restart,
+//! a second instance or a late start never runs a period twice. A run missed while the machine
+//! was down still happens on start-up if it is the same day.
+
+use std::time::Duration;
+
+use jiff::Zoned;
+use tokio::sync::watch;
+
+use super::jobs::Weekly;
+use crate::calendar::IsoWeek;
+use crate::config::{Settings, WeeklyTime};
+use crate::store::{Db, StoreError, now_ms};
+use crate::worker::run_rounds;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Monday morning: reminders about the week that just ended.
+    Reminders,
+}
+
+impl Job {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reminders => "reminders",
+        }
+    }
+
+    fn at(self, settings: &Settings) -> WeeklyTime {
+        match self {
+            Self::Reminders => settings.schedule.reminders,
+        }
+    }
+
+    /// The week a run in `current` is about.
+    fn period(self, current: IsoWeek) -> IsoWeek {
+        match self {
+            Self::Reminders => current.previous(),
+        }
+    }
+}
+
+/// The jobs due at `now` (pure): scheduled this week at or before now, on the same day.
+pub fn due(now: &Zoned, settings: &Settings) -> Vec<(Job, IsoWeek)> {
+    let current = IsoWeek::containing(now.date());
+    [Job::Reminders]
+        .into_iter()
+        .filter(|job| {
+            let at = job.at(settings);
+            let day = current.day(at.weekday);
+            day == now.date() && now.time() >= at.time
+        })
+        .map(|job| (job, job.period(current)))
+        .collect()
+}
+
+pub struct Scheduler {
+    db: Db,
+    weekly: Weekly,
+    settings: Settings,
+    owner: String,
+}
+
+impl Scheduler {
+    pub fn new(db: Db, weekly: Weekly, settings: Settings, owner: String) -> Self {
+        Self {
+            db,
+            weekly,
+            settings,
+            owner,
+        }
+    }
+
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let round = || self.run_due(Zoned::now().with_time_zone(self.settings.time_zone.clone()));
+        // Rounds that ran nothing nap 20 s: a minute's precision is plenty for a weekly job.
+        run_rounds("scheduler", round, None, Duration::from_secs(20), shutdown).await;
+    }
+
+    /// Runs what is due at `now` and not yet run; returns how many jobs ran.
+    pub async fn run_due(&self, now: Zoned) -> Result<usize, StoreError> {
+        let mut ran = 0;
+        for (job, week) in due(&now, &self.settings) {
+            if !self.claim(job, week).await? {
+                continue;
+            }
+            ran += 1;
+            let result = match job {
+                Job::Reminders => self.weekly.remind(week, false).await.map(|sent| {
+                    let queued = sent.iter().filter(|m| m.queued).count();
+                    format!("{queued} reminders queued")
+                }),
+            };
+            let (state, detail) = match result {
+                Ok(detail) => ("done", detail),
+                Err(err) => {
+                    tracing::error!(job = job.name(), %week, error = %err, "weekly job failed");
+                    ("failed", err.to_string())
+                }
+            };
+            tracing::info!(job = job.name(), %week, state, %detail, "weekly job");
+            let _writing = self.db.write_lock().await;
+            sqlx::query("UPDATE job_runs SET state = $1, detail = $2, finished_at = $3 WHERE job = $4 AND period = $5")
+                .bind(state)
+                .bind(detail)
+                .bind(now_ms())
+                .bind(job.name())
+                .bind(week.to_string())
+                .execute(self.db.pool())
+                .await?;
+        }
+        Ok(ran)
+    }
+
+    /// The run's row is the lock: whoever inserts it runs the job.
+    async fn claim(&self, job: Job, week: IsoWeek) -> Result<bool, StoreError> {
+        let _writing = self.db.write_lock().await;
+        let inserted = sqlx::query(
+            "INSERT INTO job_runs (job, period, state, owner, started_at) VALUES ($1, $2, 'running', $3, $4) \
+             ON CONFLICT (job, period) DO NOTHING",
+        )
+        .bind(job.name())
+        .bind(week.to_string())
+        .bind(&self.owner)
+        .bind(now_ms())
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Zoned {
+        format!("{text}[Asia/Ho_Chi_Minh]").parse().unwrap()
+    }
+
+    #[test]
+    fn reminders_are_due_on_monday_from_0730_for_the_week_before() {
+        let settings = Settings::default();
+        // 2026-11-30 is a Monday.
+        assert!(due(&at("2026-11-30T07:29"), &settings).is_empty());
+        assert_eq!(
+            due(&at("2026-11-30T07:30"), &settings),
+            [(Job::Reminders, "2026-W48".parse().unwrap())]
+        );
+        assert_eq!(
+            due(&at("2026-11-30T21:00"), &settings).len(),
+            1,
+            "a late start the same day still runs"
+        );
+        assert!(
+            due(&at("2026-12-01T08:00"), &settings).is_empty(),
+            "not the next day"
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! The weekly cycle against the database: reminders (once, to the right heads, with the
+//! right names), the held path, paused weeks, and the scheduler's one run per week.
+
+mod support;
+
+use jiff::Zoned;
+use lantoa::calendar::IsoWeek;
+use lantoa::config::Settings;
+use support::{World, world};
+
+const SCHOOL_POST: &str = "https://www.facebook.com/thptchuyenlequydon.lg/posts/122100000000000001";
+
+fn this_week() -> IsoWeek {
+    IsoWeek::containing(
+        Zoned::now()
+            .with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
+            .date(),
+    )
+}
+
+/// TH-LG-01 falls behind (no page post; two registered staff sent nothing); THPT-LG-01 meets
+/// its quota with its only registered member active. The Phòng head and an admin are registered.
+async fn a_week(w: &World) {
+    for (user, code) in [
+        ("head-nguyenhue", "GV0013"),
+        ("dung", "GV0014"),
+        ("head-lqd", "GV0001"),
+        ("head-pgd", "CB0007"),
+        ("admin", "CB0002"),
+    ] {
+        w.app.zalo_says(&w.fake, user, &format!("DK {code}")).await;
+    }
+    w.app.zalo_says(&w.fake, "head-lqd", SCHOOL_POST).await;
+}
+
+async fn reminders(w: &World) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT recipient_id, body FROM outbox WHERE purpose = 'reminder' ORDER BY recipient_id",
+    )
+    .fetch_all(w.app.state.db.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn reminders_go_once_to_the_heads_of_behind_units() {
+    let w = world().await;
+    a_week(&w).await;
+    let weekly = w.app.state.weekly();
+    let week = this_week();
+
+    let dry = weekly.remind(week, true).await.unwrap();
+    assert!(dry.iter().all(|m| !m.queued));
+    assert!(reminders(&w).await.is_empty(), "a dry run queues nothing");
+
+    let (first, second) = tokio::join!(weekly.remind(week, false), weekly.remind(week, false));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let queued = first.iter().chain(&second).filter(|m| m.queued).count();
+    let sent = reminders(&w).await;
+    let recipients: Vec<&str> = sent.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        recipients,
+        ["admin", "head-nguyenhue", "head-pgd"],
+        "not head-lqd: THPT-LG-01 is not behind"
+    );
+    assert_eq!(queued, 3, "two racing runs queued each reminder once");
+    assert_eq!(
+        dry.iter().filter(|m| m.platform.is_some()).count(),
+        3,
+        "the dry run showed the same messages"
+    );
+    weekly.remind(week, false).await.unwrap();
+    assert_eq!(reminders(&w).await.len(), 3, "a third run adds nothing");
+
+    let head = &sent[1].1;
+    assert!(head.contains("Trường Tiểu học Nguyễn Huệ"), "{head}");
+    assert!(head.contains("0/1"), "{head}");
+    assert!(
+        head.contains("Phan Thị Mỹ Dung") && head.contains("Huỳnh Văn Nhân"),
+        "{head}"
+    );
+    assert!(
+        head.contains("Còn 1 người trong danh sách chưa đăng ký"),
+        "{head}"
+    );
+    assert!(
+        sent[2].1.contains("Trường Tiểu học Nguyễn Huệ"),
+        "the Phòng hears about its school: {}",
+        sent[2].1
+    );
+    assert!(sent[0].1.contains("đơn vị chưa đạt"), "{}", sent[0].1);
+
+    w.app.deliver().await;
+    let delivered: Vec<String> = w
+        .fake
+        .sent()
+        .into_iter()
+        .filter(|m| m.text.starts_with("Kính gửi") || m.text.starts_with("Tổng hợp"))
+        .map(|m| m.recipient)
+        .collect();
+    assert_eq!(delivered.len(), 3);
+}
+
+#[tokio::test]
+async fn a_reminder_outside_the_window_is_held_until_the_head_writes() {
+    let w = world().await;
+    a_week(&w).await;
+    let eight_days_ago = jiff::Timestamp::now().as_millisecond() - 8 * 24 * 3_600_000;
+    w.app
+        .exec(&format!("UPDATE identities SET last_inbound_at = {eight_days_ago} WHERE platform_user_id = 'head-nguyenhue'"))
+        .await;
+    w.app
+        .state
+        .weekly()
+        .remind(this_week(), false)
+        .await
+        .unwrap();
+    w.app.deliver().await;
+    let state: String = sqlx::query_scalar(
+        "SELECT state FROM outbox WHERE recipient_id = 'head-nguyenhue' AND purpose = 'reminder'",
+    )
+    .fetch_one(w.app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(state, "held");
+    let reply = w.app.zalo_says(&w.fake, "head-nguyenhue", "HD").await;
+    assert!(
+        reply.starts_with("Kính gửi thầy/cô Huỳnh Văn Nhân"),
+        "the held reminder comes first: {reply}"
+    );
+}
+
+#[tokio::test]
+async fn a_paused_week_sends_nothing() {
+    let w = world().await;
+    a_week(&w).await;
+    let week = this_week();
+    let mut config = support::channels_config(&w.db.url, &w.fake);
+    config.settings = Settings::from_toml("t", &format!("paused_weeks = [\"{week}\"]")).unwrap();
+    let app = support::TestApp::spawn_with(config, w.db.db.clone()).await;
+    assert!(
+        app.state
+            .weekly()
+            .remind(week, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(reminders(&w).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_scheduler_runs_a_week_once_across_restarts_and_instances() {
+    let w = world().await;
+    a_week(&w).await;
+    let week = this_week();
+    let monday = week.next().monday();
+    let at = |hour: i8, minute: i8| {
+        monday
+            .at(hour, minute, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
+            .unwrap()
+    };
+    let first = w.app.state.scheduler();
+    let second = w.app.state.scheduler();
+    assert_eq!(
+        first.run_due(at(7, 29)).await.unwrap(),
+        0,
+        "not before 07:30"
+    );
+    let (a, b) = tokio::join!(first.run_due(at(7, 30)), second.run_due(at(7, 30)));
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "two schedulers race: one runs");
+    // A restart later the same morning finds the run recorded.
+    let restarted = w.app.state.scheduler();
+    assert_eq!(restarted.run_due(at(9, 0)).await.unwrap(), 0);
+    let (job, period, state): (String, String, String) =
+        sqlx::query_as("SELECT job, period, state FROM job_runs")
+            .fetch_one(w.app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (job.as_str(), period, state.as_str()),
+        ("reminders", week.to_string(), "done")
+    );
+    assert_eq!(reminders(&w).await.len(), 3);
+}
