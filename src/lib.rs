@@ -12,6 +12,7 @@ pub mod http_metrics;
 pub mod inbox;
 pub mod links;
 pub mod org;
+pub mod reports;
 pub mod store;
 pub mod telemetry;
 pub mod templates;

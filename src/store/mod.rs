@@ -3,6 +3,7 @@
 //! both engines accept, and store times as epoch milliseconds.
 
 pub mod conversation;
+pub mod featured;
 pub mod org;
 pub mod submissions;
 pub mod weekly;

@@ -1,0 +1,113 @@
+//! The standings as CSV, one row per unit.
+
+use crate::weekly::standings::Standings;
+
+const HEADER: [&str; 14] = [
+    "code",
+    "name",
+    "kind",
+    "parent_code",
+    "page_posts",
+    "quota",
+    "met",
+    "staff_total",
+    "staff_registered",
+    "staff_active",
+    "behind",
+    "inactive",
+    "unregistered",
+    "featured_shares",
+];
+
+/// Excel reads a CSV without a byte order mark in the legacy code page and garbles
+/// Vietnamese; the BOM makes it read UTF-8. Other CSV readers skip or tolerate it.
+const BOM: &str = "\u{feff}";
+
+/// One row per unit; machine values (`kind` as `truong`, booleans as `true`/`false`),
+/// `inactive` names joined with `; ` (the import files' list separator).
+pub fn csv(standings: &Standings) -> String {
+    let mut buffer = BOM.as_bytes().to_vec();
+    {
+        let mut writer = ::csv::Writer::from_writer(&mut buffer);
+        // Writing to memory fails only on an I/O error, which a Vec never returns.
+        writer.write_record(HEADER).expect("CSV into memory");
+        for u in &standings.units {
+            writer
+                .write_record([
+                    u.code.clone(),
+                    u.name.clone(),
+                    u.kind.to_string(),
+                    u.parent_code.clone().unwrap_or_default(),
+                    u.page_posts.to_string(),
+                    u.quota.to_string(),
+                    u.met.to_string(),
+                    u.staff_total.to_string(),
+                    u.staff_registered.to_string(),
+                    u.staff_active.to_string(),
+                    u.behind.to_string(),
+                    u.inactive.join("; "),
+                    u.unregistered.to_string(),
+                    u.featured_shares.to_string(),
+                ])
+                .expect("CSV into memory");
+        }
+        writer.flush().expect("CSV into memory");
+    }
+    String::from_utf8(buffer).expect("CSV of UTF-8 strings is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::fixture;
+
+    #[test]
+    fn parses_back_with_the_values_and_a_bom() {
+        let text = csv(&fixture::standings());
+        assert!(text.starts_with('\u{feff}'), "BOM first");
+        let body = text.strip_prefix('\u{feff}').unwrap();
+        let mut reader = ::csv::Reader::from_reader(body.as_bytes());
+        assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), HEADER);
+        let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 4);
+        let t1 = rows.iter().find(|r| &r[0] == "T1").unwrap();
+        assert_eq!(
+            t1.iter().collect::<Vec<_>>(),
+            [
+                "T1",
+                fixture::T1_NAME,
+                "truong",
+                "P1",
+                "1",
+                "1",
+                "true",
+                "3",
+                "2",
+                "1",
+                "true",
+                "Trần Thị Bình",
+                "1",
+                "0"
+            ]
+        );
+        let t2 = rows.iter().find(|r| &r[0] == "T2").unwrap();
+        assert_eq!(&t2[1], fixture::T2_NAME, "long names are whole in CSV");
+        assert_eq!((&t2[4], &t2[5], &t2[10], &t2[13]), ("2", "2", "false", "1"));
+        let so = rows.iter().find(|r| &r[0] == "SO").unwrap();
+        assert_eq!((&so[3], &so[6]), ("", "false"));
+        assert!(
+            text.contains("\"Trường THCS Nguyễn Du, Quận 1\""),
+            "the comma is quoted"
+        );
+    }
+
+    #[test]
+    fn several_inactive_names_are_joined_with_semicolons() {
+        let mut standings = fixture::standings();
+        standings.units[0].inactive = vec!["Nguyễn Văn An".into(), "Trần Thị Bình".into()];
+        let text = csv(&standings);
+        let mut reader = ::csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let first = reader.records().next().unwrap().unwrap();
+        assert_eq!(&first[11], "Nguyễn Văn An; Trần Thị Bình");
+    }
+}

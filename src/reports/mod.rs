@@ -1,0 +1,259 @@
+//! Reports of the standings: a terminal table, CSV, JSON (the DESIGN §4 contract) and an
+//! Excel workbook with the evidence (minh chứng) the Văn phòng files.
+//!
+//! Every function here is pure formatting of an already computed [`Standings`]; only
+//! [`xlsx`] touches the file system.
+
+mod csv;
+mod json;
+mod table;
+mod xlsx;
+
+use serde::Serialize;
+
+use crate::weekly::standings::Standings;
+
+pub use self::csv::csv;
+pub use self::json::json;
+pub use self::table::table;
+pub use self::xlsx::xlsx;
+
+/// One counted link, the evidence (minh chứng) the Văn phòng files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvidenceRow {
+    pub unit_code: String,
+    pub unit_name: String,
+    pub staff_code: String,
+    pub full_name: String,
+    /// Local time, e.g. `2026-11-24 08:15`.
+    pub received_at: String,
+    pub week: String,
+    pub url: String,
+    /// The link's canonical key.
+    pub key: String,
+    /// `bài trên trang đơn vị` (a post of a unit's page) or `chia sẻ` (a share).
+    pub kind: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
+}
+
+/// What a `Standings::period` string denotes, to label it for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Period<'a> {
+    /// `2026-W48`
+    Week(&'a str),
+    /// `2026-11`
+    Month(&'a str),
+    /// `2026-11-01..2026-11-30`
+    Range(&'a str, &'a str),
+    Other(&'a str),
+}
+
+impl<'a> Period<'a> {
+    fn of(standings: &'a Standings) -> Self {
+        Self::parse(&standings.period)
+    }
+
+    fn parse(text: &'a str) -> Self {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let b = text.as_bytes();
+        if b.len() == 8 && b[4] == b'-' && b[5] == b'W' && digits(&text[..4]) && digits(&text[6..])
+        {
+            Self::Week(text)
+        } else if b.len() == 7 && b[4] == b'-' && digits(&text[..4]) && digits(&text[5..]) {
+            Self::Month(text)
+        } else if let Some((from, to)) = text.split_once("..") {
+            Self::Range(from, to)
+        } else {
+            Self::Other(text)
+        }
+    }
+
+    /// `Tuần 2026-W48`, `Tháng 2026-11`, `Từ 2026-11-01 đến 2026-11-30`.
+    fn label(self) -> String {
+        match self {
+            Self::Week(week) => format!("Tuần {week}"),
+            Self::Month(month) => format!("Tháng {month}"),
+            Self::Range(from, to) => format!("Từ {from} đến {to}"),
+            Self::Other(text) => format!("Kỳ {text}"),
+        }
+    }
+}
+
+/// The unit kind as people say it (`so` → `Sở`); unknown kinds are shown as they are.
+fn kind_label(kind: &str) -> &str {
+    match kind {
+        "so" => "Sở",
+        "phong" => "Phòng",
+        "truong" => "Trường",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    //! A small province with Vietnamese names (one with a comma, one longer than 40 chars).
+
+    use super::EvidenceRow;
+    use crate::calendar::IsoWeek;
+    use crate::config::Quotas;
+    use crate::org::{Role, UnitKind};
+    use crate::weekly::standings::{Counted, Inputs, StaffInfo, Standings, UnitInfo, compute};
+
+    pub const T1_NAME: &str = "Trường THCS Nguyễn Du, Quận 1";
+    pub const T2_NAME: &str =
+        "Trường Trung học phổ thông chuyên Lê Hồng Phong, Thành phố Hồ Chí Minh";
+
+    fn week(text: &str) -> IsoWeek {
+        text.parse().unwrap()
+    }
+
+    fn unit(
+        id: i64,
+        code: &str,
+        name: &str,
+        kind: UnitKind,
+        parent: Option<i64>,
+        quota: Option<u32>,
+    ) -> UnitInfo {
+        UnitInfo {
+            id,
+            code: code.into(),
+            name: name.into(),
+            kind,
+            parent_id: parent,
+            weekly_quota: quota,
+        }
+    }
+
+    fn person(id: i64, name: &str, unit_id: i64, registered: bool) -> StaffInfo {
+        StaffInfo {
+            id,
+            code: format!("GV{id:03}"),
+            full_name: name.into(),
+            unit_id,
+            role: Role::Member,
+            registered,
+        }
+    }
+
+    pub fn inputs() -> Inputs {
+        Inputs {
+            units: vec![
+                unit(1, "SO", "Sở Giáo dục và Đào tạo", UnitKind::So, None, None),
+                unit(
+                    2,
+                    "P1",
+                    "Phòng GD&ĐT Quận 1",
+                    UnitKind::Phong,
+                    Some(1),
+                    None,
+                ),
+                unit(3, "T1", T1_NAME, UnitKind::Truong, Some(2), None),
+                unit(4, "T2", T2_NAME, UnitKind::Truong, Some(2), Some(2)),
+            ],
+            staff: vec![
+                person(10, "Nguyễn Văn An", 3, true),
+                person(11, "Trần Thị Bình", 3, true),
+                person(12, "Lê Văn Cường", 3, false),
+                person(13, "Phạm Thị Dung", 4, true),
+            ],
+            counted: vec![
+                Counted {
+                    staff_id: 10,
+                    week: week("2026-W48"),
+                    page_unit_id: Some(3),
+                    featured: false,
+                },
+                Counted {
+                    staff_id: 13,
+                    week: week("2026-W48"),
+                    page_unit_id: None,
+                    featured: true,
+                },
+            ],
+            page_posts: vec![
+                (3, week("2026-W48")),
+                (4, week("2026-W48")),
+                (4, week("2026-W48")),
+            ],
+            so_posts_ytd: 150,
+            so_shares_ytd: 90,
+        }
+    }
+
+    /// Week 2026-W48: SO 0/4, P1 0/3, T1 1/1 but Trần Thị Bình inactive, T2 2/2 and on track.
+    pub fn standings() -> Standings {
+        compute(
+            "2026-W48",
+            &[week("2026-W48")],
+            |_| false,
+            &Quotas::default(),
+            &inputs(),
+        )
+    }
+
+    /// A month with a paused week.
+    pub fn month_with_pause() -> Standings {
+        let weeks = [week("2027-W05"), week("2027-W06"), week("2027-W07")];
+        compute(
+            "2027-02",
+            &weeks,
+            |w| w == week("2027-W06"),
+            &Quotas::default(),
+            &inputs(),
+        )
+    }
+
+    pub fn evidence() -> Vec<EvidenceRow> {
+        vec![
+            EvidenceRow {
+                unit_code: "T1".into(),
+                unit_name: T1_NAME.into(),
+                staff_code: "GV010".into(),
+                full_name: "Nguyễn Văn An".into(),
+                received_at: "2026-11-24 08:15".into(),
+                week: "2026-W48".into(),
+                url: "https://www.facebook.com/thcsnguyendu/posts/123456789".into(),
+                key: "fb:thcsnguyendu/123456789".into(),
+                kind: "bài trên trang đơn vị".into(),
+            },
+            EvidenceRow {
+                unit_code: "T2".into(),
+                unit_name: T2_NAME.into(),
+                staff_code: "GV013".into(),
+                full_name: "Phạm Thị Dung".into(),
+                received_at: "2026-11-25 20:40".into(),
+                week: "2026-W48".into(),
+                url: "zalo:post/987".into(),
+                key: "zalo:987".into(),
+                kind: "chia sẻ".into(),
+            },
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_labelled_for_people() {
+        assert_eq!(Period::parse("2026-W48").label(), "Tuần 2026-W48");
+        assert_eq!(Period::parse("2026-11").label(), "Tháng 2026-11");
+        assert_eq!(
+            Period::parse("2026-11-01..2026-11-30").label(),
+            "Từ 2026-11-01 đến 2026-11-30"
+        );
+        assert_eq!(Period::parse("hôm nay"), Period::Other("hôm nay"));
+        assert_eq!(
+            Period::parse("2026-W4"),
+            Period::Other("2026-W4"),
+            "not the YYYY-Www shape"
+        );
+    }
+}

@@ -1,0 +1,271 @@
+//! The standings and their evidence as an Excel workbook.
+
+use std::path::Path;
+
+use rust_xlsxwriter::{DocProperties, Format, Url, Workbook, Worksheet, XlsxError};
+
+use super::{EvidenceRow, Period, ReportError, kind_label};
+use crate::weekly::standings::Standings;
+
+/// Excel refuses more hyperlinks than this in one worksheet; later links are plain text.
+const MAX_HYPERLINKS: usize = 65_530;
+/// Autofit stops here (pixels) so a long name or URL does not make a column screen-wide.
+const MAX_COLUMN_PIXELS: u16 = 420;
+
+const SUMMARY_HEADER: [&str; 14] = [
+    "Mã",
+    "Tên đơn vị",
+    "Loại",
+    "Mã đơn vị cấp trên",
+    "Bài trên trang",
+    "Chỉ tiêu",
+    "Đạt",
+    "CB-GV",
+    "Đăng ký",
+    "Tích cực",
+    "Chậm",
+    "Chưa gửi bài",
+    "Chưa đăng ký",
+    "Chia sẻ trang tiêu điểm",
+];
+
+const PHONG_HEADER: [&str; 5] = ["Mã", "Tên Phòng", "Số trường", "Trường chậm", "Tham gia"];
+
+const EVIDENCE_HEADER: [&str; 9] = [
+    "Mã đơn vị",
+    "Đơn vị",
+    "Mã CB",
+    "Họ tên",
+    "Thời gian",
+    "Tuần",
+    "Loại",
+    "Link",
+    "Khóa",
+];
+
+/// Writes the workbook to `path`: sheets "Tổng hợp" (one row per unit), "Phòng" (the
+/// roll-up) and "Minh chứng" (every counted link).
+pub fn xlsx(
+    standings: &Standings,
+    evidence: &[EvidenceRow],
+    path: &Path,
+) -> Result<(), ReportError> {
+    build(standings, evidence)
+        .and_then(|mut workbook| workbook.save(path))
+        .map_err(|e| ReportError::Write {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+}
+
+fn build(standings: &Standings, evidence: &[EvidenceRow]) -> Result<Workbook, XlsxError> {
+    let bold = Format::new().set_bold();
+    let percent = Format::new().set_num_format("0%");
+    let mut workbook = Workbook::new();
+    // The period is in the file's properties so a filed copy still says which week it is.
+    let title = format!("Báo cáo thi đua — {}", Period::of(standings).label());
+    workbook.set_properties(
+        &DocProperties::new()
+            .set_title(&title)
+            .set_subject(&standings.period),
+    );
+
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Tổng hợp")?;
+    header(sheet, &SUMMARY_HEADER, &bold)?;
+    for (i, u) in standings.units.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, &u.code)?;
+        sheet.write_string(row, 1, &u.name)?;
+        sheet.write_string(row, 2, kind_label(u.kind))?;
+        sheet.write_string(row, 3, u.parent_code.as_deref().unwrap_or(""))?;
+        sheet.write_number(row, 4, u.page_posts)?;
+        sheet.write_number(row, 5, u.quota)?;
+        sheet.write_string(row, 6, if u.met { "Đạt" } else { "Chưa đạt" })?;
+        sheet.write_number(row, 7, u.staff_total)?;
+        sheet.write_number(row, 8, u.staff_registered)?;
+        sheet.write_number(row, 9, u.staff_active)?;
+        sheet.write_string(row, 10, if u.behind { "Chậm" } else { "" })?;
+        sheet.write_string(row, 11, u.inactive.join("; "))?;
+        sheet.write_number(row, 12, u.unregistered)?;
+        sheet.write_number(row, 13, u.featured_shares)?;
+    }
+    sheet.autofit_to_max_width(MAX_COLUMN_PIXELS);
+
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Phòng")?;
+    header(sheet, &PHONG_HEADER, &bold)?;
+    for (i, p) in standings.phong.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, &p.code)?;
+        sheet.write_string(row, 1, &p.name)?;
+        sheet.write_number(row, 2, p.schools)?;
+        sheet.write_number(row, 3, p.schools_behind)?;
+        // A ratio shown as a percentage, so it still sums and sorts as a number.
+        sheet.write_number_with_format(row, 4, p.participation, &percent)?;
+    }
+    sheet.autofit_to_max_width(MAX_COLUMN_PIXELS);
+
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Minh chứng")?;
+    header(sheet, &EVIDENCE_HEADER, &bold)?;
+    for (i, e) in evidence.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, &e.unit_code)?;
+        sheet.write_string(row, 1, &e.unit_name)?;
+        sheet.write_string(row, 2, &e.staff_code)?;
+        sheet.write_string(row, 3, &e.full_name)?;
+        sheet.write_string(row, 4, &e.received_at)?;
+        sheet.write_string(row, 5, &e.week)?;
+        sheet.write_string(row, 6, &e.kind)?;
+        link(sheet, row, 7, &e.url, i < MAX_HYPERLINKS)?;
+        sheet.write_string(row, 8, &e.key)?;
+    }
+    sheet.autofit_to_max_width(MAX_COLUMN_PIXELS);
+
+    Ok(workbook)
+}
+
+/// A bold header row that stays in view when scrolling.
+fn header(sheet: &mut Worksheet, titles: &[&str], bold: &Format) -> Result<(), XlsxError> {
+    for (col, title) in titles.iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *title, bold)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+/// A clickable link for web addresses; anything else, or a URL Excel would refuse (too
+/// long, over the per-sheet hyperlink limit), is written as text so no evidence is lost.
+fn link(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    url: &str,
+    hyperlink: bool,
+) -> Result<(), XlsxError> {
+    if hyperlink && is_web_link(url) && sheet.write_url(row, col, Url::new(url)).is_ok() {
+        return Ok(());
+    }
+    sheet.write_string(row, col, url)?;
+    Ok(())
+}
+
+fn is_web_link(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+#[cfg(test)]
+mod tests {
+    use calamine::{Data, Reader, open_workbook_auto};
+
+    use super::*;
+    use crate::reports::fixture;
+
+    fn text(data: &Data) -> String {
+        data.to_string()
+    }
+
+    #[test]
+    fn round_trips_through_calamine() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("báo cáo.xlsx");
+        xlsx(&fixture::standings(), &fixture::evidence(), &path).unwrap();
+
+        let mut book = open_workbook_auto(&path).unwrap();
+        assert_eq!(book.sheet_names(), ["Tổng hợp", "Phòng", "Minh chứng"]);
+
+        let summary = book.worksheet_range("Tổng hợp").unwrap();
+        let rows: Vec<Vec<String>> = summary
+            .rows()
+            .map(|r| r.iter().map(text).collect())
+            .collect();
+        assert_eq!(rows[0], SUMMARY_HEADER);
+        assert_eq!(rows.len(), 5);
+        let t1 = rows.iter().find(|r| r[0] == "T1").unwrap();
+        assert_eq!(
+            t1,
+            &[
+                "T1",
+                fixture::T1_NAME,
+                "Trường",
+                "P1",
+                "1",
+                "1",
+                "Đạt",
+                "3",
+                "2",
+                "1",
+                "Chậm",
+                "Trần Thị Bình",
+                "1",
+                "0"
+            ]
+        );
+        let t2 = rows.iter().find(|r| r[0] == "T2").unwrap();
+        assert_eq!((t2[1].as_str(), t2[10].as_str()), (fixture::T2_NAME, ""));
+        let so = rows.iter().find(|r| r[0] == "SO").unwrap();
+        assert_eq!(so[6], "Chưa đạt");
+        assert!(
+            matches!(
+                summary.get_value((1, 4)),
+                Some(Data::Float(_) | Data::Int(_))
+            ),
+            "counts are numbers"
+        );
+
+        let phong = book.worksheet_range("Phòng").unwrap();
+        assert_eq!(text(phong.get_value((1, 1)).unwrap()), "Phòng GD&ĐT Quận 1");
+        assert_eq!(text(phong.get_value((1, 3)).unwrap()), "1");
+        let Some(Data::Float(participation)) = phong.get_value((1, 4)) else {
+            panic!("a number")
+        };
+        assert!((participation - 2.0 / 3.0).abs() < 1e-9);
+
+        let evidence = book.worksheet_range("Minh chứng").unwrap();
+        let rows: Vec<Vec<String>> = evidence
+            .rows()
+            .map(|r| r.iter().map(text).collect())
+            .collect();
+        assert_eq!(rows[0], EVIDENCE_HEADER);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows[1][7],
+            "https://www.facebook.com/thcsnguyendu/posts/123456789"
+        );
+        assert_eq!(
+            (rows[1][3].as_str(), rows[1][4].as_str()),
+            ("Nguyễn Văn An", "2026-11-24 08:15")
+        );
+        assert_eq!(
+            (rows[2][6].as_str(), rows[2][7].as_str()),
+            ("chia sẻ", "zalo:post/987"),
+            "not a web link: text"
+        );
+    }
+
+    #[test]
+    fn only_web_addresses_become_hyperlinks() {
+        assert!(is_web_link("https://www.facebook.com/x/posts/1"));
+        assert!(is_web_link("http://thcs.edu.vn/tin-tuc/1"));
+        assert!(!is_web_link("zalo:post/987"));
+        assert!(
+            !is_web_link("javascript:alert(1)"),
+            "nothing runs from a click"
+        );
+        assert!(!is_web_link("fb.com/x"));
+    }
+
+    #[test]
+    fn an_unwritable_path_is_a_write_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no such dir").join("r.xlsx");
+        let err = xlsx(&fixture::standings(), &[], &path).unwrap_err();
+        let ReportError::Write {
+            path: shown,
+            reason,
+        } = &err;
+        assert!(shown.ends_with("r.xlsx") && !reason.is_empty(), "{err}");
+        assert!(err.to_string().starts_with("cannot write "));
+    }
+}

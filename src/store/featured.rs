@@ -1,0 +1,106 @@
+//! Queries of the featured_pages table and the candidates' facts.
+
+use crate::calendar::IsoWeek;
+use crate::org::UnitKind;
+use crate::weekly::featured::Pick;
+
+use super::Db;
+
+/// Unit id → (code, name, kind, parent code, has a page, last week it was chosen).
+pub type CandidateRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<String>,
+);
+
+pub async fn candidate_rows(db: &Db) -> Result<Vec<CandidateRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.code, u.name, u.kind, p.code, \
+         (SELECT COUNT(*) FROM unit_pages up WHERE up.unit_id = u.id), \
+         (SELECT MAX(f.week) FROM featured_pages f WHERE f.unit_id = u.id AND f.source = 'chosen') \
+         FROM units u LEFT JOIN units p ON p.id = u.parent_id \
+         WHERE u.status = 'active' AND u.kind IN ('truong', 'phong') ORDER BY u.code",
+    )
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Replaces the week's picks of one source (`suggested` or `chosen`).
+pub async fn store(
+    db: &Db,
+    week: IsoWeek,
+    source: &str,
+    picks: &[Pick],
+    by_staff: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let _writing = db.write_lock().await;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM featured_pages WHERE week = $1 AND source = $2")
+        .bind(week.to_string())
+        .bind(source)
+        .execute(&mut *tx)
+        .await?;
+    for (position, pick) in picks.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO featured_pages (week, unit_id, source, position, reason, chosen_by_staff_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(week.to_string())
+        .bind(pick.unit_id)
+        .bind(source)
+        .bind(position as i64)
+        .bind(&pick.reason)
+        .bind(by_staff)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The week's picks of one source, in order, with each unit's first page URL (Facebook first).
+pub async fn picks(
+    db: &Db,
+    week: IsoWeek,
+    source: &str,
+) -> Result<Vec<(Pick, Option<String>)>, sqlx::Error> {
+    type Row = (i64, String, String, String, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT u.id, u.code, u.name, u.kind, f.reason FROM featured_pages f JOIN units u ON u.id = f.unit_id \
+         WHERE f.week = $1 AND f.source = $2 ORDER BY f.position",
+    )
+    .bind(week.to_string())
+    .bind(source)
+    .fetch_all(db.pool())
+    .await?;
+    let mut picks = Vec::new();
+    for (unit_id, code, name, kind, reason) in rows {
+        let urls: Vec<String> =
+            sqlx::query_scalar("SELECT url FROM unit_pages WHERE unit_id = $1 ORDER BY id")
+                .bind(unit_id)
+                .fetch_all(db.pool())
+                .await?;
+        let url = urls
+            .iter()
+            .find(|u| u.contains("facebook.com"))
+            .or(urls.first())
+            .cloned();
+        let kind = UnitKind::parse(&kind).unwrap_or(UnitKind::Truong).as_str();
+        picks.push((
+            Pick {
+                unit_id,
+                code,
+                name,
+                kind,
+                reason: reason.unwrap_or_default(),
+            },
+            url,
+        ));
+    }
+    Ok(picks)
+}
