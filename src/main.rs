@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use lantoa::app::{self, AppState, Workers};
 use lantoa::calendar::IsoWeek;
+use lantoa::weekly::period::Period;
 use lantoa::config::Config;
 use lantoa::store::Db;
 use lantoa::templates::Templates;
@@ -43,6 +44,29 @@ enum Command {
         #[arg(required = true)]
         urls: Vec<String>,
     },
+    /// Standings for a week, a month or a range of days.
+    Report {
+        /// An ISO week, like 2025-W12.
+        #[arg(long, conflicts_with_all = ["month", "from"])]
+        week: Option<IsoWeek>,
+        /// A month, like 2025-03.
+        #[arg(long, conflicts_with = "from")]
+        month: Option<String>,
+        /// First day, like 2025-03-01 (with --to).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last day, included.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Only this unit and the units under it.
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+        /// Write here instead of standard output (required for xlsx).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Queue the reminders for a finished week (idempotent: a second run queues nothing new).
     Remind {
         /// The week, like 2025-W12.
@@ -57,6 +81,14 @@ enum Command {
         #[command(subcommand)]
         what: ImportKind,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+    Xlsx,
 }
 
 #[derive(Subcommand)]
@@ -87,6 +119,49 @@ async fn main() -> anyhow::Result<()> {
             let db = open(&config).await?;
             db.close().await;
             println!("migrations applied to {}", config.database_url.redacted());
+            Ok(())
+        }
+        Command::Report { week, month, from, to, unit, format, out } => {
+            let period = match (week, month, from, to) {
+                (Some(week), _, _, _) => Period::week(week),
+                (_, Some(month), _, _) => Period::month(&month)?,
+                (_, _, Some(from), Some(to)) => Period::days(&from, &to)?,
+                _ => anyhow::bail!("say which period: --week 2025-W12, --month 2025-03, or --from D --to D"),
+            };
+            if matches!(format, ReportFormat::Xlsx) && out.is_none() {
+                anyhow::bail!("--format xlsx writes a file: add --out report.xlsx");
+            }
+            let db = open(&config).await?;
+            let templates = Templates::load(&config.settings.template_dir)?;
+            let weekly = lantoa::weekly::jobs::Weekly::new(db.clone(), Arc::new(config), Arc::new(templates));
+            let (mut standings, inputs, range) = weekly.standings(&period).await?;
+            if let Some(code) = &unit {
+                let code = code.to_ascii_uppercase();
+                anyhow::ensure!(inputs.units.iter().any(|u| u.code == code), "no active unit `{code}`");
+                standings = standings.limited_to(&code, &inputs.units);
+            }
+            let text = match format {
+                ReportFormat::Table => Some(lantoa::reports::table(&standings)),
+                ReportFormat::Csv => Some(lantoa::reports::csv(&standings)),
+                ReportFormat::Json => Some(lantoa::reports::json(&standings)),
+                ReportFormat::Xlsx => {
+                    let mut evidence = weekly.evidence(&range).await?;
+                    let codes: std::collections::HashSet<&str> =
+                        standings.units.iter().map(|u| u.code.as_str()).collect();
+                    evidence.retain(|row| codes.contains(row.unit_code.as_str()));
+                    let path = out.as_ref().expect("checked above");
+                    lantoa::reports::xlsx(&standings, &evidence, path)?;
+                    eprintln!("wrote {} ({} units, {} links)", path.display(), standings.units.len(), evidence.len());
+                    None
+                }
+            };
+            db.close().await;
+            if let Some(text) = text {
+                match out {
+                    Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
+                    None => print!("{text}"),
+                }
+            }
             Ok(())
         }
         Command::Remind { week, dry_run } => {

@@ -69,6 +69,38 @@ impl Weekly {
         Ok((standings, inputs, range))
     }
 
+    /// Every counted link of the period, for the evidence sheet.
+    pub async fn evidence(&self, range: &Range) -> Result<Vec<crate::reports::EvidenceRow>, JobError> {
+        let rows = queries::load_evidence(&self.db, range).await?;
+        let time_zone = &self.config.settings.time_zone;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(unit_code, unit_name, staff_code, full_name, received_at, week, url, key, page_unit, unit_id)| {
+                    crate::reports::EvidenceRow {
+                        unit_code,
+                        unit_name,
+                        staff_code,
+                        full_name,
+                        received_at: jiff::Timestamp::from_millisecond(received_at)
+                            .unwrap_or_default()
+                            .to_zoned(time_zone.clone())
+                            .strftime("%Y-%m-%d %H:%M")
+                            .to_string(),
+                        week,
+                        url,
+                        key,
+                        kind: if page_unit == Some(unit_id) {
+                            "bài trên trang đơn vị".to_string()
+                        } else {
+                            "chia sẻ".to_string()
+                        },
+                    }
+                },
+            )
+            .collect())
+    }
+
     /// Queues the reminders for a finished week, once per (week, person): a second run queues
     /// nothing new. A paused week sends nothing.
     pub async fn remind(&self, week: IsoWeek, dry_run: bool) -> Result<Vec<Outgoing>, JobError> {

@@ -319,6 +319,12 @@ impl Standings {
         self.units.retain(|u| codes.contains(u.code.as_str()));
         self.phong.retain(|p| codes.contains(p.code.as_str()));
         self.people.retain(|p| codes.contains(p.unit_code.as_str()));
+        // The totals follow the subtree; the Sở page's yearly figures stay as they are.
+        self.province.units = self.units.len() as u32;
+        self.province.units_behind = self.units.iter().filter(|u| u.behind).count() as u32;
+        self.province.staff_total = self.units.iter().map(|u| u.staff_total).sum();
+        self.province.staff_registered = self.units.iter().map(|u| u.staff_registered).sum();
+        self.province.staff_active = self.units.iter().map(|u| u.staff_active).sum();
         self
     }
 }
@@ -486,5 +492,6 @@ mod tests {
             ["P1", "T1", "T2"]
         );
         assert_eq!(standings.people.len(), 4);
+        assert_eq!((standings.province.units, standings.province.staff_total), (3, 4));
     }
 }
