@@ -8,10 +8,10 @@ use clap::{Parser, Subcommand};
 
 use lantoa::app::{self, AppState, Workers};
 use lantoa::calendar::IsoWeek;
-use lantoa::weekly::period::Period;
 use lantoa::config::Config;
 use lantoa::store::Db;
 use lantoa::templates::Templates;
+use lantoa::weekly::period::Period;
 use lantoa::{org, telemetry};
 
 #[derive(Parser)]
@@ -67,6 +67,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The week's pages to share: suggest, set (the Văn phòng's choice) or announce.
+    Featured {
+        #[command(subcommand)]
+        action: FeaturedAction,
+    },
     /// Queue the reminders for a finished week (idempotent: a second run queues nothing new).
     Remind {
         /// The week, like 2025-W12.
@@ -80,6 +85,29 @@ enum Command {
     Import {
         #[command(subcommand)]
         what: ImportKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeaturedAction {
+    /// Print (and keep) the suggestion for the week, with the reason for each choice.
+    Suggest {
+        #[arg(long)]
+        week: IsoWeek,
+    },
+    /// Set the week's pages: 1–2 school codes and one Phòng code.
+    Set {
+        #[arg(long)]
+        week: IsoWeek,
+        #[arg(required = true)]
+        codes: Vec<String>,
+    },
+    /// Queue the announcement to everyone registered (the suggestion if nothing was set).
+    Announce {
+        #[arg(long)]
+        week: IsoWeek,
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -121,23 +149,40 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied to {}", config.database_url.redacted());
             Ok(())
         }
-        Command::Report { week, month, from, to, unit, format, out } => {
+        Command::Report {
+            week,
+            month,
+            from,
+            to,
+            unit,
+            format,
+            out,
+        } => {
             let period = match (week, month, from, to) {
                 (Some(week), _, _, _) => Period::week(week),
                 (_, Some(month), _, _) => Period::month(&month)?,
                 (_, _, Some(from), Some(to)) => Period::days(&from, &to)?,
-                _ => anyhow::bail!("say which period: --week 2025-W12, --month 2025-03, or --from D --to D"),
+                _ => anyhow::bail!(
+                    "say which period: --week 2025-W12, --month 2025-03, or --from D --to D"
+                ),
             };
             if matches!(format, ReportFormat::Xlsx) && out.is_none() {
                 anyhow::bail!("--format xlsx writes a file: add --out report.xlsx");
             }
             let db = open(&config).await?;
             let templates = Templates::load(&config.settings.template_dir)?;
-            let weekly = lantoa::weekly::jobs::Weekly::new(db.clone(), Arc::new(config), Arc::new(templates));
+            let weekly = lantoa::weekly::jobs::Weekly::new(
+                db.clone(),
+                Arc::new(config),
+                Arc::new(templates),
+            );
             let (mut standings, inputs, range) = weekly.standings(&period).await?;
             if let Some(code) = &unit {
                 let code = code.to_ascii_uppercase();
-                anyhow::ensure!(inputs.units.iter().any(|u| u.code == code), "no active unit `{code}`");
+                anyhow::ensure!(
+                    inputs.units.iter().any(|u| u.code == code),
+                    "no active unit `{code}`"
+                );
                 standings = standings.limited_to(&code, &inputs.units);
             }
             let text = match format {
@@ -151,17 +196,60 @@ async fn main() -> anyhow::Result<()> {
                     evidence.retain(|row| codes.contains(row.unit_code.as_str()));
                     let path = out.as_ref().expect("checked above");
                     lantoa::reports::xlsx(&standings, &evidence, path)?;
-                    eprintln!("wrote {} ({} units, {} links)", path.display(), standings.units.len(), evidence.len());
+                    eprintln!(
+                        "wrote {} ({} units, {} links)",
+                        path.display(),
+                        standings.units.len(),
+                        evidence.len()
+                    );
                     None
                 }
             };
             db.close().await;
             if let Some(text) = text {
                 match out {
-                    Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
+                    Some(path) => std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
                     None => print!("{text}"),
                 }
             }
+            Ok(())
+        }
+        Command::Featured { action } => {
+            let db = open(&config).await?;
+            let templates = Templates::load(&config.settings.template_dir)?;
+            let weekly = lantoa::weekly::jobs::Weekly::new(
+                db.clone(),
+                Arc::new(config),
+                Arc::new(templates),
+            );
+            match action {
+                FeaturedAction::Suggest { week } => {
+                    let picks = weekly.suggest_featured(week).await?;
+                    if picks.is_empty() {
+                        println!(
+                            "{week}: no unit with a page met its quota in {}",
+                            week.previous()
+                        );
+                    }
+                    for pick in picks {
+                        println!(
+                            "{:<12} {:<6} {}  — {}",
+                            pick.code, pick.kind, pick.name, pick.reason
+                        );
+                    }
+                }
+                FeaturedAction::Set { week, codes } => {
+                    for pick in weekly.choose_featured(week, &codes, None).await? {
+                        println!("{week}: {} {}", pick.code, pick.name);
+                    }
+                }
+                FeaturedAction::Announce { week, dry_run } => {
+                    let outgoing = weekly.announce_featured(week, dry_run).await?;
+                    print_outgoing(&outgoing, dry_run);
+                }
+            }
+            db.close().await;
             Ok(())
         }
         Command::Remind { week, dry_run } => {

@@ -53,6 +53,18 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ),
         ("withdraw_missing_link", json!({})),
         (
+            "featured_announcement",
+            json!({"week": "2026-W49", "pages": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "url": "https://www.facebook.com/thnguyenhue.lg"}, {"code": "PGD-HL", "name": "Phòng GD&ĐT huyện Hương Lâm", "url": null}]}),
+        ),
+        (
+            "featured_auto",
+            json!({"week": "2026-W49", "pages": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "url": null}]}),
+        ),
+        (
+            "featured_suggestion",
+            json!({"week": "2026-W49", "picks": [{"unit_id": 1, "code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "kind": "truong", "reason": "đạt 2/1 bài tuần 2026-W48; chưa từng được chọn"}]}),
+        ),
+        (
             "reminder_head",
             json!({"week": "2026-W48", "full_name": "Huỳnh Văn Nhân", "unit": {"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "met": false, "behind": true, "inactive": ["Phan Thị Mỹ Dung", "Đỗ Minh Khang"], "unregistered": 3, "staff_registered": 2, "staff_active": 0}}),
         ),

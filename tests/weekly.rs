@@ -170,17 +170,136 @@ async fn the_scheduler_runs_a_week_once_across_restarts_and_instances() {
     );
     let (a, b) = tokio::join!(first.run_due(at(7, 30)), second.run_due(at(7, 30)));
     assert_eq!(a.unwrap() + b.unwrap(), 1, "two schedulers race: one runs");
-    // A restart later the same morning finds the run recorded.
+    // A restart later the same morning finds the run recorded; at 08:00 the announcement runs.
     let restarted = w.app.state.scheduler();
-    assert_eq!(restarted.run_due(at(9, 0)).await.unwrap(), 0);
-    let (job, period, state): (String, String, String) =
-        sqlx::query_as("SELECT job, period, state FROM job_runs")
-            .fetch_one(w.app.state.db.pool())
+    assert_eq!(restarted.run_due(at(7, 45)).await.unwrap(), 0);
+    assert_eq!(restarted.run_due(at(9, 0)).await.unwrap(), 1);
+    assert_eq!(first.run_due(at(10, 0)).await.unwrap(), 0);
+    let runs: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT job, period, state FROM job_runs ORDER BY id")
+            .fetch_all(w.app.state.db.pool())
             .await
             .unwrap();
+    let done = |job: &str, week: IsoWeek| (job.to_string(), week.to_string(), "done".to_string());
     assert_eq!(
-        (job.as_str(), period, state.as_str()),
-        ("reminders", week.to_string(), "done")
+        runs,
+        [
+            done("reminders", week),
+            done("featured_announcement", week.next())
+        ]
     );
     assert_eq!(reminders(&w).await.len(), 3);
+}
+
+#[tokio::test]
+async fn the_suggestion_rotates_and_the_announcement_reaches_everyone_once() {
+    let w = world().await;
+    a_week(&w).await;
+    // Trường Tiểu học Nguyễn Huệ also meets its quota this week.
+    w.app
+        .zalo_says(
+            &w.fake,
+            "dung",
+            "https://www.facebook.com/thnguyenhue.lg/posts/122100000000000002",
+        )
+        .await;
+    let week = this_week();
+    let lqd: i64 = w
+        .app
+        .count("SELECT id FROM units WHERE code = 'THPT-LG-01'")
+        .await;
+    w.app
+        .exec(&format!(
+            "INSERT INTO featured_pages (week, unit_id, source, position, created_at) VALUES ('2026-W40', {lqd}, 'chosen', 0, 0)"
+        ))
+        .await;
+    let weekly = w.app.state.weekly();
+    let picks = weekly.suggest_featured(week.next()).await.unwrap();
+    let codes: Vec<&str> = picks.iter().map(|p| p.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["TH-LG-01", "THPT-LG-01"],
+        "never featured first; no Phòng met its quota"
+    );
+    assert!(
+        picks[0].reason.contains("chưa từng được chọn"),
+        "{}",
+        picks[0].reason
+    );
+    assert!(picks[1].reason.contains("2026-W40"), "{}", picks[1].reason);
+
+    // Nothing chosen by announcement time: the suggestion is used and the admins are told.
+    let (first, second) = tokio::join!(
+        weekly.announce_featured(week.next(), false),
+        weekly.announce_featured(week.next(), false)
+    );
+    let queued = first
+        .unwrap()
+        .iter()
+        .chain(&second.unwrap())
+        .filter(|m| m.queued)
+        .count();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT recipient_id, body FROM outbox WHERE purpose = 'announcement' ORDER BY recipient_id, id",
+    )
+    .fetch_all(w.app.state.db.pool())
+    .await
+    .unwrap();
+    let recipients: Vec<&str> = rows.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        recipients,
+        [
+            "admin",
+            "admin",
+            "dung",
+            "head-lqd",
+            "head-nguyenhue",
+            "head-pgd"
+        ],
+        "every registered person once, and the admin's note that the suggestion was used"
+    );
+    assert_eq!(queued, 6);
+    assert!(
+        rows[2]
+            .1
+            .contains("https://www.facebook.com/thnguyenhue.lg"),
+        "{}",
+        rows[2].1
+    );
+    assert!(
+        rows.iter()
+            .any(|(_, body)| body.contains("chưa chọn trang chia sẻ"))
+    );
+    let chosen = weekly.featured_pages(week.next()).await.unwrap();
+    assert_eq!(chosen.len(), 2, "the suggestion became the week's choice");
+}
+
+#[tokio::test]
+async fn the_office_can_set_the_pages_itself() {
+    let w = world().await;
+    let weekly = w.app.state.weekly();
+    let week = this_week().next();
+    let picks = weekly
+        .choose_featured(week, &["th-lg-01".into(), "PGD-HL".into()], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        picks.iter().map(|p| p.kind).collect::<Vec<_>>(),
+        ["truong", "phong"]
+    );
+    for bad in [
+        vec!["NOPE".to_string()],
+        vec!["PGD-HL".into(), "PGD-LG".into()],
+        vec!["SO".into()],
+    ] {
+        assert!(
+            weekly.choose_featured(week, &bad, None).await.is_err(),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        weekly.featured_pages(week).await.unwrap().len(),
+        2,
+        "a refused choice changes nothing"
+    );
 }

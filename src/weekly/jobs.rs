@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::featured::{self, Candidate, Pick};
 use super::period::Period;
 use super::reminders;
 use super::standings::{self, Inputs, Standings};
@@ -9,6 +10,8 @@ use crate::calendar::IsoWeek;
 use crate::channels::Platform;
 use crate::config::Config;
 use crate::delivery::outbox::{self, NewMessage};
+use crate::org::UnitKind;
+use crate::store::featured as store_featured;
 use crate::store::weekly::{self as queries, Range};
 use crate::store::{Db, StoreError, now_ms};
 use crate::templates::{TemplateError, Templates};
@@ -19,6 +22,8 @@ pub enum JobError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error("{0}")]
+    BadChoice(String),
 }
 
 impl From<sqlx::Error> for JobError {
@@ -70,13 +75,27 @@ impl Weekly {
     }
 
     /// Every counted link of the period, for the evidence sheet.
-    pub async fn evidence(&self, range: &Range) -> Result<Vec<crate::reports::EvidenceRow>, JobError> {
+    pub async fn evidence(
+        &self,
+        range: &Range,
+    ) -> Result<Vec<crate::reports::EvidenceRow>, JobError> {
         let rows = queries::load_evidence(&self.db, range).await?;
         let time_zone = &self.config.settings.time_zone;
         Ok(rows
             .into_iter()
             .map(
-                |(unit_code, unit_name, staff_code, full_name, received_at, week, url, key, page_unit, unit_id)| {
+                |(
+                    unit_code,
+                    unit_name,
+                    staff_code,
+                    full_name,
+                    received_at,
+                    week,
+                    url,
+                    key,
+                    page_unit,
+                    unit_id,
+                )| {
                     crate::reports::EvidenceRow {
                         unit_code,
                         unit_name,
@@ -161,5 +180,223 @@ impl Weekly {
             tx.commit().await?;
         }
         Ok(outgoing)
+    }
+}
+
+impl Weekly {
+    /// Suggests the week's pages from last week's results and the rotation history, and keeps
+    /// the suggestion for `DUYET` or for announcement time.
+    pub async fn suggest_featured(&self, week: IsoWeek) -> Result<Vec<Pick>, JobError> {
+        let last_week = week.previous();
+        let (standings, _, _) = self.standings(&Period::week(last_week)).await?;
+        let rows = store_featured::candidate_rows(&self.db).await?;
+        let candidates: Vec<Candidate> = rows
+            .into_iter()
+            .filter_map(|(unit_id, code, name, kind, parent_code, pages, last)| {
+                let standing = standings.units.iter().find(|u| u.code == code)?;
+                Some(Candidate {
+                    unit_id,
+                    name,
+                    kind: UnitKind::parse(&kind)?,
+                    parent_code,
+                    has_page: pages > 0,
+                    page_posts_last_week: standing.page_posts,
+                    quota_last_week: standing.quota,
+                    last_featured: last.and_then(|w| w.parse().ok()),
+                    code,
+                })
+            })
+            .collect();
+        let picks = featured::suggest(&candidates, last_week);
+        store_featured::store(&self.db, week, "suggested", &picks, None, now_ms()).await?;
+        Ok(picks)
+    }
+
+    /// The Văn phòng's choice: 1–2 schools and at most one Phòng, by code.
+    pub async fn choose_featured(
+        &self,
+        week: IsoWeek,
+        codes: &[String],
+        by_staff: Option<i64>,
+    ) -> Result<Vec<Pick>, JobError> {
+        let rows = store_featured::candidate_rows(&self.db).await?;
+        let mut picks = Vec::new();
+        for code in codes {
+            let code = code.to_ascii_uppercase();
+            let Some((unit_id, code, name, kind, _, _, _)) =
+                rows.iter().find(|r| r.1 == code).cloned()
+            else {
+                return Err(JobError::BadChoice(format!(
+                    "`{code}` is not an active school or Phòng"
+                )));
+            };
+            if picks.iter().any(|p: &Pick| p.unit_id == unit_id) {
+                continue;
+            }
+            picks.push(Pick {
+                unit_id,
+                code,
+                name,
+                kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong).as_str(),
+                reason: "do Văn phòng chọn".to_string(),
+            });
+        }
+        let schools = picks.iter().filter(|p| p.kind == "truong").count();
+        let offices = picks.iter().filter(|p| p.kind == "phong").count();
+        if picks.is_empty() || schools > featured::SCHOOLS_PER_WEEK || offices > 1 {
+            return Err(JobError::BadChoice(
+                "choose 1–2 schools and at most one Phòng".to_string(),
+            ));
+        }
+        store_featured::store(&self.db, week, "chosen", &picks, by_staff, now_ms()).await?;
+        Ok(picks)
+    }
+
+    /// The week's chosen pages with their links (empty when none was chosen yet).
+    pub async fn featured_pages(
+        &self,
+        week: IsoWeek,
+    ) -> Result<Vec<(Pick, Option<String>)>, JobError> {
+        Ok(store_featured::picks(&self.db, week, "chosen").await?)
+    }
+
+    /// Announces the week's pages to every registered, reachable person, once each. When the
+    /// Văn phòng chose nothing, the suggestion is used and the admins are told so.
+    pub async fn announce_featured(
+        &self,
+        week: IsoWeek,
+        dry_run: bool,
+    ) -> Result<Vec<Outgoing>, JobError> {
+        if self.config.settings.is_paused(week) {
+            return Ok(Vec::new());
+        }
+        let mut pages = self.featured_pages(week).await?;
+        let mut used_suggestion = false;
+        if pages.is_empty() {
+            let mut suggestion = store_featured::picks(&self.db, week, "suggested").await?;
+            if suggestion.is_empty() {
+                self.suggest_featured(week).await?;
+                suggestion = store_featured::picks(&self.db, week, "suggested").await?;
+            }
+            if !dry_run {
+                let picks: Vec<Pick> = suggestion.iter().map(|(p, _)| p.clone()).collect();
+                store_featured::store(&self.db, week, "chosen", &picks, None, now_ms()).await?;
+            }
+            used_suggestion = true;
+            pages = suggestion;
+        }
+        if pages.is_empty() {
+            tracing::warn!(%week, "no unit qualifies as a page to share this week");
+            return Ok(Vec::new());
+        }
+        let context = serde_json::json!({
+            "week": week.to_string(),
+            "pages": pages.iter().map(|(p, url)| serde_json::json!({"code": p.code, "name": p.name, "url": url})).collect::<Vec<_>>(),
+        });
+        let announcement = self.templates.render("featured_announcement", &context)?;
+        let auto_note = self.templates.render("featured_auto", &context)?;
+        let inputs = queries::load_inputs(
+            &self.db,
+            &Period::week(week).range(&self.config.settings.time_zone),
+        )
+        .await?;
+        let accounts = queries::reachable_accounts(&self.db).await?;
+        let relevant_until = Period::week(week)
+            .range(&self.config.settings.time_zone)
+            .to_ms;
+        let mut outgoing = Vec::new();
+        let mut messages = Vec::new();
+        for person in inputs.staff.iter().filter(|p| p.registered) {
+            let mut texts = vec![("featured", announcement.clone())];
+            if used_suggestion && person.role == crate::org::Role::Admin {
+                texts.push(("featured-auto", auto_note.clone()));
+            }
+            for (purpose, text) in texts {
+                let account = accounts.get(&person.id);
+                let platform = account.and_then(|(platform, _, _)| Platform::parse(platform));
+                if let (Some((_, user_id, identity_id)), Some(platform)) = (account, platform) {
+                    messages.push((
+                        outgoing.len(),
+                        NewMessage {
+                            idempotency_key: format!("{purpose}:{week}:{}", person.code),
+                            platform,
+                            recipient_id: user_id.clone(),
+                            identity_id: Some(*identity_id),
+                            purpose: "announcement",
+                            messaging_type: "UPDATE",
+                            body: text.clone(),
+                            relevant_until: Some(relevant_until),
+                        },
+                    ));
+                }
+                outgoing.push(Outgoing {
+                    staff_code: person.code.clone(),
+                    full_name: person.full_name.clone(),
+                    platform,
+                    text,
+                    queued: false,
+                });
+            }
+        }
+        if !dry_run && !messages.is_empty() {
+            let _writing = self.db.write_lock().await;
+            let mut tx = self.db.begin_write().await?;
+            let now = now_ms();
+            for (index, message) in &messages {
+                outgoing[*index].queued = outbox::enqueue(&mut tx, message, now).await? > 0;
+            }
+            tx.commit().await?;
+        }
+        Ok(outgoing)
+    }
+
+    /// Sunday evening: next week's suggestion, with reasons, to the Văn phòng admins.
+    pub async fn send_featured_suggestion(&self, week: IsoWeek) -> Result<usize, JobError> {
+        let picks = self.suggest_featured(week).await?;
+        let text = self.templates.render(
+            "featured_suggestion",
+            &serde_json::json!({"week": week.to_string(), "picks": picks}),
+        )?;
+        let inputs = queries::load_inputs(
+            &self.db,
+            &Period::week(week).range(&self.config.settings.time_zone),
+        )
+        .await?;
+        let accounts = queries::reachable_accounts(&self.db).await?;
+        let _writing = self.db.write_lock().await;
+        let mut tx = self.db.begin_write().await?;
+        let now = now_ms();
+        let mut queued = 0;
+        for admin in inputs
+            .staff
+            .iter()
+            .filter(|p| p.role == crate::org::Role::Admin)
+        {
+            if let Some((platform, user_id, identity_id)) = accounts.get(&admin.id)
+                && let Some(platform) = Platform::parse(platform)
+            {
+                queued += outbox::enqueue(
+                    &mut tx,
+                    &NewMessage {
+                        idempotency_key: format!("featured-suggestion:{week}:{}", admin.code),
+                        platform,
+                        recipient_id: user_id.clone(),
+                        identity_id: Some(*identity_id),
+                        purpose: "suggestion",
+                        messaging_type: "UPDATE",
+                        body: text.clone(),
+                        relevant_until: Some(
+                            Period::week(week)
+                                .range(&self.config.settings.time_zone)
+                                .from_ms,
+                        ),
+                    },
+                    now,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(queued as usize)
     }
 }

@@ -19,18 +19,32 @@ use crate::worker::run_rounds;
 pub enum Job {
     /// Monday morning: reminders about the week that just ended.
     Reminders,
+    /// Monday morning: this week's pages to share, to everyone.
+    FeaturedAnnouncement,
+    /// Sunday evening: next week's suggested pages, to the Văn phòng.
+    FeaturedSuggestion,
 }
+
+const JOBS: [Job; 3] = [
+    Job::Reminders,
+    Job::FeaturedAnnouncement,
+    Job::FeaturedSuggestion,
+];
 
 impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Self::Reminders => "reminders",
+            Self::FeaturedAnnouncement => "featured_announcement",
+            Self::FeaturedSuggestion => "featured_suggestion",
         }
     }
 
     fn at(self, settings: &Settings) -> WeeklyTime {
         match self {
             Self::Reminders => settings.schedule.reminders,
+            Self::FeaturedAnnouncement => settings.schedule.featured_announcement,
+            Self::FeaturedSuggestion => settings.schedule.featured_suggestion,
         }
     }
 
@@ -38,6 +52,8 @@ impl Job {
     fn period(self, current: IsoWeek) -> IsoWeek {
         match self {
             Self::Reminders => current.previous(),
+            Self::FeaturedAnnouncement => current,
+            Self::FeaturedSuggestion => current.next(),
         }
     }
 }
@@ -45,8 +61,7 @@ impl Job {
 /// The jobs due at `now` (pure): scheduled this week at or before now, on the same day.
 pub fn due(now: &Zoned, settings: &Settings) -> Vec<(Job, IsoWeek)> {
     let current = IsoWeek::containing(now.date());
-    [Job::Reminders]
-        .into_iter()
+    JOBS.into_iter()
         .filter(|job| {
             let at = job.at(settings);
             let day = current.day(at.weekday);
@@ -92,6 +107,20 @@ impl Scheduler {
                     let queued = sent.iter().filter(|m| m.queued).count();
                     format!("{queued} reminders queued")
                 }),
+                Job::FeaturedAnnouncement => {
+                    self.weekly
+                        .announce_featured(week, false)
+                        .await
+                        .map(|sent| {
+                            let queued = sent.iter().filter(|m| m.queued).count();
+                            format!("{queued} announcements queued")
+                        })
+                }
+                Job::FeaturedSuggestion => self
+                    .weekly
+                    .send_featured_suggestion(week)
+                    .await
+                    .map(|queued| format!("suggestion sent to {queued} admins")),
             };
             let (state, detail) = match result {
                 Ok(detail) => ("done", detail),
@@ -150,8 +179,19 @@ mod tests {
             [(Job::Reminders, "2026-W48".parse().unwrap())]
         );
         assert_eq!(
+            due(&at("2026-11-30T08:00"), &settings),
+            [
+                (Job::Reminders, "2026-W48".parse().unwrap()),
+                (Job::FeaturedAnnouncement, "2026-W49".parse().unwrap())
+            ]
+        );
+        assert_eq!(
+            due(&at("2026-11-29T18:00"), &settings),
+            [(Job::FeaturedSuggestion, "2026-W49".parse().unwrap())]
+        );
+        assert_eq!(
             due(&at("2026-11-30T21:00"), &settings).len(),
-            1,
+            2,
             "a late start the same day still runs"
         );
         assert!(

@@ -492,6 +492,9 @@ mod tests {
             ["P1", "T1", "T2"]
         );
         assert_eq!(standings.people.len(), 4);
-        assert_eq!((standings.province.units, standings.province.staff_total), (3, 4));
+        assert_eq!(
+            (standings.province.units, standings.province.staff_total),
+            (3, 4)
+        );
     }
 }
