@@ -64,8 +64,7 @@ impl AppState {
         Processor::new(
             self.db.clone(),
             self.templates.clone(),
-            self.config.settings.time_zone.clone(),
-            self.config.settings.quota,
+            self.config.settings.clone(),
             self.worker_name("inbox"),
             self.inbox_stored.clone(),
             self.outbox_queued.clone(),

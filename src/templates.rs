@@ -53,6 +53,25 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ),
         ("withdraw_missing_link", json!({})),
         (
+            "my_week",
+            json!({"week": "2026-W48", "items": [{"url": "https://www.facebook.com/thleloi/posts/1", "status": "counted", "at": "08:15 24/11/2026"}, {"url": "https://youtu.be/dQw4w9WgXcQ", "status": "duplicate", "at": "09:00 24/11/2026"}],
+                   "week_count": 1, "unit_name": "Trường Tiểu học Lê Lợi", "unit_page_posts": 1, "unit_quota": 1}),
+        ),
+        (
+            "unit_week",
+            json!({"week": "2026-W48", "unit": {"name": "Trường Tiểu học Lê Lợi", "page_posts": 0, "quota": 1, "staff_active": 1, "staff_registered": 2, "staff_total": 3, "inactive": ["Đỗ Minh Khang"], "unregistered": 1}}),
+        ),
+        (
+            "pages",
+            json!({"week": "2026-W48", "pages": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "url": "https://www.facebook.com/thnguyenhue.lg"}]}),
+        ),
+        (
+            "pages_chosen",
+            json!({"ok": false, "week": "2026-W49", "error": "mỗi tuần chọn 1–2 trường và 1 Phòng", "pages": []}),
+        ),
+        ("admin_only", json!({})),
+        ("head_only", json!({})),
+        (
             "featured_announcement",
             json!({"week": "2026-W49", "pages": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "url": "https://www.facebook.com/thnguyenhue.lg"}, {"code": "PGD-HL", "name": "Phòng GD&ĐT huyện Hương Lâm", "url": null}]}),
         ),

@@ -303,3 +303,68 @@ async fn the_office_can_set_the_pages_itself() {
         "a refused choice changes nothing"
     );
 }
+
+#[tokio::test]
+async fn chat_commands_tk_dv_trang_chon_duyet() {
+    let w = world().await;
+    a_week(&w).await;
+    let mine = w.app.zalo_says(&w.fake, "head-lqd", "TK").await;
+    assert!(mine.contains("✅") && mine.contains(SCHOOL_POST), "{mine}");
+    assert!(mine.contains("Được ghi nhận: 1 bài"), "{mine}");
+
+    let unit = w.app.zalo_says(&w.fake, "head-nguyenhue", "dv").await;
+    assert!(unit.contains("Trường Tiểu học Nguyễn Huệ"), "{unit}");
+    assert!(
+        unit.contains("Chưa gửi: Huỳnh Văn Nhân, Phan Thị Mỹ Dung"),
+        "{unit}"
+    );
+    let refused = w.app.zalo_says(&w.fake, "dung", "DV").await;
+    assert!(refused.contains("dành cho thủ trưởng"), "{refused}");
+
+    let none = w.app.zalo_says(&w.fake, "dung", "TRANG").await;
+    assert!(none.contains("chưa công bố"), "{none}");
+    let not_admin = w
+        .app
+        .zalo_says(&w.fake, "dung", "CHON TH-LG-01 PGD-HL")
+        .await;
+    assert!(not_admin.contains("dành cho Văn phòng"), "{not_admin}");
+    let bad = w
+        .app
+        .zalo_says(&w.fake, "admin", "CHON PGD-HL PGD-LG")
+        .await;
+    assert!(bad.contains("Chưa chọn được"), "{bad}");
+    let chosen = w
+        .app
+        .zalo_says(&w.fake, "admin", "chọn th-lg-01 PGD-HL")
+        .await;
+    assert!(
+        chosen.contains("Đã chọn trang chia sẻ tuần") && chosen.contains("PGD-HL"),
+        "{chosen}"
+    );
+
+    // The choice is for the week whose announcement has not gone out yet.
+    let target = lantoa::inbox::answers::target_week(
+        &w.app.state.config.settings,
+        jiff::Timestamp::now().as_millisecond(),
+    );
+    let pages = w.app.state.weekly().featured_pages(target).await.unwrap();
+    assert_eq!(
+        pages
+            .iter()
+            .map(|(p, _)| p.code.as_str())
+            .collect::<Vec<_>>(),
+        ["TH-LG-01", "PGD-HL"]
+    );
+
+    // DUYET takes the suggestion instead.
+    w.app.state.weekly().suggest_featured(target).await.unwrap();
+    let approved = w.app.zalo_says(&w.fake, "admin", "DUYET").await;
+    assert!(
+        approved.contains("THPT-LG-01"),
+        "the suggestion replaced the choice: {approved}"
+    );
+    if target == this_week() {
+        let trang = w.app.zalo_says(&w.fake, "dung", "trang").await;
+        assert!(trang.contains("THPT"), "{trang}");
+    }
+}

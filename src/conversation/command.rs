@@ -18,12 +18,40 @@ pub enum Intent {
     Withdraw {
         url: Option<String>,
     },
+    Query(Query),
+    /// `CHON <code> <code> <code>` (Văn phòng): the week's pages.
+    Choose {
+        codes: Vec<String>,
+    },
+    /// `DUYET` (Văn phòng): accept the suggested pages.
+    Approve,
     Help,
     Links {
         urls: Vec<String>,
         dropped: usize,
     },
     Other,
+}
+
+/// Questions about the current week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    /// `TK`: what I sent this week, counted or not.
+    MyWeek,
+    /// `DV` (heads): my unit's week so far, who has not sent yet.
+    UnitWeek,
+    /// `TRANG`: this week's pages to share.
+    Pages,
+}
+
+impl Query {
+    pub fn template(self) -> &'static str {
+        match self {
+            Self::MyWeek => "my_week",
+            Self::UnitWeek => "unit_week",
+            Self::Pages => "pages",
+        }
+    }
 }
 
 /// Lower-case ASCII-ish text: diacritics removed, `đ` → `d`.
@@ -72,6 +100,17 @@ pub fn parse(text: &str, attachment_urls: &[String]) -> Intent {
     }
     match words.as_slice() {
         ["hd"] | ["huong", "dan"] | ["help"] | ["?"] | ["tro", "giup"] => Intent::Help,
+        ["tk"] | ["thong", "ke"] => Intent::Query(Query::MyWeek),
+        ["dv"] | ["don", "vi"] => Intent::Query(Query::UnitWeek),
+        ["trang"] => Intent::Query(Query::Pages),
+        ["duyet"] => Intent::Approve,
+        ["chon", codes @ ..] if !codes.is_empty() => Intent::Choose {
+            codes: codes
+                .iter()
+                .map(|c| c.trim_matches([',', ';']).to_ascii_uppercase())
+                .filter(|c| !c.is_empty())
+                .collect(),
+        },
         _ => Intent::Other,
     }
 }
@@ -129,6 +168,16 @@ mod tests {
             }
         );
         assert_eq!(parse("/huy", &[]), Intent::Withdraw { url: None });
+        assert_eq!(parse("tk", &[]), Intent::Query(Query::MyWeek));
+        assert_eq!(parse("#DV", &[]), Intent::Query(Query::UnitWeek));
+        assert_eq!(parse("Trang", &[]), Intent::Query(Query::Pages));
+        assert_eq!(parse("duyệt", &[]), Intent::Approve);
+        assert_eq!(
+            parse("Chọn th-lg-01, pgd-hl", &[]),
+            Intent::Choose {
+                codes: vec!["TH-LG-01".into(), "PGD-HL".into()]
+            }
+        );
         assert_eq!(parse("Hướng dẫn", &[]), Intent::Help);
         assert_eq!(parse("xin chào", &[]), Intent::Other);
         assert_eq!(parse("dkx GV1", &[]), Intent::Other);

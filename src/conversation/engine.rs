@@ -2,8 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::Intent;
+use super::{Intent, Query};
 use crate::channels::{EventKind, Platform};
+use crate::org::Role;
 
 /// A roster entry as the bot talks about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,7 @@ pub struct Person {
     pub code: String,
     pub full_name: String,
     pub unit_name: String,
+    pub role: Role,
 }
 
 /// What the roster says about a code someone sent with `DK`.
@@ -56,6 +58,13 @@ pub enum Action {
     Withdraw {
         url: String,
     },
+    /// Answer a question about this week (the processor fills the reply).
+    Answer(Query),
+    /// The Văn phòng sets the week's pages (`CHON`), or accepts the suggestion (`DUYET`).
+    ChoosePages {
+        codes: Vec<String>,
+    },
+    ApproveSuggestion,
     Follow,
     Unfollow,
 }
@@ -141,6 +150,24 @@ fn decide_message(intent: Intent, facts: &Facts) -> Decision {
         (Intent::Withdraw { .. }, None) => {
             Decision::reply("unregistered", json!({"kept": 0, "dropped": 0}))
         }
+        (Intent::Query(_) | Intent::Choose { .. } | Intent::Approve, None) => {
+            Decision::reply("unregistered", json!({"kept": 0, "dropped": 0}))
+        }
+        (Intent::Query(Query::UnitWeek), Some(me)) if me.role == Role::Member => {
+            Decision::reply("head_only", json!({}))
+        }
+        (Intent::Query(query), Some(_)) => {
+            Decision::reply(query.template(), json!({})).act(Action::Answer(query))
+        }
+        (Intent::Choose { .. } | Intent::Approve, Some(me)) if me.role != Role::Admin => {
+            Decision::reply("admin_only", json!({}))
+        }
+        (Intent::Choose { codes }, Some(_)) => {
+            Decision::reply("pages_chosen", json!({})).act(Action::ChoosePages { codes })
+        }
+        (Intent::Approve, Some(_)) => {
+            Decision::reply("pages_chosen", json!({})).act(Action::ApproveSuggestion)
+        }
         (Intent::Links { urls, dropped }, Some(_)) => Decision::reply(
             "links_received",
             json!({"count": urls.len(), "dropped": dropped}),
@@ -198,6 +225,7 @@ mod tests {
             code: "GV0001".into(),
             full_name: "Nguyễn Thị Lan".into(),
             unit_name: "Trường Tiểu học Lê Lợi".into(),
+            role: Role::Member,
         }
     }
 
@@ -319,6 +347,66 @@ mod tests {
         );
         let unfollow = decide(EventKind::Unfollow, None, &facts(None, None));
         assert!(unfollow.replies.is_empty());
+    }
+
+    #[test]
+    fn admin_and_head_commands_refuse_others_politely() {
+        let member = facts(Some(lan()), None);
+        let choose = Some(Intent::Choose {
+            codes: vec!["T1".into()],
+        });
+        assert_eq!(
+            templates(&decide(EventKind::Message, choose.clone(), &member)),
+            ["admin_only"]
+        );
+        assert_eq!(
+            templates(&decide(EventKind::Message, Some(Intent::Approve), &member)),
+            ["admin_only"]
+        );
+        assert_eq!(
+            templates(&decide(
+                EventKind::Message,
+                Some(Intent::Query(Query::UnitWeek)),
+                &member
+            )),
+            ["head_only"]
+        );
+        let mine = decide(
+            EventKind::Message,
+            Some(Intent::Query(Query::MyWeek)),
+            &member,
+        );
+        assert_eq!(mine.actions, [Action::Answer(Query::MyWeek)]);
+        let admin = facts(
+            Some(Person {
+                role: Role::Admin,
+                ..lan()
+            }),
+            None,
+        );
+        let chosen = decide(EventKind::Message, choose, &admin);
+        assert_eq!(
+            chosen.actions,
+            [Action::ChoosePages {
+                codes: vec!["T1".into()]
+            }]
+        );
+        let head = facts(
+            Some(Person {
+                role: Role::Head,
+                ..lan()
+            }),
+            None,
+        );
+        assert_eq!(
+            decide(
+                EventKind::Message,
+                Some(Intent::Query(Query::UnitWeek)),
+                &head
+            )
+            .actions,
+            [Action::Answer(Query::UnitWeek)]
+        );
     }
 
     #[test]

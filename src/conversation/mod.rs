@@ -5,5 +5,5 @@
 mod command;
 mod engine;
 
-pub use command::{Intent, MAX_LINKS_PER_MESSAGE, fold, parse};
+pub use command::{Intent, MAX_LINKS_PER_MESSAGE, Query, fold, parse};
 pub use engine::{Action, CodeLookup, Decision, Facts, Person, Reply, decide};

@@ -10,15 +10,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::tz::TimeZone;
 use serde_json::Value;
 use sqlx::AnyConnection;
 use tokio::sync::{Notify, watch};
 
+use super::answers;
 use super::counting::{self, Origin};
 use crate::calendar::IsoWeek;
 use crate::channels::{EventKind, MessageContent, Platform, messenger, zalo};
-use crate::config::Quotas;
+use crate::config::Settings;
+use crate::conversation::Query;
 use crate::conversation::{self, Action, Facts, Intent};
 use crate::delivery::outbox::{self, NewMessage};
 use crate::delivery::outcome::backoff;
@@ -65,8 +66,7 @@ struct StoredEvent {
 pub struct Processor {
     db: Db,
     templates: Arc<Templates>,
-    time_zone: TimeZone,
-    quotas: Quotas,
+    settings: Settings,
     owner: String,
     stored: Arc<Notify>,
     outbox_wake: Arc<Notify>,
@@ -77,8 +77,7 @@ impl Processor {
     pub fn new(
         db: Db,
         templates: Arc<Templates>,
-        time_zone: TimeZone,
-        quotas: Quotas,
+        settings: Settings,
         owner: String,
         stored: Arc<Notify>,
         outbox_wake: Arc<Notify>,
@@ -86,8 +85,7 @@ impl Processor {
         Self {
             db,
             templates,
-            time_zone,
-            quotas,
+            settings,
             owner,
             stored,
             outbox_wake,
@@ -280,7 +278,7 @@ impl Processor {
         let week = IsoWeek::containing(
             jiff::Timestamp::from_millisecond(event.received_at)
                 .unwrap_or_default()
-                .to_zoned(self.time_zone.clone())
+                .to_zoned(self.settings.time_zone.clone())
                 .date(),
         )
         .to_string();
@@ -320,16 +318,19 @@ impl Processor {
                 }
                 Action::KeepLinks { urls } => {
                     let (_, kept) =
-                        counting::record_links(conn, &origin, urls, &self.time_zone).await?;
+                        counting::record_links(conn, &origin, urls, &self.settings.time_zone)
+                            .await?;
                     outcome.insert("kept".into(), Value::from(kept));
                 }
                 Action::RecordLinks { urls } => {
                     let (items, _) =
-                        counting::record_links(conn, &origin, urls, &self.time_zone).await?;
+                        counting::record_links(conn, &origin, urls, &self.settings.time_zone)
+                            .await?;
                     outcome.insert("items".into(), Value::from(items));
                     if let Some(staff_id) = identity.staff_id {
                         let standing =
-                            counting::standing_context(conn, staff_id, &week, &self.quotas).await?;
+                            counting::standing_context(conn, staff_id, &week, &self.settings.quota)
+                                .await?;
                         outcome.extend(standing.as_object().cloned().unwrap_or_default());
                     }
                 }
@@ -342,6 +343,31 @@ impl Processor {
                         _ => false,
                     };
                     outcome.insert("found".into(), Value::from(found));
+                }
+                Action::Answer(query) => {
+                    let staff_id = identity.staff_id.unwrap_or_default();
+                    let current: IsoWeek = week.parse().expect("we formatted it");
+                    let answer = match query {
+                        Query::MyWeek => {
+                            answers::my_week(conn, &self.settings, staff_id, &week).await?
+                        }
+                        Query::UnitWeek => {
+                            answers::unit_week(&self.db, &self.settings, staff_id, current).await?
+                        }
+                        Query::Pages => answers::pages(conn, current).await?,
+                    };
+                    outcome.extend(answer.as_object().cloned().unwrap_or_default());
+                }
+                Action::ChoosePages { codes } => {
+                    let staff_id = identity.staff_id.unwrap_or_default();
+                    let answer =
+                        answers::choose(conn, &self.settings, codes, staff_id, now).await?;
+                    outcome.extend(answer.as_object().cloned().unwrap_or_default());
+                }
+                Action::ApproveSuggestion => {
+                    let staff_id = identity.staff_id.unwrap_or_default();
+                    let answer = answers::approve(conn, &self.settings, staff_id, now).await?;
+                    outcome.extend(answer.as_object().cloned().unwrap_or_default());
                 }
                 Action::Follow => queries::set_following(conn, identity.id, true, now).await?,
                 Action::Unfollow => queries::set_following(conn, identity.id, false, now).await?,

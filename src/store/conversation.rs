@@ -103,19 +103,19 @@ pub async fn set_following(
     Ok(())
 }
 
-type PersonRow = (i64, String, String, String, String);
+type PersonRow = (i64, String, String, String, String, String);
 
-fn person((staff_id, code, full_name, unit_name, _status): PersonRow) -> Person {
+fn person((staff_id, code, full_name, unit_name, _status, role): PersonRow) -> Person {
     Person {
         staff_id,
         code,
         full_name,
         unit_name,
+        role: crate::org::Role::parse(&role).unwrap_or(crate::org::Role::Member),
     }
 }
 
-const PERSON_COLUMNS: &str =
-    "s.id, s.code, s.full_name, u.name, s.status FROM staff s JOIN units u ON u.id = s.unit_id";
+const PERSON_COLUMNS: &str = "s.id, s.code, s.full_name, u.name, s.status, s.role FROM staff s JOIN units u ON u.id = s.unit_id";
 
 pub async fn person_by_id(
     conn: &mut AnyConnection,

@@ -4,7 +4,7 @@ use crate::calendar::IsoWeek;
 use crate::org::UnitKind;
 use crate::weekly::featured::Pick;
 
-use super::Db;
+use sqlx::AnyConnection;
 
 /// Unit id → (code, name, kind, parent code, has a page, last week it was chosen).
 pub type CandidateRow = (
@@ -17,7 +17,7 @@ pub type CandidateRow = (
     Option<String>,
 );
 
-pub async fn candidate_rows(db: &Db) -> Result<Vec<CandidateRow>, sqlx::Error> {
+pub async fn candidate_rows(conn: &mut AnyConnection) -> Result<Vec<CandidateRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT u.id, u.code, u.name, u.kind, p.code, \
          (SELECT COUNT(*) FROM unit_pages up WHERE up.unit_id = u.id), \
@@ -25,25 +25,24 @@ pub async fn candidate_rows(db: &Db) -> Result<Vec<CandidateRow>, sqlx::Error> {
          FROM units u LEFT JOIN units p ON p.id = u.parent_id \
          WHERE u.status = 'active' AND u.kind IN ('truong', 'phong') ORDER BY u.code",
     )
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await
 }
 
-/// Replaces the week's picks of one source (`suggested` or `chosen`).
+/// Replaces the week's picks of one source (`suggested` or `chosen`), inside the caller's
+/// write transaction.
 pub async fn store(
-    db: &Db,
+    conn: &mut AnyConnection,
     week: IsoWeek,
     source: &str,
     picks: &[Pick],
     by_staff: Option<i64>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM featured_pages WHERE week = $1 AND source = $2")
         .bind(week.to_string())
         .bind(source)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     for (position, pick) in picks.iter().enumerate() {
         sqlx::query(
@@ -57,15 +56,15 @@ pub async fn store(
         .bind(&pick.reason)
         .bind(by_staff)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await
+    Ok(())
 }
 
 /// The week's picks of one source, in order, with each unit's first page URL (Facebook first).
 pub async fn picks(
-    db: &Db,
+    conn: &mut AnyConnection,
     week: IsoWeek,
     source: &str,
 ) -> Result<Vec<(Pick, Option<String>)>, sqlx::Error> {
@@ -76,14 +75,14 @@ pub async fn picks(
     )
     .bind(week.to_string())
     .bind(source)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
     let mut picks = Vec::new();
     for (unit_id, code, name, kind, reason) in rows {
         let urls: Vec<String> =
             sqlx::query_scalar("SELECT url FROM unit_pages WHERE unit_id = $1 ORDER BY id")
                 .bind(unit_id)
-                .fetch_all(db.pool())
+                .fetch_all(&mut *conn)
                 .await?;
         let url = urls
             .iter()

@@ -97,6 +97,43 @@ pub fn suggest(candidates: &[Candidate], last_week: IsoWeek) -> Vec<Pick> {
     picks
 }
 
+/// A unit the Văn phòng may choose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choosable {
+    pub unit_id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+}
+
+/// The Văn phòng's choice by code: 1–2 schools and at most one Phòng, each active.
+pub fn validate_choice(units: &[Choosable], codes: &[String]) -> Result<Vec<Pick>, String> {
+    let mut picks: Vec<Pick> = Vec::new();
+    for code in codes {
+        let code = code.to_ascii_uppercase();
+        let Some(unit) = units.iter().find(|u| u.code == code) else {
+            return Err(format!(
+                "{code} không phải trường hoặc Phòng đang hoạt động"
+            ));
+        };
+        if picks.iter().all(|p| p.unit_id != unit.unit_id) {
+            picks.push(Pick {
+                unit_id: unit.unit_id,
+                code: unit.code.clone(),
+                name: unit.name.clone(),
+                kind: unit.kind.as_str(),
+                reason: "do Văn phòng chọn".to_string(),
+            });
+        }
+    }
+    let schools = picks.iter().filter(|p| p.kind == "truong").count();
+    let offices = picks.iter().filter(|p| p.kind == "phong").count();
+    if picks.is_empty() || schools > SCHOOLS_PER_WEEK || offices > 1 {
+        return Err("mỗi tuần chọn 1–2 trường và 1 Phòng".to_string());
+    }
+    Ok(picks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,7 +189,7 @@ impl Weekly {
     pub async fn suggest_featured(&self, week: IsoWeek) -> Result<Vec<Pick>, JobError> {
         let last_week = week.previous();
         let (standings, _, _) = self.standings(&Period::week(last_week)).await?;
-        let rows = store_featured::candidate_rows(&self.db).await?;
+        let rows = store_featured::candidate_rows(&mut *self.db.pool().acquire().await?).await?;
         let candidates: Vec<Candidate> = rows
             .into_iter()
             .filter_map(|(unit_id, code, name, kind, parent_code, pages, last)| {
@@ -208,7 +208,10 @@ impl Weekly {
             })
             .collect();
         let picks = featured::suggest(&candidates, last_week);
-        store_featured::store(&self.db, week, "suggested", &picks, None, now_ms()).await?;
+        let _writing = self.db.write_lock().await;
+        let mut tx = self.db.begin_write().await?;
+        store_featured::store(&mut tx, week, "suggested", &picks, None, now_ms()).await?;
+        tx.commit().await?;
         Ok(picks)
     }
 
@@ -219,36 +222,10 @@ impl Weekly {
         codes: &[String],
         by_staff: Option<i64>,
     ) -> Result<Vec<Pick>, JobError> {
-        let rows = store_featured::candidate_rows(&self.db).await?;
-        let mut picks = Vec::new();
-        for code in codes {
-            let code = code.to_ascii_uppercase();
-            let Some((unit_id, code, name, kind, _, _, _)) =
-                rows.iter().find(|r| r.1 == code).cloned()
-            else {
-                return Err(JobError::BadChoice(format!(
-                    "`{code}` is not an active school or Phòng"
-                )));
-            };
-            if picks.iter().any(|p: &Pick| p.unit_id == unit_id) {
-                continue;
-            }
-            picks.push(Pick {
-                unit_id,
-                code,
-                name,
-                kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong).as_str(),
-                reason: "do Văn phòng chọn".to_string(),
-            });
-        }
-        let schools = picks.iter().filter(|p| p.kind == "truong").count();
-        let offices = picks.iter().filter(|p| p.kind == "phong").count();
-        if picks.is_empty() || schools > featured::SCHOOLS_PER_WEEK || offices > 1 {
-            return Err(JobError::BadChoice(
-                "choose 1–2 schools and at most one Phòng".to_string(),
-            ));
-        }
-        store_featured::store(&self.db, week, "chosen", &picks, by_staff, now_ms()).await?;
+        let _writing = self.db.write_lock().await;
+        let mut tx = self.db.begin_write().await?;
+        let picks = choose_in(&mut tx, week, codes, by_staff).await?;
+        tx.commit().await?;
         Ok(picks)
     }
 
@@ -257,7 +234,8 @@ impl Weekly {
         &self,
         week: IsoWeek,
     ) -> Result<Vec<(Pick, Option<String>)>, JobError> {
-        Ok(store_featured::picks(&self.db, week, "chosen").await?)
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(store_featured::picks(&mut conn, week, "chosen").await?)
     }
 
     /// Announces the week's pages to every registered, reachable person, once each. When the
@@ -273,14 +251,21 @@ impl Weekly {
         let mut pages = self.featured_pages(week).await?;
         let mut used_suggestion = false;
         if pages.is_empty() {
-            let mut suggestion = store_featured::picks(&self.db, week, "suggested").await?;
+            let mut suggestion =
+                store_featured::picks(&mut *self.db.pool().acquire().await?, week, "suggested")
+                    .await?;
             if suggestion.is_empty() {
                 self.suggest_featured(week).await?;
-                suggestion = store_featured::picks(&self.db, week, "suggested").await?;
+                suggestion =
+                    store_featured::picks(&mut *self.db.pool().acquire().await?, week, "suggested")
+                        .await?;
             }
             if !dry_run {
                 let picks: Vec<Pick> = suggestion.iter().map(|(p, _)| p.clone()).collect();
-                store_featured::store(&self.db, week, "chosen", &picks, None, now_ms()).await?;
+                let _writing = self.db.write_lock().await;
+                let mut tx = self.db.begin_write().await?;
+                store_featured::store(&mut tx, week, "chosen", &picks, None, now_ms()).await?;
+                tx.commit().await?;
             }
             used_suggestion = true;
             pages = suggestion;
@@ -399,4 +384,29 @@ impl Weekly {
         tx.commit().await?;
         Ok(queued as usize)
     }
+}
+
+/// Validates and stores a choice inside the caller's write transaction (the chat's `CHON`
+/// runs inside the processor's).
+pub async fn choose_in(
+    conn: &mut sqlx::AnyConnection,
+    week: IsoWeek,
+    codes: &[String],
+    by_staff: Option<i64>,
+) -> Result<Vec<Pick>, JobError> {
+    let units: Vec<featured::Choosable> = store_featured::candidate_rows(conn)
+        .await?
+        .into_iter()
+        .filter_map(|(unit_id, code, name, kind, ..)| {
+            Some(featured::Choosable {
+                unit_id,
+                code,
+                name,
+                kind: UnitKind::parse(&kind)?,
+            })
+        })
+        .collect();
+    let picks = featured::validate_choice(&units, codes).map_err(JobError::BadChoice)?;
+    store_featured::store(conn, week, "chosen", &picks, by_staff, now_ms()).await?;
+    Ok(picks)
 }

@@ -1,0 +1,173 @@
+//! Replies that report on the week: `TK`, `DV`, `TRANG`, and the Văn phòng's `CHON`/`DUYET`.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use sqlx::AnyConnection;
+
+use super::counting;
+use crate::calendar::IsoWeek;
+use crate::config::Settings;
+use crate::store::featured as store_featured;
+use crate::store::{Db, weekly as queries};
+use crate::weekly::jobs::choose_in;
+use crate::weekly::period::Period;
+use crate::weekly::standings;
+
+/// The week a `CHON`/`DUYET` is for: this week until its announcement has gone out (Monday
+/// 08:00 by default), the next week after that.
+pub fn target_week(settings: &Settings, now_ms: i64) -> IsoWeek {
+    let now = Timestamp::from_millisecond(now_ms)
+        .unwrap_or_default()
+        .to_zoned(settings.time_zone.clone());
+    let current = IsoWeek::containing(now.date());
+    let at = settings.schedule.featured_announcement;
+    let announcement = current.day(at.weekday).to_datetime(at.time);
+    if now.datetime() < announcement {
+        current
+    } else {
+        current.next()
+    }
+}
+
+/// `TK`: what the person sent this week, counted or not, and where they stand.
+pub async fn my_week(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    staff_id: i64,
+    week: &str,
+) -> Result<Value, sqlx::Error> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT raw_url, status, received_at FROM submissions WHERE staff_id = $1 AND week = $2 \
+         ORDER BY received_at, id",
+    )
+    .bind(staff_id)
+    .bind(week)
+    .fetch_all(&mut *conn)
+    .await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|(url, status, at)| {
+            json!({"url": url, "status": status, "at": counting::local_time(at, &settings.time_zone)})
+        })
+        .collect();
+    let mut context = counting::standing_context(conn, staff_id, week, &settings.quota).await?;
+    context["week"] = json!(week);
+    context["items"] = json!(items);
+    Ok(context)
+}
+
+/// `DV`: the head's unit this week so far, and who has not sent yet.
+pub async fn unit_week(
+    db: &Db,
+    settings: &Settings,
+    staff_id: i64,
+    week: IsoWeek,
+) -> Result<Value, sqlx::Error> {
+    let period = Period::week(week);
+    let range = period.range(&settings.time_zone);
+    let inputs = queries::load_inputs(db, &range).await?;
+    let standings = standings::compute(
+        &period.label,
+        &range.weeks,
+        |w| settings.is_paused(w),
+        &settings.quota,
+        &inputs,
+    );
+    let unit_code = inputs
+        .staff
+        .iter()
+        .find(|p| p.id == staff_id)
+        .and_then(|p| inputs.units.iter().find(|u| u.id == p.unit_id))
+        .map(|u| u.code.clone())
+        .unwrap_or_default();
+    let unit = standings.units.iter().find(|u| u.code == unit_code);
+    Ok(json!({"week": week.to_string(), "unit": unit}))
+}
+
+/// `TRANG`: this week's pages to share.
+pub async fn pages(conn: &mut AnyConnection, week: IsoWeek) -> Result<Value, sqlx::Error> {
+    let picks = store_featured::picks(conn, week, "chosen").await?;
+    let pages: Vec<Value> = picks
+        .iter()
+        .map(|(pick, url)| json!({"code": pick.code, "name": pick.name, "url": url}))
+        .collect();
+    Ok(json!({"week": week.to_string(), "pages": pages}))
+}
+
+/// `CHON <code>…`: the Văn phòng's choice for the target week.
+pub async fn choose(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    codes: &[String],
+    staff_id: i64,
+    now_ms: i64,
+) -> Result<Value, sqlx::Error> {
+    let week = target_week(settings, now_ms);
+    match choose_in(conn, week, codes, Some(staff_id)).await {
+        Ok(_) => chosen(conn, week).await,
+        Err(crate::weekly::jobs::JobError::BadChoice(reason)) => {
+            Ok(json!({"ok": false, "week": week.to_string(), "error": reason}))
+        }
+        Err(crate::weekly::jobs::JobError::Store(crate::store::StoreError::Database(err))) => {
+            Err(err)
+        }
+        Err(other) => {
+            Ok(json!({"ok": false, "week": week.to_string(), "error": other.to_string()}))
+        }
+    }
+}
+
+/// `DUYET`: the suggestion becomes the choice.
+pub async fn approve(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    staff_id: i64,
+    now_ms: i64,
+) -> Result<Value, sqlx::Error> {
+    let week = target_week(settings, now_ms);
+    let suggestion = store_featured::picks(conn, week, "suggested").await?;
+    if suggestion.is_empty() {
+        return Ok(
+            json!({"ok": false, "week": week.to_string(), "error": "chưa có gợi ý cho tuần này"}),
+        );
+    }
+    let picks: Vec<_> = suggestion.into_iter().map(|(pick, _)| pick).collect();
+    store_featured::store(conn, week, "chosen", &picks, Some(staff_id), now_ms).await?;
+    chosen(conn, week).await
+}
+
+async fn chosen(conn: &mut AnyConnection, week: IsoWeek) -> Result<Value, sqlx::Error> {
+    let mut context = pages(conn, week).await?;
+    context["ok"] = json!(true);
+    Ok(context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_before_the_monday_announcement_are_for_this_week() {
+        let settings = Settings::default();
+        let at = |text: &str| {
+            format!("{text}[Asia/Ho_Chi_Minh]")
+                .parse::<jiff::Zoned>()
+                .unwrap()
+                .timestamp()
+                .as_millisecond()
+        };
+        // 2026-11-30 is the Monday of 2026-W49.
+        assert_eq!(
+            target_week(&settings, at("2026-11-30T07:59")).to_string(),
+            "2026-W49"
+        );
+        assert_eq!(
+            target_week(&settings, at("2026-11-30T08:00")).to_string(),
+            "2026-W50"
+        );
+        assert_eq!(
+            target_week(&settings, at("2026-11-29T18:30")).to_string(),
+            "2026-W49"
+        );
+    }
+}
