@@ -7,6 +7,7 @@ pub mod channels;
 pub mod config;
 pub mod conversation;
 pub mod delivery;
+pub mod demo;
 pub mod fake_platform;
 pub mod http_metrics;
 pub mod inbox;

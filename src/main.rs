@@ -34,6 +34,9 @@ enum Command {
         #[arg(long)]
         ingest_only: bool,
     },
+    /// A whole simulated week on a temporary database: registrations, links in many forms,
+    /// the Monday run and the announcement, through the real HTTP stack with fake platform APIs.
+    Demo,
     /// Apply database migrations and exit.
     Migrate,
     /// Print the canonical key of each URL, or `error: <why>` (see docs/canonical-keys.md).
@@ -137,12 +140,21 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Demo = &cli.command {
+        // Its own temporary database and fake platforms: needs no configuration, and keeps
+        // the transcript free of logs unless RUST_LOG asks for them.
+        if std::env::var("RUST_LOG").is_ok() {
+            telemetry::init(lantoa::config::LogFormat::Text);
+        }
+        print!("{}", lantoa::demo::run().await?);
+        return Ok(());
+    }
     let config = Config::from_env()?;
     telemetry::init(config.log_format);
 
     match cli.command {
         Command::Serve { ingest_only } => serve(config, ingest_only).await,
-        Command::Canon { .. } => unreachable!("handled before configuration"),
+        Command::Canon { .. } | Command::Demo => unreachable!("handled before configuration"),
         Command::Migrate => {
             let db = open(&config).await?;
             db.close().await;

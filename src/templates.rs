@@ -210,6 +210,33 @@ mod tests {
     }
 
     #[test]
+    fn list_lines_stay_on_their_own_lines() {
+        // A line ending in a block tag loses its newline to trim_blocks; list lines use inline
+        // expressions instead. This catches a template that forgets.
+        let templates = shipped();
+        for (name, sample) in samples() {
+            let text = templates.render(name, &sample).unwrap();
+            for line in text.lines() {
+                assert!(
+                    line.matches("- ").count() <= 1 || !line.trim_start().starts_with("- "),
+                    "{name}: two list items on one line: {line}"
+                );
+                assert!(
+                    line.matches("https://").count() <= 1 || name == "links_received",
+                    "{name}: {line}"
+                );
+            }
+        }
+        let sample = samples()
+            .into_iter()
+            .find(|(n, _)| *n == "reminder_head")
+            .unwrap()
+            .1;
+        let text = templates.render("reminder_head", &sample).unwrap();
+        assert!(text.contains("0/1 (chưa đạt)\n- Cán bộ"), "{text}");
+    }
+
+    #[test]
     fn a_broken_template_stops_loading_with_its_name() {
         let dir = tempfile::tempdir().unwrap();
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates");

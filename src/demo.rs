@@ -1,0 +1,457 @@
+//! `lantoa demo`: one whole week on a temporary SQLite database, with the fake Zalo and Graph
+//! APIs on loopback, driven through the real HTTP stack with signed webhooks. Prints the
+//! conversation and the weekly report.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::app::{self, AppState};
+use crate::calendar::IsoWeek;
+use crate::channels::hex;
+use crate::config::Config;
+use crate::fake_platform::{FakeChannel, FakePlatform};
+use crate::inbox::LinkResolver;
+use crate::links::resolve::Resolver;
+use crate::store::Db;
+use crate::templates::Templates;
+use crate::weekly::period::Period;
+
+const UNITS_CSV: &str = include_str!("../deploy/examples/units.csv");
+const STAFF_CSV: &str = include_str!("../deploy/examples/staff.csv");
+const APP_ID: &str = "1357924680135792468";
+const OA_SECRET: &str = "demo-oa-secret";
+const META_SECRET: &str = "demo-meta-secret";
+
+/// Who talks in the demo: (chat id, display name, channel).
+struct Person {
+    id: &'static str,
+    name: &'static str,
+    channel: FakeChannel,
+}
+
+const fn zalo(id: &'static str, name: &'static str) -> Person {
+    Person {
+        id,
+        name,
+        channel: FakeChannel::Zalo,
+    }
+}
+
+const HUE_HEAD: Person = zalo("z-nhan", "Huỳnh Văn Nhân (HT Tiểu học Nguyễn Huệ)");
+const DUNG: Person = zalo("z-dung", "Phan Thị Mỹ Dung (GV Tiểu học Nguyễn Huệ)");
+const KHANG: Person = zalo("z-khang", "Đỗ Minh Khang (GV Tiểu học Nguyễn Huệ)");
+const LQD_HEAD: Person = zalo("z-phuoc", "Nguyễn Hữu Phước (HT THPT chuyên Lê Quý Đôn)");
+const CHAU: Person = Person {
+    id: "m-chau",
+    name: "Trần Ngọc Bảo Châu (GV THPT chuyên Lê Quý Đôn)",
+    channel: FakeChannel::Messenger,
+};
+const HOA_SEN_HEAD: Person = zalo("z-ngoc", "Trần Thị Bích Ngọc (HT Mầm non Hoa Sen)");
+const YEN: Person = zalo("z-yen", "Nguyễn Thị Yến (GV Mầm non Hoa Sen)");
+const OANH: Person = zalo("z-oanh", "Lê Thị Hoàng Oanh (GV Mầm non Hoa Sen)");
+const PGD_HEAD: Person = zalo("z-hung", "Võ Văn Hùng (Trưởng phòng GD&ĐT TP Lâm Giang)");
+const OFFICE: Person = zalo("z-ha", "Trần Thị Thu Hà (Văn phòng Sở)");
+
+pub struct Demo {
+    state: AppState,
+    delivery: Arc<crate::delivery::Delivery>,
+    address: String,
+    fake: FakePlatform,
+    resolver: LinkResolver,
+    client: reqwest::Client,
+    transcript: String,
+    next_id: u64,
+    seen: usize,
+}
+
+/// Runs the whole demo and returns what it prints.
+pub async fn run() -> anyhow::Result<String> {
+    let dir = std::env::temp_dir().join(format!(
+        "lantoa-demo-{}-{:08x}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let result = run_in(&dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run_in(dir: &std::path::Path) -> anyhow::Result<String> {
+    let database = format!("sqlite://{}", dir.join("demo.db").display());
+    let db = Db::connect(&database).await?;
+    db.migrate().await?;
+    let write = |name: &str, text: &str| -> std::io::Result<PathBuf> {
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        Ok(path)
+    };
+    let units = crate::org::import_units(&db, &write("units.csv", UNITS_CSV)?).await?;
+    let staff = crate::org::import_staff(&db, &write("staff.csv", STAFF_CSV)?).await?;
+
+    let fake = FakePlatform::start().await?;
+    let (access, refresh) = fake.zalo_tokens();
+    let vars = [
+        ("DATABASE_URL", database.clone()),
+        ("ZALO_APP_ID", APP_ID.to_string()),
+        ("ZALO_OA_SECRET_KEY", OA_SECRET.to_string()),
+        ("ZALO_APP_SECRET_KEY", "demo-app-secret".to_string()),
+        ("ZALO_ACCESS_TOKEN", access),
+        ("ZALO_REFRESH_TOKEN", refresh),
+        ("ZALO_API_BASE", fake.zalo_api_base()),
+        ("ZALO_OAUTH_BASE", fake.zalo_oauth_base()),
+        ("MESSENGER_APP_SECRET", META_SECRET.to_string()),
+        ("MESSENGER_VERIFY_TOKEN", "demo-verify".to_string()),
+        ("MESSENGER_PAGE_ACCESS_TOKEN", "page-token".to_string()),
+        ("MESSENGER_API_BASE", fake.messenger_api_base()),
+    ];
+    let config = Config::from_lookup(|key| {
+        vars.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                // Settings (time zone, quotas, templates) may still come from the operator's file.
+                (key == "LANTOA_CONFIG")
+                    .then(|| std::env::var(key).ok())
+                    .flatten()
+            })
+    })?;
+    let templates = Templates::load(&config.settings.template_dir)?;
+    let state = AppState::new(config, db.clone(), templates);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let resolver = LinkResolver::new(
+        db.clone(),
+        Resolver::new().with_override("facebook.com", &short_link_server().await?),
+    );
+
+    let delivery = Arc::new(state.delivery());
+    delivery.start().await?;
+    let mut demo = Demo {
+        delivery,
+        state,
+        address,
+        fake,
+        resolver,
+        client: reqwest::Client::new(),
+        transcript: String::new(),
+        next_id: 1,
+        seen: 0,
+    };
+    let week = IsoWeek::containing(
+        jiff::Zoned::now()
+            .with_time_zone(demo.state.config.settings.time_zone.clone())
+            .date(),
+    );
+    writeln!(
+        demo.transcript,
+        "Lan tỏa — a week in the example province ({week})"
+    )?;
+    writeln!(demo.transcript, "{units}\n{staff}\n")?;
+    demo.script(week).await?;
+
+    let _ = stop.send(());
+    server.await??;
+    demo.fake.shutdown();
+    db.close().await;
+    Ok(demo.transcript)
+}
+
+/// Stands in for facebook.com's short-link redirects (the demo has no Internet).
+async fn short_link_server() -> std::io::Result<String> {
+    async fn share(Path(code): Path<String>) -> impl IntoResponse {
+        match code.as_str() {
+            "1NguyenHue" => (
+                StatusCode::FOUND,
+                [(
+                    header::LOCATION,
+                    "https://www.facebook.com/thnguyenhue.lg/posts/122198765432100002",
+                )],
+            )
+                .into_response(),
+            _ => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let router = axum::Router::new()
+        .route("/share/p/{code}", axum::routing::get(share).head(share))
+        .route("/share/p/{code}/", axum::routing::get(share).head(share));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(base)
+}
+
+impl Demo {
+    async fn script(&mut self, week: IsoWeek) -> anyhow::Result<()> {
+        self.heading("Thứ Hai: đăng ký").await;
+        self.follow(&DUNG).await?;
+        for (person, text) in [
+            (&DUNG, "DK GV0014"),
+            (&HUE_HEAD, "đăng ký gv0013"),
+            (&LQD_HEAD, "/dk GV0001"),
+            (&CHAU, "DK GV0002"),
+            (&HOA_SEN_HEAD, "Đăng ký GV0010"),
+            (&YEN, "DK GV0111"),
+            (&YEN, "DK GV0011"),
+            (&OANH, "dk gv0012"),
+            (&PGD_HEAD, "#DK CB0007"),
+            (&OFFICE, "DK CB0002"),
+        ] {
+            self.say(person, text).await?;
+        }
+
+        self.heading("Trong tuần: gửi bài").await;
+        let lqd_post = "https://www.facebook.com/thptchuyenlequydon.lg/posts/122187654321000001";
+        let hue_post = "https://www.facebook.com/thnguyenhue.lg/posts/122198765432100002";
+        self.say(&LQD_HEAD, &format!("{lqd_post}?mibextid=Nif5oz"))
+            .await?;
+        self.say(&CHAU, "https://m.facebook.com/story.php?story_fbid=122187654321000001&id=100071234567890&__cft__[0]=AZX").await?;
+        self.say(&CHAU, "Bài chia sẻ: https://web.facebook.com/vtv24/posts/555123456789 và https://youtu.be/dQw4w9WgXcQ?si=abc").await?;
+        self.say(&DUNG, &format!("{hue_post}?fbclid=IwAR0abc"))
+            .await?;
+        self.say(&DUNG, "https://l.facebook.com/l.php?u=https%3A%2F%2Fwww.facebook.com%2Fthnguyenhue.lg%2Fposts%2F122198765432100002&h=AT0").await?;
+        self.say(&HUE_HEAD, &format!("{hue_post}/")).await?;
+        self.say(
+            &HUE_HEAD,
+            "https://thnguyenhue.edu.vn/tin-tuc/le-khai-giang/?utm_source=zalo&utm_medium=share",
+        )
+        .await?;
+        self.say(&HUE_HEAD, "https://www.facebook.com/share/p/1NguyenHue/")
+            .await?;
+        self.say(&YEN, "https://www.facebook.com/mamnonhoasen/posts/122176543210987654 https://www.tiktok.com/@mamnonhoasen/video/7312345678901234567?is_from_webapp=1").await?;
+        self.say(&YEN, "https://www.facebook.com/mamnonhoasen")
+            .await?;
+        self.say(&PGD_HEAD, "https://www.facebook.com/pgddt.tplamgiang/posts/122165432109876543 https://www.facebook.com/pgddt.tplamgiang/posts/122165432109876544").await?;
+        self.say(
+            &PGD_HEAD,
+            "https://vnexpress.net/giao-duc/ngay-hoi-doc-sach-4712345.html?utm_campaign=x",
+        )
+        .await?;
+        self.say(
+            &OFFICE,
+            "https://www.facebook.com/sogddt.lamgiang/posts/122154321098765432",
+        )
+        .await?;
+        self.say(
+            &HOA_SEN_HEAD,
+            "HUY https://www.facebook.com/mamnonhoasen/posts/122176543210987654",
+        )
+        .await?;
+        self.say(
+            &YEN,
+            "hủy https://www.facebook.com/mamnonhoasen/posts/122176543210987654",
+        )
+        .await?;
+        self.say(
+            &HOA_SEN_HEAD,
+            "https://www.facebook.com/mamnonhoasen/posts/122176543210987654",
+        )
+        .await?;
+        self.say(
+            &KHANG,
+            "https://www.facebook.com/thnguyenhue.lg/posts/122198765432100009",
+        )
+        .await?;
+        self.say(&KHANG, "DK GV0015").await?;
+        self.say(&KHANG, "https://www.facebook.com/watch/?v=1234567890123456")
+            .await?;
+        self.say(
+            &KHANG,
+            "https://www.facebook.com/thnguyenhue.lg/videos/1234567890123456/",
+        )
+        .await?;
+        self.say(&DUNG, "https://www.youtube.com/shorts/aBcDeFgHiJk")
+            .await?;
+        self.say(&DUNG, "https://youtu.be/aBcDeFgHiJk?si=Xy12")
+            .await?;
+        self.say(&LQD_HEAD, "https://thptclqd-lamgiang.edu.vn/tin-tuc/hoi-thao?id=12 https://thptclqd-lamgiang.edu.vn/tin-tuc/hoi-thao?id=13&utm_source=zalo").await?;
+        self.say(
+            &CHAU,
+            "https://www.facebook.com/sogddt.lamgiang/posts/122154321098765432?mibextid=abc",
+        )
+        .await?;
+        self.say(
+            &PGD_HEAD,
+            "https://m.facebook.com/pgddt.tplamgiang/posts/122165432109876545",
+        )
+        .await?;
+        self.say(
+            &HOA_SEN_HEAD,
+            "https://www.instagram.com/p/C1aBcDeFgHi/?igsh=xyz",
+        )
+        .await?;
+        self.say(&OFFICE, "https://www.facebook.com/sogddt.lamgiang/posts/122154321098765433 https://moet.gov.vn/tintuc/Pages/tin-tong-hop.aspx?ItemID=9999&utm_source=fb").await?;
+
+        let resolved = self.resolver.resolve_pending().await?;
+        writeln!(
+            self.transcript,
+            "\n  (background: {resolved} short link resolved; Mr Nhân's /share/p/ link is the post he had sent, so the two merge)"
+        )?;
+        self.say(&HUE_HEAD, "TK").await?;
+        self.say(&HUE_HEAD, "DV").await?;
+
+        self.heading("Chủ nhật: gợi ý trang chia sẻ tuần sau").await;
+        let weekly = self.state.weekly();
+        weekly.send_featured_suggestion(week.next()).await?;
+        self.deliver().await?;
+        self.say(&OFFICE, "DUYET").await?;
+
+        self.heading(&format!(
+            "Thứ Hai: nhắc việc tuần {week} và trang chia sẻ tuần {}",
+            week.next()
+        ))
+        .await;
+        weekly.remind(week, false).await?;
+        weekly.announce_featured(week.next(), false).await?;
+        self.deliver().await?;
+
+        let (standings, _, _) = weekly.standings(&Period::week(week)).await?;
+        writeln!(self.transcript, "\n{}", crate::reports::table(&standings))?;
+        Ok(())
+    }
+
+    async fn heading(&mut self, text: &str) {
+        let _ = writeln!(self.transcript, "\n── {text} ──");
+    }
+
+    fn name_of(&self, id: &str) -> &'static str {
+        [
+            &HUE_HEAD,
+            &DUNG,
+            &KHANG,
+            &LQD_HEAD,
+            &CHAU,
+            &HOA_SEN_HEAD,
+            &YEN,
+            &OANH,
+            &PGD_HEAD,
+            &OFFICE,
+        ]
+        .into_iter()
+        .find(|p| p.id == id)
+        .map(|p| p.name)
+        .unwrap_or("?")
+    }
+
+    async fn follow(&mut self, person: &Person) -> anyhow::Result<()> {
+        let body = json!({"oa_id": "579745863508352884", "follower": {"id": person.id}, "user_id_by_app": person.id,
+            "event_name": "follow", "source": "oa_profile", "app_id": APP_ID, "timestamp": now_ms().to_string()})
+        .to_string();
+        writeln!(
+            self.transcript,
+            "[Zalo] {}: (nhấn Quan tâm OA)",
+            person.name
+        )?;
+        self.post_zalo(&body).await?;
+        self.deliver().await
+    }
+
+    async fn say(&mut self, person: &Person, text: &str) -> anyhow::Result<()> {
+        self.next_id += 1;
+        let channel = match person.channel {
+            FakeChannel::Zalo => "Zalo",
+            FakeChannel::Messenger => "Messenger",
+        };
+        writeln!(self.transcript, "[{channel}] {}: {text}", person.name)?;
+        match person.channel {
+            FakeChannel::Zalo => {
+                let body = json!({"app_id": APP_ID, "sender": {"id": person.id}, "user_id_by_app": person.id,
+                    "recipient": {"id": "579745863508352884"}, "event_name": "user_send_text",
+                    "message": {"text": text, "msg_id": format!("demo{:016x}", self.next_id)},
+                    "timestamp": now_ms().to_string()})
+                .to_string();
+                self.post_zalo(&body).await?;
+            }
+            FakeChannel::Messenger => {
+                let body = json!({"object": "page", "entry": [{"id": "PAGE_ID", "time": now_ms(), "messaging": [
+                    {"sender": {"id": person.id}, "recipient": {"id": "PAGE_ID"}, "timestamp": now_ms(),
+                     "message": {"mid": format!("m_demo{}", self.next_id), "text": text}}]}]})
+                .to_string();
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(META_SECRET.as_bytes()).expect("any key");
+                mac.update(body.as_bytes());
+                let signature = format!("sha256={}", hex(&mac.finalize().into_bytes()));
+                self.post(
+                    "/webhooks/messenger",
+                    "X-Hub-Signature-256",
+                    &signature,
+                    body,
+                )
+                .await?;
+            }
+        }
+        self.deliver().await
+    }
+
+    async fn post_zalo(&self, body: &str) -> anyhow::Result<()> {
+        let timestamp = serde_json::from_str::<serde_json::Value>(body)?["timestamp"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut hasher = Sha256::new();
+        for part in [APP_ID, body, &timestamp, OA_SECRET] {
+            hasher.update(part.as_bytes());
+        }
+        let signature = format!("mac={}", hex(&hasher.finalize()));
+        self.post(
+            "/webhooks/zalo",
+            "X-ZEvent-Signature",
+            &signature,
+            body.to_string(),
+        )
+        .await
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        header: &str,
+        signature: &str,
+        body: String,
+    ) -> anyhow::Result<()> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header(header, signature)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "webhook answered {}",
+            response.status()
+        );
+        Ok(())
+    }
+
+    /// Processes what arrived and delivers what was queued, then prints the bot's messages.
+    async fn deliver(&mut self) -> anyhow::Result<()> {
+        self.state.processor().process_available().await?;
+        while self.delivery.deliver_due().await? > 0 {}
+        let sent = self.fake.sent();
+        for message in &sent[self.seen..] {
+            let name = self.name_of(&message.recipient);
+            let text = message.text.replace('\n', "\n      ");
+            writeln!(self.transcript, "  bot → {name}:\n      {text}")?;
+        }
+        self.seen = sent.len();
+        Ok(())
+    }
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}

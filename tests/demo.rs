@@ -1,0 +1,52 @@
+//! `lantoa demo` runs in the README's words and shows the whole week.
+
+use std::process::Command;
+
+#[test]
+fn the_demo_shows_the_whole_week_and_exits_zero() {
+    let output = Command::new(env!("CARGO_BIN_EXE_lantoa"))
+        .arg("demo")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        // registrations, one with a wrong code
+        "Đăng ký thành công! Xin chào thầy/cô Phan Thị Mỹ Dung",
+        "Không tìm thấy mã GV0111",
+        // links in many forms: counted, already counted, a page, a share, withdrawn
+        "✅ Đã ghi nhận bài đăng trên trang Trường Tiểu học Nguyễn Huệ",
+        "☑️ Link này đã được ghi nhận lúc",
+        "✅ Đã ghi nhận bài chia sẻ: https://web.facebook.com/vtv24/posts/555123456789",
+        "chưa phải một bài viết: https://www.facebook.com/mamnonhoasen.",
+        "Đã hủy bài thầy/cô gửi tuần này",
+        // an unregistered teacher's link credited after registering; the short link merged
+        "1 link thầy/cô gửi trước khi đăng ký đã được ghi nhận",
+        "☑️ (trùng)",
+        // Monday: a head's reminder naming who sent nothing, the Phòng, the office, the pages
+        "Cán bộ, giáo viên đã đăng ký nhưng chưa gửi bài (1): Lê Thị Hoàng Oanh",
+        "Các trường chưa đạt (3):",
+        "Tổng hợp Lan tỏa tuần",
+        "Gợi ý trang chia sẻ tuần",
+        "- Trường Tiểu học Nguyễn Huệ: https://www.facebook.com/thnguyenhue.lg\n",
+        // the weekly report
+        "Báo cáo thi đua — Tuần",
+        "TH-LG-01    Trường Tiểu học Nguyễn Huệ                Trường  3/1           ✓",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let messenger = text.matches("[Messenger]").count();
+    assert!(messenger >= 3, "Messenger takes part too");
+    let links: usize = text
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| l.matches("http").count())
+        .sum();
+    assert!(links >= 30, "{links} links sent");
+}
