@@ -169,3 +169,102 @@ fn canon_prints_one_line_per_url() {
     assert_eq!(value["canonical"]["needs_resolution"], true);
     assert_eq!(value["canonical"]["platform"], "facebook");
 }
+
+#[tokio::test]
+async fn report_and_remind_from_the_command_line() {
+    let test = TestDb::unmigrated().await;
+    for file in ["units", "staff"] {
+        let output = lantoa(&test.url)
+            .args(["import", file])
+            .arg(examples_dir().join(format!("{file}.csv")))
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+    }
+    let json = lantoa(&test.url)
+        .args([
+            "report", "--week", "2026-W48", "--format", "json", "--unit", "pgd-lg",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["week"], "2026-W48");
+    let codes: Vec<&str> = report["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["PGD-LG", "MN-LG-01", "TH-LG-01", "TH-LG-02", "THCS-LG-01"]
+    );
+    assert_eq!(report["units"][0]["quota"], 3);
+    assert_eq!(report["units"][0]["behind"], true);
+
+    let fixture = Fixture::new();
+    let out = fixture.path("bao-cao-thang.xlsx");
+    let xlsx = lantoa(&test.url)
+        .args(["report", "--month", "2026-11", "--format", "xlsx", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        xlsx.status.success(),
+        "{}",
+        String::from_utf8_lossy(&xlsx.stderr)
+    );
+    let mut workbook = calamine::open_workbook_auto(&out).unwrap();
+    use calamine::Reader;
+    assert_eq!(workbook.sheet_names(), ["Tổng hợp", "Phòng", "Minh chứng"]);
+
+    let csv = lantoa(&test.url)
+        .args([
+            "report",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(csv.stdout).unwrap();
+    assert!(text.starts_with("\u{feff}code,name,kind"), "{text}");
+    assert!(text.contains("\"Trường Tiểu học Lê Lợi, phường Phú Thịnh\""));
+
+    for bad in [
+        vec!["report"],
+        vec!["report", "--week", "2026-W48", "--format", "xlsx"],
+        vec!["report", "--week", "2026-W48", "--unit", "NOPE"],
+    ] {
+        let output = lantoa(&test.url).args(&bad).output().unwrap();
+        assert!(!output.status.success(), "{bad:?}");
+        assert!(!output.stderr.is_empty());
+    }
+
+    let dry = lantoa(&test.url)
+        .args(["remind", "--week", "2026-W48", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(dry.status.success());
+    let printed = String::from_utf8(dry.stdout).unwrap();
+    assert!(
+        printed.contains("no chat account: not sent"),
+        "nobody registered yet: {printed}"
+    );
+    assert!(
+        printed.contains("Kính gửi thầy/cô Huỳnh Văn Nhân"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("dry run: 0 messages would be queued"),
+        "{printed}"
+    );
+}

@@ -368,3 +368,118 @@ async fn chat_commands_tk_dv_trang_chon_duyet() {
         assert!(trang.contains("THPT"), "{trang}");
     }
 }
+
+#[tokio::test]
+async fn standings_of_a_hand_built_week() {
+    let w = world().await;
+    let week = this_week();
+    for (user, code) in [
+        ("lan", "GV0014"),
+        ("khang", "GV0015"),
+        ("chau", "GV0002"),
+        ("head", "GV0013"),
+    ] {
+        w.app.zalo_says(&w.fake, user, &format!("DK {code}")).await;
+    }
+    // TH-LG-01 has two pages: its Facebook page and its website both credit it.
+    w.app
+        .zalo_says(
+            &w.fake,
+            "lan",
+            "https://www.facebook.com/thnguyenhue.lg/posts/122100000000000011",
+        )
+        .await;
+    w.app
+        .zalo_says(
+            &w.fake,
+            "khang",
+            "https://thnguyenhue.edu.vn/tin-tuc/hoi-giang",
+        )
+        .await;
+    // The week's featured page is TH-LG-01; a teacher of another school shares its post.
+    w.app
+        .state
+        .weekly()
+        .choose_featured(week, &["TH-LG-01".into()], None)
+        .await
+        .unwrap();
+    w.app
+        .zalo_says(
+            &w.fake,
+            "chau",
+            "https://www.facebook.com/thnguyenhue.lg/posts/122100000000000011",
+        )
+        .await;
+
+    // Lan moves to Trường Tiểu học Lê Lợi (TH-LG-02) after sending her link.
+    let roster = std::fs::read_to_string(support::examples_dir().join("staff.csv"))
+        .unwrap()
+        .replace(
+            "GV0014,Phan Thị Mỹ Dung,TH-LG-01",
+            "GV0014,Phan Thị Mỹ Dung,TH-LG-02",
+        );
+    let fixture = support::Fixture::new();
+    lantoa::org::import_staff(&w.app.state.db, &fixture.write("staff.csv", roster))
+        .await
+        .unwrap();
+
+    let period = lantoa::weekly::period::Period::week(week);
+    let (standings, _, _) = w.app.state.weekly().standings(&period).await.unwrap();
+    let unit = |code: &str| {
+        standings
+            .units
+            .iter()
+            .find(|u| u.code == code)
+            .unwrap()
+            .clone()
+    };
+    let hue = unit("TH-LG-01");
+    assert_eq!(
+        (hue.page_posts, hue.quota, hue.met),
+        (2, 1, true),
+        "both page URLs credit it"
+    );
+    assert_eq!(
+        (hue.staff_total, hue.staff_registered, hue.staff_active),
+        (2, 2, 1),
+        "Lan left"
+    );
+    assert!(hue.behind, "its head sent nothing");
+    assert_eq!(hue.inactive, ["Huỳnh Văn Nhân"]);
+    let loi = unit("TH-LG-02");
+    assert_eq!(
+        (loi.staff_total, loi.staff_registered, loi.staff_active),
+        (4, 1, 1),
+        "her link follows her"
+    );
+    assert_eq!(
+        (loi.page_posts, loi.met),
+        (0, false),
+        "the page post stays with the page's unit"
+    );
+    let lqd = unit("THPT-LG-01");
+    assert_eq!(
+        lqd.featured_shares, 1,
+        "a share of the week's featured page"
+    );
+    assert_eq!(lqd.page_posts, 0);
+    let person = standings
+        .people
+        .iter()
+        .find(|p| p.code == "GV0014")
+        .unwrap();
+    assert_eq!(
+        (person.unit_code.as_str(), person.submissions),
+        ("TH-LG-02", 1)
+    );
+    let office = standings.phong.iter().find(|p| p.code == "PGD-LG").unwrap();
+    assert_eq!(office.schools, 4);
+
+    // The same week paused: no quota, nobody behind.
+    let mut config = support::channels_config(&w.db.url, &w.fake);
+    config.settings = Settings::from_toml("t", &format!("paused_weeks = [\"{week}\"]")).unwrap();
+    let paused_app = support::TestApp::spawn_with(config, w.db.db.clone()).await;
+    let (paused, _, _) = paused_app.state.weekly().standings(&period).await.unwrap();
+    assert!(paused.units.iter().all(|u| u.quota == 0 && !u.behind));
+    assert_eq!(paused.paused_weeks, [week.to_string()]);
+}
