@@ -219,7 +219,7 @@ async fn report_and_remind_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&xlsx.stderr)
     );
-    let mut workbook = calamine::open_workbook_auto(&out).unwrap();
+    let workbook = calamine::open_workbook_auto(&out).unwrap();
     use calamine::Reader;
     assert_eq!(workbook.sheet_names(), ["Tổng hợp", "Phòng", "Minh chứng"]);
 

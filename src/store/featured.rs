@@ -46,8 +46,11 @@ pub async fn store(
         .await?;
     for (position, pick) in picks.iter().enumerate() {
         sqlx::query(
+            // Two writers racing (two announcers on PostgreSQL) end with the same rows.
             "INSERT INTO featured_pages (week, unit_id, source, position, reason, chosen_by_staff_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (week, source, unit_id) DO UPDATE SET \
+             position = excluded.position, reason = excluded.reason, \
+             chosen_by_staff_id = excluded.chosen_by_staff_id, created_at = excluded.created_at",
         )
         .bind(week.to_string())
         .bind(pick.unit_id)
