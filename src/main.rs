@@ -181,13 +181,7 @@ async fn main() -> anyhow::Result<()> {
             if matches!(format, ReportFormat::Xlsx) && out.is_none() {
                 anyhow::bail!("--format xlsx writes a file: add --out report.xlsx");
             }
-            let db = open(&config).await?;
-            let templates = Templates::load(&config.settings.template_dir)?;
-            let weekly = lantoa::weekly::jobs::Weekly::new(
-                db.clone(),
-                Arc::new(config),
-                Arc::new(templates),
-            );
+            let (db, weekly) = weekly_jobs(config).await?;
             let (mut standings, inputs, range) = weekly.standings(&period).await?;
             if let Some(code) = &unit {
                 let code = code.to_ascii_uppercase();
@@ -228,13 +222,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Featured { action } => {
-            let db = open(&config).await?;
-            let templates = Templates::load(&config.settings.template_dir)?;
-            let weekly = lantoa::weekly::jobs::Weekly::new(
-                db.clone(),
-                Arc::new(config),
-                Arc::new(templates),
-            );
+            let (db, weekly) = weekly_jobs(config).await?;
             match action {
                 FeaturedAction::Suggest { week } => {
                     let picks = weekly.suggest_featured(week).await?;
@@ -265,13 +253,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Remind { week, dry_run } => {
-            let db = open(&config).await?;
-            let templates = Templates::load(&config.settings.template_dir)?;
-            let weekly = lantoa::weekly::jobs::Weekly::new(
-                db.clone(),
-                Arc::new(config),
-                Arc::new(templates),
-            );
+            let (db, weekly) = weekly_jobs(config).await?;
             let outgoing = weekly.remind(week, dry_run).await?;
             db.close().await;
             print_outgoing(&outgoing, dry_run);
@@ -337,6 +319,14 @@ fn canon_lines(urls: &[String], json: bool) -> Vec<String> {
             }
         })
         .collect()
+}
+
+async fn weekly_jobs(config: Config) -> anyhow::Result<(Db, lantoa::weekly::jobs::Weekly)> {
+    let db = open(&config).await?;
+    let templates = Templates::load(&config.settings.template_dir)?;
+    let weekly =
+        lantoa::weekly::jobs::Weekly::new(db.clone(), Arc::new(config), Arc::new(templates));
+    Ok((db, weekly))
 }
 
 async fn open(config: &Config) -> anyhow::Result<Db> {

@@ -32,6 +32,15 @@ impl From<sqlx::Error> for JobError {
     }
 }
 
+/// A message a job plans for one person.
+struct Planned<'a> {
+    person: &'a standings::StaffInfo,
+    key: String,
+    purpose: &'static str,
+    text: String,
+    relevant_until: i64,
+}
+
 /// One message a job wants to send (or, in a dry run, would send).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -129,12 +138,10 @@ impl Weekly {
         }
         let (standings, inputs, _) = self.standings(&Period::week(week)).await?;
         let planned = reminders::plan(&week.to_string(), &standings, &inputs);
-        let accounts = queries::reachable_accounts(&self.db).await?;
         // Reminders about a week stop being worth sending when the next one ends.
         let relevant_until = Period::week(week.next())
             .range(&self.config.settings.time_zone)
             .to_ms;
-        let mut outgoing = Vec::new();
         let mut messages = Vec::new();
         for reminder in planned {
             let person = inputs
@@ -142,31 +149,52 @@ impl Weekly {
                 .iter()
                 .find(|p| p.id == reminder.staff_id)
                 .expect("planned from inputs");
-            let text = self
-                .templates
-                .render(reminder.template, &reminder.context)?;
-            let account = accounts.get(&reminder.staff_id);
+            messages.push(Planned {
+                person,
+                key: format!("remind:{week}:{}", person.code),
+                purpose: "reminder",
+                text: self
+                    .templates
+                    .render(reminder.template, &reminder.context)?,
+                relevant_until,
+            });
+        }
+        self.queue(messages, dry_run).await
+    }
+
+    /// Queues each planned message to the person's chat account (Zalo first), once per key;
+    /// in a dry run only says what would be queued.
+    async fn queue(
+        &self,
+        planned: Vec<Planned<'_>>,
+        dry_run: bool,
+    ) -> Result<Vec<Outgoing>, JobError> {
+        let accounts = queries::reachable_accounts(&self.db).await?;
+        let mut outgoing = Vec::with_capacity(planned.len());
+        let mut messages = Vec::new();
+        for message in planned {
+            let account = accounts.get(&message.person.id);
             let platform = account.and_then(|(platform, _, _)| Platform::parse(platform));
-            if let Some((_, user_id, identity_id)) = account {
+            if let (Some((_, user_id, identity_id)), Some(platform)) = (account, platform) {
                 messages.push((
                     outgoing.len(),
                     NewMessage {
-                        idempotency_key: format!("remind:{week}:{}", person.code),
-                        platform: platform.expect("stored platforms parse"),
+                        idempotency_key: message.key,
+                        platform,
                         recipient_id: user_id.clone(),
                         identity_id: Some(*identity_id),
-                        purpose: "reminder",
+                        purpose: message.purpose,
                         messaging_type: "UPDATE",
-                        body: text.clone(),
-                        relevant_until: Some(relevant_until),
+                        body: message.text.clone(),
+                        relevant_until: Some(message.relevant_until),
                     },
                 ));
             }
             outgoing.push(Outgoing {
-                staff_code: person.code.clone(),
-                full_name: person.full_name.clone(),
+                staff_code: message.person.code.clone(),
+                full_name: message.person.full_name.clone(),
                 platform,
-                text,
+                text: message.text,
                 queued: false,
             });
         }
@@ -285,53 +313,29 @@ impl Weekly {
             &Period::week(week).range(&self.config.settings.time_zone),
         )
         .await?;
-        let accounts = queries::reachable_accounts(&self.db).await?;
         let relevant_until = Period::week(week)
             .range(&self.config.settings.time_zone)
             .to_ms;
-        let mut outgoing = Vec::new();
         let mut messages = Vec::new();
         for person in inputs.staff.iter().filter(|p| p.registered) {
-            let mut texts = vec![("featured", announcement.clone())];
+            messages.push(Planned {
+                person,
+                key: format!("featured:{week}:{}", person.code),
+                purpose: "announcement",
+                text: announcement.clone(),
+                relevant_until,
+            });
             if used_suggestion && person.role == crate::org::Role::Admin {
-                texts.push(("featured-auto", auto_note.clone()));
-            }
-            for (purpose, text) in texts {
-                let account = accounts.get(&person.id);
-                let platform = account.and_then(|(platform, _, _)| Platform::parse(platform));
-                if let (Some((_, user_id, identity_id)), Some(platform)) = (account, platform) {
-                    messages.push((
-                        outgoing.len(),
-                        NewMessage {
-                            idempotency_key: format!("{purpose}:{week}:{}", person.code),
-                            platform,
-                            recipient_id: user_id.clone(),
-                            identity_id: Some(*identity_id),
-                            purpose: "announcement",
-                            messaging_type: "UPDATE",
-                            body: text.clone(),
-                            relevant_until: Some(relevant_until),
-                        },
-                    ));
-                }
-                outgoing.push(Outgoing {
-                    staff_code: person.code.clone(),
-                    full_name: person.full_name.clone(),
-                    platform,
-                    text,
-                    queued: false,
+                messages.push(Planned {
+                    person,
+                    key: format!("featured-auto:{week}:{}", person.code),
+                    purpose: "announcement",
+                    text: auto_note.clone(),
+                    relevant_until,
                 });
             }
         }
-        if !dry_run && !messages.is_empty() {
-            let _writing = self.db.write_lock().await;
-            let mut tx = self.db.begin_write().await?;
-            let now = now_ms();
-            for (index, message) in &messages {
-                outgoing[*index].queued = outbox::enqueue(&mut tx, message, now).await? > 0;
-            }
-            tx.commit().await?;
-        }
+        let outgoing = self.queue(messages, dry_run).await?;
         Ok(outgoing)
     }
 
