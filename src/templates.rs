@@ -95,7 +95,8 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         (
             "reminder_admin",
             json!({"week": "2026-W48", "full_name": "Trần Thị Thu Hà", "province": {"units": 21, "units_behind": 5, "staff_total": 62, "staff_registered": 40, "staff_active": 31, "so_posts_ytd": 150, "so_posts_target": 192, "so_shares_ytd": 90, "so_shares_target": 250},
-                   "behind": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": 2}]}),
+                   "behind": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": 2}],
+                   "held": ["Huỳnh Văn Nhân (2)"]}),
         ),
     ]
 }

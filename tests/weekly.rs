@@ -123,6 +123,19 @@ async fn a_reminder_outside_the_window_is_held_until_the_head_writes() {
     .await
     .unwrap();
     assert_eq!(state, "held");
+    // The Văn phòng's summary names who is waiting (a dry run shows it without queuing).
+    let next = w
+        .app
+        .state
+        .weekly()
+        .remind(this_week().next(), true)
+        .await
+        .unwrap();
+    let summary = &next.iter().find(|m| m.staff_code == "CB0002").unwrap().text;
+    assert!(
+        summary.contains("Tin nhắn đang chờ") && summary.contains("Huỳnh Văn Nhân (1)"),
+        "{summary}"
+    );
     let reply = w.app.zalo_says(&w.fake, "head-nguyenhue", "HD").await;
     assert!(
         reply.starts_with("Kính gửi thầy/cô Huỳnh Văn Nhân"),

@@ -186,3 +186,18 @@ pub async fn reachable_accounts(
     }
     Ok(accounts)
 }
+
+/// People with messages held outside their messaging window: "name (count)", most first.
+pub async fn held_messages(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT s.full_name, COUNT(*) FROM outbox o JOIN identities i ON i.id = o.identity_id \
+         JOIN staff s ON s.id = i.staff_id WHERE o.state = 'held' \
+         GROUP BY s.full_name ORDER BY COUNT(*) DESC, s.full_name",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, count)| format!("{name} ({count})"))
+        .collect())
+}

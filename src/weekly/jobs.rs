@@ -142,8 +142,13 @@ impl Weekly {
         let relevant_until = Period::week(week.next())
             .range(&self.config.settings.time_zone)
             .to_ms;
+        // The Văn phòng sees who has messages waiting for their window to reopen.
+        let held = queries::held_messages(&self.db).await?;
         let mut messages = Vec::new();
-        for reminder in planned {
+        for mut reminder in planned {
+            if reminder.template == "reminder_admin" {
+                reminder.context["held"] = serde_json::json!(held);
+            }
             let person = inputs
                 .staff
                 .iter()
