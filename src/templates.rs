@@ -101,6 +101,98 @@ pub fn samples() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// The shipped templates, built into the binary so that `lantoa demo` runs from anywhere.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "admin_only",
+        include_str!("../message-templates/admin_only.txt"),
+    ),
+    (
+        "featured_announcement",
+        include_str!("../message-templates/featured_announcement.txt"),
+    ),
+    (
+        "featured_auto",
+        include_str!("../message-templates/featured_auto.txt"),
+    ),
+    (
+        "featured_suggestion",
+        include_str!("../message-templates/featured_suggestion.txt"),
+    ),
+    (
+        "head_only",
+        include_str!("../message-templates/head_only.txt"),
+    ),
+    ("help", include_str!("../message-templates/help.txt")),
+    (
+        "links_received",
+        include_str!("../message-templates/links_received.txt"),
+    ),
+    ("my_week", include_str!("../message-templates/my_week.txt")),
+    ("pages", include_str!("../message-templates/pages.txt")),
+    (
+        "pages_chosen",
+        include_str!("../message-templates/pages_chosen.txt"),
+    ),
+    (
+        "register_already",
+        include_str!("../message-templates/register_already.txt"),
+    ),
+    (
+        "register_inactive",
+        include_str!("../message-templates/register_inactive.txt"),
+    ),
+    (
+        "register_missing_code",
+        include_str!("../message-templates/register_missing_code.txt"),
+    ),
+    (
+        "register_ok",
+        include_str!("../message-templates/register_ok.txt"),
+    ),
+    (
+        "register_other_person",
+        include_str!("../message-templates/register_other_person.txt"),
+    ),
+    (
+        "register_taken",
+        include_str!("../message-templates/register_taken.txt"),
+    ),
+    (
+        "register_unknown_code",
+        include_str!("../message-templates/register_unknown_code.txt"),
+    ),
+    (
+        "reminder_admin",
+        include_str!("../message-templates/reminder_admin.txt"),
+    ),
+    (
+        "reminder_head",
+        include_str!("../message-templates/reminder_head.txt"),
+    ),
+    (
+        "reminder_phong",
+        include_str!("../message-templates/reminder_phong.txt"),
+    ),
+    (
+        "unit_week",
+        include_str!("../message-templates/unit_week.txt"),
+    ),
+    (
+        "unregistered",
+        include_str!("../message-templates/unregistered.txt"),
+    ),
+    ("welcome", include_str!("../message-templates/welcome.txt")),
+    (
+        "withdraw",
+        include_str!("../message-templates/withdraw.txt"),
+    ),
+    (
+        "withdraw_missing_link",
+        include_str!("../message-templates/withdraw_missing_link.txt"),
+    ),
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("message template `{name}` ({path}): {reason}")]
@@ -125,19 +217,38 @@ impl std::fmt::Debug for Templates {
 
 impl Templates {
     pub fn load(dir: &Path) -> Result<Self, TemplateError> {
+        Self::from_sources(&dir.display().to_string(), |name| {
+            std::fs::read_to_string(dir.join(format!("{name}.txt"))).map_err(|err| err.to_string())
+        })
+    }
+
+    /// The templates shipped with this build.
+    pub fn builtin() -> Result<Self, TemplateError> {
+        Self::from_sources("(built in)", |name| {
+            BUILTIN
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| text.to_string())
+                .ok_or_else(|| "not built in".to_string())
+        })
+    }
+
+    fn from_sources(
+        origin: &str,
+        source_of: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(false);
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         for (name, sample) in samples() {
-            let path = dir.join(format!("{name}.txt"));
             let invalid = |reason: String| TemplateError::Invalid {
                 name: name.to_string(),
-                path: path.display().to_string(),
+                path: format!("{origin}/{name}.txt"),
                 reason,
             };
-            let source = std::fs::read_to_string(&path).map_err(|err| invalid(err.to_string()))?;
+            let source = source_of(name).map_err(invalid)?;
             env.add_template_owned(name, source)
                 .map_err(|err| invalid(err.to_string()))?;
             let rendered = env
@@ -235,6 +346,28 @@ mod tests {
             .1;
         let text = templates.render("reminder_head", &sample).unwrap();
         assert!(text.contains("0/1 (chưa đạt)\n- Cán bộ"), "{text}");
+    }
+
+    #[test]
+    fn the_built_in_templates_are_the_shipped_files() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates");
+        let files = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "txt")
+            })
+            .count();
+        assert_eq!(BUILTIN.len(), files, "every template file is built in");
+        assert_eq!(
+            BUILTIN.len(),
+            samples().len(),
+            "every template has a sample"
+        );
+        Templates::builtin().unwrap();
     }
 
     #[test]
