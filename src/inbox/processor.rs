@@ -131,15 +131,14 @@ impl Processor {
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
         for event in events {
-            match self.handle(&mut tx, event, now).await {
-                Ok(()) => mark_done(&mut tx, event.id, now).await?,
-                Err(err) => {
-                    tracing::debug!(event = event.id, error = %err, "batch rolled back");
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
+            if let Err(err) = self.handle(&mut tx, event, now).await {
+                tracing::debug!(event = event.id, error = %err, "batch rolled back");
+                tx.rollback().await?;
+                return Ok(false);
             }
         }
+        let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+        mark_done(&mut tx, &ids, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -148,7 +147,7 @@ impl Processor {
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
         match self.handle(&mut tx, event, now).await {
-            Ok(()) => mark_done(&mut tx, event.id, now).await?,
+            Ok(()) => mark_done(&mut tx, &[event.id], now).await?,
             Err(err) => {
                 tx.rollback().await?;
                 tx = self.db.begin_write().await?;
@@ -407,15 +406,18 @@ fn message_content(platform: Platform, payload: &Value) -> MessageContent {
     }
 }
 
-async fn mark_done(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// One statement for the whole batch (a batch is at most [`BATCH`] events).
+async fn mark_done(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<(), sqlx::Error> {
+    let sql = format!(
         "UPDATE inbox_events SET state = 'done', processed_at = $1, attempts = attempts + 1, \
-         last_error = NULL, lease_until = NULL, lease_owner = NULL WHERE id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+         last_error = NULL, lease_until = NULL, lease_owner = NULL WHERE id IN ({})",
+        crate::store::placeholders(2..ids.len() + 2)
+    );
+    let mut query = sqlx::query(&sql).bind(now);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
