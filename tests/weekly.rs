@@ -202,6 +202,19 @@ async fn the_scheduler_runs_a_week_once_across_restarts_and_instances() {
         ]
     );
     assert_eq!(reminders(&w).await.len(), 3);
+
+    // A run left `running` by a process that died is taken over an hour later, and sends
+    // nothing twice.
+    w.app
+        .exec("UPDATE job_runs SET state = 'running', started_at = 0 WHERE job = 'reminders'")
+        .await;
+    assert_eq!(restarted.run_due(at(11, 0)).await.unwrap(), 1);
+    assert_eq!(reminders(&w).await.len(), 3);
+    let state: String = sqlx::query_scalar("SELECT state FROM job_runs WHERE job = 'reminders'")
+        .fetch_one(w.app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(state, "done");
 }
 
 #[tokio::test]

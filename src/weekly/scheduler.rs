@@ -143,9 +143,12 @@ impl Scheduler {
         Ok(ran)
     }
 
-    /// The run's row is the lock: whoever inserts it runs the job.
+    /// The run's row is the lock: whoever inserts it runs the job. A run still `running` an
+    /// hour later belongs to a process that died; it is taken over (every message it queues
+    /// has its key, so running again sends nothing twice).
     async fn claim(&self, job: Job, week: IsoWeek) -> Result<bool, StoreError> {
         let _writing = self.db.write_lock().await;
+        let now = now_ms();
         let inserted = sqlx::query(
             "INSERT INTO job_runs (job, period, state, owner, started_at) VALUES ($1, $2, 'running', $3, $4) \
              ON CONFLICT (job, period) DO NOTHING",
@@ -153,13 +156,34 @@ impl Scheduler {
         .bind(job.name())
         .bind(week.to_string())
         .bind(&self.owner)
-        .bind(now_ms())
+        .bind(now)
         .execute(self.db.pool())
         .await?
         .rows_affected();
-        Ok(inserted == 1)
+        if inserted == 1 {
+            return Ok(true);
+        }
+        let taken_over = sqlx::query(
+            "UPDATE job_runs SET owner = $1, started_at = $2 WHERE job = $3 AND period = $4 \
+             AND state = 'running' AND started_at < $5",
+        )
+        .bind(&self.owner)
+        .bind(now)
+        .bind(job.name())
+        .bind(week.to_string())
+        .bind(now - STALE_RUN_MS)
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
+        if taken_over == 1 {
+            tracing::warn!(job = job.name(), %week, "taking over a run that never finished");
+        }
+        Ok(taken_over == 1)
     }
 }
+
+/// A run that has been `running` this long was left by a process that died.
+const STALE_RUN_MS: i64 = 3_600_000;
 
 #[cfg(test)]
 mod tests {
