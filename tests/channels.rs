@@ -815,3 +815,100 @@ async fn two_processors_keep_each_senders_order() {
         );
     }
 }
+
+async fn queue_update(w: &support::World, user: &str, key: &str, body: &str) {
+    let identity: i64 = w
+        .app
+        .count(&format!(
+            "SELECT id FROM identities WHERE platform_user_id = '{user}'"
+        ))
+        .await;
+    let mut conn = w.app.state.db.pool().acquire().await.unwrap();
+    outbox::enqueue(
+        &mut conn,
+        &NewMessage {
+            idempotency_key: key.into(),
+            platform: Platform::Zalo,
+            recipient_id: user.into(),
+            identity_id: Some(identity),
+            purpose: "reminder",
+            messaging_type: "UPDATE",
+            body: body.into(),
+            relevant_until: None,
+        },
+        jiff::Timestamp::now().as_millisecond(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_message_the_platform_held_goes_out_after_the_next_message() {
+    let w = world().await;
+    w.app.zalo_says(&w.fake, "head", "DK GV0001").await;
+    // Our record says the window is open, but Zalo says the user has not interacted (-230).
+    w.fake
+        .inject_send_fault(FakeChannel::Zalo, Fault::ZaloError(-230));
+    queue_update(&w, "head", "reminder:held-by-zalo", "Nhắc nhở").await;
+    w.app.deliver().await;
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM outbox WHERE state = 'held'")
+            .await,
+        1
+    );
+    let reply = w.app.zalo_says(&w.fake, "head", "HD").await;
+    assert!(
+        reply.starts_with("Nhắc nhở\n"),
+        "released before the reply: {reply}"
+    );
+}
+
+#[tokio::test]
+async fn a_retried_message_keeps_its_place_in_the_persons_queue() {
+    let w = world().await;
+    w.app.zalo_says(&w.fake, "head", "DK GV0001").await;
+    let before = w.fake.sent().len();
+    w.fake
+        .inject_send_fault(FakeChannel::Zalo, Fault::HttpStatus(503));
+    queue_update(&w, "head", "part:1", "Phần 1").await;
+    queue_update(&w, "head", "part:2", "Phần 2").await;
+    w.app.deliver().await;
+    assert_eq!(w.fake.sent().len(), before, "part 2 waits for part 1");
+    w.app.exec("UPDATE outbox SET next_attempt_at = 0").await;
+    w.app.deliver().await;
+    let texts: Vec<String> = w.fake.sent()[before..]
+        .iter()
+        .map(|m| m.text.clone())
+        .collect();
+    assert_eq!(texts, ["Phần 1", "Phần 2"]);
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_does_not_send() {
+    let w = world().await;
+    w.app.zalo_says(&w.fake, "head", "DK GV0001").await;
+    queue_update(&w, "head", "slow:1", "Một lần thôi").await;
+    let slow = std::sync::Arc::new(
+        w.app
+            .state
+            .delivery()
+            .with_lease(Duration::from_millis(100)),
+    );
+    slow.start().await.unwrap();
+    let rows = slow.claim_due().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    w.app.deliver().await; // another worker takes the lapsed lease and sends
+    assert!(
+        slow.decide(&rows[0]).await.is_none(),
+        "the slow worker stands down"
+    );
+    let sent = w
+        .fake
+        .sent()
+        .iter()
+        .filter(|m| m.text == "Một lần thôi")
+        .count();
+    assert_eq!(sent, 1);
+}

@@ -144,6 +144,7 @@ CREATE TABLE outbox (
     sent_at              INTEGER
 );
 CREATE INDEX outbox_due ON outbox (state, id);
+CREATE INDEX outbox_recipient ON outbox (state, platform, recipient_id, id);
 CREATE INDEX outbox_identity ON outbox (identity_id, state);
 
 -- One row per scheduled job and period: the unique key is what stops a second run.

@@ -132,9 +132,20 @@ impl Delivery {
         for (_, rows) in by_recipient {
             let worker = Arc::clone(self);
             tasks.spawn(async move {
-                for row in rows {
-                    let outcome = worker.decide(&row).await;
+                let mut rows = rows.into_iter();
+                while let Some(row) = rows.next() {
+                    let Some(outcome) = worker.decide(&row).await else {
+                        continue; // the lease was lost: another worker has the row
+                    };
                     settle_logged(&worker, &row, &outcome).await;
+                    if matches!(outcome, Settle::Retry { .. }) {
+                        // Keep this person's order: the rest wait for the retried message.
+                        for rest in rows.by_ref() {
+                            if let Err(err) = outbox::release(&worker.db, &rest, &worker.owner).await {
+                                tracing::error!(key = %rest.idempotency_key, error = %err, "cannot release a lease");
+                            }
+                        }
+                    }
                 }
             });
         }
@@ -147,44 +158,61 @@ impl Delivery {
     }
 
     /// What to record for a leased row: settle an earlier attempt in doubt, hold it outside
-    /// the window, or send it now.
-    pub async fn decide(&self, row: &Claimed) -> Settle {
+    /// the window, or send it now. `None` when the lease was lost before the send.
+    pub async fn decide(&self, row: &Claimed) -> Option<Settle> {
         let Some(platform) = row.platform else {
-            return Settle::Failed {
+            return Some(Settle::Failed {
                 reason: "unknown platform".into(),
-            };
+            });
         };
+        self.decide_for(platform, row).await
+    }
+
+    async fn decide_for(&self, platform: Platform, row: &Claimed) -> Option<Settle> {
         if let Some(since) = row.in_doubt_since {
             match self.find_sent(platform, row, since).await {
                 Ok(Some(message_id)) => {
                     tracing::info!(key = %row.idempotency_key, "in-doubt message was delivered before");
-                    return Settle::Sent { message_id };
+                    return Some(Settle::Sent { message_id });
                 }
                 Ok(None) => {}
                 Err(reason) => {
-                    return self.retry(
+                    return Some(self.retry(
                         row,
                         format!("cannot check an in-doubt send: {reason}"),
                         true,
-                    );
+                    ));
                 }
             }
         }
         if !row.reachable {
-            return Settle::Held {
+            return Some(Settle::Held {
                 reason: "the person unfollowed".into(),
-            };
+            });
         }
         let window_open = row
             .last_inbound_at
             .is_some_and(|at| now_ms() - at < platform.window_ms());
         if !window_open {
-            return Settle::Held {
+            return Some(Settle::Held {
                 reason: format!("outside the {platform} messaging window"),
-            };
+            });
+        }
+        // Rows wait their turn behind the rate limiter and earlier sends; make sure the lease
+        // is still ours right before the send, or another worker may be sending it too.
+        match outbox::renew_lease(&self.db, row, &self.owner, now_ms(), self.lease_ms).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(key = %row.idempotency_key, "lease lost before sending; left to its new owner");
+                return None;
+            }
+            Err(err) => {
+                tracing::error!(key = %row.idempotency_key, error = %err, "cannot renew a lease; not sending");
+                return None;
+            }
         }
         let outcome = self.attempt(platform, row).await;
-        self.settlement(row, outcome)
+        Some(self.settlement(row, outcome))
     }
 
     /// The HTTP send itself (with one token refresh on Zalo), nothing recorded.

@@ -57,22 +57,20 @@ pub async fn enqueue(
     Ok(added)
 }
 
-/// After a person writes again, what was held for them goes out (if still relevant).
+/// After a person writes again, what was held for them goes out (if still relevant). One
+/// statement, run on every inbound message: it finds nothing most of the time, through the
+/// `(identity_id, state)` index.
 pub async fn release_held(
     conn: &mut AnyConnection,
     identity_id: i64,
     now: i64,
 ) -> Result<u64, StoreError> {
-    sqlx::query(
-        "UPDATE outbox SET state = 'failed', last_error = 'no longer relevant when the window reopened' \
-         WHERE identity_id = $1 AND state = 'held' AND relevant_until IS NOT NULL AND relevant_until <= $2",
-    )
-    .bind(identity_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
     Ok(sqlx::query(
-        "UPDATE outbox SET state = 'pending', next_attempt_at = $2 \
+        "UPDATE outbox SET \
+           state = CASE WHEN relevant_until IS NOT NULL AND relevant_until <= $2 THEN 'failed' ELSE 'pending' END, \
+           last_error = CASE WHEN relevant_until IS NOT NULL AND relevant_until <= $2 \
+             THEN 'no longer relevant when the window reopened' ELSE last_error END, \
+           next_attempt_at = $2 \
          WHERE identity_id = $1 AND state = 'held'",
     )
     .bind(identity_id)
@@ -109,12 +107,26 @@ pub async fn claim(
 ) -> Result<Vec<Claimed>, StoreError> {
     let lease_until = now + lease_ms;
     let writing = db.write_lock().await;
-    // `sending_since` stays as it was if an earlier attempt left it: that marks the doubt.
+    // A message still waiting after its moment has passed is no longer worth sending.
+    sqlx::query(
+        "UPDATE outbox SET state = 'failed', last_error = 'no longer relevant' \
+         WHERE state = 'pending' AND relevant_until IS NOT NULL AND relevant_until < $1 \
+         AND (lease_until IS NULL OR lease_until < $1)",
+    )
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    // A person's messages go in order: a row waits while an older one to the same person is
+    // still pending (backing off, or leased by another worker). `sending_since` stays as an
+    // earlier attempt left it: that marks the doubt.
     sqlx::query(
         "UPDATE outbox SET lease_until = $1, lease_owner = $2, \
          sending_since = COALESCE(sending_since, $3) \
-         WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 \
-                      AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4) \
+         WHERE id IN (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $3 \
+                      AND (o.lease_until IS NULL OR o.lease_until < $3) \
+                      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' \
+                        AND p.platform = o.platform AND p.recipient_id = o.recipient_id AND p.id < o.id) \
+                      ORDER BY o.id LIMIT $4) \
          AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
     )
     .bind(lease_until)
@@ -179,6 +191,44 @@ pub async fn claim(
         .collect())
 }
 
+/// Extends the lease just before a send; false when the lease was lost (it lapsed and another
+/// worker took the row), in which case this worker must not send.
+pub async fn renew_lease(
+    db: &Db,
+    row: &Claimed,
+    owner: &str,
+    now: i64,
+    lease_ms: i64,
+) -> Result<bool, StoreError> {
+    let _writing = db.write_lock().await;
+    let renewed = sqlx::query(
+        "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND lease_until >= $4 AND state = 'pending'",
+    )
+    .bind(now + lease_ms)
+    .bind(row.id)
+    .bind(owner)
+    .bind(now)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(renewed == 1)
+}
+
+/// Gives a leased row back untouched (its turn comes in a later round).
+pub async fn release(db: &Db, row: &Claimed, owner: &str) -> Result<(), StoreError> {
+    let _writing = db.write_lock().await;
+    sqlx::query(&format!(
+        "UPDATE outbox SET lease_until = NULL, lease_owner = NULL{} WHERE id = $1 AND lease_owner = $2",
+        // The claim marked it as being sent; no attempt was made, so no doubt either.
+        if row.in_doubt_since.is_none() { ", sending_since = NULL" } else { "" }
+    ))
+    .bind(row.id)
+    .bind(owner)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
 /// How a leased row ends this round.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settle {
@@ -216,9 +266,14 @@ pub async fn settle(
             Some(message_id.as_str()),
             Some(now),
         ),
+        // If the person wrote after the claim, their message released nothing (this row was
+        // still pending), so the row stays pending instead of being held with no one to free it.
         Settle::Held { reason } => (
             format!(
-                "UPDATE outbox SET state = 'held', last_error = $3, sending_since = NULL, {base} WHERE id = $1 AND lease_owner = $2"
+                "UPDATE outbox SET state = CASE WHEN EXISTS (SELECT 1 FROM identities i \
+                   WHERE i.id = outbox.identity_id AND i.last_inbound_at > {}) THEN 'pending' ELSE 'held' END, \
+                 last_error = $3, sending_since = NULL, {base} WHERE id = $1 AND lease_owner = $2",
+                row.last_inbound_at.unwrap_or(0)
             ),
             Some(reason.as_str()),
             None,
@@ -260,6 +315,8 @@ pub async fn settle(
         query = query.bind(next);
     }
     let _writing = db.write_lock().await;
-    query.execute(db.pool()).await?;
+    if query.execute(db.pool()).await?.rows_affected() == 0 {
+        tracing::warn!(key = %row.idempotency_key, "outcome not recorded: the lease was lost");
+    }
     Ok(())
 }

@@ -219,16 +219,11 @@ impl Processor {
             | EventKind::Follow
             | EventKind::SubmitInfo => {
                 queries::touch_inbound(conn, identity.id, event.received_at).await?;
-                // Messages are held only for someone outside the window or unreachable.
-                let window_was_open = identity.reachable
-                    && identity
-                        .last_inbound_at
-                        .is_some_and(|at| now - at < event.platform.window_ms());
-                if !window_was_open {
-                    let released = outbox::release_held(conn, identity.id, now).await?;
-                    if released > 0 {
-                        tracing::info!(identity = identity.id, released, "held messages released");
-                    }
+                // Whatever was held for this person can go now — held by our window check or
+                // by the platform's own answer, whichever it was.
+                let released = outbox::release_held(conn, identity.id, now).await?;
+                if released > 0 {
+                    tracing::info!(identity = identity.id, released, "held messages released");
                 }
             }
             EventKind::Echo | EventKind::Receipt => {

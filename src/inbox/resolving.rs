@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::counting;
-use crate::links::resolve::Resolver;
-use crate::store::{Db, StoreError, now_ms, submissions};
+use crate::links::resolve::{ResolveError, Resolver};
+use crate::store::{Db, StoreError, now_ms};
 use crate::worker::run_rounds;
 
 const BATCH: i64 = 20;
@@ -37,69 +37,116 @@ impl LinkResolver {
         .await;
     }
 
-    /// One round over provisional links; returns how many were settled.
+    /// One round over provisional links; returns how many were looked at.
     pub async fn resolve_pending(&self) -> Result<usize, StoreError> {
-        type Row = (i64, Option<i64>, String, String, String, i64);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, staff_id, raw_url, status, week, received_at FROM submissions \
-             WHERE key_state = 'provisional' ORDER BY id LIMIT $1",
+        let now = now_ms();
+        // A link whose last try failed for a passing reason waits RETRY_MS before the next.
+        let ids: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, raw_url FROM submissions WHERE key_state = 'provisional' \
+             AND (updated_at = created_at OR updated_at < $1) ORDER BY id LIMIT $2",
         )
+        .bind(now - RETRY_MS)
         .bind(BATCH)
         .fetch_all(self.db.pool())
         .await?;
-        for (id, staff_id, raw_url, status, week, received_at) in &rows {
+        for (id, raw_url) in &ids {
+            // The HTTP work happens outside any transaction; what is written is decided on the
+            // row as it is then, since the teacher may have withdrawn or registered meanwhile,
+            // or another instance may have resolved it.
             let result = self.resolver.resolve(raw_url).await;
             let _writing = self.db.write_lock().await;
             let mut tx = self.db.begin_write().await?;
-            let now = now_ms();
-            match result {
-                Ok(target) => {
-                    let already = match (staff_id, status.as_str()) {
-                        (Some(staff_id), "counted") => {
-                            submissions::first_counted(&mut tx, *staff_id, &target.key)
-                                .await?
-                                .is_some()
-                        }
-                        _ => false,
-                    };
-                    let new_status = if already { "merged" } else { status.as_str() };
-                    sqlx::query(
-                        "UPDATE submissions SET canonical_key = $1, key_state = 'final', link_platform = $2, \
-                         link_kind = $3, owner = $4, status = $5, updated_at = $6 WHERE id = $7",
-                    )
-                    .bind(&target.key)
-                    .bind(target.platform.as_str())
-                    .bind(target.kind.as_str())
-                    .bind(target.owner.as_deref())
-                    .bind(new_status)
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                    if new_status == "counted" {
-                        counting::credit_if_page_post(
-                            &mut tx,
-                            *id,
-                            &target.key,
-                            target.owner.as_deref(),
-                            week,
-                            *received_at,
-                        )
-                        .await?;
-                    }
-                    tracing::info!(submission = id, key = %target.key, merged = already, "short link resolved");
-                }
-                Err(err) => {
-                    tracing::warn!(submission = id, url = %raw_url, reason = %err, "short link unresolvable; counted as sent");
-                    sqlx::query("UPDATE submissions SET key_state = 'unresolvable', updated_at = $1 WHERE id = $2")
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
+            self.settle(&mut tx, *id, result).await?;
             tx.commit().await?;
         }
-        Ok(rows.len())
+        Ok(ids.len())
+    }
+
+    async fn settle(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        id: i64,
+        result: Result<crate::links::Canonical, ResolveError>,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        type Row = (Option<i64>, String, String, i64);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT staff_id, status, week, received_at FROM submissions WHERE id = $1 AND key_state = 'provisional'",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((staff_id, status, week, received_at)) = row else {
+            return Ok(()); // settled meanwhile
+        };
+        let target = match result {
+            Ok(target) => target,
+            Err(err) => {
+                let transient = matches!(err, ResolveError::TimedOut | ResolveError::Request(_));
+                let give_up = !transient || now - received_at > GIVE_UP_MS;
+                if give_up {
+                    tracing::warn!(submission = id, reason = %err, "short link unresolvable; counted as sent");
+                }
+                sqlx::query(&format!(
+                    "UPDATE submissions SET {}updated_at = $1 WHERE id = $2",
+                    if give_up {
+                        "key_state = 'unresolvable', "
+                    } else {
+                        ""
+                    }
+                ))
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                return Ok(());
+            }
+        };
+        let already =
+            match (staff_id, status.as_str()) {
+                (Some(staff_id), "counted") => sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM submissions WHERE staff_id = $1 AND canonical_key = $2 \
+                     AND status = 'counted' AND id <> $3",
+                )
+                .bind(staff_id)
+                .bind(&target.key)
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?
+                    > 0,
+                _ => false,
+            };
+        let new_status = if already { "merged" } else { status.as_str() };
+        sqlx::query(
+            "UPDATE submissions SET canonical_key = $1, key_state = 'final', link_platform = $2, \
+             link_kind = $3, owner = $4, status = $5, updated_at = $6 WHERE id = $7 AND key_state = 'provisional'",
+        )
+        .bind(&target.key)
+        .bind(target.platform.as_str())
+        .bind(target.kind.as_str())
+        .bind(target.owner.as_deref())
+        .bind(new_status)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        if new_status == "counted" {
+            counting::credit_if_page_post(
+                conn,
+                id,
+                &target.key,
+                target.owner.as_deref(),
+                &week,
+                received_at,
+            )
+            .await?;
+        }
+        tracing::info!(submission = id, key = %target.key, merged = already, "short link resolved");
+        Ok(())
     }
 }
+
+/// A short link that failed for a passing reason (timeout, DNS) is tried again after this…
+const RETRY_MS: i64 = 10 * 60_000;
+/// …until it has been waiting this long.
+const GIVE_UP_MS: i64 = 24 * 3_600_000;
