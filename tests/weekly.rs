@@ -317,6 +317,8 @@ async fn the_office_can_set_the_pages_itself() {
         vec!["NOPE".to_string()],
         vec!["PGD-HL".into(), "PGD-LG".into()],
         vec!["SO".into()],
+        vec!["TH-LG-01".into()],
+        vec!["PGD-HL".into()],
     ] {
         assert!(
             weekly.choose_featured(week, &bad, None).await.is_err(),
@@ -426,7 +428,7 @@ async fn standings_of_a_hand_built_week() {
     w.app
         .state
         .weekly()
-        .choose_featured(week, &["TH-LG-01".into()], None)
+        .choose_featured(week, &["TH-LG-01".into(), "PGD-HL".into()], None)
         .await
         .unwrap();
     w.app

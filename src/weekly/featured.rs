@@ -106,7 +106,7 @@ pub struct Choosable {
     pub kind: UnitKind,
 }
 
-/// The Văn phòng's choice by code: 1–2 schools and at most one Phòng, each active.
+/// The Văn phòng's choice by code: 1–2 schools and one Phòng, each active.
 pub fn validate_choice(units: &[Choosable], codes: &[String]) -> Result<Vec<Pick>, String> {
     let mut picks: Vec<Pick> = Vec::new();
     for code in codes {
@@ -128,7 +128,7 @@ pub fn validate_choice(units: &[Choosable], codes: &[String]) -> Result<Vec<Pick
     }
     let schools = picks.iter().filter(|p| p.kind == "truong").count();
     let offices = picks.iter().filter(|p| p.kind == "phong").count();
-    if picks.is_empty() || schools > SCHOOLS_PER_WEEK || offices > 1 {
+    if !(1..=SCHOOLS_PER_WEEK).contains(&schools) || offices != 1 {
         return Err("mỗi tuần chọn 1–2 trường và 1 Phòng".to_string());
     }
     Ok(picks)

@@ -90,11 +90,16 @@ impl Period {
                 .map(|z| z.timestamp().as_millisecond())
                 .unwrap_or(0)
         };
-        let year_start = Date::new(self.last_day.year(), 1, 1).unwrap_or(self.first_day);
+        // Quotas are weekly, so links are counted by the same whole weeks: a week split by
+        // a month's end belongs, with all its links, to the month that holds its Thursday.
+        let weeks = self.weeks();
+        let first = weeks.first().map(|w| w.monday()).unwrap_or(self.first_day);
+        let last = weeks.last().map(|w| w.sunday()).unwrap_or(self.last_day);
+        let year_start = Date::new(last.year(), 1, 1).unwrap_or(first);
         Range {
-            from_ms: start(self.first_day),
-            to_ms: start(self.last_day.tomorrow().unwrap_or(self.last_day)),
-            weeks: self.weeks(),
+            from_ms: start(first),
+            to_ms: start(last.tomorrow().unwrap_or(last)),
+            weeks,
             year_start_ms: start(year_start),
         }
     }
@@ -128,5 +133,25 @@ mod tests {
         );
         assert_eq!(range.to_ms - range.from_ms, 7 * 24 * 3_600_000);
         assert!(Period::days("2025-03-10", "2025-03-01").is_err());
+
+        // March 2025 is W10–W13: Monday 3 March to Sunday 30 March. Monday 31 March starts W14,
+        // which belongs to April, links and quota alike.
+        let march = Period::month("2025-03").unwrap().range(&tz);
+        let local = |y, m, d| {
+            jiff::civil::date(y, m, d)
+                .to_zoned(tz.clone())
+                .unwrap()
+                .timestamp()
+                .as_millisecond()
+        };
+        assert_eq!(
+            (march.from_ms, march.to_ms),
+            (local(2025, 3, 3), local(2025, 3, 31))
+        );
+        let april = Period::month("2025-04").unwrap().range(&tz);
+        assert_eq!(
+            april.from_ms, march.to_ms,
+            "no day is counted twice or lost"
+        );
     }
 }

@@ -141,8 +141,15 @@ pub fn compute(
 
     let mut submissions: HashMap<i64, u32> = HashMap::new();
     let mut featured: HashMap<i64, u32> = HashMap::new();
+    let mut weeks_active: HashMap<i64, HashSet<IsoWeek>> = HashMap::new();
     for counted in &inputs.counted {
         *submissions.entry(counted.staff_id).or_default() += 1;
+        if active_week_set.contains(&counted.week) {
+            weeks_active
+                .entry(counted.staff_id)
+                .or_default()
+                .insert(counted.week);
+        }
         if counted.featured {
             *featured.entry(counted.staff_id).or_default() += 1;
         }
@@ -151,6 +158,15 @@ pub fn compute(
     for (unit_id, _) in &inputs.page_posts {
         *page_posts.entry(*unit_id).or_default() += 1;
     }
+    // Active means active in every week of the period that has a quota (DESIGN §4: "active in
+    // a week"); in a period of paused weeks only, any counted link will do.
+    let is_active = |staff_id: i64| {
+        if active_weeks.is_empty() {
+            submissions.get(&staff_id).copied().unwrap_or(0) > 0
+        } else {
+            weeks_active.get(&staff_id).map_or(0, HashSet::len) == active_weeks.len()
+        }
+    };
     let mut staff_of: BTreeMap<i64, Vec<&StaffInfo>> = BTreeMap::new();
     for person in &inputs.staff {
         staff_of.entry(person.unit_id).or_default().push(person);
@@ -169,13 +185,10 @@ pub fn compute(
             let registered: Vec<&&StaffInfo> = staff.iter().filter(|p| p.registered).collect();
             let inactive: Vec<String> = registered
                 .iter()
-                .filter(|p| submissions.get(&p.id).copied().unwrap_or(0) == 0)
+                .filter(|p| !is_active(p.id))
                 .map(|p| p.full_name.clone())
                 .collect();
-            let active = staff
-                .iter()
-                .filter(|p| submissions.get(&p.id).copied().unwrap_or(0) > 0)
-                .count() as u32;
+            let active = staff.iter().filter(|p| is_active(p.id)).count() as u32;
             let met = posts >= quota;
             let behind = !active_weeks.is_empty() && (!met || !inactive.is_empty());
             UnitStanding {
@@ -470,6 +483,35 @@ mod tests {
             4,
             "two weeks of 2"
         );
+        // Người 13 was active in W48 only (outside this month): not active in W05 and W07.
+        let t2 = month.units.iter().find(|u| u.code == "T2").unwrap();
+        assert_eq!(t2.staff_active, 0);
+        assert_eq!(t2.inactive, ["Người 13"]);
+    }
+
+    #[test]
+    fn over_several_weeks_active_means_active_every_week() {
+        let mut inputs = inputs();
+        let counted = |staff_id, w: &str| Counted {
+            staff_id,
+            week: week(w),
+            page_unit_id: None,
+            featured: false,
+        };
+        inputs.counted = vec![
+            counted(10, "2026-W47"),
+            counted(10, "2026-W48"),
+            counted(11, "2026-W48"),
+            counted(11, "2026-W48"),
+        ];
+        let weeks = [week("2026-W47"), week("2026-W48")];
+        let two_weeks = compute("2026-11", &weeks, |_| false, &Quotas::default(), &inputs);
+        let t1 = two_weeks.units.iter().find(|u| u.code == "T1").unwrap();
+        assert_eq!(
+            t1.staff_active, 1,
+            "Người 11 sent twice, but in one week only"
+        );
+        assert_eq!(t1.inactive, ["Người 11"]);
     }
 
     #[test]
