@@ -215,6 +215,13 @@ async fn the_scheduler_runs_a_week_once_across_restarts_and_instances() {
         .await
         .unwrap();
     assert_eq!(state, "done");
+
+    // A failed run is tried again ten minutes later, the same day.
+    w.app
+        .exec("UPDATE job_runs SET state = 'failed', finished_at = 0 WHERE job = 'reminders'")
+        .await;
+    assert_eq!(restarted.run_due(at(11, 30)).await.unwrap(), 1);
+    assert_eq!(reminders(&w).await.len(), 3);
 }
 
 #[tokio::test]

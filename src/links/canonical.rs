@@ -171,7 +171,15 @@ fn parse(input: &str) -> Result<Url, CanonError> {
     if trimmed.chars().any(char::is_whitespace) {
         return Err(CanonError::NotAUrl(trimmed.to_string()));
     }
-    let with_scheme = match trimmed.split_once("://") {
+    // A `://` further on (inside `?u=https://…`) is not this link's scheme.
+    let scheme_part = trimmed.split_once("://").filter(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && !scheme.contains('.')
+    });
+    let with_scheme = match scheme_part {
         Some((scheme, _)) => {
             let scheme = scheme.to_ascii_lowercase();
             if scheme != "http" && scheme != "https" {
@@ -213,10 +221,9 @@ fn segments(url: &Url) -> Vec<&str> {
 /// Link wrappers that only redirect to their `u`/`q` parameter.
 fn redirect_target(host: &str, url: &Url) -> Option<String> {
     let path = url.path();
-    let is_facebook_wrapper = matches!(
-        host,
-        "l.facebook.com" | "lm.facebook.com" | "l.messenger.com"
-    ) && path.starts_with("/l.php");
+    let is_facebook_wrapper = (host == "l.messenger.com"
+        || facebook_site(host.strip_prefix("www.").unwrap_or(host)).is_some())
+        && path.starts_with("/l.php");
     if is_facebook_wrapper {
         return query(url, "u");
     }
@@ -391,8 +398,15 @@ fn facebook(site: &str, url: &Url) -> Option<Canonical> {
             LinkKind::Post,
             Some(owner.to_string()),
         ),
-        [owner, "photos", ..] => match segs.iter().rev().find(|s| is_facebook_id(s)) {
-            Some(id) if segs.len() >= 3 => fb(
+        // `/{page}/photos/{album}/{id}`: the id comes after "photos", and is not the page's own
+        // numeric id (an album link `/{id}/photos/a.123/` names no photo).
+        [owner, "photos", ..] => match segs
+            .iter()
+            .skip(2)
+            .rev()
+            .find(|s| is_facebook_id(s) && !s.eq_ignore_ascii_case(owner))
+        {
+            Some(id) => fb(
                 format!("fb:photo:{id}"),
                 LinkKind::Photo,
                 Some(owner.to_string()),
@@ -699,6 +713,14 @@ fn website(site: &str, url: &Url, platform: LinkPlatform) -> Canonical {
         .collect();
     params.sort();
     params.dedup();
+    // Sites routed in the fragment (`/#/tin/12`, `/#!/tin/12`) name their pages there.
+    if let Some(route) = url
+        .fragment()
+        .filter(|f| f.starts_with('/') || f.starts_with('!'))
+    {
+        path.push_str("/#");
+        path.push_str(&normalize_escapes(route));
+    }
     let mut key = format!("web:{host}{path}");
     if !params.is_empty() {
         key.push('?');
@@ -715,10 +737,16 @@ fn website(site: &str, url: &Url, platform: LinkPlatform) -> Canonical {
         key.push_str(&joined.join("&"));
     }
     let key = key.trim_end_matches(TRAILING_PUNCTUATION).to_string();
+    // A site's home page is the site, not one of its posts.
+    let is_home = path.is_empty() && params.is_empty();
     Canonical {
         key,
         platform,
-        kind: LinkKind::Article,
+        kind: if is_home {
+            LinkKind::Page
+        } else {
+            LinkKind::Article
+        },
         owner: Some(site.to_string()),
         needs_resolution: false,
     }
@@ -832,6 +860,27 @@ mod tests {
             "web:a.edu.vn/~user/%C3%A1"
         );
         assert_eq!(key("https://a.edu.vn/"), "web:a.edu.vn");
+        assert_eq!(
+            canonicalize("https://a.edu.vn/").unwrap().kind,
+            LinkKind::Page,
+            "a home page is not a post"
+        );
+        assert_ne!(
+            key("https://a.edu.vn/#/tin/1"),
+            key("https://a.edu.vn/#/tin/2")
+        );
+        assert_eq!(
+            key("https://a.edu.vn/tin/1#binh-luan"),
+            "web:a.edu.vn/tin/1"
+        );
+        assert_eq!(
+            key("facebook.com/l.php?u=https://www.facebook.com/thleloi/posts/123"),
+            "fb:post:123",
+            "no scheme, and another one inside the query"
+        );
+        let album =
+            canonicalize("https://www.facebook.com/100064512378901/photos/a.123456/").unwrap();
+        assert_eq!(album.kind, LinkKind::Page, "an album link names no photo");
         assert!(key("https://trườnghọc.vn/tin/1").starts_with("web:xn--"));
     }
 

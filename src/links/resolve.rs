@@ -172,12 +172,17 @@ fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             !(v4.is_private()
+                || v4.octets()[0] == 0
                 || v4.is_loopback()
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_documentation()
                 || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
+        }
+        // `::ffff:127.0.0.1` is 127.0.0.1.
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
+            is_public(IpAddr::V4(v6.to_ipv4_mapped().expect("checked")))
         }
         IpAddr::V6(v6) => {
             !(v6.is_loopback()

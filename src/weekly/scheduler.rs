@@ -144,8 +144,9 @@ impl Scheduler {
     }
 
     /// The run's row is the lock: whoever inserts it runs the job. A run still `running` an
-    /// hour later belongs to a process that died; it is taken over (every message it queues
-    /// has its key, so running again sends nothing twice).
+    /// hour later belongs to a process that died, and a failed one is tried again ten minutes
+    /// later; either is taken over (every message it queues has its key, so running again
+    /// sends nothing twice).
     async fn claim(&self, job: Job, week: IsoWeek) -> Result<bool, StoreError> {
         let _writing = self.db.write_lock().await;
         let now = now_ms();
@@ -164,14 +165,15 @@ impl Scheduler {
             return Ok(true);
         }
         let taken_over = sqlx::query(
-            "UPDATE job_runs SET owner = $1, started_at = $2 WHERE job = $3 AND period = $4 \
-             AND state = 'running' AND started_at < $5",
+            "UPDATE job_runs SET owner = $1, started_at = $2, state = 'running' WHERE job = $3 AND period = $4 \
+             AND ((state = 'running' AND started_at < $5) OR (state = 'failed' AND finished_at < $6))",
         )
         .bind(&self.owner)
         .bind(now)
         .bind(job.name())
         .bind(week.to_string())
         .bind(now - STALE_RUN_MS)
+        .bind(now - FAILED_RETRY_MS)
         .execute(self.db.pool())
         .await?
         .rows_affected();
@@ -184,6 +186,8 @@ impl Scheduler {
 
 /// A run that has been `running` this long was left by a process that died.
 const STALE_RUN_MS: i64 = 3_600_000;
+/// A run that failed (the database was away, say) is tried again after this, the same day.
+const FAILED_RETRY_MS: i64 = 10 * 60_000;
 
 #[cfg(test)]
 mod tests {
