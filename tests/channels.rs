@@ -770,7 +770,8 @@ async fn a_long_reply_is_split_below_the_platform_limit() {
 async fn two_processors_keep_each_senders_order() {
     let w = world().await;
     let senders: Vec<String> = (0..8).map(|i| format!("teacher-{i}")).collect();
-    for round in 0..4 {
+    // More events than one claim takes (32), so order must come from the per-sender rule.
+    for round in 0..6 {
         for sender in &senders {
             let text = if round == 0 {
                 "DK GV9999".to_string()
@@ -786,7 +787,7 @@ async fn two_processors_keep_each_senders_order() {
         w.app.processor.process_available(),
         other.process_available()
     );
-    assert_eq!(a.unwrap() + b.unwrap(), 32, "each event handled once");
+    assert_eq!(a.unwrap() + b.unwrap(), 48, "each event handled once");
     assert_eq!(
         w.app
             .count("SELECT COUNT(*) FROM inbox_events WHERE state <> 'done' OR attempts <> 1")
@@ -801,14 +802,14 @@ async fn two_processors_keep_each_senders_order() {
             .fetch_all(w.app.state.db.pool())
             .await
             .unwrap();
-    assert_eq!(rows.len(), 32);
+    assert_eq!(rows.len(), 48);
     for sender in &senders {
         let events: Vec<i64> = rows
             .iter()
             .filter(|(recipient, _)| recipient == sender)
             .map(|(_, key)| key.split(':').nth(1).unwrap().parse().unwrap())
             .collect();
-        assert_eq!(events.len(), 4);
+        assert_eq!(events.len(), 6);
         assert!(
             events.windows(2).all(|pair| pair[0] < pair[1]),
             "{sender}: {events:?}"
@@ -911,4 +912,22 @@ async fn a_worker_that_lost_its_lease_does_not_send() {
         .filter(|m| m.text == "Một lần thôi")
         .count();
     assert_eq!(sent, 1);
+}
+
+#[tokio::test]
+async fn a_failed_refresh_is_not_repeated_by_the_workers_waiting_for_it() {
+    let w = world().await;
+    w.fake.set_oauth_delay(Duration::from_millis(300));
+    w.fake.inject_oauth_fault(OAuthFault::ErrorBody);
+    let tokens_a = w.app.delivery.zalo_tokens().unwrap().clone();
+    let second = w.app.state.delivery();
+    let tokens_b = second.zalo_tokens().unwrap().clone();
+    let stale = tokens_a.access_token().await.unwrap();
+    let (a, b) = tokio::join!(tokens_a.refresh(&stale), tokens_b.refresh(&stale));
+    assert!(a.is_err() && b.is_err());
+    assert_eq!(
+        w.fake.oauth_calls().len(),
+        1,
+        "the single-use token is not tried again"
+    );
 }

@@ -398,10 +398,18 @@ async fn chat_commands_tk_dv_trang_chon_duyet() {
         approved.contains("THPT-LG-01"),
         "the suggestion replaced the choice: {approved}"
     );
-    if target == this_week() {
-        let trang = w.app.zalo_says(&w.fake, "dung", "trang").await;
-        assert!(trang.contains("THPT"), "{trang}");
-    }
+    // TRANG shows this week's pages, whoever chose them.
+    w.app
+        .state
+        .weekly()
+        .choose_featured(this_week(), &["THPT-LG-01".into(), "PGD-LG".into()], None)
+        .await
+        .unwrap();
+    let trang = w.app.zalo_says(&w.fake, "dung", "trang").await;
+    assert!(
+        trang.contains("Trang chia sẻ tuần") && trang.contains("Trường THPT chuyên Lê Quý Đôn"),
+        "{trang}"
+    );
 }
 
 #[tokio::test]
@@ -517,4 +525,39 @@ async fn standings_of_a_hand_built_week() {
     let (paused, _, _) = paused_app.state.weekly().standings(&period).await.unwrap();
     assert!(paused.units.iter().all(|u| u.quota == 0 && !u.behind));
     assert_eq!(paused.paused_weeks, [week.to_string()]);
+}
+
+#[tokio::test]
+async fn a_reminder_goes_to_the_account_whose_window_is_open() {
+    let w = world().await;
+    a_week(&w).await;
+    w.app
+        .messenger(&support::chat::messenger_body(vec![
+            support::chat::messenger_text("psid-nhan", "DK GV0013"),
+        ]))
+        .await;
+    w.app.process().await;
+    let eight_days_ago = jiff::Timestamp::now().as_millisecond() - 8 * 24 * 3_600_000;
+    w.app
+        .exec(&format!("UPDATE identities SET last_inbound_at = {eight_days_ago} WHERE platform_user_id = 'head-nguyenhue'"))
+        .await;
+    let sent = w
+        .app
+        .state
+        .weekly()
+        .remind(this_week(), false)
+        .await
+        .unwrap();
+    let nhan = sent.iter().find(|m| m.staff_code == "GV0013").unwrap();
+    assert_eq!(
+        nhan.platform,
+        Some(lantoa::channels::Platform::Messenger),
+        "Zalo's window is closed"
+    );
+    // Zalo stays the default while its window is open.
+    let lqd_head = w
+        .app
+        .count("SELECT COUNT(*) FROM outbox WHERE recipient_id = 'head-pgd' AND platform = 'zalo' AND purpose = 'reminder'")
+        .await;
+    assert_eq!(lqd_head, 1);
 }

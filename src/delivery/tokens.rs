@@ -83,10 +83,23 @@ impl ZaloTokens {
     /// Returns a token newer than `stale`: refreshes it, or waits for whoever is refreshing.
     pub async fn refresh(&self, stale: &str) -> Result<String, TokenError> {
         let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER_REFRESH;
+        let asked_at = now_ms();
         loop {
-            let current = self.access_token().await?;
+            let (current, last_error, updated_at): (Option<String>, Option<String>, i64) = sqlx::query_as(
+                "SELECT access_token, last_error, updated_at FROM platform_tokens WHERE platform = $1",
+            )
+            .bind(PLATFORM)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(TokenError::Missing)?;
+            let current = current.ok_or(TokenError::Missing)?;
             if current != stale {
                 return Ok(current);
+            }
+            // Someone refreshed and failed while we waited: trying again with the same
+            // single-use refresh token would only fail again (or worse). Report it instead.
+            if let Some(error) = last_error.filter(|_| updated_at >= asked_at) {
+                return Err(TokenError::RefreshFailed(error));
             }
             let now = now_ms();
             let writing = self.db.write_lock().await;
@@ -134,19 +147,21 @@ impl ZaloTokens {
         let _writing = self.db.write_lock().await;
         match result {
             Ok(pair) => {
-                sqlx::query(
-                    "UPDATE platform_tokens SET access_token = $1, refresh_token = $2, \
-                     access_expires_at = $3, refreshed_at = $4, last_error = NULL, \
-                     refresh_lease_until = NULL, refresh_lease_owner = NULL, updated_at = $4 \
-                     WHERE platform = $5",
-                )
-                .bind(&pair.access_token)
-                .bind(&pair.refresh_token)
-                .bind(now + pair.expires_in_seconds * 1000)
-                .bind(now)
-                .bind(PLATFORM)
-                .execute(self.db.pool())
-                .await?;
+                // The old refresh token is spent: the new pair must be stored, so the write is
+                // retried before it is given up (and then the OA needs re-authorising).
+                for attempt in 1..=3 {
+                    match self.store_pair(&pair, now).await {
+                        Ok(()) => break,
+                        Err(err) if attempt < 3 => {
+                            tracing::error!(error = %err, attempt, "cannot store the new Zalo token pair; retrying");
+                            tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                        }
+                        Err(err) => {
+                            tracing::error!(error = %err, "the new Zalo token pair is LOST: re-authorise the OA");
+                            return Err(err.into());
+                        }
+                    }
+                }
                 tracing::info!("Zalo access token refreshed");
                 Ok(pair.access_token)
             }
@@ -167,6 +182,29 @@ impl ZaloTokens {
                 Err(TokenError::RefreshFailed(reason))
             }
         }
+    }
+}
+
+impl ZaloTokens {
+    async fn store_pair(
+        &self,
+        pair: &super::clients::TokenPair,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE platform_tokens SET access_token = $1, refresh_token = $2, \
+             access_expires_at = $3, refreshed_at = $4, last_error = NULL, \
+             refresh_lease_until = NULL, refresh_lease_owner = NULL, updated_at = $4 \
+             WHERE platform = $5",
+        )
+        .bind(&pair.access_token)
+        .bind(&pair.refresh_token)
+        .bind(now + pair.expires_in_seconds * 1000)
+        .bind(now)
+        .bind(PLATFORM)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
     }
 }
 

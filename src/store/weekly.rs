@@ -167,24 +167,38 @@ pub async fn load_evidence(db: &Db, range: &Range) -> Result<Vec<EvidenceTuple>,
 }
 
 /// Chat accounts of active staff, for messages the bot starts: staff id → (platform, user id,
-/// identity id), Zalo preferred (the main channel), reachable accounts only.
+/// identity id). Reachable accounts only; an account whose messaging window is open is
+/// preferred (a message to a closed window would only be held), then Zalo, the main channel.
 pub async fn reachable_accounts(
     db: &Db,
 ) -> Result<HashMap<i64, (String, String, i64)>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT i.staff_id, i.platform, i.platform_user_id, i.id FROM identities i \
-         JOIN staff s ON s.id = i.staff_id WHERE s.status = 'active' AND i.reachable = 1 \
-         ORDER BY i.staff_id, CASE i.platform WHEN 'zalo' THEN 0 ELSE 1 END",
+    let rows: Vec<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT i.staff_id, i.platform, i.platform_user_id, i.id, i.last_inbound_at FROM identities i \
+         JOIN staff s ON s.id = i.staff_id WHERE s.status = 'active' AND i.reachable = 1",
     )
     .fetch_all(db.pool())
     .await?;
-    let mut accounts = HashMap::new();
-    for (staff_id, platform, user_id, identity_id) in rows {
-        accounts
-            .entry(staff_id)
-            .or_insert((platform, user_id, identity_id));
+    let now = super::now_ms();
+    let rank = |platform: &str, last_inbound: Option<i64>| {
+        let window = crate::channels::Platform::parse(platform).map_or(0, |p| p.window_ms());
+        let open = last_inbound.is_some_and(|at| now - at < window);
+        (!open, platform != "zalo")
+    };
+    type Account = (String, String, i64);
+    let mut best: HashMap<i64, ((bool, bool), Account)> = HashMap::new();
+    for (staff_id, platform, user_id, identity_id, last_inbound) in rows {
+        let key = rank(&platform, last_inbound);
+        match best.get(&staff_id) {
+            Some((current, _)) if *current <= key => {}
+            _ => {
+                best.insert(staff_id, (key, (platform, user_id, identity_id)));
+            }
+        }
     }
-    Ok(accounts)
+    Ok(best
+        .into_iter()
+        .map(|(staff, (_, account))| (staff, account))
+        .collect())
 }
 
 /// People with messages held outside their messaging window: "name (count)", most first.
