@@ -65,7 +65,12 @@ pub async fn unit_week(
 ) -> Result<Value, sqlx::Error> {
     let period = Period::week(week);
     let range = period.range(&settings.time_zone);
-    let inputs = queries::load_inputs(db, &range).await?;
+    let unit_id: Option<i64> = sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
+        .bind(staff_id)
+        .fetch_optional(db.pool())
+        .await?;
+    // Only this unit's rows: DV runs inside the processor's batch, holding the write lock.
+    let inputs = queries::load_inputs_scoped(db, &range, Some(unit_id.unwrap_or(-1))).await?;
     let standings = standings::compute(
         &period.label,
         &range.weeks,
