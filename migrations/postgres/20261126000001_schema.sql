@@ -50,6 +50,7 @@ CREATE TABLE identities (
     reachable         BIGINT NOT NULL DEFAULT 1,
     last_inbound_at   BIGINT,                      -- opens the platform's messaging window
     last_seen_at      BIGINT,                      -- any event, receipts included
+    has_held          BIGINT NOT NULL DEFAULT 0,       -- outbox rows wait for this person's next message
     registered_at     BIGINT,
     created_at        BIGINT NOT NULL,
     updated_at        BIGINT NOT NULL,

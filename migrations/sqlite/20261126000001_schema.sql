@@ -50,6 +50,7 @@ CREATE TABLE identities (
     reachable         INTEGER NOT NULL DEFAULT 1,
     last_inbound_at   INTEGER,                      -- opens the platform's messaging window
     last_seen_at      INTEGER,                      -- any event, receipts included
+    has_held          INTEGER NOT NULL DEFAULT 0,       -- outbox rows wait for this person's next message
     registered_at     INTEGER,
     created_at        INTEGER NOT NULL,
     updated_at        INTEGER NOT NULL,

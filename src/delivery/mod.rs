@@ -49,7 +49,11 @@ pub struct Delivery {
     zalo: Option<ZaloChannel>,
     messenger: Option<MessengerChannel>,
     wake: Arc<Notify>,
+    last_expiry: std::sync::atomic::AtomicI64,
 }
+
+/// How often the worker fails messages whose moment has passed.
+const EXPIRY_EVERY_MS: i64 = 60_000;
 
 impl Delivery {
     pub fn new(db: Db, config: &Config, owner: String, wake: Arc<Notify>) -> Self {
@@ -78,6 +82,7 @@ impl Delivery {
             zalo,
             messenger,
             wake,
+            last_expiry: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -154,6 +159,16 @@ impl Delivery {
     }
 
     pub async fn claim_due(&self) -> Result<Vec<Claimed>, StoreError> {
+        let now = now_ms();
+        let last = self.last_expiry.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last >= EXPIRY_EVERY_MS {
+            self.last_expiry
+                .store(now, std::sync::atomic::Ordering::Relaxed);
+            let expired = outbox::expire(&self.db, now).await?;
+            if expired > 0 {
+                tracing::info!(expired, "messages no longer relevant were not sent");
+            }
+        }
         outbox::claim(&self.db, &self.owner, now_ms(), self.lease_ms, BATCH).await
     }
 
@@ -198,8 +213,10 @@ impl Delivery {
                 reason: format!("outside the {platform} messaging window"),
             });
         }
-        // Rows wait their turn behind the rate limiter and earlier sends; make sure the lease
-        // is still ours right before the send, or another worker may be sending it too.
+        // Rows wait their turn behind the rate limiter and earlier sends; once the turn has
+        // come, make sure the lease is still ours, or another worker may be sending it too.
+        // (Renewing after the wait also spreads these writes out at the send rate.)
+        self.pace(platform).await;
         match outbox::renew_lease(&self.db, row, &self.owner, now_ms(), self.lease_ms).await {
             Ok(true) => {}
             Ok(false) => {
@@ -211,12 +228,34 @@ impl Delivery {
                 return None;
             }
         }
-        let outcome = self.attempt(platform, row).await;
+        let outcome = self.send_now(platform, row).await;
         Some(self.settlement(row, outcome))
     }
 
-    /// The HTTP send itself (with one token refresh on Zalo), nothing recorded.
+    /// Waits for the platform's rate limit.
+    async fn pace(&self, platform: Platform) {
+        match platform {
+            Platform::Zalo => {
+                if let Some(zalo) = &self.zalo {
+                    zalo.rate.acquire().await;
+                }
+            }
+            Platform::Messenger => {
+                if let Some(messenger) = &self.messenger {
+                    messenger.rate.acquire().await;
+                }
+            }
+        }
+    }
+
+    /// The HTTP send itself, paced (with one token refresh on Zalo), nothing recorded.
     pub async fn attempt(&self, platform: Platform, row: &Claimed) -> SendOutcome {
+        self.pace(platform).await;
+        self.send_now(platform, row).await
+    }
+
+    /// The send, once its turn under the rate limit has come.
+    async fn send_now(&self, platform: Platform, row: &Claimed) -> SendOutcome {
         match platform {
             Platform::Zalo => {
                 let Some(zalo) = &self.zalo else {
@@ -232,7 +271,6 @@ impl Delivery {
                         };
                     }
                 };
-                zalo.rate.acquire().await;
                 let outcome = zalo
                     .client
                     .send_text(&token, &row.recipient_id, &row.body)
@@ -265,7 +303,6 @@ impl Delivery {
                         reason: "the Messenger channel is not configured".into(),
                     };
                 };
-                messenger.rate.acquire().await;
                 messenger
                     .client
                     .send_text(&row.recipient_id, &row.body, &row.messaging_type)

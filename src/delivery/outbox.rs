@@ -107,15 +107,6 @@ pub async fn claim(
 ) -> Result<Vec<Claimed>, StoreError> {
     let lease_until = now + lease_ms;
     let writing = db.write_lock().await;
-    // A message still waiting after its moment has passed is no longer worth sending.
-    sqlx::query(
-        "UPDATE outbox SET state = 'failed', last_error = 'no longer relevant' \
-         WHERE state = 'pending' AND relevant_until IS NOT NULL AND relevant_until < $1 \
-         AND (lease_until IS NULL OR lease_until < $1)",
-    )
-    .bind(now)
-    .execute(db.pool())
-    .await?;
     // A person's messages go in order: a row waits while an older one to the same person is
     // still pending (backing off, or leased by another worker). `sending_since` stays as an
     // earlier attempt left it: that marks the doubt.
@@ -189,6 +180,22 @@ pub async fn claim(
             },
         )
         .collect())
+}
+
+/// Fails pending messages whose moment has passed (a reply a day old, last week's reminder):
+/// no longer worth sending. A sweep over every pending row, so the worker runs it now and then,
+/// not every round.
+pub async fn expire(db: &Db, now: i64) -> Result<u64, StoreError> {
+    let _writing = db.write_lock().await;
+    Ok(sqlx::query(
+        "UPDATE outbox SET state = 'failed', last_error = 'no longer relevant' \
+         WHERE state = 'pending' AND relevant_until IS NOT NULL AND relevant_until < $1 \
+         AND (lease_until IS NULL OR lease_until < $1)",
+    )
+    .bind(now)
+    .execute(db.pool())
+    .await?
+    .rows_affected())
 }
 
 /// Extends the lease just before a send; false when the lease was lost (it lapsed and another
@@ -315,8 +322,20 @@ pub async fn settle(
         query = query.bind(next);
     }
     let _writing = db.write_lock().await;
-    if query.execute(db.pool()).await?.rows_affected() == 0 {
+    let mut tx = db.begin_write().await?;
+    if query.execute(&mut *tx).await?.rows_affected() == 0 {
         tracing::warn!(key = %row.idempotency_key, "outcome not recorded: the lease was lost");
     }
+    if matches!(outcome, Settle::Held { .. }) {
+        // The person's next message releases it: flag them, in the same transaction.
+        sqlx::query(
+            "UPDATE identities SET has_held = 1 WHERE id = (SELECT identity_id FROM outbox WHERE id = $1) \
+             AND EXISTS (SELECT 1 FROM outbox WHERE id = $1 AND state = 'held')",
+        )
+        .bind(row.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }

@@ -220,9 +220,10 @@ impl Processor {
             | EventKind::SubmitInfo => {
                 queries::touch_inbound(conn, identity.id, event.received_at).await?;
                 // Whatever was held for this person can go now — held by our window check or
-                // by the platform's own answer, whichever it was.
-                let released = outbox::release_held(conn, identity.id, now).await?;
-                if released > 0 {
+                // by the platform's own answer, whichever it was. (Delivery flags the person
+                // when it holds a message, under the same write lock as this batch.)
+                if identity.has_held {
+                    let released = outbox::release_held(conn, identity.id, now).await?;
                     tracing::info!(identity = identity.id, released, "held messages released");
                 }
             }

@@ -12,6 +12,8 @@ pub struct Identity {
     pub staff_id: Option<i64>,
     pub last_inbound_at: Option<i64>,
     pub reachable: bool,
+    /// Messages are held for this person until they write again.
+    pub has_held: bool,
 }
 
 /// The identity of a platform account, created on its first event.
@@ -21,15 +23,15 @@ pub async fn ensure_identity(
     user_id: &str,
     now: i64,
 ) -> Result<Identity, sqlx::Error> {
-    let select = "SELECT id, staff_id, last_inbound_at, reachable FROM identities \
+    let select = "SELECT id, staff_id, last_inbound_at, reachable, has_held FROM identities \
                   WHERE platform = $1 AND platform_user_id = $2";
-    type Row = (i64, Option<i64>, Option<i64>, i64);
+    type Row = (i64, Option<i64>, Option<i64>, i64, i64);
     let found: Option<Row> = sqlx::query_as(select)
         .bind(platform.as_str())
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?;
-    let (id, staff_id, last_inbound_at, reachable) = match found {
+    let (id, staff_id, last_inbound_at, reachable, has_held) = match found {
         Some(row) => row,
         None => {
             sqlx::query(
@@ -53,6 +55,7 @@ pub async fn ensure_identity(
         staff_id,
         last_inbound_at,
         reachable: reachable != 0,
+        has_held: has_held != 0,
     })
 }
 
