@@ -24,7 +24,7 @@ use crate::conversation::{self, Action, Facts, Intent};
 use crate::delivery::outbox::{self, NewMessage};
 use crate::delivery::outcome::backoff;
 use crate::links::canonicalize;
-use crate::store::conversation as queries;
+use crate::store::conversation::{self as queries, Touch};
 use crate::store::submissions;
 use crate::store::{Db, StoreError, now_ms};
 use crate::templates::{TemplateError, Templates};
@@ -211,26 +211,29 @@ impl Processor {
         now: i64,
     ) -> Result<(), ProcessError> {
         let payload: Value = serde_json::from_str(&event.payload)?;
-        let identity =
-            queries::ensure_identity(conn, event.platform, &event.sender_id, now).await?;
-        match event.kind {
+        let touch = match event.kind {
             EventKind::Message
             | EventKind::Postback
             | EventKind::Follow
-            | EventKind::SubmitInfo => {
-                queries::touch_inbound(conn, identity.id, event.received_at).await?;
-                // Whatever was held for this person can go now — held by our window check or
-                // by the platform's own answer, whichever it was. (Delivery flags the person
-                // when it holds a message, under the same write lock as this batch.)
-                if identity.has_held {
-                    let released = outbox::release_held(conn, identity.id, now).await?;
-                    tracing::info!(identity = identity.id, released, "held messages released");
-                }
-            }
-            EventKind::Echo | EventKind::Receipt => {
-                queries::touch_seen(conn, identity.id, event.received_at).await?;
-            }
-            EventKind::Unfollow | EventKind::Ignored => {}
+            | EventKind::SubmitInfo => Touch::Inbound,
+            EventKind::Echo | EventKind::Receipt => Touch::Seen,
+            EventKind::Unfollow | EventKind::Ignored => Touch::Nothing,
+        };
+        let identity = queries::touch_identity(
+            conn,
+            event.platform,
+            &event.sender_id,
+            touch,
+            event.received_at,
+            now,
+        )
+        .await?;
+        // Whatever was held for this person can go now — held by our window check or by the
+        // platform's own answer, whichever it was. (Delivery flags the person when it holds a
+        // message, under the same write lock as this batch.)
+        if touch == Touch::Inbound && identity.has_held {
+            let released = outbox::release_held(conn, identity.id, now).await?;
+            tracing::info!(identity = identity.id, released, "held messages released");
         }
 
         let intent = match event.kind {

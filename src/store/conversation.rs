@@ -59,6 +59,64 @@ pub async fn ensure_identity(
     })
 }
 
+/// What an event tells about its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// The person wrote: the messaging window opens (or stays open).
+    Inbound,
+    /// A receipt or echo: seen, but the window does not move.
+    Seen,
+    Nothing,
+}
+
+/// The account of an event, updated for it, in one statement when it exists already (the
+/// common case on the processor's hot path).
+pub async fn touch_identity(
+    conn: &mut AnyConnection,
+    platform: Platform,
+    user_id: &str,
+    touch: Touch,
+    at: i64,
+    now: i64,
+) -> Result<Identity, sqlx::Error> {
+    let set = match touch {
+        Touch::Inbound => {
+            "last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $1 THEN $1 \
+             ELSE last_inbound_at END, last_seen_at = $1, reachable = 1, updated_at = $1"
+        }
+        Touch::Seen => "last_seen_at = $1, updated_at = $1",
+        Touch::Nothing => return ensure_identity(conn, platform, user_id, now).await,
+    };
+    let sql = format!(
+        "UPDATE identities SET {set} WHERE platform = $2 AND platform_user_id = $3 \
+         RETURNING id, staff_id, last_inbound_at, reachable, has_held"
+    );
+    type Row = (i64, Option<i64>, Option<i64>, i64, i64);
+    let updated: Option<Row> = sqlx::query_as(&sql)
+        .bind(at)
+        .bind(platform.as_str())
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some((id, staff_id, last_inbound_at, reachable, has_held)) = updated {
+        return Ok(Identity {
+            id,
+            staff_id,
+            last_inbound_at,
+            reachable: reachable != 0,
+            has_held: has_held != 0,
+        });
+    }
+    // A first event from this account: create it, then apply the touch.
+    let created = ensure_identity(conn, platform, user_id, now).await?;
+    match touch {
+        Touch::Inbound => touch_inbound(conn, created.id, at).await?,
+        Touch::Seen => touch_seen(conn, created.id, at).await?,
+        Touch::Nothing => {}
+    }
+    Ok(created)
+}
+
 /// A message from the person: it opens (or keeps open) the platform's messaging window.
 pub async fn touch_inbound(
     conn: &mut AnyConnection,
