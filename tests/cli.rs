@@ -19,21 +19,30 @@ fn lantoa(database_url: &str) -> Command {
     command
 }
 
+/// `lantoa import units|staff` of the example province; what each printed.
+fn import_examples(database_url: &str) -> Vec<String> {
+    ["units", "staff"]
+        .iter()
+        .map(|file| {
+            let output = lantoa(database_url)
+                .args(["import", file])
+                .arg(examples_dir().join(format!("{file}.csv")))
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap()
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn import_then_serve_then_ready_then_sigterm() {
     let test = TestDb::unmigrated().await;
-    for file in ["units", "staff"] {
-        let output = lantoa(&test.url)
-            .args(["import", file])
-            .arg(examples_dir().join(format!("{file}.csv")))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let printed = String::from_utf8(output.stdout).unwrap();
+    for (file, printed) in ["units", "staff"].iter().zip(import_examples(&test.url)) {
         assert!(printed.starts_with(&format!("{file}: ")), "{printed}");
         assert!(
             printed.contains(" added, 0 updated, 0 deactivated"),
@@ -173,14 +182,7 @@ fn canon_prints_one_line_per_url() {
 #[tokio::test]
 async fn report_and_remind_from_the_command_line() {
     let test = TestDb::unmigrated().await;
-    for file in ["units", "staff"] {
-        let output = lantoa(&test.url)
-            .args(["import", file])
-            .arg(examples_dir().join(format!("{file}.csv")))
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-    }
+    import_examples(&test.url);
     let json = lantoa(&test.url)
         .args([
             "report", "--week", "2026-W48", "--format", "json", "--unit", "pgd-lg",

@@ -168,11 +168,10 @@ fn decide_message(intent: Intent, facts: &Facts) -> Decision {
         (Intent::Approve, Some(_)) => {
             Decision::reply("pages_chosen", json!({})).act(Action::ApproveSuggestion)
         }
-        (Intent::Links { urls, dropped }, Some(_)) => Decision::reply(
-            "links_received",
-            json!({"count": urls.len(), "dropped": dropped}),
-        )
-        .act(Action::RecordLinks { urls }),
+        (Intent::Links { urls, dropped }, Some(_)) => {
+            Decision::reply("links_received", json!({"dropped": dropped}))
+                .act(Action::RecordLinks { urls })
+        }
         (Intent::Links { urls, dropped }, None) => Decision::reply(
             "unregistered",
             json!({"kept": urls.len(), "dropped": dropped}),

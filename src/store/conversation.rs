@@ -10,7 +10,6 @@ use crate::conversation::{CodeLookup, Person};
 pub struct Identity {
     pub id: i64,
     pub staff_id: Option<i64>,
-    pub last_inbound_at: Option<i64>,
     pub reachable: bool,
     /// Messages are held for this person until they write again.
     pub has_held: bool,
@@ -23,15 +22,15 @@ pub async fn ensure_identity(
     user_id: &str,
     now: i64,
 ) -> Result<Identity, sqlx::Error> {
-    let select = "SELECT id, staff_id, last_inbound_at, reachable, has_held FROM identities \
+    let select = "SELECT id, staff_id, reachable, has_held FROM identities \
                   WHERE platform = $1 AND platform_user_id = $2";
-    type Row = (i64, Option<i64>, Option<i64>, i64, i64);
+    type Row = (i64, Option<i64>, i64, i64);
     let found: Option<Row> = sqlx::query_as(select)
         .bind(platform.as_str())
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?;
-    let (id, staff_id, last_inbound_at, reachable, has_held) = match found {
+    let (id, staff_id, reachable, has_held) = match found {
         Some(row) => row,
         None => {
             sqlx::query(
@@ -53,7 +52,6 @@ pub async fn ensure_identity(
     Ok(Identity {
         id,
         staff_id,
-        last_inbound_at,
         reachable: reachable != 0,
         has_held: has_held != 0,
     })
@@ -89,62 +87,30 @@ pub async fn touch_identity(
     };
     let sql = format!(
         "UPDATE identities SET {set} WHERE platform = $2 AND platform_user_id = $3 \
-         RETURNING id, staff_id, last_inbound_at, reachable, has_held"
+         RETURNING id, staff_id, reachable, has_held"
     );
-    type Row = (i64, Option<i64>, Option<i64>, i64, i64);
-    let updated: Option<Row> = sqlx::query_as(&sql)
-        .bind(at)
-        .bind(platform.as_str())
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some((id, staff_id, last_inbound_at, reachable, has_held)) = updated {
-        return Ok(Identity {
-            id,
-            staff_id,
-            last_inbound_at,
-            reachable: reachable != 0,
-            has_held: has_held != 0,
-        });
-    }
-    // A first event from this account: create it, then apply the touch.
-    let created = ensure_identity(conn, platform, user_id, now).await?;
-    match touch {
-        Touch::Inbound => touch_inbound(conn, created.id, at).await?,
-        Touch::Seen => touch_seen(conn, created.id, at).await?,
-        Touch::Nothing => {}
-    }
-    Ok(created)
-}
-
-/// A message from the person: it opens (or keeps open) the platform's messaging window.
-pub async fn touch_inbound(
-    conn: &mut AnyConnection,
-    identity_id: i64,
-    at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE identities SET last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $1 \
-         THEN $1 ELSE last_inbound_at END, last_seen_at = $1, reachable = 1, updated_at = $1 WHERE id = $2",
-    )
-    .bind(at)
-    .bind(identity_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn touch_seen(
-    conn: &mut AnyConnection,
-    identity_id: i64,
-    at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE identities SET last_seen_at = $1, updated_at = $1 WHERE id = $2")
-        .bind(at)
-        .bind(identity_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    type Row = (i64, Option<i64>, i64, i64);
+    let update = || {
+        sqlx::query_as::<_, Row>(&sql)
+            .bind(at)
+            .bind(platform.as_str())
+            .bind(user_id)
+    };
+    let updated = match update().fetch_optional(&mut *conn).await? {
+        Some(row) => row,
+        None => {
+            // A first event from this account: create it, then apply the touch.
+            ensure_identity(conn, platform, user_id, now).await?;
+            update().fetch_one(&mut *conn).await?
+        }
+    };
+    let (id, staff_id, reachable, has_held) = updated;
+    Ok(Identity {
+        id,
+        staff_id,
+        reachable: reachable != 0,
+        has_held: has_held != 0,
+    })
 }
 
 pub async fn set_following(
