@@ -13,6 +13,8 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 
 use crate::calendar::{IsoWeek, WeekRange};
+use crate::identity::invites::ChatLinks;
+use crate::identity::throttle::Limits;
 use crate::org::UnitKind;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://lantoa.db";
@@ -65,6 +67,8 @@ pub enum LogFormat {
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub bind: SocketAddr,
+    /// `/metrics` on its own address instead of the public one.
+    pub metrics_bind: Option<SocketAddr>,
     pub log_format: LogFormat,
     pub settings: Settings,
     pub zalo: Option<ZaloConfig>,
@@ -142,6 +146,53 @@ pub struct Settings {
     pub schedule: Schedule,
     pub template_dir: PathBuf,
     pub delivery: DeliverySettings,
+    pub registration: RegistrationSettings,
+    pub retention: RetentionSettings,
+}
+
+/// Invites and the ceilings on failed registrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationSettings {
+    /// How long an invite code stays valid.
+    pub invite_days: u32,
+    pub limits: Limits,
+    /// The chat links printed on the invite sheets (e.g. `https://zalo.me/<OA id>`).
+    pub links: ChatLinks,
+}
+
+impl Default for RegistrationSettings {
+    fn default() -> Self {
+        Self {
+            invite_days: 30,
+            limits: Limits::default(),
+            links: ChatLinks::default(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RegistrationFile {
+    invite_days: Option<u32>,
+    failures_per_account_per_hour: Option<u32>,
+    failures_per_hour: Option<u32>,
+    zalo_oa_url: Option<String>,
+    messenger_url: Option<String>,
+}
+
+/// How long what people sent is kept beyond what counting needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// Bodies of processed webhook events are emptied after this many days; the rows stay
+    /// (their keys recognise a platform's retry).
+    pub inbox_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self { inbox_days: 90 }
+    }
 }
 
 /// Client-side send rates, below the platforms' own limits.
@@ -173,6 +224,8 @@ impl Default for Settings {
             schedule: Schedule::default(),
             template_dir: PathBuf::from("message-templates"),
             delivery: DeliverySettings::default(),
+            registration: RegistrationSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -271,6 +324,8 @@ struct SettingsFile {
     quota: Quotas,
     schedule: BTreeMap<String, String>,
     delivery: DeliverySettings,
+    registration: RegistrationFile,
+    retention: RetentionSettings,
 }
 
 impl Settings {
@@ -302,6 +357,14 @@ impl Settings {
             return Err(ConfigError::new("delivery", "rates must be above zero"));
         }
         settings.delivery = file.delivery;
+        settings.registration = registration(file.registration)?;
+        if file.retention.inbox_days == 0 {
+            return Err(ConfigError::new(
+                "retention.inbox_days",
+                "must be at least 1 (day)",
+            ));
+        }
+        settings.retention = file.retention;
         for (key, value) in &file.schedule {
             let slot = match key.as_str() {
                 "reminders" => &mut settings.schedule.reminders,
@@ -319,6 +382,46 @@ impl Settings {
         }
         Ok(settings)
     }
+}
+
+fn registration(file: RegistrationFile) -> Result<RegistrationSettings, ConfigError> {
+    let defaults = RegistrationSettings::default();
+    let positive = |key: &str, value: Option<u32>, default: u32| match value {
+        Some(0) => Err(ConfigError::new(
+            format!("registration.{key}"),
+            "must be above zero",
+        )),
+        Some(value) => Ok(value),
+        None => Ok(default),
+    };
+    let link = |key: &str, value: Option<String>| match value {
+        Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            Err(ConfigError::new(
+                format!("registration.{key}"),
+                format!("`{url}` is not an http(s) URL"),
+            ))
+        }
+        other => Ok(other),
+    };
+    Ok(RegistrationSettings {
+        invite_days: positive("invite_days", file.invite_days, defaults.invite_days)?,
+        limits: Limits {
+            per_account: positive(
+                "failures_per_account_per_hour",
+                file.failures_per_account_per_hour,
+                defaults.limits.per_account,
+            )?,
+            global: positive(
+                "failures_per_hour",
+                file.failures_per_hour,
+                defaults.limits.global,
+            )?,
+        },
+        links: ChatLinks {
+            zalo: link("zalo_oa_url", file.zalo_oa_url)?,
+            messenger: link("messenger_url", file.messenger_url)?,
+        },
+    })
 }
 
 impl Config {
@@ -351,6 +454,16 @@ impl Config {
                 format!("`{bind_text}` is not an address like 127.0.0.1:8080"),
             )
         })?;
+
+        let metrics_bind = match var("LANTOA_METRICS_BIND") {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                ConfigError::new(
+                    "LANTOA_METRICS_BIND",
+                    format!("`{text}` is not an address like 127.0.0.1:9090"),
+                )
+            })?),
+        };
 
         let log_format = match var("LANTOA_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -417,6 +530,7 @@ impl Config {
         Ok(Self {
             database_url,
             bind,
+            metrics_bind,
             log_format,
             settings,
             zalo,

@@ -22,17 +22,46 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             "register_already",
             json!({"code": "GV0001", "full_name": "Nguyễn Thị Lan", "unit_name": "Trường Tiểu học Lê Lợi"}),
         ),
+        ("register_missing_code", json!({})),
         (
             "register_other_person",
-            json!({"code": "GV0002", "full_name": "Nguyễn Thị Lan"}),
+            json!({"full_name": "Nguyễn Thị Lan"}),
         ),
-        ("register_missing_code", json!({})),
-        ("register_unknown_code", json!({"code": "GV9999"})),
-        ("register_inactive", json!({"code": "GV0003"})),
+        ("register_received", json!({"code": "GV0001"})),
+        ("register_code_invalid", json!({})),
+        ("register_throttled", json!({"minutes": 42})),
+        ("register_busy", json!({})),
         (
-            "register_taken",
-            json!({"code": "GV0001", "platform_name": "Zalo"}),
+            "register_approved",
+            json!({"id": 12, "code": "GV0001", "full_name": "Nguyễn Thị Lan", "unit_name": "Trường Tiểu học Lê Lợi", "credited": 1}),
         ),
+        ("register_refused", json!({"id": 12})),
+        (
+            "approval_request",
+            json!({"id": 12, "platform_name": "Zalo", "display_name": "Lan Nguyễn", "full_name": "Nguyễn Thị Lan", "code": "GV0001", "unit_name": "Trường Tiểu học Lê Lợi", "phone": "match"}),
+        ),
+        (
+            "approval_phone",
+            json!({"id": 12, "full_name": "Nguyễn Thị Lan", "code": "GV0001", "phone": "mismatch"}),
+        ),
+        (
+            "approval_done",
+            json!({"id": 12, "approve": true, "linked": true, "stale": false, "full_name": "Nguyễn Thị Lan", "code": "GV0001"}),
+        ),
+        ("approval_not_found", json!({"id": 12})),
+        ("approval_missing_number", json!({"approve": true})),
+        ("account_linked", json!({"platform_name": "Messenger"})),
+        ("unlinked", json!({})),
+        (
+            "my_data",
+            json!({"registered": true, "full_name": "Nguyễn Thị Lan", "code": "GV0001", "unit_name": "Trường Tiểu học Lê Lợi",
+                   "accounts": [{"platform_name": "Zalo", "registered_at": "08:15 24/11/2026"}],
+                   "weeks": [{"week": "2026-W48", "count": 3}], "total": 3, "more_weeks": 0,
+                   "messages": 4, "pending_links": 0}),
+        ),
+        ("erase_confirm", json!({"registered": true})),
+        ("erase_done", json!({"registered": true})),
+        ("request_info", json!({})),
         (
             "links_received",
             json!({
@@ -101,96 +130,57 @@ pub fn samples() -> Vec<(&'static str, Value)> {
     ]
 }
 
-/// The shipped templates, built into the binary so that `lantoa demo` runs from anywhere.
+/// A shipped template, built into the binary.
+macro_rules! builtin {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!("../message-templates/", $name, ".txt")),
+        )
+    };
+}
+
+/// The shipped templates, built into the binary so that `lantoa` runs from anywhere.
 const BUILTIN: &[(&str, &str)] = &[
-    (
-        "admin_only",
-        include_str!("../message-templates/admin_only.txt"),
-    ),
-    (
-        "featured_announcement",
-        include_str!("../message-templates/featured_announcement.txt"),
-    ),
-    (
-        "featured_auto",
-        include_str!("../message-templates/featured_auto.txt"),
-    ),
-    (
-        "featured_suggestion",
-        include_str!("../message-templates/featured_suggestion.txt"),
-    ),
-    (
-        "head_only",
-        include_str!("../message-templates/head_only.txt"),
-    ),
-    ("help", include_str!("../message-templates/help.txt")),
-    (
-        "links_received",
-        include_str!("../message-templates/links_received.txt"),
-    ),
-    ("my_week", include_str!("../message-templates/my_week.txt")),
-    ("pages", include_str!("../message-templates/pages.txt")),
-    (
-        "pages_chosen",
-        include_str!("../message-templates/pages_chosen.txt"),
-    ),
-    (
-        "register_already",
-        include_str!("../message-templates/register_already.txt"),
-    ),
-    (
-        "register_inactive",
-        include_str!("../message-templates/register_inactive.txt"),
-    ),
-    (
-        "register_missing_code",
-        include_str!("../message-templates/register_missing_code.txt"),
-    ),
-    (
-        "register_ok",
-        include_str!("../message-templates/register_ok.txt"),
-    ),
-    (
-        "register_other_person",
-        include_str!("../message-templates/register_other_person.txt"),
-    ),
-    (
-        "register_taken",
-        include_str!("../message-templates/register_taken.txt"),
-    ),
-    (
-        "register_unknown_code",
-        include_str!("../message-templates/register_unknown_code.txt"),
-    ),
-    (
-        "reminder_admin",
-        include_str!("../message-templates/reminder_admin.txt"),
-    ),
-    (
-        "reminder_head",
-        include_str!("../message-templates/reminder_head.txt"),
-    ),
-    (
-        "reminder_phong",
-        include_str!("../message-templates/reminder_phong.txt"),
-    ),
-    (
-        "unit_week",
-        include_str!("../message-templates/unit_week.txt"),
-    ),
-    (
-        "unregistered",
-        include_str!("../message-templates/unregistered.txt"),
-    ),
-    ("welcome", include_str!("../message-templates/welcome.txt")),
-    (
-        "withdraw",
-        include_str!("../message-templates/withdraw.txt"),
-    ),
-    (
-        "withdraw_missing_link",
-        include_str!("../message-templates/withdraw_missing_link.txt"),
-    ),
+    builtin!("account_linked"),
+    builtin!("admin_only"),
+    builtin!("approval_done"),
+    builtin!("approval_missing_number"),
+    builtin!("approval_not_found"),
+    builtin!("approval_phone"),
+    builtin!("approval_request"),
+    builtin!("erase_confirm"),
+    builtin!("erase_done"),
+    builtin!("featured_announcement"),
+    builtin!("featured_auto"),
+    builtin!("featured_suggestion"),
+    builtin!("head_only"),
+    builtin!("help"),
+    builtin!("links_received"),
+    builtin!("my_data"),
+    builtin!("my_week"),
+    builtin!("pages"),
+    builtin!("pages_chosen"),
+    builtin!("register_already"),
+    builtin!("register_approved"),
+    builtin!("register_busy"),
+    builtin!("register_code_invalid"),
+    builtin!("register_missing_code"),
+    builtin!("register_ok"),
+    builtin!("register_other_person"),
+    builtin!("register_received"),
+    builtin!("register_refused"),
+    builtin!("register_throttled"),
+    builtin!("reminder_admin"),
+    builtin!("reminder_head"),
+    builtin!("reminder_phong"),
+    builtin!("request_info"),
+    builtin!("unit_week"),
+    builtin!("unlinked"),
+    builtin!("unregistered"),
+    builtin!("welcome"),
+    builtin!("withdraw"),
+    builtin!("withdraw_missing_link"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -262,10 +252,13 @@ impl Templates {
         Ok(Self { env })
     }
 
+    /// Renders a message. Every string of the context is cleaned first: a reply never
+    /// repeats control or bidi characters, nor more than a line of someone's input.
     pub fn render(&self, name: &str, context: &Value) -> Result<String, TemplateError> {
+        let context = echo_safe(context);
         self.env
             .get_template(name)
-            .and_then(|template| template.render(context))
+            .and_then(|template| template.render(&context))
             .map(|text| text.trim().to_string())
             .map_err(|err| TemplateError::Render {
                 name: name.to_string(),
@@ -274,9 +267,39 @@ impl Templates {
     }
 }
 
+fn echo_safe(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(crate::text::for_echo(text)),
+        Value::Array(items) => Value::Array(items.iter().map(echo_safe).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(key, value)| (key.clone(), echo_safe(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replies_never_echo_controls_bidi_or_a_whole_flood() {
+        let templates = Templates::builtin().unwrap();
+        let text = templates
+            .render(
+                "withdraw",
+                &json!({"found": false, "url": format!("https://a.vn/\u{202E}x\u{0}{}", "y".repeat(5_000))}),
+            )
+            .unwrap();
+        assert!(
+            !text.contains('\u{202E}') && !text.contains('\u{0}'),
+            "{text}"
+        );
+        assert!(text.chars().count() < 500, "{}", text.chars().count());
+    }
 
     fn shipped() -> Templates {
         Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates")).unwrap()

@@ -102,10 +102,16 @@ async fn zalo_webhook(State(state): State<AppState>, headers: HeaderMap, body: B
     ) {
         return rejected(Platform::Zalo, &err);
     }
-    let event = zalo::parse_event(&parsed, &body).unwrap_or_else(|err| {
+    let mut event = zalo::parse_event(&parsed, &body).unwrap_or_else(|err| {
         tracing::info!(reason = %err, "signed Zalo event kept as ignored");
         zalo::ignored_event(&body)
     });
+    if event.kind != crate::channels::EventKind::Ignored {
+        zalo::check_freshness(&mut event, crate::store::now_ms());
+        if let Some(reason) = &event.rejected {
+            tracing::warn!(%reason, "signed Zalo event kept as rejected, not processed");
+        }
+    }
     accept(&state, Platform::Zalo, vec![event]).await
 }
 

@@ -8,6 +8,7 @@ use sha2::Sha256;
 use super::{
     EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, str_at, unhex,
 };
+use crate::text::{clean_id, clean_text};
 
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
@@ -65,6 +66,7 @@ pub fn ignored_event(value: &Value) -> InboundEvent {
         name: "unknown".into(),
         occurred_at_ms: 0,
         payload,
+        rejected: None,
     }
 }
 
@@ -94,24 +96,28 @@ fn parse_event(event: &Value) -> InboundEvent {
     } else {
         str_at(event, &["sender", "id"]).or_else(|| str_at(event, &["sender", "user_ref"]))
     };
+    let sender = sender.map(clean_id).filter(|id| !id.is_empty());
     let payload = event.to_string();
-    let mid = str_at(event, &["message", "mid"]).or_else(|| str_at(event, &["postback", "mid"]));
+    let mid = str_at(event, &["message", "mid"])
+        .or_else(|| str_at(event, &["postback", "mid"]))
+        .map(clean_id);
     let dedup_key = match mid {
-        Some(mid) => format!("{name}:{mid}"),
-        None => format!("sha256:{}", sha256_hex(&[payload.as_bytes()])),
+        Some(mid) if !mid.is_empty() => format!("{name}:{mid}"),
+        _ => format!("sha256:{}", sha256_hex(&[payload.as_bytes()])),
     };
     InboundEvent {
         platform: Platform::Messenger,
         dedup_key,
-        sender_id: sender.unwrap_or("").to_string(),
         kind: if sender.is_none() {
             EventKind::Ignored
         } else {
             kind
         },
+        sender_id: sender.map(|s| s.into_owned()).unwrap_or_default(),
         name: name.to_string(),
         occurred_at_ms: event.get("timestamp").and_then(Value::as_i64).unwrap_or(0),
         payload,
+        rejected: None,
     }
 }
 
@@ -127,8 +133,8 @@ pub fn message_content(event: &Value) -> MessageContent {
                 .or_else(|| m.get("text"))
         })
         .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+        .map(|text| clean_text(text).into_owned())
+        .unwrap_or_default();
     let attachment_urls = message
         .and_then(|m| m.get("attachments"))
         .and_then(Value::as_array)
@@ -140,7 +146,7 @@ pub fn message_content(event: &Value) -> MessageContent {
                     str_at(a, &["payload", "url"])
                         .or_else(|| str_at(a, &["url"]))
                         .or_else(|| str_at(a, &["URL"]))
-                        .map(str::to_string)
+                        .map(|url| clean_id(url).into_owned())
                 })
                 .collect()
         })

@@ -111,6 +111,8 @@ pub struct InboundEvent {
     pub occurred_at_ms: i64,
     /// The event's JSON (for Messenger, this event's object out of the batch).
     pub payload: String,
+    /// Why the event is kept but never processed (a stale signed timestamp).
+    pub rejected: Option<String>,
 }
 
 /// What a person's message carried: its text and the URLs of its attachments.

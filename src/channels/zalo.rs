@@ -7,8 +7,29 @@ use subtle::ConstantTimeEq;
 use super::{
     EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, str_at, unhex,
 };
+use crate::conversation::SharedInfo;
+use crate::text::{clean_id, clean_text, for_echo};
 
 pub const SIGNATURE_HEADER: &str = "x-zevent-signature";
+
+/// The person-to-OA message events Zalo documents (research/zalo.md §1.3); any other
+/// `user_send_*` is a kind we do not know, and is not answered.
+const MESSAGE_EVENTS: [&str; 10] = [
+    "user_send_text",
+    "user_send_image",
+    "user_send_link",
+    "user_send_audio",
+    "user_send_video",
+    "user_send_sticker",
+    "user_send_gif",
+    "user_send_location",
+    "user_send_file",
+    "user_send_business_card",
+];
+
+/// A signed event whose `timestamp` is further than this from now is kept as rejected and
+/// not processed: a replay of an old body, or a clock gone wrong.
+pub const MAX_CLOCK_SKEW_MS: i64 = 24 * 3_600_000;
 
 /// `mac = sha256(app_id + raw_body + timestamp + oa_secret_key)`, plain SHA-256, with or
 /// without the `mac=` prefix, compared in constant time.
@@ -51,17 +72,18 @@ pub fn signed_timestamp(body: &Value) -> Option<String> {
 /// One Zalo webhook call is one event.
 pub fn parse_event(body: &Value, raw: &[u8]) -> Result<InboundEvent, WebhookError> {
     let name = str_at(body, &["event_name"])
+        .map(clean_id)
+        .filter(|name| !name.is_empty())
         .ok_or_else(|| WebhookError::Malformed("no event_name".into()))?
-        .to_string();
+        .into_owned();
     let kind = match name.as_str() {
         "follow" => EventKind::Follow,
         "unfollow" => EventKind::Unfollow,
         "user_submit_info" => EventKind::SubmitInfo,
         "user_received_message" | "user_seen_message" => EventKind::Receipt,
-        n if n.starts_with("user_send_") && !n.starts_with("user_send_group_") => {
-            EventKind::Message
-        }
+        n if MESSAGE_EVENTS.contains(&n) => EventKind::Message,
         n if n.starts_with("oa_send_") && !n.starts_with("oa_send_group_") => EventKind::Echo,
+        // Group messages, tags, anonymous chats and kinds added later: kept, never answered.
         _ => EventKind::Ignored,
     };
     let sender = match kind {
@@ -72,14 +94,17 @@ pub fn parse_event(body: &Value, raw: &[u8]) -> Result<InboundEvent, WebhookErro
         }
         _ => str_at(body, &["sender", "id"]),
     };
+    let sender = sender.map(clean_id).filter(|id| !id.is_empty());
     let sender_id = match (sender, kind) {
-        (Some(id), _) => id.to_string(),
-        (None, EventKind::Ignored) => str_at(body, &["user_id_by_app"]).unwrap_or("").to_string(),
+        (Some(id), _) => id.into_owned(),
+        (None, EventKind::Ignored) => str_at(body, &["user_id_by_app"])
+            .map(|id| clean_id(id).into_owned())
+            .unwrap_or_default(),
         (None, _) => return Err(WebhookError::Malformed(format!("{name} without a user id"))),
     };
-    let dedup_key = match str_at(body, &["message", "msg_id"]) {
-        Some(msg_id) => format!("{name}:{sender_id}:{msg_id}"),
-        None => format!("sha256:{}", sha256_hex(&[raw])),
+    let dedup_key = match str_at(body, &["message", "msg_id"]).map(clean_id) {
+        Some(msg_id) if !msg_id.is_empty() => format!("{name}:{sender_id}:{msg_id}"),
+        _ => format!("sha256:{}", sha256_hex(&[raw])),
     };
     let occurred_at_ms = signed_timestamp(body)
         .and_then(|t| t.parse().ok())
@@ -92,7 +117,35 @@ pub fn parse_event(body: &Value, raw: &[u8]) -> Result<InboundEvent, WebhookErro
         name,
         occurred_at_ms,
         payload: String::from_utf8_lossy(raw).into_owned(),
+        rejected: None,
     })
+}
+
+/// Rejects an event whose signed `timestamp` is more than [`MAX_CLOCK_SKEW_MS`] from `now`.
+pub fn check_freshness(event: &mut InboundEvent, now_ms: i64) {
+    let skew = (now_ms - event.occurred_at_ms).abs();
+    if skew > MAX_CLOCK_SKEW_MS {
+        event.rejected = Some(format!(
+            "signed timestamp {} is {} h from now",
+            event.occurred_at_ms,
+            skew / 3_600_000
+        ));
+    }
+}
+
+/// The phone and name of a `user_submit_info` (both documented shapes keep them in `info`).
+pub fn shared_info(payload: &Value) -> Option<SharedInfo> {
+    let info = payload.get("info")?;
+    let field = |key: &str| {
+        str_at(info, &[key])
+            .map(|v| for_echo(v))
+            .filter(|v| !v.trim().is_empty())
+    };
+    let shared = SharedInfo {
+        phone: field("phone"),
+        name: field("name"),
+    };
+    (shared.phone.is_some() || shared.name.is_some()).then_some(shared)
 }
 
 /// A signed body we cannot read as an event: stored as ignored, deduplicated on its hash.
@@ -105,17 +158,20 @@ pub fn ignored_event(raw: &[u8]) -> InboundEvent {
         name: "unknown".into(),
         occurred_at_ms: 0,
         payload: String::from_utf8_lossy(raw).into_owned(),
+        rejected: None,
     }
 }
 
 /// Text (also a caption) and attachment URLs of a stored `user_send_*` event.
 pub fn message_content(payload: &Value) -> MessageContent {
     let message = payload.get("message");
-    let text = message
-        .and_then(|m| m.get("text"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let text = clean_text(
+        message
+            .and_then(|m| m.get("text"))
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    )
+    .into_owned();
     let attachment_urls = message
         .and_then(|m| m.get("attachments"))
         .and_then(Value::as_array)
@@ -123,7 +179,7 @@ pub fn message_content(payload: &Value) -> MessageContent {
             attachments
                 .iter()
                 .filter(|a| a.get("type").and_then(Value::as_str) == Some("link"))
-                .filter_map(|a| str_at(a, &["payload", "url"]).map(str::to_string))
+                .filter_map(|a| str_at(a, &["payload", "url"]).map(|u| clean_id(u).into_owned()))
                 .collect()
         })
         .unwrap_or_default();

@@ -8,12 +8,30 @@ use crate::links::extract_urls;
 /// At most this many links are taken from one message.
 pub const MAX_LINKS_PER_MESSAGE: usize = 20;
 
+/// A registration code is never longer than this; longer ones are refused without an echo.
+pub const MAX_CODE_CHARS: usize = 32;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
+    /// `DK <code>`: an invite code or a roster code, upper-cased; only letters, digits,
+    /// `-`, `_` and `.`, at most [`MAX_CODE_CHARS`].
     Register {
         code: String,
     },
     RegisterWithoutCode,
+    /// `DK` with something that cannot be a code (too long, or other characters).
+    RegisterInvalidCode,
+    /// `DONGY <n>` / `TUCHOI <n>` (heads): decide registration request number `n`.
+    DecideRequest {
+        request_id: Option<i64>,
+        approve: bool,
+    },
+    /// `DULIEU`: what is kept about me.
+    MyData,
+    /// `XOA`, then `XOA DONGY` to confirm: erase my chat data.
+    Erase {
+        confirmed: bool,
+    },
     /// `HUY <link>`: withdraw one's own submission of this week.
     Withdraw {
         url: Option<String>,
@@ -75,12 +93,7 @@ pub fn parse(text: &str, attachment_urls: &[String]) -> Intent {
         _ => None,
     };
     if let Some(rest) = rest {
-        return match rest.first() {
-            Some(code) => Intent::Register {
-                code: code.trim_matches([':', '.', ',']).to_ascii_uppercase(),
-            },
-            None => Intent::RegisterWithoutCode,
-        };
+        return register(rest);
     }
     if matches!(words.first(), Some(&"huy")) {
         return Intent::Withdraw {
@@ -104,6 +117,13 @@ pub fn parse(text: &str, attachment_urls: &[String]) -> Intent {
         ["dv"] | ["don", "vi"] => Intent::Query(Query::UnitWeek),
         ["trang"] => Intent::Query(Query::Pages),
         ["duyet"] => Intent::Approve,
+        ["dongy" | "dong-y", rest @ ..] | ["dong", "y", rest @ ..] => decide_request(rest, true),
+        ["tuchoi" | "tu-choi", rest @ ..] | ["tu", "choi", rest @ ..] => {
+            decide_request(rest, false)
+        }
+        ["dulieu"] | ["du", "lieu"] => Intent::MyData,
+        ["xoa"] => Intent::Erase { confirmed: false },
+        ["xoa", "dongy"] | ["xoa", "dong", "y"] => Intent::Erase { confirmed: true },
         ["chon", codes @ ..] if !codes.is_empty() => Intent::Choose {
             codes: codes
                 .iter()
@@ -112,6 +132,42 @@ pub fn parse(text: &str, attachment_urls: &[String]) -> Intent {
                 .collect(),
         },
         _ => Intent::Other,
+    }
+}
+
+/// The code of a `DK`: one word, or two groups of five (`DK ABCDE FGHJK`).
+fn register(rest: &[&str]) -> Intent {
+    let code = match rest {
+        [] => return Intent::RegisterWithoutCode,
+        [first, second, ..] if first.chars().count() == 5 && second.chars().count() == 5 => {
+            format!("{first}{second}")
+        }
+        [first, ..] => first.to_string(),
+    };
+    let code = code.trim_matches([':', '.', ',']);
+    let well_formed = !code.is_empty()
+        && code.len() <= MAX_CODE_CHARS
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if well_formed {
+        Intent::Register {
+            code: code.to_ascii_uppercase(),
+        }
+    } else {
+        Intent::RegisterInvalidCode
+    }
+}
+
+fn decide_request(rest: &[&str], approve: bool) -> Intent {
+    let request_id = rest
+        .first()
+        .map(|word| word.trim_start_matches('#'))
+        .and_then(|word| word.parse().ok())
+        .filter(|id: &i64| *id > 0);
+    Intent::DecideRequest {
+        request_id,
+        approve,
     }
 }
 
@@ -181,6 +237,42 @@ mod tests {
         assert_eq!(parse("Hướng dẫn", &[]), Intent::Help);
         assert_eq!(parse("xin chào", &[]), Intent::Other);
         assert_eq!(parse("dkx GV1", &[]), Intent::Other);
+    }
+
+    #[test]
+    fn grouped_invite_codes_and_codes_that_cannot_be() {
+        assert_eq!(parse("DK abcde-fghjk", &[]), register("ABCDE-FGHJK"));
+        assert_eq!(parse("dk ABCDE FGHJK", &[]), register("ABCDEFGHJK"));
+        assert_eq!(parse("DK GV0001 cảm ơn", &[]), register("GV0001"));
+        let long = format!("DK {}", "A".repeat(10_000));
+        assert_eq!(parse(&long, &[]), Intent::RegisterInvalidCode);
+        assert_eq!(
+            parse(&format!("DK {}", "A".repeat(33)), &[]),
+            Intent::RegisterInvalidCode
+        );
+        assert_eq!(
+            parse(&format!("DK {}", "A".repeat(32)), &[]),
+            register(&"A".repeat(32))
+        );
+        assert_eq!(parse("DK GV\u{202E}001", &[]), Intent::RegisterInvalidCode);
+        assert_eq!(parse("DK <script>", &[]), Intent::RegisterInvalidCode);
+    }
+
+    #[test]
+    fn approvals_and_personal_data_commands() {
+        let decide = |request_id, approve| Intent::DecideRequest {
+            request_id,
+            approve,
+        };
+        assert_eq!(parse("DONGY 12", &[]), decide(Some(12), true));
+        assert_eq!(parse("đồng ý #12", &[]), decide(Some(12), true));
+        assert_eq!(parse("Từ chối 7", &[]), decide(Some(7), false));
+        assert_eq!(parse("tuchoi", &[]), decide(None, false));
+        assert_eq!(parse("dongy -3", &[]), decide(None, true));
+        assert_eq!(parse("DULIEU", &[]), Intent::MyData);
+        assert_eq!(parse("dữ liệu", &[]), Intent::MyData);
+        assert_eq!(parse("XOA", &[]), Intent::Erase { confirmed: false });
+        assert_eq!(parse("xóa đồng ý", &[]), Intent::Erase { confirmed: true });
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! to the changes to make and the replies to send. The inbox processor loads the facts,
 //! applies the actions and renders the replies.
 
+pub mod apply;
 mod command;
 mod engine;
 
-pub use command::{Intent, MAX_LINKS_PER_MESSAGE, Query, fold, parse};
-pub use engine::{Action, CodeLookup, Decision, Facts, Person, Reply, decide};
+pub use command::{Intent, MAX_CODE_CHARS, MAX_LINKS_PER_MESSAGE, Query, fold, parse};
+pub use engine::{
+    Account, Action, CodeCheck, Decision, ERASE_CONFIRM_MS, Facts, Person, Reply, RequestCheck,
+    SharedInfo, decide, platform_name,
+};

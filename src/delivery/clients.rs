@@ -56,11 +56,31 @@ impl ZaloClient {
     }
 
     pub async fn send_text(&self, access_token: &str, user_id: &str, text: &str) -> SendOutcome {
+        self.send_message(access_token, user_id, json!({"text": text}))
+            .await
+    }
+
+    /// The `request_user_info` card: the person may share their phone and name with the OA
+    /// (research/zalo.md §3.2); the answer arrives later as `user_submit_info`.
+    pub async fn send_request_info(
+        &self,
+        access_token: &str,
+        user_id: &str,
+        subtitle: &str,
+    ) -> SendOutcome {
+        let message = json!({"attachment": {"type": "template", "payload": {
+            "template_type": "request_user_info",
+            "elements": [{"title": "Lan tỏa", "subtitle": subtitle,
+                          "image_url": "https://developers.zalo.me/web/static/zalo.png"}]}}});
+        self.send_message(access_token, user_id, message).await
+    }
+
+    async fn send_message(&self, access_token: &str, user_id: &str, message: Value) -> SendOutcome {
         let response = self
             .http
             .post(format!("{}/v3.0/oa/message/cs", self.api_base))
             .header("access_token", access_token)
-            .json(&json!({"recipient": {"user_id": user_id}, "message": {"text": text}}))
+            .json(&json!({"recipient": {"user_id": user_id}, "message": message}))
             .send()
             .await;
         let response = match response {
@@ -92,6 +112,33 @@ impl ZaloClient {
             Err(err) => SendOutcome::InDoubt {
                 reason: format!("unreadable answer: {err}"),
             },
+        }
+    }
+
+    /// The account's display name (`user/detail`, research/zalo.md §5).
+    pub async fn display_name(
+        &self,
+        access_token: &str,
+        user_id: &str,
+    ) -> Result<Option<String>, String> {
+        let data = json!({"user_id": user_id}).to_string();
+        let body: Value = self
+            .http
+            .get(format!("{}/v3.0/oa/user/detail", self.api_base))
+            .header("access_token", access_token)
+            .query(&[("data", data)])
+            .send()
+            .await
+            .map_err(|err| err.to_string())?
+            .json()
+            .await
+            .map_err(|err| err.to_string())?;
+        match body.get("error").and_then(Value::as_i64) {
+            Some(0) | None => Ok(body
+                .pointer("/data/display_name")
+                .and_then(Value::as_str)
+                .map(str::to_string)),
+            Some(code) => Err(format!("zalo error {code}")),
         }
     }
 
@@ -258,6 +305,34 @@ impl MessengerClient {
             ),
             None => classify_http_status(status.as_u16()),
         }
+    }
+
+    /// The person's name as the page sees it (the User Profile API).
+    pub async fn display_name(&self, psid: &str) -> Result<Option<String>, String> {
+        if psid.is_empty() || !psid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err("not a page-scoped id".into());
+        }
+        let body: Value = self
+            .http
+            .get(format!("{}/{psid}", self.api_base))
+            .bearer_auth(self.page_token.expose())
+            .query(&[("fields", "first_name,last_name")])
+            .send()
+            .await
+            .map_err(|err| err.to_string())?
+            .json()
+            .await
+            .map_err(|err| err.to_string())?;
+        if let Some(error) = body.get("error") {
+            return Err(format!("messenger error {error}"));
+        }
+        let name = ["first_name", "last_name"]
+            .iter()
+            .filter_map(|field| body.get(field).and_then(Value::as_str))
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok((!name.is_empty()).then_some(name))
     }
 
     /// The id of a message with exactly `text` the page sent to `psid` since `since_ms`.

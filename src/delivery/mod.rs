@@ -271,21 +271,25 @@ impl Delivery {
                         };
                     }
                 };
-                let outcome = zalo
-                    .client
-                    .send_text(&token, &row.recipient_id, &row.body)
-                    .await;
+                let send = |token: String| async move {
+                    if row.purpose == outbox::REQUEST_INFO {
+                        zalo.client
+                            .send_request_info(&token, &row.recipient_id, &row.body)
+                            .await
+                    } else {
+                        zalo.client
+                            .send_text(&token, &row.recipient_id, &row.body)
+                            .await
+                    }
+                };
+                let outcome = send(token.clone()).await;
                 let SendOutcome::TokenExpired { .. } = outcome else {
                     return outcome;
                 };
                 match zalo.tokens.refresh(&token).await {
                     Ok(fresh) => {
                         zalo.rate.acquire().await;
-                        match zalo
-                            .client
-                            .send_text(&fresh, &row.recipient_id, &row.body)
-                            .await
-                        {
+                        match send(fresh).await {
                             SendOutcome::TokenExpired { reason } => SendOutcome::Misconfigured {
                                 reason: format!("still refused after a token refresh: {reason}"),
                             },

@@ -6,6 +6,9 @@ use super::split::split_message;
 use crate::channels::Platform;
 use crate::store::{Db, StoreError};
 
+/// The purpose of Zalo's `request_user_info` card, whose body is the card's subtitle.
+pub const REQUEST_INFO: &str = "request_info";
+
 /// A message to send; long texts become several rows, `key#2`, `key#3`, ….
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -87,6 +90,8 @@ pub struct Claimed {
     pub idempotency_key: String,
     pub platform: Option<Platform>,
     pub recipient_id: String,
+    /// `reply`, `reminder`, …; `request_info` is Zalo's phone-sharing card, not a text.
+    pub purpose: String,
     pub messaging_type: String,
     pub body: String,
     pub attempts: i64,
@@ -134,13 +139,14 @@ pub async fn claim(
         String,
         String,
         String,
+        String,
         i64,
         Option<i64>,
         Option<i64>,
         Option<i64>,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT o.id, o.idempotency_key, o.platform, o.recipient_id, o.messaging_type, o.body, \
+        "SELECT o.id, o.idempotency_key, o.platform, o.recipient_id, o.purpose, o.messaging_type, o.body, \
          o.attempts, o.sending_since, i.last_inbound_at, i.reachable \
          FROM outbox o LEFT JOIN identities i ON i.id = o.identity_id \
          WHERE o.lease_owner = $1 AND o.lease_until = $2 AND o.state = 'pending' ORDER BY o.id",
@@ -157,6 +163,7 @@ pub async fn claim(
                 key,
                 platform,
                 recipient_id,
+                purpose,
                 messaging_type,
                 body,
                 attempts,
@@ -169,6 +176,7 @@ pub async fn claim(
                     idempotency_key: key,
                     platform: Platform::parse(&platform),
                     recipient_id,
+                    purpose,
                     messaging_type,
                     body,
                     attempts,

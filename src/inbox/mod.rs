@@ -2,7 +2,7 @@
 //! order per sender ([`processor`]).
 
 pub mod answers;
-mod counting;
+pub(crate) mod counting;
 pub mod processor;
 pub mod resolving;
 pub mod writer;

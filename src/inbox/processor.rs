@@ -14,20 +14,21 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 use tokio::sync::{Notify, watch};
 
-use super::answers;
-use super::counting::{self, Origin};
 use crate::calendar::IsoWeek;
 use crate::channels::{EventKind, MessageContent, Platform, messenger, zalo};
 use crate::config::Settings;
-use crate::conversation::Query;
-use crate::conversation::{self, Action, Facts, Intent};
+use crate::conversation::apply::{Applier, ApplyError, EventContext, PENDING_LINK_DAYS};
+use crate::conversation::{self, CodeCheck, Facts, Intent, Person, RequestCheck};
 use crate::delivery::outbox::{self, NewMessage};
 use crate::delivery::outcome::backoff;
-use crate::links::canonicalize;
-use crate::store::conversation::{self as queries, Touch};
+use crate::identity::registration;
+use crate::org::Role;
+use crate::store::conversation::{self as queries, Identity, Touch};
+use crate::store::identity as trust;
 use crate::store::submissions;
 use crate::store::{Db, StoreError, now_ms};
 use crate::templates::{TemplateError, Templates};
+use crate::text::clean_text;
 use crate::worker::run_rounds;
 
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -35,8 +36,6 @@ pub const MAX_ATTEMPTS: i64 = 5;
 /// only briefly (webhook acknowledgements wait for it).
 const BATCH: i64 = 32;
 const LEASE_MS: i64 = 60_000;
-/// Links sent before registering are credited if the sender registers within this time.
-pub const PENDING_LINK_DAYS: i64 = 14;
 /// A reply that could not go out is pointless after this.
 const REPLY_RELEVANCE_MS: i64 = 24 * 3_600_000;
 
@@ -48,6 +47,8 @@ pub enum ProcessError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
     #[error("stored payload is not JSON: {0}")]
     Payload(#[from] serde_json::Error),
 }
@@ -219,7 +220,7 @@ impl Processor {
             EventKind::Echo | EventKind::Receipt => Touch::Seen,
             EventKind::Unfollow | EventKind::Ignored => Touch::Nothing,
         };
-        let identity = queries::touch_identity(
+        let mut identity = queries::touch_identity(
             conn,
             event.platform,
             &event.sender_id,
@@ -245,32 +246,23 @@ impl Processor {
                 .pointer("/postback/payload")
                 .or_else(|| payload.pointer("/postback/title"))
                 .and_then(Value::as_str)
-                .map(|text| conversation::parse(text, &[])),
+                .map(|text| conversation::parse(&clean_text(text), &[])),
             _ => None,
         };
-        let registered_as = match identity.staff_id {
-            Some(staff_id) => queries::person_by_id(conn, staff_id).await?,
+        // Only a verified link to an active person counts; anything else is a stranger.
+        let me = match identity.staff_id {
+            Some(staff_id) => trust::verified_person(conn, staff_id, identity.id).await?,
             None => None,
         };
-        let code_lookup = match (&intent, &registered_as) {
-            (Some(Intent::Register { code }), None) => {
-                Some(queries::lookup_code(conn, code, event.platform, identity.id).await?)
-            }
-            _ => None,
+        identity.staff_id = me.as_ref().map(|me| me.staff_id);
+        let subject = Subject {
+            event,
+            identity: &identity,
+            me: me.as_ref(),
         };
-        let pending_since = now - PENDING_LINK_DAYS * 24 * 3_600_000;
-        let pending_links = match (&intent, &registered_as) {
-            (Some(Intent::Register { .. }), None) => {
-                submissions::pending_links(conn, identity.id, pending_since).await? as usize
-            }
-            _ => 0,
-        };
-        let facts = Facts {
-            platform: event.platform,
-            registered_as,
-            code_lookup,
-            pending_links,
-        };
+        let facts = self
+            .facts(conn, &subject, intent.as_ref(), &payload, now)
+            .await?;
         let decision = conversation::decide(event.kind, intent, &facts);
 
         let week = IsoWeek::containing(
@@ -278,99 +270,23 @@ impl Processor {
                 .unwrap_or_default()
                 .to_zoned(self.settings.time_zone.clone())
                 .date(),
-        )
-        .to_string();
-        // What the actions did, for the replies that report it.
-        let mut outcome = serde_json::Map::new();
-        let origin = Origin {
+        );
+        let context = EventContext {
             event_id: event.id,
-            identity_id: identity.id,
-            staff_id: identity.staff_id,
+            platform: event.platform,
+            sender_id: &event.sender_id,
+            identity: &identity,
+            me: me.as_ref(),
             received_at: event.received_at,
-            week: &week,
+            week,
+            now,
         };
-        for action in &decision.actions {
-            match action {
-                Action::Register { staff_id } => {
-                    queries::link_identity(conn, identity.id, *staff_id, now).await?;
-                    let credited = submissions::credit_pending(
-                        conn,
-                        identity.id,
-                        *staff_id,
-                        pending_since,
-                        now,
-                    )
-                    .await?;
-                    for (id, key, owner, week, received_at) in &credited {
-                        counting::credit_if_page_post(
-                            conn,
-                            *id,
-                            key,
-                            owner.as_deref(),
-                            week,
-                            *received_at,
-                        )
-                        .await?;
-                    }
-                    outcome.insert("credited".into(), Value::from(credited.len()));
-                }
-                Action::KeepLinks { urls } => {
-                    let (_, kept) =
-                        counting::record_links(conn, &origin, urls, &self.settings.time_zone)
-                            .await?;
-                    outcome.insert("kept".into(), Value::from(kept));
-                }
-                Action::RecordLinks { urls } => {
-                    let (items, _) =
-                        counting::record_links(conn, &origin, urls, &self.settings.time_zone)
-                            .await?;
-                    outcome.insert("items".into(), Value::from(items));
-                    if let Some(staff_id) = identity.staff_id {
-                        let standing =
-                            counting::standing_context(conn, staff_id, &week, &self.settings.quota)
-                                .await?;
-                        outcome.extend(standing.as_object().cloned().unwrap_or_default());
-                    }
-                }
-                Action::Withdraw { url } => {
-                    let found = match (identity.staff_id, canonicalize(url)) {
-                        (Some(staff_id), Ok(canonical)) => {
-                            submissions::withdraw(conn, staff_id, &canonical.key, &week, now)
-                                .await?
-                        }
-                        _ => false,
-                    };
-                    outcome.insert("found".into(), Value::from(found));
-                }
-                Action::Answer(query) => {
-                    let staff_id = identity.staff_id.unwrap_or_default();
-                    let current: IsoWeek = week.parse().expect("we formatted it");
-                    let answer = match query {
-                        Query::MyWeek => {
-                            answers::my_week(conn, &self.settings, staff_id, &week).await?
-                        }
-                        Query::UnitWeek => {
-                            answers::unit_week(&self.db, &self.settings, staff_id, current).await?
-                        }
-                        Query::Pages => answers::pages(conn, current).await?,
-                    };
-                    outcome.extend(answer.as_object().cloned().unwrap_or_default());
-                }
-                Action::ChoosePages { codes } => {
-                    let staff_id = identity.staff_id.unwrap_or_default();
-                    let answer =
-                        answers::choose(conn, &self.settings, codes, staff_id, now).await?;
-                    outcome.extend(answer.as_object().cloned().unwrap_or_default());
-                }
-                Action::ApproveSuggestion => {
-                    let staff_id = identity.staff_id.unwrap_or_default();
-                    let answer = answers::approve(conn, &self.settings, staff_id, now).await?;
-                    outcome.extend(answer.as_object().cloned().unwrap_or_default());
-                }
-                Action::Follow => queries::set_following(conn, identity.id, true, now).await?,
-                Action::Unfollow => queries::set_following(conn, identity.id, false, now).await?,
-            }
-        }
+        let applier = Applier {
+            db: &self.db,
+            templates: &self.templates,
+            settings: &self.settings,
+        };
+        let outcome = applier.apply(conn, &context, &decision).await?;
 
         for (index, reply) in decision.replies.iter().enumerate() {
             let mut context = reply.context.clone();
@@ -396,6 +312,109 @@ impl Processor {
         }
         Ok(())
     }
+
+    /// What the decision needs to know beyond the event: looked up only for the intents
+    /// that need it.
+    async fn facts(
+        &self,
+        conn: &mut AnyConnection,
+        subject: &Subject<'_>,
+        intent: Option<&Intent>,
+        payload: &Value,
+        now: i64,
+    ) -> Result<Facts, ProcessError> {
+        let Subject {
+            event,
+            identity,
+            me,
+        } = *subject;
+        let code_check = match (intent, me) {
+            (Some(Intent::Register { code }), None) => Some(
+                registration::check_code(
+                    conn,
+                    event.platform,
+                    identity.id,
+                    code,
+                    self.settings.registration.limits,
+                    now,
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        let pending_links = match code_check {
+            Some(CodeCheck::Invite { .. }) => {
+                let since = now - PENDING_LINK_DAYS * 24 * 3_600_000;
+                submissions::pending_links(conn, identity.id, since).await? as usize
+            }
+            _ => 0,
+        };
+        let request_check = match (intent, me) {
+            (
+                Some(Intent::DecideRequest {
+                    request_id: Some(request_id),
+                    ..
+                }),
+                Some(me),
+            ) if me.role != Role::Member => {
+                Some(self.request_check(conn, identity, me, *request_id).await?)
+            }
+            _ => None,
+        };
+        let erase_requested_at = match intent {
+            Some(Intent::Erase { confirmed: true }) => {
+                trust::erase_requested_at(conn, identity.id).await?
+            }
+            _ => None,
+        };
+        let shared_info = match (event.kind, event.platform) {
+            (EventKind::SubmitInfo, Platform::Zalo) => zalo::shared_info(payload),
+            _ => None,
+        };
+        Ok(Facts {
+            platform: event.platform,
+            registered_as: me.cloned(),
+            code_check,
+            pending_links,
+            request_check,
+            erase_requested_at,
+            shared_info,
+            now_ms: now,
+        })
+    }
+
+    async fn request_check(
+        &self,
+        conn: &mut AnyConnection,
+        identity: &Identity,
+        me: &Person,
+        request_id: i64,
+    ) -> Result<RequestCheck, ProcessError> {
+        let Some(request) = trust::pending_request_by_id(conn, request_id).await? else {
+            return Ok(RequestCheck::NotFound);
+        };
+        let my_unit = trust::unit_of_staff(conn, me.staff_id).await?.unwrap_or(-1);
+        if !trust::may_decide(me, my_unit, request.unit_id)
+            || request.requester.identity_id == identity.id
+        {
+            return Ok(RequestCheck::NotFound);
+        }
+        Ok(match trust::active_person(conn, request.staff_id).await? {
+            Some(person) => RequestCheck::Pending {
+                request_id,
+                person,
+                requester: request.requester,
+            },
+            None => RequestCheck::NotFound,
+        })
+    }
+}
+
+/// An event and the account it came from.
+struct Subject<'a> {
+    event: &'a StoredEvent,
+    identity: &'a Identity,
+    me: Option<&'a Person>,
 }
 
 fn message_content(platform: Platform, payload: &Value) -> MessageContent {

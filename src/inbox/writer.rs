@@ -74,6 +74,23 @@ async fn run(
                     let _ = reply.send(Ok(()));
                 }
             }
+            Err(err) if batch.len() > 1 => {
+                // One request's events must not fail the others': each gets its own commit.
+                tracing::warn!(error = %err, requests = batch.len(), "group commit failed; storing each request alone");
+                let mut inserted = 0;
+                for (events, reply) in batch.drain(..) {
+                    let events: Vec<&InboundEvent> = events.iter().collect();
+                    let result = insert(&db, &events).await;
+                    if let Err(err) = &result {
+                        tracing::error!(error = %err, events = events.len(), "storing webhook events failed");
+                    }
+                    inserted += result.as_ref().copied().unwrap_or(0);
+                    let _ = reply.send(result.map(|_| ()).map_err(|err| err.to_string()));
+                }
+                if inserted > 0 {
+                    stored.notify_one();
+                }
+            }
             Err(err) => {
                 tracing::error!(error = %err, events = events.len(), "storing webhook events failed");
                 for (_, reply) in batch.drain(..) {
@@ -92,16 +109,17 @@ async fn insert(db: &Db, events: &[&InboundEvent]) -> Result<usize, StoreError> 
     for chunk in events.chunks(BATCH_ROWS) {
         let sql = format!(
             "INSERT INTO inbox_events \
-             (platform, dedup_key, sender_id, event_kind, event_name, payload, received_at, state, next_attempt_at) \
+             (platform, dedup_key, sender_id, event_kind, event_name, payload, received_at, state, \
+              next_attempt_at, last_error) \
              VALUES {} ON CONFLICT (platform, dedup_key) DO NOTHING",
-            values_list(chunk.len(), 9, 1)
+            values_list(chunk.len(), 10, 1)
         );
         let mut query = sqlx::query(&sql);
         for event in chunk {
-            let state = if event.kind == EventKind::Ignored {
-                "ignored"
-            } else {
-                "pending"
+            let state = match (&event.rejected, event.kind) {
+                (Some(_), _) => "rejected",
+                (None, EventKind::Ignored) => "ignored",
+                (None, _) => "pending",
             };
             query = query
                 .bind(event.platform.as_str())
@@ -112,7 +130,8 @@ async fn insert(db: &Db, events: &[&InboundEvent]) -> Result<usize, StoreError> 
                 .bind(&event.payload)
                 .bind(now)
                 .bind(state)
-                .bind(0_i64);
+                .bind(0_i64)
+                .bind(event.rejected.as_deref());
         }
         inserted += query.execute(&mut *tx).await?.rows_affected() as usize;
     }

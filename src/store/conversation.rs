@@ -4,7 +4,6 @@
 use sqlx::AnyConnection;
 
 use crate::channels::Platform;
-use crate::conversation::{CodeLookup, Person};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
@@ -130,75 +129,16 @@ pub async fn set_following(
     Ok(())
 }
 
-type PersonRow = (i64, String, String, String, String, String);
-
-fn person((staff_id, code, full_name, unit_name, _status, role): PersonRow) -> Person {
-    Person {
-        staff_id,
-        code,
-        full_name,
-        unit_name,
-        role: crate::org::Role::parse(&role).unwrap_or(crate::org::Role::Member),
-    }
-}
-
-const PERSON_COLUMNS: &str = "s.id, s.code, s.full_name, u.name, s.status, s.role FROM staff s JOIN units u ON u.id = s.unit_id";
-
-pub async fn person_by_id(
-    conn: &mut AnyConnection,
-    staff_id: i64,
-) -> Result<Option<Person>, sqlx::Error> {
-    let row: Option<PersonRow> =
-        sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} WHERE s.id = $1"))
-            .bind(staff_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(row.map(person))
-}
-
-pub async fn lookup_code(
-    conn: &mut AnyConnection,
-    code: &str,
-    platform: Platform,
-    identity_id: i64,
-) -> Result<CodeLookup, sqlx::Error> {
-    let row: Option<PersonRow> =
-        sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} WHERE s.code = $1"))
-            .bind(code)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(row) = row else {
-        return Ok(CodeLookup::NotFound);
-    };
-    let active = row.4 == "active";
-    let others: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM identities WHERE platform = $1 AND staff_id = $2 AND id <> $3",
-    )
-    .bind(platform.as_str())
-    .bind(row.0)
-    .bind(identity_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(CodeLookup::Found {
-        person: person(row),
-        active,
-        linked_elsewhere: others > 0,
-    })
-}
-
-pub async fn link_identity(
+/// The person an account is linked to, if any.
+pub async fn staff_of_identity(
     conn: &mut AnyConnection,
     identity_id: i64,
-    staff_id: i64,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE identities SET staff_id = $1, registered_at = $2, updated_at = $2 WHERE id = $3",
+) -> Result<Option<i64>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT staff_id FROM identities WHERE id = $1")
+            .bind(identity_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten(),
     )
-    .bind(staff_id)
-    .bind(now)
-    .bind(identity_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }

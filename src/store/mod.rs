@@ -4,6 +4,7 @@
 
 pub mod conversation;
 pub mod featured;
+pub mod identity;
 pub mod org;
 pub mod submissions;
 pub mod weekly;

@@ -1,0 +1,543 @@
+//! Carrying out a decision's actions inside the event's transaction: the changes to the
+//! database, the messages to people other than the sender, and what the sender's replies
+//! report (returned as fields for their templates).
+
+use serde_json::{Map, Value, json};
+use sqlx::AnyConnection;
+
+use super::{Account, Action, Decision, Person, Query, platform_name};
+use crate::calendar::IsoWeek;
+use crate::channels::Platform;
+use crate::config::Settings;
+use crate::delivery::outbox::{self, NewMessage, REQUEST_INFO};
+use crate::identity::throttle::HOUR_MS;
+use crate::inbox::answers;
+use crate::inbox::counting::{self, Origin};
+use crate::links::canonicalize;
+use crate::store::conversation::{self as queries, Identity};
+use crate::store::identity::{self as trust, AuditEntry, VerifiedVia};
+use crate::store::{Db, StoreError, submissions};
+use crate::templates::{TemplateError, Templates};
+
+/// Links sent before registering are credited if the sender registers within this time.
+pub const PENDING_LINK_DAYS: i64 = 14;
+/// A message to someone other than the sender stays worth sending this long while held.
+const NOTICE_RELEVANCE_MS: i64 = 7 * 24 * 3_600_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+/// The event whose decision is applied.
+pub struct EventContext<'a> {
+    pub event_id: i64,
+    pub platform: Platform,
+    pub sender_id: &'a str,
+    pub identity: &'a Identity,
+    /// The verified person of the account, if any.
+    pub me: Option<&'a Person>,
+    pub received_at: i64,
+    pub week: IsoWeek,
+    pub now: i64,
+}
+
+pub struct Applier<'a> {
+    pub db: &'a Db,
+    pub templates: &'a Templates,
+    pub settings: &'a Settings,
+}
+
+impl Applier<'_> {
+    /// Applies every action; returns the fields the replies report.
+    pub async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        decision: &Decision,
+    ) -> Result<Map<String, Value>, ApplyError> {
+        let mut outcome = Map::new();
+        for action in &decision.actions {
+            self.apply_one(conn, event, action, &mut outcome).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn apply_one(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        action: &Action,
+        outcome: &mut Map<String, Value>,
+    ) -> Result<(), ApplyError> {
+        let identity = event.identity;
+        let now = event.now;
+        let week = event.week.to_string();
+        match action {
+            Action::LinkByInvite {
+                invite_id,
+                staff_id,
+                tell,
+            } => {
+                trust::link(conn, identity.id, *staff_id, VerifiedVia::Invite, now).await?;
+                trust::record_invite_use(conn, *invite_id, event.platform, identity.id, now)
+                    .await?;
+                trust::void_requests_after_link(conn, *staff_id, event.platform, identity.id, now)
+                    .await?;
+                let credited = credit_pending(conn, identity.id, *staff_id, now).await?;
+                outcome.insert("credited".into(), Value::from(credited));
+                let code = staff_code(conn, *staff_id).await?;
+                self.audit(conn, event, "link", &code, Some(*staff_id), "by invite")
+                    .await?;
+                for other in tell {
+                    let body = self.templates.render(
+                        "account_linked",
+                        &json!({"platform_name": platform_name(event.platform)}),
+                    )?;
+                    self.notify(
+                        conn,
+                        other,
+                        format!("linked:{}:{}", identity.id, other.identity_id),
+                        "notice",
+                        body,
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            Action::RequestApproval { staff_id } => {
+                if let Some(request) =
+                    trust::create_request(conn, identity.id, *staff_id, now).await?
+                {
+                    self.audit(
+                        conn,
+                        event,
+                        "register_request",
+                        "chat",
+                        Some(*staff_id),
+                        &format!("request {request}"),
+                    )
+                    .await?;
+                }
+            }
+            Action::RecordAttempt { succeeded } => {
+                trust::record_attempt(conn, identity.id, *succeeded, now).await?;
+                let limit = self.settings.registration.limits.per_account as usize;
+                if !succeeded
+                    && trust::failed_attempts(conn, identity.id, now - HOUR_MS)
+                        .await?
+                        .len()
+                        == limit
+                {
+                    self.audit(conn, event, "register_throttled", "chat", None, "")
+                        .await?;
+                }
+            }
+            Action::AskForPhone => {
+                if trust::shared_phone(conn, identity.id).await?.is_none() {
+                    let body = self.templates.render("request_info", &json!({}))?;
+                    let day = now / (24 * 3_600_000);
+                    let me = Account {
+                        identity_id: identity.id,
+                        platform: event.platform,
+                        user_id: event.sender_id.to_string(),
+                    };
+                    self.notify(
+                        conn,
+                        &me,
+                        format!("request-info:{}:{day}", identity.id),
+                        REQUEST_INFO,
+                        body,
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            Action::DecideRequest {
+                request_id,
+                approve,
+                staff_id,
+                requester,
+            } => {
+                let decided = Decided {
+                    request_id: *request_id,
+                    approve: *approve,
+                    staff_id: *staff_id,
+                    requester,
+                };
+                self.decide_request(conn, event, &decided, outcome).await?;
+            }
+            Action::StoreSharedInfo(info) => {
+                let phone = info
+                    .phone
+                    .as_deref()
+                    .and_then(|p| crate::org::normalize_phone(p).ok());
+                trust::store_shared_info(
+                    conn,
+                    identity.id,
+                    phone.as_deref(),
+                    info.name.as_deref(),
+                    now,
+                )
+                .await?;
+                self.tell_heads_about_phone(conn, identity.id, now).await?;
+            }
+            Action::KeepLinks { urls } => {
+                let (_, kept) = counting::record_links(
+                    conn,
+                    &self.origin(event, &week),
+                    urls,
+                    &self.settings.time_zone,
+                )
+                .await?;
+                outcome.insert("kept".into(), Value::from(kept));
+            }
+            Action::RecordLinks { urls } => {
+                let (items, _) = counting::record_links(
+                    conn,
+                    &self.origin(event, &week),
+                    urls,
+                    &self.settings.time_zone,
+                )
+                .await?;
+                outcome.insert("items".into(), Value::from(items));
+                if let Some(staff_id) = identity.staff_id {
+                    let standing =
+                        counting::standing_context(conn, staff_id, &week, &self.settings.quota)
+                            .await?;
+                    outcome.extend(standing.as_object().cloned().unwrap_or_default());
+                }
+            }
+            Action::Withdraw { url } => {
+                let found = match (identity.staff_id, canonicalize(url)) {
+                    (Some(staff_id), Ok(canonical)) => {
+                        submissions::withdraw(conn, staff_id, &canonical.key, &week, now).await?
+                    }
+                    _ => false,
+                };
+                outcome.insert("found".into(), Value::from(found));
+            }
+            Action::Answer(query) => {
+                let staff_id = identity.staff_id.unwrap_or_default();
+                let answer = match query {
+                    Query::MyWeek => answers::my_week(conn, self.settings, staff_id, &week).await?,
+                    Query::UnitWeek => {
+                        answers::unit_week(self.db, self.settings, staff_id, event.week).await?
+                    }
+                    Query::Pages => answers::pages(conn, event.week).await?,
+                };
+                outcome.extend(answer.as_object().cloned().unwrap_or_default());
+            }
+            Action::ChoosePages { codes } => {
+                let staff_id = identity.staff_id.unwrap_or_default();
+                let answer = answers::choose(conn, self.settings, codes, staff_id, now).await?;
+                outcome.extend(answer.as_object().cloned().unwrap_or_default());
+            }
+            Action::ApproveSuggestion => {
+                let staff_id = identity.staff_id.unwrap_or_default();
+                let answer = answers::approve(conn, self.settings, staff_id, now).await?;
+                outcome.extend(answer.as_object().cloned().unwrap_or_default());
+            }
+            Action::ShowMyData => {
+                let data = self.my_data(conn, event).await?;
+                outcome.extend(data.as_object().cloned().unwrap_or_default());
+            }
+            Action::RequestErase => {
+                trust::set_erase_requested(conn, identity.id, Some(now)).await?
+            }
+            Action::Erase => {
+                let actor = event.me.map_or("chat".to_string(), |me| me.code.clone());
+                self.audit(
+                    conn,
+                    event,
+                    "erase",
+                    &actor,
+                    identity.staff_id,
+                    "chat data erased at the person's request",
+                )
+                .await?;
+                trust::erase_account(conn, identity.id, event.platform, event.sender_id, now)
+                    .await?;
+            }
+            Action::Audit { action, detail } => {
+                let actor = event.me.map_or("chat".to_string(), |me| me.code.clone());
+                self.audit(conn, event, action, &actor, None, detail)
+                    .await?;
+            }
+            Action::Follow => queries::set_following(conn, identity.id, true, now).await?,
+            Action::Unfollow => queries::set_following(conn, identity.id, false, now).await?,
+        }
+        Ok(())
+    }
+
+    fn origin<'w>(&self, event: &EventContext<'_>, week: &'w str) -> Origin<'w> {
+        Origin {
+            event_id: event.event_id,
+            identity_id: event.identity.id,
+            staff_id: event.identity.staff_id,
+            received_at: event.received_at,
+            week,
+        }
+    }
+
+    async fn audit(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        action: &'static str,
+        actor: &str,
+        subject: Option<i64>,
+        detail: &str,
+    ) -> Result<(), sqlx::Error> {
+        trust::audit(
+            conn,
+            &AuditEntry {
+                action,
+                actor: actor.to_string(),
+                actor_staff_id: event.me.map(|me| me.staff_id),
+                actor_identity_id: Some(event.identity.id),
+                subject_staff_id: subject,
+                detail: detail.to_string(),
+            },
+            event.now,
+        )
+        .await
+    }
+
+    /// Queues a message the bot starts (not a reply) to an account.
+    async fn notify(
+        &self,
+        conn: &mut AnyConnection,
+        to: &Account,
+        idempotency_key: String,
+        purpose: &'static str,
+        body: String,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        outbox::enqueue(
+            conn,
+            &NewMessage {
+                idempotency_key,
+                platform: to.platform,
+                recipient_id: to.user_id.clone(),
+                identity_id: Some(to.identity_id),
+                purpose,
+                messaging_type: "UPDATE",
+                body,
+                relevant_until: Some(now + NOTICE_RELEVANCE_MS),
+            },
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn decide_request(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        decided: &Decided<'_>,
+        outcome: &mut Map<String, Value>,
+    ) -> Result<(), ApplyError> {
+        let Decided {
+            request_id,
+            approve,
+            staff_id,
+            requester,
+        } = *decided;
+        let now = event.now;
+        let decider = event.me.map_or(0, |me| me.staff_id);
+        if !trust::decide_request(conn, request_id, approve, decider, now).await? {
+            outcome.insert("stale".into(), Value::from(true));
+            return Ok(());
+        }
+        let linkable = approve
+            && queries::staff_of_identity(conn, requester.identity_id)
+                .await?
+                .is_none()
+            && !trust::has_account_on(conn, staff_id, requester.platform).await?;
+        let Some(person) = trust::active_person(conn, staff_id).await? else {
+            return Ok(());
+        };
+        let (template, mut context) = if linkable {
+            trust::link(
+                conn,
+                requester.identity_id,
+                staff_id,
+                VerifiedVia::Approval,
+                now,
+            )
+            .await?;
+            trust::void_requests_after_link(
+                conn,
+                staff_id,
+                requester.platform,
+                requester.identity_id,
+                now,
+            )
+            .await?;
+            let credited = credit_pending(conn, requester.identity_id, staff_id, now).await?;
+            (
+                "register_approved",
+                json!({"full_name": person.full_name, "unit_name": person.unit_name,
+                       "code": person.code, "credited": credited}),
+            )
+        } else {
+            ("register_refused", json!({}))
+        };
+        context["id"] = json!(request_id);
+        outcome.insert("linked".into(), Value::from(linkable));
+        let body = self.templates.render(template, &context)?;
+        self.notify(
+            conn,
+            requester,
+            format!("decision:{request_id}"),
+            "notice",
+            body,
+            now,
+        )
+        .await?;
+        if linkable {
+            // The head's own command is audited as `dong_y`; this row is the new link.
+            trust::audit(
+                conn,
+                &AuditEntry {
+                    action: "link",
+                    actor: event.me.map_or("chat".to_string(), |me| me.code.clone()),
+                    actor_staff_id: event.me.map(|me| me.staff_id),
+                    actor_identity_id: Some(requester.identity_id),
+                    subject_staff_id: Some(staff_id),
+                    detail: format!("by approval of request {request_id}"),
+                },
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A phone shared after the heads were told about a request: tell them how it compares.
+    async fn tell_heads_about_phone(
+        &self,
+        conn: &mut AnyConnection,
+        identity_id: i64,
+        now: i64,
+    ) -> Result<(), ApplyError> {
+        for request in trust::pending_requests_of_identity(conn, identity_id).await? {
+            if !request.notified {
+                continue; // the first message to the heads will say it
+            }
+            let Some(person) = trust::active_person(conn, request.staff_id).await? else {
+                continue;
+            };
+            let mut heads = trust::head_accounts(conn, request.unit_id).await?;
+            if heads.is_empty() {
+                heads = trust::admin_accounts(conn).await?;
+            }
+            let body = self.templates.render(
+                "approval_phone",
+                &json!({
+                    "id": request.id,
+                    "full_name": person.full_name,
+                    "code": person.code,
+                    "phone": crate::identity::approvals::phone_hint(
+                        request.shared_phone.as_deref(),
+                        request.roster_phone.as_deref()
+                    ),
+                }),
+            )?;
+            for (_, head) in heads {
+                self.notify(
+                    conn,
+                    &head,
+                    format!("approval-phone:{}:{}", request.id, head.identity_id),
+                    "approval_request",
+                    body.clone(),
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn my_data(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+    ) -> Result<Value, ApplyError> {
+        let local = |ms: i64| counting::local_time(ms, &self.settings.time_zone);
+        match event.me {
+            Some(me) => {
+                let kept = trust::kept_data(conn, me.staff_id).await?;
+                let accounts: Vec<Value> = kept
+                    .accounts
+                    .iter()
+                    .map(|(platform, at)| {
+                        json!({
+                            "platform_name": Platform::parse(platform).map_or("?", platform_name),
+                            "registered_at": at.map(local),
+                        })
+                    })
+                    .collect();
+                let total: i64 = kept.weeks.iter().map(|(_, n)| n).sum();
+                let weeks: Vec<Value> = kept
+                    .weeks
+                    .iter()
+                    .take(12)
+                    .map(|(week, count)| json!({"week": week, "count": count}))
+                    .collect();
+                Ok(json!({
+                    "full_name": me.full_name, "code": me.code, "unit_name": me.unit_name,
+                    "accounts": accounts, "weeks": weeks, "total": total,
+                    "more_weeks": kept.weeks.len().saturating_sub(12),
+                }))
+            }
+            None => {
+                let (messages, links) = trust::kept_for_account(
+                    conn,
+                    event.platform,
+                    event.sender_id,
+                    event.identity.id,
+                )
+                .await?;
+                Ok(json!({"messages": messages, "pending_links": links}))
+            }
+        }
+    }
+}
+
+/// A head's decision, as the action carries it.
+struct Decided<'a> {
+    request_id: i64,
+    approve: bool,
+    staff_id: i64,
+    requester: &'a Account,
+}
+
+async fn staff_code(conn: &mut AnyConnection, staff_id: i64) -> Result<String, ApplyError> {
+    Ok(trust::active_person(conn, staff_id)
+        .await?
+        .map(|p| p.code)
+        .unwrap_or_default())
+}
+
+/// Credits the links an account kept while unregistered; returns how many now count.
+async fn credit_pending(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    staff_id: i64,
+    now: i64,
+) -> Result<usize, ApplyError> {
+    let since = now - PENDING_LINK_DAYS * 24 * 3_600_000;
+    let credited = submissions::credit_pending(conn, identity_id, staff_id, since, now).await?;
+    for (id, key, owner, week, received_at) in &credited {
+        counting::credit_if_page_post(conn, *id, key, owner.as_deref(), week, *received_at).await?;
+    }
+    Ok(credited.len())
+}

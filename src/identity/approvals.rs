@@ -1,0 +1,195 @@
+//! Telling heads about registration requests. A request is stored by the processor; this
+//! background task looks up the account's display name on the platform (outside any
+//! transaction: it is a network call), then queues the message to the heads of the person's
+//! unit — or to the Văn phòng when the unit has no registered head — once per head.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::channels::Platform;
+use crate::config::Config;
+use crate::conversation::{Account, platform_name};
+use crate::delivery::clients::{MessengerClient, ZaloClient, http_client};
+use crate::delivery::outbox::{self, NewMessage};
+use crate::delivery::tokens::ZaloTokens;
+use crate::store::identity::{self as store, PendingRequest};
+use crate::store::{Db, StoreError, now_ms};
+use crate::templates::{TemplateError, Templates};
+use crate::worker::run_rounds;
+
+/// How long a head's message about a request stays worth sending while held.
+const RELEVANCE_MS: i64 = 7 * 24 * 3_600_000;
+const PROFILE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApprovalError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+impl From<sqlx::Error> for ApprovalError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(err))
+    }
+}
+
+/// How the phone an account shared compares with the roster's: a hint for the head, not
+/// proof (people can edit what they share).
+pub fn phone_hint(shared: Option<&str>, roster: Option<&str>) -> &'static str {
+    match (shared, roster) {
+        (None, _) => "not_shared",
+        (Some(_), None) => "no_roster_phone",
+        (Some(shared), Some(roster)) if shared == roster => "match",
+        (Some(_), Some(_)) => "mismatch",
+    }
+}
+
+pub struct ApprovalNotifier {
+    db: Db,
+    templates: Arc<Templates>,
+    zalo: Option<(ZaloClient, ZaloTokens)>,
+    messenger: Option<MessengerClient>,
+}
+
+impl ApprovalNotifier {
+    pub fn new(db: Db, config: &Config, templates: Arc<Templates>, owner: String) -> Self {
+        let http = http_client();
+        let zalo = config.zalo.as_ref().map(|zalo| {
+            let client = ZaloClient::new(http.clone(), &zalo.api_base, &zalo.oauth_base);
+            let tokens = ZaloTokens::new(db.clone(), client.clone(), zalo.clone(), owner);
+            (client, tokens)
+        });
+        let messenger = config
+            .messenger
+            .as_ref()
+            .map(|m| MessengerClient::new(http.clone(), &m.api_base, m.page_access_token.clone()));
+        Self {
+            db,
+            templates,
+            zalo,
+            messenger,
+        }
+    }
+
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let round = || self.notify_pending();
+        run_rounds("approvals", round, None, Duration::from_secs(2), shutdown).await;
+    }
+
+    /// Tells the heads about every request not told yet; returns how many requests.
+    pub async fn notify_pending(&self) -> Result<usize, ApprovalError> {
+        let requests = store::unnotified_requests(&self.db, 50).await?;
+        for request in &requests {
+            let looked_up = match request.display_name {
+                Some(_) => None,
+                None => self.display_name(&request.requester).await,
+            };
+            self.notify(request, looked_up.as_deref()).await?;
+        }
+        Ok(requests.len())
+    }
+
+    async fn display_name(&self, account: &Account) -> Option<String> {
+        let lookup = async {
+            match account.platform {
+                Platform::Zalo => {
+                    let (client, tokens) = self.zalo.as_ref()?;
+                    let token = tokens.access_token().await.ok()?;
+                    client.display_name(&token, &account.user_id).await.ok()?
+                }
+                Platform::Messenger => {
+                    let client = self.messenger.as_ref()?;
+                    client.display_name(&account.user_id).await.ok()?
+                }
+            }
+        };
+        let name = tokio::time::timeout(PROFILE_TIMEOUT, lookup).await.ok()??;
+        let name = crate::text::for_echo(&name);
+        (!name.trim().is_empty()).then_some(name)
+    }
+
+    async fn notify(
+        &self,
+        request: &PendingRequest,
+        looked_up: Option<&str>,
+    ) -> Result<(), ApprovalError> {
+        let now = now_ms();
+        let _writing = self.db.write_lock().await;
+        let mut tx = self.db.begin_write().await?;
+        if let Some(name) = looked_up {
+            store::set_display_name(&mut tx, request.requester.identity_id, name, now).await?;
+        }
+        let Some(person) = store::active_person(&mut tx, request.staff_id).await? else {
+            store::mark_notified(&mut tx, request.id, now).await?;
+            tx.commit().await?;
+            return Ok(());
+        };
+        let mut heads = store::head_accounts(&mut tx, request.unit_id).await?;
+        if heads.is_empty() {
+            heads = store::admin_accounts(&mut tx).await?;
+        }
+        let context = json!({
+            "id": request.id,
+            "platform_name": platform_name(request.requester.platform),
+            "display_name": looked_up.or(request.display_name.as_deref()),
+            "full_name": person.full_name,
+            "code": person.code,
+            "unit_name": person.unit_name,
+            "phone": phone_hint(request.shared_phone.as_deref(), request.roster_phone.as_deref()),
+        });
+        let body = self.templates.render("approval_request", &context)?;
+        for (_, head) in &heads {
+            // A head never decides about their own account.
+            if head.identity_id == request.requester.identity_id {
+                continue;
+            }
+            outbox::enqueue(
+                &mut tx,
+                &NewMessage {
+                    idempotency_key: format!("approval:{}:{}", request.id, head.identity_id),
+                    platform: head.platform,
+                    recipient_id: head.user_id.clone(),
+                    identity_id: Some(head.identity_id),
+                    purpose: "approval_request",
+                    messaging_type: "UPDATE",
+                    body: body.clone(),
+                    relevant_until: Some(now + RELEVANCE_MS),
+                },
+                now,
+            )
+            .await?;
+        }
+        store::mark_notified(&mut tx, request.id, now).await?;
+        tx.commit().await?;
+        tracing::info!(
+            request = request.id,
+            heads = heads.len(),
+            "registration request sent to heads"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phone_hint;
+
+    #[test]
+    fn the_phone_is_compared_with_the_roster() {
+        assert_eq!(phone_hint(None, Some("84912345678")), "not_shared");
+        assert_eq!(phone_hint(Some("84912345678"), None), "no_roster_phone");
+        assert_eq!(
+            phone_hint(Some("84912345678"), Some("84912345678")),
+            "match"
+        );
+        assert_eq!(
+            phone_hint(Some("84912345679"), Some("84912345678")),
+            "mismatch"
+        );
+    }
+}

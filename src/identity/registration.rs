@@ -1,0 +1,56 @@
+//! Checking the code of a `DK` against the throttle, the invites and the roster.
+
+use sqlx::AnyConnection;
+
+use super::InviteCode;
+use super::throttle::{self, HOUR_MS, Limits, Verdict};
+use crate::channels::Platform;
+use crate::conversation::CodeCheck;
+use crate::org::Role;
+use crate::store::identity as store;
+
+/// What a `DK <typed>` from this account would do. Reads only.
+pub async fn check_code(
+    conn: &mut AnyConnection,
+    platform: Platform,
+    identity_id: i64,
+    typed: &str,
+    limits: Limits,
+    now: i64,
+) -> Result<CodeCheck, sqlx::Error> {
+    let since = now - HOUR_MS;
+    let failures = store::failed_attempts(conn, identity_id, since).await?;
+    let everywhere = store::failed_attempts_everywhere(conn, since).await?;
+    match throttle::check(&failures, everywhere, limits) {
+        Verdict::Account { until_ms } => return Ok(CodeCheck::Throttled { until_ms }),
+        Verdict::Global => return Ok(CodeCheck::Busy),
+        Verdict::Allowed => {}
+    }
+    if let Some(code) = InviteCode::parse(typed)
+        && let Some(invite) = store::invite_by_hash(conn, &code.hash()).await?
+    {
+        if !invite.is_live(now)
+            || store::invite_used_on(conn, invite.id, platform).await?
+            || store::has_account_on(conn, invite.staff_id, platform).await?
+        {
+            return Ok(CodeCheck::Refused);
+        }
+        return Ok(match store::active_person(conn, invite.staff_id).await? {
+            Some(person) => CodeCheck::Invite {
+                invite_id: invite.id,
+                other_accounts: store::accounts_of(conn, person.staff_id).await?,
+                person,
+            },
+            None => CodeCheck::Refused,
+        });
+    }
+    Ok(match store::active_person_by_code(conn, typed).await? {
+        Some(person)
+            if person.role == Role::Member
+                && !store::has_account_on(conn, person.staff_id, platform).await? =>
+        {
+            CodeCheck::MemberRosterCode { person }
+        }
+        _ => CodeCheck::Refused,
+    })
+}
