@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::delivery::{Delivery, tokens};
 use crate::http_metrics::{self, Metrics};
+use crate::identity::approvals::ApprovalNotifier;
 use crate::inbox::{InboxWriter, LinkResolver, Processor};
 use crate::links::resolve::Resolver;
 use crate::store::Db;
@@ -92,6 +93,26 @@ impl AppState {
         LinkResolver::new(self.db.clone(), Resolver::new())
     }
 
+    pub fn approvals(&self) -> ApprovalNotifier {
+        ApprovalNotifier::new(
+            self.db.clone(),
+            &self.config,
+            self.templates.clone(),
+            self.worker_name("approvals"),
+        )
+    }
+
+    /// Every background task of a full `serve` (the scheduler optional).
+    pub fn workers(&self, with_scheduler: bool) -> Workers {
+        Workers::spawn(
+            self.processor(),
+            self.link_resolver(),
+            self.delivery(),
+            self.approvals(),
+            with_scheduler.then(|| self.scheduler()),
+        )
+    }
+
     pub fn delivery(&self) -> Delivery {
         Delivery::new(
             self.db.clone(),
@@ -103,7 +124,7 @@ impl AppState {
 }
 
 /// The background tasks of `serve`: the inbox processor, the short-link resolver, the
-/// delivery worker and the weekly scheduler.
+/// delivery worker, the registration-request notifier and the weekly scheduler.
 pub struct Workers {
     shutdown: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
@@ -114,6 +135,7 @@ impl Workers {
         processor: Processor,
         resolver: LinkResolver,
         delivery: Delivery,
+        approvals: ApprovalNotifier,
         scheduler: Option<crate::weekly::scheduler::Scheduler>,
     ) -> Self {
         let (shutdown, receiver) = watch::channel(false);
@@ -121,6 +143,7 @@ impl Workers {
             tokio::spawn(Arc::new(processor).run(receiver.clone())),
             tokio::spawn(Arc::new(resolver).run(receiver.clone())),
             tokio::spawn(Arc::new(delivery).run(receiver.clone())),
+            tokio::spawn(Arc::new(approvals).run(receiver.clone())),
         ];
         if let Some(scheduler) = scheduler {
             handles.push(tokio::spawn(scheduler.run(receiver)));
@@ -138,15 +161,26 @@ impl Workers {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .merge(webhooks::router())
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    // With LANTOA_METRICS_BIND, /metrics is served on that address only.
+    if state.config.metrics_bind.is_none() {
+        router = router.route("/metrics", get(metrics));
+    }
+    router
         .route_layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             http_metrics::track,
         ))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for `LANTOA_METRICS_BIND`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 

@@ -66,6 +66,7 @@ pub struct Demo {
     address: String,
     fake: FakePlatform,
     resolver: LinkResolver,
+    approvals: crate::identity::approvals::ApprovalNotifier,
     client: reqwest::Client,
     transcript: String,
     next_id: u64,
@@ -144,12 +145,15 @@ async fn run_in(dir: &std::path::Path) -> anyhow::Result<String> {
 
     let delivery = Arc::new(state.delivery());
     delivery.start().await?;
+    let state_approvals = state.approvals();
+    fake.set_display_name(FakeChannel::Zalo, KHANG.id, "Khang Đỗ");
     let mut demo = Demo {
         delivery,
         state,
         address,
         fake,
         resolver,
+        approvals: state_approvals,
         client: reqwest::Client::new(),
         transcript: String::new(),
         next_id: 1,
@@ -200,21 +204,29 @@ async fn short_link_server() -> std::io::Result<String> {
 
 impl Demo {
     async fn script(&mut self, week: IsoWeek) -> anyhow::Result<()> {
-        self.heading("Thứ Hai: đăng ký").await;
+        self.heading("Thứ Hai: mã mời và đăng ký").await;
+        let codes = self.issue_invites().await?;
+        let code = |staff: &str| codes.get(staff).cloned().unwrap_or_default();
         self.follow(&DUNG).await?;
         for (person, text) in [
-            (&DUNG, "DK GV0014"),
-            (&HUE_HEAD, "đăng ký gv0013"),
-            (&LQD_HEAD, "/dk GV0001"),
-            (&CHAU, "DK GV0002"),
-            (&HOA_SEN_HEAD, "Đăng ký GV0010"),
-            (&YEN, "DK GV0111"),
-            (&YEN, "DK GV0011"),
-            (&OANH, "dk gv0012"),
-            (&PGD_HEAD, "#DK CB0007"),
-            (&OFFICE, "DK CB0002"),
+            (&DUNG, format!("DK {}", code("GV0014"))),
+            (
+                &HUE_HEAD,
+                format!("đăng ký {}", code("GV0013").to_lowercase()),
+            ),
+            (
+                &LQD_HEAD,
+                format!("/dk {}", code("GV0001").replace('-', "")),
+            ),
+            (&CHAU, format!("DK {}", code("GV0002"))),
+            (&HOA_SEN_HEAD, format!("Đăng ký {}", code("GV0010"))),
+            (&YEN, "DK GV0111".to_string()),
+            (&YEN, format!("DK {}", code("GV0011"))),
+            (&OANH, format!("dk {}", code("GV0012"))),
+            (&PGD_HEAD, format!("#DK {}", code("CB0007"))),
+            (&OFFICE, format!("DK {}", code("CB0002"))),
         ] {
-            self.say(person, text).await?;
+            self.say(person, &text).await?;
         }
 
         self.heading("Trong tuần: gửi bài").await;
@@ -269,7 +281,13 @@ impl Demo {
             "https://www.facebook.com/thnguyenhue.lg/posts/122198765432100009",
         )
         .await?;
+        // No invite at hand: his roster code becomes a request that his principal approves.
         self.say(&KHANG, "DK GV0015").await?;
+        let request: i64 =
+            sqlx::query_scalar("SELECT MAX(id) FROM registration_requests WHERE state = 'pending'")
+                .fetch_one(self.state.db.pool())
+                .await?;
+        self.say(&HUE_HEAD, &format!("DONGY {request}")).await?;
         self.say(&KHANG, "https://www.facebook.com/watch/?v=1234567890123456")
             .await?;
         self.say(
@@ -325,6 +343,43 @@ impl Demo {
         let (standings, _, _) = weekly.standings(&Period::week(week)).await?;
         writeln!(self.transcript, "\n{}", crate::reports::table(&standings))?;
         Ok(())
+    }
+
+    /// The Văn phòng issues everyone's invites; the sheet of one school is shown as its
+    /// principal would print and hand it out.
+    async fn issue_invites(&mut self) -> anyhow::Result<std::collections::HashMap<String, String>> {
+        use crate::identity::invites;
+        use crate::store::identity::InviteScope;
+        let settings = &self.state.config.settings;
+        let issued = invites::issue(
+            &self.state.db,
+            &InviteScope::Everyone,
+            false,
+            settings.registration.invite_days,
+            "demo",
+            now_ms(),
+        )
+        .await?;
+        writeln!(
+            self.transcript,
+            "$ lantoa invites   ({} codes issued; the sheet of Trường Tiểu học Nguyễn Huệ:)",
+            issued.len()
+        )?;
+        let school: Vec<invites::Issued> = issued
+            .iter()
+            .filter(|i| i.person.unit_code == "TH-LG-01")
+            .cloned()
+            .collect();
+        let sheet = invites::table(&school, &settings.time_zone);
+        // Mr Khang is away: his slip is not handed out, so he will ask with his roster code.
+        for line in sheet.lines() {
+            writeln!(self.transcript, "  {line}")?;
+        }
+        Ok(issued
+            .into_iter()
+            .filter(|i| i.person.code != "GV0015")
+            .map(|i| (i.person.code.clone(), i.code.grouped()))
+            .collect())
     }
 
     async fn heading(&mut self, text: &str) {
@@ -445,6 +500,7 @@ impl Demo {
     /// Processes what arrived and delivers what was queued, then prints the bot's messages.
     async fn deliver(&mut self) -> anyhow::Result<()> {
         self.state.processor().process_available().await?;
+        self.approvals.notify_pending().await?;
         while self.delivery.deliver_due().await? > 0 {}
         let sent = self.fake.sent();
         for message in &sent[self.seen..] {

@@ -13,6 +13,8 @@
 //! |---|---|
 //! | `POST /zalo/v3.0/oa/message/cs` | Zalo customer-service text message |
 //! | `GET /zalo/v2.0/oa/conversation?data={…}` | Zalo conversation history with one user |
+//! | `GET /zalo/v3.0/oa/user/detail?data={…}` | Zalo user detail (the display name) |
+//! | `GET /graph/v25.0/{psid}` | Messenger User Profile (first and last name) |
 //! | `POST /zalo-oauth/v4/oa/access_token` | Zalo OAuth v4 refresh-token grant |
 //! | `POST /graph/v25.0/{me or PAGE_ID}/messages` | Messenger Send API |
 //! | `GET /graph/v25.0/{me or PAGE_ID}/conversations?user_id=…` | Messenger Conversations API |
@@ -40,6 +42,8 @@ use tokio::sync::watch;
 pub const ZALO_OA_ID: &str = "579745863508352884";
 /// The Facebook Page ID the fake reports as the sender of Page messages.
 pub const MESSENGER_PAGE_ID: &str = "PAGE_ID";
+/// How a `request_user_info` card shows in [`FakePlatform::sent`]: this, then its subtitle.
+pub const REQUEST_USER_INFO_PREFIX: &str = "[request_user_info] ";
 /// The longest text both platforms accept, counted in characters.
 const MAX_TEXT_CHARS: usize = 2000;
 
@@ -147,6 +151,8 @@ struct FakeState {
     oauth_delay: Duration,
     send_delay: Duration,
     rate: [RateWindow; 2],
+    /// Display names by platform and user id, for the profile look-ups.
+    profiles: HashMap<(usize, String), String>,
 }
 
 /// A fixed one-second window counting every send request of one platform.
@@ -199,6 +205,7 @@ impl FakePlatform {
                 oauth_delay: Duration::ZERO,
                 send_delay: Duration::ZERO,
                 rate: Default::default(),
+                profiles: HashMap::new(),
             }),
             next_id: AtomicU64::new(1),
             id_seed: RandomState::new().hash_one(port),
@@ -208,7 +215,9 @@ impl FakePlatform {
         let router = Router::new()
             .route("/zalo/v3.0/oa/message/cs", post(zalo_send))
             .route("/zalo/v2.0/oa/conversation", get(zalo_conversation))
+            .route("/zalo/v3.0/oa/user/detail", get(zalo_user_detail))
             .route("/zalo-oauth/v4/oa/access_token", post(zalo_refresh))
+            .route("/graph/v25.0/{node}", get(messenger_profile))
             .route("/graph/v25.0/{node}/messages", post(messenger_send))
             .route(
                 "/graph/v25.0/{node}/conversations",
@@ -282,6 +291,13 @@ impl FakePlatform {
     }
 
     /// Successful sends of both platforms, in the order they were accepted.
+    /// The display name the profile look-ups answer for a user.
+    pub fn set_display_name(&self, channel: FakeChannel, user: &str, name: &str) {
+        self.state()
+            .profiles
+            .insert((index(channel), user.to_string()), name.to_string());
+    }
+
     pub fn sent(&self) -> Vec<SentMessage> {
         self.state().sent.clone()
     }
@@ -461,8 +477,17 @@ async fn zalo_send(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
     let Some(user_id) = non_empty_str(&body["recipient"]["user_id"]) else {
         return zalo_invalid("recipient");
     };
-    let Some(text) = non_empty_str(&body["message"]["text"]) else {
-        return zalo_invalid("message");
+    let card = &body["message"]["attachment"]["payload"];
+    let text = match non_empty_str(&body["message"]["text"]) {
+        Some(text) => text.to_owned(),
+        // The phone-sharing card: recorded with its subtitle, as a user would see it.
+        None if card["template_type"] == "request_user_info" => {
+            match non_empty_str(&card["elements"][0]["subtitle"]) {
+                Some(subtitle) => format!("{REQUEST_USER_INFO_PREFIX}{subtitle}"),
+                None => return zalo_invalid("elements"),
+            }
+        }
+        None => return zalo_invalid("message"),
     };
     if text.chars().count() > MAX_TEXT_CHARS {
         return zalo_invalid("message");
@@ -471,7 +496,7 @@ async fn zalo_send(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
     shared.record_sent(SentMessage {
         channel: FakeChannel::Zalo,
         recipient: user_id.to_owned(),
-        text: text.to_owned(),
+        text,
         message_id: message_id.clone(),
         messaging_type: None,
         at_ms: now_ms(),
@@ -482,6 +507,66 @@ async fn zalo_send(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
         "message": "Success",
     }))
     .into_response()
+}
+
+/// `GET /zalo/v3.0/oa/user/detail?data={"user_id":"…"}` (research/zalo.md §5).
+async fn zalo_user_detail(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !shared.zalo_token_valid(&headers) {
+        return zalo_error(-216);
+    }
+    let data: Value = query
+        .get("data")
+        .and_then(|data| serde_json::from_str(data).ok())
+        .unwrap_or(Value::Null);
+    let Some(user_id) = non_empty_str(&data["user_id"]) else {
+        return zalo_invalid("user_id");
+    };
+    let name = shared
+        .lock()
+        .profiles
+        .get(&(index(FakeChannel::Zalo), user_id.to_string()))
+        .cloned();
+    let Some(name) = name else {
+        return zalo_error(-201);
+    };
+    Json(json!({
+        "data": {"user_id": user_id, "display_name": name, "user_is_follower": true,
+                 "shared_info": {}},
+        "error": 0, "message": "Success",
+    }))
+    .into_response()
+}
+
+/// `GET /graph/v25.0/{psid}?fields=first_name,last_name` (the User Profile API).
+async fn messenger_profile(
+    State(shared): State<Arc<Shared>>,
+    Path(node): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !shared.messenger_auth(&query, &headers) {
+        return shared.graph_invalid_token();
+    }
+    let name = shared
+        .lock()
+        .profiles
+        .get(&(index(FakeChannel::Messenger), node.clone()))
+        .cloned();
+    match name {
+        Some(name) => {
+            let (first, last) = name.split_once(' ').unwrap_or((name.as_str(), ""));
+            Json(json!({"first_name": first, "last_name": last, "id": node})).into_response()
+        }
+        None => shared.graph_error(
+            100,
+            Some(2018218),
+            "(#100) No profile available for that user",
+        ),
+    }
 }
 
 /// `GET /zalo/v2.0/oa/conversation?data={"user_id":"…","offset":0,"count":N}`.

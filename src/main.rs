@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use lantoa::app::{self, AppState, Workers};
+use lantoa::app::{self, AppState};
 use lantoa::calendar::IsoWeek;
 use lantoa::config::Config;
 use lantoa::store::Db;
@@ -89,6 +89,49 @@ enum Command {
         #[command(subcommand)]
         what: ImportKind,
     },
+    /// Issue one-time personal registration codes to everyone in scope without a live code.
+    Invites {
+        /// Only this unit and the units under it.
+        #[arg(long, conflicts_with = "staff")]
+        unit: Option<String>,
+        /// Only these people (roster codes).
+        #[arg(long, num_args = 1..)]
+        staff: Vec<String>,
+        /// Replace live codes too (the old ones stop working).
+        #[arg(long)]
+        reissue: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: InviteFormat,
+        /// Write here instead of standard output (required for xlsx).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Remove a person's linked chat account(s); the account is told.
+    Unlink {
+        /// The person's roster code.
+        staff_code: String,
+        #[arg(long, value_enum)]
+        platform: Option<PlatformArg>,
+    },
+    /// Print the audit log: links, unlinks, approvals, invites, head and admin commands.
+    Audit {
+        /// From this day on (YYYY-MM-DD, in the configured time zone); default: 30 days ago.
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum InviteFormat {
+    Table,
+    Csv,
+    Xlsx,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlatformArg {
+    Zalo,
+    Messenger,
 }
 
 #[derive(Subcommand)]
@@ -259,6 +302,76 @@ async fn main() -> anyhow::Result<()> {
             print_outgoing(&outgoing, dry_run);
             Ok(())
         }
+        Command::Invites {
+            unit,
+            staff,
+            reissue,
+            format,
+            out,
+        } => invites(config, unit, staff, reissue, format, out).await,
+        Command::Unlink {
+            staff_code,
+            platform,
+        } => {
+            let db = open(&config).await?;
+            let templates = load_templates(&config)?;
+            let platform = platform.map(|p| match p {
+                PlatformArg::Zalo => lantoa::channels::Platform::Zalo,
+                PlatformArg::Messenger => lantoa::channels::Platform::Messenger,
+            });
+            let unlinked = lantoa::identity::unlink(
+                &db,
+                &templates,
+                &staff_code,
+                platform,
+                lantoa::store::now_ms(),
+            )
+            .await?;
+            db.close().await;
+            if unlinked.is_empty() {
+                println!(
+                    "{}: no linked chat account",
+                    staff_code.to_ascii_uppercase()
+                );
+            }
+            for account in unlinked {
+                println!(
+                    "unlinked {} account {} (told)",
+                    account.platform, account.user_id
+                );
+            }
+            Ok(())
+        }
+        Command::Audit { since } => {
+            let db = open(&config).await?;
+            let zone = &config.settings.time_zone;
+            let since_ms = match since {
+                Some(day) => day
+                    .parse::<jiff::civil::Date>()
+                    .with_context(|| format!("--since {day}: not a day like 2026-12-01"))?
+                    .to_zoned(zone.clone())?
+                    .timestamp()
+                    .as_millisecond(),
+                None => lantoa::store::now_ms() - 30 * 24 * 3_600_000,
+            };
+            let rows = lantoa::store::identity::audit_since(&db, since_ms).await?;
+            db.close().await;
+            for row in &rows {
+                let at = jiff::Timestamp::from_millisecond(row.at)?
+                    .to_zoned(zone.clone())
+                    .strftime("%Y-%m-%d %H:%M:%S");
+                println!(
+                    "{at}  {:<18} {:<10} {:<28} {:<30} {}",
+                    row.action,
+                    row.actor,
+                    row.subject.as_deref().unwrap_or("-"),
+                    row.account.as_deref().unwrap_or("-"),
+                    row.detail
+                );
+            }
+            eprintln!("{} audit rows", rows.len());
+            Ok(())
+        }
         Command::Import { what } => {
             let db = open(&config).await?;
             let result = match what {
@@ -321,6 +434,71 @@ fn canon_lines(urls: &[String], json: bool) -> Vec<String> {
         .collect()
 }
 
+async fn invites(
+    config: Config,
+    unit: Option<String>,
+    staff: Vec<String>,
+    reissue: bool,
+    format: InviteFormat,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use lantoa::identity::invites;
+    use lantoa::store::identity::InviteScope;
+    if matches!(format, InviteFormat::Xlsx) && out.is_none() {
+        anyhow::bail!("--format xlsx writes a file: add --out invites.xlsx");
+    }
+    let scope = match (unit, staff.is_empty()) {
+        (Some(unit), _) => InviteScope::Unit(unit.to_ascii_uppercase()),
+        (None, false) => InviteScope::Staff(staff.iter().map(|c| c.to_ascii_uppercase()).collect()),
+        (None, true) => InviteScope::Everyone,
+    };
+    let db = open(&config).await?;
+    let settings = &config.settings;
+    let issued = invites::issue(
+        &db,
+        &scope,
+        reissue,
+        settings.registration.invite_days,
+        "cli",
+        lantoa::store::now_ms(),
+    )
+    .await?;
+    db.close().await;
+    let zone = &settings.time_zone;
+    let bytes = match format {
+        InviteFormat::Table => invites::table(&issued, zone).into_bytes(),
+        InviteFormat::Csv => invites::csv(&issued, zone).into_bytes(),
+        InviteFormat::Xlsx => invites::xlsx(&issued, zone, &settings.registration.links)?,
+    };
+    match &out {
+        Some(path) => {
+            std::fs::write(path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    if issued.is_empty() {
+        eprintln!("no new invites: everyone in scope holds a live code (--reissue replaces them)");
+    } else {
+        eprintln!(
+            "{} invites issued, valid {} days{}; the codes are shown only now",
+            issued.len(),
+            settings.registration.invite_days,
+            out.as_ref()
+                .map(|p| format!(", written to {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn load_templates(config: &Config) -> anyhow::Result<Templates> {
+    Ok(Templates::load(&config.settings.template_dir)?)
+}
+
 async fn weekly_jobs(config: Config) -> anyhow::Result<(Db, lantoa::weekly::jobs::Weekly)> {
     let db = open(&config).await?;
     let templates = Templates::load(&config.settings.template_dir)?;
@@ -354,14 +532,31 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
         tracing::info!("ingest only: events are stored, not processed, by this instance");
         None
     } else {
-        Some(Workers::spawn(
-            state.processor(),
-            state.link_resolver(),
-            state.delivery(),
-            Some(state.scheduler()),
-        ))
+        Some(state.workers(true))
+    };
+    let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = match state.config.metrics_bind {
+        Some(address) => {
+            let metrics_listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (LANTOA_METRICS_BIND)"))?;
+            tracing::info!(%address, "metrics served on their own address");
+            let mut stopped = metrics_stopped;
+            Some(tokio::spawn(
+                axum::serve(metrics_listener, app::metrics_router(state.clone()))
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .into_future(),
+            ))
+        }
+        None => None,
     };
     app::serve(listener, state, app::shutdown_signal()).await?;
+    let _ = stop_metrics.send(true);
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     if let Some(workers) = workers {
         workers.stop().await;
     }

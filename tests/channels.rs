@@ -189,9 +189,18 @@ async fn zalo_verifier_file_and_unconfigured_channels() {
 #[tokio::test]
 async fn registration_happy_path_on_both_platforms() {
     let w = world().await;
-    let reply = w.app.zalo_says(&w.fake, "zalo-lan", "Đăng ký gv0002").await;
+    let code = w.app.invite("GV0002").await;
+    let reply = w
+        .app
+        .zalo_says(
+            &w.fake,
+            "zalo-lan",
+            &format!("Đăng ký {}", code.to_lowercase()),
+        )
+        .await;
     assert!(reply.contains("Đăng ký thành công"), "{reply}");
     assert!(reply.contains("Trần Ngọc Bảo Châu"), "{reply}");
+    assert!(reply.contains("DULIEU"), "says what is kept: {reply}");
     let linked: Option<String> = sqlx::query_scalar(
         "SELECT s.code FROM identities i JOIN staff s ON s.id = i.staff_id WHERE i.platform_user_id = 'zalo-lan'",
     )
@@ -200,49 +209,85 @@ async fn registration_happy_path_on_both_platforms() {
     .unwrap();
     assert_eq!(linked.as_deref(), Some("GV0002"));
 
-    // The same person may also link one Messenger account.
+    // The same personal code links one Messenger account too, and the Zalo account is told.
     w.app
         .messenger(&messenger_body(vec![messenger_text(
             "psid-lan",
-            "/DK GV0002",
+            &format!("/DK {}", code.replace('-', "")),
         )]))
         .await;
     w.app.process().await;
     w.app.deliver().await;
-    let last = w.fake.sent().last().unwrap().clone();
-    assert_eq!(
-        (last.channel, last.recipient.as_str()),
-        (FakeChannel::Messenger, "psid-lan")
+    let sent = w.fake.sent();
+    let to_messenger = sent
+        .iter()
+        .find(|m| m.recipient == "psid-lan")
+        .expect("a reply on Messenger");
+    assert_eq!(to_messenger.channel, FakeChannel::Messenger);
+    assert!(
+        to_messenger.text.contains("Đăng ký thành công"),
+        "{}",
+        to_messenger.text
     );
-    assert!(last.text.contains("Đăng ký thành công"), "{}", last.text);
-    assert_eq!(last.messaging_type.as_deref(), Some("RESPONSE"));
+    assert_eq!(to_messenger.messaging_type.as_deref(), Some("RESPONSE"));
+    let told = sent.last().unwrap();
+    assert_eq!(told.recipient, "zalo-lan");
+    assert!(
+        told.text.contains("thêm một tài khoản Messenger"),
+        "{}",
+        told.text
+    );
     assert_eq!(
         w.app
-            .count("SELECT COUNT(*) FROM identities WHERE staff_id IS NOT NULL")
+            .count("SELECT COUNT(*) FROM identities WHERE staff_id IS NOT NULL AND verified_via = 'invite'")
             .await,
         2
     );
 }
 
 #[tokio::test]
-async fn each_registration_refusal_changes_nothing() {
+async fn every_code_that_does_not_register_gets_one_answer() {
     let w = world().await;
     w.app
         .exec("UPDATE staff SET status = 'inactive' WHERE code = 'GV0003'")
         .await;
-    w.app.zalo_says(&w.fake, "first", "DK GV0001").await;
+    w.app.zalo_register(&w.fake, "first", "GV0001").await;
 
-    let unknown = w.app.zalo_says(&w.fake, "second", "DK GV9999").await;
-    assert!(unknown.contains("Không tìm thấy mã GV9999"), "{unknown}");
-    let inactive = w.app.zalo_says(&w.fake, "second", "DK GV0003").await;
-    assert!(inactive.contains("không còn trong danh sách"), "{inactive}");
-    let taken = w.app.zalo_says(&w.fake, "second", "dk gv0001").await;
+    // Unknown, inactive, taken, a head's and an admin's roster code: the same text.
+    let mut answers = Vec::new();
+    for code in ["GV9999", "GV0003", "GV0001", "GV0013", "CB0002"] {
+        let reply = w
+            .app
+            .zalo_says(&w.fake, "second", &format!("DK {code}"))
+            .await;
+        // The phone-sharing card comes once a day, whatever the code.
+        let text: Vec<&str> = reply
+            .lines()
+            .filter(|line| !line.starts_with(lantoa::fake_platform::REQUEST_USER_INFO_PREFIX))
+            .collect();
+        answers.push(text.join("\n").replace(code, "<code>"));
+    }
+    let cards = w
+        .fake
+        .sent()
+        .iter()
+        .filter(|m| {
+            m.text
+                .starts_with(lantoa::fake_platform::REQUEST_USER_INFO_PREFIX)
+        })
+        .count();
+    assert_eq!(cards, 1, "one phone-sharing card a day");
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:#?}");
     assert!(
-        taken.contains("đã được đăng ký với một tài khoản Zalo khác"),
-        "{taken}"
+        answers[0].contains("Lan tỏa đã nhận mã <code>"),
+        "{}",
+        answers[0]
     );
+    for name in ["Nguyễn Hữu Phước", "Trần Thị Thu Hà", "Huỳnh Văn Nhân"] {
+        assert!(!answers.concat().contains(name), "no roster name is shown");
+    }
     let missing = w.app.zalo_says(&w.fake, "second", "DK").await;
-    assert!(missing.contains("gửi kèm mã cá nhân"), "{missing}");
+    assert!(missing.contains("gửi kèm mã mời"), "{missing}");
     assert_eq!(
         w.app.count("SELECT COUNT(*) FROM identities WHERE platform_user_id = 'second' AND staff_id IS NOT NULL").await,
         0
@@ -288,7 +333,11 @@ async fn links_from_an_unregistered_sender_are_credited_after_registration() {
         2
     );
 
-    let reply = w.app.zalo_says(&w.fake, "newbie", "DK GV0001").await;
+    let code = w.app.invite("GV0001").await;
+    let reply = w
+        .app
+        .zalo_says(&w.fake, "newbie", &format!("DK {code}"))
+        .await;
     assert!(
         reply.contains("2 link thầy/cô gửi trước khi đăng ký đã được ghi nhận"),
         "{reply}"
@@ -311,7 +360,11 @@ async fn links_older_than_fourteen_days_are_not_credited() {
     w.app
         .exec(&format!("UPDATE submissions SET received_at = {old}"))
         .await;
-    let reply = w.app.zalo_says(&w.fake, "late", "DK GV0001").await;
+    let code = w.app.invite("GV0001").await;
+    let reply = w
+        .app
+        .zalo_says(&w.fake, "late", &format!("DK {code}"))
+        .await;
     assert!(!reply.contains("trước khi đăng ký"), "{reply}");
     assert_eq!(
         w.app
@@ -362,7 +415,7 @@ async fn a_duplicate_msg_id_is_stored_and_answered_once() {
 #[tokio::test]
 async fn echoes_receipts_and_unknown_events_are_never_answered() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "u1", "DK GV0001").await;
+    w.app.zalo_register(&w.fake, "u1", "GV0001").await;
     let before = w.fake.sent().len();
     let echo = zalo_event(
         "oa_send_text",
@@ -417,7 +470,7 @@ async fn follow_gets_a_welcome_and_unfollow_marks_unreachable() {
     let welcome = w.fake.sent();
     assert_eq!(welcome.len(), 1);
     assert!(
-        welcome[0].text.contains("DK <mã cá nhân>"),
+        welcome[0].text.contains("DK <mã mời>"),
         "{}",
         welcome[0].text
     );
@@ -440,7 +493,7 @@ async fn follow_gets_a_welcome_and_unfollow_marks_unreachable() {
 #[tokio::test]
 async fn more_than_twenty_links_are_capped_with_an_explanation() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "busy", "DK GV0001").await;
+    w.app.zalo_register(&w.fake, "busy", "GV0001").await;
     let text: String = (0..25)
         .map(|i| format!("https://thnguyenhue.edu.vn/tin/{i}\n"))
         .collect();
@@ -582,7 +635,7 @@ async fn permanent_errors_are_not_retried() {
 #[tokio::test]
 async fn outside_the_window_a_message_is_held_then_sent_after_the_next_message() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "head", "DK GV0001").await;
+    w.app.zalo_register(&w.fake, "head", "GV0001").await;
     let eight_days_ago = jiff::Timestamp::now().as_millisecond() - 8 * 24 * 3_600_000;
     w.app
         .exec(&format!(
@@ -732,7 +785,7 @@ async fn a_failing_event_is_retried_then_parked_without_blocking_others() {
 #[tokio::test]
 async fn a_long_reply_is_split_below_the_platform_limit() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "u1", "DK GV0001").await;
+    w.app.zalo_register(&w.fake, "u1", "GV0001").await;
     let mut conn = w.app.state.db.pool().acquire().await.unwrap();
     let body: String = (0..120)
         .map(|i| format!("{i}. https://www.facebook.com/truong{i}/posts/{i}\n"))
@@ -797,11 +850,12 @@ async fn two_processors_keep_each_senders_order() {
     );
 
     // Each reply's key names its event; per sender, replies were written in event order.
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT recipient_id, idempotency_key FROM outbox ORDER BY id")
-            .fetch_all(w.app.state.db.pool())
-            .await
-            .unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT recipient_id, idempotency_key FROM outbox WHERE purpose = 'reply' ORDER BY id",
+    )
+    .fetch_all(w.app.state.db.pool())
+    .await
+    .unwrap();
     assert_eq!(rows.len(), 48);
     for sender in &senders {
         let events: Vec<i64> = rows
@@ -846,7 +900,7 @@ async fn queue_update(w: &support::World, user: &str, key: &str, body: &str) {
 #[tokio::test]
 async fn a_message_the_platform_held_goes_out_after_the_next_message() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "head", "DK GV0001").await;
+    w.app.zalo_register(&w.fake, "head", "GV0001").await;
     // Our record says the window is open, but Zalo says the user has not interacted (-230).
     w.fake
         .inject_send_fault(FakeChannel::Zalo, Fault::ZaloError(-230));
@@ -868,7 +922,7 @@ async fn a_message_the_platform_held_goes_out_after_the_next_message() {
 #[tokio::test]
 async fn a_retried_message_keeps_its_place_in_the_persons_queue() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "head", "DK GV0001").await;
+    w.app.zalo_register(&w.fake, "head", "GV0001").await;
     let before = w.fake.sent().len();
     w.fake
         .inject_send_fault(FakeChannel::Zalo, Fault::HttpStatus(503));
@@ -888,7 +942,7 @@ async fn a_retried_message_keeps_its_place_in_the_persons_queue() {
 #[tokio::test]
 async fn a_worker_that_lost_its_lease_does_not_send() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "head", "DK GV0001").await;
+    w.app.zalo_register(&w.fake, "head", "GV0001").await;
     queue_update(&w, "head", "slow:1", "Một lần thôi").await;
     let slow = std::sync::Arc::new(
         w.app

@@ -32,7 +32,7 @@ async fn unit_page_posts(w: &World, unit: &str) -> i64 {
 #[tokio::test]
 async fn the_same_post_in_three_forms_counts_once() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "lan", "DK GV0014").await;
+    w.app.zalo_register(&w.fake, "lan", "GV0014").await;
     let first = w
         .app
         .zalo_says(&w.fake, "lan", &format!("{POST}?mibextid=Nif5oz"))
@@ -77,7 +77,7 @@ async fn the_same_post_in_three_forms_counts_once() {
 async fn a_page_post_credits_its_unit_once_whoever_sends_it() {
     let w = world().await;
     for (user, code) in [("a", "GV0013"), ("b", "GV0014"), ("c", "GV0015")] {
-        w.app.zalo_says(&w.fake, user, &format!("DK {code}")).await;
+        w.app.zalo_register(&w.fake, user, code).await;
         let reply = w.app.zalo_says(&w.fake, user, POST).await;
         assert!(
             reply.contains("bài đăng trên trang Trường Tiểu học Nguyễn Huệ"),
@@ -112,8 +112,8 @@ async fn a_page_post_credits_its_unit_once_whoever_sends_it() {
 #[tokio::test]
 async fn huy_withdraws_and_the_page_credit_moves_on() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "a", "DK GV0013").await;
-    w.app.zalo_says(&w.fake, "b", "DK GV0014").await;
+    w.app.zalo_register(&w.fake, "a", "GV0013").await;
+    w.app.zalo_register(&w.fake, "b", "GV0014").await;
     w.app.zalo_says(&w.fake, "a", POST).await;
     w.app.zalo_says(&w.fake, "b", POST).await;
 
@@ -142,7 +142,7 @@ async fn huy_withdraws_and_the_page_credit_moves_on() {
 #[tokio::test]
 async fn a_link_that_is_not_a_post_gets_an_explanation() {
     let w = world().await;
-    w.app.zalo_says(&w.fake, "a", "DK GV0013").await;
+    w.app.zalo_register(&w.fake, "a", "GV0013").await;
     let reply = w
         .app
         .zalo_says(
@@ -169,7 +169,7 @@ async fn an_unregistered_teachers_page_post_is_credited_after_registration() {
         0,
         "not before registering"
     );
-    let reply = w.app.zalo_says(&w.fake, "new", "DK GV0015").await;
+    let reply = w.app.zalo_register(&w.fake, "new", "GV0015").await;
     assert!(
         reply.contains("1 link thầy/cô gửi trước khi đăng ký"),
         "{reply}"
@@ -220,7 +220,7 @@ async fn a_short_link_counts_at_once_then_merges_with_the_long_form() {
         w.app.state.db.clone(),
         Resolver::new().with_override("facebook.com", &base),
     );
-    w.app.zalo_says(&w.fake, "a", "DK GV0013").await;
+    w.app.zalo_register(&w.fake, "a", "GV0013").await;
     let reply = w
         .app
         .zalo_says(&w.fake, "a", "https://www.facebook.com/share/p/1AbCdEfGhI/")

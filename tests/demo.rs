@@ -17,9 +17,15 @@ fn the_demo_shows_the_whole_week_and_exits_zero() {
         String::from_utf8_lossy(&output.stderr)
     );
     for expected in [
-        // registrations, one with a wrong code
+        // a school's sheet of invites, registrations, one with a wrong code
+        "$ lantoa invites",
+        "GV0014       Phan Thị Mỹ Dung",
         "Đăng ký thành công! Xin chào thầy/cô Phan Thị Mỹ Dung",
-        "Không tìm thấy mã GV0111",
+        "Lan tỏa đã nhận mã GV0111",
+        // a roster code becomes a request the principal approves
+        "Yêu cầu đăng ký số 1: tài khoản Zalo «Khang Đỗ» xin đăng ký là Đỗ Minh Khang (mã GV0015)",
+        "Đã xác nhận yêu cầu số 1",
+        "Thủ trưởng đơn vị đã xác nhận: tài khoản này được đăng ký cho thầy/cô Đỗ Minh Khang",
         // links in many forms: counted, already counted, a page, a share, withdrawn
         "✅ Đã ghi nhận bài đăng trên trang Trường Tiểu học Nguyễn Huệ",
         "☑️ Link này đã được ghi nhận lúc",

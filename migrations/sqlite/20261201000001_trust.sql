@@ -75,12 +75,9 @@ FROM identities WHERE staff_id IS NOT NULL;
 UPDATE identities SET staff_id = NULL, registered_at = NULL WHERE staff_id IS NOT NULL;
 
 -- inbox_events gains the state `rejected`. SQLite cannot alter a CHECK constraint, so the
--- table is rebuilt. legacy_alter_table keeps other tables' REFERENCES pointing at the name
--- `inbox_events` while the old table is renamed away (the migration runs in a transaction,
--- where foreign_keys cannot be switched off).
-PRAGMA legacy_alter_table = ON;
-ALTER TABLE inbox_events RENAME TO inbox_events_before_trust;
-CREATE TABLE inbox_events (
+-- table is rebuilt as SQLite's ALTER TABLE documentation describes; `Db::migrate` runs the
+-- SQLite migrations with foreign keys off and checks them afterwards.
+CREATE TABLE inbox_events_new (
     id               INTEGER PRIMARY KEY,
     platform         TEXT    NOT NULL,
     dedup_key        TEXT    NOT NULL,                 -- msg_id / mid, or a hash of the event
@@ -99,9 +96,9 @@ CREATE TABLE inbox_events (
     processed_at     INTEGER,
     UNIQUE (platform, dedup_key)
 );
-INSERT INTO inbox_events SELECT * FROM inbox_events_before_trust;
-DROP TABLE inbox_events_before_trust;
-PRAGMA legacy_alter_table = OFF;
+INSERT INTO inbox_events_new SELECT * FROM inbox_events;
+DROP TABLE inbox_events;
+ALTER TABLE inbox_events_new RENAME TO inbox_events;
 CREATE INDEX inbox_events_pending ON inbox_events (state, id);
 CREATE INDEX inbox_events_queue ON inbox_events (state, platform, sender_id, id);
 CREATE INDEX inbox_events_received ON inbox_events (received_at);

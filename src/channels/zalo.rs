@@ -138,7 +138,7 @@ pub fn shared_info(payload: &Value) -> Option<SharedInfo> {
     let info = payload.get("info")?;
     let field = |key: &str| {
         str_at(info, &[key])
-            .map(|v| for_echo(v))
+            .map(for_echo)
             .filter(|v| !v.trim().is_empty())
     };
     let shared = SharedInfo {

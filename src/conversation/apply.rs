@@ -53,19 +53,28 @@ pub struct Applier<'a> {
     pub settings: &'a Settings,
 }
 
+/// What applying a decision produced besides its changes.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The fields the replies report.
+    pub fields: Map<String, Value>,
+    /// Messages to the sender that go after the replies (the phone-sharing card).
+    pub after_replies: Vec<NewMessage>,
+}
+
 impl Applier<'_> {
-    /// Applies every action; returns the fields the replies report.
+    /// Applies every action.
     pub async fn apply(
         &self,
         conn: &mut AnyConnection,
         event: &EventContext<'_>,
         decision: &Decision,
-    ) -> Result<Map<String, Value>, ApplyError> {
-        let mut outcome = Map::new();
+    ) -> Result<Applied, ApplyError> {
+        let mut applied = Applied::default();
         for action in &decision.actions {
-            self.apply_one(conn, event, action, &mut outcome).await?;
+            self.apply_one(conn, event, action, &mut applied).await?;
         }
-        Ok(outcome)
+        Ok(applied)
     }
 
     async fn apply_one(
@@ -73,8 +82,9 @@ impl Applier<'_> {
         conn: &mut AnyConnection,
         event: &EventContext<'_>,
         action: &Action,
-        outcome: &mut Map<String, Value>,
+        applied: &mut Applied,
     ) -> Result<(), ApplyError> {
+        let outcome = &mut applied.fields;
         let identity = event.identity;
         let now = event.now;
         let week = event.week.to_string();
@@ -140,22 +150,17 @@ impl Applier<'_> {
             }
             Action::AskForPhone => {
                 if trust::shared_phone(conn, identity.id).await?.is_none() {
-                    let body = self.templates.render("request_info", &json!({}))?;
                     let day = now / (24 * 3_600_000);
-                    let me = Account {
-                        identity_id: identity.id,
+                    applied.after_replies.push(NewMessage {
+                        idempotency_key: format!("request-info:{}:{day}", identity.id),
                         platform: event.platform,
-                        user_id: event.sender_id.to_string(),
-                    };
-                    self.notify(
-                        conn,
-                        &me,
-                        format!("request-info:{}:{day}", identity.id),
-                        REQUEST_INFO,
-                        body,
-                        now,
-                    )
-                    .await?;
+                        recipient_id: event.sender_id.to_string(),
+                        identity_id: Some(identity.id),
+                        purpose: REQUEST_INFO,
+                        messaging_type: "RESPONSE",
+                        body: self.templates.render("request_info", &json!({}))?,
+                        relevant_until: Some(now + NOTICE_RELEVANCE_MS),
+                    });
                 }
             }
             Action::DecideRequest {

@@ -377,7 +377,8 @@ fn decide_request(request_id: Option<i64>, approve: bool, facts: &Facts) -> Deci
             requester,
         }) => Decision::reply(
             "approval_done",
-            json!({"id": request_id, "approve": approve, "full_name": person.full_name, "code": person.code}),
+            json!({"id": request_id, "approve": approve, "full_name": person.full_name, "code": person.code,
+                   "stale": false, "linked": false}),
         )
         .act(Action::DecideRequest {
             request_id: *request_id,

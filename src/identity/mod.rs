@@ -12,3 +12,76 @@ pub mod registration;
 pub mod throttle;
 
 pub use invite_code::InviteCode;
+
+use crate::channels::Platform;
+use crate::conversation::Account;
+use crate::delivery::outbox::{self, NewMessage};
+use crate::store::identity::{self as store, AuditEntry};
+use crate::store::{Db, StoreError};
+use crate::templates::{TemplateError, Templates};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnlinkError {
+    #[error("no staff member with code `{0}`")]
+    UnknownStaff(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+impl From<sqlx::Error> for UnlinkError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(err))
+    }
+}
+
+/// `lantoa unlink`: removes a person's linked account(s), tells each account, audits it.
+pub async fn unlink(
+    db: &Db,
+    templates: &Templates,
+    staff_code: &str,
+    platform: Option<Platform>,
+    now: i64,
+) -> Result<Vec<Account>, UnlinkError> {
+    let code = staff_code.to_ascii_uppercase();
+    let body = templates.render("unlinked", &serde_json::json!({}))?;
+    let _writing = db.write_lock().await;
+    let mut tx = db.begin_write().await?;
+    let staff_id = store::staff_id_by_code(&mut tx, &code)
+        .await?
+        .ok_or_else(|| UnlinkError::UnknownStaff(code.clone()))?;
+    let accounts = store::unlink(&mut tx, staff_id, platform, now).await?;
+    for account in &accounts {
+        store::audit(
+            &mut tx,
+            &AuditEntry {
+                action: "unlink",
+                actor: "cli".into(),
+                actor_staff_id: None,
+                actor_identity_id: Some(account.identity_id),
+                subject_staff_id: Some(staff_id),
+                detail: format!("{} account, by an operator", account.platform),
+            },
+            now,
+        )
+        .await?;
+        outbox::enqueue(
+            &mut tx,
+            &NewMessage {
+                idempotency_key: format!("unlinked:{}:{now}", account.identity_id),
+                platform: account.platform,
+                recipient_id: account.user_id.clone(),
+                identity_id: Some(account.identity_id),
+                purpose: "notice",
+                messaging_type: "UPDATE",
+                body: body.clone(),
+                relevant_until: Some(now + 7 * 24 * 3_600_000),
+            },
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(accounts)
+}

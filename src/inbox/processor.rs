@@ -286,12 +286,12 @@ impl Processor {
             templates: &self.templates,
             settings: &self.settings,
         };
-        let outcome = applier.apply(conn, &context, &decision).await?;
+        let applied = applier.apply(conn, &context, &decision).await?;
 
         for (index, reply) in decision.replies.iter().enumerate() {
             let mut context = reply.context.clone();
             if let Value::Object(fields) = &mut context {
-                fields.extend(outcome.clone());
+                fields.extend(applied.fields.clone());
             }
             let body = self.templates.render(reply.template, &context)?;
             outbox::enqueue(
@@ -309,6 +309,9 @@ impl Processor {
                 now,
             )
             .await?;
+        }
+        for message in &applied.after_replies {
+            outbox::enqueue(conn, message, now).await?;
         }
         Ok(())
     }

@@ -6,9 +6,13 @@
 //! its URL canonicalizes to a post: `facebook.com/…/posts/…` says all we need.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::LOCATION;
 use url::Url;
 
@@ -49,8 +53,14 @@ impl Default for Resolver {
 
 impl Resolver {
     pub fn new() -> Self {
+        Self::with_guard(PublicOnly::system())
+    }
+
+    /// A resolver whose host names are looked up by `guard` (tests give it their own DNS).
+    pub fn with_guard(guard: PublicOnly) -> Self {
         Self {
             http: reqwest::Client::builder()
+                .dns_resolver(Arc::new(guard))
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(TIME_LIMIT)
                 .user_agent(concat!(
@@ -91,20 +101,26 @@ impl Resolver {
                     Err(ResolveError::NotAPost(canonical.key))
                 };
             }
-            let request_url = self.request_url(&current).await?;
-            let response = match self.http.head(request_url.clone()).send().await {
-                Ok(response)
-                    if response.status().is_redirection() || response.status().is_success() =>
-                {
-                    response
-                }
-                _ => self
-                    .http
-                    .get(request_url)
-                    .send()
-                    .await
-                    .map_err(|e| ResolveError::Request(e.to_string()))?,
-            };
+            let request_url = self.request_url(&current)?;
+            let response =
+                match self.http.head(request_url.clone()).send().await {
+                    Ok(response)
+                        if response.status().is_redirection() || response.status().is_success() =>
+                    {
+                        response
+                    }
+                    Err(err) if refused_by_guard(&err).is_some() => {
+                        return Err(ResolveError::PrivateAddress(
+                            refused_by_guard(&err).unwrap_or_default(),
+                        ));
+                    }
+                    _ => self.http.get(request_url).send().await.map_err(
+                        |e| match refused_by_guard(&e) {
+                            Some(host) => ResolveError::PrivateAddress(host),
+                            None => ResolveError::Request(e.to_string()),
+                        },
+                    )?,
+                };
             if !response.status().is_redirection() {
                 return Err(ResolveError::NotAPost(format!(
                     "{} answered {} without redirecting",
@@ -127,9 +143,9 @@ impl Resolver {
         Err(ResolveError::TooManyHops)
     }
 
-    /// Where to send the request: an override base, or the URL itself once its host is known
-    /// to be public.
-    async fn request_url(&self, url: &Url) -> Result<Url, ResolveError> {
+    /// Where to send the request: an override base, or the URL itself. A host given as an
+    /// address is checked here; a name is checked by [`PublicOnly`] as the connection is made.
+    fn request_url(&self, url: &Url) -> Result<Url, ResolveError> {
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         // An override for `facebook.com` also covers `www.`, `m.`, … of it.
         let suffixes = host
@@ -146,14 +162,15 @@ impl Resolver {
                 return Url::parse(&target).map_err(|_| ResolveError::BadTarget(target));
             }
         }
-        let port = url.port_or_known_default().unwrap_or(443);
-        let addresses = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| ResolveError::Request(format!("cannot resolve {host}: {e}")))?;
-        for address in addresses {
-            if !is_public(address.ip()) {
-                return Err(ResolveError::PrivateAddress(host.clone()));
-            }
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+            Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+            _ => None,
+        };
+        if let Some(ip) = literal
+            && !is_public(ip)
+        {
+            return Err(ResolveError::PrivateAddress(host));
         }
         Ok(url.clone())
     }
@@ -168,29 +185,106 @@ fn absolute(url: &str) -> Result<Url, ResolveError> {
     Url::parse(&text).map_err(|_| ResolveError::BadTarget(url.to_string()))
 }
 
-fn is_public(ip: IpAddr) -> bool {
+/// Whether an address is an ordinary public one: not private, loopback, link-local,
+/// multicast, documentation, benchmarking, reserved, or a translation or tunnel range whose
+/// real destination could be anything (IANA's IPv4 and IPv6 special-purpose registries).
+pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            !(v4.is_private()
-                || v4.octets()[0] == 0
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
-        }
-        // `::ffff:127.0.0.1` is 127.0.0.1.
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
-            is_public(IpAddr::V4(v6.to_ipv4_mapped().expect("checked")))
+            let [a, b, c, _] = v4.octets();
+            !(a == 0                                   // 0.0.0.0/8 "this network"
+                || a == 10                             // private
+                || a == 100 && (64..128).contains(&b)  // 100.64.0.0/10 shared (CGNAT)
+                || a == 127                            // loopback
+                || a == 169 && b == 254                // link-local
+                || a == 172 && (16..32).contains(&b)   // private
+                || a == 192 && b == 0 && c == 0        // 192.0.0.0/24 IETF assignments
+                || a == 192 && b == 0 && c == 2        // TEST-NET-1
+                || a == 192 && b == 88 && c == 99      // 6to4 relay anycast
+                || a == 192 && b == 168                // private
+                || a == 198 && (b == 18 || b == 19)    // 198.18.0.0/15 benchmarking
+                || a == 198 && b == 51 && c == 100     // TEST-NET-2
+                || a == 203 && b == 0 && c == 113      // TEST-NET-3
+                || a >= 224) // multicast 224/4, reserved 240/4, broadcast
         }
         IpAddr::V6(v6) => {
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80)
+            // `::ffff:127.0.0.1` is 127.0.0.1.
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let segments = v6.segments();
+            let global_unicast = (segments[0] & 0xe000) == 0x2000; // 2000::/3
+            global_unicast
+                && !(segments[0] == 0x2001 && segments[1] < 0x0200) // 2001::/23 (Teredo, ORCHID, …)
+                && !(segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
+                && segments[0] != 0x2002 // 6to4
+                && (segments[0] & 0xfff0) != 0x3ff0 // 3fff::/20 documentation
         }
     }
+}
+
+/// What the resolver's connections may reach: every address a name resolves to must be
+/// public, or the name is refused. reqwest connects only to the addresses this returns, so
+/// a DNS answer that changes between a check and the connection cannot slip through.
+#[derive(Clone)]
+pub struct PublicOnly {
+    lookup: Lookup,
+}
+
+/// How a name becomes addresses (the system resolver, or a test's).
+pub type Lookup = Arc<
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves to a private or special-purpose address")]
+struct NotPublic(String);
+
+impl PublicOnly {
+    pub fn system() -> Self {
+        Self::with_lookup(Arc::new(|host: String| {
+            Box::pin(async move {
+                Ok(tokio::net::lookup_host((host.as_str(), 0))
+                    .await?
+                    .map(|address| address.ip())
+                    .collect())
+            })
+        }))
+    }
+
+    pub fn with_lookup(lookup: Lookup) -> Self {
+        Self { lookup }
+    }
+}
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_string();
+        let lookup = self.lookup.clone();
+        Box::pin(async move {
+            let addresses = lookup(host.clone()).await?;
+            if addresses.is_empty() || !addresses.iter().all(|ip| is_public(*ip)) {
+                return Err(Box::new(NotPublic(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            // Port 0: the connector puts the URL's port in.
+            let addrs: Addrs = Box::new(addresses.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+            Ok(addrs)
+        })
+    }
+}
+
+/// Whether a request failed because the guard refused its host's addresses.
+fn refused_by_guard(err: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(NotPublic(host)) = cause.downcast_ref::<NotPublic>() {
+            return Some(host.clone());
+        }
+        source = cause.source();
+    }
+    None
 }
 
 #[cfg(test)]
@@ -198,32 +292,133 @@ mod tests {
     use super::*;
 
     #[test]
-    fn private_addresses_are_not_public() {
+    fn special_purpose_addresses_are_not_public() {
         for ip in [
+            "0.1.2.3",
             "127.0.0.1",
             "10.1.2.3",
             "192.168.1.1",
             "172.16.0.1",
+            "172.31.255.255",
             "169.254.1.1",
             "100.64.0.1",
+            "192.0.0.8",
+            "192.0.2.1",
+            "192.88.99.1",
+            "198.18.0.1",
+            "198.19.255.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
             "::1",
+            "::127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "100::1",
+            "2001::1",
+            "2001:db8::1",
+            "2002:a00:1::1",
+            "3fff::1",
             "fd00::1",
             "fe80::1",
+            "fec0::1",
+            "ff02::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        assert!(is_public("1.1.1.1".parse().unwrap()));
+        for ip in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "2a03:2880::1",
+        ] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn a_literal_private_address_is_refused_before_any_request() {
+        let resolver = Resolver::new();
+        for url in [
+            "http://127.0.0.1/abc",
+            "http://[::1]/x",
+            "http://198.18.0.1/x",
+        ] {
+            assert!(
+                matches!(
+                    resolver.request_url(&Url::parse(url).unwrap()),
+                    Err(ResolveError::PrivateAddress(_))
+                ),
+                "{url}"
+            );
+        }
+    }
+
+    /// A name that answers a public address the first time and loopback afterwards (DNS
+    /// rebinding). The connection uses the guard's own answer, so nothing reaches loopback.
+    #[tokio::test]
+    async fn a_name_rebinding_to_loopback_never_gets_a_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((_socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = calls.clone();
+        let lookup: Lookup = Arc::new(move |_host: String| {
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move {
+                Ok(vec![if n == 0 {
+                    "93.184.216.34".parse().unwrap()
+                } else {
+                    "127.0.0.1".parse().unwrap()
+                }])
+            })
+        });
+        // The first answer is spent as a separate check would spend it; the connection's own
+        // look-up gets loopback and is refused.
+        let guard = PublicOnly::with_lookup(lookup.clone());
+        let _ = lookup("bit.ly".into()).await;
+        let resolver = Resolver::with_guard(guard);
+        let result = resolver
+            .resolve(&format!("http://bit.ly:{port}/short"))
+            .await;
+        assert!(
+            matches!(result, Err(ResolveError::PrivateAddress(ref host)) if host == "bit.ly"),
+            "{result:?}"
+        );
+        assert_eq!(
+            hits.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "no connection to loopback"
+        );
     }
 
     #[tokio::test]
-    async fn a_short_link_to_a_loopback_host_is_refused() {
-        let resolver = Resolver::new();
-        // A hop whose host is (or resolves to) a loopback address is refused before any request.
-        assert!(matches!(
-            resolver
-                .request_url(&Url::parse("http://127.0.0.1/abc").unwrap())
-                .await,
-            Err(ResolveError::PrivateAddress(_))
-        ));
+    async fn a_name_with_one_private_address_among_public_ones_is_refused() {
+        let lookup: Lookup = Arc::new(|_host: String| {
+            Box::pin(async {
+                Ok(vec![
+                    "93.184.216.34".parse().unwrap(),
+                    "10.0.0.5".parse().unwrap(),
+                ])
+            })
+        });
+        let resolver = Resolver::with_guard(PublicOnly::with_lookup(lookup));
+        let result = resolver.resolve("https://bit.ly/abc").await;
+        assert!(
+            matches!(result, Err(ResolveError::PrivateAddress(_))),
+            "{result:?}"
+        );
     }
 }

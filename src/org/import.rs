@@ -108,9 +108,19 @@ pub async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportE
     })?;
     let existing = store::org::load_staff(&mut tx).await?;
     let plan = plan_staff(records, &existing);
-    store::org::apply_staff(&mut tx, &plan, store::now_ms()).await?;
+    let now = store::now_ms();
+    store::org::apply_staff(&mut tx, &plan, now).await?;
+    // Who left the roster is unregistered at once; their history stays.
+    let leavers = store::org::staff_ids(&mut tx, &plan.deactivated).await?;
+    let unlinked = store::identity::unregister_leavers(&mut tx, &leavers, "import", now).await?;
     tx.commit().await?;
-    Ok(summary("staff", &plan))
+    let mut summary = summary("staff", &plan);
+    if unlinked > 0 {
+        summary.warnings.push(format!(
+            "{unlinked} chat accounts of people no longer on the roster were unlinked"
+        ));
+    }
+    Ok(summary)
 }
 
 /// File reading and spreadsheet parsing block; keep them off the async workers.

@@ -23,6 +23,12 @@ const HEADER: [&str; 14] = [
 /// Vietnamese; the BOM makes it read UTF-8. Other CSV readers skip or tolerate it.
 const BOM: &str = "\u{feff}";
 
+/// Names come from import files: a cell that a spreadsheet would run as a formula is
+/// neutralised.
+fn safe(text: &str) -> String {
+    crate::text::spreadsheet_safe(text).into_owned()
+}
+
 /// One row per unit; machine values (`kind` as `truong`, booleans as `true`/`false`),
 /// `inactive` names joined with `; ` (the import files' list separator).
 pub fn csv(standings: &Standings) -> String {
@@ -34,10 +40,10 @@ pub fn csv(standings: &Standings) -> String {
         for u in &standings.units {
             writer
                 .write_record([
-                    u.code.clone(),
-                    u.name.clone(),
+                    safe(&u.code),
+                    safe(&u.name),
                     u.kind.to_string(),
-                    u.parent_code.clone().unwrap_or_default(),
+                    safe(u.parent_code.as_deref().unwrap_or_default()),
                     u.page_posts.to_string(),
                     u.quota.to_string(),
                     u.met.to_string(),
@@ -45,7 +51,7 @@ pub fn csv(standings: &Standings) -> String {
                     u.staff_registered.to_string(),
                     u.staff_active.to_string(),
                     u.behind.to_string(),
-                    u.inactive.join("; "),
+                    safe(&u.inactive.join("; ")),
                     u.unregistered.to_string(),
                     u.featured_shares.to_string(),
                 ])
@@ -99,6 +105,18 @@ mod tests {
             text.contains("\"Trường THCS Nguyễn Du, Quận 1\""),
             "the comma is quoted"
         );
+    }
+
+    #[test]
+    fn formula_like_names_are_neutralised() {
+        let mut standings = fixture::standings();
+        standings.units[0].name = "=HYPERLINK(\"http://evil\",\"x\")".into();
+        standings.units[0].inactive = vec!["@SUM(A1)".into(), "Trần Thị Bình".into()];
+        let text = csv(&standings);
+        let mut reader = ::csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let first = reader.records().next().unwrap().unwrap();
+        assert_eq!(&first[1], "'=HYPERLINK(\"http://evil\",\"x\")");
+        assert_eq!(&first[11], "'@SUM(A1); Trần Thị Bình");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod conversation;
 pub mod featured;
 pub mod identity;
 pub mod org;
+pub mod retention;
 pub mod submissions;
 pub mod weekly;
 
@@ -28,6 +29,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("after migrating, {0} rows refer to rows that do not exist")]
+    BrokenReferences(usize),
     #[error("the database schema is behind: {applied} of {known} migrations applied")]
     NotMigrated { applied: i64, known: usize },
 }
@@ -113,7 +116,25 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        self.migrator().run(&self.pool).await?;
+        match self.backend {
+            Backend::Postgres => self.migrator().run(&self.pool).await?,
+            Backend::Sqlite => {
+                // Rebuilding a table (SQLite cannot alter a constraint) needs foreign keys off,
+                // which only works outside a transaction: switch them off on the connection
+                // the migrations run on, then check every reference before switching back.
+                let mut conn = self.pool.acquire().await?;
+                conn.execute("PRAGMA foreign_keys = OFF").await?;
+                let applied = self.migrator().run(&mut *conn).await;
+                let broken: Vec<sqlx::any::AnyRow> = sqlx::query("PRAGMA foreign_key_check")
+                    .fetch_all(&mut *conn)
+                    .await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                applied?;
+                if !broken.is_empty() {
+                    return Err(StoreError::BrokenReferences(broken.len()));
+                }
+            }
+        }
         Ok(())
     }
 

@@ -256,3 +256,20 @@ pub async fn active_staff_in_inactive_units(tx: &mut Tx<'_>) -> Result<i64, sqlx
     .fetch_one(&mut **tx)
     .await
 }
+
+/// The ids of these staff codes.
+pub async fn staff_ids(tx: &mut Tx<'_>, codes: &[String]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut ids = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "SELECT id FROM staff WHERE code IN ({})",
+            placeholders(1..=chunk.len())
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for code in chunk {
+            query = query.bind(code);
+        }
+        ids.extend(query.fetch_all(&mut **tx).await?);
+    }
+    Ok(ids)
+}

@@ -94,11 +94,13 @@ impl Scheduler {
         run_rounds("scheduler", round, None, Duration::from_secs(20), shutdown).await;
     }
 
-    /// Runs what is due at `now` and not yet run; returns how many jobs ran.
+    /// Runs what is due at `now` and not yet run; returns how many weekly jobs ran (the
+    /// daily retention job runs too, uncounted).
     pub async fn run_due(&self, now: Zoned) -> Result<usize, StoreError> {
+        self.prune_daily(&now).await?;
         let mut ran = 0;
         for (job, week) in due(&now, &self.settings) {
-            if !self.claim(job, week).await? {
+            if !self.claim(job.name(), &week.to_string()).await? {
                 continue;
             }
             ran += 1;
@@ -130,32 +132,65 @@ impl Scheduler {
                 }
             };
             tracing::info!(job = job.name(), %week, state, %detail, "weekly job");
-            let _writing = self.db.write_lock().await;
-            sqlx::query("UPDATE job_runs SET state = $1, detail = $2, finished_at = $3 WHERE job = $4 AND period = $5")
-                .bind(state)
-                .bind(detail)
-                .bind(now_ms())
-                .bind(job.name())
-                .bind(week.to_string())
-                .execute(self.db.pool())
+            self.finish(job.name(), &week.to_string(), state, &detail)
                 .await?;
         }
         Ok(ran)
+    }
+
+    /// Once a day: empties the bodies of webhook events older than the retention period.
+    async fn prune_daily(&self, now: &Zoned) -> Result<(), StoreError> {
+        let day = now.date().to_string();
+        if !self.claim(PRUNE_JOB, &day).await? {
+            return Ok(());
+        }
+        let days = i64::from(self.settings.retention.inbox_days);
+        let before = now.timestamp().as_millisecond() - days * 24 * 3_600_000;
+        let (state, detail) = match crate::store::retention::prune_inbox(&self.db, before).await {
+            Ok(pruned) => (
+                "done",
+                format!("{pruned} event bodies older than {days} days emptied"),
+            ),
+            Err(err) => ("failed", err.to_string()),
+        };
+        tracing::info!(job = PRUNE_JOB, %day, state, %detail, "daily job");
+        self.finish(PRUNE_JOB, &day, state, &detail).await
+    }
+
+    async fn finish(
+        &self,
+        job: &str,
+        period: &str,
+        state: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let _writing = self.db.write_lock().await;
+        sqlx::query(
+            "UPDATE job_runs SET state = $1, detail = $2, finished_at = $3 WHERE job = $4 AND period = $5",
+        )
+        .bind(state)
+        .bind(detail)
+        .bind(now_ms())
+        .bind(job)
+        .bind(period)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
     }
 
     /// The run's row is the lock: whoever inserts it runs the job. A run still `running` an
     /// hour later belongs to a process that died, and a failed one is tried again ten minutes
     /// later; either is taken over (every message it queues has its key, so running again
     /// sends nothing twice).
-    async fn claim(&self, job: Job, week: IsoWeek) -> Result<bool, StoreError> {
+    async fn claim(&self, job: &str, period: &str) -> Result<bool, StoreError> {
         let _writing = self.db.write_lock().await;
         let now = now_ms();
         let inserted = sqlx::query(
             "INSERT INTO job_runs (job, period, state, owner, started_at) VALUES ($1, $2, 'running', $3, $4) \
              ON CONFLICT (job, period) DO NOTHING",
         )
-        .bind(job.name())
-        .bind(week.to_string())
+        .bind(job)
+        .bind(period)
         .bind(&self.owner)
         .bind(now)
         .execute(self.db.pool())
@@ -170,19 +205,22 @@ impl Scheduler {
         )
         .bind(&self.owner)
         .bind(now)
-        .bind(job.name())
-        .bind(week.to_string())
+        .bind(job)
+        .bind(period)
         .bind(now - STALE_RUN_MS)
         .bind(now - FAILED_RETRY_MS)
         .execute(self.db.pool())
         .await?
         .rows_affected();
         if taken_over == 1 {
-            tracing::warn!(job = job.name(), %week, "taking over a run that never finished");
+            tracing::warn!(job, period, "taking over a run that never finished");
         }
         Ok(taken_over == 1)
     }
 }
+
+/// The daily retention job's name in `job_runs` (its period is the day).
+const PRUNE_JOB: &str = "prune";
 
 /// A run that has been `running` this long was left by a process that died.
 const STALE_RUN_MS: i64 = 3_600_000;

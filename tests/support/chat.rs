@@ -141,6 +141,38 @@ impl TestApp {
             .join("\n")
     }
 
+    /// A fresh invite code for a roster person (earlier live codes are replaced).
+    pub async fn invite(&self, staff_code: &str) -> String {
+        let issued = lantoa::identity::invites::issue(
+            &self.state.db,
+            &lantoa::store::identity::InviteScope::Staff(vec![staff_code.to_string()]),
+            true,
+            30,
+            "test",
+            jiff::Timestamp::now().as_millisecond(),
+        )
+        .await
+        .expect("invite issued");
+        assert_eq!(issued.len(), 1, "one invite for {staff_code}");
+        issued[0].code.grouped()
+    }
+
+    /// Registers a Zalo account as a roster person with a fresh invite; returns the reply.
+    pub async fn zalo_register(
+        &self,
+        fake: &lantoa::fake_platform::FakePlatform,
+        user: &str,
+        staff_code: &str,
+    ) -> String {
+        let code = self.invite(staff_code).await;
+        let reply = self.zalo_says(fake, user, &format!("DK {code}")).await;
+        assert!(
+            reply.contains("Đăng ký thành công"),
+            "{staff_code}: {reply}"
+        );
+        reply
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(self.state.db.pool())

@@ -220,12 +220,7 @@ impl TestApp {
     }
 
     pub fn start_workers(&mut self) {
-        self.workers = Some(Workers::spawn(
-            self.state.processor(),
-            self.state.link_resolver(),
-            self.state.delivery(),
-            None,
-        ));
+        self.workers = Some(self.state.workers(false));
     }
 
     pub fn url(&self, path: &str) -> String {
