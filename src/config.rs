@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
@@ -144,7 +144,8 @@ pub struct Settings {
     pub quota: Quotas,
     pub paused_weeks: Vec<WeekRange>,
     pub schedule: Schedule,
-    pub template_dir: PathBuf,
+    /// The operator's message templates; `None`: the ones built into the binary.
+    pub template_dir: Option<PathBuf>,
     pub delivery: DeliverySettings,
     pub registration: RegistrationSettings,
     pub retention: RetentionSettings,
@@ -222,7 +223,7 @@ impl Default for Settings {
             quota: Quotas::default(),
             paused_weeks: Vec::new(),
             schedule: Schedule::default(),
-            template_dir: PathBuf::from("message-templates"),
+            template_dir: None,
             delivery: DeliverySettings::default(),
             registration: RegistrationSettings::default(),
             retention: RetentionSettings::default(),
@@ -344,7 +345,18 @@ impl Settings {
             settings.time_zone_name = name;
         }
         if let Some(dir) = file.template_dir {
-            settings.template_dir = dir;
+            // A relative directory is read from where the settings file is.
+            let dir = match Path::new(source).parent() {
+                Some(base) if dir.is_relative() => base.join(dir),
+                _ => dir,
+            };
+            if !dir.is_dir() {
+                return Err(ConfigError::new(
+                    "template_dir",
+                    format!("`{}` is not a directory", dir.display()),
+                ));
+            }
+            settings.template_dir = Some(dir);
         }
         for (index, range) in file.paused_weeks.iter().enumerate() {
             let range = range.parse().map_err(|err| {
@@ -662,6 +674,25 @@ mod tests {
         assert_eq!(
             settings.schedule.featured_announcement.time,
             Time::constant(8, 0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn a_template_dir_must_exist_and_is_read_beside_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("texts")).unwrap();
+        let source = dir.path().join("lantoa.toml");
+        let settings =
+            Settings::from_toml(source.to_str().unwrap(), "template_dir = \"texts\"").unwrap();
+        assert_eq!(settings.template_dir, Some(dir.path().join("texts")));
+        let err = Settings::from_toml(source.to_str().unwrap(), "template_dir = \"missing\"")
+            .unwrap_err();
+        assert_eq!(err.key, "template_dir");
+        assert!(err.problem.contains("is not a directory"), "{err}");
+        assert_eq!(
+            Settings::default().template_dir,
+            None,
+            "built in by default"
         );
     }
 

@@ -125,12 +125,7 @@ async fn run_in(dir: &std::path::Path) -> anyhow::Result<String> {
                     .flatten()
             })
     })?;
-    // The operator's templates when there are any here, else the ones built into the binary.
-    let templates = if config.settings.template_dir.is_dir() {
-        Templates::load(&config.settings.template_dir)?
-    } else {
-        Templates::builtin()?
-    };
+    let templates = Templates::for_settings(&config.settings)?;
     let state = AppState::new(config, db.clone(), templates);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}", listener.local_addr()?);

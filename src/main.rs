@@ -174,8 +174,22 @@ enum ImportKind {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // An ordinary error is one line (with its causes); a backtrace only on request.
+            if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+                eprintln!("error: {err:?}");
+            } else {
+                eprintln!("error: {err:#}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Canon { json, urls } = &cli.command {
         // Pure: needs neither configuration nor database.
         for line in canon_lines(urls, *json) {
@@ -496,12 +510,12 @@ async fn invites(
 }
 
 fn load_templates(config: &Config) -> anyhow::Result<Templates> {
-    Ok(Templates::load(&config.settings.template_dir)?)
+    Ok(Templates::for_settings(&config.settings)?)
 }
 
 async fn weekly_jobs(config: Config) -> anyhow::Result<(Db, lantoa::weekly::jobs::Weekly)> {
     let db = open(&config).await?;
-    let templates = Templates::load(&config.settings.template_dir)?;
+    let templates = Templates::for_settings(&config.settings)?;
     let weekly =
         lantoa::weekly::jobs::Weekly::new(db.clone(), Arc::new(config), Arc::new(templates));
     Ok((db, weekly))
@@ -525,7 +539,7 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
         database = %config.database_url.redacted(),
         "lantoa serving"
     );
-    let templates = Templates::load(&config.settings.template_dir)?;
+    let templates = Templates::for_settings(&config.settings)?;
     let state = AppState::new(config, db.clone(), templates);
     lantoa::webhooks::log_disabled_channels(&state);
     let workers = if ingest_only {

@@ -125,7 +125,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             "reminder_admin",
             json!({"week": "2026-W48", "full_name": "Trần Thị Thu Hà", "province": {"units": 21, "units_behind": 5, "staff_total": 62, "staff_registered": 40, "staff_active": 31, "so_posts_ytd": 150, "so_posts_target": 192, "so_shares_ytd": 90, "so_shares_target": 250},
                    "behind": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": 2}],
-                   "held": ["Huỳnh Văn Nhân (2)"]}),
+                   "held": ["Huỳnh Văn Nhân (2)"], "throttled": 1}),
         ),
     ]
 }
@@ -206,21 +206,29 @@ impl std::fmt::Debug for Templates {
 }
 
 impl Templates {
+    /// The operator's templates in `dir`; a template missing there is the built-in one.
     pub fn load(dir: &Path) -> Result<Self, TemplateError> {
         Self::from_sources(&dir.display().to_string(), |name| {
-            std::fs::read_to_string(dir.join(format!("{name}.txt"))).map_err(|err| err.to_string())
+            let path = dir.join(format!("{name}.txt"));
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(text),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => builtin_source(name),
+                Err(err) => Err(err.to_string()),
+            }
         })
+    }
+
+    /// The directory's templates when one is configured, else the built-in ones.
+    pub fn for_settings(settings: &crate::config::Settings) -> Result<Self, TemplateError> {
+        match &settings.template_dir {
+            Some(dir) => Self::load(dir),
+            None => Self::builtin(),
+        }
     }
 
     /// The templates shipped with this build.
     pub fn builtin() -> Result<Self, TemplateError> {
-        Self::from_sources("(built in)", |name| {
-            BUILTIN
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, text)| text.to_string())
-                .ok_or_else(|| "not built in".to_string())
-        })
+        Self::from_sources("(built in)", builtin_source)
     }
 
     fn from_sources(
@@ -265,6 +273,14 @@ impl Templates {
                 reason: err.to_string(),
             })
     }
+}
+
+fn builtin_source(name: &str) -> Result<String, String> {
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| text.to_string())
+        .ok_or_else(|| "not built in".to_string())
 }
 
 fn echo_safe(value: &Value) -> Value {
@@ -412,9 +428,22 @@ mod tests {
                 .to_string()
                 .contains("`help`")
         );
+    }
 
-        std::fs::remove_file(dir.path().join("welcome.txt")).unwrap();
-        let err = Templates::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("`welcome`"), "{err}");
+    #[test]
+    fn a_partial_directory_falls_back_to_the_built_in_templates() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("help.txt"), "Trợ giúp riêng của Sở.").unwrap();
+        let templates = Templates::load(dir.path()).unwrap();
+        assert_eq!(
+            templates
+                .render("help", &json!({"registered": true}))
+                .unwrap(),
+            "Trợ giúp riêng của Sở."
+        );
+        let welcome = templates
+            .render("welcome", &json!({"registered": false}))
+            .unwrap();
+        assert!(welcome.starts_with("Chào mừng"), "{welcome}");
     }
 }

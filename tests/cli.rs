@@ -9,9 +9,14 @@ use std::time::{Duration, Instant};
 
 use support::{Fixture, TestDb, examples_dir};
 
+/// The binary as installed: no environment but the database, started in an empty directory
+/// (no `message-templates/` beside it), as systemd's `WorkingDirectory=/var/lib/lantoa` does.
 fn lantoa(database_url: &str) -> Command {
+    static EMPTY: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let empty = EMPTY.get_or_init(|| tempfile::tempdir().expect("temp dir"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_lantoa"));
     command
+        .current_dir(empty.path())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url)
@@ -269,4 +274,89 @@ async fn report_and_remind_from_the_command_line() {
         printed.contains("dry run: 0 messages would be queued"),
         "{printed}"
     );
+}
+
+#[tokio::test]
+async fn invites_from_the_command_line_csv_xlsx_and_audit() {
+    let test = TestDb::unmigrated().await;
+    import_examples(&test.url);
+    let fixture = Fixture::new();
+    let run = |args: &[&str]| {
+        let output = lantoa(&test.url)
+            .current_dir(fixture.dir())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (ok, csv, err) = run(&["invites", "--unit", "th-lg-01", "--format", "csv"]);
+    assert!(ok, "{err}");
+    let mut reader = ::csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "staff_code",
+            "full_name",
+            "unit_code",
+            "role",
+            "invite_code",
+            "expires_at"
+        ]
+    );
+    let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3, "the three people of TH-LG-01");
+    assert!(rows.iter().all(|r| &r[2] == "TH-LG-01" && r[4].len() == 11));
+    assert!(err.contains("3 invites issued"), "{err}");
+
+    // A second run issues nothing: everyone in scope holds a live code.
+    let (ok, again, err) = run(&["invites", "--unit", "TH-LG-01"]);
+    assert!(ok && again.is_empty(), "{again}");
+    assert!(err.contains("no new invites"), "{err}");
+
+    let sheet = fixture.path("invites.xlsx");
+    let (ok, _, err) = run(&[
+        "invites",
+        "--reissue",
+        "--staff",
+        "GV0013",
+        "GV0014",
+        "--format",
+        "xlsx",
+        "--out",
+        sheet.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    use calamine::Reader as _;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&sheet).unwrap();
+    assert_eq!(book.sheet_names(), ["TH-LG-01"]);
+    let range = book.worksheet_range("TH-LG-01").unwrap();
+    let cells: Vec<String> = range.rows().map(|r| r[0].to_string()).collect();
+    assert!(
+        cells.iter().any(|c| c.starts_with("Phan Thị Mỹ Dung")),
+        "{cells:?}"
+    );
+    assert!(
+        !cells.iter().any(|c| c.starts_with("Đỗ Minh Khang")),
+        "{cells:?}"
+    );
+
+    let (ok, _, err) = run(&["invites", "--unit", "NOWHERE"]);
+    assert!(!ok && err.contains("no active unit `NOWHERE`"), "{err}");
+    let (ok, _, err) = run(&["invites", "--staff", "GV0014", "GV9999"]);
+    assert!(!ok && err.contains("GV9999"), "{err}");
+
+    let (ok, audit, err) = run(&["audit"]);
+    assert!(ok, "{err}");
+    assert_eq!(audit.matches("invite_issue").count(), 3, "{audit}");
+    assert_eq!(audit.matches("invite_reissue").count(), 2, "{audit}");
+    assert!(audit.contains("GV0014 Phan Thị Mỹ Dung"), "{audit}");
+    let (ok, none, _) = run(&["audit", "--since", "2999-01-01"]);
+    assert!(ok && none.is_empty());
+
+    let (ok, out, err) = run(&["unlink", "GV0014"]);
+    assert!(ok && out.contains("no linked chat account"), "{out}{err}");
 }

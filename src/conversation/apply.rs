@@ -266,8 +266,15 @@ impl Applier<'_> {
                     "chat data erased at the person's request",
                 )
                 .await?;
-                trust::erase_account(conn, identity.id, event.platform, event.sender_id, now)
-                    .await?;
+                trust::erase_account(
+                    conn,
+                    identity.id,
+                    event.platform,
+                    event.sender_id,
+                    event.event_id,
+                    now,
+                )
+                .await?;
             }
             Action::Audit { action, detail } => {
                 let actor = event.me.map_or("chat".to_string(), |me| me.code.clone());

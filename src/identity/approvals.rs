@@ -85,10 +85,9 @@ impl ApprovalNotifier {
     pub async fn notify_pending(&self) -> Result<usize, ApprovalError> {
         let requests = store::unnotified_requests(&self.db, 50).await?;
         for request in &requests {
-            let looked_up = match request.display_name {
-                Some(_) => None,
-                None => self.display_name(&request.requester).await,
-            };
+            // The platform's display name, even when the person shared a name: the head
+            // compares what the account shows with the roster.
+            let looked_up = self.display_name(&request.requester).await;
             self.notify(request, looked_up.as_deref()).await?;
         }
         Ok(requests.len())

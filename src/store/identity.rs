@@ -687,14 +687,16 @@ pub async fn erase_requested_at(
     .flatten())
 }
 
-/// `XOA`: unlinks the account and erases its chat profile and stored message bodies. Counted
-/// links stay with the roster person; links waiting for registration are dropped. Event rows
-/// keep their deduplication keys, so a platform retry is still recognised.
+/// `XOA`: unlinks the account and erases its chat profile and stored message bodies (events
+/// still waiting to be processed keep theirs until they are). Counted links stay with the
+/// roster person; links waiting for registration are dropped. Event rows keep their
+/// deduplication keys, so a platform retry is still recognised.
 pub async fn erase_account(
     conn: &mut AnyConnection,
     identity_id: i64,
     platform: Platform,
     user_id: &str,
+    current_event: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -708,10 +710,11 @@ pub async fn erase_account(
     .await?;
     sqlx::query(
         "UPDATE inbox_events SET payload = '' WHERE platform = $1 AND sender_id = $2 \
-         AND state <> 'pending'",
+         AND (state <> 'pending' OR id = $3)",
     )
     .bind(platform.as_str())
     .bind(user_id)
+    .bind(current_event)
     .execute(&mut *conn)
     .await?;
     sqlx::query(

@@ -144,10 +144,16 @@ impl Weekly {
             .to_ms;
         // The Văn phòng sees who has messages waiting for their window to reopen.
         let held = queries::held_messages(&self.db).await?;
+        // … and how many accounts were stopped for guessing registration codes.
+        let week_start = Period::week(week)
+            .range(&self.config.settings.time_zone)
+            .from_ms;
+        let throttled = crate::store::identity::throttled_accounts(&self.db, week_start).await?;
         let mut messages = Vec::new();
         for mut reminder in planned {
             if reminder.template == "reminder_admin" {
                 reminder.context["held"] = serde_json::json!(held);
+                reminder.context["throttled"] = serde_json::json!(throttled);
             }
             let person = inputs
                 .staff

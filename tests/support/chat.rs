@@ -173,6 +173,22 @@ impl TestApp {
         reply
     }
 
+    /// Sends a Zalo text from `user`, processes it, tells heads about requests and delivers;
+    /// returns every message sent meanwhile, to anyone.
+    pub async fn zalo_says_to_all(
+        &self,
+        fake: &lantoa::fake_platform::FakePlatform,
+        user: &str,
+        text: &str,
+    ) -> Vec<lantoa::fake_platform::SentMessage> {
+        let before = fake.sent().len();
+        assert_eq!(self.zalo(&zalo_text(user, text)).await.status(), 200);
+        self.process().await;
+        self.notify_requests().await;
+        self.deliver().await;
+        fake.sent()[before..].to_vec()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(self.state.db.pool())

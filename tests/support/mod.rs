@@ -243,6 +243,15 @@ impl TestApp {
             .expect("processing")
     }
 
+    /// Tells the heads about registration requests, as the background notifier does.
+    pub async fn notify_requests(&self) -> usize {
+        self.state
+            .approvals()
+            .notify_pending()
+            .await
+            .expect("notifier")
+    }
+
     /// Runs delivery rounds until nothing is due now.
     pub async fn deliver(&self) -> usize {
         let mut total = 0;
