@@ -106,13 +106,17 @@ impl ZaloTokens {
             let leased = sqlx::query(
                 "UPDATE platform_tokens SET refresh_lease_until = $1, refresh_lease_owner = $2 \
                  WHERE platform = $3 AND access_token = $4 \
-                 AND (refresh_lease_until IS NULL OR refresh_lease_until < $5)",
+                 AND (refresh_lease_until IS NULL OR refresh_lease_until < $5) \
+                 AND (last_error IS NULL OR updated_at < $6)",
             )
             .bind(now + REFRESH_LEASE_MS)
             .bind(&self.owner)
             .bind(PLATFORM)
             .bind(stale)
             .bind(now)
+            // A refresh that failed after we read the row leaves no lease to take: the loop
+            // reads the failure and reports it instead of spending the token again.
+            .bind(asked_at)
             .execute(self.db.pool())
             .await?
             .rows_affected();
