@@ -239,15 +239,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("--format xlsx writes a file: add --out report.xlsx");
             }
             let (db, weekly) = weekly_jobs(config).await?;
-            let (mut standings, inputs, range) = weekly.standings(&period).await?;
-            if let Some(code) = &unit {
-                let code = code.to_ascii_uppercase();
-                anyhow::ensure!(
-                    inputs.units.iter().any(|u| u.code == code),
-                    "no active unit `{code}`"
-                );
-                standings = standings.limited_to(&code, &inputs.units);
-            }
+            // --unit reads only that subtree's rows.
+            let scope = match &unit {
+                Some(code) => {
+                    let code = code.to_ascii_uppercase();
+                    let id = lantoa::store::weekly::active_unit_id(&db, &code)
+                        .await?
+                        .with_context(|| format!("no active unit `{code}`"))?;
+                    lantoa::store::weekly::Scope::Subtree(id)
+                }
+                None => lantoa::store::weekly::Scope::Province,
+            };
+            let (standings, _, range) = weekly.standings_in(&period, scope).await?;
             let text = match format {
                 ReportFormat::Table => Some(lantoa::reports::table(&standings)),
                 ReportFormat::Csv => Some(lantoa::reports::csv(&standings)),

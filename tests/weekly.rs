@@ -467,7 +467,7 @@ async fn standings_of_a_hand_built_week() {
         .unwrap();
 
     let period = lantoa::weekly::period::Period::week(week);
-    let (standings, _, _) = w.app.state.weekly().standings(&period).await.unwrap();
+    let (standings, _, range) = w.app.state.weekly().standings(&period).await.unwrap();
     let unit = |code: &str| {
         standings
             .units
@@ -506,14 +506,15 @@ async fn standings_of_a_hand_built_week() {
         "a share of the week's featured page"
     );
     assert_eq!(lqd.page_posts, 0);
-    let person = standings
-        .people
+    let evidence = w.app.state.weekly().evidence(&range).await.unwrap();
+    let hers: Vec<_> = evidence
         .iter()
-        .find(|p| p.code == "GV0014")
-        .unwrap();
+        .filter(|e| e.staff_code == "GV0014")
+        .collect();
+    assert_eq!(hers.len(), 1);
     assert_eq!(
-        (person.unit_code.as_str(), person.submissions),
-        ("TH-LG-02", 1)
+        hers[0].unit_code, "TH-LG-02",
+        "her link is filed with her unit"
     );
     let office = standings.phong.iter().find(|p| p.code == "PGD-LG").unwrap();
     assert_eq!(office.schools, 4);

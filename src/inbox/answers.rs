@@ -70,7 +70,14 @@ pub async fn unit_week(
         .fetch_optional(db.pool())
         .await?;
     // Only this unit's rows: DV runs inside the processor's batch, holding the write lock.
-    let inputs = queries::load_inputs_scoped(db, &range, Some(unit_id.unwrap_or(-1))).await?;
+    let quota_weeks: Vec<IsoWeek> = range
+        .weeks
+        .iter()
+        .copied()
+        .filter(|w| !settings.is_paused(*w))
+        .collect();
+    let scope = queries::Scope::Unit(unit_id.unwrap_or(-1));
+    let inputs = queries::load_inputs(db, &range, &quota_weeks, scope).await?;
     let standings = standings::compute(
         &period.label,
         &range.weeks,
@@ -79,10 +86,9 @@ pub async fn unit_week(
         &inputs,
     );
     let unit_code = inputs
-        .staff
+        .units
         .iter()
-        .find(|p| p.id == staff_id)
-        .and_then(|p| inputs.units.iter().find(|u| u.id == p.unit_id))
+        .find(|u| Some(u.id) == unit_id)
         .map(|u| u.code.clone())
         .unwrap_or_default();
     let unit = standings.units.iter().find(|u| u.code == unit_code);

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Period;
-use crate::weekly::standings::{PersonStanding, PhongRollup, Province, Standings, UnitStanding};
+use crate::weekly::standings::{PhongRollup, Province, Standings, UnitStanding};
 
 /// The report's top level: `week` for an ISO week, `period` for anything else.
 #[derive(Serialize)]
@@ -15,7 +15,6 @@ struct Report<'a> {
     units: Vec<Unit<'a>>,
     phong: &'a [PhongRollup],
     province: &'a Province,
-    people: &'a [PersonStanding],
     counted_weeks: &'a [String],
     paused_weeks: &'a [String],
 }
@@ -73,7 +72,6 @@ pub fn json(standings: &Standings) -> String {
         units: standings.units.iter().map(Unit::from).collect(),
         phong: &standings.phong,
         province: &standings.province,
-        people: &standings.people,
         counted_weeks: &standings.counted_weeks,
         paused_weeks: &standings.paused_weeks,
     };
@@ -126,7 +124,10 @@ mod tests {
         assert_eq!(t1["inactive"], value!(["Trần Thị Bình"]));
         assert_eq!(report["province"]["so_posts_ytd"], 150);
         assert_eq!(report["phong"][0]["schools_behind"], 1);
-        assert_eq!(report["people"].as_array().unwrap().len(), 4);
+        assert!(
+            report.get("people").is_none(),
+            "a row per unit, not per person"
+        );
         assert_eq!(report["counted_weeks"], value!(["2026-W48"]));
         assert_eq!(report["paused_weeks"], value!([]));
         assert!(text.contains('\n'), "pretty-printed");

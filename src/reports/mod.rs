@@ -142,47 +142,51 @@ pub(crate) mod fixture {
     }
 
     pub fn inputs() -> Inputs {
+        let links = [
+            Counted {
+                staff_id: 10,
+                week: week("2026-W48"),
+                page_unit_id: Some(3),
+                featured: false,
+            },
+            Counted {
+                staff_id: 13,
+                week: week("2026-W48"),
+                page_unit_id: None,
+                featured: true,
+            },
+        ];
+        let posts = [
+            (3, week("2026-W48")),
+            (4, week("2026-W48")),
+            (4, week("2026-W48")),
+        ];
+        let tallied =
+            |units, staff| Inputs::from_links(units, staff, &links, &posts, &[week("2026-W48")]);
         Inputs {
-            units: vec![
-                unit(1, "SO", "Sở Giáo dục và Đào tạo", UnitKind::So, None, None),
-                unit(
-                    2,
-                    "P1",
-                    "Phòng GD&ĐT Quận 1",
-                    UnitKind::Phong,
-                    Some(1),
-                    None,
-                ),
-                unit(3, "T1", T1_NAME, UnitKind::Truong, Some(2), None),
-                unit(4, "T2", T2_NAME, UnitKind::Truong, Some(2), Some(2)),
-            ],
-            staff: vec![
-                person(10, "Nguyễn Văn An", 3, true),
-                person(11, "Trần Thị Bình", 3, true),
-                person(12, "Lê Văn Cường", 3, false),
-                person(13, "Phạm Thị Dung", 4, true),
-            ],
-            counted: vec![
-                Counted {
-                    staff_id: 10,
-                    week: week("2026-W48"),
-                    page_unit_id: Some(3),
-                    featured: false,
-                },
-                Counted {
-                    staff_id: 13,
-                    week: week("2026-W48"),
-                    page_unit_id: None,
-                    featured: true,
-                },
-            ],
-            page_posts: vec![
-                (3, week("2026-W48")),
-                (4, week("2026-W48")),
-                (4, week("2026-W48")),
-            ],
             so_posts_ytd: 150,
             so_shares_ytd: 90,
+            ..tallied(
+                vec![
+                    unit(1, "SO", "Sở Giáo dục và Đào tạo", UnitKind::So, None, None),
+                    unit(
+                        2,
+                        "P1",
+                        "Phòng GD&ĐT Quận 1",
+                        UnitKind::Phong,
+                        Some(1),
+                        None,
+                    ),
+                    unit(3, "T1", T1_NAME, UnitKind::Truong, Some(2), None),
+                    unit(4, "T2", T2_NAME, UnitKind::Truong, Some(2), Some(2)),
+                ],
+                vec![
+                    person(10, "Nguyễn Văn An", 3, true),
+                    person(11, "Trần Thị Bình", 3, true),
+                    person(12, "Lê Văn Cường", 3, false),
+                    person(13, "Phạm Thị Dung", 4, true),
+                ],
+            )
         }
     }
 

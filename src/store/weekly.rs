@@ -1,10 +1,10 @@
 //! Loading what the standings are computed from, for a range of days.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::calendar::IsoWeek;
 use crate::org::{Role, UnitKind};
-use crate::weekly::standings::{Counted, Inputs, StaffInfo, UnitInfo};
+use crate::weekly::standings::{Inputs, StaffInfo, UnitInfo, UnitStaff};
 
 use super::Db;
 
@@ -18,26 +18,210 @@ pub struct Range {
     pub year_start_ms: i64,
 }
 
-pub async fn load_inputs(db: &Db, range: &Range) -> Result<Inputs, sqlx::Error> {
-    load_inputs_scoped(db, range, None).await
+/// Which units a standings query covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Province,
+    /// A unit and every unit under it (`--unit`, a Phòng head's view).
+    Subtree(i64),
+    /// One unit alone (`DV`).
+    Unit(i64),
 }
 
-/// The inputs of one unit only (`DV` in the chat: cheap enough to run inside a batch).
-pub async fn load_inputs_scoped(
+/// A value bound to a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// A query text with its numbered placeholders and their values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub sql: String,
+    pub binds: Vec<Bind>,
+}
+
+impl Query {
+    fn bind(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+
+    fn list(&mut self, values: impl IntoIterator<Item = Bind>) -> String {
+        let placeholders: Vec<String> = values.into_iter().map(|v| self.bind(v)).collect();
+        placeholders.join(",")
+    }
+
+    /// The units of the scope as a condition on `column` (`""` for the province). A subtree
+    /// is the recursive `tree` of [`Query::tree`].
+    fn scope(&mut self, scope: Scope, column: &str) -> String {
+        match scope {
+            Scope::Province => String::new(),
+            Scope::Unit(id) => format!(" AND {column} = {}", self.bind(Bind::Int(id))),
+            Scope::Subtree(_) => format!(" AND {column} IN (SELECT id FROM tree)"),
+        }
+    }
+
+    /// `tree (id)`, the subtree's units, as a common table expression (with its comma).
+    fn tree(&mut self, scope: Scope) -> String {
+        match scope {
+            Scope::Subtree(id) => {
+                let root = self.bind(Bind::Int(id));
+                format!(
+                    "tree (id) AS (SELECT id FROM units WHERE id = {root} \
+                     UNION ALL SELECT c.id FROM units c JOIN tree t ON c.parent_id = t.id), "
+                )
+            }
+            _ => String::new(),
+        }
+    }
+
+    pub fn query_as<'q, O>(
+        &'q self,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+    where
+        O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut query = sqlx::query_as(&self.sql);
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Int(value) => query.bind(*value),
+                Bind::Text(value) => query.bind(value.as_str()),
+            };
+        }
+        query
+    }
+}
+
+fn week_binds(weeks: &[IsoWeek]) -> Vec<Bind> {
+    weeks.iter().map(|w| Bind::Text(w.to_string())).collect()
+}
+
+/// The queries the standings load, by name (the index-usage test explains each). Each one
+/// aggregates in SQL and reads only the period's weeks and the scope's units: what comes
+/// back is a row per unit (and a name per inactive person), never a row per link.
+pub fn standings_queries(
+    range: &Range,
+    quota_weeks: &[IsoWeek],
+    scope: Scope,
+) -> Vec<(&'static str, Query)> {
+    let mut units = Query::default();
+    let tree = units.tree(scope);
+    let condition = units.scope(scope, "id");
+    let with = with_clause(&tree);
+    units.sql = format!(
+        "{with}SELECT id, code, name, kind, parent_id, weekly_quota FROM units \
+         WHERE status = 'active'{condition} ORDER BY code"
+    );
+
+    let mut leaders = Query::default();
+    let tree = leaders.tree(scope);
+    let condition = leaders.scope(scope, "s.unit_id");
+    let with = with_clause(&tree);
+    leaders.sql = format!(
+        "{with}SELECT s.id, s.code, s.full_name, s.unit_id, s.role, \
+         (SELECT COUNT(*) FROM identities i WHERE i.staff_id = s.id) \
+         FROM staff s WHERE s.status = 'active' AND s.role IN ('head', 'admin'){condition} \
+         ORDER BY s.code"
+    );
+
+    // Per unit: people, registered, active, featured shares; and the names of the registered
+    // who were not active. One statement, so the links are aggregated once.
+    let mut people = Query::default();
+    let tree = people.tree(scope);
+    let staff_condition = people.scope(scope, "unit_id");
+    let weeks = people.list(week_binds(&range.weeks));
+    let (quota_weeks_seen, active) = if quota_weeks.is_empty() {
+        ("0".to_string(), "COALESCE(a.links, 0) > 0".to_string())
+    } else {
+        let list = people.list(week_binds(quota_weeks));
+        let needed = people.bind(Bind::Int(quota_weeks.len() as i64));
+        (
+            format!("COUNT(DISTINCT CASE WHEN s.week IN ({list}) THEN s.week END)"),
+            format!("COALESCE(a.quota_weeks, 0) >= {needed}"),
+        )
+    };
+    let submitter_condition = match scope {
+        Scope::Province => String::new(),
+        _ => format!(
+            " AND s.staff_id IN (SELECT id FROM staff WHERE status = 'active'{staff_condition})"
+        ),
+    };
+    let person_condition = people.scope(scope, "p.unit_id");
+    people.sql = format!(
+        "WITH RECURSIVE {tree}\
+         act AS (SELECT s.staff_id, COUNT(*) AS links, {quota_weeks_seen} AS quota_weeks, \
+                 SUM(CASE WHEN f.unit_id IS NULL THEN 0 ELSE 1 END) AS featured \
+                 FROM submissions s LEFT JOIN featured_pages f \
+                   ON f.source = 'chosen' AND f.week = s.week AND f.unit_id = s.page_unit_id \
+                 WHERE s.status = 'counted' AND s.week IN ({weeks}) AND s.staff_id IS NOT NULL\
+                 {submitter_condition} GROUP BY s.staff_id), \
+         people AS (SELECT p.unit_id, p.code, p.full_name, \
+                 CASE WHEN EXISTS (SELECT 1 FROM identities i WHERE i.staff_id = p.id) THEN 1 ELSE 0 END AS registered, \
+                 CASE WHEN {active} THEN 1 ELSE 0 END AS active, COALESCE(a.featured, 0) AS featured \
+                 FROM staff p LEFT JOIN act a ON a.staff_id = p.id \
+                 WHERE p.status = 'active'{person_condition}) \
+         SELECT unit_id, NULL AS code, NULL AS full_name, COUNT(*) AS total, \
+                CAST(SUM(registered) AS BIGINT) AS registered, CAST(SUM(active) AS BIGINT) AS active, \
+                CAST(SUM(featured) AS BIGINT) AS featured FROM people GROUP BY unit_id \
+         UNION ALL \
+         SELECT unit_id, code, full_name, 0, 0, 0, 0 FROM people WHERE registered = 1 AND active = 0 \
+         ORDER BY 1, 2"
+    );
+
+    let mut posts = Query::default();
+    let tree = posts.tree(scope);
+    let weeks = posts.list(week_binds(&range.weeks));
+    let condition = posts.scope(scope, "unit_id");
+    let with = with_clause(&tree);
+    posts.sql = format!(
+        "{with}SELECT unit_id, COUNT(*) FROM unit_page_posts WHERE week IN ({weeks}){condition} \
+         GROUP BY unit_id"
+    );
+
+    // The Sở page's posts this year, and its staff's counted shares of other pages' posts.
+    let mut so = Query::default();
+    let from = so.bind(Bind::Int(range.year_start_ms));
+    let to = so.bind(Bind::Int(range.to_ms));
+    so.sql = format!(
+        "SELECT \
+         (SELECT COUNT(*) FROM unit_page_posts pp JOIN units u ON u.id = pp.unit_id \
+          WHERE u.kind = 'so' AND u.status = 'active' AND pp.received_at >= {from} AND pp.received_at < {to}), \
+         (SELECT COUNT(*) FROM submissions s JOIN staff p ON p.id = s.staff_id JOIN units u ON u.id = p.unit_id \
+          WHERE u.kind = 'so' AND u.status = 'active' AND s.status = 'counted' \
+          AND (s.page_unit_id IS NULL OR s.page_unit_id <> u.id) \
+          AND s.received_at >= {from} AND s.received_at < {to})"
+    );
+    vec![
+        ("units", units),
+        ("leaders", leaders),
+        ("people", people),
+        ("page_posts", posts),
+        ("so_targets", so),
+    ]
+}
+
+fn with_clause(tree: &str) -> String {
+    match tree.strip_suffix(", ") {
+        Some(tree) => format!("WITH RECURSIVE {tree} "),
+        None => String::new(),
+    }
+}
+
+/// What the standings of `range` are computed from; `quota_weeks` are its weeks that carry
+/// a quota (the period's weeks minus the paused ones).
+pub async fn load_inputs(
     db: &Db,
     range: &Range,
-    unit: Option<i64>,
+    quota_weeks: &[IsoWeek],
+    scope: Scope,
 ) -> Result<Inputs, sqlx::Error> {
-    // 0 stands for "every unit": ids start at 1.
-    let scope = unit.unwrap_or(0);
+    let queries = standings_queries(range, quota_weeks, scope);
+    let query = |name: &str| &queries.iter().find(|(n, _)| *n == name).expect("named").1;
+
     type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);
-    let units: Vec<UnitRow> = sqlx::query_as(
-        "SELECT id, code, name, kind, parent_id, weekly_quota FROM units WHERE status = 'active' \
-         AND ($1 = 0 OR id = $1) ORDER BY code",
-    )
-    .bind(scope)
-    .fetch_all(db.pool())
-    .await?;
+    let units: Vec<UnitRow> = query("units").query_as().fetch_all(db.pool()).await?;
     let units: Vec<UnitInfo> = units
         .into_iter()
         .map(|(id, code, name, kind, parent_id, quota)| UnitInfo {
@@ -51,15 +235,8 @@ pub async fn load_inputs_scoped(
         .collect();
 
     type StaffRow = (i64, String, String, i64, String, i64);
-    let staff: Vec<StaffRow> = sqlx::query_as(
-        "SELECT s.id, s.code, s.full_name, s.unit_id, s.role, \
-         (SELECT COUNT(*) FROM identities i WHERE i.staff_id = s.id) \
-         FROM staff s WHERE s.status = 'active' AND ($1 = 0 OR s.unit_id = $1) ORDER BY s.code",
-    )
-    .bind(scope)
-    .fetch_all(db.pool())
-    .await?;
-    let staff: Vec<StaffInfo> = staff
+    let leaders: Vec<StaffRow> = query("leaders").query_as().fetch_all(db.pool()).await?;
+    let leaders: Vec<StaffInfo> = leaders
         .into_iter()
         .map(
             |(id, code, full_name, unit_id, role, identities)| StaffInfo {
@@ -73,88 +250,81 @@ pub async fn load_inputs_scoped(
         )
         .collect();
 
-    let featured: Vec<(String, i64)> =
-        sqlx::query_as("SELECT week, unit_id FROM featured_pages WHERE source = 'chosen'")
-            .fetch_all(db.pool())
-            .await?;
-    let featured: HashSet<(String, i64)> = featured.into_iter().collect();
-
-    let counted: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
-        "SELECT staff_id, week, page_unit_id FROM submissions \
-         WHERE status = 'counted' AND staff_id IS NOT NULL AND received_at >= $1 AND received_at < $2 \
-         AND ($3 = 0 OR staff_id IN (SELECT id FROM staff WHERE unit_id = $3))",
-    )
-    .bind(range.from_ms)
-    .bind(range.to_ms)
-    .bind(scope)
-    .fetch_all(db.pool())
-    .await?;
-    let counted = counted
-        .into_iter()
-        .filter_map(|(staff_id, week, page_unit_id)| {
-            let is_featured =
-                page_unit_id.is_some_and(|unit| featured.contains(&(week.clone(), unit)));
-            Some(Counted {
-                staff_id,
-                week: week.parse().ok()?,
-                page_unit_id,
-                featured: is_featured,
-            })
-        })
-        .collect();
-
-    let page_posts: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT unit_id, week FROM unit_page_posts WHERE received_at >= $1 AND received_at < $2 \
-         AND ($3 = 0 OR unit_id = $3)",
-    )
-    .bind(range.from_ms)
-    .bind(range.to_ms)
-    .bind(scope)
-    .fetch_all(db.pool())
-    .await?;
-    let page_posts = page_posts
-        .into_iter()
-        .filter_map(|(unit, week)| Some((unit, week.parse().ok()?)))
-        .collect();
-
-    // The Sở's own page: its posts, and its staff's shares of other pages' posts, this year.
-    let so_ids: Vec<i64> = units
-        .iter()
-        .filter(|u| u.kind == UnitKind::So)
-        .map(|u| u.id)
-        .collect();
-    let (mut so_posts, mut so_shares) = (0, 0);
-    for so in so_ids {
-        let posts: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM unit_page_posts WHERE unit_id = $1 AND received_at >= $2 AND received_at < $3",
-        )
-        .bind(so)
-        .bind(range.year_start_ms)
-        .bind(range.to_ms)
-        .fetch_one(db.pool())
-        .await?;
-        let shares: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM submissions s JOIN staff p ON p.id = s.staff_id \
-             WHERE p.unit_id = $1 AND s.status = 'counted' AND (s.page_unit_id IS NULL OR s.page_unit_id <> $1) \
-             AND s.received_at >= $2 AND s.received_at < $3",
-        )
-        .bind(so)
-        .bind(range.year_start_ms)
-        .bind(range.to_ms)
-        .fetch_one(db.pool())
-        .await?;
-        so_posts += posts as u32;
-        so_shares += shares as u32;
+    type PeopleRow = (i64, Option<String>, Option<String>, i64, i64, i64, i64);
+    let rows: Vec<PeopleRow> = query("people").query_as().fetch_all(db.pool()).await?;
+    let mut unit_staff: HashMap<i64, UnitStaff> = HashMap::new();
+    let mut inactive: HashMap<i64, Vec<String>> = HashMap::new();
+    for (unit, code, name, total, registered, active, featured) in rows {
+        match (code, name) {
+            (Some(_), Some(name)) => inactive.entry(unit).or_default().push(name),
+            _ => {
+                unit_staff.insert(
+                    unit,
+                    UnitStaff {
+                        total: total as u32,
+                        registered: registered as u32,
+                        active: active as u32,
+                        featured: featured as u32,
+                    },
+                );
+            }
+        }
     }
+
+    let rows: Vec<(i64, i64)> = query("page_posts").query_as().fetch_all(db.pool()).await?;
+    let page_posts: HashMap<i64, u32> = rows
+        .into_iter()
+        .map(|(unit, posts)| (unit, posts as u32))
+        .collect();
+
+    let (so_posts, so_shares): (i64, i64) =
+        query("so_targets").query_as().fetch_one(db.pool()).await?;
 
     Ok(Inputs {
         units,
-        staff,
-        counted,
+        leaders,
+        unit_staff,
+        inactive,
         page_posts,
-        so_posts_ytd: so_posts,
-        so_shares_ytd: so_shares,
+        so_posts_ytd: so_posts as u32,
+        so_shares_ytd: so_shares as u32,
     })
+}
+
+/// Active people with a linked chat account (all, or the admins only), for the messages
+/// the bot sends to everyone.
+pub async fn registered_staff(db: &Db, admins_only: bool) -> Result<Vec<StaffInfo>, sqlx::Error> {
+    let role = if admins_only {
+        " AND s.role = 'admin'"
+    } else {
+        ""
+    };
+    let rows: Vec<(i64, String, String, i64, String)> = sqlx::query_as(&format!(
+        "SELECT s.id, s.code, s.full_name, s.unit_id, s.role FROM staff s \
+         WHERE s.status = 'active'{role} AND EXISTS (SELECT 1 FROM identities i WHERE i.staff_id = s.id) \
+         ORDER BY s.code"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, code, full_name, unit_id, role)| StaffInfo {
+            id,
+            code,
+            full_name,
+            unit_id,
+            role: Role::parse(&role).unwrap_or(Role::Member),
+            registered: true,
+        })
+        .collect())
+}
+
+/// An active unit's id by code.
+pub async fn active_unit_id(db: &Db, code: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM units WHERE code = $1 AND status = 'active'")
+        .bind(code)
+        .fetch_optional(db.pool())
+        .await
 }
 
 /// Every counted link of the range with who sent it, for the evidence sheet.

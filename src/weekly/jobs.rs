@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::delivery::outbox::{self, NewMessage};
 use crate::org::UnitKind;
 use crate::store::featured as store_featured;
-use crate::store::weekly::{self as queries, Range};
+use crate::store::weekly::{self as queries, Range, Scope};
 use crate::store::{Db, StoreError, now_ms};
 use crate::templates::{TemplateError, Templates};
 
@@ -70,9 +70,24 @@ impl Weekly {
     }
 
     pub async fn standings(&self, period: &Period) -> Result<(Standings, Inputs, Range), JobError> {
-        let range = period.range(&self.config.settings.time_zone);
-        let inputs = queries::load_inputs(&self.db, &range).await?;
+        self.standings_in(period, Scope::Province).await
+    }
+
+    /// The standings of `scope` only: its queries read only its units and people.
+    pub async fn standings_in(
+        &self,
+        period: &Period,
+        scope: Scope,
+    ) -> Result<(Standings, Inputs, Range), JobError> {
         let settings = &self.config.settings;
+        let range = period.range(&settings.time_zone);
+        let quota_weeks: Vec<IsoWeek> = range
+            .weeks
+            .iter()
+            .copied()
+            .filter(|week| !settings.is_paused(*week))
+            .collect();
+        let inputs = queries::load_inputs(&self.db, &range, &quota_weeks, scope).await?;
         let standings = standings::compute(
             &period.label,
             &range.weeks,
@@ -156,7 +171,7 @@ impl Weekly {
                 reminder.context["throttled"] = serde_json::json!(throttled);
             }
             let person = inputs
-                .staff
+                .leaders
                 .iter()
                 .find(|p| p.id == reminder.staff_id)
                 .expect("planned from inputs");
@@ -319,16 +334,12 @@ impl Weekly {
         });
         let announcement = self.templates.render("featured_announcement", &context)?;
         let auto_note = self.templates.render("featured_auto", &context)?;
-        let inputs = queries::load_inputs(
-            &self.db,
-            &Period::week(week).range(&self.config.settings.time_zone),
-        )
-        .await?;
+        let registered = queries::registered_staff(&self.db, false).await?;
         let relevant_until = Period::week(week)
             .range(&self.config.settings.time_zone)
             .to_ms;
         let mut messages = Vec::new();
-        for person in inputs.staff.iter().filter(|p| p.registered) {
+        for person in &registered {
             messages.push(Planned {
                 person,
                 key: format!("featured:{week}:{}", person.code),
@@ -357,21 +368,13 @@ impl Weekly {
             "featured_suggestion",
             &serde_json::json!({"week": week.to_string(), "picks": picks}),
         )?;
-        let inputs = queries::load_inputs(
-            &self.db,
-            &Period::week(week).range(&self.config.settings.time_zone),
-        )
-        .await?;
+        let admins = queries::registered_staff(&self.db, true).await?;
         let accounts = queries::reachable_accounts(&self.db).await?;
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
         let now = now_ms();
         let mut queued = 0;
-        for admin in inputs
-            .staff
-            .iter()
-            .filter(|p| p.role == crate::org::Role::Admin)
-        {
+        for admin in &admins {
             if let Some((platform, user_id, identity_id)) = accounts.get(&admin.id)
                 && let Some(platform) = Platform::parse(platform)
             {

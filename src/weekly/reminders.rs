@@ -42,7 +42,7 @@ pub fn plan(week: &str, standings: &Standings, inputs: &Inputs) -> Vec<PlannedRe
         .map(|u| (u.code.as_str(), u))
         .collect();
     let mut planned = Vec::new();
-    for person in &inputs.staff {
+    for person in &inputs.leaders {
         let Some(unit) = code_of
             .get(&person.unit_id)
             .and_then(|code| standing_of.get(code))
@@ -115,37 +115,38 @@ mod tests {
             role,
             registered: true,
         };
-        let inputs = Inputs {
-            units: vec![
+        let links = [
+            Counted {
+                staff_id: 10,
+                week,
+                page_unit_id: Some(3),
+                featured: false,
+            },
+            Counted {
+                staff_id: 11,
+                week,
+                page_unit_id: None,
+                featured: false,
+            },
+        ];
+        let inputs = Inputs::from_links(
+            vec![
                 unit(1, "SO", UnitKind::So, None),
                 unit(2, "P1", UnitKind::Phong, Some(1)),
                 unit(3, "GOOD", UnitKind::Truong, Some(2)),
                 unit(4, "LATE", UnitKind::Truong, Some(2)),
             ],
-            staff: vec![
+            vec![
                 person(10, 3, Role::Head),
                 person(11, 4, Role::Head),
                 person(12, 4, Role::Member),
                 person(13, 2, Role::Head),
                 person(14, 1, Role::Admin),
             ],
-            counted: vec![
-                Counted {
-                    staff_id: 10,
-                    week,
-                    page_unit_id: Some(3),
-                    featured: false,
-                },
-                Counted {
-                    staff_id: 11,
-                    week,
-                    page_unit_id: None,
-                    featured: false,
-                },
-            ],
-            page_posts: vec![(3, week)],
-            ..Inputs::default()
-        };
+            &links,
+            &[(3, week)],
+            &[week],
+        );
         let standings = compute("2026-W48", &[week], |_| false, &Quotas::default(), &inputs);
         let planned = plan("2026-W48", &standings, &inputs);
         let who: Vec<(i64, &str)> = planned.iter().map(|p| (p.staff_id, p.template)).collect();

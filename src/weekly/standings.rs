@@ -6,7 +6,7 @@
 //! its page posts are below quota or some of its registered staff were not active. In a
 //! paused week there is no quota and nobody is behind.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -39,7 +39,7 @@ pub struct StaffInfo {
     pub registered: bool,
 }
 
-/// A counted submission in the period.
+/// A counted submission (tests and small callers tally these into [`Activity`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counted {
     pub staff_id: i64,
@@ -50,18 +50,98 @@ pub struct Counted {
     pub featured: bool,
 }
 
+/// A unit's people in the period, as the store aggregates them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnitStaff {
+    /// Active roster people.
+    pub total: u32,
+    /// … of them with a linked chat account.
+    pub registered: u32,
+    /// … of them active: a counted link in every week of the period that carries a quota
+    /// (in a period of paused weeks only, any counted link).
+    pub active: u32,
+    /// Their shares of the featured pages of each link's week.
+    pub featured: u32,
+}
+
 /// What the standings are computed from (loaded by the store, or built by hand in tests).
+/// Per-unit figures are aggregated where the links are (in SQL), so a report reads a row
+/// per unit, not a row per person or per link.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
     pub units: Vec<UnitInfo>,
-    /// Active staff only.
-    pub staff: Vec<StaffInfo>,
-    pub counted: Vec<Counted>,
-    /// `(unit_id, week)` of each page post first received in the period.
-    pub page_posts: Vec<(i64, IsoWeek)>,
+    /// Active heads and admins: whom the Monday messages go to.
+    pub leaders: Vec<StaffInfo>,
+    pub unit_staff: HashMap<i64, UnitStaff>,
+    /// Registered people of each unit who were not active, in roster-code order.
+    pub inactive: HashMap<i64, Vec<String>>,
+    /// Page posts first received in the period, per unit.
+    pub page_posts: HashMap<i64, u32>,
     /// The Sở page's posts and its staff's shares of other pages, year to date.
     pub so_posts_ytd: u32,
     pub so_shares_ytd: u32,
+}
+
+impl Inputs {
+    /// Inputs from the whole roster, single links and page posts, by the rules the store's
+    /// queries apply in SQL (`quota_weeks`: the period's weeks that carry a quota).
+    pub fn from_links(
+        units: Vec<UnitInfo>,
+        mut staff: Vec<StaffInfo>,
+        counted: &[Counted],
+        page_posts: &[(i64, IsoWeek)],
+        quota_weeks: &[IsoWeek],
+    ) -> Self {
+        let mut links: HashMap<i64, u32> = HashMap::new();
+        let mut featured: HashMap<i64, u32> = HashMap::new();
+        let mut weeks: HashMap<i64, HashSet<IsoWeek>> = HashMap::new();
+        for link in counted {
+            *links.entry(link.staff_id).or_default() += 1;
+            *featured.entry(link.staff_id).or_default() += u32::from(link.featured);
+            if quota_weeks.contains(&link.week) {
+                weeks.entry(link.staff_id).or_default().insert(link.week);
+            }
+        }
+        let is_active = |id: i64| {
+            if quota_weeks.is_empty() {
+                links.get(&id).copied().unwrap_or(0) > 0
+            } else {
+                weeks.get(&id).map_or(0, HashSet::len) >= quota_weeks.len()
+            }
+        };
+        staff.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut unit_staff: HashMap<i64, UnitStaff> = HashMap::new();
+        let mut inactive: HashMap<i64, Vec<String>> = HashMap::new();
+        for person in &staff {
+            let entry = unit_staff.entry(person.unit_id).or_default();
+            entry.total += 1;
+            entry.registered += u32::from(person.registered);
+            entry.active += u32::from(is_active(person.id));
+            entry.featured += featured.get(&person.id).copied().unwrap_or(0);
+            if person.registered && !is_active(person.id) {
+                inactive
+                    .entry(person.unit_id)
+                    .or_default()
+                    .push(person.full_name.clone());
+            }
+        }
+        let mut posts: HashMap<i64, u32> = HashMap::new();
+        for (unit, _) in page_posts {
+            *posts.entry(*unit).or_default() += 1;
+        }
+        Self {
+            units,
+            leaders: staff
+                .into_iter()
+                .filter(|p| p.role != Role::Member)
+                .collect(),
+            unit_staff,
+            inactive,
+            page_posts: posts,
+            so_posts_ytd: 0,
+            so_shares_ytd: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,14 +187,6 @@ pub struct Province {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PersonStanding {
-    pub code: String,
-    pub full_name: String,
-    pub unit_code: String,
-    pub submissions: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Standings {
     /// `2025-W12`, `2025-03` or `2025-03-01..2025-03-31`.
     pub period: String,
@@ -124,7 +196,6 @@ pub struct Standings {
     pub units: Vec<UnitStanding>,
     pub phong: Vec<PhongRollup>,
     pub province: Province,
-    pub people: Vec<PersonStanding>,
 }
 
 /// `weeks` are the ISO weeks the period touches; `is_paused` says which carry no quota.
@@ -139,56 +210,17 @@ pub fn compute(
     let active_week_set: HashSet<IsoWeek> = active_weeks.iter().copied().collect();
     let by_id: HashMap<i64, &UnitInfo> = inputs.units.iter().map(|u| (u.id, u)).collect();
 
-    let mut submissions: HashMap<i64, u32> = HashMap::new();
-    let mut featured: HashMap<i64, u32> = HashMap::new();
-    let mut weeks_active: HashMap<i64, HashSet<IsoWeek>> = HashMap::new();
-    for counted in &inputs.counted {
-        *submissions.entry(counted.staff_id).or_default() += 1;
-        if active_week_set.contains(&counted.week) {
-            weeks_active
-                .entry(counted.staff_id)
-                .or_default()
-                .insert(counted.week);
-        }
-        if counted.featured {
-            *featured.entry(counted.staff_id).or_default() += 1;
-        }
-    }
-    let mut page_posts: HashMap<i64, u32> = HashMap::new();
-    for (unit_id, _) in &inputs.page_posts {
-        *page_posts.entry(*unit_id).or_default() += 1;
-    }
-    // Active means active in every week of the period that has a quota (DESIGN §4: "active in
-    // a week"); in a period of paused weeks only, any counted link will do.
-    let is_active = |staff_id: i64| {
-        if active_weeks.is_empty() {
-            submissions.get(&staff_id).copied().unwrap_or(0) > 0
-        } else {
-            weeks_active.get(&staff_id).map_or(0, HashSet::len) == active_weeks.len()
-        }
-    };
-    let mut staff_of: BTreeMap<i64, Vec<&StaffInfo>> = BTreeMap::new();
-    for person in &inputs.staff {
-        staff_of.entry(person.unit_id).or_default().push(person);
-    }
-
     let mut units: Vec<UnitStanding> = inputs
         .units
         .iter()
         .map(|unit| {
-            let staff = staff_of.get(&unit.id).map(Vec::as_slice).unwrap_or(&[]);
+            let staff = inputs.unit_staff.get(&unit.id).copied().unwrap_or_default();
             let weekly = unit
                 .weekly_quota
                 .unwrap_or_else(|| quotas.for_kind(unit.kind));
             let quota = weekly * active_weeks.len() as u32;
-            let posts = page_posts.get(&unit.id).copied().unwrap_or(0);
-            let registered: Vec<&&StaffInfo> = staff.iter().filter(|p| p.registered).collect();
-            let inactive: Vec<String> = registered
-                .iter()
-                .filter(|p| !is_active(p.id))
-                .map(|p| p.full_name.clone())
-                .collect();
-            let active = staff.iter().filter(|p| is_active(p.id)).count() as u32;
+            let posts = inputs.page_posts.get(&unit.id).copied().unwrap_or(0);
+            let inactive = inputs.inactive.get(&unit.id).cloned().unwrap_or_default();
             let met = posts >= quota;
             let behind = !active_weeks.is_empty() && (!met || !inactive.is_empty());
             UnitStanding {
@@ -202,16 +234,13 @@ pub fn compute(
                 page_posts: posts,
                 quota,
                 met,
-                staff_total: staff.len() as u32,
-                staff_registered: registered.len() as u32,
-                staff_active: active,
+                staff_total: staff.total,
+                staff_registered: staff.registered,
+                staff_active: staff.active,
                 behind,
                 inactive,
-                unregistered: (staff.len() - registered.len()) as u32,
-                featured_shares: staff
-                    .iter()
-                    .map(|p| featured.get(&p.id).copied().unwrap_or(0))
-                    .sum(),
+                unregistered: staff.total - staff.registered,
+                featured_shares: staff.featured,
             }
         })
         .collect();
@@ -263,23 +292,6 @@ pub fn compute(
         so_shares_target: SO_YEARLY_SHARES,
     };
 
-    let unit_code: HashMap<i64, &str> = inputs
-        .units
-        .iter()
-        .map(|u| (u.id, u.code.as_str()))
-        .collect();
-    let mut people: Vec<PersonStanding> = inputs
-        .staff
-        .iter()
-        .map(|p| PersonStanding {
-            code: p.code.clone(),
-            full_name: p.full_name.clone(),
-            unit_code: unit_code.get(&p.unit_id).unwrap_or(&"").to_string(),
-            submissions: submissions.get(&p.id).copied().unwrap_or(0),
-        })
-        .collect();
-    people.sort_by(|a, b| a.unit_code.cmp(&b.unit_code).then(a.code.cmp(&b.code)));
-
     Standings {
         period: period.to_string(),
         counted_weeks: active_weeks.iter().map(ToString::to_string).collect(),
@@ -291,7 +303,6 @@ pub fn compute(
         units,
         phong,
         province,
-        people,
     }
 }
 
@@ -309,7 +320,6 @@ impl Standings {
         let Some(root) = units.iter().find(|u| u.code == code) else {
             self.units.clear();
             self.phong.clear();
-            self.people.clear();
             return self;
         };
         let mut keep: HashSet<i64> = HashSet::from([root.id]);
@@ -331,7 +341,6 @@ impl Standings {
             .collect();
         self.units.retain(|u| codes.contains(u.code.as_str()));
         self.phong.retain(|p| codes.contains(p.code.as_str()));
-        self.people.retain(|p| codes.contains(p.unit_code.as_str()));
         // The totals follow the subtree; the Sở page's yearly figures stay as they are.
         self.province.units = self.units.len() as u32;
         self.province.units_behind = self.units.iter().filter(|u| u.behind).count() as u32;
@@ -378,42 +387,57 @@ mod tests {
         }
     }
 
-    fn inputs() -> Inputs {
-        Inputs {
-            units: vec![
+    fn units_and_staff() -> (Vec<UnitInfo>, Vec<StaffInfo>) {
+        (
+            vec![
                 unit(1, "SO", UnitKind::So, None, None),
                 unit(2, "P1", UnitKind::Phong, Some(1), None),
                 unit(3, "T1", UnitKind::Truong, Some(2), None),
                 unit(4, "T2", UnitKind::Truong, Some(2), Some(2)),
             ],
-            staff: vec![
+            vec![
                 person(10, 3, true),
                 person(11, 3, true),
                 person(12, 3, false),
                 person(13, 4, true),
             ],
-            counted: vec![
-                Counted {
-                    staff_id: 10,
-                    week: week("2026-W48"),
-                    page_unit_id: Some(3),
-                    featured: false,
-                },
-                Counted {
-                    staff_id: 13,
-                    week: week("2026-W48"),
-                    page_unit_id: None,
-                    featured: true,
-                },
-            ],
-            page_posts: vec![
-                (3, week("2026-W48")),
-                (4, week("2026-W48")),
-                (4, week("2026-W48")),
-            ],
+        )
+    }
+
+    fn links() -> Vec<Counted> {
+        vec![
+            Counted {
+                staff_id: 10,
+                week: week("2026-W48"),
+                page_unit_id: Some(3),
+                featured: false,
+            },
+            Counted {
+                staff_id: 13,
+                week: week("2026-W48"),
+                page_unit_id: None,
+                featured: true,
+            },
+        ]
+    }
+
+    /// The links and page posts of W48, tallied against `quota_weeks`.
+    fn inputs_for(quota_weeks: &[IsoWeek]) -> Inputs {
+        let (units, staff) = units_and_staff();
+        let posts = [
+            (3, week("2026-W48")),
+            (4, week("2026-W48")),
+            (4, week("2026-W48")),
+        ];
+        Inputs {
             so_posts_ytd: 150,
             so_shares_ytd: 90,
+            ..Inputs::from_links(units, staff, &links(), &posts, quota_weeks)
         }
+    }
+
+    fn inputs() -> Inputs {
+        inputs_for(&[week("2026-W48")])
     }
 
     #[test]
@@ -463,11 +487,7 @@ mod tests {
             &[week("2027-W06")],
             |_| true,
             &Quotas::default(),
-            &Inputs {
-                counted: vec![],
-                page_posts: vec![],
-                ..inputs()
-            },
+            &inputs_for(&[]),
         );
         assert!(paused.units.iter().all(|u| u.quota == 0 && !u.behind));
         assert_eq!(paused.paused_weeks, ["2027-W06"]);
@@ -476,7 +496,7 @@ mod tests {
             &[week("2027-W05"), week("2027-W06"), week("2027-W07")],
             |w| w == week("2027-W06"),
             &Quotas::default(),
-            &inputs(),
+            &inputs_for(&[week("2027-W05"), week("2027-W07")]),
         );
         assert_eq!(
             month.units.iter().find(|u| u.code == "T2").unwrap().quota,
@@ -491,20 +511,21 @@ mod tests {
 
     #[test]
     fn over_several_weeks_active_means_active_every_week() {
-        let mut inputs = inputs();
         let counted = |staff_id, w: &str| Counted {
             staff_id,
             week: week(w),
             page_unit_id: None,
             featured: false,
         };
-        inputs.counted = vec![
+        let links = [
             counted(10, "2026-W47"),
             counted(10, "2026-W48"),
             counted(11, "2026-W48"),
             counted(11, "2026-W48"),
         ];
         let weeks = [week("2026-W47"), week("2026-W48")];
+        let (units, staff) = units_and_staff();
+        let inputs = Inputs::from_links(units, staff, &links, &[], &weeks);
         let two_weeks = compute("2026-11", &weeks, |_| false, &Quotas::default(), &inputs);
         let t1 = two_weeks.units.iter().find(|u| u.code == "T1").unwrap();
         assert_eq!(
@@ -533,7 +554,6 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["P1", "T1", "T2"]
         );
-        assert_eq!(standings.people.len(), 4);
         assert_eq!(
             (standings.province.units, standings.province.staff_total),
             (3, 4)

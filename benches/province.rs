@@ -1,0 +1,626 @@
+//! Province benchmark: a year of a real province — 2,000 units, 50,000 staff, 42,500 of them
+//! registered, about 2.2 million counted links over 52 weeks with their webhook events and
+//! replies — then the reports, chat answers and Monday jobs at that scale.
+//!
+//!     cargo bench --bench province                      # SQLite file in a temp dir
+//!     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench province
+//!
+//! `BENCH_PROVINCE_DB=/tmp/province.db` keeps the SQLite file and reuses it on the next run
+//! (generation takes a minute). `BENCH_RUNS` (5) sets the runs per case; each case prints its
+//! minimum and median. With a PostgreSQL URL a fresh database is created beside it and
+//! dropped afterwards.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lantoa::calendar::IsoWeek;
+use lantoa::config::Config;
+use lantoa::store::{Backend, Db};
+use lantoa::templates::Templates;
+use lantoa::weekly::jobs::Weekly;
+use lantoa::weekly::period::Period;
+
+const PHONGS: usize = 40;
+const UNITS: usize = 2_000;
+const STAFF: usize = 50_000;
+/// 85 % of the staff registered.
+const REGISTERED_PERCENT: usize = 85;
+const YEAR: i16 = 2026;
+const WEEKS: i8 = 52;
+const SCHOOLS: usize = UNITS - PHONGS - 1;
+
+fn units_csv() -> String {
+    let mut csv = String::from("code,name,kind,parent_code,page_urls,weekly_quota\n");
+    csv.push_str("SO,Sở Giáo dục và Đào tạo,so,,https://www.facebook.com/sogddt,\n");
+    for p in 0..PHONGS {
+        writeln!(
+            csv,
+            "PGD-{p:03},Phòng GD&ĐT số {p},phong,SO,https://www.facebook.com/pgd{p},"
+        )
+        .unwrap();
+    }
+    for t in 0..SCHOOLS {
+        writeln!(
+            csv,
+            "T{t:05},\"Trường Tiểu học số {t}, xã Hòa An\",truong,PGD-{:03},https://www.facebook.com/truong{t},",
+            t % PHONGS
+        )
+        .unwrap();
+    }
+    csv
+}
+
+const SURNAMES: [&str; 8] = [
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Võ", "Đặng",
+];
+const MIDDLE: [&str; 8] = ["Thị", "Văn", "Minh", "Thu", "Quốc", "Ngọc", "Hữu", "Đức"];
+const GIVEN: [&str; 16] = [
+    "Lan", "Nam", "Hằng", "Đức", "Trang", "Bảo", "Ánh", "Phước", "Hoa", "Tuấn", "Mai", "Hùng",
+    "Yến", "Sơn", "Thảo", "Khang",
+];
+
+/// Staff `s`: the Sở has 60, each Phòng 10, the schools share the rest; each unit's first
+/// person is its head, two Sở people are admins.
+fn unit_of(s: usize) -> String {
+    match s {
+        0..60 => "SO".to_string(),
+        60..460 => format!("PGD-{:03}", (s - 60) / 10),
+        _ => format!("T{:05}", (s - 460) % SCHOOLS),
+    }
+}
+
+fn role_of(s: usize) -> &'static str {
+    let phong_head = (60..460).contains(&s) && (s - 60) % 10 == 0;
+    let school_head = (460..460 + SCHOOLS).contains(&s);
+    match s {
+        1 | 2 => "admin",
+        _ if s == 0 || phong_head || school_head => "head",
+        _ => "member",
+    }
+}
+
+fn staff_csv() -> String {
+    let mut csv = String::from("code,full_name,unit_code,role,phone\n");
+    for s in 0..STAFF {
+        writeln!(
+            csv,
+            "GV{s:06},{} {} {},{},{},09{:08}",
+            SURNAMES[s % 8],
+            MIDDLE[(s / 8) % 8],
+            GIVEN[(s / 64) % 16],
+            unit_of(s),
+            role_of(s),
+            s
+        )
+        .unwrap();
+    }
+    csv
+}
+
+/// A cheap deterministic hash for who sends what when.
+fn mix(a: u64, b: u64) -> u64 {
+    let mut x = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^ (x >> 29)
+}
+
+fn week(n: i8) -> IsoWeek {
+    IsoWeek::new(YEAR, n).unwrap()
+}
+
+fn monday_ms(n: i8) -> i64 {
+    week(n)
+        .monday()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
+        .unwrap()
+        .timestamp()
+        .as_millisecond()
+}
+
+async fn exec(db: &Db, sql: &str) {
+    sqlx::query(sql).execute(db.pool()).await.unwrap();
+}
+
+async fn ids(db: &Db, sql: &str) -> Vec<i64> {
+    sqlx::query_scalar(sql).fetch_all(db.pool()).await.unwrap()
+}
+
+/// Inserts rows of SQL literals, 200 a statement.
+async fn insert_rows(tx: &mut sqlx::AnyConnection, head: &str, rows: &[String]) {
+    for chunk in rows.chunks(200) {
+        let sql = format!("{head} VALUES {}", chunk.join(","));
+        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+    }
+}
+
+/// Generates the province: the real import for units and staff, then SQL equivalent to what
+/// registration, the inbox writer, counting and the outbox write, week by week.
+async fn generate(db: &Db, dir: &Path) {
+    let started = Instant::now();
+    let units = dir.join("units.csv");
+    let staff = dir.join("staff.csv");
+    std::fs::write(&units, units_csv()).unwrap();
+    std::fs::write(&staff, staff_csv()).unwrap();
+    lantoa::org::import_units(db, &units).await.unwrap();
+    lantoa::org::import_staff(db, &staff).await.unwrap();
+    let now = lantoa::store::now_ms();
+
+    let staff_ids = ids(db, "SELECT id FROM staff ORDER BY code").await;
+    let unit_of_staff = ids(db, "SELECT unit_id FROM staff ORDER BY code").await;
+    let registered: Vec<usize> = (0..STAFF)
+        .filter(|s| mix(*s as u64, 1) % 100 < REGISTERED_PERCENT as u64 || *s < 3)
+        .collect();
+    let mut rows = Vec::with_capacity(registered.len());
+    for &s in &registered {
+        let platform = if mix(s as u64, 2) % 10 == 0 {
+            "messenger"
+        } else {
+            "zalo"
+        };
+        let last_inbound = now - (mix(s as u64, 3) % (9 * 86_400_000)) as i64;
+        rows.push(format!(
+            "('{platform}','u{s:06}',{},'invite',1,1,{last_inbound},{last_inbound},{now},{now},{now})",
+            staff_ids[s]
+        ));
+    }
+    let mut tx = db.begin_write().await.unwrap();
+    insert_rows(
+        &mut tx,
+        "INSERT INTO identities (platform, platform_user_id, staff_id, verified_via, followed, \
+         reachable, last_inbound_at, last_seen_at, registered_at, created_at, updated_at)",
+        &rows,
+    )
+    .await;
+    tx.commit().await.unwrap();
+    let identity_ids = ids(db, "SELECT id FROM identities ORDER BY platform_user_id").await;
+    let unit_ids = ids(db, "SELECT id FROM units ORDER BY code").await;
+    let unit_codes: Vec<String> = sqlx::query_scalar("SELECT code FROM units ORDER BY code")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let slug = |unit: i64| -> String {
+        let index = unit_ids.iter().position(|u| *u == unit).unwrap();
+        let code = &unit_codes[index];
+        match code.as_str() {
+            "SO" => "sogddt".to_string(),
+            c if c.starts_with("PGD-") => format!("pgd{}", c[4..].parse::<usize>().unwrap()),
+            c => format!("truong{}", c[1..].parse::<usize>().unwrap()),
+        }
+    };
+    let quota = |unit: i64| -> u64 {
+        let index = unit_ids.iter().position(|u| *u == unit).unwrap();
+        match unit_codes[index].as_str() {
+            "SO" => 4,
+            c if c.starts_with("PGD-") => 3,
+            _ => 1,
+        }
+    };
+
+    let mut total = 0usize;
+    let (mut event_id, mut submission_id) = (0i64, 0i64);
+    for n in 1..=WEEKS {
+        let label = week(n).to_string();
+        let monday = monday_ms(n);
+        let (mut events, mut submissions, mut posts, mut replies) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // Page posts still owed this week, per unit.
+        let mut owed: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
+        for (r, &s) in registered.iter().enumerate() {
+            let h = mix(s as u64, n as u64 + 100);
+            if h % 100 >= 80 {
+                continue; // not active this week
+            }
+            let count = if h % 4 == 0 { 2 } else { 1 };
+            for k in 0..count {
+                event_id += 1;
+                submission_id += 1;
+                let at = monday + ((h >> 8) % (7 * 86_400_000)) as i64 + k;
+                let unit = unit_of_staff[s];
+                let remaining = owed.entry(unit).or_insert_with(|| {
+                    // 90 % of the units meet their quota, the rest post one fewer.
+                    let q = quota(unit);
+                    if mix(unit as u64, n as u64) % 10 == 0 {
+                        q - 1
+                    } else {
+                        q
+                    }
+                });
+                let (key, owner, page_unit) = if *remaining > 0 {
+                    *remaining -= 1;
+                    let owner = slug(unit);
+                    (
+                        format!("fb:post:{owner}:{n}{s}{k}"),
+                        format!("'{owner}'"),
+                        unit.to_string(),
+                    )
+                } else {
+                    (
+                        format!("fb:post:p{}:{n}{s}{k}", h % 5000),
+                        "NULL".to_string(),
+                        "NULL".to_string(),
+                    )
+                };
+                let user = format!("u{s:06}");
+                let url = format!("https://www.facebook.com/{}/posts/{}", &key[8..], n);
+                events.push(format!(
+                    "({event_id},'zalo','user_send_link:{user}:{event_id}','{user}','message','user_send_link',\
+                     '{{\"app_id\":\"1\",\"sender\":{{\"id\":\"{user}\"}},\"event_name\":\"user_send_link\",\"message\":{{\"msg_id\":\"{event_id}\",\"text\":\"bài hôm nay\",\"attachments\":[{{\"type\":\"link\",\"payload\":{{\"url\":\"{url}\",\"thumbnail\":\"https://f1.photo.talk.zdn.vn/thumb.jpg\",\"description\":\"Trường tổ chức hoạt động trải nghiệm cho học sinh\"}}}}]}},\"timestamp\":\"{at}\"}}',\
+                     {at},'done',1,{at})"
+                ));
+                submissions.push(format!(
+                    "({submission_id},{},{},{event_id},{at},'{label}','{url}','{key}','final','facebook','post',{owner},{page_unit},'counted',{at},{at})",
+                    staff_ids[s], identity_ids[r]
+                ));
+                if page_unit != "NULL" {
+                    posts.push(format!(
+                        "({page_unit},'{key}',{submission_id},'{label}',{at})"
+                    ));
+                }
+                replies.push(format!(
+                    "('reply:{event_id}:0','zalo','{user}',{},'reply','RESPONSE',\
+                     '✅ Đã ghi nhận bài chia sẻ: {url}\nTuần này thầy/cô có 1 bài được ghi nhận. Trường Tiểu học số 1: 1/1 bài trên trang đơn vị.',\
+                     'sent',1,{at},{at},{at})",
+                    identity_ids[r]
+                ));
+            }
+        }
+        total += submissions.len();
+        let mut tx = db.begin_write().await.unwrap();
+        insert_rows(
+            &mut tx,
+            "INSERT INTO inbox_events (id, platform, dedup_key, sender_id, event_kind, event_name, \
+             payload, received_at, state, attempts, processed_at)",
+            &events,
+        )
+        .await;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO submissions (id, staff_id, identity_id, inbox_event_id, received_at, week, \
+             raw_url, canonical_key, key_state, link_platform, link_kind, owner, page_unit_id, \
+             status, created_at, updated_at)",
+            &submissions,
+        )
+        .await;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO unit_page_posts (unit_id, canonical_key, submission_id, week, received_at)",
+            &posts,
+        )
+        .await;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO outbox (idempotency_key, platform, recipient_id, identity_id, purpose, \
+             messaging_type, body, state, attempts, created_at, sent_at, next_attempt_at)",
+            &replies,
+        )
+        .await;
+        // The week's pages to share: two schools and a Phòng.
+        let featured = [
+            (unit_ids[41 + (n as usize * 7) % SCHOOLS], 1),
+            (unit_ids[41 + (n as usize * 13 + 5) % SCHOOLS], 2),
+            (unit_ids[1 + n as usize % PHONGS], 3),
+        ];
+        let rows: Vec<String> = featured
+            .iter()
+            .map(|(unit, position)| format!("('{label}',{unit},'chosen',{position},{now})"))
+            .collect();
+        insert_rows(
+            &mut tx,
+            "INSERT INTO featured_pages (week, unit_id, source, position, created_at)",
+            &rows,
+        )
+        .await;
+        tx.commit().await.unwrap();
+        eprint!("\rgenerating: week {n}/{WEEKS}, {total} links");
+    }
+    if db.backend() == Backend::Postgres {
+        for table in ["inbox_events", "submissions", "outbox"] {
+            exec(
+                db,
+                &format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+                ),
+            )
+            .await;
+        }
+        exec(db, "ANALYZE").await;
+    } else {
+        exec(db, "ANALYZE").await;
+    }
+    eprintln!(
+        "\rgenerated {UNITS} units, {STAFF} staff, {} registered, {total} links in {:.1} s",
+        registered.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+struct Timing {
+    label: String,
+    runs: Vec<Duration>,
+    note: String,
+}
+
+impl Timing {
+    fn print(&self) {
+        let mut sorted = self.runs.clone();
+        sorted.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{:<44} min {:>9.1} ms   median {:>9.1} ms   {}",
+            self.label,
+            ms(sorted[0]),
+            ms(sorted[sorted.len() / 2]),
+            self.note
+        );
+    }
+}
+
+async fn measure<F, Fut>(label: &str, runs: usize, mut work: F) -> Timing
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let mut timing = Timing {
+        label: label.to_string(),
+        runs: Vec::new(),
+        note: String::new(),
+    };
+    // BENCH_ONLY=report,DV runs only the cases whose label contains one of the words.
+    if let Ok(only) = std::env::var("BENCH_ONLY")
+        && !only.split(',').any(|word| label.contains(word.trim()))
+    {
+        return timing;
+    }
+    for run in 0..runs {
+        let started = Instant::now();
+        timing.note = work(run).await;
+        timing.runs.push(started.elapsed());
+    }
+    if !timing.runs.is_empty() {
+        timing.print();
+    }
+    timing
+}
+
+struct Target {
+    db: Db,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    cleanup: Option<(String, String)>,
+    file: Option<PathBuf>,
+    fresh: bool,
+}
+
+async fn target() -> Target {
+    sqlx::any::install_default_drivers();
+    match std::env::var("BENCH_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(admin_url) => {
+            let name = format!("lantoa_bench_province_{}", std::process::id());
+            let admin = Db::connect(&admin_url).await.unwrap();
+            exec(&admin, &format!("CREATE DATABASE {name}")).await;
+            admin.close().await;
+            let base = admin_url.rsplit_once('/').unwrap().0;
+            let url = format!("{base}/{name}");
+            let db = Db::connect(&url).await.unwrap();
+            Target {
+                db,
+                url,
+                _dir: None,
+                cleanup: Some((admin_url, name)),
+                file: None,
+                fresh: true,
+            }
+        }
+        None => {
+            let (dir, file) = match std::env::var("BENCH_PROVINCE_DB").ok() {
+                Some(path) => (None, PathBuf::from(path)),
+                None => {
+                    let dir = tempfile::tempdir().unwrap();
+                    let file = dir.path().join("province.db");
+                    (Some(dir), file)
+                }
+            };
+            let fresh = !file.exists();
+            let url = format!("sqlite://{}", file.display());
+            let db = Db::connect(&url).await.unwrap();
+            Target {
+                db,
+                url,
+                _dir: dir,
+                cleanup: None,
+                file: Some(file),
+                fresh,
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    let target = target().await;
+    let db = target.db.clone();
+    db.migrate().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    if target.fresh {
+        generate(&db, work.path()).await;
+    } else {
+        eprintln!("reusing {}", target.url);
+    }
+    let config =
+        Config::from_lookup(|key| (key == "DATABASE_URL").then(|| target.url.clone())).unwrap();
+    let settings = config.settings.clone();
+    let weekly = Weekly::new(
+        db.clone(),
+        Arc::new(config),
+        Arc::new(Templates::builtin().unwrap()),
+    );
+    let backend = match db.backend() {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    };
+    println!("\nprovince benchmark on {backend}, {runs} runs per case");
+
+    let report = |period: Period| {
+        let weekly = weekly.clone();
+        async move {
+            let (standings, _, _) = weekly.standings(&period).await.unwrap();
+            let json = lantoa::reports::json(&standings);
+            format!(
+                "{} units, JSON {} KB",
+                standings.units.len(),
+                json.len() / 1024
+            )
+        }
+    };
+    measure("week report (2026-W20, JSON)", runs, |_| {
+        report(Period::week(week(20)))
+    })
+    .await;
+    measure("month report (2026-05, JSON)", runs, |_| {
+        report(Period::month("2026-05").unwrap())
+    })
+    .await;
+    measure("semester report (2026-01-19..05-31, JSON)", runs, |_| {
+        report(Period::days("2026-01-19", "2026-05-31").unwrap())
+    })
+    .await;
+    let phong = lantoa::store::weekly::active_unit_id(&db, "PGD-007")
+        .await
+        .unwrap()
+        .unwrap();
+    measure("one Phòng's subtree, week (PGD-007)", runs, |_| {
+        let weekly = weekly.clone();
+        async move {
+            let period = Period::week(week(20));
+            let (standings, _, _) = weekly
+                .standings_in(&period, lantoa::store::weekly::Scope::Subtree(phong))
+                .await
+                .unwrap();
+            format!("{} units", standings.units.len())
+        }
+    })
+    .await;
+    let out = work.path().join("year.xlsx");
+    measure("year report to XLSX (2026)", runs.min(2), |_| {
+        let weekly = weekly.clone();
+        let out = out.clone();
+        async move {
+            let period = Period::days("2026-01-01", "2026-12-31").unwrap();
+            let (standings, _, range) = weekly.standings(&period).await.unwrap();
+            let evidence = weekly.evidence(&range).await.unwrap();
+            match lantoa::reports::xlsx(&standings, &evidence, &out) {
+                Ok(()) => format!(
+                    "{} evidence rows, {} MB",
+                    evidence.len(),
+                    std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) / 1_000_000
+                ),
+                Err(err) => format!("FAILED: {err}"),
+            }
+        }
+    })
+    .await;
+
+    let head: i64 = sqlx::query_scalar(
+        "SELECT s.id FROM staff s JOIN units u ON u.id = s.unit_id WHERE u.code = 'T00100' AND s.role = 'head'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    measure("DV answer (a school head, 2026-W20)", runs * 4, |_| {
+        let db = db.clone();
+        let settings = settings.clone();
+        async move {
+            let answer = lantoa::inbox::answers::unit_week(&db, &settings, head, week(20))
+                .await
+                .unwrap();
+            format!(
+                "{} inactive named",
+                answer["unit"]["inactive"].as_array().map_or(0, Vec::len)
+            )
+        }
+    })
+    .await;
+    measure("TK answer (2026-W20)", runs * 4, |_| {
+        let db = db.clone();
+        let settings = settings.clone();
+        async move {
+            let mut conn = db.pool().acquire().await.unwrap();
+            let answer = lantoa::inbox::answers::my_week(&mut conn, &settings, head, "2026-W20")
+                .await
+                .unwrap();
+            format!("{} items", answer["items"].as_array().map_or(0, Vec::len))
+        }
+    })
+    .await;
+    measure(
+        "remind for a week (queue every reminder)",
+        runs.min(3),
+        |run| {
+            let weekly = weekly.clone();
+            async move {
+                let sent = weekly.remind(week(30 + run as i8), false).await.unwrap();
+                let queued = sent.iter().filter(|m| m.queued).count();
+                let admin = sent
+                    .iter()
+                    .find(|m| m.staff_code == "GV000001")
+                    .map_or(0, |m| m.text.chars().count());
+                format!("{queued} queued, admin summary {admin} chars")
+            }
+        },
+    )
+    .await;
+    measure(
+        "announcement to every registered person",
+        runs.min(3),
+        |run| {
+            let weekly = weekly.clone();
+            async move {
+                let sent = weekly
+                    .announce_featured(week(10 + run as i8), false)
+                    .await
+                    .unwrap();
+                format!("{} queued", sent.iter().filter(|m| m.queued).count())
+            }
+        },
+    )
+    .await;
+
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let bytes: i64 = match db.backend() {
+        Backend::Sqlite => std::fs::metadata(target.file.as_ref().unwrap())
+            .map(|m| m.len() as i64)
+            .unwrap_or(0),
+        Backend::Postgres => sqlx::query_scalar("SELECT pg_database_size(current_database())")
+            .fetch_one(db.pool())
+            .await
+            .unwrap(),
+    };
+    println!(
+        "database: {:.0} MB for {links} links = {:.0} MB per million links (with their events and replies)",
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / (links as f64 / 1e6)
+    );
+    db.close().await;
+    if let Some((admin_url, name)) = target.cleanup {
+        let admin = Db::connect(&admin_url).await.unwrap();
+        exec(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await;
+        admin.close().await;
+    }
+}
