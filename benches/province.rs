@@ -72,7 +72,7 @@ fn unit_of(s: usize) -> String {
 }
 
 fn role_of(s: usize) -> &'static str {
-    let phong_head = (60..460).contains(&s) && (s - 60) % 10 == 0;
+    let phong_head = (60..460).contains(&s) && (s - 60).is_multiple_of(10);
     let school_head = (460..460 + SCHOOLS).contains(&s);
     match s {
         1 | 2 => "admin",
@@ -155,7 +155,7 @@ async fn generate(db: &Db, dir: &Path) {
         .collect();
     let mut rows = Vec::with_capacity(registered.len());
     for &s in &registered {
-        let platform = if mix(s as u64, 2) % 10 == 0 {
+        let platform = if mix(s as u64, 2).is_multiple_of(10) {
             "messenger"
         } else {
             "zalo"
@@ -213,7 +213,7 @@ async fn generate(db: &Db, dir: &Path) {
             if h % 100 >= 80 {
                 continue; // not active this week
             }
-            let count = if h % 4 == 0 { 2 } else { 1 };
+            let count = if h.is_multiple_of(4) { 2 } else { 1 };
             for k in 0..count {
                 event_id += 1;
                 submission_id += 1;
@@ -222,7 +222,7 @@ async fn generate(db: &Db, dir: &Path) {
                 let remaining = owed.entry(unit).or_insert_with(|| {
                     // 90 % of the units meet their quota, the rest post one fewer.
                     let q = quota(unit);
-                    if mix(unit as u64, n as u64) % 10 == 0 {
+                    if mix(unit as u64, n as u64).is_multiple_of(10) {
                         q - 1
                     } else {
                         q

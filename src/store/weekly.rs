@@ -126,48 +126,76 @@ pub fn standings_queries(
          ORDER BY s.code"
     );
 
-    // Per unit: people, registered, active, featured shares; and the names of the registered
-    // who were not active. One statement, so the links are aggregated once.
-    let mut people = Query::default();
-    let tree = people.tree(scope);
-    let staff_condition = people.scope(scope, "unit_id");
-    let weeks = people.list(week_binds(&range.weeks));
-    let (quota_weeks_seen, active) = if quota_weeks.is_empty() {
-        ("0".to_string(), "COALESCE(a.links, 0) > 0".to_string())
-    } else {
-        let list = people.list(week_binds(quota_weeks));
-        let needed = people.bind(Bind::Int(quota_weeks.len() as i64));
-        (
-            format!("COUNT(DISTINCT CASE WHEN s.week IN ({list}) THEN s.week END)"),
-            format!("COALESCE(a.quota_weeks, 0) >= {needed}"),
-        )
-    };
-    let submitter_condition = match scope {
-        Scope::Province => String::new(),
-        _ => format!(
-            " AND s.staff_id IN (SELECT id FROM staff WHERE status = 'active'{staff_condition})"
-        ),
-    };
-    let person_condition = people.scope(scope, "p.unit_id");
-    people.sql = format!(
-        "WITH RECURSIVE {tree}\
-         act AS (SELECT s.staff_id, COUNT(*) AS links, {quota_weeks_seen} AS quota_weeks, \
-                 SUM(CASE WHEN f.unit_id IS NULL THEN 0 ELSE 1 END) AS featured \
-                 FROM submissions s LEFT JOIN featured_pages f \
-                   ON f.source = 'chosen' AND f.week = s.week AND f.unit_id = s.page_unit_id \
-                 WHERE s.status = 'counted' AND s.week IN ({weeks}) AND s.staff_id IS NOT NULL\
-                 {submitter_condition} GROUP BY s.staff_id), \
-         people AS (SELECT p.unit_id, p.code, p.full_name, \
-                 CASE WHEN EXISTS (SELECT 1 FROM identities i WHERE i.staff_id = p.id) THEN 1 ELSE 0 END AS registered, \
-                 CASE WHEN {active} THEN 1 ELSE 0 END AS active, COALESCE(a.featured, 0) AS featured \
+    // Per unit: people, registered, active; and, in a second statement that runs beside it,
+    // the names of the registered who were not active.
+    let people = |names: bool| {
+        let mut query = Query::default();
+        let tree = query.tree(scope);
+        let staff_condition = query.scope(scope, "unit_id");
+        let weeks = query.list(week_binds(&range.weeks));
+        let (quota_weeks_seen, active) = match quota_weeks {
+            [] => ("0".to_string(), "COALESCE(a.links, 0) > 0".to_string()),
+            // One week (the common case): no need to tell weeks apart.
+            [only] => {
+                let week = query.bind(Bind::Text(only.to_string()));
+                (
+                    format!("MAX(CASE WHEN s.week = {week} THEN 1 ELSE 0 END)"),
+                    "COALESCE(a.quota_weeks, 0) >= 1".to_string(),
+                )
+            }
+            several => {
+                let list = query.list(week_binds(several));
+                let needed = query.bind(Bind::Int(several.len() as i64));
+                (
+                    format!("COUNT(DISTINCT CASE WHEN s.week IN ({list}) THEN s.week END)"),
+                    format!("COALESCE(a.quota_weeks, 0) >= {needed}"),
+                )
+            }
+        };
+        let submitter_condition = match scope {
+            Scope::Province => String::new(),
+            _ => format!(
+                " AND s.staff_id IN (SELECT id FROM staff WHERE status = 'active'{staff_condition})"
+            ),
+        };
+        let person_condition = query.scope(scope, "p.unit_id");
+        let registered = "EXISTS (SELECT 1 FROM identities i WHERE i.staff_id = p.id)";
+        let select = if names {
+            format!(
+                "SELECT p.unit_id, p.code, p.full_name FROM staff p LEFT JOIN act a ON a.staff_id = p.id \
+                 WHERE p.status = 'active'{person_condition} AND {registered} AND NOT ({active})"
+            )
+        } else {
+            format!(
+                "SELECT p.unit_id, COUNT(*), \
+                 CAST(SUM(CASE WHEN {registered} THEN 1 ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN {active} THEN 1 ELSE 0 END) AS BIGINT) \
                  FROM staff p LEFT JOIN act a ON a.staff_id = p.id \
-                 WHERE p.status = 'active'{person_condition}) \
-         SELECT unit_id, NULL AS code, NULL AS full_name, COUNT(*) AS total, \
-                CAST(SUM(registered) AS BIGINT) AS registered, CAST(SUM(active) AS BIGINT) AS active, \
-                CAST(SUM(featured) AS BIGINT) AS featured FROM people GROUP BY unit_id \
-         UNION ALL \
-         SELECT unit_id, code, full_name, 0, 0, 0, 0 FROM people WHERE registered = 1 AND active = 0 \
-         ORDER BY 1, 2"
+                 WHERE p.status = 'active'{person_condition} GROUP BY p.unit_id"
+            )
+        };
+        query.sql = format!(
+            "WITH RECURSIVE {tree}\
+             act AS (SELECT s.staff_id, COUNT(*) AS links, {quota_weeks_seen} AS quota_weeks \
+                     FROM submissions s \
+                     WHERE s.status = 'counted' AND s.week IN ({weeks}) AND s.staff_id IS NOT NULL\
+                     {submitter_condition} GROUP BY s.staff_id) \
+             {select}"
+        );
+        query
+    };
+
+    // Shares of each week's featured pages, per unit of the sharer.
+    let mut featured = Query::default();
+    let tree = featured.tree(scope);
+    let weeks = featured.list(week_binds(&range.weeks));
+    let condition = featured.scope(scope, "p.unit_id");
+    let with = with_clause(&tree);
+    featured.sql = format!(
+        "{with}SELECT p.unit_id, COUNT(*) FROM featured_pages f \
+         JOIN submissions s ON s.week = f.week AND s.page_unit_id = f.unit_id AND s.status = 'counted' \
+         JOIN staff p ON p.id = s.staff_id \
+         WHERE f.source = 'chosen' AND f.week IN ({weeks}){condition} GROUP BY p.unit_id"
     );
 
     let mut posts = Query::default();
@@ -196,7 +224,9 @@ pub fn standings_queries(
     vec![
         ("units", units),
         ("leaders", leaders),
-        ("people", people),
+        ("unit_people", people(false)),
+        ("inactive", people(true)),
+        ("featured", featured),
         ("page_posts", posts),
         ("so_targets", so),
     ]
@@ -221,7 +251,26 @@ pub async fn load_inputs(
     let query = |name: &str| &queries.iter().find(|(n, _)| *n == name).expect("named").1;
 
     type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);
-    let units: Vec<UnitRow> = query("units").query_as().fetch_all(db.pool()).await?;
+    type StaffRow = (i64, String, String, i64, String, i64);
+    // Independent reads, each on its own connection: SQLite's readers run side by side.
+    type Counts = Vec<(i64, i64)>;
+    let (units, leaders, people, inactive_rows, featured, posts, so): (
+        Vec<UnitRow>,
+        Vec<StaffRow>,
+        Vec<(i64, i64, i64, i64)>,
+        Vec<(i64, String, String)>,
+        Counts,
+        Counts,
+        (i64, i64),
+    ) = tokio::try_join!(
+        query("units").query_as().fetch_all(db.pool()),
+        query("leaders").query_as().fetch_all(db.pool()),
+        query("unit_people").query_as().fetch_all(db.pool()),
+        query("inactive").query_as().fetch_all(db.pool()),
+        query("featured").query_as().fetch_all(db.pool()),
+        query("page_posts").query_as().fetch_all(db.pool()),
+        query("so_targets").query_as().fetch_one(db.pool()),
+    )?;
     let units: Vec<UnitInfo> = units
         .into_iter()
         .map(|(id, code, name, kind, parent_id, quota)| UnitInfo {
@@ -233,9 +282,6 @@ pub async fn load_inputs(
             weekly_quota: quota.map(|q| q as u32),
         })
         .collect();
-
-    type StaffRow = (i64, String, String, i64, String, i64);
-    let leaders: Vec<StaffRow> = query("leaders").query_as().fetch_all(db.pool()).await?;
     let leaders: Vec<StaffInfo> = leaders
         .into_iter()
         .map(
@@ -249,36 +295,33 @@ pub async fn load_inputs(
             },
         )
         .collect();
-
-    type PeopleRow = (i64, Option<String>, Option<String>, i64, i64, i64, i64);
-    let rows: Vec<PeopleRow> = query("people").query_as().fetch_all(db.pool()).await?;
-    let mut unit_staff: HashMap<i64, UnitStaff> = HashMap::new();
+    let featured: HashMap<i64, i64> = featured.into_iter().collect();
+    let unit_staff: HashMap<i64, UnitStaff> = people
+        .into_iter()
+        .map(|(unit, total, registered, active)| {
+            let staff = UnitStaff {
+                total: total as u32,
+                registered: registered as u32,
+                active: active as u32,
+                featured: featured.get(&unit).copied().unwrap_or(0) as u32,
+            };
+            (unit, staff)
+        })
+        .collect();
+    // Names in roster-code order, as the reminders list them.
+    let mut inactive_rows = inactive_rows;
+    inactive_rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let mut inactive: HashMap<i64, Vec<String>> = HashMap::new();
-    for (unit, code, name, total, registered, active, featured) in rows {
-        match (code, name) {
-            (Some(_), Some(name)) => inactive.entry(unit).or_default().push(name),
-            _ => {
-                unit_staff.insert(
-                    unit,
-                    UnitStaff {
-                        total: total as u32,
-                        registered: registered as u32,
-                        active: active as u32,
-                        featured: featured as u32,
-                    },
-                );
-            }
-        }
+    for (unit, _, name) in inactive_rows {
+        inactive.entry(unit).or_default().push(name);
     }
 
-    let rows: Vec<(i64, i64)> = query("page_posts").query_as().fetch_all(db.pool()).await?;
-    let page_posts: HashMap<i64, u32> = rows
+    let page_posts: HashMap<i64, u32> = posts
         .into_iter()
         .map(|(unit, posts)| (unit, posts as u32))
         .collect();
 
-    let (so_posts, so_shares): (i64, i64) =
-        query("so_targets").query_as().fetch_one(db.pool()).await?;
+    let (so_posts, so_shares) = so;
 
     Ok(Inputs {
         units,
