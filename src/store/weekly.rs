@@ -253,23 +253,16 @@ pub async fn load_inputs(
     type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);
     type StaffRow = (i64, String, String, i64, String, i64);
     // Independent reads, each on its own connection: SQLite's readers run side by side.
-    type Counts = Vec<(i64, i64)>;
-    let (units, leaders, people, inactive_rows, featured, posts, so): (
-        Vec<UnitRow>,
-        Vec<StaffRow>,
-        Vec<(i64, i64, i64, i64)>,
-        Vec<(i64, String, String)>,
-        Counts,
-        Counts,
-        (i64, i64),
-    ) = tokio::try_join!(
-        query("units").query_as().fetch_all(db.pool()),
-        query("leaders").query_as().fetch_all(db.pool()),
-        query("unit_people").query_as().fetch_all(db.pool()),
-        query("inactive").query_as().fetch_all(db.pool()),
-        query("featured").query_as().fetch_all(db.pool()),
-        query("page_posts").query_as().fetch_all(db.pool()),
-        query("so_targets").query_as().fetch_one(db.pool()),
+    type PeopleRow = (i64, i64, i64, i64);
+    type NameRow = (i64, String, String);
+    let (units, leaders, people, inactive_rows, featured, posts, so) = tokio::try_join!(
+        query("units").query_as::<UnitRow>().fetch_all(db.pool()),
+        query("leaders").query_as::<StaffRow>().fetch_all(db.pool()),
+        query("unit_people").query_as::<PeopleRow>().fetch_all(db.pool()),
+        query("inactive").query_as::<NameRow>().fetch_all(db.pool()),
+        query("featured").query_as::<(i64, i64)>().fetch_all(db.pool()),
+        query("page_posts").query_as::<(i64, i64)>().fetch_all(db.pool()),
+        query("so_targets").query_as::<(i64, i64)>().fetch_one(db.pool()),
     )?;
     let units: Vec<UnitInfo> = units
         .into_iter()
