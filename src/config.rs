@@ -188,11 +188,16 @@ pub struct RetentionSettings {
     /// Bodies of processed webhook events are emptied after this many days; the rows stay
     /// (their keys recognise a platform's retry).
     pub inbox_days: u32,
+    /// Sent and failed messages are deleted after this many days.
+    pub outbox_days: u32,
 }
 
 impl Default for RetentionSettings {
     fn default() -> Self {
-        Self { inbox_days: 90 }
+        Self {
+            inbox_days: 90,
+            outbox_days: 30,
+        }
     }
 }
 
@@ -370,11 +375,13 @@ impl Settings {
         }
         settings.delivery = file.delivery;
         settings.registration = registration(file.registration)?;
-        if file.retention.inbox_days == 0 {
-            return Err(ConfigError::new(
-                "retention.inbox_days",
-                "must be at least 1 (day)",
-            ));
+        for (key, days) in [
+            ("retention.inbox_days", file.retention.inbox_days),
+            ("retention.outbox_days", file.retention.outbox_days),
+        ] {
+            if days == 0 {
+                return Err(ConfigError::new(key, "must be at least 1 (day)"));
+            }
         }
         settings.retention = file.retention;
         for (key, value) in &file.schedule {

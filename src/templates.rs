@@ -119,13 +119,17 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         (
             "reminder_phong",
             json!({"week": "2026-W48", "full_name": "Võ Văn Hùng", "unit": {"code": "PGD-LG", "name": "Phòng GD&ĐT thành phố Lâm Giang", "page_posts": 3, "quota": 3, "met": true, "behind": false, "inactive": [], "unregistered": 0, "staff_registered": 3, "staff_active": 3},
-                   "schools": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": ["Đỗ Minh Khang"], "unregistered": 1}]}),
+                   "schools": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": ["Đỗ Minh Khang"], "unregistered": 1}],
+                   "schools_behind": 13, "more": 12}),
         ),
         (
             "reminder_admin",
             json!({"week": "2026-W48", "full_name": "Trần Thị Thu Hà", "province": {"units": 21, "units_behind": 5, "staff_total": 62, "staff_registered": 40, "staff_active": 31, "so_posts_ytd": 150, "so_posts_target": 192, "so_shares_ytd": 90, "so_shares_target": 250},
-                   "behind": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": 2}],
-                   "held": ["Huỳnh Văn Nhân (2)"], "throttled": 1}),
+                   "kinds": [{"label": "Sở", "behind": 0, "total": 1}, {"label": "Phòng", "behind": 1, "total": 3}, {"label": "Trường", "behind": 4, "total": 17}],
+                   "phong": [{"code": "PGD-LG", "behind": 2, "schools": 6}],
+                   "worst": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": 2}],
+                   "more": 4,
+                   "held": {"people": 1, "messages": 2, "top": ["Huỳnh Văn Nhân (GV0013): 2"]}, "throttled": 1}),
         ),
     ]
 }

@@ -531,7 +531,7 @@ async fn dulieu_shows_what_is_kept_and_xoa_erases_after_confirmation() {
 }
 
 #[tokio::test]
-async fn inbox_bodies_are_emptied_after_the_retention_period() {
+async fn old_bodies_are_emptied_and_old_messages_deleted_after_retention() {
     let w = world().await;
     w.app.zalo_says(&w.fake, "u1", "HD").await;
     w.app.zalo_says(&w.fake, "u2", "HD").await;
@@ -539,6 +539,11 @@ async fn inbox_bodies_are_emptied_after_the_retention_period() {
     w.app
         .exec(&format!(
             "UPDATE inbox_events SET received_at = {old} WHERE sender_id = 'u1'"
+        ))
+        .await;
+    w.app
+        .exec(&format!(
+            "UPDATE outbox SET created_at = {old} WHERE recipient_id = 'u1'"
         ))
         .await;
     let now =
@@ -549,6 +554,19 @@ async fn inbox_bodies_are_emptied_after_the_retention_period() {
             .count("SELECT COUNT(*) FROM inbox_events WHERE payload = ''")
             .await,
         1
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM outbox WHERE recipient_id = 'u1'")
+            .await,
+        0,
+        "old sent messages are deleted"
+    );
+    assert!(
+        w.app
+            .count("SELECT COUNT(*) FROM outbox WHERE recipient_id = 'u2'")
+            .await
+            > 0
     );
     // A platform retry of the pruned event is still recognised.
     assert_eq!(w.app.count("SELECT COUNT(*) FROM inbox_events").await, 2);

@@ -133,7 +133,7 @@ async fn a_reminder_outside_the_window_is_held_until_the_head_writes() {
         .unwrap();
     let summary = &next.iter().find(|m| m.staff_code == "CB0002").unwrap().text;
     assert!(
-        summary.contains("Tin nhắn đang chờ") && summary.contains("Huỳnh Văn Nhân (1)"),
+        summary.contains("Tin nhắn đang chờ") && summary.contains("Huỳnh Văn Nhân (GV0013): 1"),
         "{summary}"
     );
     let reply = w.app.zalo_says(&w.fake, "head-nguyenhue", "HD").await;

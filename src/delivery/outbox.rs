@@ -60,6 +60,57 @@ pub async fn enqueue(
     Ok(added)
 }
 
+/// Queues many messages in multi-row statements (the Monday reminders, the announcement to
+/// everyone); a key queued before is skipped. Returns the keys this call queued.
+pub async fn enqueue_many(
+    conn: &mut AnyConnection,
+    messages: &[NewMessage],
+    now: i64,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let rows: Vec<(String, &NewMessage, String)> = messages
+        .iter()
+        .flat_map(|message| {
+            split_message(&message.body, message.platform.max_text_chars())
+                .into_iter()
+                .enumerate()
+                .map(move |(index, part)| {
+                    let key = if index == 0 {
+                        message.idempotency_key.clone()
+                    } else {
+                        format!("{}#{}", message.idempotency_key, index + 1)
+                    };
+                    (key, message, part)
+                })
+        })
+        .collect();
+    let mut queued = std::collections::HashSet::new();
+    for chunk in rows.chunks(crate::store::BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO outbox (idempotency_key, platform, recipient_id, identity_id, purpose, \
+             messaging_type, body, state, next_attempt_at, relevant_until, created_at) VALUES {} \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
+            crate::store::values_list(chunk.len(), 11, 1)
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for (key, message, part) in chunk {
+            query = query
+                .bind(key.clone())
+                .bind(message.platform.as_str())
+                .bind(message.recipient_id.clone())
+                .bind(message.identity_id)
+                .bind(message.purpose)
+                .bind(message.messaging_type)
+                .bind(part.clone())
+                .bind("pending")
+                .bind(now)
+                .bind(message.relevant_until)
+                .bind(now);
+        }
+        queued.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(queued)
+}
+
 /// After a person writes again, what was held for them goes out (if still relevant). One
 /// statement, run on every inbound message: it finds nothing most of the time, through the
 /// `(identity_id, state)` index.

@@ -1,5 +1,7 @@
-//! Keeping only what is needed: bodies of old webhook events are emptied; the rows and their
-//! deduplication keys stay, so that a late platform retry is still recognised.
+//! Keeping only what is needed: bodies of old webhook events are emptied (the rows and their
+//! deduplication keys stay, so that a late platform retry is still recognised), and messages
+//! sent or failed long ago are deleted (their keys matter only while the job or event that
+//! queued them could run again, which is days, not months).
 
 use super::{Db, StoreError};
 
@@ -14,4 +16,25 @@ pub async fn prune_inbox(db: &Db, before_ms: i64) -> Result<u64, StoreError> {
     .execute(db.pool())
     .await?
     .rows_affected())
+}
+
+/// Deletes sent and failed messages queued before `before_ms`, in slices so that the write
+/// lock is never held long.
+pub async fn prune_outbox(db: &Db, before_ms: i64) -> Result<u64, StoreError> {
+    let mut deleted = 0;
+    loop {
+        let _writing = db.write_lock().await;
+        let slice = sqlx::query(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created_at < $1 \
+             AND state IN ('sent', 'failed') LIMIT 5000)",
+        )
+        .bind(before_ms)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+        deleted += slice;
+        if slice < 5000 {
+            return Ok(deleted);
+        }
+    }
 }

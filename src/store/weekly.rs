@@ -258,11 +258,19 @@ pub async fn load_inputs(
     let (units, leaders, people, inactive_rows, featured, posts, so) = tokio::try_join!(
         query("units").query_as::<UnitRow>().fetch_all(db.pool()),
         query("leaders").query_as::<StaffRow>().fetch_all(db.pool()),
-        query("unit_people").query_as::<PeopleRow>().fetch_all(db.pool()),
+        query("unit_people")
+            .query_as::<PeopleRow>()
+            .fetch_all(db.pool()),
         query("inactive").query_as::<NameRow>().fetch_all(db.pool()),
-        query("featured").query_as::<(i64, i64)>().fetch_all(db.pool()),
-        query("page_posts").query_as::<(i64, i64)>().fetch_all(db.pool()),
-        query("so_targets").query_as::<(i64, i64)>().fetch_one(db.pool()),
+        query("featured")
+            .query_as::<(i64, i64)>()
+            .fetch_all(db.pool()),
+        query("page_posts")
+            .query_as::<(i64, i64)>()
+            .fetch_all(db.pool()),
+        query("so_targets")
+            .query_as::<(i64, i64)>()
+            .fetch_one(db.pool()),
     )?;
     let units: Vec<UnitInfo> = units
         .into_iter()
@@ -425,17 +433,37 @@ pub async fn reachable_accounts(
         .collect())
 }
 
-/// People with messages held outside their messaging window: "name (count)", most first.
-pub async fn held_messages(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT s.full_name, COUNT(*) FROM outbox o JOIN identities i ON i.id = o.identity_id \
-         JOIN staff s ON s.id = i.staff_id WHERE o.state = 'held' \
-         GROUP BY s.full_name ORDER BY COUNT(*) DESC, s.full_name",
+/// Messages held outside their people's messaging window: how many, for how many people,
+/// and the `limit` people with most, as "name (code): count" — one entry a person, never
+/// merged by name.
+pub async fn held_messages(db: &Db, limit: i64) -> Result<Held, sqlx::Error> {
+    let (people, messages): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(DISTINCT i.staff_id), COUNT(*) FROM outbox o JOIN identities i ON i.id = o.identity_id \
+         WHERE o.state = 'held' AND i.staff_id IS NOT NULL",
     )
+    .fetch_one(db.pool())
+    .await?;
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT s.code, s.full_name, COUNT(*) FROM outbox o JOIN identities i ON i.id = o.identity_id \
+         JOIN staff s ON s.id = i.staff_id WHERE o.state = 'held' \
+         GROUP BY s.id, s.code, s.full_name ORDER BY COUNT(*) DESC, s.code LIMIT $1",
+    )
+    .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(name, count)| format!("{name} ({count})"))
-        .collect())
+    Ok(Held {
+        people,
+        messages,
+        top: rows
+            .into_iter()
+            .map(|(code, name, count)| format!("{name} ({code}): {count}"))
+            .collect(),
+    })
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Held {
+    pub people: i64,
+    pub messages: i64,
+    pub top: Vec<String>,
 }

@@ -157,8 +157,8 @@ impl Weekly {
         let relevant_until = Period::week(week.next())
             .range(&self.config.settings.time_zone)
             .to_ms;
-        // The Văn phòng sees who has messages waiting for their window to reopen.
-        let held = queries::held_messages(&self.db).await?;
+        // The Văn phòng sees who has messages waiting for their window to reopen …
+        let held = queries::held_messages(&self.db, 5).await?;
         // … and how many accounts were stopped for guessing registration codes.
         let week_start = Period::week(week)
             .range(&self.config.settings.time_zone)
@@ -166,10 +166,14 @@ impl Weekly {
         let throttled = crate::store::identity::throttled_accounts(&self.db, week_start).await?;
         let mut messages = Vec::new();
         for mut reminder in planned {
-            if reminder.template == "reminder_admin" {
+            let text = if reminder.template == "reminder_admin" {
                 reminder.context["held"] = serde_json::json!(held);
                 reminder.context["throttled"] = serde_json::json!(throttled);
-            }
+                reminders::render_admin_summary(&self.templates, &mut reminder.context)?
+            } else {
+                self.templates
+                    .render(reminder.template, &reminder.context)?
+            };
             let person = inputs
                 .leaders
                 .iter()
@@ -179,9 +183,7 @@ impl Weekly {
                 person,
                 key: format!("remind:{week}:{}", person.code),
                 purpose: "reminder",
-                text: self
-                    .templates
-                    .render(reminder.template, &reminder.context)?,
+                text,
                 relevant_until,
             });
         }
@@ -227,11 +229,12 @@ impl Weekly {
         if !dry_run && !messages.is_empty() {
             let _writing = self.db.write_lock().await;
             let mut tx = self.db.begin_write().await?;
-            let now = now_ms();
-            for (index, message) in &messages {
-                outgoing[*index].queued = outbox::enqueue(&mut tx, message, now).await? > 0;
-            }
+            let batch: Vec<NewMessage> = messages.iter().map(|(_, m)| m.clone()).collect();
+            let queued = outbox::enqueue_many(&mut tx, &batch, now_ms()).await?;
             tx.commit().await?;
+            for (index, message) in &messages {
+                outgoing[*index].queued = queued.contains(&message.idempotency_key);
+            }
         }
         Ok(outgoing)
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::standings::{Inputs, Standings, UnitStanding};
+
 use crate::org::Role;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,88 @@ fn unit_context(unit: &UnitStanding) -> Value {
     })
 }
 
+/// A Phòng head's reminder lists this many of its schools (furthest behind first), so that it
+/// stays within a message or two however many schools the Phòng has.
+pub const PHONG_SCHOOLS_LISTED: usize = 12;
+/// The Văn phòng's summary names this many units.
+pub const ADMIN_UNITS_LISTED: usize = 10;
+/// Longest unit name a summary line shows.
+const NAME_CHARS: usize = 40;
+
+/// Furthest behind first: the most page posts missing, then the most people who sent nothing.
+fn furthest_behind_first(units: &mut [&UnitStanding]) {
+    units.sort_by(|a, b| {
+        let gap = |u: &UnitStanding| u.quota.saturating_sub(u.page_posts);
+        gap(b)
+            .cmp(&gap(a))
+            .then(b.inactive.len().cmp(&a.inactive.len()))
+            .then(a.code.cmp(&b.code))
+    });
+}
+
+fn short(name: &str) -> String {
+    if name.chars().count() <= NAME_CHARS {
+        name.to_string()
+    } else {
+        let cut: String = name.chars().take(NAME_CHARS - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The Văn phòng's one-message summary: totals by kind and by Phòng, the units furthest
+/// behind, and where the rest is. (The held messages and throttled accounts are added by the
+/// job, which reads them.)
+pub fn admin_summary(week: &str, full_name: &str, standings: &Standings) -> Value {
+    let kinds: Vec<Value> = [("so", "Sở"), ("phong", "Phòng"), ("truong", "Trường")]
+        .iter()
+        .filter_map(|(kind, label)| {
+            let units: Vec<&UnitStanding> =
+                standings.units.iter().filter(|u| u.kind == *kind).collect();
+            (!units.is_empty()).then(|| {
+                json!({"label": label, "total": units.len(),
+                       "behind": units.iter().filter(|u| u.behind).count()})
+            })
+        })
+        .collect();
+    let mut phong: Vec<Value> = standings
+        .phong
+        .iter()
+        .filter(|p| p.schools_behind > 0)
+        .map(|p| json!({"code": p.code, "behind": p.schools_behind, "schools": p.schools}))
+        .collect();
+    phong.sort_by(|a, b| b["behind"].as_u64().cmp(&a["behind"].as_u64()));
+    let mut behind: Vec<&UnitStanding> = standings.units.iter().filter(|u| u.behind).collect();
+    furthest_behind_first(&mut behind);
+    let more = behind.len().saturating_sub(ADMIN_UNITS_LISTED);
+    let worst: Vec<Value> = behind
+        .iter()
+        .take(ADMIN_UNITS_LISTED)
+        .map(|u| {
+            json!({"code": u.code, "name": short(&u.name), "page_posts": u.page_posts,
+                        "quota": u.quota, "inactive": u.inactive.len()})
+        })
+        .collect();
+    json!({"week": week, "full_name": full_name, "province": standings.province,
+           "kinds": kinds, "phong": phong, "worst": worst, "more": more})
+}
+
+/// The Văn phòng's summary as one message: the per-Phòng list shrinks until it fits.
+pub fn render_admin_summary(
+    templates: &crate::templates::Templates,
+    context: &mut Value,
+) -> Result<String, crate::templates::TemplateError> {
+    loop {
+        let text = templates.render("reminder_admin", context)?;
+        let fits = text.chars().count() <= crate::channels::Platform::Zalo.max_text_chars();
+        match context["phong"].as_array_mut() {
+            Some(list) if !fits && !list.is_empty() => {
+                list.pop();
+            }
+            _ => return Ok(text),
+        }
+    }
+}
+
 pub fn plan(week: &str, standings: &Standings, inputs: &Inputs) -> Vec<PlannedReminder> {
     let code_of: HashMap<i64, &str> = inputs
         .units
@@ -51,17 +134,23 @@ pub fn plan(week: &str, standings: &Standings, inputs: &Inputs) -> Vec<PlannedRe
         };
         match person.role {
             Role::Head if unit.kind == "phong" => {
-                let schools: Vec<Value> = standings
+                let mut schools: Vec<&UnitStanding> = standings
                     .units
                     .iter()
                     .filter(|s| s.parent_code.as_deref() == Some(unit.code.as_str()) && s.behind)
-                    .map(unit_context)
                     .collect();
                 if unit.behind || !schools.is_empty() {
+                    furthest_behind_first(&mut schools);
+                    let behind = schools.len();
+                    schools.truncate(PHONG_SCHOOLS_LISTED);
                     planned.push(PlannedReminder {
                         staff_id: person.id,
                         template: "reminder_phong",
-                        context: json!({"week": week, "full_name": person.full_name, "unit": unit_context(unit), "schools": schools}),
+                        context: json!({
+                            "week": week, "full_name": person.full_name, "unit": unit_context(unit),
+                            "schools": schools.iter().map(|s| unit_context(s)).collect::<Vec<_>>(),
+                            "schools_behind": behind, "more": behind - schools.len(),
+                        }),
                     });
                 }
             }
@@ -70,19 +159,11 @@ pub fn plan(week: &str, standings: &Standings, inputs: &Inputs) -> Vec<PlannedRe
                 template: "reminder_head",
                 context: json!({"week": week, "full_name": person.full_name, "unit": unit_context(unit)}),
             }),
-            Role::Admin => {
-                let behind: Vec<Value> = standings
-                    .units
-                    .iter()
-                    .filter(|u| u.behind)
-                    .map(|u| json!({"code": u.code, "name": u.name, "page_posts": u.page_posts, "quota": u.quota, "inactive": u.inactive.len()}))
-                    .collect();
-                planned.push(PlannedReminder {
-                    staff_id: person.id,
-                    template: "reminder_admin",
-                    context: json!({"week": week, "full_name": person.full_name, "province": standings.province, "behind": behind}),
-                });
-            }
+            Role::Admin => planned.push(PlannedReminder {
+                staff_id: person.id,
+                template: "reminder_admin",
+                context: admin_summary(week, &person.full_name, standings),
+            }),
             _ => {}
         }
     }
@@ -160,5 +241,103 @@ mod tests {
         );
         assert_eq!(planned[0].context["unit"]["inactive"], json!(["Người 12"]));
         assert_eq!(planned[1].context["schools"].as_array().unwrap().len(), 1);
+    }
+
+    /// A province of 2,000 units, nearly all behind: the Văn phòng still gets one message
+    /// and a Phòng head of 60 schools one or two.
+    #[test]
+    fn a_province_summary_fits_one_message_and_a_phong_two() {
+        let week: crate::calendar::IsoWeek = "2026-W20".parse().unwrap();
+        let mut units = vec![UnitInfo {
+            id: 1,
+            code: "SO".into(),
+            name: "Sở Giáo dục và Đào tạo".into(),
+            kind: UnitKind::So,
+            parent_id: None,
+            weekly_quota: None,
+        }];
+        let mut staff = Vec::new();
+        for p in 0..40 {
+            units.push(UnitInfo {
+                id: 2 + p,
+                code: format!("PGD-{p:03}"),
+                name: format!("Phòng Giáo dục và Đào tạo huyện số {p}"),
+                kind: UnitKind::Phong,
+                parent_id: Some(1),
+                weekly_quota: None,
+            });
+        }
+        for t in 0..1_959 {
+            let id = 100 + t;
+            units.push(UnitInfo {
+                id,
+                code: format!("T{t:05}"),
+                name: format!("Trường Trung học cơ sở Nguyễn Văn Trỗi số {t}, xã Hòa An"),
+                kind: UnitKind::Truong,
+                parent_id: Some(2 + t % 40),
+                weekly_quota: None,
+            });
+            for k in 0..20 {
+                staff.push(StaffInfo {
+                    id: id * 100 + k,
+                    code: format!("GV{id}{k:02}"),
+                    full_name: format!("Nguyễn Thị Thanh Hương {k}"),
+                    unit_id: id,
+                    role: if k == 0 { Role::Head } else { Role::Member },
+                    registered: true,
+                });
+            }
+        }
+        for p in 0..40 {
+            staff.push(StaffInfo {
+                id: 9_000_000 + p,
+                code: format!("PH{p:03}"),
+                full_name: format!("Trưởng phòng {p}"),
+                unit_id: 2 + p,
+                role: Role::Head,
+                registered: true,
+            });
+        }
+        staff.push(StaffInfo {
+            id: 1,
+            code: "CB0002".into(),
+            full_name: "Trần Thị Thu Hà".into(),
+            unit_id: 1,
+            role: Role::Admin,
+            registered: true,
+        });
+        let inputs = Inputs::from_links(units, staff, &[], &[], &[week]);
+        let standings = compute("2026-W20", &[week], |_| false, &Quotas::default(), &inputs);
+        let templates = crate::templates::Templates::builtin().unwrap();
+        let planned = plan("2026-W20", &standings, &inputs);
+        let mut admin = planned
+            .iter()
+            .find(|p| p.template == "reminder_admin")
+            .unwrap()
+            .context
+            .clone();
+        admin["held"] = json!({"people": 11_135, "messages": 24_000,
+            "top": ["Nguyễn Văn An (GV000001): 9", "Nguyễn Văn An (GV000777): 8"]});
+        admin["throttled"] = json!(3);
+        let text = render_admin_summary(&templates, &mut admin).unwrap();
+        assert!(
+            text.chars().count() <= 2_000,
+            "{} chars",
+            text.chars().count()
+        );
+        assert!(text.contains("… và 1990 đơn vị khác"), "{text}");
+        assert!(text.contains("Trường 1959/1959"), "{text}");
+        assert!(
+            text.contains("GV000001") && text.contains("GV000777"),
+            "namesakes apart"
+        );
+        let phong = planned
+            .iter()
+            .find(|p| p.template == "reminder_phong")
+            .unwrap();
+        let text = templates.render("reminder_phong", &phong.context).unwrap();
+        let parts = crate::delivery::split::split_message(&text, 2_000);
+        assert!(parts.len() <= 2, "{} messages: {text}", parts.len());
+        assert!(text.contains("… và 37 trường khác"), "{text}");
     }
 }

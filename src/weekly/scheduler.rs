@@ -138,19 +138,29 @@ impl Scheduler {
         Ok(ran)
     }
 
-    /// Once a day: empties the bodies of webhook events older than the retention period.
+    /// Once a day: empties the bodies of webhook events and deletes sent and failed messages
+    /// older than their retention periods.
     async fn prune_daily(&self, now: &Zoned) -> Result<(), StoreError> {
         let day = now.date().to_string();
         if !self.claim(PRUNE_JOB, &day).await? {
             return Ok(());
         }
-        let days = i64::from(self.settings.retention.inbox_days);
-        let before = now.timestamp().as_millisecond() - days * 24 * 3_600_000;
-        let (state, detail) = match crate::store::retention::prune_inbox(&self.db, before).await {
-            Ok(pruned) => (
-                "done",
-                format!("{pruned} event bodies older than {days} days emptied"),
-            ),
+        let retention = self.settings.retention;
+        let days_ago = |days: u32| now.timestamp().as_millisecond() - i64::from(days) * 86_400_000;
+        let pruned = async {
+            let events =
+                crate::store::retention::prune_inbox(&self.db, days_ago(retention.inbox_days))
+                    .await?;
+            let messages =
+                crate::store::retention::prune_outbox(&self.db, days_ago(retention.outbox_days))
+                    .await?;
+            Ok::<_, StoreError>(format!(
+                "{events} event bodies older than {} days emptied, {messages} messages older than {} days deleted",
+                retention.inbox_days, retention.outbox_days
+            ))
+        };
+        let (state, detail) = match pruned.await {
+            Ok(detail) => ("done", detail),
             Err(err) => ("failed", err.to_string()),
         };
         tracing::info!(job = PRUNE_JOB, %day, state, %detail, "daily job");
