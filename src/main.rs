@@ -557,7 +557,7 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
             let metrics_listener = tokio::net::TcpListener::bind(address)
                 .await
                 .with_context(|| format!("cannot listen on {address} (LANTOA_METRICS_BIND)"))?;
-            tracing::info!(%address, "metrics served on their own address");
+            tracing::info!(address = %metrics_listener.local_addr()?, "metrics served on their own address");
             let mut stopped = metrics_stopped;
             Some(tokio::spawn(
                 axum::serve(metrics_listener, app::metrics_router(state.clone()))

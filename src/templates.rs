@@ -38,7 +38,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ("register_refused", json!({"id": 12})),
         (
             "approval_request",
-            json!({"id": 12, "platform_name": "Zalo", "display_name": "Lan Nguyễn", "full_name": "Nguyễn Thị Lan", "code": "GV0001", "unit_name": "Trường Tiểu học Lê Lợi", "phone": "match"}),
+            json!({"id": 12, "platform_name": "Zalo", "display_name": "Lan Nguyễn", "shared_name": "Nguyễn Thị Lan", "full_name": "Nguyễn Thị Lan", "code": "GV0001", "unit_name": "Trường Tiểu học Lê Lợi", "phone": "match", "linked_elsewhere": ["Messenger"]}),
         ),
         (
             "approval_phone",
@@ -55,9 +55,9 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         (
             "my_data",
             json!({"registered": true, "full_name": "Nguyễn Thị Lan", "code": "GV0001", "unit_name": "Trường Tiểu học Lê Lợi",
-                   "accounts": [{"platform_name": "Zalo", "registered_at": "08:15 24/11/2026"}],
+                   "accounts": [{"platform_name": "Zalo", "registered_at": "08:15 24/11/2026", "display_name": "Lan Nguyễn", "phone": "84912345678"}],
                    "weeks": [{"week": "2026-W48", "count": 3}], "total": 3, "more_weeks": 0,
-                   "messages": 4, "pending_links": 0}),
+                   "messages": 4, "pending_links": 0, "phone": "84912345678"}),
         ),
         ("erase_confirm", json!({"registered": true})),
         ("erase_done", json!({"registered": true})),

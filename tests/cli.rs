@@ -59,21 +59,43 @@ async fn import_then_serve_then_ready_then_sigterm() {
         .arg("serve")
         .env("LANTOA_BIND", "127.0.0.1:0")
         .env("LANTOA_LOG_FORMAT", "json")
+        .env("LANTOA_METRICS_BIND", "127.0.0.1:0")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut logs = BufReader::new(server.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = logs.next().expect("serve logs its address").unwrap();
+    let (mut address, mut metrics) = (None, None);
+    while address.is_none() || metrics.is_none() {
+        let line = logs.next().expect("serve logs its addresses").unwrap();
         let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
-        if event["message"] == "lantoa serving" {
-            break event["address"].as_str().unwrap().to_string();
+        let bound = event["address"].as_str().map(str::to_string);
+        match event["message"].as_str() {
+            Some("lantoa serving") => address = bound,
+            Some("metrics served on their own address") => metrics = bound,
+            _ => {}
         }
-    };
+    }
+    let (address, metrics) = (address.unwrap(), metrics.unwrap());
     let ready = reqwest::get(format!("http://{address}/readyz"))
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+    // LANTOA_METRICS_BIND: /metrics on its own address only.
+    let public = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404);
+    let private = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(private.status(), 200);
+    assert!(
+        private
+            .text()
+            .await
+            .unwrap()
+            .contains("lantoa_http_requests_total")
+    );
 
     let status = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])

@@ -866,3 +866,292 @@ async fn an_existing_database_upgrades_and_keeps_its_history() {
     .await;
     assert!(orphan.is_err(), "a reference to a missing event is refused");
 }
+
+#[tokio::test]
+async fn a_throttled_account_cannot_feed_the_global_ceiling_with_junk() {
+    let w = world().await;
+    for i in 0..10 {
+        w.app
+            .zalo_says(&w.fake, "junk", &format!("DK GV{:04}", 9000 + i))
+            .await;
+    }
+    for _ in 0..5 {
+        let reply = w.app.zalo_says(&w.fake, "junk", "DK <x>").await;
+        assert!(reply.contains("quá nhiều lần"), "{reply}");
+    }
+    let long = format!("DK {}", "Z".repeat(100));
+    let reply = w.app.zalo_says(&w.fake, "junk", &long).await;
+    assert!(reply.contains("quá nhiều lần"), "{reply}");
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM registration_attempts")
+            .await,
+        10,
+        "nothing more is counted while throttled"
+    );
+}
+
+#[tokio::test]
+async fn a_new_roster_code_request_replaces_the_accounts_previous_one() {
+    let w = world().await;
+    w.app.zalo_says(&w.fake, "asker", "DK GV0014").await;
+    w.app.zalo_says(&w.fake, "asker", "DK GV0015").await;
+    let pending: Vec<String> = sqlx::query_scalar(
+        "SELECT s.code FROM registration_requests r JOIN staff s ON s.id = r.staff_id \
+         WHERE r.state = 'pending'",
+    )
+    .fetch_all(w.app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(pending, ["GV0015"], "one pending request an account");
+}
+
+async fn held_reminder_for(w: &World, user: &str, body: &str) {
+    let identity: i64 = sqlx::query_scalar("SELECT id FROM identities WHERE platform_user_id = $1")
+        .bind(user)
+        .fetch_one(w.app.state.db.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO outbox (idempotency_key, platform, recipient_id, identity_id, purpose, \
+         messaging_type, body, state, created_at) VALUES ($1, 'zalo', $2, $3, 'reminder', 'UPDATE', $4, 'held', 1)",
+    )
+    .bind(format!("remind:test:{user}"))
+    .bind(user)
+    .bind(identity)
+    .bind(body)
+    .execute(w.app.state.db.pool())
+    .await
+    .unwrap();
+    w.app
+        .exec(&format!(
+            "UPDATE identities SET has_held = 1 WHERE id = {identity}"
+        ))
+        .await;
+}
+
+#[tokio::test]
+async fn an_unlinked_or_erased_account_gets_nothing_more_that_was_queued() {
+    let w = world().await;
+    w.app.zalo_register(&w.fake, "dung", "GV0014").await;
+    held_reminder_for(&w, "dung", "Kính gửi Phan Thị Mỹ Dung: 3 bài").await;
+    lantoa::identity::unlink(
+        &w.app.state.db,
+        &support::shipped_templates(),
+        "GV0014",
+        None,
+        jiff::Timestamp::now().as_millisecond(),
+    )
+    .await
+    .unwrap();
+    let sent = w.app.zalo_says_to_all(&w.fake, "dung", "HD").await;
+    assert!(
+        sent.iter().all(|m| !m.text.contains("Phan Thị Mỹ Dung")),
+        "{sent:?}"
+    );
+
+    w.app.zalo_register(&w.fake, "khang", "GV0015").await;
+    held_reminder_for(&w, "khang", "Kính gửi Đỗ Minh Khang: 0 bài").await;
+    w.app.zalo_says_to_all(&w.fake, "khang", "XOA").await;
+    let sent = w.app.zalo_says_to_all(&w.fake, "khang", "XOA DONGY").await;
+    assert!(
+        sent.iter().all(|m| !m.text.contains("Đỗ Minh Khang")),
+        "{sent:?}"
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM outbox WHERE body LIKE '%Khang%'")
+            .await,
+        0,
+        "nothing of it is kept either"
+    );
+    // And a new invite can be issued without --reissue.
+    w.app.zalo_register(&w.fake, "khang", "GV0015").await;
+}
+
+#[tokio::test]
+async fn an_approval_tells_the_persons_other_account_and_the_head_sees_it() {
+    let w = world().await;
+    w.app.zalo_register(&w.fake, "head-hue", "GV0013").await;
+    let code = w.app.invite("GV0014").await;
+    w.app
+        .messenger(&messenger_body(vec![messenger_text(
+            "psid-dung",
+            &format!("DK {code}"),
+        )]))
+        .await;
+    w.app.process().await;
+    w.app.deliver().await;
+    let sent = w
+        .app
+        .zalo_says_to_all(&w.fake, "stranger", "DK GV0014")
+        .await;
+    let request = text_to(&sent, "head-hue");
+    assert!(
+        request.contains("đã có tài khoản Messenger được đăng ký"),
+        "{request}"
+    );
+    let id: i64 = w.app.count("SELECT id FROM registration_requests").await;
+    let sent = w
+        .app
+        .zalo_says_to_all(&w.fake, "head-hue", &format!("DONGY {id}"))
+        .await;
+    assert!(
+        text_to(&sent, "psid-dung").contains("thêm một tài khoản Zalo"),
+        "{sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_member_approved_then_made_head_gets_no_head_messages_on_that_account() {
+    let w = world().await;
+    w.app.zalo_register(&w.fake, "head-hue", "GV0013").await;
+    w.app.zalo_says_to_all(&w.fake, "dung", "DK GV0014").await;
+    let id: i64 = w.app.count("SELECT id FROM registration_requests").await;
+    w.app
+        .zalo_says_to_all(&w.fake, "head-hue", &format!("DONGY {id}"))
+        .await;
+    assert_eq!(linked_code(&w, "dung").await.as_deref(), Some("GV0014"));
+    w.app
+        .exec("UPDATE staff SET role = 'head' WHERE code = 'GV0014'")
+        .await;
+    let week = lantoa::calendar::IsoWeek::containing(jiff::Zoned::now().date());
+    let sent = w.app.state.weekly().remind(week, true).await.unwrap();
+    let dung = sent
+        .iter()
+        .find(|m| m.staff_code == "GV0014")
+        .expect("planned");
+    assert_eq!(
+        dung.platform, None,
+        "the approval-linked account does not carry it"
+    );
+}
+
+#[tokio::test]
+async fn a_request_nobody_can_decide_waits_for_a_head() {
+    let w = world().await;
+    w.app.zalo_says(&w.fake, "khang", "DK GV0015").await;
+    assert_eq!(w.app.notify_requests().await, 1);
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM registration_requests WHERE notified_at IS NULL AND notify_after IS NOT NULL")
+            .await,
+        1,
+        "postponed, not marked as told"
+    );
+    assert_eq!(w.app.notify_requests().await, 0, "not before its time");
+    w.app.zalo_register(&w.fake, "head-hue", "GV0013").await;
+    w.app
+        .exec("UPDATE registration_requests SET notify_after = 1")
+        .await;
+    w.app.notify_requests().await;
+    w.app.deliver().await;
+    assert!(
+        w.fake
+            .sent()
+            .iter()
+            .any(|m| m.recipient == "head-hue" && m.text.contains("Đỗ Minh Khang (mã GV0015)"))
+    );
+}
+
+#[tokio::test]
+async fn a_self_declared_name_is_never_shown_as_the_accounts_name() {
+    let w = world().await;
+    w.app.zalo_register(&w.fake, "head-hue", "GV0013").await;
+    // The platform has no profile for the account; it typed a name into the sharing form.
+    w.app.zalo_says(&w.fake, "impostor", "DK GV0014").await;
+    let info = zalo_event(
+        "user_submit_info",
+        json!({"sender": {"id": "impostor"}, "recipient": {"id": "oa"},
+               "info": {"name": "Phan Thị Mỹ Dung", "phone": "0912000000"}}),
+    );
+    w.app.zalo(&info).await;
+    w.app.process().await;
+    w.app.notify_requests().await;
+    w.app.deliver().await;
+    let sent: Vec<String> = w
+        .fake
+        .sent()
+        .into_iter()
+        .filter(|m| m.recipient == "head-hue")
+        .map(|m| m.text)
+        .collect();
+    let request = sent.last().unwrap();
+    assert!(request.contains("(chưa rõ tên hiển thị)"), "{request}");
+    assert!(
+        request.contains("tên tự khai: Phan Thị Mỹ Dung"),
+        "{request}"
+    );
+    assert!(request.contains("KHÔNG khớp"), "{request}");
+}
+
+#[tokio::test]
+async fn xoa_erases_uncounted_links_and_dulieu_shows_the_shared_phone() {
+    let w = world().await;
+    w.app
+        .zalo_says(&w.fake, "early", "https://a.vn/tin/secret-1")
+        .await;
+    let info = zalo_event(
+        "user_submit_info",
+        json!({"sender": {"id": "early"}, "recipient": {"id": "oa"}, "info": {"phone": "0912345678"}}),
+    );
+    w.app.zalo(&info).await;
+    w.app.process().await;
+    let data = w.app.zalo_says(&w.fake, "early", "DULIEU").await;
+    assert!(data.contains("84912345678"), "{data}");
+    assert!(data.contains("1 link chờ ghi nhận"), "{data}");
+    w.app.zalo_says(&w.fake, "early", "XOA").await;
+    w.app.zalo_says(&w.fake, "early", "XOA DONGY").await;
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM submissions WHERE raw_url LIKE '%secret%'")
+            .await,
+        0
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM identities WHERE shared_phone IS NOT NULL")
+            .await,
+        0
+    );
+}
+
+/// One request whose insert fails (a trigger stands in for whatever a database may refuse)
+/// does not fail the others committed with it: the group is retried request by request.
+#[tokio::test]
+async fn a_failing_insert_in_a_group_commit_fails_only_its_own_request() {
+    let w = world().await;
+    let poison = if w.db.is_postgres() {
+        vec![
+            "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+             IF NEW.sender_id = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$ \
+             LANGUAGE plpgsql",
+            "CREATE TRIGGER poison BEFORE INSERT ON inbox_events FOR EACH ROW EXECUTE FUNCTION poison()",
+        ]
+    } else {
+        vec![
+            "CREATE TRIGGER poison BEFORE INSERT ON inbox_events WHEN NEW.sender_id = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+        ]
+    };
+    for sql in poison {
+        w.app.exec(sql).await;
+    }
+    let mut bodies: Vec<String> = (0..50)
+        .map(|i| zalo_text(&format!("good-{i}"), "HD"))
+        .collect();
+    bodies.insert(25, zalo_text("poison", "HD"));
+    let statuses = futures_statuses(bodies.iter().map(|b| w.app.zalo(b))).await;
+    assert_eq!(
+        statuses[25], 503,
+        "the poisoned one is refused, and will be retried"
+    );
+    let good: Vec<u16> = statuses
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 25)
+        .map(|(_, s)| *s)
+        .collect();
+    assert!(good.iter().all(|s| *s == 200), "{good:?}");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM inbox_events").await, 50);
+}

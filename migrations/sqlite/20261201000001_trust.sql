@@ -4,6 +4,7 @@
 -- How a chat account's link to a roster person was proven, and what the person shared.
 ALTER TABLE identities ADD COLUMN verified_via TEXT CHECK (verified_via IN ('invite', 'approval'));
 ALTER TABLE identities ADD COLUMN shared_phone TEXT;          -- Zalo user_submit_info, normalized 84…
+ALTER TABLE identities ADD COLUMN shared_name TEXT;           -- the name typed in that form (self-declared)
 ALTER TABLE identities ADD COLUMN erase_requested_at INTEGER; -- XOA waits for its confirmation
 
 -- One-time personal registration codes; only a hash of the code is kept.
@@ -36,6 +37,7 @@ CREATE TABLE registration_requests (
                          CHECK (state IN ('pending', 'approved', 'refused', 'voided')),
     created_at           INTEGER NOT NULL,
     notified_at          INTEGER,                         -- the heads were told
+    notify_after         INTEGER,                         -- nobody to tell yet: try again then
     decided_at           INTEGER,
     decided_by_staff_id  INTEGER REFERENCES staff (id)
 );

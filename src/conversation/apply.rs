@@ -32,6 +32,8 @@ pub enum ApplyError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error("the account was linked meanwhile; the event is read again")]
+    Stale,
 }
 
 /// The event whose decision is applied.
@@ -94,7 +96,10 @@ impl Applier<'_> {
                 staff_id,
                 tell,
             } => {
-                trust::link(conn, identity.id, *staff_id, VerifiedVia::Invite, now).await?;
+                if !trust::link(conn, identity.id, *staff_id, VerifiedVia::Invite, now).await? {
+                    // Linked by another instance meanwhile: roll back and read it again.
+                    return Err(ApplyError::Stale);
+                }
                 trust::record_invite_use(conn, *invite_id, event.platform, identity.id, now)
                     .await?;
                 trust::void_requests_after_link(conn, *staff_id, event.platform, identity.id, now)
@@ -368,16 +373,18 @@ impl Applier<'_> {
             outcome.insert("stale".into(), Value::from(true));
             return Ok(());
         }
-        let linkable = approve
-            && queries::staff_of_identity(conn, requester.identity_id)
-                .await?
-                .is_none()
-            && !trust::has_account_on(conn, staff_id, requester.platform).await?;
         let Some(person) = trust::active_person(conn, staff_id).await? else {
             return Ok(());
         };
-        let (template, mut context) = if linkable {
-            trust::link(
+        // An approval proves a member: a person the roster has made a head or admin since the
+        // request needs an invite.
+        let linkable = approve
+            && person.role == crate::org::Role::Member
+            && queries::staff_of_identity(conn, requester.identity_id)
+                .await?
+                .is_none()
+            && !trust::has_account_on(conn, staff_id, requester.platform).await?
+            && trust::link(
                 conn,
                 requester.identity_id,
                 staff_id,
@@ -385,6 +392,7 @@ impl Applier<'_> {
                 now,
             )
             .await?;
+        let (template, mut context) = if linkable {
             trust::void_requests_after_link(
                 conn,
                 staff_id,
@@ -394,6 +402,24 @@ impl Applier<'_> {
             )
             .await?;
             let credited = credit_pending(conn, requester.identity_id, staff_id, now).await?;
+            // The person's other accounts hear of the new link, as with an invite.
+            let body = self.templates.render(
+                "account_linked",
+                &json!({"platform_name": platform_name(requester.platform)}),
+            )?;
+            for other in trust::accounts_of(conn, staff_id).await? {
+                if other.identity_id != requester.identity_id {
+                    self.notify(
+                        conn,
+                        &other,
+                        format!("linked:{}:{}", requester.identity_id, other.identity_id),
+                        "notice",
+                        body.clone(),
+                        now,
+                    )
+                    .await?;
+                }
+            }
             (
                 "register_approved",
                 json!({"full_name": person.full_name, "unit_name": person.unit_name,
@@ -484,43 +510,42 @@ impl Applier<'_> {
         event: &EventContext<'_>,
     ) -> Result<Value, ApplyError> {
         let local = |ms: i64| counting::local_time(ms, &self.settings.time_zone);
-        match event.me {
-            Some(me) => {
-                let kept = trust::kept_data(conn, me.staff_id).await?;
-                let accounts: Vec<Value> = kept
-                    .accounts
-                    .iter()
-                    .map(|(platform, at)| {
-                        json!({
-                            "platform_name": Platform::parse(platform).map_or("?", platform_name),
-                            "registered_at": at.map(local),
-                        })
-                    })
-                    .collect();
-                let total: i64 = kept.weeks.iter().map(|(_, n)| n).sum();
-                let weeks: Vec<Value> = kept
-                    .weeks
-                    .iter()
-                    .take(12)
-                    .map(|(week, count)| json!({"week": week, "count": count}))
-                    .collect();
-                Ok(json!({
-                    "full_name": me.full_name, "code": me.code, "unit_name": me.unit_name,
-                    "accounts": accounts, "weeks": weeks, "total": total,
-                    "more_weeks": kept.weeks.len().saturating_sub(12),
-                }))
-            }
-            None => {
-                let (messages, links) = trust::kept_for_account(
-                    conn,
-                    event.platform,
-                    event.sender_id,
-                    event.identity.id,
-                )
+        // Whatever the account is, what is kept of the account itself.
+        let (messages, links, phone) =
+            trust::kept_for_account(conn, event.platform, event.sender_id, event.identity.id)
                 .await?;
-                Ok(json!({"messages": messages, "pending_links": links}))
+        let mut data = json!({"messages": messages, "pending_links": links, "phone": phone});
+        if let Some(me) = event.me {
+            let kept = trust::kept_data(conn, me.staff_id).await?;
+            let accounts: Vec<Value> = kept
+                .accounts
+                .iter()
+                .map(|(platform, at, name, phone)| {
+                    json!({
+                        "platform_name": Platform::parse(platform).map_or("?", platform_name),
+                        "registered_at": at.map(local),
+                        "display_name": name,
+                        "phone": phone,
+                    })
+                })
+                .collect();
+            let total: i64 = kept.weeks.iter().map(|(_, n)| n).sum();
+            let weeks: Vec<Value> = kept
+                .weeks
+                .iter()
+                .take(12)
+                .map(|(week, count)| json!({"week": week, "count": count}))
+                .collect();
+            let fields = json!({
+                "full_name": me.full_name, "code": me.code, "unit_name": me.unit_name,
+                "accounts": accounts, "weeks": weeks, "total": total,
+                "more_weeks": kept.weeks.len().saturating_sub(12),
+            });
+            for (key, value) in fields.as_object().expect("an object") {
+                data[key] = value.clone();
             }
         }
+        Ok(data)
     }
 }
 

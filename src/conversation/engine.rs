@@ -223,7 +223,10 @@ fn unregistered() -> Decision {
 fn decide_message(intent: Intent, facts: &Facts) -> Decision {
     let me = facts.registered_as.as_ref();
     match (intent, me) {
-        (Intent::Register { code }, Some(me)) if me.code == code => {
+        // Their roster code, or (it looks like one) their invite again.
+        (Intent::Register { code }, Some(me))
+            if me.code == code || crate::identity::InviteCode::parse(&code).is_some() =>
+        {
             Decision::reply("register_already", person_context(me))
         }
         (Intent::Register { .. }, Some(me)) => {
@@ -234,8 +237,11 @@ fn decide_message(intent: Intent, facts: &Facts) -> Decision {
         (Intent::RegisterInvalidCode, Some(_)) => {
             Decision::reply("register_code_invalid", json!({}))
         }
-        (Intent::RegisterInvalidCode, None) => Decision::reply("register_code_invalid", json!({}))
-            .act(Action::RecordAttempt { succeeded: false }),
+        (Intent::RegisterInvalidCode, None) => match &facts.code_check {
+            Some(CodeCheck::Throttled { .. } | CodeCheck::Busy) => register(String::new(), facts),
+            _ => Decision::reply("register_code_invalid", json!({}))
+                .act(Action::RecordAttempt { succeeded: false }),
+        },
         (Intent::MyData, _) => Decision::default()
             .act(Action::ShowMyData)
             .with_reply("my_data", json!({"registered": me.is_some()})),

@@ -23,6 +23,8 @@ use crate::worker::run_rounds;
 /// How long a head's message about a request stays worth sending while held.
 const RELEVANCE_MS: i64 = 7 * 24 * 3_600_000;
 const PROFILE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A request nobody can decide yet is looked at again after this.
+const RETRY_NOBODY_MS: i64 = 10 * 60_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApprovalError {
@@ -83,7 +85,7 @@ impl ApprovalNotifier {
 
     /// Tells the heads about every request not told yet; returns how many requests.
     pub async fn notify_pending(&self) -> Result<usize, ApprovalError> {
-        let requests = store::unnotified_requests(&self.db, 50).await?;
+        let requests = store::unnotified_requests(&self.db, now_ms(), 50).await?;
         for request in &requests {
             // The platform's display name, even when the person shared a name: the head
             // compares what the account shows with the roster.
@@ -123,7 +125,13 @@ impl ApprovalNotifier {
         if let Some(name) = looked_up {
             store::set_display_name(&mut tx, request.requester.identity_id, name, now).await?;
         }
-        let Some(person) = store::active_person(&mut tx, request.staff_id).await? else {
+        // Read again inside the transaction: it may have been voided during the look-up.
+        let current = store::pending_request_by_id(&mut tx, request.id).await?;
+        let person = match &current {
+            Some(_) => store::active_person(&mut tx, request.staff_id).await?,
+            None => None,
+        };
+        let (Some(request), Some(person)) = (current, person) else {
             store::mark_notified(&mut tx, request.id, now).await?;
             tx.commit().await?;
             return Ok(());
@@ -132,21 +140,36 @@ impl ApprovalNotifier {
         if heads.is_empty() {
             heads = store::admin_accounts(&mut tx).await?;
         }
+        // A head never decides about their own account.
+        heads.retain(|(_, head)| head.identity_id != request.requester.identity_id);
+        if heads.is_empty() {
+            // Nobody registered who could decide yet: ask again later.
+            store::postpone_notification(&mut tx, request.id, now + RETRY_NOBODY_MS).await?;
+            tx.commit().await?;
+            tracing::warn!(
+                request = request.id,
+                "no registered head or admin to approve a registration request yet"
+            );
+            return Ok(());
+        }
+        let linked_elsewhere: Vec<&str> = store::accounts_of(&mut tx, person.staff_id)
+            .await?
+            .iter()
+            .map(|a| platform_name(a.platform))
+            .collect();
         let context = json!({
             "id": request.id,
             "platform_name": platform_name(request.requester.platform),
             "display_name": looked_up.or(request.display_name.as_deref()),
+            "shared_name": request.shared_name,
             "full_name": person.full_name,
             "code": person.code,
             "unit_name": person.unit_name,
             "phone": phone_hint(request.shared_phone.as_deref(), request.roster_phone.as_deref()),
+            "linked_elsewhere": linked_elsewhere,
         });
         let body = self.templates.render("approval_request", &context)?;
         for (_, head) in &heads {
-            // A head never decides about their own account.
-            if head.identity_id == request.requester.identity_id {
-                continue;
-            }
             outbox::enqueue(
                 &mut tx,
                 &NewMessage {

@@ -9,6 +9,23 @@ use crate::conversation::CodeCheck;
 use crate::org::Role;
 use crate::store::identity as store;
 
+/// `Throttled` or `Busy` when this account may not try a code now; `None` when it may.
+pub async fn check_throttle(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    limits: Limits,
+    now: i64,
+) -> Result<Option<CodeCheck>, sqlx::Error> {
+    let since = now - HOUR_MS;
+    let failures = store::failed_attempts(conn, identity_id, since).await?;
+    let everywhere = store::failed_attempts_everywhere(conn, since).await?;
+    Ok(match throttle::check(&failures, everywhere, limits) {
+        Verdict::Account { until_ms } => Some(CodeCheck::Throttled { until_ms }),
+        Verdict::Global => Some(CodeCheck::Busy),
+        Verdict::Allowed => None,
+    })
+}
+
 /// What a `DK <typed>` from this account would do. Reads only.
 pub async fn check_code(
     conn: &mut AnyConnection,
@@ -18,13 +35,8 @@ pub async fn check_code(
     limits: Limits,
     now: i64,
 ) -> Result<CodeCheck, sqlx::Error> {
-    let since = now - HOUR_MS;
-    let failures = store::failed_attempts(conn, identity_id, since).await?;
-    let everywhere = store::failed_attempts_everywhere(conn, since).await?;
-    match throttle::check(&failures, everywhere, limits) {
-        Verdict::Account { until_ms } => return Ok(CodeCheck::Throttled { until_ms }),
-        Verdict::Global => return Ok(CodeCheck::Busy),
-        Verdict::Allowed => {}
+    if let Some(refused) = check_throttle(conn, identity_id, limits, now).await? {
+        return Ok(refused);
     }
     if let Some(code) = InviteCode::parse(typed)
         && let Some(invite) = store::invite_by_hash(conn, &code.hash()).await?

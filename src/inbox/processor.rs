@@ -332,6 +332,16 @@ impl Processor {
             me,
         } = *subject;
         let code_check = match (intent, me) {
+            // A code that cannot be one is still a failed try: the throttle comes first.
+            (Some(Intent::RegisterInvalidCode), None) => {
+                registration::check_throttle(
+                    conn,
+                    identity.id,
+                    self.settings.registration.limits,
+                    now,
+                )
+                .await?
+            }
             (Some(Intent::Register { code }), None) => Some(
                 registration::check_code(
                     conn,
@@ -403,12 +413,13 @@ impl Processor {
             return Ok(RequestCheck::NotFound);
         }
         Ok(match trust::active_person(conn, request.staff_id).await? {
-            Some(person) => RequestCheck::Pending {
+            // An approval proves a member; anyone else needs an invite.
+            Some(person) if person.role == Role::Member => RequestCheck::Pending {
                 request_id,
                 person,
                 requester: request.requester,
             },
-            None => RequestCheck::NotFound,
+            _ => RequestCheck::NotFound,
         })
     }
 }

@@ -210,22 +210,59 @@ pub async fn record_invite_use(
     Ok(())
 }
 
-/// Links the account to the person, verified.
+/// Links the account to the person, verified. False when the account was linked meanwhile
+/// (by another instance): nothing changes then.
 pub async fn link(
     conn: &mut AnyConnection,
     identity_id: i64,
     staff_id: i64,
     via: VerifiedVia,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
         "UPDATE identities SET staff_id = $1, verified_via = $2, registered_at = $3, updated_at = $3 \
-         WHERE id = $4",
+         WHERE id = $4 AND staff_id IS NULL",
     )
     .bind(staff_id)
     .bind(via.as_str())
     .bind(now)
     .bind(identity_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+/// An account no longer linked gets nothing more of what was queued for the person: pending
+/// and held messages fail, their bodies emptied (they carry names and figures).
+pub async fn drop_queued_messages(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET state = 'failed', body = '', last_error = 'the account was unlinked' \
+         WHERE identity_id = $1 AND state IN ('pending', 'held') \
+         AND (lease_until IS NULL OR sending_since IS NULL)",
+    )
+    .bind(identity_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Invites already used are voided once a link they made is removed, so that
+/// `lantoa invites` issues the person a new one.
+pub async fn void_spent_invites(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE invites SET voided_at = $1 WHERE staff_id = $2 AND voided_at IS NULL \
+         AND id IN (SELECT invite_id FROM invite_uses)",
+    )
+    .bind(now)
+    .bind(staff_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -252,6 +289,10 @@ pub async fn unlink(
         .bind(account.identity_id)
         .execute(&mut *conn)
         .await?;
+        drop_queued_messages(conn, account.identity_id).await?;
+    }
+    if !accounts.is_empty() {
+        void_spent_invites(conn, staff_id, now).await?;
     }
     Ok(accounts)
 }
@@ -287,6 +328,9 @@ pub async fn unregister_leavers(
             })
             .collect();
         audit_many(conn, &entries, now).await?;
+        for (identity_id, _, _) in &accounts {
+            drop_queued_messages(conn, *identity_id).await?;
+        }
         unlinked += accounts.len();
         let list = placeholders(2..chunk.len() + 2);
         for (table, set, condition) in [
@@ -381,6 +425,16 @@ pub async fn create_request(
     if pending > 0 {
         return Ok(None);
     }
+    // One pending request an account: a new DK replaces the previous one (one account cannot
+    // keep several heads busy).
+    sqlx::query(
+        "UPDATE registration_requests SET state = 'voided', decided_at = $1 \
+         WHERE identity_id = $2 AND state = 'pending'",
+    )
+    .bind(now)
+    .bind(identity_id)
+    .execute(&mut *conn)
+    .await?;
     let id = sqlx::query_scalar(
         "INSERT INTO registration_requests (identity_id, staff_id, state, created_at) \
          VALUES ($1, $2, 'pending', $3) RETURNING id",
@@ -401,13 +455,15 @@ pub struct PendingRequest {
     pub unit_id: i64,
     pub requester: Account,
     pub display_name: Option<String>,
+    /// The name typed into Zalo's sharing form: self-declared.
+    pub shared_name: Option<String>,
     pub shared_phone: Option<String>,
     pub roster_phone: Option<String>,
     pub notified: bool,
 }
 
 const PENDING_REQUEST: &str = "SELECT r.id, r.staff_id, s.unit_id, i.id, i.platform, i.platform_user_id, \
-     i.display_name, i.shared_phone, s.phone, r.notified_at FROM registration_requests r \
+     i.display_name, i.shared_name, i.shared_phone, s.phone, r.notified_at FROM registration_requests r \
      JOIN identities i ON i.id = r.identity_id JOIN staff s ON s.id = r.staff_id \
      WHERE r.state = 'pending' AND s.status = 'active'";
 
@@ -421,12 +477,24 @@ type PendingRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
     Option<i64>,
 );
 
 fn pending_request(row: PendingRow) -> Option<PendingRequest> {
-    let (id, staff_id, unit_id, identity_id, platform, user_id, display, shared, roster, notified) =
-        row;
+    let (
+        id,
+        staff_id,
+        unit_id,
+        identity_id,
+        platform,
+        user_id,
+        display,
+        shared_name,
+        shared,
+        roster,
+        notified,
+    ) = row;
     Some(PendingRequest {
         id,
         staff_id,
@@ -437,6 +505,7 @@ fn pending_request(row: PendingRow) -> Option<PendingRequest> {
             user_id,
         },
         display_name: display,
+        shared_name,
         shared_phone: shared,
         roster_phone: roster,
         notified: notified.is_some(),
@@ -468,11 +537,17 @@ pub async fn pending_requests_of_identity(
     Ok(rows.into_iter().filter_map(pending_request).collect())
 }
 
-/// Requests whose heads have not been told yet, oldest first.
-pub async fn unnotified_requests(db: &Db, limit: i64) -> Result<Vec<PendingRequest>, sqlx::Error> {
+/// Requests whose heads have not been told yet and are due, oldest first.
+pub async fn unnotified_requests(
+    db: &Db,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<PendingRequest>, sqlx::Error> {
     let rows: Vec<PendingRow> = sqlx::query_as(&format!(
-        "{PENDING_REQUEST} AND r.notified_at IS NULL ORDER BY r.id LIMIT $1"
+        "{PENDING_REQUEST} AND r.notified_at IS NULL \
+         AND (r.notify_after IS NULL OR r.notify_after <= $1) ORDER BY r.id LIMIT $2"
     ))
+    .bind(now)
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
@@ -491,6 +566,20 @@ pub async fn mark_notified(
     .bind(request_id)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Nobody can be told about a request yet (no registered head nor admin): try again later.
+pub async fn postpone_notification(
+    conn: &mut AnyConnection,
+    request_id: i64,
+    until: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE registration_requests SET notify_after = $1 WHERE id = $2")
+        .bind(until)
+        .bind(request_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -635,7 +724,7 @@ pub async fn store_shared_info(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE identities SET shared_phone = COALESCE($1, shared_phone), \
-         display_name = COALESCE(display_name, $2), updated_at = $3 WHERE id = $4",
+         shared_name = COALESCE($2, shared_name), updated_at = $3 WHERE id = $4",
     )
     .bind(phone)
     .bind(name)
@@ -699,10 +788,33 @@ pub async fn erase_account(
     current_event: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let staff_id = super::conversation::staff_of_identity(conn, identity_id).await?;
+    // The heads' messages about this account's requests carry its display name.
+    sqlx::query(
+        "UPDATE outbox SET body = '', state = CASE WHEN state IN ('pending', 'held') THEN 'failed' \
+         ELSE state END WHERE purpose = 'approval_request' AND EXISTS (SELECT 1 FROM registration_requests r \
+         WHERE r.identity_id = $1 AND outbox.idempotency_key LIKE 'approval%:' || r.id || ':%')",
+    )
+    .bind(identity_id)
+    .execute(&mut *conn)
+    .await?;
+    drop_queued_messages(conn, identity_id).await?;
+    if let Some(staff_id) = staff_id {
+        void_spent_invites(conn, staff_id, now).await?;
+    }
+    // What the account sent that never counted is its message content, not the unit's record.
+    sqlx::query(
+        "UPDATE submissions SET raw_url = '', updated_at = $1 WHERE identity_id = $2 \
+         AND status IN ('pending_registration', 'expired', 'duplicate', 'withdrawn')",
+    )
+    .bind(now)
+    .bind(identity_id)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "UPDATE identities SET staff_id = NULL, verified_via = NULL, registered_at = NULL, \
-         display_name = NULL, shared_phone = NULL, erase_requested_at = NULL, updated_at = $1 \
-         WHERE id = $2",
+         display_name = NULL, shared_name = NULL, shared_phone = NULL, erase_requested_at = NULL, \
+         updated_at = $1 WHERE id = $2",
     )
     .bind(now)
     .bind(identity_id)
@@ -742,18 +854,21 @@ pub async fn erase_account(
     Ok(())
 }
 
+/// A linked account as `DULIEU` shows it: platform, registered at, display name, shared phone.
+pub type KeptAccount = (String, Option<i64>, Option<String>, Option<String>);
+
 /// What `DULIEU` shows of a registered person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeptData {
-    /// (platform, registered_at) of each linked account.
-    pub accounts: Vec<(String, Option<i64>)>,
+    pub accounts: Vec<KeptAccount>,
     /// (week, counted links), newest first.
     pub weeks: Vec<(String, i64)>,
 }
 
 pub async fn kept_data(conn: &mut AnyConnection, staff_id: i64) -> Result<KeptData, sqlx::Error> {
     let accounts = sqlx::query_as(
-        "SELECT platform, registered_at FROM identities WHERE staff_id = $1 ORDER BY platform",
+        "SELECT platform, registered_at, display_name, shared_phone FROM identities \
+         WHERE staff_id = $1 ORDER BY platform",
     )
     .bind(staff_id)
     .fetch_all(&mut *conn)
@@ -768,14 +883,14 @@ pub async fn kept_data(conn: &mut AnyConnection, staff_id: i64) -> Result<KeptDa
     Ok(KeptData { accounts, weeks })
 }
 
-/// What `DULIEU` shows of an account that is not registered: how many of its messages and
-/// waiting links are kept.
+/// What `DULIEU` shows of any account: how many of its messages and waiting links are kept,
+/// and the phone it shared.
 pub async fn kept_for_account(
     conn: &mut AnyConnection,
     platform: Platform,
     user_id: &str,
     identity_id: i64,
-) -> Result<(i64, i64), sqlx::Error> {
+) -> Result<(i64, i64, Option<String>), sqlx::Error> {
     let messages: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM inbox_events WHERE platform = $1 AND sender_id = $2 AND payload <> ''",
     )
@@ -789,7 +904,7 @@ pub async fn kept_for_account(
     .bind(identity_id)
     .fetch_one(&mut *conn)
     .await?;
-    Ok((messages, links))
+    Ok((messages, links, shared_phone(conn, identity_id).await?))
 }
 
 /// One row of the audit log, as written.

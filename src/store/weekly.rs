@@ -399,14 +399,16 @@ pub async fn load_evidence(db: &Db, range: &Range) -> Result<Vec<EvidenceTuple>,
 }
 
 /// Chat accounts of active staff, for messages the bot starts: staff id → (platform, user id,
-/// identity id). Reachable accounts only; an account whose messaging window is open is
+/// identity id). Reachable accounts only, and for heads and admins only those linked through
+/// an invite (an approval proves a member, and their messages carry the unit's names); an account whose messaging window is open is
 /// preferred (a message to a closed window would only be held), then Zalo, the main channel.
 pub async fn reachable_accounts(
     db: &Db,
 ) -> Result<HashMap<i64, (String, String, i64)>, sqlx::Error> {
     let rows: Vec<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT i.staff_id, i.platform, i.platform_user_id, i.id, i.last_inbound_at FROM identities i \
-         JOIN staff s ON s.id = i.staff_id WHERE s.status = 'active' AND i.reachable = 1",
+         JOIN staff s ON s.id = i.staff_id WHERE s.status = 'active' AND i.reachable = 1 \
+         AND (s.role = 'member' OR i.verified_via = 'invite')",
     )
     .fetch_all(db.pool())
     .await?;
