@@ -511,23 +511,61 @@ async fn main() {
     })
     .await;
     let out = work.path().join("year.xlsx");
-    measure("year report to XLSX (2026)", runs.min(2), |_| {
-        let weekly = weekly.clone();
-        let out = out.clone();
-        async move {
-            let period = Period::days("2026-01-01", "2026-12-31").unwrap();
-            let (standings, _, range) = weekly.standings(&period).await.unwrap();
-            let evidence = weekly.evidence(&range).await.unwrap();
-            match lantoa::reports::xlsx(&standings, &evidence, &out) {
-                Ok(()) => format!(
-                    "{} evidence rows, {} MB",
-                    evidence.len(),
-                    std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) / 1_000_000
-                ),
-                Err(err) => format!("FAILED: {err}"),
+    measure(
+        "year report to XLSX (2026, evidence beside)",
+        runs.min(2),
+        |_| {
+            let weekly = weekly.clone();
+            let out = out.clone();
+            async move {
+                let period = Period::days("2026-01-01", "2026-12-31").unwrap();
+                let scope = lantoa::store::weekly::Scope::Province;
+                let workbook = Instant::now();
+                let (standings, _, range) = weekly.standings(&period).await.unwrap();
+                let standings_ms = workbook.elapsed().as_millis();
+                let written = weekly
+                    .write_xlsx(&standings, &range, scope, &out, |_, _| {})
+                    .await
+                    .unwrap();
+                let size =
+                    |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) / 1_000_000;
+                format!(
+                    "standings {standings_ms} ms; {} evidence rows{}",
+                    written.evidence_rows,
+                    written
+                        .beside
+                        .as_ref()
+                        .map(|csv| format!(" in a {} MB CSV beside", size(csv)))
+                        .unwrap_or_default()
+                )
             }
-        }
-    })
+        },
+    )
+    .await;
+    let month_out = work.path().join("month.xlsx");
+    measure(
+        "month report to XLSX (2026-05, evidence in it)",
+        runs.min(3),
+        |_| {
+            let weekly = weekly.clone();
+            let out = month_out.clone();
+            async move {
+                let period = Period::month("2026-05").unwrap();
+                let (standings, _, range) = weekly.standings(&period).await.unwrap();
+                let written = weekly
+                    .write_xlsx(
+                        &standings,
+                        &range,
+                        lantoa::store::weekly::Scope::Province,
+                        &out,
+                        |_, _| {},
+                    )
+                    .await
+                    .unwrap();
+                format!("{} evidence rows in the workbook", written.evidence_rows)
+            }
+        },
+    )
     .await;
 
     let head: i64 = sqlx::query_scalar(

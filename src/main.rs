@@ -256,18 +256,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ReportFormat::Csv => Some(lantoa::reports::csv(&standings)),
                 ReportFormat::Json => Some(lantoa::reports::json(&standings)),
                 ReportFormat::Xlsx => {
-                    let mut evidence = weekly.evidence(&range).await?;
-                    let codes: std::collections::HashSet<&str> =
-                        standings.units.iter().map(|u| u.code.as_str()).collect();
-                    evidence.retain(|row| codes.contains(row.unit_code.as_str()));
                     let path = out.as_ref().expect("checked above");
-                    lantoa::reports::xlsx(&standings, &evidence, path)?;
-                    eprintln!(
-                        "wrote {} ({} units, {} links)",
-                        path.display(),
-                        standings.units.len(),
-                        evidence.len()
-                    );
+                    let written = weekly
+                        .write_xlsx(&standings, &range, scope, path, |done, total| {
+                            eprintln!("minh chứng: {done}/{total} link…");
+                        })
+                        .await?;
+                    match &written.beside {
+                        Some(csv) => eprintln!(
+                            "wrote {} ({} units) and {} ({} links: more than one Excel sheet holds)",
+                            path.display(),
+                            standings.units.len(),
+                            csv.display(),
+                            written.evidence_rows
+                        ),
+                        None => eprintln!(
+                            "wrote {} ({} units, {} links)",
+                            path.display(),
+                            standings.units.len(),
+                            written.evidence_rows
+                        ),
+                    }
                     None
                 }
             };

@@ -506,7 +506,13 @@ async fn standings_of_a_hand_built_week() {
         "a share of the week's featured page"
     );
     assert_eq!(lqd.page_posts, 0);
-    let evidence = w.app.state.weekly().evidence(&range).await.unwrap();
+    let evidence = w
+        .app
+        .state
+        .weekly()
+        .evidence(&range, lantoa::store::weekly::Scope::Province)
+        .await
+        .unwrap();
     let hers: Vec<_> = evidence
         .iter()
         .filter(|e| e.staff_code == "GV0014")

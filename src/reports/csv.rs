@@ -1,5 +1,6 @@
 //! The standings as CSV, one row per unit.
 
+use super::EvidenceRow;
 use crate::weekly::standings::Standings;
 
 const HEADER: [&str; 14] = [
@@ -62,6 +63,50 @@ pub fn csv(standings: &Standings) -> String {
     String::from_utf8(buffer).expect("CSV of UTF-8 strings is UTF-8")
 }
 
+/// The evidence (minh chứng) as CSV, written row by row: a year of a province does not fit
+/// one Excel sheet, and need not fit in memory.
+pub struct EvidenceCsv<W: std::io::Write> {
+    writer: ::csv::Writer<W>,
+}
+
+impl<W: std::io::Write> EvidenceCsv<W> {
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(BOM.as_bytes())?;
+        let mut writer = ::csv::Writer::from_writer(out);
+        writer.write_record([
+            "unit_code",
+            "unit_name",
+            "staff_code",
+            "full_name",
+            "received_at",
+            "week",
+            "kind",
+            "url",
+            "key",
+        ])?;
+        Ok(Self { writer })
+    }
+
+    pub fn write(&mut self, row: &EvidenceRow) -> std::io::Result<()> {
+        self.writer.write_record([
+            safe(&row.unit_code),
+            safe(&row.unit_name),
+            safe(&row.staff_code),
+            safe(&row.full_name),
+            row.received_at.clone(),
+            row.week.clone(),
+            row.kind.clone(),
+            safe(&row.url),
+            safe(&row.key),
+        ])?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +150,22 @@ mod tests {
             text.contains("\"Trường THCS Nguyễn Du, Quận 1\""),
             "the comma is quoted"
         );
+    }
+
+    #[test]
+    fn evidence_streams_as_csv_with_a_bom() {
+        let mut out = Vec::new();
+        let mut writer = EvidenceCsv::new(&mut out).unwrap();
+        for row in fixture::evidence() {
+            writer.write(&row).unwrap();
+        }
+        writer.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut reader = ::csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[0][3], "Nguyễn Văn An");
+        assert_eq!(&rows[1][6], "chia sẻ");
     }
 
     #[test]

@@ -13,10 +13,10 @@ use serde::Serialize;
 
 use crate::weekly::standings::Standings;
 
-pub use self::csv::csv;
+pub use self::csv::{EvidenceCsv, csv};
 pub use self::json::json;
 pub use self::table::table;
-pub use self::xlsx::xlsx;
+pub use self::xlsx::{Evidence, MAX_SHEET_ROWS, xlsx};
 
 /// One counted link, the evidence (minh chứng) the Văn phòng files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -43,13 +43,19 @@ const EVIDENCE_HEADER: [&str; 9] = [
     "Khóa",
 ];
 
+/// Rows of a worksheet, its header included (Excel's limit).
+pub const MAX_SHEET_ROWS: u64 = 1_048_576;
+
+/// Where the evidence is: in the workbook, or (beyond one sheet) in a CSV beside it.
+#[derive(Debug, Clone, Copy)]
+pub enum Evidence<'a> {
+    Rows(&'a [EvidenceRow]),
+    Beside { file: &'a str, rows: u64 },
+}
+
 /// Writes the workbook to `path`: sheets "Tổng hợp" (one row per unit), "Phòng" (the
-/// roll-up) and "Minh chứng" (every counted link).
-pub fn xlsx(
-    standings: &Standings,
-    evidence: &[EvidenceRow],
-    path: &Path,
-) -> Result<(), ReportError> {
+/// roll-up) and "Minh chứng" (every counted link, or where to find them).
+pub fn xlsx(standings: &Standings, evidence: Evidence<'_>, path: &Path) -> Result<(), ReportError> {
     build(standings, evidence)
         .and_then(|mut workbook| workbook.save(path))
         .map_err(|e| ReportError::Write {
@@ -58,7 +64,7 @@ pub fn xlsx(
         })
 }
 
-fn build(standings: &Standings, evidence: &[EvidenceRow]) -> Result<Workbook, XlsxError> {
+fn build(standings: &Standings, evidence: Evidence<'_>) -> Result<Workbook, XlsxError> {
     let bold = Format::new().set_bold();
     let percent = Format::new().set_num_format("0%");
     let mut workbook = Workbook::new();
@@ -108,6 +114,20 @@ fn build(standings: &Standings, evidence: &[EvidenceRow]) -> Result<Workbook, Xl
 
     let sheet = workbook.add_worksheet();
     sheet.set_name("Minh chứng")?;
+    let evidence = match evidence {
+        Evidence::Rows(rows) => rows,
+        Evidence::Beside { file, rows } => {
+            sheet.write_string_with_format(
+                0,
+                0,
+                format!(
+                    "Minh chứng ({rows} link) dài hơn một trang tính Excel: xem tệp {file} bên cạnh tệp này."
+                ),
+                &bold,
+            )?;
+            return Ok(workbook);
+        }
+    };
     header(sheet, &EVIDENCE_HEADER, &bold)?;
     for (i, e) in evidence.iter().enumerate() {
         let row = i as u32 + 1;
@@ -170,7 +190,12 @@ mod tests {
     fn round_trips_through_calamine() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("báo cáo.xlsx");
-        xlsx(&fixture::standings(), &fixture::evidence(), &path).unwrap();
+        xlsx(
+            &fixture::standings(),
+            Evidence::Rows(&fixture::evidence()),
+            &path,
+        )
+        .unwrap();
 
         let mut book = open_workbook_auto(&path).unwrap();
         assert_eq!(book.sheet_names(), ["Tổng hợp", "Phòng", "Minh chứng"]);
@@ -245,6 +270,24 @@ mod tests {
     }
 
     #[test]
+    fn evidence_beyond_a_sheet_is_pointed_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("year.xlsx");
+        let beside = Evidence::Beside {
+            file: "year.minh-chung.csv",
+            rows: 2_211_136,
+        };
+        xlsx(&fixture::standings(), beside, &path).unwrap();
+        let mut book = open_workbook_auto(&path).unwrap();
+        let sheet = book.worksheet_range("Minh chứng").unwrap();
+        let note = text(sheet.get_value((0, 0)).unwrap());
+        assert!(
+            note.contains("2211136 link") && note.contains("year.minh-chung.csv"),
+            "{note}"
+        );
+    }
+
+    #[test]
     fn only_web_addresses_become_hyperlinks() {
         assert!(is_web_link("https://www.facebook.com/x/posts/1"));
         assert!(is_web_link("http://thcs.edu.vn/tin-tuc/1"));
@@ -260,7 +303,7 @@ mod tests {
     fn an_unwritable_path_is_a_write_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("no such dir").join("r.xlsx");
-        let err = xlsx(&fixture::standings(), &[], &path).unwrap_err();
+        let err = xlsx(&fixture::standings(), Evidence::Rows(&[]), &path).unwrap_err();
         let ReportError::Write {
             path: shown,
             reason,

@@ -385,17 +385,63 @@ pub type EvidenceTuple = (
     i64,
 );
 
-pub async fn load_evidence(db: &Db, range: &Range) -> Result<Vec<EvidenceTuple>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT u.code, u.name, p.code, p.full_name, s.received_at, s.week, s.raw_url, s.canonical_key, \
-         s.page_unit_id, p.unit_id \
-         FROM submissions s JOIN staff p ON p.id = s.staff_id JOIN units u ON u.id = p.unit_id \
-         WHERE s.status = 'counted' AND s.received_at >= $1 AND s.received_at < $2 ORDER BY u.code, p.code, s.received_at",
-    )
-    .bind(range.from_ms)
-    .bind(range.to_ms)
-    .fetch_all(db.pool())
-    .await
+fn evidence_query(range: &Range, scope: Scope, select: &str, order: bool) -> Query {
+    let mut query = Query::default();
+    let tree = query.tree(scope);
+    let weeks = query.list(week_binds(&range.weeks));
+    let condition = query.scope(scope, "p.unit_id");
+    let with = with_clause(&tree);
+    let order = if order {
+        " ORDER BY u.code, p.code, s.received_at"
+    } else {
+        ""
+    };
+    query.sql = format!(
+        "{with}SELECT {select} FROM submissions s JOIN staff p ON p.id = s.staff_id \
+         JOIN units u ON u.id = p.unit_id \
+         WHERE s.status = 'counted' AND s.week IN ({weeks}){condition}{order}"
+    );
+    query
+}
+
+const EVIDENCE_COLUMNS: &str = "u.code, u.name, p.code, p.full_name, s.received_at, s.week, \
+     s.raw_url, s.canonical_key, s.page_unit_id, p.unit_id";
+
+/// How many counted links the evidence of `range` holds.
+pub async fn evidence_count(db: &Db, range: &Range, scope: Scope) -> Result<i64, sqlx::Error> {
+    let query = evidence_query(range, scope, "COUNT(*)", false);
+    let (count,): (i64,) = query.query_as().fetch_one(db.pool()).await?;
+    Ok(count)
+}
+
+pub async fn load_evidence(
+    db: &Db,
+    range: &Range,
+    scope: Scope,
+) -> Result<Vec<EvidenceTuple>, sqlx::Error> {
+    evidence_query(range, scope, EVIDENCE_COLUMNS, true)
+        .query_as()
+        .fetch_all(db.pool())
+        .await
+}
+
+/// Every counted link of `range`, one at a time, without holding them all (a year is two
+/// million). `each` returns false to stop.
+pub async fn for_each_evidence(
+    db: &Db,
+    range: &Range,
+    scope: Scope,
+    mut each: impl FnMut(EvidenceTuple) -> bool,
+) -> Result<(), sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let query = evidence_query(range, scope, EVIDENCE_COLUMNS, true);
+    let mut rows = query.query_as::<EvidenceTuple>().fetch(db.pool());
+    while let Some(row) = rows.try_next().await? {
+        if !each(row) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Chat accounts of active staff, for messages the bot starts: staff id → (platform, user id,

@@ -24,12 +24,59 @@ pub enum JobError {
     Template(#[from] TemplateError),
     #[error("{0}")]
     BadChoice(String),
+    #[error("cannot write the report: {0}")]
+    Write(String),
 }
 
 impl From<sqlx::Error> for JobError {
     fn from(err: sqlx::Error) -> Self {
         Self::Store(StoreError::Database(err))
     }
+}
+
+fn evidence_row(
+    row: queries::EvidenceTuple,
+    time_zone: &jiff::tz::TimeZone,
+) -> crate::reports::EvidenceRow {
+    let (
+        unit_code,
+        unit_name,
+        staff_code,
+        full_name,
+        received_at,
+        week,
+        url,
+        key,
+        page_unit,
+        unit_id,
+    ) = row;
+    crate::reports::EvidenceRow {
+        unit_code,
+        unit_name,
+        staff_code,
+        full_name,
+        received_at: jiff::Timestamp::from_millisecond(received_at)
+            .unwrap_or_default()
+            .to_zoned(time_zone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
+        week,
+        url,
+        key,
+        kind: if page_unit == Some(unit_id) {
+            "bài trên trang đơn vị".to_string()
+        } else {
+            "chia sẻ".to_string()
+        },
+    }
+}
+
+/// What [`Weekly::write_xlsx`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XlsxWritten {
+    pub evidence_rows: u64,
+    /// The evidence CSV, when the evidence did not fit the workbook.
+    pub beside: Option<std::path::PathBuf>,
 }
 
 /// A message a job plans for one person.
@@ -102,46 +149,105 @@ impl Weekly {
     pub async fn evidence(
         &self,
         range: &Range,
+        scope: Scope,
     ) -> Result<Vec<crate::reports::EvidenceRow>, JobError> {
-        let rows = queries::load_evidence(&self.db, range).await?;
+        let rows = queries::load_evidence(&self.db, range, scope).await?;
         let time_zone = &self.config.settings.time_zone;
         Ok(rows
             .into_iter()
-            .map(
-                |(
-                    unit_code,
-                    unit_name,
-                    staff_code,
-                    full_name,
-                    received_at,
-                    week,
-                    url,
-                    key,
-                    page_unit,
-                    unit_id,
-                )| {
-                    crate::reports::EvidenceRow {
-                        unit_code,
-                        unit_name,
-                        staff_code,
-                        full_name,
-                        received_at: jiff::Timestamp::from_millisecond(received_at)
-                            .unwrap_or_default()
-                            .to_zoned(time_zone.clone())
-                            .strftime("%Y-%m-%d %H:%M")
-                            .to_string(),
-                        week,
-                        url,
-                        key,
-                        kind: if page_unit == Some(unit_id) {
-                            "bài trên trang đơn vị".to_string()
-                        } else {
-                            "chia sẻ".to_string()
-                        },
-                    }
-                },
-            )
+            .map(|row| evidence_row(row, time_zone))
             .collect())
+    }
+
+    /// The workbook of a period: its evidence in the workbook when it fits one sheet, else in
+    /// `<name>.minh-chung.csv` beside it (the workbook says so). `progress(done, total)`
+    /// hears how a long evidence file advances.
+    pub async fn write_xlsx(
+        &self,
+        standings: &Standings,
+        range: &Range,
+        scope: Scope,
+        path: &std::path::Path,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<XlsxWritten, JobError> {
+        use crate::reports::{Evidence, MAX_SHEET_ROWS, xlsx};
+        let total = self.evidence_count(range, scope).await?;
+        if total < MAX_SHEET_ROWS {
+            let rows = self.evidence(range, scope).await?;
+            xlsx(standings, Evidence::Rows(&rows), path)
+                .map_err(|err| JobError::Write(err.to_string()))?;
+            return Ok(XlsxWritten {
+                evidence_rows: rows.len() as u64,
+                beside: None,
+            });
+        }
+        let beside = path.with_extension("minh-chung.csv");
+        let file_name = beside
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        xlsx(
+            standings,
+            Evidence::Beside {
+                file: &file_name,
+                rows: total,
+            },
+            path,
+        )
+        .map_err(|err| JobError::Write(err.to_string()))?;
+        let file = std::fs::File::create(&beside)
+            .map_err(|err| JobError::Write(format!("{}: {err}", beside.display())))?;
+        let written = self
+            .write_evidence_csv(range, scope, std::io::BufWriter::new(file), |done| {
+                progress(done, total)
+            })
+            .await?;
+        Ok(XlsxWritten {
+            evidence_rows: written,
+            beside: Some(beside),
+        })
+    }
+
+    pub async fn evidence_count(&self, range: &Range, scope: Scope) -> Result<u64, JobError> {
+        Ok(queries::evidence_count(&self.db, range, scope).await? as u64)
+    }
+
+    /// Writes the evidence as CSV to `out`, row by row; `progress` hears every 100,000 rows.
+    pub async fn write_evidence_csv(
+        &self,
+        range: &Range,
+        scope: Scope,
+        out: impl std::io::Write,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, JobError> {
+        let time_zone = &self.config.settings.time_zone;
+        let mut writer = crate::reports::EvidenceCsv::new(out)
+            .map_err(|err| JobError::Write(err.to_string()))?;
+        let mut written = 0u64;
+        let mut failed = None;
+        queries::for_each_evidence(&self.db, range, scope, |row| {
+            match writer.write(&evidence_row(row, time_zone)) {
+                Ok(()) => {
+                    written += 1;
+                    if written.is_multiple_of(100_000) {
+                        progress(written);
+                    }
+                    true
+                }
+                Err(err) => {
+                    failed = Some(err);
+                    false
+                }
+            }
+        })
+        .await?;
+        if let Some(err) = failed {
+            return Err(JobError::Write(err.to_string()));
+        }
+        writer
+            .finish()
+            .map_err(|err| JobError::Write(err.to_string()))?;
+        Ok(written)
     }
 
     /// Queues the reminders for a finished week, once per (week, person): a second run queues
