@@ -569,3 +569,199 @@ async fn a_reminder_goes_to_the_account_whose_window_is_open() {
         .await;
     assert_eq!(lqd_head, 1);
 }
+
+/// A province large enough that the planners choose by their statistics: every query of the
+/// standings, deduplication and HUY reads links, accounts and page posts through an index,
+/// never by scanning the table. (A missing index fails here, not as a slow Monday.)
+#[tokio::test]
+async fn the_standings_dedup_and_huy_queries_use_indexes() {
+    use lantoa::store::weekly::{Bind, Query, Range, Scope, standings_queries};
+    let test = support::TestDb::new().await;
+    let db = test.db.clone();
+    // Rows with their ids given (PostgreSQL's identity columns need to be told).
+    let overriding = if test.is_postgres() {
+        " OVERRIDING SYSTEM VALUE"
+    } else {
+        ""
+    };
+    let run = |sql: String| {
+        let db = db.clone();
+        let sql = sql.replace(") VALUES ", &format!("){overriding} VALUES "));
+        async move {
+            sqlx::query(&sql).execute(db.pool()).await.unwrap();
+        }
+    };
+    run("INSERT INTO units (id, code, name, kind, created_at, updated_at) VALUES (1, 'SO', 'Sở', 'so', 1, 1)".into()).await;
+    let units: Vec<String> = (2..=101)
+        .map(|u| format!("({u}, 'T{u:03}', 'Trường {u}', 'truong', 1, 1, 1)"))
+        .collect();
+    run(format!(
+        "INSERT INTO units (id, code, name, kind, parent_id, created_at, updated_at) VALUES {}",
+        units.join(",")
+    ))
+    .await;
+    for chunk in (1..=2_500).collect::<Vec<i64>>().chunks(500) {
+        let staff: Vec<String> = chunk
+            .iter()
+            .map(|s| {
+                // The Sở has 25 people, the schools the rest.
+                let unit = if *s <= 25 { 1 } else { 2 + s % 100 };
+                format!("({s}, 'GV{s:05}', 'Người {s}', {unit}, 'member', 1, 1)")
+            })
+            .collect();
+        run(format!(
+            "INSERT INTO staff (id, code, full_name, unit_id, role, created_at, updated_at) VALUES {}",
+            staff.join(",")
+        ))
+        .await;
+        let identities: Vec<String> = chunk
+            .iter()
+            .map(|s| format!("({s}, 'zalo', 'u{s}', {s}, 'invite', 1, 1)"))
+            .collect();
+        run(format!(
+            "INSERT INTO identities (id, platform, platform_user_id, staff_id, verified_via, created_at, updated_at) VALUES {}",
+            identities.join(",")
+        ))
+        .await;
+    }
+    let mut id = 0;
+    for week in 1..=10 {
+        for chunk in (1..=2_500).collect::<Vec<i64>>().chunks(250) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|s| {
+                    id += 1;
+                    format!(
+                        "({id}, {s}, {s}, {id}, '2026-W{week:02}', 'https://a.vn/{id}', 'web:a.vn/{id}', 'web', 'article', 'counted', 1, 1)"
+                    )
+                })
+                .collect();
+            run(format!(
+                "INSERT INTO submissions (id, staff_id, identity_id, received_at, week, raw_url, canonical_key, \
+                 link_platform, link_kind, status, created_at, updated_at) VALUES {}",
+                rows.join(",")
+            ))
+            .await;
+        }
+        run(format!(
+            "INSERT INTO unit_page_posts (unit_id, canonical_key, submission_id, week, received_at) \
+             SELECT 2 + staff_id % 100, canonical_key, id, week, received_at FROM submissions \
+             WHERE week = '2026-W{week:02}' AND staff_id <= 100"
+        ))
+        .await;
+    }
+    run("ANALYZE".into()).await;
+
+    let weeks: Vec<lantoa::calendar::IsoWeek> = ["2026-W05", "2026-W06"]
+        .iter()
+        .map(|w| w.parse().unwrap())
+        .collect();
+    let range = Range {
+        from_ms: 0,
+        to_ms: i64::MAX,
+        weeks: weeks.clone(),
+        year_start_ms: 0,
+    };
+    let mut queries: Vec<(String, Query)> = Vec::new();
+    for (scope, label) in [
+        (Scope::Province, "province"),
+        (Scope::Subtree(7), "subtree"),
+        (Scope::Unit(7), "unit"),
+    ] {
+        for quota in [&weeks[..], &weeks[..1]] {
+            for (name, query) in standings_queries(&range, quota, scope) {
+                queries.push((format!("{name} ({label}, {} weeks)", quota.len()), query));
+            }
+        }
+    }
+    queries.push((
+        "dedup".into(),
+        Query {
+            sql: lantoa::store::submissions::FIRST_COUNTED.into(),
+            binds: vec![Bind::Int(5), Bind::Text("web:a.vn/5".into())],
+        },
+    ));
+    queries.push((
+        "huy".into(),
+        Query {
+            sql: lantoa::store::submissions::CREDIT_OF_SUBMISSION.into(),
+            binds: vec![Bind::Int(5)],
+        },
+    ));
+    let postgres = test.is_postgres();
+    let mut conn = db.pool().acquire().await.unwrap();
+    if postgres {
+        // With sequential scans priced out, a table is still scanned only for want of an index.
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    for (name, query) in &queries {
+        let explain = Query {
+            sql: if postgres {
+                format!("EXPLAIN {}", query.sql)
+            } else {
+                format!("EXPLAIN QUERY PLAN {}", query.sql)
+            },
+            binds: query.binds.clone(),
+        };
+        let plan: Vec<String> = if postgres {
+            explain
+                .query_as::<(String,)>()
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(line,)| line)
+                .collect()
+        } else {
+            explain
+                .query_as::<(i64, i64, i64, String)>()
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, _, _, line)| line)
+                .collect()
+        };
+        let text = plan.join("\n");
+        // The store's queries alias submissions `s`, identities `i`, unit_page_posts `pp`
+        // (or name them): a SCAN of those is a full scan, of the table or of an index.
+        // Province-wide, every account is read anyway (a merge over the whole index is a fine
+        // plan); a unit's view must not.
+        let tables: &[(&str, &str)] = if name.contains("(province") {
+            &[("submissions", "s"), ("unit_page_posts", "pp")]
+        } else {
+            &[
+                ("submissions", "s"),
+                ("identities", "i"),
+                ("unit_page_posts", "pp"),
+            ]
+        };
+        for &(table, alias) in tables {
+            let scanned = if postgres {
+                full_scans_in_pg_plan(&plan, table)
+            } else {
+                plan.iter().any(|line| {
+                    let mut words = line.split_whitespace();
+                    words.next() == Some("SCAN")
+                        && words
+                            .next()
+                            .is_some_and(|name| name == table || name == alias)
+                })
+            };
+            assert!(!scanned, "{name} scans {table}:\n{text}\n{}", query.sql);
+        }
+    }
+}
+
+/// A sequential scan of `table` in a PostgreSQL plan. With sequential scans priced out, the
+/// planner takes one only when no index can serve; a full index scan it prefers by cost is an
+/// index at work, not a missing one.
+fn full_scans_in_pg_plan(plan: &[String], table: &str) -> bool {
+    plan.iter().any(|line| {
+        line.contains(&format!("Seq Scan on {table} "))
+            || line.trim_end().ends_with(&format!("Seq Scan on {table}"))
+    })
+}

@@ -57,19 +57,25 @@ pub async fn insert(conn: &mut AnyConnection, s: &NewSubmission<'_>) -> Result<i
     .await
 }
 
+/// Deduplication: a person's counted submission of a key.
+pub const FIRST_COUNTED: &str = "SELECT received_at FROM submissions WHERE staff_id = $1 \
+     AND canonical_key = $2 AND status = 'counted'";
+
+/// `HUY`: the page-post credit a submission holds.
+pub const CREDIT_OF_SUBMISSION: &str =
+    "SELECT id, unit_id FROM unit_page_posts WHERE submission_id = $1";
+
 /// When this person first had this key counted, if ever.
 pub async fn first_counted(
     conn: &mut AnyConnection,
     staff_id: i64,
     key: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT received_at FROM submissions WHERE staff_id = $1 AND canonical_key = $2 AND status = 'counted'",
-    )
-    .bind(staff_id)
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await
+    sqlx::query_scalar(FIRST_COUNTED)
+        .bind(staff_id)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await
 }
 
 /// The active unit whose page a post's owner is, if any.
@@ -193,11 +199,10 @@ pub async fn withdraw(
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    let credit: Option<(i64, i64)> =
-        sqlx::query_as("SELECT id, unit_id FROM unit_page_posts WHERE submission_id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let credit: Option<(i64, i64)> = sqlx::query_as(CREDIT_OF_SUBMISSION)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     if let Some((credit_id, unit_id)) = credit {
         let next: Option<(i64, String, i64)> = sqlx::query_as(
             "SELECT id, week, received_at FROM submissions WHERE canonical_key = $1 AND page_unit_id = $2 \
