@@ -211,6 +211,19 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    match crate::store::retention::queue_figures(&state.db, crate::store::now_ms()).await {
+        Ok(mut figures) => {
+            if state.config.zalo.is_some() {
+                figures.zalo_token_failed = i64::from(matches!(
+                    tokens::last_refresh_error(&state.db).await,
+                    Ok(Some(_))
+                ));
+            }
+            state.metrics.set_queues(&figures);
+        }
+        // The HTTP figures are still worth serving; the stale gauges say nothing new.
+        Err(err) => tracing::warn!(error = %err, "queue figures unavailable for /metrics"),
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -9,6 +9,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -30,6 +31,25 @@ struct PlatformLabels {
     platform: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+/// What the queues hold, read from the database when `/metrics` is scraped: what an
+/// operator alerts on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFigures {
+    pub inbox_pending: i64,
+    pub inbox_parked: i64,
+    pub oldest_pending_age_seconds: i64,
+    pub outbox_pending: i64,
+    pub outbox_held: i64,
+    pub outbox_failed_last_day: i64,
+    /// 1 when the last Zalo token refresh failed (sends stop until an operator acts).
+    pub zalo_token_failed: i64,
+}
+
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// Owns its registry, so that several servers in one process (tests) never mix their figures.
@@ -38,6 +58,11 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
     webhook_events: Family<PlatformLabels, Counter>,
+    inbox: Family<StateLabels, Gauge>,
+    outbox: Family<StateLabels, Gauge>,
+    oldest_pending: Gauge,
+    failed_last_day: Gauge,
+    zalo_token_failed: Gauge,
 }
 
 impl Metrics {
@@ -63,11 +88,46 @@ impl Metrics {
             "Signed webhook events acknowledged (stored or recognised as duplicates)",
             webhook_events.clone(),
         );
+        let inbox = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "inbox_events",
+            "Webhook events waiting (pending) or given up on (parked: an operator must look)",
+            inbox.clone(),
+        );
+        let outbox = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "outbox_messages",
+            "Messages waiting to be sent (pending) or for their person's window (held)",
+            outbox.clone(),
+        );
+        let oldest_pending = Gauge::default();
+        registry.register(
+            "inbox_oldest_pending_seconds",
+            "Age of the oldest webhook event not processed yet",
+            oldest_pending.clone(),
+        );
+        let failed_last_day = Gauge::default();
+        registry.register(
+            "outbox_failed_last_day",
+            "Messages that failed for good in the last 24 hours",
+            failed_last_day.clone(),
+        );
+        let zalo_token_failed = Gauge::default();
+        registry.register(
+            "zalo_token_refresh_failed",
+            "1 when the last Zalo token refresh failed: Zalo sends stop until the OA is re-authorised",
+            zalo_token_failed.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
             latency,
             webhook_events,
+            inbox,
+            outbox,
+            oldest_pending,
+            failed_last_day,
+            zalo_token_failed,
         })
     }
 
@@ -77,6 +137,28 @@ impl Metrics {
                 platform: platform.as_str().to_string(),
             })
             .inc_by(count as u64);
+    }
+
+    /// Sets the queue gauges (read from the database just before a scrape).
+    pub fn set_queues(&self, figures: &QueueFigures) {
+        let state = |name: &str| StateLabels {
+            state: name.to_string(),
+        };
+        self.inbox
+            .get_or_create(&state("pending"))
+            .set(figures.inbox_pending);
+        self.inbox
+            .get_or_create(&state("parked"))
+            .set(figures.inbox_parked);
+        self.outbox
+            .get_or_create(&state("pending"))
+            .set(figures.outbox_pending);
+        self.outbox
+            .get_or_create(&state("held"))
+            .set(figures.outbox_held);
+        self.oldest_pending.set(figures.oldest_pending_age_seconds);
+        self.failed_last_day.set(figures.outbox_failed_last_day);
+        self.zalo_token_failed.set(figures.zalo_token_failed);
     }
 
     pub fn render(&self) -> String {

@@ -113,6 +113,17 @@ enum Command {
         #[arg(long, value_enum)]
         platform: Option<PlatformArg>,
     },
+    /// Exit 0 when this instance answers /readyz (a container health check without curl).
+    Probe {
+        /// Default: http://127.0.0.1:<port of LANTOA_BIND>/readyz
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// An online, consistent copy of a SQLite database (VACUUM INTO); PostgreSQL: use pg_dump.
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        file: PathBuf,
+    },
     /// Print the audit log: links, unlinks, approvals, invites, head and admin commands.
     Audit {
         /// From this day on (YYYY-MM-DD, in the configured time zone); default: 30 days ago.
@@ -197,6 +208,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Probe { url } = &cli.command {
+        // Needs no configuration: only the address it asks.
+        let url = url.clone().unwrap_or_else(|| {
+            let bind = std::env::var("LANTOA_BIND")
+                .unwrap_or_else(|_| lantoa::config::DEFAULT_BIND.to_string());
+            let port = bind.rsplit(':').next().unwrap_or("8080").to_string();
+            format!("http://127.0.0.1:{port}/readyz")
+        });
+        let response = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(3))
+            .build()?
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("{url} does not answer"))?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "{url} answered {}",
+            response.status()
+        );
+        return Ok(());
+    }
     if let Command::Demo = &cli.command {
         // Its own temporary database and fake platforms: needs no configuration, and keeps
         // the transcript free of logs unless RUST_LOG asks for them.
@@ -211,7 +244,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     match cli.command {
         Command::Serve { ingest_only } => serve(config, ingest_only).await,
-        Command::Canon { .. } | Command::Demo => unreachable!("handled before configuration"),
+        Command::Canon { .. } | Command::Demo | Command::Probe { .. } => {
+            unreachable!("handled before configuration")
+        }
         Command::Migrate => {
             let db = open(&config).await?;
             db.close().await;
@@ -366,6 +401,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     account.platform, account.user_id
                 );
             }
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let db = open(&config).await?;
+            let result = db.backup(&file).await;
+            db.close().await;
+            result.with_context(|| format!("backup to {}", file.display()))?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "backed up to {} ({:.1} MB)",
+                file.display(),
+                size as f64 / 1e6
+            );
             Ok(())
         }
         Command::Audit { since } => {

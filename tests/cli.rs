@@ -80,6 +80,18 @@ async fn import_then_serve_then_ready_then_sigterm() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+    // The container health check.
+    let probe = lantoa(&test.url)
+        .args(["probe", "--url", &format!("http://{address}/readyz")])
+        .status()
+        .unwrap();
+    assert!(probe.success());
+    let nothing = lantoa(&test.url)
+        .args(["probe", "--url", "http://127.0.0.1:9/readyz"])
+        .output()
+        .unwrap();
+    assert!(!nothing.status.success());
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("does not answer"));
     // LANTOA_METRICS_BIND: /metrics on its own address only.
     let public = reqwest::get(format!("http://{address}/metrics"))
         .await
@@ -381,4 +393,33 @@ async fn invites_from_the_command_line_csv_xlsx_and_audit() {
 
     let (ok, out, err) = run(&["unlink", "GV0014"]);
     assert!(ok && out.contains("no linked chat account"), "{out}{err}");
+}
+
+#[tokio::test]
+async fn backup_copies_a_sqlite_database_while_it_is_open() {
+    let test = TestDb::unmigrated().await;
+    import_examples(&test.url);
+    let fixture = Fixture::new();
+    let copy = fixture.path("copy.db");
+    let output = lantoa(&test.url).arg("backup").arg(&copy).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if test.is_postgres() {
+        assert!(!output.status.success());
+        assert!(stderr.contains("pg_dump"), "{stderr}");
+        return;
+    }
+    assert!(output.status.success(), "{stderr}");
+    let backup = lantoa::store::Db::connect(&format!("sqlite://{}", copy.display()))
+        .await
+        .unwrap();
+    let staff: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff")
+        .fetch_one(backup.pool())
+        .await
+        .unwrap();
+    assert_eq!(staff, 62);
+    backup.check_ready().await.unwrap();
+    // Never over an existing file.
+    let again = lantoa(&test.url).arg("backup").arg(&copy).output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }

@@ -86,3 +86,25 @@ async fn shutdown_lets_the_server_finish_and_stop() {
     let refused = reqwest::get(format!("{address}/healthz")).await;
     assert!(refused.is_err(), "the listener is closed after shutdown");
 }
+
+/// Two instances starting at once on one database: the migrations are applied once, and both
+/// start.
+#[tokio::test]
+async fn two_instances_starting_at_once_apply_the_migrations_once() {
+    let test = TestDb::unmigrated().await;
+    let other = lantoa::store::Db::connect(&test.url).await.unwrap();
+    let (a, b) = tokio::join!(test.db.migrate(), other.migrate());
+    a.expect("first instance starts");
+    b.expect("second instance starts");
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(test.db.pool())
+            .await
+            .unwrap();
+    let mut distinct = applied.clone();
+    distinct.dedup();
+    assert_eq!(applied, distinct, "each migration recorded once");
+    assert!(applied.len() >= 3, "{applied:?}");
+    test.db.check_ready().await.unwrap();
+    other.check_ready().await.unwrap();
+}

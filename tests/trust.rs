@@ -1155,3 +1155,23 @@ async fn a_failing_insert_in_a_group_commit_fails_only_its_own_request() {
     assert!(good.iter().all(|s| *s == 200), "{good:?}");
     assert_eq!(w.app.count("SELECT COUNT(*) FROM inbox_events").await, 50);
 }
+
+#[tokio::test]
+async fn metrics_show_what_an_operator_alerts_on() {
+    let w = world().await;
+    w.app.zalo(&zalo_text("u1", "HD")).await;
+    let metrics = w.app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("lantoa_inbox_events{state=\"pending\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("lantoa_inbox_events{state=\"parked\"} 0"));
+    assert!(metrics.contains("lantoa_zalo_token_refresh_failed 0"));
+    w.app.process().await;
+    let metrics = w.app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("lantoa_inbox_events{state=\"pending\"} 0"));
+    assert!(
+        metrics.contains("lantoa_outbox_messages{state=\"pending\"} 1"),
+        "the reply waits for delivery: {metrics}"
+    );
+}

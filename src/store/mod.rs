@@ -29,6 +29,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("cannot take the migration lock: {0}")]
+    Lock(std::io::Error),
     #[error("after migrating, {0} rows refer to rows that do not exist")]
     BrokenReferences(usize),
     #[error("the database schema is behind: {applied} of {known} migrations applied")]
@@ -49,6 +53,8 @@ pub struct Db {
     /// … 100 ms). Queuing this process's writers here instead wakes each one the moment the
     /// previous one commits. PostgreSQL needs no such queue.
     sqlite_writer: Arc<Mutex<()>>,
+    /// The SQLite database file, when there is one.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 /// Held while writing; see [`Db::write_lock`].
@@ -97,6 +103,7 @@ impl Db {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_file: sqlite_file(&url),
         })
     }
 
@@ -119,6 +126,13 @@ impl Db {
         match self.backend {
             Backend::Postgres => self.migrator().run(&self.pool).await?,
             Backend::Sqlite => {
+                // Two processes starting at once on one file: the first migrates, the other
+                // waits for it and finds nothing left to do (PostgreSQL's migrator takes an
+                // advisory lock for the same reason).
+                let _lock = match &self.sqlite_file {
+                    Some(file) => Some(lock_file(file.with_extension("migrate-lock")).await?),
+                    None => None,
+                };
                 // Rebuilding a table (SQLite cannot alter a constraint) needs foreign keys off,
                 // which only works outside a transaction: switch them off on the connection
                 // the migrations run on, then check every reference before switching back.
@@ -174,9 +188,50 @@ impl Db {
         }
     }
 
+    /// A consistent copy of a SQLite database, taken while it serves (`VACUUM INTO`).
+    pub async fn backup(&self, to: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            return Err(StoreError::Unsupported(
+                "backups of PostgreSQL are taken with pg_dump",
+            ));
+        }
+        if to.exists() {
+            return Err(StoreError::Unsupported("the backup file exists already"));
+        }
+        let target = to.to_string_lossy().replace('\'', "''");
+        sqlx::query(&format!("VACUUM INTO '{target}'"))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file of a `sqlite://path?…` URL (none for an in-memory database).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
+/// An exclusive lock on `path` (created if missing), held until the file is dropped.
+async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, StoreError> {
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .expect("locking does not panic")
+    .map_err(StoreError::Lock)
 }
 
 /// The current time as stored: epoch milliseconds.
@@ -219,6 +274,21 @@ pub(crate) const BATCH_ROWS: usize = 100;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_file_of_a_sqlite_url() {
+        use std::path::PathBuf;
+        assert_eq!(
+            super::sqlite_file("sqlite:///var/lib/lantoa/lantoa.db?mode=rwc"),
+            Some(PathBuf::from("/var/lib/lantoa/lantoa.db"))
+        );
+        assert_eq!(
+            super::sqlite_file("sqlite://lantoa.db"),
+            Some(PathBuf::from("lantoa.db"))
+        );
+        assert_eq!(super::sqlite_file("sqlite::memory:"), None);
+        assert_eq!(super::sqlite_file("postgres://x/y"), None);
+    }
+
     #[test]
     fn values_list_numbers_placeholders_in_order() {
         assert_eq!(super::values_list(2, 3, 2), "($2,$3,$4),($5,$6,$7)");

@@ -38,3 +38,35 @@ pub async fn prune_outbox(db: &Db, before_ms: i64) -> Result<u64, StoreError> {
         }
     }
 }
+
+/// The queue figures `/metrics` reports. Counts of the small states only, through the
+/// `(state, id)` indexes.
+pub async fn queue_figures(
+    db: &Db,
+    now: i64,
+) -> Result<crate::http_metrics::QueueFigures, StoreError> {
+    let (inbox_pending, inbox_parked, oldest): (i64, i64, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM inbox_events WHERE state = 'pending'), \
+                (SELECT COUNT(*) FROM inbox_events WHERE state = 'parked'), \
+                (SELECT MIN(received_at) FROM inbox_events WHERE state = 'pending')",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let (outbox_pending, outbox_held, failed): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending'), \
+                (SELECT COUNT(*) FROM outbox WHERE state = 'held'), \
+                (SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND created_at >= $1)",
+    )
+    .bind(now - 86_400_000)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(crate::http_metrics::QueueFigures {
+        inbox_pending,
+        inbox_parked,
+        oldest_pending_age_seconds: oldest.map_or(0, |at| (now - at).max(0) / 1000),
+        outbox_pending,
+        outbox_held,
+        outbox_failed_last_day: failed,
+        zalo_token_failed: 0,
+    })
+}
