@@ -99,6 +99,8 @@ fn staff_csv() -> String {
     csv
 }
 
+static POSTGRES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A cheap deterministic hash for who sends what when.
 fn mix(a: u64, b: u64) -> u64 {
     let mut x = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
@@ -128,10 +130,17 @@ async fn ids(db: &Db, sql: &str) -> Vec<i64> {
     sqlx::query_scalar(sql).fetch_all(db.pool()).await.unwrap()
 }
 
-/// Inserts rows of SQL literals, 200 a statement.
+/// Inserts rows of SQL literals, 200 a statement (ids given: PostgreSQL's identity columns
+/// are told so).
 async fn insert_rows(tx: &mut sqlx::AnyConnection, head: &str, rows: &[String]) {
+    let overriding = if POSTGRES.load(std::sync::atomic::Ordering::Relaxed) && head.contains("(id,")
+    {
+        " OVERRIDING SYSTEM VALUE"
+    } else {
+        ""
+    };
     for chunk in rows.chunks(200) {
-        let sql = format!("{head} VALUES {}", chunk.join(","));
+        let sql = format!("{head}{overriding} VALUES {}", chunk.join(","));
         sqlx::query(&sql).execute(&mut *tx).await.unwrap();
     }
 }
@@ -449,6 +458,10 @@ async fn main() {
         .unwrap_or(5);
     let target = target().await;
     let db = target.db.clone();
+    POSTGRES.store(
+        db.backend() == Backend::Postgres,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     db.migrate().await.unwrap();
     let work = tempfile::tempdir().unwrap();
     if target.fresh {

@@ -4,6 +4,10 @@
 //!
 //!     cargo build --release && cargo bench --bench webhook
 //!
+//! Two loads, one after the other (`BENCH_LOAD=help` or `links` for one): `HD` from 5,000
+//! senders (the easy path), and a different post link from each of 50,000 unregistered
+//! senders (a new account, a kept link and a reply each).
+//!
 //! Options (environment): BENCH_EVENTS (default 30000) for the throughput phase, BENCH_RATE
 //! (2000) and BENCH_SECONDS (5) for the fixed-rate latency phase, BENCH_CONCURRENCY (64).
 //!
@@ -30,12 +34,43 @@ fn env_or(key: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn signed_event(n: u64) -> (String, String) {
-    let timestamp = (1_764_000_000_000u64 + n).to_string();
-    let body = format!(
-        r#"{{"app_id":"{APP_ID}","sender":{{"id":"{}"}},"user_id_by_app":"a{n}","recipient":{{"id":"579745863508352884"}},"event_name":"user_send_text","message":{{"text":"HD","msg_id":"bench{n:016x}"}},"timestamp":"{timestamp}"}}"#,
-        8_000_000_000_000_000_000u64 + n % 5_000
-    );
+/// What the posted events carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Load {
+    /// `HD` from 5,000 senders: the easy path (a help text back).
+    Help,
+    /// A different Facebook post link from each of 50,000 (unregistered) senders: a new
+    /// account, a kept link and a reply each.
+    Links,
+}
+
+impl Load {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Help => "HD from 5,000 senders",
+            Self::Links => "a post link each from 50,000 unregistered senders",
+        }
+    }
+}
+
+/// Signed timestamps start at the bench's start: events more than a day off are rejected.
+static START_MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+fn signed_event(load: Load, n: u64) -> (String, String) {
+    let start = *START_MS.get_or_init(|| lantoa::store::now_ms() as u64);
+    let timestamp = (start + n).to_string();
+    let body = match load {
+        Load::Help => format!(
+            r#"{{"app_id":"{APP_ID}","sender":{{"id":"{}"}},"user_id_by_app":"a{n}","recipient":{{"id":"579745863508352884"}},"event_name":"user_send_text","message":{{"text":"HD","msg_id":"bench{n:016x}"}},"timestamp":"{timestamp}"}}"#,
+            8_000_000_000_000_000_000u64 + n % 5_000
+        ),
+        Load::Links => format!(
+            r#"{{"app_id":"{APP_ID}","sender":{{"id":"{}"}},"user_id_by_app":"a{n}","recipient":{{"id":"579745863508352884"}},"event_name":"user_send_text","message":{{"text":"Bài của trường hôm nay https://www.facebook.com/truong{}/posts/{}","msg_id":"bench{n:016x}"}},"timestamp":"{timestamp}"}}"#,
+            7_000_000_000_000_000_000u64 + n % 50_000,
+            n % 2_000,
+            122_000_000_000_000_000u64 + n
+        ),
+    };
     let mut hasher = Sha256::new();
     hasher.update(APP_ID.as_bytes());
     hasher.update(body.as_bytes());
@@ -90,6 +125,7 @@ fn rss_kib(pid: u32) -> (u64, u64) {
 
 /// Closed loop: `concurrency` clients post `total` events as fast as answers come back.
 async fn throughput(
+    load: Load,
     url: &str,
     path: &str,
     total: u64,
@@ -113,7 +149,7 @@ async fn throughput(
                 if n >= total {
                     return;
                 }
-                let (body, mac) = signed_event(offset + n);
+                let (body, mac) = signed_event(load, offset + n);
                 let response = client
                     .post(&target)
                     .header("X-ZEvent-Signature", mac)
@@ -134,6 +170,7 @@ async fn throughput(
 
 /// Open loop: one request every 1/rate s, latency measured from the scheduled time.
 async fn fixed_rate(
+    load: Load,
     url: &str,
     path: &str,
     rate: u64,
@@ -154,7 +191,7 @@ async fn fixed_rate(
         let client = client.clone();
         let target = format!("{url}{path}");
         tasks.spawn(async move {
-            let (body, mac) = signed_event(offset + n);
+            let (body, mac) = signed_event(load, offset + n);
             let ok = client
                 .post(&target)
                 .header("X-ZEvent-Signature", mac)
@@ -207,7 +244,6 @@ async fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("bench.db").display());
     let fake = lantoa::fake_platform::FakePlatform::start().await.unwrap();
     let (access, refresh) = fake.zalo_tokens();
 
@@ -248,136 +284,181 @@ async fn main() {
         }
     };
 
-    // The inbox alone: an instance that only acknowledges and stores.
-    let ingest_database = format!("sqlite://{}", dir.path().join("ingest.db").display());
-    let mut ingest = start_server(&ingest_database, true);
-    wait_ready(&ingest.url).await;
-    let (ingest_rate, ingest_acked) =
-        throughput(&ingest.url, "/webhooks/zalo", events, concurrency, 0).await;
-    let (ingest_latency, ingest_failed) =
-        fixed_rate(&ingest.url, "/webhooks/zalo", rate, seconds, events).await;
-    let (_, ingest_peak) = rss_kib(ingest.child.id());
-    ingest.child.kill().unwrap();
-    ingest.child.wait().unwrap();
-    let ingest_db = lantoa::store::Db::connect(&ingest_database).await.unwrap();
-    let ingest_stored = count(&ingest_db, "SELECT COUNT(*) FROM inbox_events").await;
-    ingest_db.close().await;
-
-    let mut server = start_server(&database, false);
-    wait_ready(&server.url).await;
-    wait_ready(&bare_url).await;
-    let db = lantoa::store::Db::connect(&database).await.unwrap();
-
     println!(
         "machine: {} cores; events {events}, concurrency {concurrency}; fixed rate {rate}/s for {seconds} s",
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0)
     );
-    println!();
-    let (bare_rate, _) = throughput(&bare_url, "/webhooks/zalo", events, concurrency, 0).await;
-    let started = Instant::now();
-    let (lantoa_rate, acked) =
-        throughput(&server.url, "/webhooks/zalo", events, concurrency, 0).await;
-    println!("throughput (closed loop, {concurrency} connections)");
-    println!("  bare axum 200          {bare_rate:>10.0} req/s");
-    println!(
-        "  serve --ingest-only    {ingest_rate:>10.0} events/s acknowledged ({ingest_acked} of {events})"
-    );
-    println!(
-        "  lantoa serve (SQLite)  {lantoa_rate:>10.0} events/s acknowledged ({acked} of {events})"
-    );
+    let loads = match std::env::var("BENCH_LOAD").as_deref() {
+        Ok("help") => vec![Load::Help],
+        Ok("links") => vec![Load::Links],
+        _ => vec![Load::Help, Load::Links],
+    };
+    for (index, load) in loads.into_iter().enumerate() {
+        let run = Run {
+            load,
+            events,
+            rate,
+            seconds,
+            concurrency,
+            bare_url: &bare_url,
+        };
+        let dir = dir.path().join(format!("load-{index}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        run.scenario(&dir, &start_server).await;
+    }
+    bare.kill().ok();
+    bare.wait().ok();
+    fake.shutdown();
+}
 
-    // Processing: every event becomes a reply in the outbox. While posts keep coming the
-    // acknowledgements go first; the rate is measured on the backlog once they stop.
-    let ingest_seconds = started.elapsed().as_secs_f64();
-    let done_during_ingest = count(
-        &db,
-        "SELECT COUNT(*) FROM inbox_events WHERE state <> 'pending'",
-    )
-    .await;
-    let backlog_started = Instant::now();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let done = count(
+struct Run<'a> {
+    load: Load,
+    events: u64,
+    rate: u64,
+    seconds: u64,
+    concurrency: u64,
+    bare_url: &'a str,
+}
+
+impl Run<'_> {
+    /// The inbox alone, then the whole server, under this run's load; prints the figures.
+    async fn scenario(&self, dir: &std::path::Path, start_server: &impl Fn(&str, bool) -> Server) {
+        let Run {
+            load,
+            events,
+            rate,
+            seconds,
+            concurrency,
+            bare_url,
+        } = *self;
+        // The inbox alone: an instance that only acknowledges and stores.
+        let ingest_database = format!("sqlite://{}", dir.join("ingest.db").display());
+        let mut ingest = start_server(&ingest_database, true);
+        wait_ready(&ingest.url).await;
+        let (ingest_rate, ingest_acked) =
+            throughput(load, &ingest.url, "/webhooks/zalo", events, concurrency, 0).await;
+        let (ingest_latency, ingest_failed) =
+            fixed_rate(load, &ingest.url, "/webhooks/zalo", rate, seconds, events).await;
+        let (_, ingest_peak) = rss_kib(ingest.child.id());
+        ingest.child.kill().unwrap();
+        ingest.child.wait().unwrap();
+        let ingest_db = lantoa::store::Db::connect(&ingest_database).await.unwrap();
+        let ingest_stored = count(&ingest_db, "SELECT COUNT(*) FROM inbox_events").await;
+        ingest_db.close().await;
+
+        let database = format!("sqlite://{}", dir.join("bench.db").display());
+        let mut server = start_server(&database, false);
+        wait_ready(&server.url).await;
+        wait_ready(bare_url).await;
+        let db = lantoa::store::Db::connect(&database).await.unwrap();
+
+        println!();
+        println!("== load: {}", load.label());
+        let (bare_rate, _) =
+            throughput(load, bare_url, "/webhooks/zalo", events, concurrency, 0).await;
+        let started = Instant::now();
+        let (lantoa_rate, acked) =
+            throughput(load, &server.url, "/webhooks/zalo", events, concurrency, 0).await;
+        println!("throughput (closed loop, {concurrency} connections)");
+        println!("  bare axum 200          {bare_rate:>10.0} req/s");
+        println!(
+            "  serve --ingest-only    {ingest_rate:>10.0} events/s acknowledged ({ingest_acked} of {events})"
+        );
+        println!(
+            "  lantoa serve (SQLite)  {lantoa_rate:>10.0} events/s acknowledged ({acked} of {events})"
+        );
+
+        // Processing: every event becomes a reply in the outbox. While posts keep coming the
+        // acknowledgements go first; the rate is measured on the backlog once they stop.
+        let ingest_seconds = started.elapsed().as_secs_f64();
+        let done_during_ingest = count(
             &db,
             "SELECT COUNT(*) FROM inbox_events WHERE state <> 'pending'",
         )
         .await;
-        if done as u64 >= acked || Instant::now() > deadline {
-            let replies = count(&db, "SELECT COUNT(*) FROM outbox").await;
-            println!(
-                "  processing during ingest {:>8.0} events/s ({done_during_ingest} events in {ingest_seconds:.1} s)",
-                done_during_ingest as f64 / ingest_seconds
-            );
-            println!(
-                "  processing the backlog   {:>8.0} events/s (event → reply in outbox; {} events in {:.1} s; {replies} replies in all)",
-                (done - done_during_ingest) as f64 / backlog_started.elapsed().as_secs_f64(),
-                done - done_during_ingest,
-                backlog_started.elapsed().as_secs_f64()
-            );
-            break;
+        let backlog_started = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let done = count(
+                &db,
+                "SELECT COUNT(*) FROM inbox_events WHERE state <> 'pending'",
+            )
+            .await;
+            if done as u64 >= acked || Instant::now() > deadline {
+                let replies = count(&db, "SELECT COUNT(*) FROM outbox").await;
+                println!(
+                    "  processing during ingest {:>8.0} events/s ({done_during_ingest} events in {ingest_seconds:.1} s)",
+                    done_during_ingest as f64 / ingest_seconds
+                );
+                println!(
+                    "  processing the backlog   {:>8.0} events/s (event → reply in outbox; {} events in {:.1} s; {replies} replies in all)",
+                    (done - done_during_ingest) as f64 / backlog_started.elapsed().as_secs_f64(),
+                    done - done_during_ingest,
+                    backlog_started.elapsed().as_secs_f64()
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+
+        let (bare_latency, bare_failed) =
+            fixed_rate(load, bare_url, "/webhooks/zalo", rate, seconds, 0).await;
+        let (latency, failed) =
+            fixed_rate(load, &server.url, "/webhooks/zalo", rate, seconds, events).await;
+        println!();
+        println!("ack latency at {rate}/s offered (from the scheduled send time)");
+        println!(
+            "  bare axum 200          p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  ({bare_failed} failed)",
+            percentile(&bare_latency, 0.5),
+            percentile(&bare_latency, 0.99),
+            percentile(&bare_latency, 1.0)
+        );
+        println!(
+            "  serve --ingest-only    p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  ({ingest_failed} failed)",
+            percentile(&ingest_latency, 0.5),
+            percentile(&ingest_latency, 0.99),
+            percentile(&ingest_latency, 1.0)
+        );
+        println!(
+            "  lantoa serve (SQLite)  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  ({failed} failed)",
+            percentile(&latency, 0.5),
+            percentile(&latency, 0.99),
+            percentile(&latency, 1.0)
+        );
+        let (rss, peak) = rss_kib(server.child.id());
+        println!();
+        println!(
+            "server memory: resident {:.1} MiB now, peak {:.1} MiB (ingest-only instance: peak {:.1} MiB)",
+            rss as f64 / 1024.0,
+            peak as f64 / 1024.0,
+            ingest_peak as f64 / 1024.0
+        );
+        let ingest_total = ingest_acked + ingest_latency.len() as u64;
+        println!(
+            "ingest-only after SIGKILL: {ingest_stored} events stored, {ingest_total} acknowledged: {}",
+            if ingest_stored as u64 >= ingest_total {
+                "none lost"
+            } else {
+                "LOST EVENTS"
+            }
+        );
+
+        // Durability: SIGKILL, then every acknowledged event must be stored.
+        let acknowledged_total = acked + latency.len() as u64;
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        let stored = count(&db, "SELECT COUNT(*) FROM inbox_events").await;
+        println!(
+            "after SIGKILL: {stored} events stored, {acknowledged_total} acknowledged: {}",
+            if stored as u64 >= acknowledged_total {
+                "none lost"
+            } else {
+                "LOST EVENTS"
+            }
+        );
     }
-
-    let (bare_latency, bare_failed) =
-        fixed_rate(&bare_url, "/webhooks/zalo", rate, seconds, 0).await;
-    let (latency, failed) = fixed_rate(&server.url, "/webhooks/zalo", rate, seconds, events).await;
-    println!();
-    println!("ack latency at {rate}/s offered (from the scheduled send time)");
-    println!(
-        "  bare axum 200          p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  ({bare_failed} failed)",
-        percentile(&bare_latency, 0.5),
-        percentile(&bare_latency, 0.99),
-        percentile(&bare_latency, 1.0)
-    );
-    println!(
-        "  serve --ingest-only    p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  ({ingest_failed} failed)",
-        percentile(&ingest_latency, 0.5),
-        percentile(&ingest_latency, 0.99),
-        percentile(&ingest_latency, 1.0)
-    );
-    println!(
-        "  lantoa serve (SQLite)  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  ({failed} failed)",
-        percentile(&latency, 0.5),
-        percentile(&latency, 0.99),
-        percentile(&latency, 1.0)
-    );
-    let (rss, peak) = rss_kib(server.child.id());
-    println!();
-    println!(
-        "server memory: resident {:.1} MiB now, peak {:.1} MiB (ingest-only instance: peak {:.1} MiB)",
-        rss as f64 / 1024.0,
-        peak as f64 / 1024.0,
-        ingest_peak as f64 / 1024.0
-    );
-    let ingest_total = ingest_acked + ingest_latency.len() as u64;
-    println!(
-        "ingest-only after SIGKILL: {ingest_stored} events stored, {ingest_total} acknowledged: {}",
-        if ingest_stored as u64 >= ingest_total {
-            "none lost"
-        } else {
-            "LOST EVENTS"
-        }
-    );
-
-    // Durability: SIGKILL, then every acknowledged event must be stored.
-    let acknowledged_total = acked + latency.len() as u64;
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
-    let stored = count(&db, "SELECT COUNT(*) FROM inbox_events").await;
-    println!(
-        "after SIGKILL: {stored} events stored, {acknowledged_total} acknowledged: {}",
-        if stored as u64 >= acknowledged_total {
-            "none lost"
-        } else {
-            "LOST EVENTS"
-        }
-    );
-    bare.kill().ok();
-    bare.wait().ok();
-    fake.shutdown();
 }
 
 async fn bare_server() {
