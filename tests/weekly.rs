@@ -575,7 +575,7 @@ async fn a_reminder_goes_to_the_account_whose_window_is_open() {
 /// never by scanning the table. (A missing index fails here, not as a slow Monday.)
 #[tokio::test]
 async fn the_standings_dedup_and_huy_queries_use_indexes() {
-    use lantoa::store::weekly::{Bind, Query, Range, Scope, standings_queries};
+    use lantoa::store::weekly::{Bind, Query, Range, Units, standings_queries};
     let test = support::TestDb::new().await;
     let db = test.db.clone();
     // Rows with their ids given (PostgreSQL's identity columns need to be told).
@@ -664,12 +664,12 @@ async fn the_standings_dedup_and_huy_queries_use_indexes() {
     };
     let mut queries: Vec<(String, Query)> = Vec::new();
     for (scope, label) in [
-        (Scope::Province, "province"),
-        (Scope::Subtree(7), "subtree"),
-        (Scope::Unit(7), "unit"),
+        (Units::All, "province"),
+        (Units::Only((2..=6).collect()), "subtree"),
+        (Units::Only(vec![7]), "unit"),
     ] {
         for quota in [&weeks[..], &weeks[..1]] {
-            for (name, query) in standings_queries(&range, quota, scope) {
+            for (name, query) in standings_queries(&range, quota, &scope) {
                 queries.push((format!("{name} ({label}, {} weeks)", quota.len()), query));
             }
         }

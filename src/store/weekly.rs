@@ -28,6 +28,32 @@ pub enum Scope {
     Unit(i64),
 }
 
+/// A scope with its units named: queries filter on a list of ids, which the planners can
+/// estimate (a recursive expression inside each query they could not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Units {
+    All,
+    Only(Vec<i64>),
+}
+
+/// The units of a scope.
+pub async fn resolve(db: &Db, scope: Scope) -> Result<Units, sqlx::Error> {
+    Ok(match scope {
+        Scope::Province => Units::All,
+        Scope::Unit(id) => Units::Only(vec![id]),
+        Scope::Subtree(root) => Units::Only(
+            sqlx::query_scalar(
+                "WITH RECURSIVE tree (id) AS (SELECT id FROM units WHERE id = $1 \
+                 UNION ALL SELECT c.id FROM units c JOIN tree t ON c.parent_id = t.id) \
+                 SELECT id FROM tree",
+            )
+            .bind(root)
+            .fetch_all(db.pool())
+            .await?,
+        ),
+    })
+}
+
 /// A value bound to a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Bind {
@@ -53,27 +79,14 @@ impl Query {
         placeholders.join(",")
     }
 
-    /// The units of the scope as a condition on `column` (`""` for the province). A subtree
-    /// is the recursive `tree` of [`Query::tree`].
-    fn scope(&mut self, scope: Scope, column: &str) -> String {
-        match scope {
-            Scope::Province => String::new(),
-            Scope::Unit(id) => format!(" AND {column} = {}", self.bind(Bind::Int(id))),
-            Scope::Subtree(_) => format!(" AND {column} IN (SELECT id FROM tree)"),
-        }
-    }
-
-    /// `tree (id)`, the subtree's units, as a common table expression (with its comma).
-    fn tree(&mut self, scope: Scope) -> String {
-        match scope {
-            Scope::Subtree(id) => {
-                let root = self.bind(Bind::Int(id));
-                format!(
-                    "tree (id) AS (SELECT id FROM units WHERE id = {root} \
-                     UNION ALL SELECT c.id FROM units c JOIN tree t ON c.parent_id = t.id), "
-                )
+    /// The scope's units as a condition on `column` (`""` for the province).
+    fn scope(&mut self, units: &Units, column: &str) -> String {
+        match units {
+            Units::All => String::new(),
+            Units::Only(ids) => {
+                let list = self.list(ids.iter().map(|id| Bind::Int(*id)));
+                format!(" AND {column} IN ({list})")
             }
-            _ => String::new(),
         }
     }
 
@@ -104,25 +117,21 @@ fn week_binds(weeks: &[IsoWeek]) -> Vec<Bind> {
 pub fn standings_queries(
     range: &Range,
     quota_weeks: &[IsoWeek],
-    scope: Scope,
+    scope: &Units,
 ) -> Vec<(&'static str, Query)> {
     let mut units = Query::default();
-    let tree = units.tree(scope);
     let condition = units.scope(scope, "id");
-    let with = with_clause(&tree);
     units.sql = format!(
-        "{with}SELECT id, code, name, kind, parent_id, weekly_quota FROM units \
+        "SELECT id, code, name, kind, parent_id, weekly_quota FROM units \
          WHERE status = 'active'{condition} ORDER BY code"
     );
 
     let mut leaders = Query::default();
-    let tree = leaders.tree(scope);
     let condition = leaders.scope(scope, "p.unit_id");
-    let with = with_clause(&tree);
     // Aliases are the same in every query (s submissions, i identities, p staff, u units):
     // the index-usage test reads plans by them.
     leaders.sql = format!(
-        "{with}SELECT p.id, p.code, p.full_name, p.unit_id, p.role, \
+        "SELECT p.id, p.code, p.full_name, p.unit_id, p.role, \
          (SELECT COUNT(*) FROM identities i WHERE i.staff_id = p.id) \
          FROM staff p WHERE p.status = 'active' AND p.role IN ('head', 'admin'){condition} \
          ORDER BY p.code"
@@ -132,7 +141,6 @@ pub fn standings_queries(
     // the names of the registered who were not active.
     let people = |names: bool| {
         let mut query = Query::default();
-        let tree = query.tree(scope);
         let staff_condition = query.scope(scope, "unit_id");
         let weeks = query.list(week_binds(&range.weeks));
         let (quota_weeks_seen, active) = match quota_weeks {
@@ -155,7 +163,7 @@ pub fn standings_queries(
             }
         };
         let submitter_condition = match scope {
-            Scope::Province => String::new(),
+            Units::All => String::new(),
             _ => format!(
                 " AND s.staff_id IN (SELECT id FROM staff WHERE status = 'active'{staff_condition})"
             ),
@@ -177,8 +185,7 @@ pub fn standings_queries(
             )
         };
         query.sql = format!(
-            "WITH RECURSIVE {tree}\
-             act AS (SELECT s.staff_id, COUNT(*) AS links, {quota_weeks_seen} AS quota_weeks \
+            "WITH act AS (SELECT s.staff_id, COUNT(*) AS links, {quota_weeks_seen} AS quota_weeks \
                      FROM submissions s \
                      WHERE s.status = 'counted' AND s.week IN ({weeks}) AND s.staff_id IS NOT NULL\
                      {submitter_condition} GROUP BY s.staff_id) \
@@ -189,24 +196,20 @@ pub fn standings_queries(
 
     // Shares of each week's featured pages, per unit of the sharer.
     let mut featured = Query::default();
-    let tree = featured.tree(scope);
     let weeks = featured.list(week_binds(&range.weeks));
     let condition = featured.scope(scope, "p.unit_id");
-    let with = with_clause(&tree);
     featured.sql = format!(
-        "{with}SELECT p.unit_id, COUNT(*) FROM featured_pages f \
+        "SELECT p.unit_id, COUNT(*) FROM featured_pages f \
          JOIN submissions s ON s.week = f.week AND s.page_unit_id = f.unit_id AND s.status = 'counted' \
          JOIN staff p ON p.id = s.staff_id \
          WHERE f.source = 'chosen' AND f.week IN ({weeks}){condition} GROUP BY p.unit_id"
     );
 
     let mut posts = Query::default();
-    let tree = posts.tree(scope);
     let weeks = posts.list(week_binds(&range.weeks));
     let condition = posts.scope(scope, "unit_id");
-    let with = with_clause(&tree);
     posts.sql = format!(
-        "{with}SELECT unit_id, COUNT(*) FROM unit_page_posts WHERE week IN ({weeks}){condition} \
+        "SELECT unit_id, COUNT(*) FROM unit_page_posts WHERE week IN ({weeks}){condition} \
          GROUP BY unit_id"
     );
 
@@ -236,13 +239,6 @@ pub fn standings_queries(
     ]
 }
 
-fn with_clause(tree: &str) -> String {
-    match tree.strip_suffix(", ") {
-        Some(tree) => format!("WITH RECURSIVE {tree} "),
-        None => String::new(),
-    }
-}
-
 /// What the standings of `range` are computed from; `quota_weeks` are its weeks that carry
 /// a quota (the period's weeks minus the paused ones).
 pub async fn load_inputs(
@@ -251,7 +247,8 @@ pub async fn load_inputs(
     quota_weeks: &[IsoWeek],
     scope: Scope,
 ) -> Result<Inputs, sqlx::Error> {
-    let queries = standings_queries(range, quota_weeks, scope);
+    let units = resolve(db, scope).await?;
+    let queries = standings_queries(range, quota_weeks, &units);
     let query = |name: &str| &queries.iter().find(|(n, _)| *n == name).expect("named").1;
 
     type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);
@@ -389,19 +386,17 @@ pub type EvidenceTuple = (
     i64,
 );
 
-fn evidence_query(range: &Range, scope: Scope, select: &str, order: bool) -> Query {
+fn evidence_query(range: &Range, scope: &Units, select: &str, order: bool) -> Query {
     let mut query = Query::default();
-    let tree = query.tree(scope);
     let weeks = query.list(week_binds(&range.weeks));
     let condition = query.scope(scope, "p.unit_id");
-    let with = with_clause(&tree);
     let order = if order {
         " ORDER BY u.code, p.code, s.received_at"
     } else {
         ""
     };
     query.sql = format!(
-        "{with}SELECT {select} FROM submissions s JOIN staff p ON p.id = s.staff_id \
+        "SELECT {select} FROM submissions s JOIN staff p ON p.id = s.staff_id \
          JOIN units u ON u.id = p.unit_id \
          WHERE s.status = 'counted' AND s.week IN ({weeks}){condition}{order}"
     );
@@ -413,7 +408,7 @@ const EVIDENCE_COLUMNS: &str = "u.code, u.name, p.code, p.full_name, s.received_
 
 /// How many counted links the evidence of `range` holds.
 pub async fn evidence_count(db: &Db, range: &Range, scope: Scope) -> Result<i64, sqlx::Error> {
-    let query = evidence_query(range, scope, "COUNT(*)", false);
+    let query = evidence_query(range, &resolve(db, scope).await?, "COUNT(*)", false);
     let (count,): (i64,) = query.query_as().fetch_one(db.pool()).await?;
     Ok(count)
 }
@@ -423,7 +418,7 @@ pub async fn load_evidence(
     range: &Range,
     scope: Scope,
 ) -> Result<Vec<EvidenceTuple>, sqlx::Error> {
-    evidence_query(range, scope, EVIDENCE_COLUMNS, true)
+    evidence_query(range, &resolve(db, scope).await?, EVIDENCE_COLUMNS, true)
         .query_as()
         .fetch_all(db.pool())
         .await
@@ -438,7 +433,7 @@ pub async fn for_each_evidence(
     mut each: impl FnMut(EvidenceTuple) -> bool,
 ) -> Result<(), sqlx::Error> {
     use futures_util::TryStreamExt;
-    let query = evidence_query(range, scope, EVIDENCE_COLUMNS, true);
+    let query = evidence_query(range, &resolve(db, scope).await?, EVIDENCE_COLUMNS, true);
     let mut rows = query.query_as::<EvidenceTuple>().fetch(db.pool());
     while let Some(row) = rows.try_next().await? {
         if !each(row) {
