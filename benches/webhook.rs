@@ -407,7 +407,28 @@ impl Run<'_> {
             fixed_rate(load, bare_url, "/webhooks/zalo", rate, seconds, 0).await;
         let (latency, failed) =
             fixed_rate(load, &server.url, "/webhooks/zalo", rate, seconds, events).await;
+        // Processing keeps up when what is left once the load stops drains quickly.
+        let stopped = Instant::now();
+        let left = count(
+            &db,
+            "SELECT COUNT(*) FROM inbox_events WHERE state = 'pending'",
+        )
+        .await;
+        while count(
+            &db,
+            "SELECT COUNT(*) FROM inbox_events WHERE state = 'pending'",
+        )
+        .await
+            > 0
+            && stopped.elapsed() < Duration::from_secs(300)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         println!();
+        println!(
+            "at {rate}/s for {seconds} s: {left} events left to process when the load stopped, drained in {:.1} s",
+            stopped.elapsed().as_secs_f64()
+        );
         println!("ack latency at {rate}/s offered (from the scheduled send time)");
         println!(
             "  bare axum 200          p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  ({bare_failed} failed)",

@@ -67,8 +67,11 @@ impl AppState {
             self.templates.clone(),
             self.config.settings.clone(),
             self.worker_name("inbox"),
-            self.inbox_stored.clone(),
-            self.outbox_queued.clone(),
+            crate::inbox::processor::Wakes {
+                stored: self.inbox_stored.clone(),
+                outbox: self.outbox_queued.clone(),
+            },
+            self.inbox.ack_queue(),
         )
     }
 
@@ -105,6 +108,7 @@ impl AppState {
     /// Every background task of a full `serve` (the scheduler optional).
     pub fn workers(&self, with_scheduler: bool) -> Workers {
         Workers::spawn(
+            self.db.clone(),
             self.processor(),
             self.link_resolver(),
             self.delivery(),
@@ -132,6 +136,7 @@ pub struct Workers {
 
 impl Workers {
     pub fn spawn(
+        db: Db,
         processor: Processor,
         resolver: LinkResolver,
         delivery: Delivery,
@@ -145,6 +150,7 @@ impl Workers {
             tokio::spawn(Arc::new(delivery).run(receiver.clone())),
             tokio::spawn(Arc::new(approvals).run(receiver.clone())),
         ];
+        handles.push(tokio::spawn(checkpoints(db, receiver.clone())));
         if let Some(scheduler) = scheduler {
             handles.push(tokio::spawn(scheduler.run(receiver)));
         }
@@ -158,6 +164,25 @@ impl Workers {
             let _ = handle.await;
         }
     }
+}
+
+/// SQLite's WAL copied into the database every second, off every writer's path.
+async fn checkpoints(db: Db, shutdown: watch::Receiver<bool>) {
+    if db.backend() != crate::store::Backend::Sqlite {
+        return;
+    }
+    let round = || async {
+        db.checkpoint().await?;
+        Ok::<usize, crate::store::StoreError>(0)
+    };
+    crate::worker::run_rounds(
+        "checkpoint",
+        round,
+        None,
+        std::time::Duration::from_secs(1),
+        shutdown,
+    )
+    .await;
 }
 
 pub fn router(state: AppState) -> Router {

@@ -9,4 +9,4 @@ pub mod writer;
 
 pub use processor::Processor;
 pub use resolving::LinkResolver;
-pub use writer::{InboxError, InboxWriter};
+pub use writer::{AckQueue, InboxError, InboxWriter};

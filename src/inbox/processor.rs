@@ -31,7 +31,18 @@ use crate::templates::{TemplateError, Templates};
 use crate::text::clean_text;
 use crate::worker::run_rounds;
 
+use super::AckQueue;
+
 pub const MAX_ATTEMPTS: i64 = 5;
+/// How long a batch waits for waiting acknowledgements before it goes anyway (so that a
+/// steady flood of webhooks cannot stop processing).
+const ACK_PATIENCE: Duration = Duration::from_millis(20);
+
+/// What wakes the processor (events stored) and what it wakes (messages queued).
+pub struct Wakes {
+    pub stored: Arc<Notify>,
+    pub outbox: Arc<Notify>,
+}
 /// Events per transaction: enough to share an fsync, few enough to hold the write lock
 /// only briefly (webhook acknowledgements wait for it).
 const BATCH: i64 = 32;
@@ -71,6 +82,7 @@ pub struct Processor {
     owner: String,
     stored: Arc<Notify>,
     outbox_wake: Arc<Notify>,
+    acks: AckQueue,
 }
 
 impl Processor {
@@ -80,16 +92,17 @@ impl Processor {
         templates: Arc<Templates>,
         settings: Settings,
         owner: String,
-        stored: Arc<Notify>,
-        outbox_wake: Arc<Notify>,
+        wakes: Wakes,
+        acks: AckQueue,
     ) -> Self {
         Self {
             db,
             templates,
             settings,
             owner,
-            stored,
-            outbox_wake,
+            stored: wakes.stored,
+            outbox_wake: wakes.outbox,
+            acks,
         }
     }
 
@@ -112,6 +125,8 @@ impl Processor {
     }
 
     pub async fn process_batch(&self) -> Result<usize, StoreError> {
+        // Acknowledgements first: a batch holds the write lock they need.
+        self.acks.idle(ACK_PATIENCE).await;
         let now = now_ms();
         let events = self.claim(now).await?;
         if events.is_empty() {

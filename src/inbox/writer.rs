@@ -6,6 +6,8 @@
 //! covers a whole burst, so acknowledged events are durable without a sync per request.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -20,6 +22,26 @@ type Reply = oneshot::Sender<Result<(), String>>;
 #[derive(Clone)]
 pub struct InboxWriter {
     queue: mpsc::Sender<(Vec<InboundEvent>, Reply)>,
+    waiting: AckQueue,
+}
+
+/// How many webhook requests are waiting for their commit. Processing steps aside while
+/// there are some: an acknowledgement must never wait behind a batch of processing.
+#[derive(Clone, Debug, Default)]
+pub struct AckQueue(Arc<AtomicUsize>);
+
+impl AckQueue {
+    pub fn waiting(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Returns once no acknowledgement waits, or after `patience`.
+    pub async fn idle(&self, patience: Duration) {
+        let deadline = tokio::time::Instant::now() + patience;
+        while self.waiting() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_micros(250)).await;
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,20 +57,33 @@ impl InboxWriter {
     pub fn start(db: Db, stored: Arc<Notify>) -> Self {
         let (queue, receiver) = mpsc::channel(4 * MAX_REQUESTS_PER_COMMIT);
         tokio::spawn(run(db, receiver, stored));
-        Self { queue }
+        Self {
+            queue,
+            waiting: AckQueue::default(),
+        }
+    }
+
+    pub fn ack_queue(&self) -> AckQueue {
+        self.waiting.clone()
     }
 
     /// Returns once the events are committed (or were already stored: duplicates are skipped).
     pub async fn store(&self, events: Vec<InboundEvent>) -> Result<(), InboxError> {
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((events, reply))
-            .await
-            .map_err(|_| InboxError::Stopped)?;
-        answer
-            .await
-            .map_err(|_| InboxError::Stopped)?
-            .map_err(InboxError::Store)
+        self.waiting.0.fetch_add(1, Ordering::AcqRel);
+        let stored = async {
+            self.queue
+                .send((events, reply))
+                .await
+                .map_err(|_| InboxError::Stopped)?;
+            answer
+                .await
+                .map_err(|_| InboxError::Stopped)?
+                .map_err(InboxError::Store)
+        }
+        .await;
+        self.waiting.0.fetch_sub(1, Ordering::AcqRel);
+        stored
     }
 }
 

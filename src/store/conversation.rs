@@ -98,9 +98,30 @@ pub async fn touch_identity(
     let updated = match update().fetch_optional(&mut *conn).await? {
         Some(row) => row,
         None => {
-            // A first event from this account: create it, then apply the touch.
-            ensure_identity(conn, platform, user_id, now).await?;
-            update().fetch_one(&mut *conn).await?
+            // A first event from this account: created with the touch applied, in one
+            // statement (a link from a new sender is the common case on a campaign's first day).
+            let (inbound, seen) = match touch {
+                Touch::Inbound => (Some(at), Some(at)),
+                _ => (None, Some(at)),
+            };
+            let inserted: Option<Row> = sqlx::query_as(
+                "INSERT INTO identities (platform, platform_user_id, last_inbound_at, last_seen_at, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+                 ON CONFLICT (platform, platform_user_id) DO NOTHING \
+                 RETURNING id, staff_id, reachable, has_held",
+            )
+            .bind(platform.as_str())
+            .bind(user_id)
+            .bind(inbound)
+            .bind(seen)
+            .bind(now)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match inserted {
+                Some(row) => row,
+                // Created meanwhile by another instance: touch it now.
+                None => update().fetch_one(&mut *conn).await?,
+            }
         }
     };
     let (id, staff_id, reachable, has_held) = updated;
