@@ -185,10 +185,13 @@ pub fn standings_queries(
             )
         };
         query.sql = format!(
-            "WITH act AS (SELECT s.staff_id, COUNT(*) AS links, {quota_weeks_seen} AS quota_weeks \
+            // `+s.staff_id`: grouping by the bare column lets SQLite's planner scan the
+            // per-person index (its order saves a sort) over every link ever, instead of
+            // reading the period's weeks: 2 s instead of 0.5 s for a semester.
+            "WITH act AS (SELECT +s.staff_id AS staff_id, COUNT(*) AS links, {quota_weeks_seen} AS quota_weeks \
                      FROM submissions s \
                      WHERE s.status = 'counted' AND s.week IN ({weeks}) AND s.staff_id IS NOT NULL\
-                     {submitter_condition} GROUP BY s.staff_id) \
+                     {submitter_condition} GROUP BY +s.staff_id) \
              {select}"
         );
         query
