@@ -9,12 +9,25 @@ use std::time::{Duration, Instant};
 
 use support::{Fixture, TestDb, examples_dir};
 
+/// The binary under test: `LANTOA_TEST_BINARY` when set (CI sets it to the release build,
+/// the binary operators install), else the one cargo built for the tests.
+fn binary() -> std::path::PathBuf {
+    match std::env::var_os("LANTOA_TEST_BINARY") {
+        Some(path) => {
+            let path = std::path::PathBuf::from(path);
+            assert!(path.is_file(), "LANTOA_TEST_BINARY={} does not exist", path.display());
+            path
+        }
+        None => env!("CARGO_BIN_EXE_lantoa").into(),
+    }
+}
+
 /// The binary as installed: no environment but the database, started in an empty directory
 /// (no `message-templates/` beside it), as systemd's `WorkingDirectory=/var/lib/lantoa` does.
 fn lantoa(database_url: &str) -> Command {
     static EMPTY: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let empty = EMPTY.get_or_init(|| tempfile::tempdir().expect("temp dir"));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lantoa"));
+    let mut command = Command::new(binary());
     command
         .current_dir(empty.path())
         .env_clear()
