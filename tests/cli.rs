@@ -15,7 +15,11 @@ fn binary() -> std::path::PathBuf {
     match std::env::var_os("LANTOA_TEST_BINARY") {
         Some(path) => {
             let path = std::path::PathBuf::from(path);
-            assert!(path.is_file(), "LANTOA_TEST_BINARY={} does not exist", path.display());
+            assert!(
+                path.is_file(),
+                "LANTOA_TEST_BINARY={} does not exist",
+                path.display()
+            );
             path
         }
         None => env!("CARGO_BIN_EXE_lantoa").into(),
