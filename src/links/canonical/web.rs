@@ -3,7 +3,6 @@ use url::Url;
 use super::{Canonical, LinkKind, LinkPlatform, TRAILING_PUNCTUATION};
 
 /// Parameters that only say where a click came from, on every site.
-
 fn is_tracking(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.starts_with("utm_")
