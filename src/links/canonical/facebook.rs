@@ -1,5 +1,9 @@
+//! Facebook: posts, photos, videos, reels, events and group posts under every host and path
+//! form; pages and profiles as owners; anything else kept apart by its whole path.
+
 use url::Url;
 
+use super::web::unrecognised;
 use super::{Canonical, LinkKind, LinkPlatform, query, segments};
 
 fn is_facebook_id(text: &str) -> bool {
@@ -7,6 +11,17 @@ fn is_facebook_id(text: &str) -> bool {
         || (text.starts_with("pfbid")
             && text.len() > 10
             && text.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// A post or video id as written in a path or parameter: `123`, `pfbid0…`, or `123:0` (a
+/// story's id with its attachment index, which names the same post).
+fn facebook_id(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let id = match text.split_once(':') {
+        Some((id, index)) if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) => id,
+        _ => text,
+    };
+    is_facebook_id(id).then_some(id)
 }
 
 fn fb(key: String, kind: LinkKind, owner: Option<String>) -> Canonical {
@@ -18,6 +33,50 @@ fn fb(key: String, kind: LinkKind, owner: Option<String>) -> Canonical {
         needs_resolution: kind == LinkKind::Short,
     }
 }
+
+/// Query parameters of Facebook links that say where a click came from, never what it shows.
+fn is_facebook_noise(name: &str, _value: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "ref" | "refid" | "fref" | "hc_ref" | "hc_location" | "_rdr" | "_rdc" | "rdid"
+            | "sfnsn" | "paipv" | "eav" | "extid" | "__eep__" | "locale" | "app" | "sfns"
+            | "comment_tracking" | "notif_id" | "notif_t" | "ref_component" | "ref_page"
+            | "acontext" | "theater" | "vh" | "rdr" | "wtsid" | "_ft_" | "aref"
+    )
+}
+
+/// A page's own tabs: `/{page}/about` is still the page.
+const PAGE_TABS: &[&str] = &[
+    "about",
+    "about_details",
+    "posts",
+    "photos",
+    "photos_by",
+    "photos_albums",
+    "videos",
+    "reels",
+    "reels_tab",
+    "events",
+    "community",
+    "reviews",
+    "mentions",
+    "followers",
+    "following",
+    "friends",
+    "groups",
+    "live_videos",
+    "map",
+    "info",
+    "timeline",
+    "home",
+    "grid",
+    "featured",
+    "services",
+    "shop",
+    "jobs",
+    "notes",
+    "likes",
+];
 
 const FACEBOOK_RESERVED: &[&str] = &[
     "watch",
@@ -41,7 +100,6 @@ const FACEBOOK_RESERVED: &[&str] = &[
     "home.php",
     "notifications",
     "marketplace",
-    "gaming",
     "stories",
     "help",
     "policies",
@@ -58,7 +116,6 @@ const FACEBOOK_RESERVED: &[&str] = &[
     "plugins",
     "media",
     "business",
-    "ads",
     "p",
     "photos",
     "videos",
@@ -69,10 +126,20 @@ const FACEBOOK_RESERVED: &[&str] = &[
     "saved",
     "memories",
     "feeds",
+    "watchparty",
+    "flx",
+    "video",
+    "gaming",
+    "ads",
 ];
 
 pub(super) fn facebook_site(site: &str) -> Option<&str> {
-    for root in ["facebook.com", "fb.com", "facebook.com.vn"] {
+    for root in [
+        "facebook.com",
+        "fb.com",
+        "facebook.com.vn",
+        "facebookwkhpilnemxj7asaniu7vnjjbiltxjqhye3mhbshg7kx5tfyd.onion",
+    ] {
         if site == root || site.ends_with(&format!(".{root}")) {
             return Some(root);
         }
@@ -90,48 +157,83 @@ pub(super) fn facebook(site: &str, url: &Url) -> Option<Canonical> {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
     let other = || {
-        let path = lower.join("/");
-        fb(format!("fb:other:{path}"), LinkKind::Other, None)
+        fb(
+            format!("fb:other:{}", unrecognised(url, &is_facebook_noise)),
+            LinkKind::Other,
+            None,
+        )
     };
     let page = |owner: String| fb(format!("fb:page:{owner}"), LinkKind::Page, Some(owner));
     let numeric_owner =
         |name: &str| query(url, name).filter(|id| id.bytes().all(|b| b.is_ascii_digit()));
+    let id_in = |name: &str| query(url, name).and_then(|v| facebook_id(&v).map(str::to_string));
+    let video = |id: String, owner: Option<String>| {
+        fb(format!("fb:video:{id}"), LinkKind::Video, owner)
+    };
+    // The first id among path segments `from..` (a title slug may come before it).
+    let id_after = |from: usize| segs.iter().skip(from).find_map(|s| facebook_id(s));
 
     let result = match lower.as_slice() {
         [] => other(),
-        ["permalink.php"] | ["story.php"] => {
-            match query(url, "story_fbid").filter(|id| is_facebook_id(id)) {
-                Some(id) => fb(
-                    format!("fb:post:{id}"),
-                    LinkKind::Post,
-                    query(url, "id").map(|o| o.to_ascii_lowercase()),
-                ),
-                None => other(),
-            }
-        }
-        ["photo.php"] | ["photo"] => match query(url, "fbid").filter(|id| is_facebook_id(id)) {
+        ["permalink.php"] | ["story.php"] => match id_in("story_fbid") {
             Some(id) => fb(
+                format!("fb:post:{id}"),
+                LinkKind::Post,
+                query(url, "id").map(|o| o.to_ascii_lowercase()),
+            ),
+            None => other(),
+        },
+        // `photo.php?v=` is the old form of a video.
+        ["photo.php"] | ["photo"] => match (id_in("fbid"), id_in("v")) {
+            (Some(id), _) => fb(
                 format!("fb:photo:{id}"),
                 LinkKind::Photo,
                 numeric_owner("id"),
             ),
+            (None, Some(id)) => video(id, None),
+            (None, None) => other(),
+        },
+        ["watch", ..] | ["video.php"] | ["video", "video.php"] => match id_in("v") {
+            Some(id) => video(id, None),
             None => other(),
         },
-        ["watch", ..] | ["video.php"] => match query(url, "v").filter(|id| is_facebook_id(id)) {
-            Some(id) => fb(format!("fb:video:{id}"), LinkKind::Video, None),
+        ["video", "embed" | "embed.php"] => match id_in("video_id").or_else(|| id_in("v")) {
+            Some(id) => video(id, None),
             None => other(),
         },
-        ["reel" | "reels", _, ..] if is_facebook_id(segs[1]) => {
-            fb(format!("fb:video:{}", segs[1]), LinkKind::Reel, None)
-        }
-        ["groups", gid, "posts" | "permalink", _, ..] if is_facebook_id(segs[3]) => fb(
-            format!("fb:post:{}", segs[3]),
+        ["reel" | "reels", id, ..] if facebook_id(id).is_some() => fb(
+            format!("fb:video:{}", facebook_id(segs[1]).unwrap_or(segs[1])),
+            LinkKind::Reel,
+            None,
+        ),
+        // `/groups/{gid}/posts/{pid}`, `/groups/{gid}/permalink/{pid}`, with a title slug
+        // or a `user/{uid}` before the id on some forms.
+        ["groups", gid, "posts" | "permalink", ..] if id_after(3).is_some() => fb(
+            format!("fb:post:{}", id_after(3).unwrap_or_default()),
             LinkKind::Post,
             Some(format!("group:{gid}")),
         ),
-        ["events", id, ..] if is_facebook_id(id) => {
-            fb(format!("fb:event:{id}"), LinkKind::Event, None)
-        }
+        ["groups", gid, "videos", ..] if id_after(3).is_some() => video(
+            id_after(3).unwrap_or_default().to_string(),
+            Some(format!("group:{gid}")),
+        ),
+        ["groups", gid, "photos", ..] if id_after(3).is_some() => fb(
+            format!("fb:photo:{}", id_after(3).unwrap_or_default()),
+            LinkKind::Photo,
+            Some(format!("group:{gid}")),
+        ),
+        // A group's front page opened on one post.
+        ["groups", gid] if id_in("multi_permalinks").is_some() => fb(
+            format!("fb:post:{}", id_in("multi_permalinks").unwrap_or_default()),
+            LinkKind::Post,
+            Some(format!("group:{gid}")),
+        ),
+        // `/events/{id}` and `/events/{title-slug}/{id}`.
+        ["events", ..] if id_after(1).is_some() => fb(
+            format!("fb:event:{}", id_after(1).unwrap_or_default()),
+            LinkKind::Event,
+            None,
+        ),
         ["share", "p" | "v" | "r", _, ..] => fb(
             format!("short:facebook.com/share/{}/{}", lower[1], segs[2]),
             LinkKind::Short,
@@ -147,7 +249,9 @@ pub(super) fn facebook(site: &str, url: &Url) -> Option<Canonical> {
             None => other(),
         },
         ["pg", name, ..] => page(name.to_string()),
-        ["people", _, id, ..] if id.bytes().all(|b| b.is_ascii_digit()) => page(id.to_string()),
+        ["people", _, id] | ["people", _, id, _] if id.bytes().all(|b| b.is_ascii_digit()) => {
+            page(id.to_string())
+        }
         ["p", name_id] => match name_id.rsplit_once('-') {
             Some((_, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
                 page(id.to_string())
@@ -155,8 +259,9 @@ pub(super) fn facebook(site: &str, url: &Url) -> Option<Canonical> {
             _ => other(),
         },
         [first, ..] if FACEBOOK_RESERVED.contains(first) => other(),
-        [owner, "posts", _, ..] if is_facebook_id(segs[2]) => fb(
-            format!("fb:post:{}", segs[2]),
+        // `/{page}/posts/{id}` and `/{page}/posts/{title-slug}/{id}`.
+        [owner, "posts", ..] if id_after(2).is_some() => fb(
+            format!("fb:post:{}", id_after(2).unwrap_or_default()),
             LinkKind::Post,
             Some(owner.to_string()),
         ),
@@ -173,17 +278,18 @@ pub(super) fn facebook(site: &str, url: &Url) -> Option<Canonical> {
                 LinkKind::Photo,
                 Some(owner.to_string()),
             ),
-            _ => page(owner.to_string()),
+            None if lower.len() <= 3 => page(owner.to_string()),
+            None => other(),
         },
-        [owner, "videos", ..] => match segs.iter().skip(2).rev().find(|s| is_facebook_id(s)) {
-            Some(id) => fb(
-                format!("fb:video:{id}"),
-                LinkKind::Video,
-                Some(owner.to_string()),
-            ),
-            None => page(owner.to_string()),
+        [owner, "videos", ..] => match segs.iter().skip(2).rev().find_map(|s| facebook_id(s)) {
+            Some(id) => video(id.to_string(), Some(owner.to_string())),
+            None if lower.len() == 2 => page(owner.to_string()),
+            None => other(),
         },
-        [owner, ..] => page(owner.to_string()),
+        // A page, or one of its tabs; anything further is a form we do not know.
+        [owner] => page(owner.to_string()),
+        [owner, tab] if PAGE_TABS.contains(tab) => page(owner.to_string()),
+        _ => other(),
     };
     Some(result)
 }

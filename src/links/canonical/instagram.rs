@@ -1,5 +1,6 @@
 use url::Url;
 
+use super::web::unrecognised;
 use super::{Canonical, LinkKind, LinkPlatform, segments};
 
 pub(super) fn instagram(site: &str, url: &Url) -> Option<Canonical> {
@@ -42,10 +43,10 @@ pub(super) fn instagram(site: &str, url: &Url) -> Option<Canonical> {
         "tv",
     ];
     Some(match segs.as_slice() {
-        [kind @ ("p" | "reel" | "reels" | "tv"), code, ..] if is_code(code) => {
+        [kind @ ("p" | "reel" | "reels" | "tv"), code] if is_code(code) => {
             post(kind, code, None)
         }
-        [user, kind @ ("p" | "reel" | "reels" | "tv"), code, ..]
+        [user, kind @ ("p" | "reel" | "reels" | "tv"), code]
             if is_code(code) && !RESERVED.contains(user) =>
         {
             post(kind, code, Some(user.to_lowercase()))
@@ -55,7 +56,7 @@ pub(super) fn instagram(site: &str, url: &Url) -> Option<Canonical> {
             make(format!("ig:account:{user}"), LinkKind::Page, Some(user))
         }
         _ => make(
-            format!("ig:other:{}", segs.join("/").to_ascii_lowercase()),
+            format!("ig:other:{}", unrecognised(url, &|_, _| false)),
             LinkKind::Other,
             None,
         ),

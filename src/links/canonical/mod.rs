@@ -117,15 +117,12 @@ fn canonicalize_at_depth(input: &str, depth: usize) -> Result<Canonical, CanonEr
         .host_str()
         .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
         .ok_or(CanonError::NoHost)?;
-    let mut site = host.as_str();
-    while let Some(rest) = site.strip_prefix("www.") {
-        site = rest;
-    }
+    let site = main_host(&host);
     if !is_public_name(site) {
         return Err(CanonError::NoHost);
     }
     if depth < UNWRAP_DEPTH
-        && let Some(target) = wrappers::redirect_target(&host, &url)
+        && let Some(target) = wrappers::redirect_target(&host, site, &url)
     {
         return canonicalize_at_depth(&target, depth + 1);
     }
@@ -146,6 +143,33 @@ fn canonicalize_at_depth(input: &str, depth: usize) -> Result<Canonical, CanonEr
         LinkPlatform::Web
     };
     Ok(web::website(site, &url, platform))
+}
+
+/// Second-level labels under which `m.`/`amp.` are a registrant's name, not a mobile copy
+/// (`m.edu.vn` is not the mobile site of `edu.vn`).
+const SECOND_LEVEL: &[&str] = &[
+    "com", "edu", "gov", "org", "net", "ac", "co", "info", "int", "name", "pro", "biz", "health",
+];
+
+/// The site a host serves: `www.`, `m.` (mobile) and `amp.` hosts are copies of the main
+/// host's pages, however many of them are stacked.
+fn main_host(host: &str) -> &str {
+    let mut site = host;
+    loop {
+        let Some(rest) = ["www.", "m.", "amp."]
+            .iter()
+            .find_map(|prefix| site.strip_prefix(prefix))
+        else {
+            return site;
+        };
+        let labels: Vec<&str> = rest.split('.').collect();
+        let is_suffix_only =
+            labels.len() < 2 || (labels.len() == 2 && SECOND_LEVEL.contains(&labels[0]));
+        if is_suffix_only {
+            return site;
+        }
+        site = rest;
+    }
 }
 
 /// A DNS name with at least two labels (after IDNA, plain ASCII), not an IP address.
@@ -206,6 +230,12 @@ fn parse(input: &str) -> Result<Url, CanonError> {
             }
             format!("https://{}", trimmed.trim_start_matches('/'))
         }
+    };
+    // A link copied out of HTML keeps its escaped `&amp;` between parameters.
+    let with_scheme = if with_scheme.contains("&amp;") {
+        with_scheme.replace("&amp;", "&")
+    } else {
+        with_scheme
     };
     let url = Url::parse(&with_scheme).map_err(|_| CanonError::NotAUrl(trimmed.to_string()))?;
     if url.cannot_be_a_base() {

@@ -1,3 +1,8 @@
+//! Websites, and the path-and-query normal form every site's fallback key is built from.
+
+use std::borrow::Cow;
+
+use unicode_normalization::UnicodeNormalization;
 use url::Url;
 
 use super::{Canonical, LinkKind, LinkPlatform, TRAILING_PUNCTUATION};
@@ -26,6 +31,15 @@ fn is_tracking(name: &str) -> bool {
                 | "mc_eid"
                 | "__tn__"
         )
+}
+
+/// Parameters an AMP cache or viewer adds to a copy of an article (the article has none).
+fn is_amp_parameter(name: &str, value: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "amp" | "amp_js_v" | "amp_gsa" | "usqp" | "_js_v" | "__amp_source_origin" | "ampshare"
+    ) || (name == "outputtype" && value.eq_ignore_ascii_case("amp"))
 }
 
 /// Decodes percent-escapes of unreserved characters and upper-cases the others.
@@ -59,16 +73,69 @@ fn hex_value(byte: u8) -> Option<u8> {
     (byte as char).to_digit(16).map(|d| d as u8)
 }
 
-pub(super) fn website(site: &str, url: &Url, platform: LinkPlatform) -> Canonical {
-    let mut host = site.to_string();
-    if let Some(port) = url.port() {
-        host.push_str(&format!(":{port}"));
+/// Vietnamese is typed both composed (NFC) and decomposed (NFD): the escaped UTF-8 of a
+/// component is decoded, composed and escaped again, so both spellings give one key. Escapes
+/// of ASCII (`%2F`, `%26`) stay escapes: decoding them would change what the URL says.
+fn compose_unicode(text: &str) -> Cow<'_, str> {
+    if !text.contains('%') {
+        return Cow::Borrowed(text);
     }
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut any_high = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(high), Some(low)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2]))
+            && high >= 8
+        {
+            decoded.push(high * 16 + low);
+            any_high = true;
+            i += 3;
+            continue;
+        }
+        decoded.push(bytes[i]);
+        i += 1;
+    }
+    if !any_high {
+        return Cow::Borrowed(text);
+    }
+    let Ok(decoded) = String::from_utf8(decoded) else {
+        return Cow::Borrowed(text); // not UTF-8: kept as the sender wrote it
+    };
+    let mut out = String::with_capacity(text.len());
+    for c in decoded.nfc() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buffer = [0u8; 4];
+            for byte in c.encode_utf8(&mut buffer).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn normalize_component(text: &str) -> String {
+    normalize_escapes(&compose_unicode(text))
+}
+
+/// `/a/b` with every segment's escapes normalised; `//` collapsed, the trailing `/` dropped
+/// (the URL parser has already resolved `.` and `..` as RFC 3986 §5.2.4 says).
+pub(super) fn normal_path(url: &Url) -> String {
     let mut path = String::new();
     for segment in url.path().split('/').filter(|s| !s.is_empty()) {
         path.push('/');
-        path.push_str(&normalize_escapes(segment));
+        path.push_str(&normalize_component(segment));
     }
+    path
+}
+
+/// The query's meaningful parameters, sorted: tracking (and `extra_noise`) removed, `+` read
+/// as the space it means (`%20`), escapes normalised; `None` when nothing is left.
+pub(super) fn normal_query(url: &Url, extra_noise: &dyn Fn(&str, &str) -> bool) -> Option<String> {
     let mut params: Vec<(String, String)> = url
         .query()
         .unwrap_or("")
@@ -76,38 +143,87 @@ pub(super) fn website(site: &str, url: &Url, platform: LinkPlatform) -> Canonica
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (normalize_escapes(name), normalize_escapes(value))
+            (
+                normalize_component(&name.replace('+', "%20")),
+                normalize_component(&value.replace('+', "%20")),
+            )
         })
-        .filter(|(name, _)| !is_tracking(name))
+        .filter(|(name, value)| !is_tracking(name) && !extra_noise(name, value))
         .collect();
+    if params.is_empty() {
+        return None;
+    }
     params.sort();
     params.dedup();
-    // Sites routed in the fragment (`/#/tin/12`, `/#!/tin/12`) name their pages there.
+    let joined: Vec<String> = params
+        .iter()
+        .map(|(name, value)| {
+            if value.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}={value}")
+            }
+        })
+        .collect();
+    Some(joined.join("&"))
+}
+
+/// What a site that Lantoa does not know the forms of keeps in a key: its whole path and its
+/// meaningful query (`search/top?q=x`), so that two different pages never share one.
+pub(super) fn unrecognised(url: &Url, extra_noise: &dyn Fn(&str, &str) -> bool) -> String {
+    let path = normal_path(url);
+    let mut rest = path.trim_start_matches('/').to_string();
+    if let Some(query) = normal_query(url, extra_noise) {
+        rest.push('?');
+        rest.push_str(&query);
+    }
+    rest.trim_end_matches(TRAILING_PUNCTUATION).to_string()
+}
+
+/// An AMP copy's path names the article: a `.amp` before the extension or at the end, a
+/// final `/amp` segment.
+fn article_path(path: String) -> String {
+    let mut path = path;
+    if let Some(stripped) = path.strip_suffix("/amp") {
+        path = stripped.to_string();
+    }
+    if let Some(stripped) = path.strip_suffix(".amp") {
+        path = stripped.to_string();
+    }
+    if let Some(stripped) = path.strip_suffix(".amp.html") {
+        path = format!("{stripped}.html");
+    }
+    if let Some(stripped) = path.strip_suffix(".amp.htm") {
+        path = format!("{stripped}.htm");
+    }
+    path
+}
+
+pub(super) fn website(site: &str, url: &Url, platform: LinkPlatform) -> Canonical {
+    let mut host = site.to_string();
+    if let Some(port) = url.port() {
+        host.push_str(&format!(":{port}"));
+    }
+    let mut path = article_path(normal_path(url));
+    let query = normal_query(url, &is_amp_parameter);
+    // Sites routed in the fragment (`/#/tin/12`, `/#!/tin/12`) name their pages there; an
+    // empty route (`#/`, `#!/`) is the page itself.
     if let Some(route) = url
         .fragment()
         .filter(|f| f.starts_with('/') || f.starts_with('!'))
+        .filter(|f| !matches!(*f, "/" | "!" | "!/"))
     {
         path.push_str("/#");
-        path.push_str(&normalize_escapes(route));
+        path.push_str(&normalize_component(route));
     }
     let mut key = format!("web:{host}{path}");
-    if !params.is_empty() {
+    if let Some(query) = &query {
         key.push('?');
-        let joined: Vec<String> = params
-            .iter()
-            .map(|(name, value)| {
-                if value.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{name}={value}")
-                }
-            })
-            .collect();
-        key.push_str(&joined.join("&"));
+        key.push_str(query);
     }
     let key = key.trim_end_matches(TRAILING_PUNCTUATION).to_string();
     // A site's home page is the site, not one of its posts.
-    let is_home = path.is_empty() && params.is_empty();
+    let is_home = path.is_empty() && query.is_none();
     Canonical {
         key,
         platform,

@@ -1,24 +1,90 @@
+//! Links that only carry another link: redirect and warning pages, login walls, embed and
+//! share plugins, oEmbed endpoints, AMP caches, hashbang and fragment routes. The carried link
+//! is canonicalized instead (sources in `docs/canonical-keys.md`).
+
 use url::Url;
 
-use super::{facebook::facebook_site, query};
+use super::{facebook::facebook_site, query, youtube::is_youtube_site};
 
-pub(super) fn redirect_target(host: &str, url: &Url) -> Option<String> {
+/// The link `url` carries, absolute (a relative target is read against the wrapper).
+pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<String> {
     let path = url.path();
-    let is_facebook_wrapper = (host == "l.messenger.com"
-        || facebook_site(host.strip_prefix("www.").unwrap_or(host)).is_some())
-        && path.starts_with("/l.php");
-    if is_facebook_wrapper {
-        return query(url, "u");
+    let lower_path = path.to_ascii_lowercase();
+    let carried = |name: &str| {
+        query(url, name).and_then(|target| url.join(&target).ok().map(String::from))
+    };
+    if host == "l.messenger.com" || facebook_site(site).is_some() {
+        // `#!/page/posts/1`: the old hashbang site kept the real path in the fragment.
+        if let Some(route) = url.fragment().and_then(|f| f.strip_prefix('!'))
+            && route.starts_with('/')
+            && route.len() > 1
+        {
+            return Some(format!("https://www.facebook.com{route}"));
+        }
+        return match lower_path.as_str() {
+            "/l.php" | "/flx/warn" | "/flx/warn/" | "/sharer.php" | "/sharer/sharer.php"
+            | "/sharer" | "/sharer/" => carried("u"),
+            // A logged-out visitor is sent to the login page with the post in `next`.
+            p if p.starts_with("/login") || p == "/checkpoint/" || p == "/checkpoint" => {
+                carried("next")
+            }
+            // Embed plugins (`plugins/video.php`, `plugins/post.php`, …) and share dialogs.
+            p if p.starts_with("/plugins/") || p.starts_with("/dialog/") => {
+                carried("href").or_else(|| carried("u"))
+            }
+            _ => None,
+        };
     }
-    // A logged-out visitor is sent to the login page with the post in `next`.
-    let is_facebook_login = facebook_site(host.strip_prefix("www.").unwrap_or(host)).is_some()
-        && (path.starts_with("/login") || path == "/checkpoint/");
-    if is_facebook_login {
-        return query(url, "next");
+    if is_youtube_site(site) {
+        if site == "consent.youtube.com" {
+            return carried("continue");
+        }
+        // `m.youtube.com/#/watch?v=…`: the mobile site once routed in the fragment.
+        if path == "/"
+            && let Some(route) = url.fragment()
+            && route.starts_with('/')
+            && route.len() > 1
+        {
+            return Some(format!("https://www.youtube.com{route}"));
+        }
+        return match lower_path.trim_end_matches('/') {
+            "/redirect" => carried("q"),
+            "/attribution_link" => carried("u"),
+            "/signin" | "/logout" => carried("next").or_else(|| carried("continue")),
+            "/oembed" => carried("url"),
+            _ => None,
+        };
     }
-    let is_youtube_wrapper = host.ends_with("youtube.com") && path == "/redirect";
-    if is_youtube_wrapper {
-        return query(url, "q");
+    if site == "accounts.google.com" {
+        return carried("continue");
     }
-    None
+    amp_cache_target(site, url)
+}
+
+/// `*.cdn.ampproject.org/c/s/{host}/{path}` (`/v/` is the viewer, no `s/` means http) and
+/// `google.com/amp/s/{host}/{path}` are cached copies of `{host}/{path}`.
+fn amp_cache_target(site: &str, url: &Url) -> Option<String> {
+    let rest = if site.ends_with(".cdn.ampproject.org") || site == "cdn.ampproject.org" {
+        let path = url.path();
+        ["/c/", "/v/", "/wp/"]
+            .iter()
+            .find_map(|prefix| path.strip_prefix(prefix))?
+    } else if site == "google.com" || site.starts_with("google.com.") {
+        url.path().strip_prefix("/amp/")?
+    } else {
+        return None;
+    };
+    let (scheme, rest) = match rest.strip_prefix("s/") {
+        Some(rest) => ("https", rest),
+        None => ("http", rest),
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    let mut target = format!("{scheme}://{rest}");
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    Some(target)
 }

@@ -1,5 +1,9 @@
+//! YouTube: every host and path form of a video; channels as owners; anything else kept
+//! apart by its whole path and query. Video ids are case-sensitive.
+
 use url::Url;
 
+use super::web::unrecognised;
 use super::{Canonical, LinkKind, LinkPlatform, query, segments};
 
 fn is_youtube_id(text: &str) -> bool {
@@ -9,13 +13,26 @@ fn is_youtube_id(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// youtube.com and its subdomains (`m.`, `music.`, `consent.`), youtube-nocookie.com,
+/// youtubekids.com, youtube.googleapis.com and youtu.be.
+pub(super) fn is_youtube_site(site: &str) -> bool {
+    site == "youtu.be"
+        || site == "youtube.googleapis.com"
+        || ["youtube.com", "youtube-nocookie.com", "youtubekids.com"]
+            .iter()
+            .any(|root| site == *root || site.ends_with(&format!(".{root}")))
+}
+
+/// Parameters that say how a video was reached or where to start it, not which it is.
+fn is_youtube_noise(name: &str, _value: &str) -> bool {
+    matches!(
+        name,
+        "feature" | "si" | "pp" | "ab_channel" | "app" | "persist_app" | "noapp" | "t"
+    )
+}
+
 pub(super) fn youtube(site: &str, url: &Url) -> Option<Canonical> {
-    let is_youtube = site == "youtu.be"
-        || site == "youtube.com"
-        || site.ends_with(".youtube.com")
-        || site == "youtube-nocookie.com"
-        || site.ends_with(".youtube-nocookie.com");
-    if !is_youtube {
+    if !is_youtube_site(site) {
         return None;
     }
     let segs = segments(url);
@@ -34,29 +51,42 @@ pub(super) fn youtube(site: &str, url: &Url) -> Option<Canonical> {
         needs_resolution: false,
     };
     let other = || Canonical {
-        key: format!("yt:other:{}", segs.join("/").to_ascii_lowercase()),
+        key: format!("yt:other:{}", unrecognised(url, &is_youtube_noise)),
         platform: LinkPlatform::Youtube,
         kind: LinkKind::Other,
         owner: None,
         needs_resolution: false,
     };
+    let v = || query(url, "v").filter(|id| is_youtube_id(id));
     if site == "youtu.be" {
         return Some(match segs.first() {
-            Some(id) if is_youtube_id(id) => video(id),
+            Some(id) if is_youtube_id(id) && segs.len() == 1 => video(id),
             _ => other(),
         });
     }
     Some(match segs.as_slice() {
-        ["watch"] => match query(url, "v").filter(|id| is_youtube_id(id)) {
+        [] | ["watch" | "watch_popup" | "watch.php" | "index.php"] => match v() {
             Some(id) => video(&id),
             None => other(),
         },
-        ["shorts" | "live" | "embed" | "v" | "e", id, ..] if is_youtube_id(id) => video(id),
-        [handle, ..] if handle.starts_with('@') && handle.len() > 1 => {
+        ["watch", id] if is_youtube_id(id) => video(id),
+        ["shorts" | "live" | "embed" | "v" | "e", id] if is_youtube_id(id) => video(id),
+        [handle] if handle.starts_with('@') && handle.len() > 1 => channel(handle.to_lowercase()),
+        [handle, tab] if handle.starts_with('@') && handle.len() > 1 && is_channel_tab(tab) => {
             channel(handle.to_lowercase())
         }
-        ["channel", id, ..] => channel(id.to_string()),
-        ["c" | "user", name, ..] => channel(name.to_lowercase()),
+        ["channel", id] => channel(id.to_string()),
+        ["channel", id, tab] if is_channel_tab(tab) => channel(id.to_string()),
+        ["c" | "user", name] => channel(name.to_lowercase()),
+        ["c" | "user", name, tab] if is_channel_tab(tab) => channel(name.to_lowercase()),
         _ => other(),
     })
+}
+
+fn is_channel_tab(tab: &str) -> bool {
+    matches!(
+        tab,
+        "videos" | "featured" | "shorts" | "streams" | "playlists" | "community" | "about"
+            | "live" | "posts"
+    )
 }
