@@ -134,6 +134,9 @@ pub struct MessengerConfig {
     pub verify_token: Secret,
     pub page_access_token: Secret,
     pub api_base: String,
+    /// The page Lantoa answers for; events addressed to other pages are ignored. Unset: the
+    /// app's one page, whatever its id.
+    pub page_id: Option<String>,
 }
 
 /// Settings that come from `lantoa.toml`; every field has a default.
@@ -542,6 +545,7 @@ impl Config {
                         "MESSENGER_API_BASE",
                         "https://graph.facebook.com/v25.0",
                     )?,
+                    page_id: var("MESSENGER_PAGE_ID"),
                 })
             }
         };

@@ -174,10 +174,11 @@ async fn messenger_webhook(
             );
         }
     };
-    let events = messenger::parse_events(&parsed).unwrap_or_else(|err| {
-        tracing::info!(reason = %err, "signed Messenger payload kept as ignored");
-        vec![messenger::ignored_event(&parsed)]
-    });
+    let events =
+        messenger::parse_events(&parsed, config.page_id.as_deref()).unwrap_or_else(|err| {
+            tracing::info!(reason = %err, "signed Messenger payload kept as ignored");
+            vec![messenger::ignored_event(&parsed)]
+        });
     accept(&state, Platform::Messenger, events).await
 }
 

@@ -393,7 +393,8 @@ async fn a_messenger_batch_of_several_entries_is_processed_whole() {
     w.app.deliver().await;
     let mut recipients: Vec<String> = w.fake.sent().into_iter().map(|m| m.recipient).collect();
     recipients.sort();
-    assert_eq!(recipients, ["a", "b", "c", "d"]);
+    // `d` wrote in standby: another app owns that thread, so it is stored and not answered.
+    assert_eq!(recipients, ["a", "b", "c"]);
 }
 
 #[tokio::test]

@@ -94,7 +94,7 @@ proptest! {
 
     #[test]
     fn messenger_batches_parse_to_clean_ids(body in event_json()) {
-        if let Ok(events) = messenger::parse_events(&body) {
+        if let Ok(events) = messenger::parse_events(&body, Some("P")) {
             for event in events {
                 prop_assert!(!event.sender_id.chars().any(is_unwanted));
                 prop_assert!(!event.dedup_key.chars().any(is_unwanted));

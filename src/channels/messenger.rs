@@ -5,9 +5,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::{
-    EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, str_at, unhex,
-};
+use super::{EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, unhex};
 use crate::text::{clean_id, clean_text};
 
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
@@ -29,8 +27,14 @@ pub fn verify_signature(
         .map_err(|_| WebhookError::BadSignature)
 }
 
-/// Every event of every entry, from `messaging[]` and `standby[]`.
-pub fn parse_events(body: &Value) -> Result<Vec<InboundEvent>, WebhookError> {
+/// Every event of every entry, from `messaging[]` and `standby[]`. `page_id` (when
+/// configured) is the one page Lantoa answers for: events of other pages are kept as ignored.
+/// Events in `standby[]` belong to a thread another app owns (Meta's handover protocol): kept,
+/// never answered.
+pub fn parse_events(
+    body: &Value,
+    page_id: Option<&str>,
+) -> Result<Vec<InboundEvent>, WebhookError> {
     if body.get("object").and_then(Value::as_str) != Some("page") {
         return Err(WebhookError::Malformed("object is not `page`".into()));
     }
@@ -40,19 +44,55 @@ pub fn parse_events(body: &Value) -> Result<Vec<InboundEvent>, WebhookError> {
         .ok_or_else(|| WebhookError::Malformed("no entry[]".into()))?;
     let mut events = Vec::new();
     for entry in entries {
-        let lists = ["messaging", "standby"]
-            .iter()
-            .filter_map(|key| entry.get(key).and_then(Value::as_array))
-            .collect::<Vec<_>>();
-        if lists.is_empty() {
+        let messaging = entry.get("messaging").and_then(Value::as_array);
+        let standby = entry.get("standby").and_then(Value::as_array);
+        if messaging.is_none() && standby.is_none() {
             // Dashboard test payloads (`field`/`value`) and other shapes: kept as ignored.
             events.push(ignored_event(entry));
         }
-        for event in lists.into_iter().flatten() {
-            events.push(parse_event(event));
+        let entry_page = id_at(entry, &["id"]);
+        for event in messaging.into_iter().flatten() {
+            let mut parsed = parse_event(event);
+            let page = page_of(event, parsed.kind).or(entry_page.clone());
+            if let (Some(expected), Some(page)) = (page_id, page.as_deref())
+                && expected != page
+            {
+                parsed.kind = EventKind::Ignored;
+                parsed.name = format!("{} (page {})", parsed.name, clean_id(page));
+            }
+            events.push(parsed);
+        }
+        for event in standby.into_iter().flatten() {
+            let mut parsed = parse_event(event);
+            parsed.kind = EventKind::Ignored;
+            parsed.name = format!("standby {}", parsed.name);
+            parsed.dedup_key = format!("standby:{}", parsed.dedup_key);
+            events.push(parsed);
         }
     }
     Ok(events)
+}
+
+/// The page an event is addressed to: the recipient of what a person sends, the sender of an
+/// echo.
+fn page_of(event: &Value, kind: EventKind) -> Option<String> {
+    if kind == EventKind::Echo {
+        id_at(event, &["sender", "id"])
+    } else {
+        id_at(event, &["recipient", "id"])
+    }
+}
+
+/// An id at `path`, written as a string (as Meta sends them) or a number (as some SDK
+/// fixtures do).
+fn id_at(value: &Value, path: &[&str]) -> Option<String> {
+    let found = path.iter().try_fold(value, |value, key| value.get(key))?;
+    let id = match found {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        _ => return None,
+    };
+    (!id.is_empty()).then_some(id)
 }
 
 /// A signed payload (or entry) we cannot read: stored as ignored, deduplicated on its hash.
@@ -80,6 +120,9 @@ fn parse_event(event: &Value) -> InboundEvent {
         (EventKind::Echo, "message_echo")
     } else if message.is_some() {
         (EventKind::Message, "message")
+    } else if event.get("message_edit").is_some() {
+        // An edited message is read again: the links it adds count (research/messenger.md).
+        (EventKind::Message, "message_edit")
     } else if event.get("postback").is_some() {
         (EventKind::Postback, "postback")
     } else if event.get("delivery").is_some() {
@@ -92,15 +135,23 @@ fn parse_event(event: &Value) -> InboundEvent {
         (EventKind::Ignored, "unknown")
     };
     let sender = if kind == EventKind::Echo {
-        str_at(event, &["recipient", "id"])
+        id_at(event, &["recipient", "id"])
     } else {
-        str_at(event, &["sender", "id"]).or_else(|| str_at(event, &["sender", "user_ref"]))
+        id_at(event, &["sender", "id"]).or_else(|| id_at(event, &["sender", "user_ref"]))
     };
-    let sender = sender.map(clean_id).filter(|id| !id.is_empty());
+    let sender = sender
+        .map(|id| clean_id(&id).into_owned())
+        .filter(|id| !id.is_empty());
     let payload = event.to_string();
-    let mid = str_at(event, &["message", "mid"])
-        .or_else(|| str_at(event, &["postback", "mid"]))
-        .map(clean_id);
+    let mid = id_at(event, &["message", "mid"])
+        .or_else(|| id_at(event, &["postback", "mid"]))
+        .or_else(|| {
+            // Each edit of one message is its own event (`num_edit` counts them).
+            let mid = id_at(event, &["message_edit", "mid"])?;
+            let edit = id_at(event, &["message_edit", "num_edit"]).unwrap_or_default();
+            Some(format!("{mid}#{edit}"))
+        })
+        .map(|mid| clean_id(&mid).into_owned());
     let dedup_key = match mid {
         Some(mid) if !mid.is_empty() => format!("{name}:{mid}"),
         _ => format!("sha256:{}", sha256_hex(&[payload.as_bytes()])),
@@ -113,7 +164,7 @@ fn parse_event(event: &Value) -> InboundEvent {
         } else {
             kind
         },
-        sender_id: sender.map(|s| s.into_owned()).unwrap_or_default(),
+        sender_id: sender.unwrap_or_default(),
         name: name.to_string(),
         occurred_at_ms: event.get("timestamp").and_then(Value::as_i64).unwrap_or(0),
         payload,
@@ -121,10 +172,16 @@ fn parse_event(event: &Value) -> InboundEvent {
     }
 }
 
-/// Text and attachment URLs of a stored message event. `fallback` attachments (a shared URL)
-/// may carry the URL in `payload.url`, in `url`/`URL`, or nowhere.
+/// Attachment types whose URL is a copy of an upload on Meta's CDN, not a post.
+const MEDIA_TYPES: &[&str] = &["image", "video", "audio", "file", "sticker"];
+
+/// Text and attachment URLs of a stored message (or message edit) event. A shared post or
+/// link arrives as `share`, `post`, `fallback`, `ig_reel`/`reel` or `template`, with its URL in
+/// `payload.url`, at the attachment's top level (`url`, `URL`), or in a template's elements
+/// and buttons; relative reel URLs are read against their site.
 pub fn message_content(event: &Value) -> MessageContent {
     let message = event.get("message");
+    let edited = event.get("message_edit");
     let text = message
         .and_then(|m| {
             // A quick-reply tap's payload wins over its button title.
@@ -132,28 +189,91 @@ pub fn message_content(event: &Value) -> MessageContent {
                 .and_then(|q| q.get("payload"))
                 .or_else(|| m.get("text"))
         })
+        .or_else(|| edited.and_then(|e| e.get("text")))
         .and_then(Value::as_str)
         .map(|text| clean_text(text).into_owned())
         .unwrap_or_default();
-    let attachment_urls = message
+    let mut attachment_urls = Vec::new();
+    for attachment in message
         .and_then(|m| m.get("attachments"))
         .and_then(Value::as_array)
-        .map(|attachments| {
-            attachments
-                .iter()
-                .filter(|a| a.get("type").and_then(Value::as_str) == Some("fallback"))
-                .filter_map(|a| {
-                    str_at(a, &["payload", "url"])
-                        .or_else(|| str_at(a, &["url"]))
-                        .or_else(|| str_at(a, &["URL"]))
-                        .map(|url| clean_id(url).into_owned())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .into_iter()
+        .flatten()
+    {
+        let kind = attachment.get("type").and_then(Value::as_str).unwrap_or("");
+        if MEDIA_TYPES.contains(&kind) {
+            continue;
+        }
+        let base = match kind {
+            "ig_reel" => "https://www.instagram.com",
+            _ => "https://www.facebook.com",
+        };
+        let payload = attachment.get("payload");
+        let mut found = Vec::new();
+        for url in [
+            payload.and_then(|p| p.get("url")),
+            attachment.get("url"),
+            attachment.get("URL"),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            found.push(url);
+        }
+        // Templates: `payload.elements[]` (also under `generic`) with `url`, a
+        // `default_action.url` and `buttons[].url`; a button template's `payload.buttons[]`.
+        if let Some(payload) = payload {
+            let elements = payload
+                .get("elements")
+                .or_else(|| payload.pointer("/generic/elements"))
+                .and_then(Value::as_array);
+            for element in elements.into_iter().flatten() {
+                found.extend(element.get("url"));
+                found.extend(element.pointer("/default_action/url"));
+                found.extend(buttons_urls(element));
+            }
+            found.extend(buttons_urls(payload));
+        }
+        if found.is_empty()
+            && matches!(kind, "reel")
+            && let Some(id) = id_at(attachment, &["payload", "reel_video_id"])
+        {
+            attachment_urls.push(format!("https://www.facebook.com/reel/{}", clean_id(&id)));
+        }
+        for url in found.into_iter().filter_map(Value::as_str) {
+            if let Some(url) = absolute_url(&clean_id(url), base)
+                && !attachment_urls.contains(&url)
+            {
+                attachment_urls.push(url);
+            }
+        }
+    }
     MessageContent {
         text,
         attachment_urls,
+    }
+}
+
+fn buttons_urls(value: &Value) -> impl Iterator<Item = &Value> {
+    value
+        .get("buttons")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|button| button.get("url"))
+}
+
+/// An attachment's URL as a web address: absolute http(s), or a path on `base`; anything else
+/// (a file name in a `fallback`, a `BLOB` string) is not a link.
+fn absolute_url(url: &str, base: &str) -> Option<String> {
+    let url = url.trim();
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        Some(url.to_string())
+    } else if url.starts_with('/') && !url.starts_with("//") && !url.contains(char::is_whitespace) {
+        Some(format!("{base}{url}"))
+    } else {
+        None
     }
 }
 
@@ -207,7 +327,7 @@ mod tests {
                 {"sender":{"id":"P"},"recipient":{"id":"C"},"timestamp":4,"message":{"mid":"m3","is_echo":true,"text":"x"}}]},
             {"field":"messaging_postbacks","value":{}}
         ]});
-        let events = parse_events(&body).unwrap();
+        let events = parse_events(&body, None).unwrap();
         let summary: Vec<(EventKind, &str)> = events
             .iter()
             .map(|e| (e.kind, e.sender_id.as_str()))
@@ -218,7 +338,8 @@ mod tests {
                 (EventKind::Message, "A"),
                 (EventKind::Message, "B"),
                 (EventKind::Receipt, "A"),
-                (EventKind::Echo, "C"),
+                // In standby another app owns the thread: kept, never answered.
+                (EventKind::Ignored, "C"),
                 (EventKind::Ignored, ""),
             ]
         );
@@ -244,7 +365,7 @@ mod tests {
 
     #[test]
     fn not_a_page_object_is_malformed() {
-        assert!(parse_events(&serde_json::json!({"object":"instagram","entry":[]})).is_err());
-        assert!(parse_events(&serde_json::json!({"object":"page"})).is_err());
+        assert!(parse_events(&serde_json::json!({"object":"instagram","entry":[]}), None).is_err());
+        assert!(parse_events(&serde_json::json!({"object":"page"}), None).is_err());
     }
 }

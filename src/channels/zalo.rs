@@ -162,7 +162,11 @@ pub fn ignored_event(raw: &[u8]) -> InboundEvent {
     }
 }
 
-/// Text (also a caption) and attachment URLs of a stored `user_send_*` event.
+/// Attachment types whose `url` is Zalo's copy of an upload (zdn.vn CDN), not a post.
+const MEDIA_TYPES: &[&str] = &["image", "gif", "video", "audio", "voice", "file", "sticker"];
+
+/// Text (also a caption) and the URLs of the attachments that carry a link (`link`, and any
+/// other type with an http(s) `payload.url` that is not an upload) of a `user_send_*` event.
 pub fn message_content(payload: &Value) -> MessageContent {
     let message = payload.get("message");
     let text = clean_text(
@@ -178,8 +182,15 @@ pub fn message_content(payload: &Value) -> MessageContent {
         .map(|attachments| {
             attachments
                 .iter()
-                .filter(|a| a.get("type").and_then(Value::as_str) == Some("link"))
+                .filter(|a| {
+                    let kind = a.get("type").and_then(Value::as_str).unwrap_or("");
+                    !MEDIA_TYPES.contains(&kind)
+                })
                 .filter_map(|a| str_at(a, &["payload", "url"]).map(|u| clean_id(u).into_owned()))
+                .filter(|url| {
+                    let lower = url.trim().to_ascii_lowercase();
+                    lower.starts_with("https://") || lower.starts_with("http://")
+                })
                 .collect()
         })
         .unwrap_or_default();

@@ -1,5 +1,7 @@
 //! Turning the links of a message into submissions: canonical keys, duplicates, page posts.
 
+use std::collections::HashSet;
+
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
@@ -27,7 +29,23 @@ pub fn local_time(ms: i64, time_zone: &TimeZone) -> String {
         .to_string()
 }
 
-/// Stores each link; returns one reply item per link and how many were kept or counted.
+/// The links of an edited message that its sender has not sent before (by canonical key or
+/// as written): what the edit adds.
+pub fn links_not_yet_sent(urls: &[String], sent: &HashSet<String>) -> Vec<String> {
+    let mut added: Vec<String> = Vec::new();
+    for url in urls {
+        let known = sent.contains(url)
+            || canonicalize(url).is_ok_and(|canonical| sent.contains(&canonical.key));
+        if !known && !added.contains(url) {
+            added.push(url.clone());
+        }
+    }
+    added
+}
+
+/// Stores each link; returns one reply item per post and how many were kept or counted. Links
+/// of one message that name the same post (the text's link and its `l.facebook.com` preview)
+/// are one post: stored and answered once.
 pub async fn record_links(
     conn: &mut AnyConnection,
     origin: &Origin<'_>,
@@ -36,6 +54,7 @@ pub async fn record_links(
 ) -> Result<(Vec<Value>, usize), sqlx::Error> {
     let mut items = Vec::with_capacity(urls.len());
     let mut stored = 0;
+    let mut keys_seen = HashSet::new();
     for url in urls {
         let canonical = match canonicalize(url) {
             Ok(canonical) => canonical,
@@ -44,6 +63,9 @@ pub async fn record_links(
                 continue;
             }
         };
+        if !keys_seen.insert(canonical.key.clone()) {
+            continue;
+        }
         if !canonical.kind.is_countable() {
             let what = if canonical.kind == LinkKind::Page {
                 "một trang (fanpage, trang cá nhân hoặc kênh)"

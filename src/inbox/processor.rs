@@ -31,7 +31,7 @@ use crate::templates::{TemplateError, Templates};
 use crate::text::clean_text;
 use crate::worker::run_rounds;
 
-use super::AckQueue;
+use super::{AckQueue, counting};
 
 pub const MAX_ATTEMPTS: i64 = 5;
 /// How long a batch waits for waiting acknowledgements before it goes anyway (so that a
@@ -253,6 +253,16 @@ impl Processor {
         }
 
         let intent = match event.kind {
+            EventKind::Message if payload.get("message_edit").is_some() => {
+                // An edit is read again for the links it adds; it is not a new command, and
+                // an edit that adds none is not answered.
+                let content = message_content(event.platform, &payload);
+                let mut urls = crate::links::extract_urls(&content.text);
+                urls.extend(content.attachment_urls);
+                let sent = submissions::keys_sent_by(conn, identity.id).await?;
+                let added = counting::links_not_yet_sent(&urls, &sent);
+                (!added.is_empty()).then(|| conversation::parse("", &added))
+            }
             EventKind::Message => {
                 let content = message_content(event.platform, &payload);
                 Some(conversation::parse(&content.text, &content.attachment_urls))

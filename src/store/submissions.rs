@@ -18,6 +18,20 @@ pub async fn pending_links(
     .await
 }
 
+/// Every canonical key and raw URL an account has sent (an edited message's links are
+/// compared with them).
+pub async fn keys_sent_by(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT canonical_key, raw_url FROM submissions WHERE identity_id = $1")
+            .bind(identity_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows.into_iter().flat_map(|(key, url)| [key, url]).collect())
+}
+
 /// A link as it is stored.
 #[derive(Debug, Clone)]
 pub struct NewSubmission<'a> {

@@ -158,6 +158,10 @@ pub fn channels_config(database_url: &str, fake: &FakePlatform) -> Config {
             ("MESSENGER_VERIFY_TOKEN", MESSENGER_VERIFY_TOKEN),
             ("MESSENGER_PAGE_ACCESS_TOKEN", "page-token"),
             ("MESSENGER_API_BASE", &fake.messenger_api_base()),
+            (
+                "MESSENGER_PAGE_ID",
+                lantoa::fake_platform::MESSENGER_PAGE_ID,
+            ),
         ],
     )
 }

@@ -38,10 +38,34 @@ fn fb(key: String, kind: LinkKind, owner: Option<String>) -> Canonical {
 fn is_facebook_noise(name: &str, _value: &str) -> bool {
     matches!(
         name.to_ascii_lowercase().as_str(),
-        "ref" | "refid" | "fref" | "hc_ref" | "hc_location" | "_rdr" | "_rdc" | "rdid"
-            | "sfnsn" | "paipv" | "eav" | "extid" | "__eep__" | "locale" | "app" | "sfns"
-            | "comment_tracking" | "notif_id" | "notif_t" | "ref_component" | "ref_page"
-            | "acontext" | "theater" | "vh" | "rdr" | "wtsid" | "_ft_" | "aref"
+        "ref"
+            | "refid"
+            | "fref"
+            | "hc_ref"
+            | "hc_location"
+            | "_rdr"
+            | "_rdc"
+            | "rdid"
+            | "sfnsn"
+            | "paipv"
+            | "eav"
+            | "extid"
+            | "__eep__"
+            | "locale"
+            | "app"
+            | "sfns"
+            | "comment_tracking"
+            | "notif_id"
+            | "notif_t"
+            | "ref_component"
+            | "ref_page"
+            | "acontext"
+            | "theater"
+            | "vh"
+            | "rdr"
+            | "wtsid"
+            | "_ft_"
+            | "aref"
     )
 }
 
@@ -167,9 +191,8 @@ pub(super) fn facebook(site: &str, url: &Url) -> Option<Canonical> {
     let numeric_owner =
         |name: &str| query(url, name).filter(|id| id.bytes().all(|b| b.is_ascii_digit()));
     let id_in = |name: &str| query(url, name).and_then(|v| facebook_id(&v).map(str::to_string));
-    let video = |id: String, owner: Option<String>| {
-        fb(format!("fb:video:{id}"), LinkKind::Video, owner)
-    };
+    let video =
+        |id: String, owner: Option<String>| fb(format!("fb:video:{id}"), LinkKind::Video, owner);
     // The first id among path segments `from..` (a title slug may come before it).
     let id_after = |from: usize| segs.iter().skip(from).find_map(|s| facebook_id(s));
 

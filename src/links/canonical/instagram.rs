@@ -43,9 +43,7 @@ pub(super) fn instagram(site: &str, url: &Url) -> Option<Canonical> {
         "tv",
     ];
     Some(match segs.as_slice() {
-        [kind @ ("p" | "reel" | "reels" | "tv"), code] if is_code(code) => {
-            post(kind, code, None)
-        }
+        [kind @ ("p" | "reel" | "reels" | "tv"), code] if is_code(code) => post(kind, code, None),
         [user, kind @ ("p" | "reel" | "reels" | "tv"), code]
             if is_code(code) && !RESERVED.contains(user) =>
         {

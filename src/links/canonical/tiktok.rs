@@ -21,8 +21,16 @@ fn video_id(text: &str) -> Option<&str> {
 fn is_tiktok_noise(name: &str, _value: &str) -> bool {
     matches!(
         name,
-        "is_from_webapp" | "sender_device" | "is_copy_url" | "web_id" | "_r" | "_t" | "lang"
-            | "refer" | "referer_url" | "referer_video_id"
+        "is_from_webapp"
+            | "sender_device"
+            | "is_copy_url"
+            | "web_id"
+            | "_r"
+            | "_t"
+            | "lang"
+            | "refer"
+            | "referer_url"
+            | "referer_video_id"
     )
 }
 
@@ -47,7 +55,10 @@ pub(super) fn tiktok(site: &str, url: &Url) -> Option<Canonical> {
         [user, "video" | "photo", id] if user.starts_with('@') && video_id(id).is_some() => {
             video(video_id(id).unwrap_or(id), Some(user.to_lowercase()))
         }
-        ["share", "video", id] | ["v", id] | ["embed", id] | ["embed", "v2", id]
+        ["share", "video", id]
+        | ["v", id]
+        | ["embed", id]
+        | ["embed", "v2", id]
         | ["player", "v1", id]
             if video_id(id).is_some() =>
         {

@@ -10,9 +10,8 @@ use super::{facebook::facebook_site, query, youtube::is_youtube_site};
 pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<String> {
     let path = url.path();
     let lower_path = path.to_ascii_lowercase();
-    let carried = |name: &str| {
-        query(url, name).and_then(|target| url.join(&target).ok().map(String::from))
-    };
+    let carried =
+        |name: &str| query(url, name).and_then(|target| url.join(&target).ok().map(String::from));
     if host == "l.messenger.com" || facebook_site(site).is_some() {
         // `#!/page/posts/1`: the old hashbang site kept the real path in the fragment.
         if let Some(route) = url.fragment().and_then(|f| f.strip_prefix('!'))

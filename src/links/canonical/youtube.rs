@@ -86,7 +86,14 @@ pub(super) fn youtube(site: &str, url: &Url) -> Option<Canonical> {
 fn is_channel_tab(tab: &str) -> bool {
     matches!(
         tab,
-        "videos" | "featured" | "shorts" | "streams" | "playlists" | "community" | "about"
-            | "live" | "posts"
+        "videos"
+            | "featured"
+            | "shorts"
+            | "streams"
+            | "playlists"
+            | "community"
+            | "about"
+            | "live"
+            | "posts"
     )
 }
