@@ -185,13 +185,16 @@ pub fn standings_queries(
             )
         };
         query.sql = format!(
-            // `+s.staff_id`: grouping by the bare column lets SQLite's planner scan the
-            // per-person index (its order saves a sort) over every link ever, instead of
-            // reading the period's weeks: 2 s instead of 0.5 s for a semester.
-            "WITH act AS (SELECT +s.staff_id AS staff_id, COUNT(*) AS links, {quota_weeks_seen} AS quota_weeks \
+            // Grouping by the bare column lets SQLite's planner scan the per-person index (its
+            // order saves a sort) over every link ever instead of reading the period's weeks
+            // (1.7 s instead of 0.7 s for a semester). A CAST hides that order and, unlike a
+            // unary `+`, keeps the INTEGER affinity the join to `staff` needs for an automatic
+            // index: with `+`, `act` was scanned once per person (a week took 90 s).
+            "WITH act AS (SELECT CAST(s.staff_id AS BIGINT) AS staff_id, COUNT(*) AS links, \
+                     {quota_weeks_seen} AS quota_weeks \
                      FROM submissions s \
                      WHERE s.status = 'counted' AND s.week IN ({weeks}) AND s.staff_id IS NOT NULL\
-                     {submitter_condition} GROUP BY +s.staff_id) \
+                     {submitter_condition} GROUP BY CAST(s.staff_id AS BIGINT)) \
              {select}"
         );
         query
