@@ -520,3 +520,177 @@ fn mutated_urls_never_panic_and_web_keys_stay_idempotent() {
         fail_if_any("property violations", &all);
     }
 }
+
+const NEAR_MISSES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/url_near_misses.tsv"
+);
+
+/// Two URLs of different posts that differ only slightly (another id on the same page, an id
+/// differing in case, embed wrappers of two videos, …) never share a key.
+#[test]
+fn near_miss_pairs_never_share_a_key() {
+    let text = std::fs::read_to_string(NEAR_MISSES).expect("near-miss file");
+    let mut problems = Vec::new();
+    let mut pairs = 0;
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [a, b, why] = fields.as_slice() else {
+            problems.push(format!("line {}: expected 3 fields", index + 1));
+            continue;
+        };
+        pairs += 1;
+        match (canonicalize(a), canonicalize(b)) {
+            (Ok(ka), Ok(kb)) if ka.key == kb.key => problems.push(format!(
+                "line {} ({why}): both {} — {a} | {b}",
+                index + 1,
+                ka.key
+            )),
+            (Ok(_), Ok(_)) => {}
+            (ra, rb) => problems.push(format!(
+                "line {} ({why}): not canonicalized: {:?} {:?}",
+                index + 1,
+                ra.err(),
+                rb.err()
+            )),
+        }
+    }
+    assert!(pairs >= 100, "only {pairs} near-miss pairs");
+    fail_if_any("near misses", &problems);
+}
+
+mod distinct_ids {
+    use lantoa::links::canonicalize;
+    use proptest::prelude::*;
+
+    /// Every supported form of a numeric Facebook id (post, video, photo, event, reel), with
+    /// the id at `{}`; forms of one family name the same post.
+    const FACEBOOK_POSTS: &[&str] = &[
+        "https://www.facebook.com/thnguyenhue/posts/{}",
+        "https://m.facebook.com/story.php?story_fbid={}&id=100064512378901",
+        "https://www.facebook.com/permalink.php?story_fbid={}&id=1",
+        "https://www.facebook.com/thnguyenhue/posts/le-khai-giang/{}",
+        "https://www.facebook.com/thnguyenhue/posts/{}:0",
+        "https://www.facebook.com/groups/giaovien/posts/{}/",
+        "https://www.facebook.com/groups/1/posts/d41d8cd9/{}/",
+        "https://www.facebook.com/groups/giaovien/permalink/{}/",
+        "https://www.facebook.com/events/364677040588691/permalink/{}/",
+        "https://www.facebook.com/plugins/post.php?href=https%3A%2F%2Fwww.facebook.com%2Fa%2Fposts%2F{}",
+        "https://www.facebook.com/#!/thnguyenhue/posts/{}",
+        "https://www.facebook.com/flx/warn/?u=https%3A%2F%2Fwww.facebook.com%2Fa%2Fposts%2F{}",
+    ];
+    const FACEBOOK_VIDEOS: &[&str] = &[
+        "https://www.facebook.com/thnguyenhue/videos/{}/",
+        "https://www.facebook.com/thnguyenhue/videos/vb.1/{}/",
+        "https://www.facebook.com/watch/?v={}",
+        "https://www.facebook.com/watch/live/?v={}",
+        "https://www.facebook.com/video.php?v={}",
+        "https://www.facebook.com/video/video.php?v={}",
+        "https://www.facebook.com/video/embed?video_id={}",
+        "https://www.facebook.com/photo.php?v={}",
+        "https://www.facebook.com/reel/{}",
+        "https://www.facebook.com/plugins/video.php?href=https%3A%2F%2Fwww.facebook.com%2Fa%2Fvideos%2F{}%2F",
+    ];
+    const FACEBOOK_OTHERS: &[&str] = &[
+        "https://www.facebook.com/photo.php?fbid={}",
+        "https://www.facebook.com/thnguyenhue/photos/a.1/{}/",
+        "https://www.facebook.com/events/{}/",
+        "https://www.facebook.com/watchparty/{}",
+    ];
+    const YOUTUBE: &[&str] = &[
+        "https://www.youtube.com/watch?v={}",
+        "https://youtu.be/{}",
+        "https://www.youtube.com/shorts/{}",
+        "https://www.youtube.com/embed/{}",
+        "https://www.youtube.com/live/{}",
+        "https://www.youtube.com/v/{}",
+        "https://www.youtube.com/e/{}",
+        "https://m.youtube.com/#/watch?v={}",
+        "https://www.youtubekids.com/watch?v={}",
+        "https://youtube.googleapis.com/v/{}",
+        "https://www.youtube.com/watch_popup?v={}",
+        "https://www.youtube.com/attribution_link?a=x&u=%2Fwatch%3Fv%3D{}%26feature%3Dshare",
+        "https://www.youtube.com/oembed?url=https%3A//www.youtube.com/watch?v%3D{}&format=json",
+        "https://consent.youtube.com/m?continue=https%3A%2F%2Fwww.youtube.com%2Fwatch%3Fv%3D{}",
+        "https://www.youtube.com/watch?feature=player_embedded&amp;v={}",
+    ];
+    const TIKTOK: &[&str] = &[
+        "https://www.tiktok.com/@truong.thcs/video/{}",
+        "https://www.tiktok.com/@truong.thcs/photo/{}",
+        "https://www.tiktok.com/share/video/{}",
+        "https://www.tiktokv.com/share/video/{}/",
+        "https://m.tiktok.com/v/{}.html",
+        "https://www.tiktok.com/embed/v2/{}",
+        "https://www.tiktok.com/embed/{}",
+        "https://www.tiktok.com/player/v1/{}",
+    ];
+
+    fn key(template: &str, id: &str) -> String {
+        let url = template.replace("{}", id);
+        canonicalize(&url)
+            .unwrap_or_else(|e| panic!("{url}: {e}"))
+            .key
+    }
+
+    fn numeric_id() -> impl Strategy<Value = String> {
+        "[1-9][0-9]{5,18}"
+    }
+
+    fn youtube_id() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_-]{11}".prop_filter("not a path word", |id| {
+            !matches!(id.as_str(), "live_stream" | "videoseries")
+        })
+    }
+
+    /// Two distinct ids in any two forms of a family: the keys differ; the same id in any two
+    /// forms of a family: one key.
+    fn check(family: &[&str], a: &str, b: &str, i: usize, j: usize) -> Result<(), TestCaseError> {
+        let (fa, fb) = (family[i % family.len()], family[j % family.len()]);
+        prop_assert_eq!(key(fa, a), key(fb, a), "one post, two forms: {} {}", fa, fb);
+        if a != b {
+            prop_assert_ne!(key(fa, a), key(fb, b), "two posts, one key: {} {}", fa, fb);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn facebook_posts(a in numeric_id(), b in numeric_id(), i in 0usize..64, j in 0usize..64) {
+            check(FACEBOOK_POSTS, &a, &b, i, j)?;
+        }
+
+        #[test]
+        fn facebook_videos(a in numeric_id(), b in numeric_id(), i in 0usize..64, j in 0usize..64) {
+            check(FACEBOOK_VIDEOS, &a, &b, i, j)?;
+        }
+
+        #[test]
+        fn facebook_photos_events_and_parties(a in numeric_id(), b in numeric_id(), i in 0usize..4) {
+            let form = FACEBOOK_OTHERS[i];
+            if a != b {
+                prop_assert_ne!(key(form, &a), key(form, &b));
+            }
+        }
+
+        #[test]
+        fn youtube(a in youtube_id(), b in youtube_id(), i in 0usize..64, j in 0usize..64) {
+            check(YOUTUBE, &a, &b, i, j)?;
+        }
+
+        #[test]
+        fn youtube_ids_differing_only_in_case(a in "[a-z]{11}", i in 0usize..64) {
+            let form = YOUTUBE[i % YOUTUBE.len()];
+            prop_assert_ne!(key(form, &a), key(form, &a.to_uppercase()));
+        }
+
+        #[test]
+        fn tiktok(a in numeric_id(), b in numeric_id(), i in 0usize..64, j in 0usize..64) {
+            check(TIKTOK, &a, &b, i, j)?;
+        }
+    }
+}

@@ -733,7 +733,11 @@ async fn the_standings_dedup_and_huy_queries_use_indexes() {
         // `act` (alias `a`) is each person's links of the period: joined to every person, a
         // SCAN of it runs once per person (it must be searched through an automatic index).
         let tables: &[(&str, &str)] = if name.contains("(province") {
-            &[("submissions", "s"), ("unit_page_posts", "pp"), ("act", "a")]
+            &[
+                ("submissions", "s"),
+                ("unit_page_posts", "pp"),
+                ("act", "a"),
+            ]
         } else {
             &[
                 ("submissions", "s"),

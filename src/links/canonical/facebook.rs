@@ -163,6 +163,7 @@ pub(super) fn facebook_site(site: &str) -> Option<&str> {
         "fb.com",
         "facebook.com.vn",
         "facebookwkhpilnemxj7asaniu7vnjjbiltxjqhye3mhbshg7kx5tfyd.onion",
+        "facebookcorewwwi.onion",
     ] {
         if site == root || site.ends_with(&format!(".{root}")) {
             return Some(root);
@@ -251,6 +252,20 @@ pub(super) fn facebook(site: &str, url: &Url) -> Option<Canonical> {
             LinkKind::Post,
             Some(format!("group:{gid}")),
         ),
+        // A post in an event's discussion: the post, not the event (two posts of one event
+        // are two posts).
+        ["events", eid, "permalink", pid, ..]
+            if facebook_id(eid).is_some() && facebook_id(pid).is_some() =>
+        {
+            fb(
+                format!("fb:post:{}", facebook_id(segs[3]).unwrap_or_default()),
+                LinkKind::Post,
+                Some(format!(
+                    "event:{}",
+                    facebook_id(segs[1]).unwrap_or_default()
+                )),
+            )
+        }
         // `/events/{id}` and `/events/{title-slug}/{id}`.
         ["events", ..] if id_after(1).is_some() => fb(
             format!("fb:event:{}", id_after(1).unwrap_or_default()),
@@ -272,6 +287,10 @@ pub(super) fn facebook(site: &str, url: &Url) -> Option<Canonical> {
             None => other(),
         },
         ["pg", name, ..] => page(name.to_string()),
+        // The old form of a page: `/pages/{name}/{id}`.
+        ["pages", _, id] | ["pages", _, id, _] if id.bytes().all(|b| b.is_ascii_digit()) => {
+            page(id.to_string())
+        }
         ["people", _, id] | ["people", _, id, _] if id.bytes().all(|b| b.is_ascii_digit()) => {
             page(id.to_string())
         }

@@ -156,7 +156,7 @@ const SECOND_LEVEL: &[&str] = &[
 fn main_host(host: &str) -> &str {
     let mut site = host;
     loop {
-        let Some(rest) = ["www.", "m.", "amp."]
+        let Some(rest) = ["www.", "m.", "mobile.", "amp.", "amp-"]
             .iter()
             .find_map(|prefix| site.strip_prefix(prefix))
         else {
@@ -232,11 +232,11 @@ fn parse(input: &str) -> Result<Url, CanonError> {
         }
     };
     // A link copied out of HTML keeps its escaped `&amp;` between parameters.
-    let with_scheme = if with_scheme.contains("&amp;") {
-        with_scheme.replace("&amp;", "&")
-    } else {
-        with_scheme
-    };
+    // (`&amp;amp;` when it was escaped twice).
+    let mut with_scheme = with_scheme;
+    while with_scheme.contains("&amp;") {
+        with_scheme = with_scheme.replace("&amp;", "&");
+    }
     let url = Url::parse(&with_scheme).map_err(|_| CanonError::NotAUrl(trimmed.to_string()))?;
     if url.cannot_be_a_base() {
         return Err(CanonError::NotAUrl(trimmed.to_string()));

@@ -30,16 +30,21 @@ fn is_tracking(name: &str) -> bool {
                 | "mc_cid"
                 | "mc_eid"
                 | "__tn__"
+                | "__twitter_impression"
         )
 }
 
 /// Parameters an AMP cache or viewer adds to a copy of an article (the article has none).
 fn is_amp_parameter(name: &str, value: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "amp" | "amp_js_v" | "amp_gsa" | "usqp" | "_js_v" | "__amp_source_origin" | "ampshare"
-    ) || (name == "outputtype" && value.eq_ignore_ascii_case("amp"))
+    name == "amp"
+        || name.starts_with("amp_")
+        || matches!(
+            name.as_str(),
+            "usqp" | "_js_v" | "__amp_source_origin" | "ampshare" | "hs_amp"
+        )
+        || (matches!(name.as_str(), "outputtype" | "mode" | "output")
+            && value.eq_ignore_ascii_case("amp"))
 }
 
 /// Decodes percent-escapes of unreserved characters and upper-cases the others.
@@ -177,16 +182,26 @@ pub(super) fn unrecognised(url: &Url, extra_noise: &dyn Fn(&str, &str) -> bool) 
         rest.push('?');
         rest.push_str(&query);
     }
-    rest.trim_end_matches(TRAILING_PUNCTUATION).to_string()
+    trim_key_end(&rest).to_string()
 }
 
-/// An AMP copy's path names the article: a `.amp` before the extension or at the end, a
-/// final `/amp` segment.
+/// A key ends neither with what input cleaning trims from a pasted link nor with the `/` that
+/// trimming can leave behind, so that a key read back as a URL gives the same key.
+fn trim_key_end(key: &str) -> &str {
+    key.trim_end_matches(|c| TRAILING_PUNCTUATION.contains(&c) || c == '/')
+}
+
+/// An AMP copy's path names the article: a `.amp` before the extension or at the end, an
+/// `amp` segment (`/amp/2026/…`, `/news/amp/…`, `/…/amp`).
 fn article_path(path: String) -> String {
-    let mut path = path;
-    if let Some(stripped) = path.strip_suffix("/amp") {
-        path = stripped.to_string();
-    }
+    let mut path = if path.split('/').any(|segment| segment == "amp") {
+        path.split('/')
+            .filter(|segment| *segment != "amp")
+            .collect::<Vec<_>>()
+            .join("/")
+    } else {
+        path
+    };
     if let Some(stripped) = path.strip_suffix(".amp") {
         path = stripped.to_string();
     }
@@ -221,7 +236,7 @@ pub(super) fn website(site: &str, url: &Url, platform: LinkPlatform) -> Canonica
         key.push('?');
         key.push_str(query);
     }
-    let key = key.trim_end_matches(TRAILING_PUNCTUATION).to_string();
+    let key = trim_key_end(&key).to_string();
     // A site's home page is the site, not one of its posts.
     let is_home = path.is_empty() && query.is_none();
     Canonical {

@@ -27,10 +27,11 @@ pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<Strin
             p if p.starts_with("/login") || p == "/checkpoint/" || p == "/checkpoint" => {
                 carried("next")
             }
-            // Embed plugins (`plugins/video.php`, `plugins/post.php`, …) and share dialogs.
-            p if p.starts_with("/plugins/") || p.starts_with("/dialog/") => {
-                carried("href").or_else(|| carried("u"))
-            }
+            // Embed plugins (`plugins/video.php`, `plugins/post.php`, …), their oEmbed
+            // endpoints (`plugins/post/oembed.json/?url=`) and share dialogs.
+            p if p.starts_with("/plugins/") || p.starts_with("/dialog/") => carried("href")
+                .or_else(|| carried("url"))
+                .or_else(|| carried("u")),
             _ => None,
         };
     }
@@ -38,13 +39,22 @@ pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<Strin
         if site == "consent.youtube.com" {
             return carried("continue");
         }
-        // `m.youtube.com/#/watch?v=…`: the mobile site once routed in the fragment.
+        // `m.youtube.com/#/watch?v=…`: the mobile site once routed in the fragment (also
+        // escaped: `#%2Fwatch%3Fv%3D…`).
         if path == "/"
             && let Some(route) = url.fragment()
-            && route.starts_with('/')
-            && route.len() > 1
         {
-            return Some(format!("https://www.youtube.com{route}"));
+            let route = if route.starts_with("%2F") || route.starts_with("%2f") {
+                url::form_urlencoded::parse(format!("r={route}").as_bytes())
+                    .next()
+                    .map(|(_, value)| value.into_owned())
+                    .unwrap_or_default()
+            } else {
+                route.to_string()
+            };
+            if route.starts_with('/') && route.len() > 1 {
+                return Some(format!("https://www.youtube.com{route}"));
+            }
         }
         return match lower_path.trim_end_matches('/') {
             "/redirect" => carried("q"),
@@ -57,6 +67,10 @@ pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<Strin
     if site == "accounts.google.com" {
         return carried("continue");
     }
+    // A search result's click-through: `google.com/url?q=…` (or `url=`), on every Google.
+    if (site.starts_with("google.") || site.contains(".google.")) && path == "/url" {
+        return carried("url").or_else(|| carried("q"));
+    }
     amp_cache_target(site, url)
 }
 
@@ -68,16 +82,22 @@ fn amp_cache_target(site: &str, url: &Url) -> Option<String> {
         ["/c/", "/v/", "/wp/"]
             .iter()
             .find_map(|prefix| path.strip_prefix(prefix))?
-    } else if site == "google.com" || site.starts_with("google.com.") {
+    } else if site == "google.com" || site.starts_with("google.com.") || site == "bing.com" {
         url.path().strip_prefix("/amp/")?
     } else {
         return None;
     };
+    let rest = rest.trim_start_matches('/');
     let (scheme, rest) = match rest.strip_prefix("s/") {
-        Some(rest) => ("https", rest),
+        Some(rest) => ("https", rest.trim_start_matches('/')),
         None => ("http", rest),
     };
-    if rest.is_empty() {
+    // `/v/s/` alone, or `/v/s`: no page inside.
+    if !rest
+        .split('/')
+        .next()
+        .is_some_and(|host| host.contains('.'))
+    {
         return None;
     }
     let mut target = format!("{scheme}://{rest}");

@@ -7,7 +7,10 @@ use super::web::unrecognised;
 use super::{Canonical, LinkKind, LinkPlatform, query, segments};
 
 fn is_youtube_id(text: &str) -> bool {
+    // Two path words of 11 characters that are not videos: `embed/live_stream?channel=…`
+    // (a channel's stream) and `embed/videoseries?list=…` (a playlist).
     text.len() == 11
+        && !matches!(text, "live_stream" | "videoseries")
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -65,12 +68,17 @@ pub(super) fn youtube(site: &str, url: &Url) -> Option<Canonical> {
         });
     }
     Some(match segs.as_slice() {
-        [] | ["watch" | "watch_popup" | "watch.php" | "index.php"] => match v() {
-            Some(id) => video(&id),
-            None => other(),
-        },
+        []
+        | ["watch" | "watch_popup" | "watch.php" | "index.php" | "details" | "ytscreeningroom"] => {
+            match v().or_else(|| query(url, "vi").filter(|id| is_youtube_id(id))) {
+                Some(id) => video(&id),
+                None => other(),
+            }
+        }
         ["watch", id] if is_youtube_id(id) => video(id),
-        ["shorts" | "live" | "embed" | "v" | "e", id] if is_youtube_id(id) => video(id),
+        ["shorts" | "live" | "embed" | "v" | "vi" | "e" | "video", id] if is_youtube_id(id) => {
+            video(id)
+        }
         [handle] if handle.starts_with('@') && handle.len() > 1 => channel(handle.to_lowercase()),
         [handle, tab] if handle.starts_with('@') && handle.len() > 1 && is_channel_tab(tab) => {
             channel(handle.to_lowercase())
