@@ -202,8 +202,13 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Canon { json, urls } = &cli.command {
-        // Pure: needs neither configuration nor database.
-        for line in canon_lines(urls, *json) {
+        // Pure: needs neither configuration nor database; with `--json` and a DATABASE_URL it
+        // also says which page a numeric owner id was learned to be.
+        let aliases = match (std::env::var("DATABASE_URL"), json) {
+            (Ok(url), true) => learned_aliases(&url, urls).await,
+            _ => Default::default(),
+        };
+        for line in canon_lines(urls, *json, &aliases) {
             println!("{line}");
         }
         return Ok(());
@@ -493,12 +498,58 @@ fn print_outgoing(outgoing: &[lantoa::weekly::jobs::Outgoing], dry_run: bool) {
     }
 }
 
-fn canon_lines(urls: &[String], json: bool) -> Vec<String> {
+/// Owner id → (page slug, the post it was learned from), for the owners of `urls`.
+async fn learned_aliases(
+    database_url: &str,
+    urls: &[String],
+) -> std::collections::HashMap<String, (String, String)> {
+    let mut found = std::collections::HashMap::new();
+    let db = match lantoa::store::Db::connect(database_url).await {
+        Ok(db) => db,
+        Err(err) => {
+            eprintln!("warning: owner aliases not shown: {err}");
+            return found;
+        }
+    };
+    if let Ok(mut conn) = db.pool().acquire().await {
+        for owner in urls
+            .iter()
+            .filter_map(|url| lantoa::links::canonicalize(url).ok()?.owner)
+        {
+            match lantoa::store::submissions::owner_alias(&mut conn, &owner).await {
+                Ok(Some(alias)) => {
+                    found.insert(owner, alias);
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    eprintln!("warning: owner aliases not shown: {err}");
+                    break;
+                }
+            }
+        }
+    }
+    db.close().await;
+    found
+}
+
+fn canon_lines(
+    urls: &[String],
+    json: bool,
+    aliases: &std::collections::HashMap<String, (String, String)>,
+) -> Vec<String> {
     urls.iter()
         .map(|url| match (lantoa::links::canonicalize(url), json) {
             (Ok(canonical), false) => canonical.key,
             (Ok(canonical), true) => {
-                serde_json::json!({"url": url, "canonical": canonical}).to_string()
+                let mut line = serde_json::json!({"url": url, "canonical": canonical});
+                if let Some((owner, learned_from)) =
+                    canonical.owner.as_ref().and_then(|o| aliases.get(o))
+                {
+                    line["owner_alias"] = serde_json::json!({
+                        "page_id": canonical.owner, "owner": owner, "learned_from": learned_from,
+                    });
+                }
+                line.to_string()
             }
             (Err(err), false) => format!("error: {err}"),
             (Err(err), true) => {

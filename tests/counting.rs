@@ -282,3 +282,104 @@ async fn a_short_link_counts_at_once_then_merges_with_the_long_form() {
         "both resolved page posts credit the unit"
     );
 }
+
+/// A page listed by slug, then seen in a post URL under its numeric id: the post already known
+/// under the slug teaches that the id is the slug, and later posts under the id are the unit's.
+#[tokio::test]
+async fn a_numeric_page_id_is_learned_as_an_alias_of_the_slug() {
+    let w = world().await;
+    w.app.zalo_register(&w.fake, "zalo-gv1", "GV0001").await;
+    w.app.zalo_register(&w.fake, "zalo-gv2", "GV0002").await;
+    // Nobody knows yet whose page 100055512345678 is.
+    let unknown = "https://m.facebook.com/story.php?story_fbid=5009&id=100055512345678";
+    let reply = w.app.zalo_says(&w.fake, "zalo-gv2", unknown).await;
+    assert!(reply.contains("bài chia sẻ"), "{reply}");
+    let reply = w
+        .app
+        .zalo_says(
+            &w.fake,
+            "zalo-gv1",
+            "https://www.facebook.com/thnguyenhue.lg/posts/5001",
+        )
+        .await;
+    assert!(reply.contains("Trường Tiểu học Nguyễn Huệ"), "{reply}");
+    // The same post under the page's numeric id: the alias is learned.
+    let reply = w
+        .app
+        .zalo_says(
+            &w.fake,
+            "zalo-gv2",
+            "https://m.facebook.com/story.php?story_fbid=5001&id=100055512345678",
+        )
+        .await;
+    assert!(reply.contains("Trường Tiểu học Nguyễn Huệ"), "{reply}");
+    let alias: (String, String) = sqlx::query_as(
+        "SELECT owner, learned_from_key FROM owner_aliases WHERE alias = '100055512345678'",
+    )
+    .fetch_one(w.app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        alias,
+        ("thnguyenhue.lg".to_string(), "fb:post:5001".to_string())
+    );
+    // A later post under the id is the unit's page post without anyone using the slug.
+    let reply = w
+        .app
+        .zalo_says(
+            &w.fake,
+            "zalo-gv2",
+            "https://www.facebook.com/permalink.php?story_fbid=5002&id=100055512345678",
+        )
+        .await;
+    assert!(
+        reply.contains("bài đăng trên trang Trường Tiểu học Nguyễn Huệ"),
+        "{reply}"
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM unit_page_posts pp JOIN units u ON u.id = pp.unit_id WHERE u.code = 'TH-LG-01'")
+            .await,
+        2,
+        "5001 and 5002; the unknown 5009 was sent before the alias was known"
+    );
+
+    // `lantoa canon --json` shows it, with a DATABASE_URL.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lantoa"))
+        .args([
+            "canon",
+            "--json",
+            "https://m.facebook.com/story.php?story_fbid=7&id=100055512345678",
+        ])
+        .env("DATABASE_URL", &w.db.url)
+        .output()
+        .unwrap();
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(line["owner_alias"]["owner"], "thnguyenhue.lg", "{line}");
+    assert_eq!(line["owner_alias"]["learned_from"], "fb:post:5001");
+
+    // The evidence says which page the id is.
+    let week = lantoa::calendar::IsoWeek::containing(
+        jiff::Zoned::now()
+            .with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
+            .date(),
+    );
+    let period = lantoa::weekly::period::Period::week(week);
+    let (_, _, range) = w.app.state.weekly().standings(&period).await.unwrap();
+    let evidence = w
+        .app
+        .state
+        .weekly()
+        .evidence(&range, lantoa::store::weekly::Scope::Province)
+        .await
+        .unwrap();
+    let row = evidence
+        .iter()
+        .find(|e| e.key == "fb:post:5002")
+        .expect("5002 in the evidence");
+    assert!(
+        row.kind.contains("mã trang = thnguyenhue.lg"),
+        "{}",
+        row.kind
+    );
+}

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sqlx::AnyConnection;
 
 use crate::config::Quotas;
-use crate::links::{LinkKind, canonicalize};
+use crate::links::{LinkKind, LinkPlatform, canonicalize};
 use crate::org::UnitKind;
 use crate::store::submissions::{self, NewSubmission};
 
@@ -87,6 +87,11 @@ pub async fn record_links(
                 }
             }
         };
+        if canonical.platform == LinkPlatform::Facebook
+            && let Some(owner) = canonical.owner.as_deref()
+        {
+            learn_owner_alias(conn, &canonical.key, owner, origin.received_at).await?;
+        }
         let id = submissions::insert(
             conn,
             &NewSubmission {
@@ -130,6 +135,45 @@ pub async fn record_links(
     Ok((items, stored))
 }
 
+/// Which of two owners of one post is the numeric page id and which the slug, if that is
+/// what they are (groups and events are not pages).
+pub fn alias_pair<'a>(first: &'a str, second: &'a str) -> Option<(&'a str, &'a str)> {
+    let is_id = |o: &str| !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit());
+    let is_slug = |o: &str| !is_id(o) && !o.contains(':');
+    match (is_id(first), is_id(second)) {
+        (true, false) if is_slug(second) => Some((first, second)),
+        (false, true) if is_slug(first) => Some((second, first)),
+        _ => None,
+    }
+}
+
+/// A post seen under a page's slug and under its numeric id (`story.php?story_fbid=X&id=N`
+/// and `/{slug}/posts/X`) tells that N is the slug: when the slug is a unit's page, later
+/// posts under N are credited to that unit.
+async fn learn_owner_alias(
+    conn: &mut AnyConnection,
+    key: &str,
+    owner: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for other in submissions::other_owners_of(conn, key, owner).await? {
+        let Some((alias, slug)) = alias_pair(owner, &other) else {
+            continue;
+        };
+        if submissions::is_unit_page_owner(conn, slug).await?
+            && submissions::record_owner_alias(conn, alias, slug, key, now).await?
+        {
+            tracing::info!(
+                alias,
+                owner = slug,
+                post = key,
+                "page id learned as an alias"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Credits the post to the unit whose page owns it; returns the unit's name.
 pub async fn credit_if_page_post(
     conn: &mut AnyConnection,
@@ -168,4 +212,25 @@ pub async fn standing_context(
         "unit_page_posts": standing.unit_page_posts,
         "unit_quota": quota,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::alias_pair;
+
+    #[test]
+    fn only_a_page_id_and_a_page_slug_make_an_alias() {
+        assert_eq!(
+            alias_pair("thnguyenhue.lg", "123"),
+            Some(("123", "thnguyenhue.lg"))
+        );
+        assert_eq!(
+            alias_pair("123", "thnguyenhue.lg"),
+            Some(("123", "thnguyenhue.lg"))
+        );
+        // A group's or an event's id is never taken for a page; two ids or two slugs say nothing.
+        assert_eq!(alias_pair("123", "group:123"), None);
+        assert_eq!(alias_pair("123", "456"), None);
+        assert_eq!(alias_pair("a", "b"), None);
+    }
 }

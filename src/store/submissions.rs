@@ -92,14 +92,76 @@ pub async fn first_counted(
         .await
 }
 
-/// The active unit whose page a post's owner is, if any.
+/// The other owners one post has been seen under (a page's slug and its numeric id).
+pub async fn other_owners_of(
+    conn: &mut AnyConnection,
+    key: &str,
+    owner: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT owner FROM submissions WHERE canonical_key = $1 AND owner IS NOT NULL \
+         AND owner <> $2 LIMIT 5",
+    )
+    .bind(key)
+    .bind(owner)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// Whether some unit lists this owner in its `page_urls`.
+pub async fn is_unit_page_owner(
+    conn: &mut AnyConnection,
+    owner: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM unit_pages WHERE owner = $1 LIMIT 1")
+            .bind(owner)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Records that `alias` (a numeric page id) is the page `owner`; false when it was known.
+pub async fn record_owner_alias(
+    conn: &mut AnyConnection,
+    alias: &str,
+    owner: &str,
+    key: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO owner_aliases (alias, owner, learned_from_key, learned_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (alias) DO NOTHING",
+    )
+    .bind(alias)
+    .bind(owner)
+    .bind(key)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The owner a numeric page id is an alias of, with the post it was learned from.
+pub async fn owner_alias(
+    conn: &mut AnyConnection,
+    alias: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT owner, learned_from_key FROM owner_aliases WHERE alias = $1")
+        .bind(alias)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// The active unit whose page a post's owner is (directly, or through a learned alias).
 pub async fn unit_of_owner(
     conn: &mut AnyConnection,
     owner: &str,
 ) -> Result<Option<(i64, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT u.id, u.name FROM unit_pages p JOIN units u ON u.id = p.unit_id \
-         WHERE p.owner = $1 AND u.status = 'active' ORDER BY u.id LIMIT 1",
+         WHERE p.owner IN ($1, (SELECT a.owner FROM owner_aliases a WHERE a.alias = $1)) \
+         AND u.status = 'active' ORDER BY u.id LIMIT 1",
     )
     .bind(owner)
     .fetch_optional(&mut *conn)

@@ -396,6 +396,10 @@ pub type EvidenceTuple = (
     String,
     Option<i64>,
     i64,
+    // The page a numeric owner id was learned to be, when that is how the post was credited.
+    Option<String>,
+    // A unit website's article check (`timeout`: counted without an answer from the site).
+    Option<String>,
 );
 
 fn evidence_query(range: &Range, scope: &Units, select: &str, order: bool) -> Query {
@@ -416,7 +420,8 @@ fn evidence_query(range: &Range, scope: &Units, select: &str, order: bool) -> Qu
 }
 
 const EVIDENCE_COLUMNS: &str = "u.code, u.name, p.code, p.full_name, s.received_at, s.week, \
-     s.raw_url, s.canonical_key, s.page_unit_id, p.unit_id";
+     s.raw_url, s.canonical_key, s.page_unit_id, p.unit_id, \
+     (SELECT a.owner FROM owner_aliases a WHERE a.alias = s.owner), s.page_check";
 
 /// How many counted links the evidence of `range` holds.
 pub async fn evidence_count(db: &Db, range: &Range, scope: Scope) -> Result<i64, sqlx::Error> {

@@ -49,7 +49,20 @@ fn evidence_row(
         key,
         page_unit,
         unit_id,
+        alias_of,
+        page_check,
     ) = row;
+    let mut kind = if page_unit == Some(unit_id) {
+        "bài trên trang đơn vị".to_string()
+    } else {
+        "chia sẻ".to_string()
+    };
+    if let Some(slug) = alias_of.filter(|_| page_unit.is_some()) {
+        kind.push_str(&format!(" (mã trang = {slug})"));
+    }
+    if page_check.as_deref() == Some("timeout") {
+        kind.push_str(" (trang web không phản hồi khi kiểm tra)");
+    }
     crate::reports::EvidenceRow {
         unit_code,
         unit_name,
@@ -63,11 +76,7 @@ fn evidence_row(
         week,
         url,
         key,
-        kind: if page_unit == Some(unit_id) {
-            "bài trên trang đơn vị".to_string()
-        } else {
-            "chia sẻ".to_string()
-        },
+        kind,
     }
 }
 
