@@ -93,7 +93,7 @@ impl AppState {
     }
 
     pub fn link_resolver(&self) -> LinkResolver {
-        LinkResolver::new(self.db.clone(), Resolver::new())
+        LinkResolver::new(self.db.clone(), Resolver::new()).with_messages(self.templates.clone())
     }
 
     pub fn approvals(&self) -> ApprovalNotifier {

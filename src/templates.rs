@@ -82,6 +82,10 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ),
         ("withdraw_missing_link", json!({})),
         (
+            "page_missing",
+            json!({"url": "https://thleloi.edu.vn/tin/1", "unit_name": "Trường Tiểu học Lê Lợi", "status": 404}),
+        ),
+        (
             "my_week",
             json!({"week": "2026-W48", "items": [{"url": "https://www.facebook.com/thleloi/posts/1", "status": "counted", "at": "08:15 24/11/2026"}, {"url": "https://youtu.be/dQw4w9WgXcQ", "status": "duplicate", "at": "09:00 24/11/2026"}],
                    "week_count": 1, "unit_name": "Trường Tiểu học Lê Lợi", "unit_page_posts": 1, "unit_quota": 1}),
@@ -184,6 +188,7 @@ const BUILTIN: &[(&str, &str)] = &[
     builtin!("unregistered"),
     builtin!("welcome"),
     builtin!("withdraw"),
+    builtin!("page_missing"),
     builtin!("withdraw_missing_link"),
 ];
 

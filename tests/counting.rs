@@ -91,14 +91,18 @@ async fn a_page_post_credits_its_unit_once_whoever_sends_it() {
         );
     }
     assert_eq!(unit_page_posts(&w, "TH-LG-01").await, 1);
-    // The unit's website is one of its pages too.
+    // The unit's website is one of its pages too, once the article is found on it.
     w.app
-        .zalo_says(
-            &w.fake,
-            "a",
-            "https://thnguyenhue.edu.vn/tin-tuc/le-khai-giang/",
-        )
+        .zalo_says(&w.fake, "a", "https://thnguyenhue.edu.vn/tin/le-khai-giang")
         .await;
+    assert_eq!(unit_page_posts(&w, "TH-LG-01").await, 1, "checked first");
+    LinkResolver::new(
+        w.app.state.db.clone(),
+        Resolver::new().with_override("thnguyenhue.edu.vn", &school_site().await),
+    )
+    .resolve_pending()
+    .await
+    .unwrap();
     assert_eq!(unit_page_posts(&w, "TH-LG-01").await, 2);
     // A post of another page is a share, not a page post.
     let share = w
@@ -382,4 +386,134 @@ async fn a_numeric_page_id_is_learned_as_an_alias_of_the_slug() {
         "{}",
         row.kind
     );
+}
+
+/// A unit's own website, as a local server: an article, one that is gone, one that never
+/// answers, and a server that refuses HEAD.
+async fn school_site() -> String {
+    async fn article(
+        method: axum::http::Method,
+        axum::extract::Path(slug): axum::extract::Path<String>,
+    ) -> axum::response::Response {
+        match slug.as_str() {
+            "le-khai-giang" => StatusCode::OK.into_response(),
+            "da-xoa" => StatusCode::NOT_FOUND.into_response(),
+            "cu" => StatusCode::GONE.into_response(),
+            "cham" => {
+                tokio::time::sleep(std::time::Duration::from_secs(8)).await;
+                StatusCode::OK.into_response()
+            }
+            "khong-head" if method == axum::http::Method::HEAD => {
+                StatusCode::METHOD_NOT_ALLOWED.into_response()
+            }
+            "khong-head" => StatusCode::OK.into_response(),
+            _ => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let router =
+        axum::Router::new().route("/tin/{slug}", axum::routing::get(article).head(article));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
+#[tokio::test]
+async fn a_unit_website_article_is_checked_before_it_counts_for_the_unit() {
+    let w = world().await;
+    let site = school_site().await;
+    let resolver = LinkResolver::new(
+        w.app.state.db.clone(),
+        Resolver::new().with_override("thnguyenhue.edu.vn", &site),
+    )
+    .with_messages(w.app.state.templates.clone());
+    w.app.zalo_register(&w.fake, "lan", "GV0014").await;
+    for slug in ["le-khai-giang", "da-xoa", "cu", "cham", "khong-head"] {
+        let reply = w
+            .app
+            .zalo_says(
+                &w.fake,
+                "lan",
+                &format!("https://thnguyenhue.edu.vn/tin/{slug}"),
+            )
+            .await;
+        assert!(
+            reply.contains("được tính cho đơn vị sau khi hệ thống kiểm tra"),
+            "{reply}"
+        );
+    }
+    assert_eq!(
+        unit_page_posts(&w, "TH-LG-01").await,
+        0,
+        "not before the check"
+    );
+    let before = w.fake.sent().len();
+    assert_eq!(resolver.resolve_pending().await.unwrap(), 5);
+    w.app.deliver().await;
+
+    let checks: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT raw_url, page_check, status FROM submissions WHERE link_platform = 'web' ORDER BY id",
+    )
+    .fetch_all(w.app.state.db.pool())
+    .await
+    .unwrap();
+    let of = |slug: &str| {
+        checks
+            .iter()
+            .find(|(url, _, _)| url.ends_with(slug))
+            .map(|(_, check, status)| (check.as_str(), status.as_str()))
+            .unwrap()
+    };
+    assert_eq!(of("le-khai-giang"), ("ok", "counted"));
+    assert_eq!(of("da-xoa"), ("missing", "withdrawn"));
+    assert_eq!(of("cu"), ("missing", "withdrawn"));
+    assert_eq!(of("cham"), ("timeout", "counted"));
+    assert_eq!(
+        of("khong-head"),
+        ("ok", "counted"),
+        "GET where HEAD is refused"
+    );
+    assert_eq!(unit_page_posts(&w, "TH-LG-01").await, 3);
+    // The sender is told about each missing article, once.
+    let told: Vec<String> = w.fake.sent()[before..]
+        .iter()
+        .filter(|m| m.recipient == "lan")
+        .map(|m| m.text.clone())
+        .collect();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(
+        told.iter()
+            .any(|t| t.contains("tin/da-xoa") && t.contains("lỗi 404")),
+        "{told:?}"
+    );
+    assert!(
+        told.iter()
+            .any(|t| t.contains("tin/cu") && t.contains("lỗi 410")),
+        "{told:?}"
+    );
+    assert_eq!(resolver.resolve_pending().await.unwrap(), 0, "checked once");
+
+    // The timed-out article counts and says so in the evidence.
+    let week = lantoa::calendar::IsoWeek::containing(
+        jiff::Zoned::now()
+            .with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
+            .date(),
+    );
+    let (_, _, range) = w
+        .app
+        .state
+        .weekly()
+        .standings(&lantoa::weekly::period::Period::week(week))
+        .await
+        .unwrap();
+    let evidence = w
+        .app
+        .state
+        .weekly()
+        .evidence(&range, lantoa::store::weekly::Scope::Province)
+        .await
+        .unwrap();
+    let slow = evidence.iter().find(|e| e.url.ends_with("cham")).unwrap();
+    assert!(slow.kind.contains("không phản hồi"), "{}", slow.kind);
+    assert!(evidence.iter().all(|e| !e.url.ends_with("da-xoa")));
 }

@@ -439,6 +439,21 @@ async fn standings_of_a_hand_built_week() {
             "https://thnguyenhue.edu.vn/tin-tuc/hoi-giang",
         )
         .await;
+    // The website's article is checked (here against a local server that has it).
+    let site = {
+        let router = axum::Router::new().fallback(|| async { axum::http::StatusCode::OK });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        base
+    };
+    lantoa::inbox::LinkResolver::new(
+        w.app.state.db.clone(),
+        lantoa::links::resolve::Resolver::new().with_override("thnguyenhue.edu.vn", &site),
+    )
+    .resolve_pending()
+    .await
+    .unwrap();
     // The week's featured page is TH-LG-01; a teacher of another school shares its post.
     w.app
         .state

@@ -12,3 +12,4 @@ CREATE INDEX submissions_key_owner ON submissions (canonical_key, owner);
 -- A unit website's article checked before it counts: 'ok', 'timeout' (counted, flagged in
 -- the evidence), 'missing' (404/410: not counted); NULL when nothing was checked.
 ALTER TABLE submissions ADD COLUMN page_check TEXT;
+CREATE INDEX submissions_page_check_pending ON submissions (id) WHERE page_check = 'pending';

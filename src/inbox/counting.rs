@@ -115,6 +115,22 @@ pub async fn record_links(
         )
         .await?;
         match status {
+            "counted" if canonical.platform == LinkPlatform::Web => {
+                stored += 1;
+                // A unit website's article is checked (in the background: it is a request to
+                // the site) before it counts as the unit's page post.
+                let unit = match canonical.owner.as_deref() {
+                    Some(owner) => submissions::unit_of_owner(conn, owner).await?,
+                    None => None,
+                };
+                match unit {
+                    Some((_, name)) => {
+                        submissions::set_page_check(conn, id, "pending").await?;
+                        items.push(json!({"status": "checking", "url": url, "unit": name}));
+                    }
+                    None => items.push(json!({"status": "counted", "url": url, "unit": null})),
+                }
+            }
             "counted" => {
                 stored += 1;
                 let unit = credit_if_page_post(

@@ -9,8 +9,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::counting;
-use crate::links::resolve::{ResolveError, Resolver};
+use crate::channels::Platform;
+use crate::delivery::outbox::{self, NewMessage};
+use crate::links::resolve::{PageCheck, ResolveError, Resolver};
+use crate::store::submissions;
 use crate::store::{Db, StoreError, now_ms};
+use crate::templates::Templates;
 use crate::worker::run_rounds;
 
 const BATCH: i64 = 20;
@@ -18,11 +22,23 @@ const BATCH: i64 = 20;
 pub struct LinkResolver {
     db: Db,
     resolver: Resolver,
+    /// To tell a sender their website link names no article; without them it is recorded
+    /// only.
+    templates: Option<Arc<Templates>>,
 }
 
 impl LinkResolver {
     pub fn new(db: Db, resolver: Resolver) -> Self {
-        Self { db, resolver }
+        Self {
+            db,
+            resolver,
+            templates: None,
+        }
+    }
+
+    pub fn with_messages(mut self, templates: Arc<Templates>) -> Self {
+        self.templates = Some(templates);
+        self
     }
 
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
@@ -37,8 +53,130 @@ impl LinkResolver {
         .await;
     }
 
-    /// One round over provisional links; returns how many were looked at.
+    /// One round over provisional links and unchecked website articles; returns how many
+    /// were looked at.
     pub async fn resolve_pending(&self) -> Result<usize, StoreError> {
+        let short = self.resolve_short_links().await?;
+        Ok(short + self.check_pages().await?)
+    }
+
+    /// Unit website articles: a 404 or 410 is not counted and the sender is told; an answer
+    /// credits the unit; no answer (timeout, refused) credits it too, flagged in the evidence.
+    async fn check_pages(&self) -> Result<usize, StoreError> {
+        let pending = {
+            let mut conn = self.db.pool().acquire().await?;
+            submissions::pending_page_checks(&mut conn, BATCH).await?
+        };
+        for (id, url, identity_id, received_at, week, owner) in &pending {
+            let check = self.resolver.check_page(url).await;
+            let _writing = self.db.write_lock().await;
+            let mut tx = self.db.begin_write().await?;
+            let row: Option<(String, String)> = sqlx::query_as(
+                "SELECT status, canonical_key FROM submissions WHERE id = $1 AND page_check = 'pending'",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((status, key)) = row else {
+                continue; // settled meanwhile
+            };
+            submissions::set_page_check(&mut tx, *id, check.as_str()).await?;
+            let counted = status == "counted";
+            match &check {
+                PageCheck::Missing(code) if counted => {
+                    sqlx::query(
+                        "UPDATE submissions SET status = 'withdrawn', updated_at = $1 WHERE id = $2",
+                    )
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    self.tell_missing(&mut tx, *identity_id, *id, url, owner.as_deref(), *code)
+                        .await?;
+                }
+                PageCheck::Missing(_) => {}
+                _ if counted => {
+                    counting::credit_if_page_post(
+                        &mut tx,
+                        *id,
+                        &key,
+                        owner.as_deref(),
+                        week,
+                        *received_at,
+                    )
+                    .await?;
+                }
+                _ => {}
+            }
+            tx.commit().await?;
+            tracing::info!(
+                submission = id,
+                check = check.as_str(),
+                "website article checked"
+            );
+        }
+        Ok(pending.len())
+    }
+
+    async fn tell_missing(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        identity_id: i64,
+        submission_id: i64,
+        url: &str,
+        owner: Option<&str>,
+        status: u16,
+    ) -> Result<(), StoreError> {
+        let Some(templates) = &self.templates else {
+            return Ok(());
+        };
+        let account: Option<(String, String)> =
+            sqlx::query_as("SELECT platform, platform_user_id FROM identities WHERE id = $1")
+                .bind(identity_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let Some((platform, recipient)) = account else {
+            return Ok(());
+        };
+        let Some(platform) = Platform::parse(&platform) else {
+            return Ok(());
+        };
+        let unit_name = match owner {
+            Some(owner) => submissions::unit_of_owner(conn, owner)
+                .await?
+                .map(|(_, name)| name),
+            None => None,
+        };
+        let context = serde_json::json!({
+            "url": url, "unit_name": unit_name.unwrap_or_default(), "status": status,
+        });
+        // Templates are checked against samples at start-up: a failure here is a bug, logged.
+        let body = match templates.render("page_missing", &context) {
+            Ok(body) => body,
+            Err(err) => {
+                tracing::error!(error = %err, "page_missing template failed");
+                return Ok(());
+            }
+        };
+        outbox::enqueue(
+            conn,
+            &NewMessage {
+                idempotency_key: format!("page_missing:{submission_id}"),
+                platform,
+                recipient_id: recipient,
+                identity_id: Some(identity_id),
+                purpose: "page_missing",
+                messaging_type: "UPDATE",
+                body,
+                relevant_until: None,
+            },
+            now_ms(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn resolve_short_links(&self) -> Result<usize, StoreError> {
         let now = now_ms();
         // A link whose last try failed for a passing reason waits RETRY_MS before the next.
         let ids: Vec<(i64, String)> = sqlx::query_as(

@@ -37,6 +37,30 @@ pub enum ResolveError {
     Request(String),
 }
 
+/// What checking a unit website's article found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageCheck {
+    Exists,
+    /// 404 or 410: there is no such article.
+    Missing(u16),
+    /// No answer within the time limit: counted, and flagged in the evidence.
+    TimedOut,
+    /// Refused, unreachable or an error status: counted, and flagged in the evidence.
+    Unreachable(String),
+}
+
+impl PageCheck {
+    /// The `submissions.page_check` value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Exists => "ok",
+            Self::Missing(_) => "missing",
+            Self::TimedOut => "timeout",
+            Self::Unreachable(_) => "unreachable",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Resolver {
     http: reqwest::Client,
@@ -89,6 +113,60 @@ impl Resolver {
         tokio::time::timeout(TIME_LIMIT, self.follow(url))
             .await
             .map_err(|_| ResolveError::TimedOut)?
+    }
+
+    /// Whether the article at `url` (a unit's own website) exists: HEAD, then GET where HEAD
+    /// is refused, following up to [`MAX_HOPS`] redirects through the address guard, within
+    /// [`TIME_LIMIT`].
+    pub async fn check_page(&self, url: &str) -> PageCheck {
+        match tokio::time::timeout(TIME_LIMIT, self.fetch_status(url)).await {
+            Err(_) => PageCheck::TimedOut,
+            Ok(Ok(status)) if matches!(status, 404 | 410) => PageCheck::Missing(status),
+            Ok(Ok(status)) if status < 400 => PageCheck::Exists,
+            Ok(Ok(status)) => PageCheck::Unreachable(format!("the site answered {status}")),
+            Ok(Err(ResolveError::TimedOut)) => PageCheck::TimedOut,
+            Ok(Err(err)) => PageCheck::Unreachable(err.to_string()),
+        }
+    }
+
+    async fn fetch_status(&self, start: &str) -> Result<u16, ResolveError> {
+        let mut current = absolute(start)?;
+        for _ in 0..=MAX_HOPS {
+            let request_url = self.request_url(&current)?;
+            let refused = |e: reqwest::Error| match refused_by_guard(&e) {
+                Some(host) => ResolveError::PrivateAddress(host),
+                None if e.is_timeout() => ResolveError::TimedOut,
+                None => ResolveError::Request(e.to_string()),
+            };
+            let mut response = self
+                .http
+                .head(request_url.clone())
+                .send()
+                .await
+                .map_err(refused)?;
+            // Servers that refuse HEAD (405, 501) or answer it wrongly (403, 400) are asked
+            // with GET; only the status is read.
+            if matches!(response.status().as_u16(), 400 | 403 | 405 | 501) {
+                response = self.http.get(request_url).send().await.map_err(refused)?;
+            }
+            if !response.status().is_redirection() {
+                return Ok(response.status().as_u16());
+            }
+            let Some(location) = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|value| value.to_str().ok())
+            else {
+                return Ok(response.status().as_u16());
+            };
+            current = current
+                .join(location)
+                .map_err(|_| ResolveError::BadTarget(location.to_string()))?;
+            if !matches!(current.scheme(), "http" | "https") {
+                return Err(ResolveError::BadTarget(current.to_string()));
+            }
+        }
+        Err(ResolveError::TooManyHops)
     }
 
     async fn follow(&self, start: &str) -> Result<Canonical, ResolveError> {

@@ -92,6 +92,36 @@ pub async fn first_counted(
         .await
 }
 
+/// Marks what checking a unit website's article found (`pending` until it is checked).
+pub async fn set_page_check(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    check: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE submissions SET page_check = $1 WHERE id = $2")
+        .bind(check)
+        .bind(submission_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A website article waiting for its check: id, URL, who sent it, when, its week and owner.
+pub type PendingCheck = (i64, String, i64, i64, String, Option<String>);
+
+pub async fn pending_page_checks(
+    conn: &mut AnyConnection,
+    limit: i64,
+) -> Result<Vec<PendingCheck>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, raw_url, identity_id, received_at, week, owner FROM submissions \
+         WHERE page_check = 'pending' ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+}
+
 /// The other owners one post has been seen under (a page's slug and its numeric id).
 pub async fn other_owners_of(
     conn: &mut AnyConnection,

@@ -60,7 +60,7 @@ fn evidence_row(
     if let Some(slug) = alias_of.filter(|_| page_unit.is_some()) {
         kind.push_str(&format!(" (mã trang = {slug})"));
     }
-    if page_check.as_deref() == Some("timeout") {
+    if matches!(page_check.as_deref(), Some("timeout" | "unreachable")) {
         kind.push_str(" (trang web không phản hồi khi kiểm tra)");
     }
     crate::reports::EvidenceRow {
