@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::web::unrecognised;
-use super::{Canonical, LinkKind, LinkPlatform, query, segments};
+use super::{Canonical, LinkKind, LinkPlatform, is_site_of, query, segments};
 
 fn is_facebook_id(text: &str) -> bool {
     (!text.is_empty() && text.len() <= 40 && text.bytes().all(|b| b.is_ascii_digit()))
@@ -165,7 +165,7 @@ pub(super) fn facebook_site(site: &str) -> Option<&str> {
         "facebookwkhpilnemxj7asaniu7vnjjbiltxjqhye3mhbshg7kx5tfyd.onion",
         "facebookcorewwwi.onion",
     ] {
-        if site == root || site.ends_with(&format!(".{root}")) {
+        if is_site_of(site, root) {
             return Some(root);
         }
     }

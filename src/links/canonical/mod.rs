@@ -172,6 +172,14 @@ fn main_host(host: &str) -> &str {
     }
 }
 
+/// Whether `site` is `root` or one of its subdomains (without allocating: this runs for
+/// every link, for every site it might be).
+pub(super) fn is_site_of(site: &str, root: &str) -> bool {
+    site.len() >= root.len()
+        && site.ends_with(root)
+        && (site.len() == root.len() || site.as_bytes()[site.len() - root.len() - 1] == b'.')
+}
+
 /// A DNS name with at least two labels (after IDNA, plain ASCII), not an IP address.
 fn is_public_name(host: &str) -> bool {
     let labels: Vec<&str> = host.split('.').collect();

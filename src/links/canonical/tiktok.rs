@@ -4,12 +4,12 @@
 use url::Url;
 
 use super::web::unrecognised;
-use super::{Canonical, LinkKind, LinkPlatform, segments};
+use super::{Canonical, LinkKind, LinkPlatform, is_site_of, segments};
 
 fn is_tiktok_site(site: &str) -> bool {
     ["tiktok.com", "tiktokv.com"]
         .iter()
-        .any(|root| site == *root || site.ends_with(&format!(".{root}")))
+        .any(|root| is_site_of(site, root))
 }
 
 /// A video id as written: digits, on the mobile form with `.html` after them.

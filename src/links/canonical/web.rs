@@ -148,10 +148,14 @@ pub(super) fn normal_query(url: &Url, extra_noise: &dyn Fn(&str, &str) -> bool) 
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                normalize_component(&name.replace('+', "%20")),
-                normalize_component(&value.replace('+', "%20")),
-            )
+            let plus_as_space = |text: &str| {
+                if text.contains('+') {
+                    normalize_component(&text.replace('+', "%20"))
+                } else {
+                    normalize_component(text)
+                }
+            };
+            (plus_as_space(name), plus_as_space(value))
         })
         .filter(|(name, value)| !is_tracking(name) && !extra_noise(name, value))
         .collect();

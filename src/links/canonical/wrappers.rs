@@ -9,7 +9,6 @@ use super::{facebook::facebook_site, query, youtube::is_youtube_site};
 /// The link `url` carries, absolute (a relative target is read against the wrapper).
 pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<String> {
     let path = url.path();
-    let lower_path = path.to_ascii_lowercase();
     let carried =
         |name: &str| query(url, name).and_then(|target| url.join(&target).ok().map(String::from));
     if host == "l.messenger.com" || facebook_site(site).is_some() {
@@ -20,6 +19,7 @@ pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<Strin
         {
             return Some(format!("https://www.facebook.com{route}"));
         }
+        let lower_path = path.to_ascii_lowercase();
         return match lower_path.as_str() {
             "/l.php" | "/flx/warn" | "/flx/warn/" | "/sharer.php" | "/sharer/sharer.php"
             | "/sharer" | "/sharer/" => carried("u"),
@@ -56,6 +56,7 @@ pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<Strin
                 return Some(format!("https://www.youtube.com{route}"));
             }
         }
+        let lower_path = path.to_ascii_lowercase();
         return match lower_path.trim_end_matches('/') {
             "/redirect" => carried("q"),
             "/attribution_link" => carried("u"),

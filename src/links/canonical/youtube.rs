@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::web::unrecognised;
-use super::{Canonical, LinkKind, LinkPlatform, query, segments};
+use super::{Canonical, LinkKind, LinkPlatform, is_site_of, query, segments};
 
 fn is_youtube_id(text: &str) -> bool {
     // Two path words of 11 characters that are not videos: `embed/live_stream?channel=…`
@@ -23,7 +23,7 @@ pub(super) fn is_youtube_site(site: &str) -> bool {
         || site == "youtube.googleapis.com"
         || ["youtube.com", "youtube-nocookie.com", "youtubekids.com"]
             .iter()
-            .any(|root| site == *root || site.ends_with(&format!(".{root}")))
+            .any(|root| is_site_of(site, root))
 }
 
 /// Parameters that say how a video was reached or where to start it, not which it is.
