@@ -158,18 +158,15 @@ const FACEBOOK_RESERVED: &[&str] = &[
 ];
 
 pub(super) fn facebook_site(site: &str) -> Option<&str> {
-    for root in [
+    [
         "facebook.com",
         "fb.com",
         "facebook.com.vn",
         "facebookwkhpilnemxj7asaniu7vnjjbiltxjqhye3mhbshg7kx5tfyd.onion",
         "facebookcorewwwi.onion",
-    ] {
-        if is_site_of(site, root) {
-            return Some(root);
-        }
-    }
-    None
+    ]
+    .into_iter()
+    .find(|root| is_site_of(site, root))
 }
 
 pub(super) fn facebook(site: &str, url: &Url) -> Option<Canonical> {

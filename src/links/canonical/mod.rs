@@ -162,9 +162,9 @@ fn main_host(host: &str) -> &str {
         else {
             return site;
         };
-        let labels: Vec<&str> = rest.split('.').collect();
-        let is_suffix_only =
-            labels.len() < 2 || (labels.len() == 2 && SECOND_LEVEL.contains(&labels[0]));
+        let dots = rest.bytes().filter(|b| *b == b'.').count();
+        let first_label = rest.split('.').next().unwrap_or("");
+        let is_suffix_only = dots == 0 || (dots == 1 && SECOND_LEVEL.contains(&first_label));
         if is_suffix_only {
             return site;
         }

@@ -36,14 +36,15 @@ fn is_tracking(name: &str) -> bool {
 
 /// Parameters an AMP cache or viewer adds to a copy of an article (the article has none).
 fn is_amp_parameter(name: &str, value: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name == "amp"
-        || name.starts_with("amp_")
-        || matches!(
-            name.as_str(),
-            "usqp" | "_js_v" | "__amp_source_origin" | "ampshare" | "hs_amp"
-        )
-        || (matches!(name.as_str(), "outputtype" | "mode" | "output")
+    let is = |word: &str| name.eq_ignore_ascii_case(word);
+    is("amp")
+        || name
+            .get(..4)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("amp_"))
+        || ["usqp", "_js_v", "__amp_source_origin", "ampshare", "hs_amp"]
+            .iter()
+            .any(|word| is(word))
+        || (["outputtype", "mode", "output"].iter().any(|word| is(word))
             && value.eq_ignore_ascii_case("amp"))
 }
 
@@ -82,7 +83,12 @@ fn hex_value(byte: u8) -> Option<u8> {
 /// component is decoded, composed and escaped again, so both spellings give one key. Escapes
 /// of ASCII (`%2F`, `%26`) stay escapes: decoding them would change what the URL says.
 fn compose_unicode(text: &str) -> Cow<'_, str> {
-    if !text.contains('%') {
+    // Only an escaped byte ≥ 0x80 (`%8…`–`%F…`) can be part of a non-ASCII character.
+    let has_high_escape = text
+        .as_bytes()
+        .windows(2)
+        .any(|pair| pair[0] == b'%' && matches!(pair[1], b'8'..=b'9' | b'A'..=b'F' | b'a'..=b'f'));
+    if !has_high_escape {
         return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();

@@ -19,20 +19,33 @@ pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<Strin
         {
             return Some(format!("https://www.facebook.com{route}"));
         }
-        let lower_path = path.to_ascii_lowercase();
-        return match lower_path.as_str() {
-            "/l.php" | "/flx/warn" | "/flx/warn/" | "/sharer.php" | "/sharer/sharer.php"
-            | "/sharer" | "/sharer/" => carried("u"),
+        let is = |word: &str| path.eq_ignore_ascii_case(word);
+        let starts = |word: &str| {
+            path.get(..word.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(word))
+        };
+        const CARRY_U: [&str; 7] = [
+            "/l.php",
+            "/flx/warn",
+            "/flx/warn/",
+            "/sharer.php",
+            "/sharer/sharer.php",
+            "/sharer",
+            "/sharer/",
+        ];
+        return if CARRY_U.iter().any(|word| is(word)) {
+            carried("u")
+        } else if starts("/login") || is("/checkpoint/") || is("/checkpoint") {
             // A logged-out visitor is sent to the login page with the post in `next`.
-            p if p.starts_with("/login") || p == "/checkpoint/" || p == "/checkpoint" => {
-                carried("next")
-            }
+            carried("next")
+        } else if starts("/plugins/") || starts("/dialog/") {
             // Embed plugins (`plugins/video.php`, `plugins/post.php`, …), their oEmbed
             // endpoints (`plugins/post/oembed.json/?url=`) and share dialogs.
-            p if p.starts_with("/plugins/") || p.starts_with("/dialog/") => carried("href")
+            carried("href")
                 .or_else(|| carried("url"))
-                .or_else(|| carried("u")),
-            _ => None,
+                .or_else(|| carried("u"))
+        } else {
+            None
         };
     }
     if is_youtube_site(site) {
