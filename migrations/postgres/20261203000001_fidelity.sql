@@ -13,3 +13,6 @@ CREATE INDEX submissions_key_owner ON submissions (canonical_key, owner);
 -- the evidence), 'missing' (404/410: not counted); NULL when nothing was checked.
 ALTER TABLE submissions ADD COLUMN page_check TEXT;
 CREATE INDEX submissions_page_check_pending ON submissions (id) WHERE page_check = 'pending';
+-- The week's shares of the featured pages: read from the featured units' page posts, not
+-- by walking every person (146 ms → under 1 ms for a province's week).
+CREATE INDEX submissions_page_unit ON submissions (page_unit_id, week) WHERE page_unit_id IS NOT NULL;
