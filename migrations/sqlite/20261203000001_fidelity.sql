@@ -16,3 +16,5 @@ CREATE INDEX submissions_page_check_pending ON submissions (id) WHERE page_check
 -- The week's shares of the featured pages: read from the featured units' page posts, not
 -- by walking every person (146 ms → under 1 ms for a province's week).
 CREATE INDEX submissions_page_unit ON submissions (page_unit_id, week) WHERE page_unit_id IS NOT NULL;
+-- The heads and admins of the standings (2,000 of 50,000 people): 53 ms → 5 ms.
+CREATE INDEX staff_leaders ON staff (code) WHERE role IN ('head', 'admin');
