@@ -151,8 +151,20 @@ const SECOND_LEVEL: &[&str] = &[
     "com", "edu", "gov", "org", "net", "ac", "co", "info", "int", "name", "pro", "biz", "health",
 ];
 
-/// The site a host serves: `www.`, `m.` (mobile) and `amp.` hosts are copies of the main
-/// host's pages, however many of them are stacked.
+/// How many labels the registrable name of a host has: `truong.edu.vn` (3, under a
+/// second-level suffix), `news.vn` (2).
+fn registrable_labels(host: &str) -> usize {
+    let mut labels = host.rsplit('.');
+    let _tld = labels.next();
+    match labels.next() {
+        Some(second) if SECOND_LEVEL.contains(&second) => 3,
+        _ => 2,
+    }
+}
+
+/// The site a host serves: `www.`, `m.`, `mobile.`, `amp.` and `amp-` hosts are copies of the
+/// main host's pages, however many of them are stacked — as long as a label is left above the
+/// registrable name (`m.edu.vn` and `amp-news.vn` are names of their own).
 fn main_host(host: &str) -> &str {
     let mut site = host;
     loop {
@@ -162,10 +174,15 @@ fn main_host(host: &str) -> &str {
         else {
             return site;
         };
-        let dots = rest.bytes().filter(|b| *b == b'.').count();
-        let first_label = rest.split('.').next().unwrap_or("");
-        let is_suffix_only = dots == 0 || (dots == 1 && SECOND_LEVEL.contains(&first_label));
-        if is_suffix_only {
+        let labels = rest.split('.').count();
+        // `amp-x.news.vn` keeps its label (`x.news.vn`): the prefix must leave one above
+        // the registrable name; a dropped `m.` label must leave the registrable name whole.
+        let is_registrant = if site.starts_with("amp-") {
+            labels <= registrable_labels(rest)
+        } else {
+            labels < registrable_labels(rest)
+        };
+        if is_registrant {
             return site;
         }
         site = rest;

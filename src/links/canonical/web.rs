@@ -192,18 +192,51 @@ pub(super) fn unrecognised(url: &Url, extra_noise: &dyn Fn(&str, &str) -> bool) 
         rest.push('?');
         rest.push_str(&query);
     }
-    trim_key_end(&rest).to_string()
+    trim_key_end(&rest)
 }
 
-/// A key ends neither with what input cleaning trims from a pasted link nor with the `/` that
-/// trimming can leave behind, so that a key read back as a URL gives the same key.
-fn trim_key_end(key: &str) -> &str {
-    key.trim_end_matches(|c| TRAILING_PUNCTUATION.contains(&c) || c == '/')
+/// A key ends with nothing that input cleaning trims from a pasted link, so that a key read
+/// back as a URL gives the same key: a dot there can only be a decoded `%2E`, so it is written
+/// `%2E` again; other trailing punctuation (never decoded) and the `/` trimming can leave
+/// behind a path are dropped.
+fn trim_key_end(key: &str) -> String {
+    let dots = key.len() - key.trim_end_matches('.').len();
+    let mut key = key.trim_end_matches('.').to_string();
+    if dots > 0 {
+        key.push_str(&"%2E".repeat(dots));
+        return key;
+    }
+    loop {
+        let trimmed = key.trim_end_matches(|c| TRAILING_PUNCTUATION.contains(&c));
+        let trimmed = if trimmed.contains('?') {
+            trimmed
+        } else {
+            trimmed.trim_end_matches('/')
+        };
+        if trimmed.len() == key.len() {
+            return key;
+        }
+        key = trimmed.to_string();
+        if key.ends_with('.') {
+            return trim_key_end(&key);
+        }
+    }
 }
 
 /// An AMP copy's path names the article: a `.amp` before the extension or at the end, an
 /// `amp` segment (`/amp/2026/…`, `/news/amp/…`, `/…/amp`).
 fn article_path(path: String) -> String {
+    let mut path = path;
+    loop {
+        let next = article_path_once(path.clone());
+        if next == path {
+            return path;
+        }
+        path = next;
+    }
+}
+
+fn article_path_once(path: String) -> String {
     let mut path = if path.split('/').any(|segment| segment == "amp") {
         path.split('/')
             .filter(|segment| *segment != "amp")
@@ -246,9 +279,9 @@ pub(super) fn website(site: &str, url: &Url, platform: LinkPlatform) -> Canonica
         key.push('?');
         key.push_str(query);
     }
-    let key = trim_key_end(&key).to_string();
+    let key = trim_key_end(&key);
     // A site's home page is the site, not one of its posts.
-    let is_home = path.is_empty() && query.is_none();
+    let is_home = key == format!("web:{host}");
     Canonical {
         key,
         platform,

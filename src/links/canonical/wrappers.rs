@@ -12,8 +12,14 @@ pub(super) fn redirect_target(host: &str, site: &str, url: &Url) -> Option<Strin
     let carried =
         |name: &str| query(url, name).and_then(|target| url.join(&target).ok().map(String::from));
     if host == "l.messenger.com" || facebook_site(site).is_some() {
-        // `#!/page/posts/1`: the old hashbang site kept the real path in the fragment.
-        if let Some(route) = url.fragment().and_then(|f| f.strip_prefix('!'))
+        // `#!/page/posts/1`: the old hashbang site kept the real path in the fragment, behind
+        // the front page, a shell page or a page's name — never behind a post's own path.
+        let shell = url
+            .path_segments()
+            .map(|segments| segments.filter(|s| !s.is_empty()).count() <= 1)
+            .unwrap_or(true);
+        if shell
+            && let Some(route) = url.fragment().and_then(|f| f.strip_prefix('!'))
             && route.starts_with('/')
             && route.len() > 1
         {
