@@ -504,6 +504,17 @@ async fn learned_aliases(
     urls: &[String],
 ) -> std::collections::HashMap<String, (String, String)> {
     let mut found = std::collections::HashMap::new();
+    // Opening a SQLite file that does not exist would create one: a mistyped path is said.
+    if let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        if !std::path::Path::new(path).exists() {
+            eprintln!("warning: owner aliases not shown: no database at {path}");
+            return found;
+        }
+    }
     let db = match lantoa::store::Db::connect(database_url).await {
         Ok(db) => db,
         Err(err) => {

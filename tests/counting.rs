@@ -294,6 +294,27 @@ async fn a_numeric_page_id_is_learned_as_an_alias_of_the_slug() {
     let w = world().await;
     w.app.zalo_register(&w.fake, "zalo-gv1", "GV0001").await;
     w.app.zalo_register(&w.fake, "zalo-gv2", "GV0002").await;
+    // One person alone cannot teach an alias: both forms are links people type.
+    w.app
+        .zalo_says(
+            &w.fake,
+            "zalo-gv1",
+            "https://www.facebook.com/thnguyenhue.lg/posts/6001",
+        )
+        .await;
+    w.app
+        .zalo_says(
+            &w.fake,
+            "zalo-gv1",
+            "https://m.facebook.com/story.php?story_fbid=6001&id=100077700000000",
+        )
+        .await;
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM owner_aliases WHERE alias = '100077700000000'")
+            .await,
+        0
+    );
     // Nobody knows yet whose page 100055512345678 is.
     let unknown = "https://m.facebook.com/story.php?story_fbid=5009&id=100055512345678";
     let reply = w.app.zalo_says(&w.fake, "zalo-gv2", unknown).await;
@@ -344,8 +365,8 @@ async fn a_numeric_page_id_is_learned_as_an_alias_of_the_slug() {
         w.app
             .count("SELECT COUNT(*) FROM unit_page_posts pp JOIN units u ON u.id = pp.unit_id WHERE u.code = 'TH-LG-01'")
             .await,
-        2,
-        "5001 and 5002; the unknown 5009 was sent before the alias was known"
+        3,
+        "6001, 5001 and 5002; the unknown 5009 was sent before the alias was known"
     );
 
     // `lantoa canon --json` shows it, with a DATABASE_URL.

@@ -234,14 +234,14 @@ async fn an_edited_message_counts_only_the_links_it_adds() {
     let first = messenger_body(vec![json!({
         "sender": {"id": "psid-5"}, "recipient": {"id": MESSENGER_PAGE_ID},
         "timestamp": jiff::Timestamp::now().as_millisecond(),
-        "message": {"mid": "mid.1457764197618:41d102a3e1ae206a38", "text": "https://www.facebook.com/thleloi/posts/9001"}})]);
+        "message": {"mid": "mid.1457764197618:41d102a3e1ae206a38", "text": "https://www.facebook.com/thleloi/posts/9001 https://www.facebook.com/thleloi"}})]);
     send(&w, &serde_json::from_str(&first).unwrap(), "psid-5").await;
 
     // restfb's `message_edit` fixture (numeric ids, no `message` key), its text edited to add
     // a second post.
     let mut edit = from_teacher(real("messenger-message_edit-restfb.json"), "psid-5");
     edit["entry"][0]["messaging"][0]["message_edit"]["text"] = json!(
-        "https://www.facebook.com/thleloi/posts/9001 và https://www.facebook.com/thleloi/posts/9002"
+        "https://www.facebook.com/thleloi/posts/9001 https://www.facebook.com/thleloi và https://www.facebook.com/thleloi/posts/9002"
     );
     let replies = send(&w, &edit, "psid-5").await;
     assert_eq!(replies.len(), 1, "{replies:?}");
@@ -249,6 +249,11 @@ async fn an_edited_message_counts_only_the_links_it_adds() {
     assert!(
         !replies[0].contains("posts/9001"),
         "the first link is not answered again: {}",
+        replies[0]
+    );
+    assert!(
+        !replies[0].contains("chưa phải một bài viết"),
+        "nor the page link the original already had: {}",
         replies[0]
     );
     // The same edit delivered again (a retry) and an edit that adds nothing: no reply.

@@ -148,7 +148,10 @@ fn parse_event(event: &Value) -> InboundEvent {
         .or_else(|| {
             // Each edit of one message is its own event (`num_edit` counts them).
             let mid = id_at(event, &["message_edit", "mid"])?;
-            let edit = id_at(event, &["message_edit", "num_edit"]).unwrap_or_default();
+            // Without `num_edit`, the edit's time tells edits apart.
+            let edit = id_at(event, &["message_edit", "num_edit"])
+                .or_else(|| id_at(event, &["timestamp"]))
+                .unwrap_or_default();
             Some(format!("{mid}#{edit}"))
         })
         .map(|mid| clean_id(&mid).into_owned());
@@ -172,8 +175,10 @@ fn parse_event(event: &Value) -> InboundEvent {
     }
 }
 
-/// Attachment types whose URL is a copy of an upload on Meta's CDN, not a post.
-const MEDIA_TYPES: &[&str] = &["image", "video", "audio", "file", "sticker"];
+/// Attachment types that carry a shared post or link. Others are uploads (a copy on Meta's
+/// CDN: image, video, audio, file, sticker) or not posts at all (a `location` carries a map
+/// link).
+const LINK_TYPES: &[&str] = &["share", "post", "fallback", "template", "ig_reel", "reel"];
 
 /// Text and attachment URLs of a stored message (or message edit) event. A shared post or
 /// link arrives as `share`, `post`, `fallback`, `ig_reel`/`reel` or `template`, with its URL in
@@ -201,7 +206,7 @@ pub fn message_content(event: &Value) -> MessageContent {
         .flatten()
     {
         let kind = attachment.get("type").and_then(Value::as_str).unwrap_or("");
-        if MEDIA_TYPES.contains(&kind) {
+        if !LINK_TYPES.contains(&kind) {
             continue;
         }
         let base = match kind {
@@ -356,7 +361,8 @@ mod tests {
             {"type":"fallback","payload":{"url":"https://fb.com/a/posts/1"}},
             {"type":"fallback","payload":null,"title":"t","URL":"https://fb.com/b/posts/2"},
             {"type":"fallback","payload":null},
-            {"type":"image","payload":{"url":"https://cdn/x.jpg"}}]}});
+            {"type":"image","payload":{"url":"https://cdn/x.jpg"}},
+            {"type":"location","title":"Trường","url":"https://l.facebook.com/l.php?u=https%3A%2F%2Fwww.bing.com%2Fmaps%2Fdefault.aspx%3Fv%3D2","payload":{"coordinates":{"lat":21.0,"long":105.8}}}]}});
         assert_eq!(
             message_content(&event).attachment_urls,
             ["https://fb.com/a/posts/1", "https://fb.com/b/posts/2"]

@@ -574,7 +574,7 @@ async fn credit_pending(
     let since = now - PENDING_LINK_DAYS * 24 * 3_600_000;
     let credited = submissions::credit_pending(conn, identity_id, staff_id, since, now).await?;
     for (id, key, owner, week, received_at) in &credited {
-        counting::credit_if_page_post(conn, *id, key, owner.as_deref(), week, *received_at).await?;
+        counting::credit_or_check(conn, *id, key, owner.as_deref(), week, *received_at).await?;
     }
     Ok(credited.len())
 }

@@ -88,9 +88,9 @@ pub async fn record_links(
             }
         };
         if canonical.platform == LinkPlatform::Facebook
-            && let Some(owner) = canonical.owner.as_deref()
+            && let (Some(owner), Some(staff_id)) = (canonical.owner.as_deref(), origin.staff_id)
         {
-            learn_owner_alias(conn, &canonical.key, owner, origin.received_at).await?;
+            learn_owner_alias(conn, &canonical.key, owner, staff_id, origin.received_at).await?;
         }
         let id = submissions::insert(
             conn,
@@ -115,25 +115,9 @@ pub async fn record_links(
         )
         .await?;
         match status {
-            "counted" if canonical.platform == LinkPlatform::Web => {
-                stored += 1;
-                // A unit website's article is checked (in the background: it is a request to
-                // the site) before it counts as the unit's page post.
-                let unit = match canonical.owner.as_deref() {
-                    Some(owner) => submissions::unit_of_owner(conn, owner).await?,
-                    None => None,
-                };
-                match unit {
-                    Some((_, name)) => {
-                        submissions::set_page_check(conn, id, "pending").await?;
-                        items.push(json!({"status": "checking", "url": url, "unit": name}));
-                    }
-                    None => items.push(json!({"status": "counted", "url": url, "unit": null})),
-                }
-            }
             "counted" => {
                 stored += 1;
-                let unit = credit_if_page_post(
+                let credit = credit_or_check(
                     conn,
                     id,
                     &canonical.key,
@@ -142,7 +126,15 @@ pub async fn record_links(
                     origin.received_at,
                 )
                 .await?;
-                items.push(json!({"status": "counted", "url": url, "unit": unit}));
+                items.push(match credit {
+                    Credit::Checking(unit) => {
+                        json!({"status": "checking", "url": url, "unit": unit})
+                    }
+                    Credit::Credited(unit) => {
+                        json!({"status": "counted", "url": url, "unit": unit})
+                    }
+                    Credit::None => json!({"status": "counted", "url": url, "unit": null}),
+                });
             }
             "pending_registration" => stored += 1,
             _ => {}
@@ -165,14 +157,16 @@ pub fn alias_pair<'a>(first: &'a str, second: &'a str) -> Option<(&'a str, &'a s
 
 /// A post seen under a page's slug and under its numeric id (`story.php?story_fbid=X&id=N`
 /// and `/{slug}/posts/X`) tells that N is the slug: when the slug is a unit's page, later
-/// posts under N are credited to that unit.
+/// posts under N are credited to that unit. Both forms are links people typed or pasted, so
+/// one person cannot teach it alone: the other form must come from another registered person.
 async fn learn_owner_alias(
     conn: &mut AnyConnection,
     key: &str,
     owner: &str,
+    sender_staff_id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    for other in submissions::other_owners_of(conn, key, owner).await? {
+    for other in submissions::other_owners_of(conn, key, owner, sender_staff_id).await? {
         let Some((alias, slug)) = alias_pair(owner, &other) else {
             continue;
         };
@@ -188,6 +182,51 @@ async fn learn_owner_alias(
         }
     }
     Ok(())
+}
+
+/// What counting a link did for a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credit {
+    /// The post is this unit's page post.
+    Credited(String),
+    /// An article on this unit's website: credited once it is found there.
+    Checking(String),
+    /// Not a unit's page post.
+    None,
+}
+
+/// The one rule for crediting a counted link to a unit, whichever way it came (sent, kept
+/// before registration, a short link resolved): a unit website's article is checked first
+/// (in the background: a request to the site), any other page post is credited at once.
+pub async fn credit_or_check(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    key: &str,
+    owner: Option<&str>,
+    week: &str,
+    received_at: i64,
+) -> Result<Credit, sqlx::Error> {
+    if key.starts_with("web:")
+        && let Some(owner) = owner
+        && let Some((_, name)) = submissions::unit_of_owner(conn, owner).await?
+    {
+        submissions::set_page_check(conn, submission_id, "pending").await?;
+        return Ok(Credit::Checking(name));
+    }
+    Ok(
+        match credit_if_page_post(conn, submission_id, key, owner, week, received_at).await? {
+            Some(name) => Credit::Credited(name),
+            None => Credit::None,
+        },
+    )
+}
+
+/// Where a unit website's article is asked for: the page its key names (not the link as sent,
+/// which may be a redirect or an AMP cache), without a fragment route the server never sees.
+pub fn article_url(key: &str, scheme: &str) -> Option<String> {
+    let rest = key.strip_prefix("web:")?;
+    let rest = rest.split_once("/#").map_or(rest, |(page, _)| page);
+    Some(format!("{scheme}://{rest}"))
 }
 
 /// Credits the post to the unit whose page owns it; returns the unit's name.

@@ -256,10 +256,32 @@ impl Processor {
             EventKind::Message if payload.get("message_edit").is_some() => {
                 // An edit is read again for the links it adds; it is not a new command, and
                 // an edit that adds none is not answered.
-                let content = message_content(event.platform, &payload);
-                let mut urls = crate::links::extract_urls(&content.text);
-                urls.extend(content.attachment_urls);
-                let sent = submissions::keys_sent_by(conn, identity.id).await?;
+                let links_of = |payload: &Value| {
+                    let content = message_content(event.platform, payload);
+                    let mut urls = crate::links::extract_urls(&content.text);
+                    urls.extend(content.attachment_urls);
+                    urls
+                };
+                let urls = links_of(&payload);
+                let mut sent = submissions::keys_sent_by(conn, identity.id).await?;
+                // What the original message already had (answered then, whether it counted
+                // or not) is not new either.
+                if let Some(mid) = payload.pointer("/message_edit/mid").and_then(Value::as_str)
+                    && let Some(original) = queries::event_payload(
+                        conn,
+                        event.platform.as_str(),
+                        &format!("message:{}", crate::text::clean_id(mid)),
+                    )
+                    .await?
+                    && let Ok(original) = serde_json::from_str::<Value>(&original)
+                {
+                    for url in links_of(&original) {
+                        if let Ok(canonical) = crate::links::canonicalize(&url) {
+                            sent.insert(canonical.key);
+                        }
+                        sent.insert(url);
+                    }
+                }
                 let added = counting::links_not_yet_sent(&urls, &sent);
                 (!added.is_empty()).then(|| conversation::parse("", &added))
             }

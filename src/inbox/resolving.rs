@@ -68,7 +68,25 @@ impl LinkResolver {
             submissions::pending_page_checks(&mut conn, BATCH).await?
         };
         for (id, url, identity_id, received_at, week, owner) in &pending {
-            let check = self.resolver.check_page(url).await;
+            let key: Option<String> =
+                sqlx::query_scalar("SELECT canonical_key FROM submissions WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.db.pool())
+                    .await?;
+            // The article the key names, over https first; a site that only speaks http is
+            // asked again over http.
+            let target = |scheme| {
+                key.as_deref()
+                    .and_then(|key| counting::article_url(key, scheme))
+                    .unwrap_or_else(|| url.clone())
+            };
+            let mut check = self.resolver.check_page(&target("https")).await;
+            if matches!(check, PageCheck::Unreachable(_)) {
+                let again = self.resolver.check_page(&target("http")).await;
+                if !matches!(again, PageCheck::Unreachable(_)) {
+                    check = again;
+                }
+            }
             let _writing = self.db.write_lock().await;
             let mut tx = self.db.begin_write().await?;
             let row: Option<(String, String)> = sqlx::query_as(
@@ -148,7 +166,9 @@ impl LinkResolver {
             None => None,
         };
         let context = serde_json::json!({
-            "url": url, "unit_name": unit_name.unwrap_or_default(), "status": status,
+            // A unit deactivated since: its site's name says which page it was.
+            "url": url, "unit_name": unit_name.or_else(|| owner.map(str::to_string)).unwrap_or_default(),
+            "status": status,
         });
         // Templates are checked against samples at start-up: a failure here is a bug, logged.
         let body = match templates.render("page_missing", &context) {
@@ -269,7 +289,7 @@ impl LinkResolver {
         .execute(&mut *conn)
         .await?;
         if new_status == "counted" {
-            counting::credit_if_page_post(
+            counting::credit_or_check(
                 conn,
                 id,
                 &target.key,

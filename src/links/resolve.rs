@@ -144,9 +144,13 @@ impl Resolver {
                 .send()
                 .await
                 .map_err(refused)?;
-            // Servers that refuse HEAD (405, 501) or answer it wrongly (403, 400) are asked
-            // with GET; only the status is read.
-            if matches!(response.status().as_u16(), 400 | 403 | 405 | 501) {
+            // Servers that refuse HEAD (405, 501) or answer it wrongly (400, 403, and some a
+            // 404 or 410 for a page GET serves) are asked with GET before anything is
+            // concluded; only the status is read.
+            if matches!(
+                response.status().as_u16(),
+                400 | 403 | 404 | 405 | 410 | 501
+            ) {
                 response = self.http.get(request_url).send().await.map_err(refused)?;
             }
             if !response.status().is_redirection() {

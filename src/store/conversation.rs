@@ -163,3 +163,16 @@ pub async fn staff_of_identity(
             .flatten(),
     )
 }
+
+/// The stored body of one event (an edited message's original), if it is still kept.
+pub async fn event_payload(
+    conn: &mut AnyConnection,
+    platform: &str,
+    dedup_key: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT payload FROM inbox_events WHERE platform = $1 AND dedup_key = $2")
+        .bind(platform)
+        .bind(dedup_key)
+        .fetch_optional(&mut *conn)
+        .await
+}

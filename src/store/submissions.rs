@@ -122,18 +122,21 @@ pub async fn pending_page_checks(
     .await
 }
 
-/// The other owners one post has been seen under (a page's slug and its numeric id).
+/// The other owners one post has been seen under (a page's slug and its numeric id) in
+/// links other registered people sent.
 pub async fn other_owners_of(
     conn: &mut AnyConnection,
     key: &str,
     owner: &str,
+    sender_staff_id: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT DISTINCT owner FROM submissions WHERE canonical_key = $1 AND owner IS NOT NULL \
-         AND owner <> $2 LIMIT 5",
+         AND owner <> $2 AND staff_id IS NOT NULL AND staff_id <> $3 LIMIT 5",
     )
     .bind(key)
     .bind(owner)
+    .bind(sender_staff_id)
     .fetch_all(&mut *conn)
     .await
 }
