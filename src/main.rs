@@ -648,6 +648,13 @@ async fn open(config: &Config) -> anyhow::Result<Db> {
         .await
         .with_context(|| format!("cannot open {}", config.database_url.redacted()))?;
     db.migrate().await?;
+    let refreshed = lantoa::store::org::refresh_page_owners(&db).await?;
+    if refreshed > 0 {
+        tracing::info!(
+            pages = refreshed,
+            "unit pages matched with this version's link rules"
+        );
+    }
     Ok(db)
 }
 

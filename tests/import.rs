@@ -537,3 +537,37 @@ async fn reimporting_units_renames_moves_and_deactivates() {
         "{errors:#?}"
     );
 }
+
+/// Pages imported under older link rules are matched again with this version's: an `m.` host
+/// stored as its own owner would otherwise stop matching the unit's own articles.
+#[tokio::test]
+async fn unit_page_owners_follow_the_link_rules_of_this_version() {
+    let test_db = TestDb::new().await;
+    let fixture = Fixture::new();
+    let units = "code,name,kind,parent_code,page_urls,weekly_quota\n\
+                 SO,Sở,so,,https://m.sogd.edu.vn/tin,\n";
+    lantoa::org::import_units(&test_db.db, &fixture.write("units.csv", units))
+        .await
+        .unwrap();
+    // What an earlier version stored for it.
+    sqlx::query("UPDATE unit_pages SET owner = 'm.sogd.edu.vn'")
+        .execute(test_db.db.pool())
+        .await
+        .unwrap();
+    let changed = lantoa::store::org::refresh_page_owners(&test_db.db)
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    let owner: Option<String> = sqlx::query_scalar("SELECT owner FROM unit_pages")
+        .fetch_one(test_db.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(owner.as_deref(), Some("sogd.edu.vn"));
+    assert_eq!(
+        lantoa::store::org::refresh_page_owners(&test_db.db)
+            .await
+            .unwrap(),
+        0,
+        "nothing to change the second time"
+    );
+}

@@ -273,3 +273,34 @@ pub async fn staff_ids(tx: &mut Tx<'_>, codes: &[String]) -> Result<Vec<i64>, sq
     }
     Ok(ids)
 }
+
+/// Recomputes what each unit page's posts are matched against with the canonicalizer of this
+/// build: when its rules change (an `m.` host folded into the main one, say), pages imported
+/// before would otherwise stop matching their own posts. Returns how many changed.
+pub async fn refresh_page_owners(db: &super::Db) -> Result<u64, super::StoreError> {
+    let pages: Vec<(i64, String, Option<String>)> =
+        sqlx::query_as("SELECT id, url, owner FROM unit_pages")
+            .fetch_all(db.pool())
+            .await?;
+    let changed: Vec<(i64, Option<String>)> = pages
+        .into_iter()
+        .filter_map(|(id, url, owner)| {
+            let now = crate::links::canonicalize(&url).ok().and_then(|c| c.owner);
+            (now != owner).then_some((id, now))
+        })
+        .collect();
+    if changed.is_empty() {
+        return Ok(0);
+    }
+    let _writing = db.write_lock().await;
+    let mut tx = db.begin_write().await?;
+    for (id, owner) in &changed {
+        sqlx::query("UPDATE unit_pages SET owner = $1 WHERE id = $2")
+            .bind(owner.as_deref())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(changed.len() as u64)
+}
