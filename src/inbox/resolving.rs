@@ -67,19 +67,11 @@ impl LinkResolver {
             let mut conn = self.db.pool().acquire().await?;
             submissions::pending_page_checks(&mut conn, BATCH).await?
         };
-        for (id, url, identity_id, received_at, week, owner) in &pending {
-            let key: Option<String> =
-                sqlx::query_scalar("SELECT canonical_key FROM submissions WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(self.db.pool())
-                    .await?;
+        for pending in &pending {
+            let (id, url, key) = (&pending.id, &pending.raw_url, &pending.canonical_key);
             // The article the key names, over https first; a site that only speaks http is
             // asked again over http.
-            let target = |scheme| {
-                key.as_deref()
-                    .and_then(|key| counting::article_url(key, scheme))
-                    .unwrap_or_else(|| url.clone())
-            };
+            let target = |scheme| counting::article_url(key, scheme).unwrap_or_else(|| url.clone());
             let mut check = self.resolver.check_page(&target("https")).await;
             if matches!(check, PageCheck::Unreachable(_)) {
                 let again = self.resolver.check_page(&target("http")).await;
@@ -89,27 +81,16 @@ impl LinkResolver {
             }
             let _writing = self.db.write_lock().await;
             let mut tx = self.db.begin_write().await?;
-            let row: Option<(String, String)> = sqlx::query_as(
-                "SELECT status, canonical_key FROM submissions WHERE id = $1 AND page_check = 'pending'",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((status, key)) = row else {
+            let Some(status) = submissions::status_if_check_pending(&mut tx, *id).await? else {
                 continue; // settled meanwhile
             };
             submissions::set_page_check(&mut tx, *id, check.as_str()).await?;
             let counted = status == "counted";
             match &check {
                 PageCheck::Missing(code) if counted => {
-                    sqlx::query(
-                        "UPDATE submissions SET status = 'withdrawn', updated_at = $1 WHERE id = $2",
-                    )
-                    .bind(now_ms())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                    self.tell_missing(&mut tx, *identity_id, *id, url, owner.as_deref(), *code)
+                    submissions::withdraw_missing_article(&mut tx, *id, now_ms()).await?;
+                    let owner = pending.owner.as_deref();
+                    self.tell_missing(&mut tx, pending.identity_id, *id, url, owner, *code)
                         .await?;
                 }
                 PageCheck::Missing(_) => {}
@@ -117,10 +98,10 @@ impl LinkResolver {
                     counting::credit_if_page_post(
                         &mut tx,
                         *id,
-                        &key,
-                        owner.as_deref(),
-                        week,
-                        *received_at,
+                        key,
+                        pending.owner.as_deref(),
+                        &pending.week,
+                        pending.received_at,
                     )
                     .await?;
                 }
@@ -148,11 +129,7 @@ impl LinkResolver {
         let Some(templates) = &self.templates else {
             return Ok(());
         };
-        let account: Option<(String, String)> =
-            sqlx::query_as("SELECT platform, platform_user_id FROM identities WHERE id = $1")
-                .bind(identity_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let account = crate::store::conversation::account_address(conn, identity_id).await?;
         let Some((platform, recipient)) = account else {
             return Ok(());
         };

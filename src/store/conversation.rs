@@ -176,3 +176,14 @@ pub async fn event_payload(
         .fetch_optional(&mut *conn)
         .await
 }
+
+/// The platform and the platform's id of an account.
+pub async fn account_address(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT platform, platform_user_id FROM identities WHERE id = $1")
+        .bind(identity_id)
+        .fetch_optional(&mut *conn)
+        .await
+}

@@ -106,20 +106,55 @@ pub async fn set_page_check(
     Ok(())
 }
 
-/// A website article waiting for its check: id, URL, who sent it, when, its week and owner.
-pub type PendingCheck = (i64, String, i64, i64, String, Option<String>);
+/// A website article waiting for its check.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingCheck {
+    pub id: i64,
+    pub raw_url: String,
+    pub canonical_key: String,
+    pub identity_id: i64,
+    pub received_at: i64,
+    pub week: String,
+    pub owner: Option<String>,
+}
 
 pub async fn pending_page_checks(
     conn: &mut AnyConnection,
     limit: i64,
 ) -> Result<Vec<PendingCheck>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, raw_url, identity_id, received_at, week, owner FROM submissions \
+        "SELECT id, raw_url, canonical_key, identity_id, received_at, week, owner FROM submissions \
          WHERE page_check = 'pending' ORDER BY id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(&mut *conn)
     .await
+}
+
+/// The status of a submission whose website check is still pending (`None`: settled).
+pub async fn status_if_check_pending(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM submissions WHERE id = $1 AND page_check = 'pending'")
+        .bind(submission_id)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// A link that names no article on its site is no longer counted (marked `withdrawn`, with
+/// `page_check = 'missing'` saying why).
+pub async fn withdraw_missing_article(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE submissions SET status = 'withdrawn', updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(submission_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// The other owners one post has been seen under (a page's slug and its numeric id) in
