@@ -51,7 +51,7 @@ impl TestDb {
         }
     }
 
-    async fn sqlite() -> Self {
+    pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("lantoa.db").display());
         let db = Db::connect(&url).await.expect("sqlite opens");
