@@ -38,6 +38,12 @@ impl Platform {
         }
     }
 
+    /// Whether the platform lets the bot write to someone whose last message was at
+    /// `last_inbound` (ms), at `now`.
+    pub fn window_open(self, last_inbound: Option<i64>, now: i64) -> bool {
+        last_inbound.is_some_and(|at| now - at < self.window_ms())
+    }
+
     /// The longest text one message may carry.
     pub fn max_text_chars(self) -> usize {
         2_000

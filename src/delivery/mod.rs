@@ -205,10 +205,7 @@ impl Delivery {
                 reason: "the person unfollowed".into(),
             });
         }
-        let window_open = row
-            .last_inbound_at
-            .is_some_and(|at| now_ms() - at < platform.window_ms());
-        if !window_open {
+        if !platform.window_open(row.last_inbound_at, now_ms()) {
             return Some(Settle::Held {
                 reason: format!("outside the {platform} messaging window"),
             });

@@ -460,41 +460,28 @@ pub async fn for_each_evidence(
     Ok(())
 }
 
-/// Chat accounts of active staff, for messages the bot starts: staff id → (platform, user id,
-/// identity id). Reachable accounts only, and for heads and admins only those linked through
-/// an invite (an approval proves a member, and their messages carry the unit's names); an account whose messaging window is open is
-/// preferred (a message to a closed window would only be held), then Zalo, the main channel.
-pub async fn reachable_accounts(
-    db: &Db,
-) -> Result<HashMap<i64, (String, String, i64)>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT i.staff_id, i.platform, i.platform_user_id, i.id, i.last_inbound_at FROM identities i \
-         JOIN staff s ON s.id = i.staff_id WHERE s.status = 'active' AND i.reachable = 1 \
-         AND (s.role = 'member' OR i.verified_via = 'invite')",
+/// Chat accounts of active staff, for messages the bot starts: reachable accounts only, and
+/// for heads and admins only those linked through an invite (an approval proves a member, and
+/// their messages carry the unit's names). Which one a person is written to is
+/// [`crate::weekly::accounts::preferred`]'s choice.
+pub async fn reachable_accounts(db: &Db) -> Result<Vec<ReachableAccount>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.staff_id, i.platform, i.platform_user_id, i.id AS identity_id, i.last_inbound_at \
+         FROM identities i JOIN staff s ON s.id = i.staff_id WHERE s.status = 'active' \
+         AND i.reachable = 1 AND (s.role = 'member' OR i.verified_via = 'invite')",
     )
     .fetch_all(db.pool())
-    .await?;
-    let now = super::now_ms();
-    let rank = |platform: &str, last_inbound: Option<i64>| {
-        let window = crate::channels::Platform::parse(platform).map_or(0, |p| p.window_ms());
-        let open = last_inbound.is_some_and(|at| now - at < window);
-        (!open, platform != "zalo")
-    };
-    type Account = (String, String, i64);
-    let mut best: HashMap<i64, ((bool, bool), Account)> = HashMap::new();
-    for (staff_id, platform, user_id, identity_id, last_inbound) in rows {
-        let key = rank(&platform, last_inbound);
-        match best.get(&staff_id) {
-            Some((current, _)) if *current <= key => {}
-            _ => {
-                best.insert(staff_id, (key, (platform, user_id, identity_id)));
-            }
-        }
-    }
-    Ok(best
-        .into_iter()
-        .map(|(staff, (_, account))| (staff, account))
-        .collect())
+    .await
+}
+
+/// A chat account a roster person can be written to at.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReachableAccount {
+    pub staff_id: i64,
+    pub platform: String,
+    pub platform_user_id: String,
+    pub identity_id: i64,
+    pub last_inbound_at: Option<i64>,
 }
 
 /// Messages held outside their people's messaging window: how many, for how many people,

@@ -312,7 +312,8 @@ impl Weekly {
         planned: Vec<Planned<'_>>,
         dry_run: bool,
     ) -> Result<Vec<Outgoing>, JobError> {
-        let accounts = queries::reachable_accounts(&self.db).await?;
+        let accounts =
+            super::accounts::preferred(queries::reachable_accounts(&self.db).await?, now_ms());
         let mut outgoing = Vec::with_capacity(planned.len());
         let mut messages = Vec::new();
         for message in planned {
@@ -487,7 +488,8 @@ impl Weekly {
             &serde_json::json!({"week": week.to_string(), "picks": picks}),
         )?;
         let admins = queries::registered_staff(&self.db, true).await?;
-        let accounts = queries::reachable_accounts(&self.db).await?;
+        let accounts =
+            super::accounts::preferred(queries::reachable_accounts(&self.db).await?, now_ms());
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
         let now = now_ms();
