@@ -176,14 +176,10 @@ impl LinkResolver {
     async fn resolve_short_links(&self) -> Result<usize, StoreError> {
         let now = now_ms();
         // A link whose last try failed for a passing reason waits RETRY_MS before the next.
-        let ids: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, raw_url FROM submissions WHERE key_state = 'provisional' \
-             AND (updated_at = created_at OR updated_at < $1) ORDER BY id LIMIT $2",
-        )
-        .bind(now - RETRY_MS)
-        .bind(BATCH)
-        .fetch_all(self.db.pool())
-        .await?;
+        let ids = {
+            let mut conn = self.db.pool().acquire().await?;
+            submissions::provisional_links(&mut conn, now - RETRY_MS, BATCH).await?
+        };
         for (id, raw_url) in &ids {
             // The HTTP work happens outside any transaction; what is written is decided on the
             // row as it is then, since the teacher may have withdrawn or registered meanwhile,
@@ -204,81 +200,53 @@ impl LinkResolver {
         result: Result<crate::links::Canonical, ResolveError>,
     ) -> Result<(), StoreError> {
         let now = now_ms();
-        type Row = (Option<i64>, String, String, i64);
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT staff_id, status, week, received_at FROM submissions WHERE id = $1 AND key_state = 'provisional'",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some((staff_id, status, week, received_at)) = row else {
+        let Some(row) = submissions::provisional(conn, id).await? else {
             return Ok(()); // settled meanwhile
         };
         let target = match result {
             Ok(target) => target,
             Err(err) => {
-                let transient = matches!(err, ResolveError::TimedOut | ResolveError::Request(_));
-                let give_up = !transient || now - received_at > GIVE_UP_MS;
+                let give_up = gives_up(&err, now - row.received_at);
                 if give_up {
                     tracing::warn!(submission = id, reason = %err, "short link unresolvable; counted as sent");
                 }
-                sqlx::query(&format!(
-                    "UPDATE submissions SET {}updated_at = $1 WHERE id = $2",
-                    if give_up {
-                        "key_state = 'unresolvable', "
-                    } else {
-                        ""
-                    }
-                ))
-                .bind(now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+                submissions::mark_resolution_failed(conn, id, give_up, now).await?;
                 return Ok(());
             }
         };
-        let already =
-            match (staff_id, status.as_str()) {
-                (Some(staff_id), "counted") => sqlx::query_scalar::<_, i64>(
-                    "SELECT COUNT(*) FROM submissions WHERE staff_id = $1 AND canonical_key = $2 \
-                     AND status = 'counted' AND id <> $3",
-                )
-                .bind(staff_id)
-                .bind(&target.key)
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await?
-                    > 0,
-                _ => false,
-            };
-        let new_status = if already { "merged" } else { status.as_str() };
-        sqlx::query(
-            "UPDATE submissions SET canonical_key = $1, key_state = 'final', link_platform = $2, \
-             link_kind = $3, owner = $4, status = $5, updated_at = $6 WHERE id = $7 AND key_state = 'provisional'",
-        )
-        .bind(&target.key)
-        .bind(target.platform.as_str())
-        .bind(target.kind.as_str())
-        .bind(target.owner.as_deref())
-        .bind(new_status)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+        let already = match (row.staff_id, row.status.as_str()) {
+            (Some(staff_id), "counted") => {
+                submissions::counted_elsewhere(conn, staff_id, &target.key, id).await?
+            }
+            _ => false,
+        };
+        let new_status = if already {
+            "merged"
+        } else {
+            row.status.as_str()
+        };
+        submissions::settle_short_link(conn, id, &target, new_status, now).await?;
         if new_status == "counted" {
             counting::credit_or_check(
                 conn,
                 id,
                 &target.key,
                 target.owner.as_deref(),
-                &week,
-                received_at,
+                &row.week,
+                row.received_at,
             )
             .await?;
         }
         tracing::info!(submission = id, key = %target.key, merged = already, "short link resolved");
         Ok(())
     }
+}
+
+/// Whether a failed resolution is final: the link leads nowhere countable, or it has failed
+/// for a passing reason (timeout, DNS) for longer than [`GIVE_UP_MS`].
+fn gives_up(err: &ResolveError, waiting_ms: i64) -> bool {
+    let transient = matches!(err, ResolveError::TimedOut | ResolveError::Request(_));
+    !transient || waiting_ms > GIVE_UP_MS
 }
 
 /// A short link that failed for a passing reason (timeout, DNS) is tried again after this…

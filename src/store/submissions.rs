@@ -421,3 +421,106 @@ pub async fn week_standing(
         unit_quota,
     })
 }
+
+/// Short links waiting for resolution: those never tried, and those whose last try failed
+/// before `retry_before`.
+pub async fn provisional_links(
+    conn: &mut AnyConnection,
+    retry_before: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, raw_url FROM submissions WHERE key_state = 'provisional' \
+         AND (updated_at = created_at OR updated_at < $1) ORDER BY id LIMIT $2",
+    )
+    .bind(retry_before)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// A short link still waiting for its key, as it is now.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Provisional {
+    pub staff_id: Option<i64>,
+    pub status: String,
+    pub week: String,
+    pub received_at: i64,
+}
+
+pub async fn provisional(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+) -> Result<Option<Provisional>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT staff_id, status, week, received_at FROM submissions \
+         WHERE id = $1 AND key_state = 'provisional'",
+    )
+    .bind(submission_id)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// A try that failed: tried again later, or (`give_up`) counted as sent, `unresolvable`.
+pub async fn mark_resolution_failed(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    give_up: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let sql = if give_up {
+        "UPDATE submissions SET key_state = 'unresolvable', updated_at = $1 WHERE id = $2"
+    } else {
+        "UPDATE submissions SET updated_at = $1 WHERE id = $2"
+    };
+    sqlx::query(sql)
+        .bind(now)
+        .bind(submission_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the person has this key counted in another submission.
+pub async fn counted_elsewhere(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+    key: &str,
+    submission_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM submissions WHERE staff_id = $1 AND canonical_key = $2 \
+         AND status = 'counted' AND id <> $3",
+    )
+    .bind(staff_id)
+    .bind(key)
+    .bind(submission_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(count > 0)
+}
+
+/// A short link takes the key of the post it leads to.
+pub async fn settle_short_link(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    target: &crate::links::Canonical,
+    status: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE submissions SET canonical_key = $1, key_state = 'final', link_platform = $2, \
+         link_kind = $3, owner = $4, status = $5, updated_at = $6 \
+         WHERE id = $7 AND key_state = 'provisional'",
+    )
+    .bind(&target.key)
+    .bind(target.platform.as_str())
+    .bind(target.kind.as_str())
+    .bind(target.owner.as_deref())
+    .bind(status)
+    .bind(now)
+    .bind(submission_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
