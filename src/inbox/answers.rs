@@ -36,14 +36,7 @@ pub async fn my_week(
     staff_id: i64,
     week: &str,
 ) -> Result<Value, sqlx::Error> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT raw_url, status, received_at FROM submissions WHERE staff_id = $1 AND week = $2 \
-         ORDER BY received_at, id",
-    )
-    .bind(staff_id)
-    .bind(week)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = crate::store::submissions::sent_in_week(conn, staff_id, week).await?;
     let items: Vec<Value> = rows
         .into_iter()
         .map(|(url, status, at)| {
@@ -65,10 +58,7 @@ pub async fn unit_week(
 ) -> Result<Value, sqlx::Error> {
     let period = Period::week(week);
     let range = period.range(&settings.time_zone);
-    let unit_id: Option<i64> = sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
-        .bind(staff_id)
-        .fetch_optional(db.pool())
-        .await?;
+    let unit_id = queries::unit_of_staff(db, staff_id).await?;
     // Only this unit's rows: DV runs inside the processor's batch, holding the write lock.
     let quota_weeks: Vec<IsoWeek> = range
         .weeks

@@ -524,3 +524,19 @@ pub async fn settle_short_link(
     .await?;
     Ok(())
 }
+
+/// `TK`: what a person sent in a week (URL, status, when), in the order sent.
+pub async fn sent_in_week(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+    week: &str,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT raw_url, status, received_at FROM submissions WHERE staff_id = $1 AND week = $2 \
+         ORDER BY received_at, id",
+    )
+    .bind(staff_id)
+    .bind(week)
+    .fetch_all(&mut *conn)
+    .await
+}

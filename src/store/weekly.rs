@@ -518,3 +518,11 @@ pub struct Held {
     pub messages: i64,
     pub top: Vec<String>,
 }
+
+/// The unit a person belongs to.
+pub async fn unit_of_staff(db: &Db, staff_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
+        .bind(staff_id)
+        .fetch_optional(db.pool())
+        .await
+}

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use super::jobs::Weekly;
 use crate::calendar::IsoWeek;
 use crate::config::{Settings, WeeklyTime};
+use crate::store::jobs;
 use crate::store::{Db, StoreError, now_ms};
 use crate::worker::run_rounds;
 
@@ -175,16 +176,7 @@ impl Scheduler {
         detail: &str,
     ) -> Result<(), StoreError> {
         let _writing = self.db.write_lock().await;
-        sqlx::query(
-            "UPDATE job_runs SET state = $1, detail = $2, finished_at = $3 WHERE job = $4 AND period = $5",
-        )
-        .bind(state)
-        .bind(detail)
-        .bind(now_ms())
-        .bind(job)
-        .bind(period)
-        .execute(self.db.pool())
-        .await?;
+        jobs::finish(&self.db, job, period, state, detail, now_ms()).await?;
         Ok(())
     }
 
@@ -195,37 +187,23 @@ impl Scheduler {
     async fn claim(&self, job: &str, period: &str) -> Result<bool, StoreError> {
         let _writing = self.db.write_lock().await;
         let now = now_ms();
-        let inserted = sqlx::query(
-            "INSERT INTO job_runs (job, period, state, owner, started_at) VALUES ($1, $2, 'running', $3, $4) \
-             ON CONFLICT (job, period) DO NOTHING",
-        )
-        .bind(job)
-        .bind(period)
-        .bind(&self.owner)
-        .bind(now)
-        .execute(self.db.pool())
-        .await?
-        .rows_affected();
-        if inserted == 1 {
+        if jobs::insert_run(&self.db, job, period, &self.owner, now).await? {
             return Ok(true);
         }
-        let taken_over = sqlx::query(
-            "UPDATE job_runs SET owner = $1, started_at = $2, state = 'running' WHERE job = $3 AND period = $4 \
-             AND ((state = 'running' AND started_at < $5) OR (state = 'failed' AND finished_at < $6))",
+        let taken_over = jobs::take_over(
+            &self.db,
+            job,
+            period,
+            &self.owner,
+            now,
+            now - STALE_RUN_MS,
+            now - FAILED_RETRY_MS,
         )
-        .bind(&self.owner)
-        .bind(now)
-        .bind(job)
-        .bind(period)
-        .bind(now - STALE_RUN_MS)
-        .bind(now - FAILED_RETRY_MS)
-        .execute(self.db.pool())
-        .await?
-        .rows_affected();
-        if taken_over == 1 {
+        .await?;
+        if taken_over {
             tracing::warn!(job, period, "taking over a run that never finished");
         }
-        Ok(taken_over == 1)
+        Ok(taken_over)
     }
 }
 
