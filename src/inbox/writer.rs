@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::channels::{EventKind, InboundEvent};
-use crate::store::{self, BATCH_ROWS, Db, StoreError, values_list};
+use crate::store::{self, Db, StoreError};
 
 /// Requests taken into one transaction at most.
 const MAX_REQUESTS_PER_COMMIT: usize = 1024;
@@ -137,39 +137,15 @@ async fn run(
 }
 
 async fn insert(db: &Db, events: &[&InboundEvent]) -> Result<usize, StoreError> {
-    let now = store::now_ms();
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
-    let mut inserted = 0;
-    for chunk in events.chunks(BATCH_ROWS) {
-        let sql = format!(
-            "INSERT INTO inbox_events \
-             (platform, dedup_key, sender_id, event_kind, event_name, payload, received_at, state, \
-              next_attempt_at, last_error) \
-             VALUES {} ON CONFLICT (platform, dedup_key) DO NOTHING",
-            values_list(chunk.len(), 10, 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for event in chunk {
-            let state = match (&event.rejected, event.kind) {
-                (Some(_), _) => "rejected",
-                (None, EventKind::Ignored) => "ignored",
-                (None, _) => "pending",
-            };
-            query = query
-                .bind(event.platform.as_str())
-                .bind(&event.dedup_key)
-                .bind(&event.sender_id)
-                .bind(event.kind.as_str())
-                .bind(&event.name)
-                .bind(&event.payload)
-                .bind(now)
-                .bind(state)
-                .bind(0_i64)
-                .bind(event.rejected.as_deref());
-        }
-        inserted += query.execute(&mut *tx).await?.rows_affected() as usize;
+    store::inbox::insert_events(db, events, initial_state, store::now_ms()).await
+}
+
+/// What happens to a stored event: processed, kept and ignored, or kept as rejected (a stale
+/// signed timestamp).
+fn initial_state(event: &InboundEvent) -> &'static str {
+    match (&event.rejected, event.kind) {
+        (Some(_), _) => "rejected",
+        (None, EventKind::Ignored) => "ignored",
+        (None, _) => "pending",
     }
-    tx.commit().await?;
-    Ok(inserted)
 }

@@ -5,6 +5,7 @@
 pub mod conversation;
 pub mod featured;
 pub mod identity;
+pub mod inbox;
 pub mod jobs;
 pub mod org;
 pub mod retention;
