@@ -25,6 +25,7 @@ use crate::identity::registration;
 use crate::org::Role;
 use crate::store::conversation::{self as queries, Identity, Touch};
 use crate::store::identity as trust;
+use crate::store::inbox;
 use crate::store::submissions;
 use crate::store::{Db, StoreError, now_ms};
 use crate::templates::{TemplateError, Templates};
@@ -177,46 +178,22 @@ impl Processor {
     async fn claim(&self, now: i64) -> Result<Vec<StoredEvent>, StoreError> {
         let lease_until = now + LEASE_MS;
         let writing = self.db.write_lock().await;
-        sqlx::query(
-            "UPDATE inbox_events SET lease_until = $1, lease_owner = $2 WHERE id IN ( \
-               SELECT e.id FROM inbox_events e \
-               WHERE e.state = 'pending' AND e.next_attempt_at <= $3 \
-                 AND (e.lease_until IS NULL OR e.lease_until < $3) \
-                 AND NOT EXISTS (SELECT 1 FROM inbox_events p WHERE p.state = 'pending' \
-                   AND p.platform = e.platform AND p.sender_id = e.sender_id AND p.id < e.id) \
-               ORDER BY e.id LIMIT $4) \
-             AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
-        )
-        .bind(lease_until)
-        .bind(&self.owner)
-        .bind(now)
-        .bind(BATCH)
-        .execute(self.db.pool())
-        .await?;
+        inbox::lease_next(&self.db, &self.owner, now, lease_until, BATCH).await?;
         drop(writing);
-        let rows: Vec<(i64, String, String, String, String, i64, i64)> = sqlx::query_as(
-            "SELECT id, platform, sender_id, event_kind, payload, attempts, received_at \
-             FROM inbox_events WHERE lease_owner = $1 AND lease_until = $2 AND state = 'pending' ORDER BY id",
-        )
-        .bind(&self.owner)
-        .bind(lease_until)
-        .fetch_all(self.db.pool())
-        .await?;
+        let rows = inbox::leased(&self.db, &self.owner, lease_until).await?;
         Ok(rows
             .into_iter()
-            .filter_map(
-                |(id, platform, sender_id, kind, payload, attempts, received_at)| {
-                    Some(StoredEvent {
-                        id,
-                        platform: Platform::parse(&platform)?,
-                        sender_id,
-                        kind: EventKind::parse(&kind),
-                        payload,
-                        attempts,
-                        received_at,
-                    })
-                },
-            )
+            .filter_map(|row| {
+                Some(StoredEvent {
+                    id: row.id,
+                    platform: Platform::parse(&row.platform)?,
+                    sender_id: row.sender_id,
+                    kind: EventKind::parse(&row.event_kind),
+                    payload: row.payload,
+                    attempts: row.attempts,
+                    received_at: row.received_at,
+                })
+            })
             .collect())
     }
 
@@ -485,19 +462,8 @@ fn message_content(platform: Platform, payload: &Value) -> MessageContent {
     }
 }
 
-/// One statement for the whole batch (a batch is at most [`BATCH`] events).
 async fn mark_done(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "UPDATE inbox_events SET state = 'done', processed_at = $1, attempts = attempts + 1, \
-         last_error = NULL, lease_until = NULL, lease_owner = NULL WHERE id IN ({})",
-        crate::store::placeholders(2..ids.len() + 2)
-    );
-    let mut query = sqlx::query(&sql).bind(now);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    inbox::mark_done(conn, ids, now).await
 }
 
 async fn record_failure(
@@ -514,16 +480,5 @@ async fn record_failure(
         tracing::warn!(event = event.id, error = %err, attempts, "event failed, will retry");
     }
     let next = now + backoff(attempts, fastrand::f64()).as_millis() as i64;
-    sqlx::query(
-        "UPDATE inbox_events SET state = $1, attempts = $2, last_error = $3, next_attempt_at = $4, \
-         lease_until = NULL, lease_owner = NULL WHERE id = $5",
-    )
-    .bind(if parked { "parked" } else { "pending" })
-    .bind(attempts)
-    .bind(err.to_string())
-    .bind(next)
-    .bind(event.id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    inbox::record_failure(conn, event.id, parked, attempts, &err.to_string(), next).await
 }

@@ -1,6 +1,8 @@
 //! `inbox_events`: every signed webhook event, stored before the 200.
 
-use super::{BATCH_ROWS, Db, StoreError, values_list};
+use sqlx::AnyConnection;
+
+use super::{BATCH_ROWS, Db, StoreError, placeholders, values_list};
 use crate::channels::InboundEvent;
 
 /// Stores events in one transaction (multi-row, a platform's retry of an event stored once);
@@ -40,4 +42,98 @@ pub async fn insert_events(
     }
     tx.commit().await?;
     Ok(inserted)
+}
+
+/// Leases up to `limit` pending events to `owner` until `lease_until`: the oldest pending event
+/// of each sender only, so that two events of one person are never processed side by side.
+pub async fn lease_next(
+    db: &Db,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE inbox_events SET lease_until = $1, lease_owner = $2 WHERE id IN ( \
+           SELECT e.id FROM inbox_events e \
+           WHERE e.state = 'pending' AND e.next_attempt_at <= $3 \
+             AND (e.lease_until IS NULL OR e.lease_until < $3) \
+             AND NOT EXISTS (SELECT 1 FROM inbox_events p WHERE p.state = 'pending' \
+               AND p.platform = e.platform AND p.sender_id = e.sender_id AND p.id < e.id) \
+           ORDER BY e.id LIMIT $4) \
+         AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
+    )
+    .bind(lease_until)
+    .bind(owner)
+    .bind(now)
+    .bind(limit)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// A leased event as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LeasedEvent {
+    pub id: i64,
+    pub platform: String,
+    pub sender_id: String,
+    pub event_kind: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub received_at: i64,
+}
+
+/// The events `owner` holds under the lease ending at `lease_until`, oldest first.
+pub async fn leased(
+    db: &Db,
+    owner: &str,
+    lease_until: i64,
+) -> Result<Vec<LeasedEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, platform, sender_id, event_kind, payload, attempts, received_at \
+         FROM inbox_events WHERE lease_owner = $1 AND lease_until = $2 AND state = 'pending' ORDER BY id",
+    )
+    .bind(owner)
+    .bind(lease_until)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Marks processed events done, in one statement for the batch.
+pub async fn mark_done(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE inbox_events SET state = 'done', processed_at = $1, attempts = attempts + 1, \
+         last_error = NULL, lease_until = NULL, lease_owner = NULL WHERE id IN ({})",
+        placeholders(2..ids.len() + 2)
+    );
+    let mut query = sqlx::query(&sql).bind(now);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A failed try: tried again at `next_attempt_at`, or `parked` for an operator.
+pub async fn record_failure(
+    conn: &mut AnyConnection,
+    event_id: i64,
+    parked: bool,
+    attempts: i64,
+    error: &str,
+    next_attempt_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE inbox_events SET state = $1, attempts = $2, last_error = $3, next_attempt_at = $4, \
+         lease_until = NULL, lease_owner = NULL WHERE id = $5",
+    )
+    .bind(if parked { "parked" } else { "pending" })
+    .bind(attempts)
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(event_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
