@@ -133,17 +133,12 @@ impl Resolver {
         let mut current = absolute(start)?;
         for _ in 0..=MAX_HOPS {
             let request_url = self.request_url(&current)?;
-            let refused = |e: reqwest::Error| match refused_by_guard(&e) {
-                Some(host) => ResolveError::PrivateAddress(host),
-                None if e.is_timeout() => ResolveError::TimedOut,
-                None => ResolveError::Request(e.to_string()),
-            };
             let mut response = self
                 .http
                 .head(request_url.clone())
                 .send()
                 .await
-                .map_err(refused)?;
+                .map_err(request_error)?;
             // Servers that refuse HEAD (405, 501) or answer it wrongly (400, 403, and some a
             // 404 or 410 for a page GET serves) are asked with GET before anything is
             // concluded; only the status is read.
@@ -151,24 +146,20 @@ impl Resolver {
                 response.status().as_u16(),
                 400 | 403 | 404 | 405 | 410 | 501
             ) {
-                response = self.http.get(request_url).send().await.map_err(refused)?;
+                response = self
+                    .http
+                    .get(request_url)
+                    .send()
+                    .await
+                    .map_err(request_error)?;
             }
             if !response.status().is_redirection() {
                 return Ok(response.status().as_u16());
             }
-            let Some(location) = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|value| value.to_str().ok())
-            else {
+            let Some(location) = location(&response) else {
                 return Ok(response.status().as_u16());
             };
-            current = current
-                .join(location)
-                .map_err(|_| ResolveError::BadTarget(location.to_string()))?;
-            if !matches!(current.scheme(), "http" | "https") {
-                return Err(ResolveError::BadTarget(current.to_string()));
-            }
+            current = next_hop(&current, location)?;
         }
         Err(ResolveError::TooManyHops)
     }
@@ -186,25 +177,22 @@ impl Resolver {
                 };
             }
             let request_url = self.request_url(&current)?;
-            let response =
-                match self.http.head(request_url.clone()).send().await {
-                    Ok(response)
-                        if response.status().is_redirection() || response.status().is_success() =>
-                    {
-                        response
-                    }
-                    Err(err) if refused_by_guard(&err).is_some() => {
-                        return Err(ResolveError::PrivateAddress(
-                            refused_by_guard(&err).unwrap_or_default(),
-                        ));
-                    }
-                    _ => self.http.get(request_url).send().await.map_err(
-                        |e| match refused_by_guard(&e) {
-                            Some(host) => ResolveError::PrivateAddress(host),
-                            None => ResolveError::Request(e.to_string()),
-                        },
-                    )?,
-                };
+            let response = match self.http.head(request_url.clone()).send().await {
+                Ok(response)
+                    if response.status().is_redirection() || response.status().is_success() =>
+                {
+                    response
+                }
+                Err(err) if refused_by_guard(&err).is_some() => {
+                    return Err(request_error(err));
+                }
+                _ => self
+                    .http
+                    .get(request_url)
+                    .send()
+                    .await
+                    .map_err(request_error)?,
+            };
             if !response.status().is_redirection() {
                 return Err(ResolveError::NotAPost(format!(
                     "{} answered {} without redirecting",
@@ -212,17 +200,9 @@ impl Resolver {
                     response.status()
                 )));
             }
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|value| value.to_str().ok())
+            let location = location(&response)
                 .ok_or_else(|| ResolveError::Request("redirect without a Location".into()))?;
-            current = current
-                .join(location)
-                .map_err(|_| ResolveError::BadTarget(location.to_string()))?;
-            if !matches!(current.scheme(), "http" | "https") {
-                return Err(ResolveError::BadTarget(current.to_string()));
-            }
+            current = next_hop(&current, location)?;
         }
         Err(ResolveError::TooManyHops)
     }
@@ -258,6 +238,33 @@ impl Resolver {
         }
         Ok(url.clone())
     }
+}
+
+/// What a failed request means: the guard refused the host, it took too long, or it failed.
+fn request_error(err: reqwest::Error) -> ResolveError {
+    match refused_by_guard(&err) {
+        Some(host) => ResolveError::PrivateAddress(host),
+        None if err.is_timeout() => ResolveError::TimedOut,
+        None => ResolveError::Request(err.to_string()),
+    }
+}
+
+fn location(response: &reqwest::Response) -> Option<&str> {
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+}
+
+/// Where a redirect leads, read against the page that sent it; only to web addresses.
+fn next_hop(current: &Url, location: &str) -> Result<Url, ResolveError> {
+    let next = current
+        .join(location)
+        .map_err(|_| ResolveError::BadTarget(location.to_string()))?;
+    if !matches!(next.scheme(), "http" | "https") {
+        return Err(ResolveError::BadTarget(next.to_string()));
+    }
+    Ok(next)
 }
 
 fn absolute(url: &str) -> Result<Url, ResolveError> {
