@@ -206,19 +206,18 @@ pub async fn credit_or_check(
     week: &str,
     received_at: i64,
 ) -> Result<Credit, sqlx::Error> {
-    if key.starts_with("web:")
-        && let Some(owner) = owner
-        && let Some((_, name)) = submissions::unit_of_owner(conn, owner).await?
-    {
+    let Some(owner) = owner else {
+        return Ok(Credit::None);
+    };
+    let Some((unit_id, name)) = submissions::unit_of_owner(conn, owner).await? else {
+        return Ok(Credit::None);
+    };
+    if key.starts_with("web:") {
         submissions::set_page_check(conn, submission_id, "pending").await?;
         return Ok(Credit::Checking(name));
     }
-    Ok(
-        match credit_if_page_post(conn, submission_id, key, owner, week, received_at).await? {
-            Some(name) => Credit::Credited(name),
-            None => Credit::None,
-        },
-    )
+    submissions::credit_page_post(conn, unit_id, key, submission_id, week, received_at).await?;
+    Ok(Credit::Credited(name))
 }
 
 /// Where a unit website's article is asked for: the page its key names (not the link as sent,
