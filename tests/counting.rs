@@ -384,20 +384,7 @@ async fn a_numeric_page_id_is_learned_as_an_alias_of_the_slug() {
     assert_eq!(line["owner_alias"]["learned_from"], "fb:post:5001");
 
     // The evidence says which page the id is.
-    let week = lantoa::calendar::IsoWeek::containing(
-        jiff::Zoned::now()
-            .with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
-            .date(),
-    );
-    let period = lantoa::weekly::period::Period::week(week);
-    let (_, _, range) = w.app.state.weekly().standings(&period).await.unwrap();
-    let evidence = w
-        .app
-        .state
-        .weekly()
-        .evidence(&range, lantoa::store::weekly::Scope::Province)
-        .await
-        .unwrap();
+    let evidence = support::this_weeks_evidence(&w.app).await;
     let row = evidence
         .iter()
         .find(|e| e.key == "fb:post:5002")
@@ -515,25 +502,7 @@ async fn a_unit_website_article_is_checked_before_it_counts_for_the_unit() {
     assert_eq!(resolver.resolve_pending().await.unwrap(), 0, "checked once");
 
     // The timed-out article counts and says so in the evidence.
-    let week = lantoa::calendar::IsoWeek::containing(
-        jiff::Zoned::now()
-            .with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
-            .date(),
-    );
-    let (_, _, range) = w
-        .app
-        .state
-        .weekly()
-        .standings(&lantoa::weekly::period::Period::week(week))
-        .await
-        .unwrap();
-    let evidence = w
-        .app
-        .state
-        .weekly()
-        .evidence(&range, lantoa::store::weekly::Scope::Province)
-        .await
-        .unwrap();
+    let evidence = support::this_weeks_evidence(&w.app).await;
     let slow = evidence.iter().find(|e| e.url.ends_with("cham")).unwrap();
     assert!(slow.kind.contains("không phản hồi"), "{}", slow.kind);
     assert!(evidence.iter().all(|e| !e.url.ends_with("da-xoa")));

@@ -3,20 +3,11 @@
 
 mod support;
 
-use jiff::Zoned;
 use lantoa::calendar::IsoWeek;
 use lantoa::config::Settings;
-use support::{World, world};
+use support::{World, this_week, world};
 
 const SCHOOL_POST: &str = "https://www.facebook.com/thptchuyenlequydon.lg/posts/122100000000000001";
-
-fn this_week() -> IsoWeek {
-    IsoWeek::containing(
-        Zoned::now()
-            .with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
-            .date(),
-    )
-}
 
 /// TH-LG-01 falls behind (no page post; two registered staff sent nothing); THPT-LG-01 meets
 /// its quota with its only registered member active. The Phòng head and an admin are registered.

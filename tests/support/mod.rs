@@ -332,3 +332,23 @@ pub async fn world() -> World {
     let app = TestApp::with_channels(&db, &fake).await;
     World { app, fake, db }
 }
+
+/// This week in the province's time zone (the configured default).
+pub fn this_week() -> lantoa::calendar::IsoWeek {
+    lantoa::calendar::IsoWeek::containing(
+        jiff::Zoned::now()
+            .with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
+            .date(),
+    )
+}
+
+/// The evidence of this week's report, province-wide.
+pub async fn this_weeks_evidence(app: &TestApp) -> Vec<lantoa::reports::EvidenceRow> {
+    let period = lantoa::weekly::period::Period::week(this_week());
+    let (_, _, range) = app.state.weekly().standings(&period).await.unwrap();
+    app.state
+        .weekly()
+        .evidence(&range, lantoa::store::weekly::Scope::Province)
+        .await
+        .unwrap()
+}
