@@ -115,8 +115,13 @@ async fn attachments_without_a_web_address_count_nothing() {
         "messenger-image-sticker-scontent-courier.json",
         "messenger-template-button-restfb.json",
     ] {
-        send(&w, &from_teacher(real(name), "psid-2"), "psid-2").await;
+        let replies = send(&w, &from_teacher(real(name), "psid-2"), "psid-2").await;
         assert_eq!(keys_of(&w.app, "psid-2").await, [], "{name}");
+        // Not read as a link at all (a file name is not "a link that could not be read").
+        assert!(
+            replies.iter().all(|r| !r.contains("Không đọc được link")),
+            "{name}: {replies:?}"
+        );
     }
 }
 
@@ -330,4 +335,23 @@ async fn zalo_uploads_and_the_oas_own_links_count_nothing() {
     assert_eq!(w.app.zalo(&echo.to_string()).await.status(), 200);
     w.app.process().await;
     assert_eq!(w.app.count("SELECT COUNT(*) FROM submissions").await, 0);
+
+    // A link in an attachment of another type (not `link`, not an upload) counts.
+    let mut event = real("zalo-user_send_image-php-fixture.json");
+    event["app_id"] = json!(support::ZALO_APP_ID);
+    event["sender"] = json!({"id": "zalo-7"});
+    event["event_name"] = json!("user_send_business_card");
+    event["timestamp"] = json!(jiff::Timestamp::now().as_millisecond().to_string());
+    event["message"]["msg_id"] = json!("msg-card");
+    event["message"]["text"] = json!("");
+    event["message"]["attachments"] = json!([{"type": "business_card",
+        "payload": {"url": "https://www.facebook.com/thleloi/posts/9301", "title": "Trường"}}]);
+    assert_eq!(w.app.zalo(&event.to_string()).await.status(), 200);
+    w.app.process().await;
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM submissions WHERE canonical_key = 'fb:post:9301' AND status = 'counted'")
+            .await,
+        1
+    );
 }
