@@ -278,10 +278,9 @@ impl Demo {
         .await?;
         // No invite at hand: his roster code becomes a request that his principal approves.
         self.say(&KHANG, "DK GV0015").await?;
-        let request: i64 =
-            sqlx::query_scalar("SELECT MAX(id) FROM registration_requests WHERE state = 'pending'")
-                .fetch_one(self.state.db.pool())
-                .await?;
+        let request = crate::store::identity::newest_pending_request(&self.state.db)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the demo's registration request is missing"))?;
         self.say(&HUE_HEAD, &format!("DONGY {request}")).await?;
         self.say(&KHANG, "https://www.facebook.com/watch/?v=1234567890123456")
             .await?;

@@ -27,8 +27,6 @@ const NOTICE_RELEVANCE_MS: i64 = 7 * 24 * 3_600_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Template(#[from] TemplateError),
@@ -310,7 +308,7 @@ impl Applier<'_> {
         actor: &str,
         subject: Option<i64>,
         detail: &str,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), crate::store::StoreError> {
         trust::audit(
             conn,
             &AuditEntry {

@@ -20,10 +20,10 @@ use tokio::sync::{Notify, watch};
 
 use crate::channels::Platform;
 use crate::config::Config;
+use crate::store::outbox::{self as queue, Claimed, Settle};
 use crate::store::{Db, StoreError, now_ms};
 use crate::worker::run_rounds;
 use clients::{MessengerClient, ZaloClient, http_client};
-use outbox::{Claimed, Settle};
 use outcome::{MAX_ATTEMPTS, MISCONFIGURED_RETRY, SendOutcome, backoff};
 use rate::RateLimiter;
 use tokens::ZaloTokens;
@@ -146,7 +146,7 @@ impl Delivery {
                     if matches!(outcome, Settle::Retry { .. }) {
                         // Keep this person's order: the rest wait for the retried message.
                         for rest in rows.by_ref() {
-                            if let Err(err) = outbox::release(&worker.db, &rest, &worker.owner).await {
+                            if let Err(err) = queue::release(&worker.db, &rest, &worker.owner).await {
                                 tracing::error!(key = %rest.idempotency_key, error = %err, "cannot release a lease");
                             }
                         }
@@ -164,12 +164,12 @@ impl Delivery {
         if now - last >= EXPIRY_EVERY_MS {
             self.last_expiry
                 .store(now, std::sync::atomic::Ordering::Relaxed);
-            let expired = outbox::expire(&self.db, now).await?;
+            let expired = queue::expire(&self.db, now).await?;
             if expired > 0 {
                 tracing::info!(expired, "messages no longer relevant were not sent");
             }
         }
-        outbox::claim(&self.db, &self.owner, now_ms(), self.lease_ms, BATCH).await
+        queue::claim(&self.db, &self.owner, now_ms(), self.lease_ms, BATCH).await
     }
 
     /// What to record for a leased row: settle an earlier attempt in doubt, hold it outside
@@ -214,7 +214,7 @@ impl Delivery {
         // come, make sure the lease is still ours, or another worker may be sending it too.
         // (Renewing after the wait also spreads these writes out at the send rate.)
         self.pace(platform).await;
-        match outbox::renew_lease(&self.db, row, &self.owner, now_ms(), self.lease_ms).await {
+        match queue::renew_lease(&self.db, row, &self.owner, now_ms(), self.lease_ms).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(key = %row.idempotency_key, "lease lost before sending; left to its new owner");
@@ -377,7 +377,7 @@ impl Delivery {
     }
 
     pub async fn record(&self, row: &Claimed, outcome: &Settle) -> Result<(), StoreError> {
-        outbox::settle(&self.db, row, &self.owner, outcome, now_ms()).await
+        queue::settle(&self.db, row, &self.owner, outcome, now_ms()).await
     }
 }
 

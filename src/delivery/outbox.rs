@@ -1,10 +1,15 @@
-//! The outbox table: what the bot has to send, leased by the delivery worker.
+//! Queuing messages: a message becomes one outbox row, or several for a long text
+//! (`key#2`, `key#3`, …), split where the platform's limit requires. The rows themselves,
+//! leases and outcomes are [`crate::store::outbox`]'s.
+
+use std::collections::HashSet;
 
 use sqlx::AnyConnection;
 
 use super::split::split_message;
 use crate::channels::Platform;
-use crate::store::{Db, StoreError};
+use crate::store::StoreError;
+use crate::store::outbox::{self as rows, NewRow};
 
 /// The purpose of Zalo's `request_user_info` card, whose body is the card's subtitle.
 pub const REQUEST_INFO: &str = "request_info";
@@ -24,40 +29,37 @@ pub struct NewMessage {
     pub relevant_until: Option<i64>,
 }
 
+impl NewMessage {
+    /// The rows this message becomes.
+    fn rows(&self) -> impl Iterator<Item = NewRow<'_>> {
+        split_message(&self.body, self.platform.max_text_chars())
+            .into_iter()
+            .enumerate()
+            .map(move |(index, part)| NewRow {
+                idempotency_key: if index == 0 {
+                    self.idempotency_key.clone()
+                } else {
+                    format!("{}#{}", self.idempotency_key, index + 1)
+                },
+                platform: self.platform,
+                recipient_id: &self.recipient_id,
+                identity_id: self.identity_id,
+                purpose: self.purpose,
+                messaging_type: self.messaging_type,
+                body: part,
+                relevant_until: self.relevant_until,
+            })
+    }
+}
+
 /// Queues the message unless its key was queued before; returns the rows added.
 pub async fn enqueue(
     conn: &mut AnyConnection,
     message: &NewMessage,
     now: i64,
 ) -> Result<u64, StoreError> {
-    let parts = split_message(&message.body, message.platform.max_text_chars());
-    let mut added = 0;
-    for (index, part) in parts.iter().enumerate() {
-        let key = if index == 0 {
-            message.idempotency_key.clone()
-        } else {
-            format!("{}#{}", message.idempotency_key, index + 1)
-        };
-        added += sqlx::query(
-            "INSERT INTO outbox (idempotency_key, platform, recipient_id, identity_id, purpose, \
-             messaging_type, body, state, next_attempt_at, relevant_until, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $8) \
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(message.platform.as_str())
-        .bind(&message.recipient_id)
-        .bind(message.identity_id)
-        .bind(message.purpose)
-        .bind(message.messaging_type)
-        .bind(part)
-        .bind(now)
-        .bind(message.relevant_until)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    }
-    Ok(added)
+    let new: Vec<NewRow> = message.rows().collect();
+    Ok(rows::insert(conn, &new, now).await?.len() as u64)
 }
 
 /// Queues many messages in multi-row statements (the Monday reminders, the announcement to
@@ -66,335 +68,7 @@ pub async fn enqueue_many(
     conn: &mut AnyConnection,
     messages: &[NewMessage],
     now: i64,
-) -> Result<std::collections::HashSet<String>, StoreError> {
-    let rows: Vec<(String, &NewMessage, String)> = messages
-        .iter()
-        .flat_map(|message| {
-            split_message(&message.body, message.platform.max_text_chars())
-                .into_iter()
-                .enumerate()
-                .map(move |(index, part)| {
-                    let key = if index == 0 {
-                        message.idempotency_key.clone()
-                    } else {
-                        format!("{}#{}", message.idempotency_key, index + 1)
-                    };
-                    (key, message, part)
-                })
-        })
-        .collect();
-    let mut queued = std::collections::HashSet::new();
-    for chunk in rows.chunks(crate::store::BATCH_ROWS) {
-        let sql = format!(
-            "INSERT INTO outbox (idempotency_key, platform, recipient_id, identity_id, purpose, \
-             messaging_type, body, state, next_attempt_at, relevant_until, created_at) VALUES {} \
-             ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
-            crate::store::values_list(chunk.len(), 11, 1)
-        );
-        let mut query = sqlx::query_scalar::<_, String>(&sql);
-        for (key, message, part) in chunk {
-            query = query
-                .bind(key.clone())
-                .bind(message.platform.as_str())
-                .bind(message.recipient_id.clone())
-                .bind(message.identity_id)
-                .bind(message.purpose)
-                .bind(message.messaging_type)
-                .bind(part.clone())
-                .bind("pending")
-                .bind(now)
-                .bind(message.relevant_until)
-                .bind(now);
-        }
-        queued.extend(query.fetch_all(&mut *conn).await?);
-    }
-    Ok(queued)
-}
-
-/// After a person writes again, what was held for them goes out (if still relevant). One
-/// statement, run on every inbound message: it finds nothing most of the time, through the
-/// `(identity_id, state)` index.
-pub async fn release_held(
-    conn: &mut AnyConnection,
-    identity_id: i64,
-    now: i64,
-) -> Result<u64, StoreError> {
-    Ok(sqlx::query(
-        "UPDATE outbox SET \
-           state = CASE WHEN relevant_until IS NOT NULL AND relevant_until <= $2 THEN 'failed' ELSE 'pending' END, \
-           last_error = CASE WHEN relevant_until IS NOT NULL AND relevant_until <= $2 \
-             THEN 'no longer relevant when the window reopened' ELSE last_error END, \
-           next_attempt_at = $2 \
-         WHERE identity_id = $1 AND state = 'held'",
-    )
-    .bind(identity_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected())
-}
-
-/// A leased row with what the worker needs to decide about it.
-#[derive(Debug, Clone)]
-pub struct Claimed {
-    pub id: i64,
-    pub idempotency_key: String,
-    pub platform: Option<Platform>,
-    pub recipient_id: String,
-    /// `reply`, `reminder`, …; `request_info` is Zalo's phone-sharing card, not a text.
-    pub purpose: String,
-    pub messaging_type: String,
-    pub body: String,
-    pub attempts: i64,
-    /// Set when an earlier attempt may have reached the platform.
-    pub in_doubt_since: Option<i64>,
-    pub last_inbound_at: Option<i64>,
-    pub reachable: bool,
-    pub lease_until: i64,
-}
-
-/// Leases up to `limit` due rows; a row whose lease lapsed (a crashed worker) is due again.
-pub async fn claim(
-    db: &Db,
-    owner: &str,
-    now: i64,
-    lease_ms: i64,
-    limit: i64,
-) -> Result<Vec<Claimed>, StoreError> {
-    let lease_until = now + lease_ms;
-    let writing = db.write_lock().await;
-    // A person's messages go in order: a row waits while an older one to the same person is
-    // still pending (backing off, or leased by another worker). `sending_since` stays as an
-    // earlier attempt left it: that marks the doubt.
-    sqlx::query(
-        "UPDATE outbox SET lease_until = $1, lease_owner = $2, \
-         sending_since = COALESCE(sending_since, $3) \
-         WHERE id IN (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $3 \
-                      AND (o.lease_until IS NULL OR o.lease_until < $3) \
-                      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' \
-                        AND p.platform = o.platform AND p.recipient_id = o.recipient_id AND p.id < o.id) \
-                      ORDER BY o.id LIMIT $4) \
-         AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
-    )
-    .bind(lease_until)
-    .bind(owner)
-    .bind(now)
-    .bind(limit)
-    .execute(db.pool())
-    .await?;
-    drop(writing);
-    type Row = (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT o.id, o.idempotency_key, o.platform, o.recipient_id, o.purpose, o.messaging_type, o.body, \
-         o.attempts, o.sending_since, i.last_inbound_at, i.reachable \
-         FROM outbox o LEFT JOIN identities i ON i.id = o.identity_id \
-         WHERE o.lease_owner = $1 AND o.lease_until = $2 AND o.state = 'pending' ORDER BY o.id",
-    )
-    .bind(owner)
-    .bind(lease_until)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                key,
-                platform,
-                recipient_id,
-                purpose,
-                messaging_type,
-                body,
-                attempts,
-                since,
-                last_inbound,
-                reachable,
-            )| {
-                Claimed {
-                    id,
-                    idempotency_key: key,
-                    platform: Platform::parse(&platform),
-                    recipient_id,
-                    purpose,
-                    messaging_type,
-                    body,
-                    attempts,
-                    in_doubt_since: since.filter(|since| *since < now),
-                    last_inbound_at: last_inbound,
-                    reachable: reachable.unwrap_or(1) != 0,
-                    lease_until,
-                }
-            },
-        )
-        .collect())
-}
-
-/// Fails pending messages whose moment has passed (a reply a day old, last week's reminder):
-/// no longer worth sending. A sweep over every pending row, so the worker runs it now and then,
-/// not every round.
-pub async fn expire(db: &Db, now: i64) -> Result<u64, StoreError> {
-    let _writing = db.write_lock().await;
-    Ok(sqlx::query(
-        "UPDATE outbox SET state = 'failed', last_error = 'no longer relevant' \
-         WHERE state = 'pending' AND relevant_until IS NOT NULL AND relevant_until < $1 \
-         AND (lease_until IS NULL OR lease_until < $1)",
-    )
-    .bind(now)
-    .execute(db.pool())
-    .await?
-    .rows_affected())
-}
-
-/// Extends the lease just before a send; false when the lease was lost (it lapsed and another
-/// worker took the row), in which case this worker must not send.
-pub async fn renew_lease(
-    db: &Db,
-    row: &Claimed,
-    owner: &str,
-    now: i64,
-    lease_ms: i64,
-) -> Result<bool, StoreError> {
-    let _writing = db.write_lock().await;
-    let renewed = sqlx::query(
-        "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND lease_until >= $4 AND state = 'pending'",
-    )
-    .bind(now + lease_ms)
-    .bind(row.id)
-    .bind(owner)
-    .bind(now)
-    .execute(db.pool())
-    .await?
-    .rows_affected();
-    Ok(renewed == 1)
-}
-
-/// Gives a leased row back untouched (its turn comes in a later round).
-pub async fn release(db: &Db, row: &Claimed, owner: &str) -> Result<(), StoreError> {
-    let _writing = db.write_lock().await;
-    sqlx::query(&format!(
-        "UPDATE outbox SET lease_until = NULL, lease_owner = NULL{} WHERE id = $1 AND lease_owner = $2",
-        // The claim marked it as being sent; no attempt was made, so no doubt either.
-        if row.in_doubt_since.is_none() { ", sending_since = NULL" } else { "" }
-    ))
-    .bind(row.id)
-    .bind(owner)
-    .execute(db.pool())
-    .await?;
-    Ok(())
-}
-
-/// How a leased row ends this round.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Settle {
-    Sent {
-        message_id: String,
-    },
-    Held {
-        reason: String,
-    },
-    Failed {
-        reason: String,
-    },
-    Retry {
-        reason: String,
-        at: i64,
-        in_doubt: bool,
-    },
-}
-
-/// Records the outcome, if the lease is still ours.
-pub async fn settle(
-    db: &Db,
-    row: &Claimed,
-    owner: &str,
-    outcome: &Settle,
-    now: i64,
-) -> Result<(), StoreError> {
-    let base = "lease_until = NULL, lease_owner = NULL";
-    let (sql, reason, message_id, next) = match outcome {
-        Settle::Sent { message_id } => (
-            format!(
-                "UPDATE outbox SET state = 'sent', platform_message_id = $3, sent_at = $4, last_error = NULL, sending_since = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
-            ),
-            None,
-            Some(message_id.as_str()),
-            Some(now),
-        ),
-        // If the person wrote after the claim, their message released nothing (this row was
-        // still pending), so the row stays pending instead of being held with no one to free it.
-        Settle::Held { reason } => (
-            format!(
-                "UPDATE outbox SET state = CASE WHEN EXISTS (SELECT 1 FROM identities i \
-                   WHERE i.id = outbox.identity_id AND i.last_inbound_at > {}) THEN 'pending' ELSE 'held' END, \
-                 last_error = $3, sending_since = NULL, {base} WHERE id = $1 AND lease_owner = $2",
-                row.last_inbound_at.unwrap_or(0)
-            ),
-            Some(reason.as_str()),
-            None,
-            None,
-        ),
-        Settle::Failed { reason } => (
-            format!(
-                "UPDATE outbox SET state = 'failed', last_error = $3, sending_since = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
-            ),
-            Some(reason.as_str()),
-            None,
-            None,
-        ),
-        Settle::Retry {
-            reason,
-            at,
-            in_doubt,
-        } => (
-            format!(
-                "UPDATE outbox SET last_error = $3, next_attempt_at = $4, attempts = attempts + 1, {} {base} WHERE id = $1 AND lease_owner = $2",
-                if *in_doubt {
-                    ""
-                } else {
-                    "sending_since = NULL,"
-                }
-            ),
-            Some(reason.as_str()),
-            None,
-            Some(*at),
-        ),
-    };
-    let mut query = sqlx::query(&sql).bind(row.id).bind(owner);
-    if let Some(message_id) = message_id {
-        query = query.bind(message_id);
-    } else if let Some(reason) = reason {
-        query = query.bind(reason);
-    }
-    if let Some(next) = next {
-        query = query.bind(next);
-    }
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
-    if query.execute(&mut *tx).await?.rows_affected() == 0 {
-        tracing::warn!(key = %row.idempotency_key, "outcome not recorded: the lease was lost");
-    }
-    if matches!(outcome, Settle::Held { .. }) {
-        // The person's next message releases it: flag them, in the same transaction.
-        sqlx::query(
-            "UPDATE identities SET has_held = 1 WHERE id = (SELECT identity_id FROM outbox WHERE id = $1) \
-             AND EXISTS (SELECT 1 FROM outbox WHERE id = $1 AND state = 'held')",
-        )
-        .bind(row.id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
+) -> Result<HashSet<String>, StoreError> {
+    let new: Vec<NewRow> = messages.iter().flat_map(NewMessage::rows).collect();
+    rows::insert(conn, &new, now).await
 }

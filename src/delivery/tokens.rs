@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::clients::ZaloClient;
 use crate::config::ZaloConfig;
+use crate::store::tokens::{self as stored, NewPair};
 use crate::store::{Db, StoreError, now_ms};
 
 const PLATFORM: &str = "zalo";
@@ -24,12 +25,6 @@ pub enum TokenError {
     RefreshFailed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for TokenError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(err))
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -57,27 +52,21 @@ impl ZaloTokens {
         else {
             return Ok(());
         };
-        let _writing = self.db.write_lock().await;
-        sqlx::query(
-            "INSERT INTO platform_tokens (platform, access_token, refresh_token, updated_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (platform) DO NOTHING",
+        stored::seed(
+            &self.db,
+            PLATFORM,
+            access.expose(),
+            refresh.expose(),
+            now_ms(),
         )
-        .bind(PLATFORM)
-        .bind(access.expose())
-        .bind(refresh.expose())
-        .bind(now_ms())
-        .execute(self.db.pool())
         .await?;
         Ok(())
     }
 
     pub async fn access_token(&self) -> Result<String, TokenError> {
-        let token: Option<Option<String>> =
-            sqlx::query_scalar("SELECT access_token FROM platform_tokens WHERE platform = $1")
-                .bind(PLATFORM)
-                .fetch_optional(self.db.pool())
-                .await?;
-        token.flatten().ok_or(TokenError::Missing)
+        stored::access_token(&self.db, PLATFORM)
+            .await?
+            .ok_or(TokenError::Missing)
     }
 
     /// Returns a token newer than `stale`: refreshes it, or waits for whoever is refreshing.
@@ -85,13 +74,13 @@ impl ZaloTokens {
         let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER_REFRESH;
         let asked_at = now_ms();
         loop {
-            let (current, last_error, updated_at): (Option<String>, Option<String>, i64) = sqlx::query_as(
-                "SELECT access_token, last_error, updated_at FROM platform_tokens WHERE platform = $1",
-            )
-            .bind(PLATFORM)
-            .fetch_optional(self.db.pool())
-            .await?
-            .ok_or(TokenError::Missing)?;
+            let stored::TokenState {
+                access_token: current,
+                last_error,
+                updated_at,
+            } = stored::state(&self.db, PLATFORM)
+                .await?
+                .ok_or(TokenError::Missing)?;
             let current = current.ok_or(TokenError::Missing)?;
             if current != stale {
                 return Ok(current);
@@ -102,26 +91,19 @@ impl ZaloTokens {
                 return Err(TokenError::RefreshFailed(error));
             }
             let now = now_ms();
-            let writing = self.db.write_lock().await;
-            let leased = sqlx::query(
-                "UPDATE platform_tokens SET refresh_lease_until = $1, refresh_lease_owner = $2 \
-                 WHERE platform = $3 AND access_token = $4 \
-                 AND (refresh_lease_until IS NULL OR refresh_lease_until < $5) \
-                 AND (last_error IS NULL OR updated_at < $6)",
-            )
-            .bind(now + REFRESH_LEASE_MS)
-            .bind(&self.owner)
-            .bind(PLATFORM)
-            .bind(stale)
-            .bind(now)
             // A refresh that failed after we read the row leaves no lease to take: the loop
             // reads the failure and reports it instead of spending the token again.
-            .bind(asked_at)
-            .execute(self.db.pool())
-            .await?
-            .rows_affected();
-            drop(writing);
-            if leased == 1 {
+            let leased = stored::take_refresh_lease(
+                &self.db,
+                PLATFORM,
+                &self.owner,
+                stale,
+                now,
+                now + REFRESH_LEASE_MS,
+                asked_at,
+            )
+            .await?;
+            if leased {
                 return self.refresh_with_lease().await;
             }
             if tokio::time::Instant::now() > deadline {
@@ -134,11 +116,7 @@ impl ZaloTokens {
     }
 
     async fn refresh_with_lease(&self) -> Result<String, TokenError> {
-        let refresh_token: Option<String> =
-            sqlx::query_scalar("SELECT refresh_token FROM platform_tokens WHERE platform = $1")
-                .bind(PLATFORM)
-                .fetch_one(self.db.pool())
-                .await?;
+        let refresh_token = stored::refresh_token(&self.db, PLATFORM).await?;
         let result = match refresh_token {
             Some(token) => {
                 self.client
@@ -171,18 +149,11 @@ impl ZaloTokens {
             }
             Err(reason) => {
                 tracing::error!(%reason, "Zalo token refresh FAILED: the OA cannot send until an operator re-authorises it");
-                sqlx::query(
-                    "UPDATE platform_tokens SET last_error = $1, refresh_lease_until = NULL, \
-                     refresh_lease_owner = NULL, updated_at = $2 WHERE platform = $3",
-                )
-                .bind(format!(
+                let error = format!(
                     "{reason} (at {})",
                     jiff::Timestamp::from_millisecond(now).unwrap_or_default()
-                ))
-                .bind(now)
-                .bind(PLATFORM)
-                .execute(self.db.pool())
-                .await?;
+                );
+                stored::record_refresh_failure(&self.db, PLATFORM, &error, now).await?;
                 Err(TokenError::RefreshFailed(reason))
             }
         }
@@ -194,30 +165,17 @@ impl ZaloTokens {
         &self,
         pair: &super::clients::TokenPair,
         now: i64,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE platform_tokens SET access_token = $1, refresh_token = $2, \
-             access_expires_at = $3, refreshed_at = $4, last_error = NULL, \
-             refresh_lease_until = NULL, refresh_lease_owner = NULL, updated_at = $4 \
-             WHERE platform = $5",
-        )
-        .bind(&pair.access_token)
-        .bind(&pair.refresh_token)
-        .bind(now + pair.expires_in_seconds * 1000)
-        .bind(now)
-        .bind(PLATFORM)
-        .execute(self.db.pool())
-        .await?;
-        Ok(())
+    ) -> Result<(), StoreError> {
+        let new = NewPair {
+            access_token: &pair.access_token,
+            refresh_token: &pair.refresh_token,
+            access_expires_at: now + pair.expires_in_seconds * 1000,
+        };
+        stored::store_pair(&self.db, PLATFORM, new, now).await
     }
 }
 
 /// The last refresh failure, for `/readyz`.
 pub async fn last_refresh_error(db: &Db) -> Result<Option<String>, StoreError> {
-    let error: Option<Option<String>> =
-        sqlx::query_scalar("SELECT last_error FROM platform_tokens WHERE platform = $1")
-            .bind(PLATFORM)
-            .fetch_optional(db.pool())
-            .await?;
-    Ok(error.flatten())
+    stored::last_error(db, PLATFORM).await
 }

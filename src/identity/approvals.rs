@@ -34,12 +34,6 @@ pub enum ApprovalError {
     Template(#[from] TemplateError),
 }
 
-impl From<sqlx::Error> for ApprovalError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(err))
-    }
-}
-
 /// How the phone an account shared compares with the roster's: a hint for the head, not
 /// proof (people can edit what they share).
 pub fn phone_hint(shared: Option<&str>, roster: Option<&str>) -> &'static str {
@@ -133,7 +127,7 @@ impl ApprovalNotifier {
         };
         let (Some(request), Some(person)) = (current, person) else {
             store::mark_notified(&mut tx, request.id, now).await?;
-            tx.commit().await?;
+            crate::store::commit(tx).await?;
             return Ok(());
         };
         let mut heads = store::head_accounts(&mut tx, request.unit_id).await?;
@@ -145,7 +139,7 @@ impl ApprovalNotifier {
         if heads.is_empty() {
             // Nobody registered who could decide yet: ask again later.
             store::postpone_notification(&mut tx, request.id, now + RETRY_NOBODY_MS).await?;
-            tx.commit().await?;
+            crate::store::commit(tx).await?;
             tracing::warn!(
                 request = request.id,
                 "no registered head or admin to approve a registration request yet"
@@ -187,7 +181,7 @@ impl ApprovalNotifier {
             .await?;
         }
         store::mark_notified(&mut tx, request.id, now).await?;
-        tx.commit().await?;
+        crate::store::commit(tx).await?;
         tracing::info!(
             request = request.id,
             heads = heads.len(),

@@ -23,12 +23,6 @@ pub enum InviteError {
     Sheet(#[from] XlsxError),
 }
 
-impl From<sqlx::Error> for InviteError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(err))
-    }
-}
-
 /// A code just issued; the code itself is shown only now (only its hash is stored).
 #[derive(Debug, Clone)]
 pub struct Issued {
@@ -104,7 +98,7 @@ pub async fn issue(
         })
         .collect();
     store::audit_many(&mut tx, &audit, now).await?;
-    tx.commit().await?;
+    crate::store::commit(tx).await?;
     Ok(issued)
 }
 

@@ -30,12 +30,6 @@ pub enum UnlinkError {
     Template(#[from] TemplateError),
 }
 
-impl From<sqlx::Error> for UnlinkError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(err))
-    }
-}
-
 /// `lantoa unlink`: removes a person's linked account(s), tells each account, audits it.
 pub async fn unlink(
     db: &Db,
@@ -82,6 +76,6 @@ pub async fn unlink(
         )
         .await?;
     }
-    tx.commit().await?;
+    crate::store::commit(tx).await?;
     Ok(accounts)
 }

@@ -15,7 +15,7 @@ pub async fn check_throttle(
     identity_id: i64,
     limits: Limits,
     now: i64,
-) -> Result<Option<CodeCheck>, sqlx::Error> {
+) -> Result<Option<CodeCheck>, crate::store::StoreError> {
     let since = now - HOUR_MS;
     let failures = store::failed_attempts(conn, identity_id, since).await?;
     let everywhere = store::failed_attempts_everywhere(conn, since).await?;
@@ -34,7 +34,7 @@ pub async fn check_code(
     typed: &str,
     limits: Limits,
     now: i64,
-) -> Result<CodeCheck, sqlx::Error> {
+) -> Result<CodeCheck, crate::store::StoreError> {
     if let Some(refused) = check_throttle(conn, identity_id, limits, now).await? {
         return Ok(refused);
     }

@@ -35,7 +35,7 @@ pub async fn my_week(
     settings: &Settings,
     staff_id: i64,
     week: &str,
-) -> Result<Value, sqlx::Error> {
+) -> Result<Value, crate::store::StoreError> {
     let rows = crate::store::submissions::sent_in_week(conn, staff_id, week).await?;
     let items: Vec<Value> = rows
         .into_iter()
@@ -55,7 +55,7 @@ pub async fn unit_week(
     settings: &Settings,
     staff_id: i64,
     week: IsoWeek,
-) -> Result<Value, sqlx::Error> {
+) -> Result<Value, crate::store::StoreError> {
     let period = Period::week(week);
     let range = period.range(&settings.time_zone);
     let unit_id = queries::unit_of_staff(db, staff_id).await?;
@@ -86,7 +86,10 @@ pub async fn unit_week(
 }
 
 /// `TRANG`: this week's pages to share.
-pub async fn pages(conn: &mut AnyConnection, week: IsoWeek) -> Result<Value, sqlx::Error> {
+pub async fn pages(
+    conn: &mut AnyConnection,
+    week: IsoWeek,
+) -> Result<Value, crate::store::StoreError> {
     let picks = store_featured::picks(conn, week, "chosen").await?;
     let pages: Vec<Value> = picks
         .iter()
@@ -102,16 +105,14 @@ pub async fn choose(
     codes: &[String],
     staff_id: i64,
     now_ms: i64,
-) -> Result<Value, sqlx::Error> {
+) -> Result<Value, crate::store::StoreError> {
     let week = target_week(settings, now_ms);
     match choose_in(conn, week, codes, Some(staff_id)).await {
         Ok(_) => chosen(conn, week).await,
         Err(crate::weekly::jobs::JobError::BadChoice(reason)) => {
             Ok(json!({"ok": false, "week": week.to_string(), "error": reason}))
         }
-        Err(crate::weekly::jobs::JobError::Store(crate::store::StoreError::Database(err))) => {
-            Err(err)
-        }
+        Err(crate::weekly::jobs::JobError::Store(err)) => Err(err),
         Err(other) => {
             Ok(json!({"ok": false, "week": week.to_string(), "error": other.to_string()}))
         }
@@ -124,7 +125,7 @@ pub async fn approve(
     settings: &Settings,
     staff_id: i64,
     now_ms: i64,
-) -> Result<Value, sqlx::Error> {
+) -> Result<Value, crate::store::StoreError> {
     let week = target_week(settings, now_ms);
     let suggestion = store_featured::picks(conn, week, "suggested").await?;
     if suggestion.is_empty() {
@@ -137,7 +138,10 @@ pub async fn approve(
     chosen(conn, week).await
 }
 
-async fn chosen(conn: &mut AnyConnection, week: IsoWeek) -> Result<Value, sqlx::Error> {
+async fn chosen(
+    conn: &mut AnyConnection,
+    week: IsoWeek,
+) -> Result<Value, crate::store::StoreError> {
     let mut context = pages(conn, week).await?;
     context["ok"] = json!(true);
     Ok(context)

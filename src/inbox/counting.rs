@@ -51,7 +51,7 @@ pub async fn record_links(
     origin: &Origin<'_>,
     urls: &[String],
     time_zone: &TimeZone,
-) -> Result<(Vec<Value>, usize), sqlx::Error> {
+) -> Result<(Vec<Value>, usize), crate::store::StoreError> {
     let mut items = Vec::with_capacity(urls.len());
     let mut stored = 0;
     let mut keys_seen = HashSet::new();
@@ -165,7 +165,7 @@ async fn learn_owner_alias(
     owner: &str,
     sender_staff_id: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::store::StoreError> {
     for other in submissions::other_owners_of(conn, key, owner, sender_staff_id).await? {
         let Some((alias, slug)) = alias_pair(owner, &other) else {
             continue;
@@ -205,7 +205,7 @@ pub async fn credit_or_check(
     owner: Option<&str>,
     week: &str,
     received_at: i64,
-) -> Result<Credit, sqlx::Error> {
+) -> Result<Credit, crate::store::StoreError> {
     let Some(owner) = owner else {
         return Ok(Credit::None);
     };
@@ -236,7 +236,7 @@ pub async fn credit_if_page_post(
     owner: Option<&str>,
     week: &str,
     received_at: i64,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<String>, crate::store::StoreError> {
     let Some(owner) = owner else {
         return Ok(None);
     };
@@ -253,7 +253,7 @@ pub async fn standing_context(
     staff_id: i64,
     week: &str,
     quotas: &Quotas,
-) -> Result<Value, sqlx::Error> {
+) -> Result<Value, crate::store::StoreError> {
     let standing = submissions::week_standing(conn, staff_id, week).await?;
     let quota = standing.unit_quota.unwrap_or_else(|| {
         UnitKind::parse(&standing.unit_kind)

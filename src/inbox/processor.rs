@@ -54,8 +54,6 @@ const REPLY_RELEVANCE_MS: i64 = 24 * 3_600_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Template(#[from] TemplateError),
@@ -225,7 +223,7 @@ impl Processor {
         // platform's own answer, whichever it was. (Delivery flags the person when it holds a
         // message, under the same write lock as this batch.)
         if touch == Touch::Inbound && identity.has_held {
-            let released = outbox::release_held(conn, identity.id, now).await?;
+            let released = crate::store::outbox::release_held(conn, identity.id, now).await?;
             tracing::info!(identity = identity.id, released, "held messages released");
         }
 
@@ -462,7 +460,11 @@ fn message_content(platform: Platform, payload: &Value) -> MessageContent {
     }
 }
 
-async fn mark_done(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<(), sqlx::Error> {
+async fn mark_done(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    now: i64,
+) -> Result<(), crate::store::StoreError> {
     inbox::mark_done(conn, ids, now).await
 }
 
@@ -471,7 +473,7 @@ async fn record_failure(
     event: &StoredEvent,
     err: &ProcessError,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::store::StoreError> {
     let attempts = event.attempts + 1;
     let parked = attempts >= MAX_ATTEMPTS;
     if parked {

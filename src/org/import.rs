@@ -17,12 +17,6 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for ImportError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(err))
-    }
-}
-
 fn render_issues(file: &str, issues: &[Issue]) -> String {
     let mut text = format!(
         "{file}: {} problem{}; nothing was imported",
@@ -83,7 +77,7 @@ pub async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportE
     let plan = plan_units(records, &existing);
     store::org::apply_units(&mut tx, &plan, store::now_ms()).await?;
     let orphaned = store::org::active_staff_in_inactive_units(&mut tx).await?;
-    tx.commit().await?;
+    crate::store::commit(tx).await?;
 
     let mut summary = summary("units", &plan);
     if orphaned > 0 {
@@ -113,7 +107,7 @@ pub async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportE
     // Who left the roster is unregistered at once; their history stays.
     let leavers = store::org::staff_ids(&mut tx, &plan.deactivated).await?;
     let unlinked = store::identity::unregister_leavers(&mut tx, &leavers, "import", now).await?;
-    tx.commit().await?;
+    crate::store::commit(tx).await?;
     let mut summary = summary("staff", &plan);
     if unlinked > 0 {
         summary.warnings.push(format!(

@@ -1,6 +1,7 @@
 //! Queries of the conversation tables: identities and the roster look-ups the engine's facts
 //! come from.
 
+use super::Result;
 use sqlx::AnyConnection;
 
 use crate::channels::Platform;
@@ -20,7 +21,7 @@ pub async fn ensure_identity(
     platform: Platform,
     user_id: &str,
     now: i64,
-) -> Result<Identity, sqlx::Error> {
+) -> Result<Identity> {
     let select = "SELECT id, staff_id, reachable, has_held FROM identities \
                   WHERE platform = $1 AND platform_user_id = $2";
     type Row = (i64, Option<i64>, i64, i64);
@@ -75,7 +76,7 @@ pub async fn touch_identity(
     touch: Touch,
     at: i64,
     now: i64,
-) -> Result<Identity, sqlx::Error> {
+) -> Result<Identity> {
     let set = match touch {
         Touch::Inbound => {
             "last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $1 THEN $1 \
@@ -138,7 +139,7 @@ pub async fn set_following(
     identity_id: i64,
     following: bool,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query(
         "UPDATE identities SET followed = $1, reachable = $1, updated_at = $2 WHERE id = $3",
     )
@@ -151,10 +152,7 @@ pub async fn set_following(
 }
 
 /// The person an account is linked to, if any.
-pub async fn staff_of_identity(
-    conn: &mut AnyConnection,
-    identity_id: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+pub async fn staff_of_identity(conn: &mut AnyConnection, identity_id: i64) -> Result<Option<i64>> {
     Ok(
         sqlx::query_scalar::<_, Option<i64>>("SELECT staff_id FROM identities WHERE id = $1")
             .bind(identity_id)
@@ -169,21 +167,25 @@ pub async fn event_payload(
     conn: &mut AnyConnection,
     platform: &str,
     dedup_key: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT payload FROM inbox_events WHERE platform = $1 AND dedup_key = $2")
-        .bind(platform)
-        .bind(dedup_key)
-        .fetch_optional(&mut *conn)
-        .await
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT payload FROM inbox_events WHERE platform = $1 AND dedup_key = $2",
+    )
+    .bind(platform)
+    .bind(dedup_key)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// The platform and the platform's id of an account.
 pub async fn account_address(
     conn: &mut AnyConnection,
     identity_id: i64,
-) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT platform, platform_user_id FROM identities WHERE id = $1")
-        .bind(identity_id)
-        .fetch_optional(&mut *conn)
-        .await
+) -> Result<Option<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT platform, platform_user_id FROM identities WHERE id = $1")
+            .bind(identity_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }

@@ -1,5 +1,6 @@
 //! Queries of the featured_pages table and the candidates' facts.
 
+use super::Result;
 use crate::calendar::IsoWeek;
 use crate::org::UnitKind;
 use crate::weekly::featured::Pick;
@@ -17,8 +18,8 @@ pub type CandidateRow = (
     Option<String>,
 );
 
-pub async fn candidate_rows(conn: &mut AnyConnection) -> Result<Vec<CandidateRow>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn candidate_rows(conn: &mut AnyConnection) -> Result<Vec<CandidateRow>> {
+    Ok(sqlx::query_as(
         "SELECT u.id, u.code, u.name, u.kind, p.code, \
          (SELECT COUNT(*) FROM unit_pages up WHERE up.unit_id = u.id), \
          (SELECT MAX(f.week) FROM featured_pages f WHERE f.unit_id = u.id AND f.source = 'chosen') \
@@ -26,7 +27,7 @@ pub async fn candidate_rows(conn: &mut AnyConnection) -> Result<Vec<CandidateRow
          WHERE u.status = 'active' AND u.kind IN ('truong', 'phong') ORDER BY u.code",
     )
     .fetch_all(&mut *conn)
-    .await
+    .await?)
 }
 
 /// Replaces the week's picks of one source (`suggested` or `chosen`), inside the caller's
@@ -38,7 +39,7 @@ pub async fn store(
     picks: &[Pick],
     by_staff: Option<i64>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query("DELETE FROM featured_pages WHERE week = $1 AND source = $2")
         .bind(week.to_string())
         .bind(source)
@@ -70,7 +71,7 @@ pub async fn picks(
     conn: &mut AnyConnection,
     week: IsoWeek,
     source: &str,
-) -> Result<Vec<(Pick, Option<String>)>, sqlx::Error> {
+) -> Result<Vec<(Pick, Option<String>)>> {
     type Row = (i64, String, String, String, Option<String>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT u.id, u.code, u.name, u.kind, f.reason FROM featured_pages f JOIN units u ON u.id = f.unit_id \

@@ -1,6 +1,7 @@
 //! Queries of the trust tables: invites and their uses, registration requests and attempts,
 //! linked accounts, and the audit log.
 
+use super::Result;
 use sqlx::AnyConnection;
 
 use super::{BATCH_ROWS, Db, StoreError, placeholders, values_list};
@@ -30,7 +31,7 @@ pub async fn verified_person(
     conn: &mut AnyConnection,
     staff_id: i64,
     identity_id: i64,
-) -> Result<Option<Person>, sqlx::Error> {
+) -> Result<Option<Person>> {
     type Row = (i64, String, String, String, String, Option<String>);
     let row: Option<Row> = sqlx::query_as(
         "SELECT s.id, s.code, s.full_name, u.name, s.role, i.verified_via \
@@ -60,18 +61,12 @@ pub async fn verified_person(
 }
 
 /// An active roster person by id, with their roster role.
-pub async fn active_person(
-    conn: &mut AnyConnection,
-    staff_id: i64,
-) -> Result<Option<Person>, sqlx::Error> {
+pub async fn active_person(conn: &mut AnyConnection, staff_id: i64) -> Result<Option<Person>> {
     person_where(conn, "s.id = $1", PersonKey::Id(staff_id)).await
 }
 
 /// An active roster person by roster code, with their roster role.
-pub async fn active_person_by_code(
-    conn: &mut AnyConnection,
-    code: &str,
-) -> Result<Option<Person>, sqlx::Error> {
+pub async fn active_person_by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<Person>> {
     person_where(conn, "s.code = $1", PersonKey::Code(code)).await
 }
 
@@ -84,7 +79,7 @@ async fn person_where(
     conn: &mut AnyConnection,
     condition: &str,
     key: PersonKey<'_>,
-) -> Result<Option<Person>, sqlx::Error> {
+) -> Result<Option<Person>> {
     let sql = format!(
         "SELECT s.id, s.code, s.full_name, u.name, s.role FROM staff s \
          JOIN units u ON u.id = s.unit_id WHERE {condition} AND s.status = 'active'"
@@ -106,10 +101,7 @@ async fn person_where(
 }
 
 /// The chat accounts linked to a person.
-pub async fn accounts_of(
-    conn: &mut AnyConnection,
-    staff_id: i64,
-) -> Result<Vec<Account>, sqlx::Error> {
+pub async fn accounts_of(conn: &mut AnyConnection, staff_id: i64) -> Result<Vec<Account>> {
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT id, platform, platform_user_id FROM identities WHERE staff_id = $1 ORDER BY id",
     )
@@ -143,10 +135,7 @@ impl InviteRow {
     }
 }
 
-pub async fn invite_by_hash(
-    conn: &mut AnyConnection,
-    hash: &str,
-) -> Result<Option<InviteRow>, sqlx::Error> {
+pub async fn invite_by_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<InviteRow>> {
     let row: Option<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
         "SELECT id, staff_id, expires_at, voided_at FROM invites WHERE code_hash = $1",
     )
@@ -165,7 +154,7 @@ pub async fn invite_used_on(
     conn: &mut AnyConnection,
     invite_id: i64,
     platform: Platform,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool> {
     let used: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM invite_uses WHERE invite_id = $1 AND platform = $2",
     )
@@ -181,7 +170,7 @@ pub async fn has_account_on(
     conn: &mut AnyConnection,
     staff_id: i64,
     platform: Platform,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool> {
     let linked: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM identities WHERE staff_id = $1 AND platform = $2")
             .bind(staff_id)
@@ -197,7 +186,7 @@ pub async fn record_invite_use(
     platform: Platform,
     identity_id: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO invite_uses (invite_id, platform, identity_id, used_at) VALUES ($1, $2, $3, $4)",
     )
@@ -218,7 +207,7 @@ pub async fn link(
     staff_id: i64,
     via: VerifiedVia,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool> {
     let changed = sqlx::query(
         "UPDATE identities SET staff_id = $1, verified_via = $2, registered_at = $3, updated_at = $3 \
          WHERE id = $4 AND staff_id IS NULL",
@@ -235,10 +224,7 @@ pub async fn link(
 
 /// An account no longer linked gets nothing more of what was queued for the person: pending
 /// and held messages fail, their bodies emptied (they carry names and figures).
-pub async fn drop_queued_messages(
-    conn: &mut AnyConnection,
-    identity_id: i64,
-) -> Result<u64, sqlx::Error> {
+pub async fn drop_queued_messages(conn: &mut AnyConnection, identity_id: i64) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE outbox SET state = 'failed', body = '', last_error = 'the account was unlinked' \
          WHERE identity_id = $1 AND state IN ('pending', 'held') \
@@ -252,11 +238,7 @@ pub async fn drop_queued_messages(
 
 /// Invites already used are voided once a link they made is removed, so that
 /// `lantoa invites` issues the person a new one.
-pub async fn void_spent_invites(
-    conn: &mut AnyConnection,
-    staff_id: i64,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn void_spent_invites(conn: &mut AnyConnection, staff_id: i64, now: i64) -> Result<()> {
     sqlx::query(
         "UPDATE invites SET voided_at = $1 WHERE staff_id = $2 AND voided_at IS NULL \
          AND id IN (SELECT invite_id FROM invite_uses)",
@@ -274,7 +256,7 @@ pub async fn unlink(
     staff_id: i64,
     platform: Option<Platform>,
     now: i64,
-) -> Result<Vec<Account>, sqlx::Error> {
+) -> Result<Vec<Account>> {
     let accounts: Vec<Account> = accounts_of(conn, staff_id)
         .await?
         .into_iter()
@@ -304,7 +286,7 @@ pub async fn unregister_leavers(
     staff_ids: &[i64],
     actor: &str,
     now: i64,
-) -> Result<usize, sqlx::Error> {
+) -> Result<usize> {
     let mut unlinked = 0;
     for chunk in staff_ids.chunks(BATCH_ROWS) {
         let sql = format!(
@@ -366,27 +348,24 @@ pub async fn failed_attempts(
     conn: &mut AnyConnection,
     identity_id: i64,
     since: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
         "SELECT at FROM registration_attempts WHERE identity_id = $1 AND at >= $2 AND succeeded = 0 \
          ORDER BY at",
     )
     .bind(identity_id)
     .bind(since)
     .fetch_all(&mut *conn)
-    .await
+    .await?)
 }
 
-pub async fn failed_attempts_everywhere(
-    conn: &mut AnyConnection,
-    since: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+pub async fn failed_attempts_everywhere(conn: &mut AnyConnection, since: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM registration_attempts WHERE at >= $1 AND succeeded = 0",
     )
     .bind(since)
     .fetch_one(&mut *conn)
-    .await
+    .await?)
 }
 
 pub async fn record_attempt(
@@ -394,7 +373,7 @@ pub async fn record_attempt(
     identity_id: i64,
     succeeded: bool,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO registration_attempts (identity_id, at, succeeded) VALUES ($1, $2, $3)",
     )
@@ -413,7 +392,7 @@ pub async fn create_request(
     identity_id: i64,
     staff_id: i64,
     now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<i64>> {
     let pending: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM registration_requests WHERE identity_id = $1 AND staff_id = $2 \
          AND state = 'pending'",
@@ -515,7 +494,7 @@ fn pending_request(row: PendingRow) -> Option<PendingRequest> {
 pub async fn pending_request_by_id(
     conn: &mut AnyConnection,
     request_id: i64,
-) -> Result<Option<PendingRequest>, sqlx::Error> {
+) -> Result<Option<PendingRequest>> {
     let row: Option<PendingRow> = sqlx::query_as(&format!("{PENDING_REQUEST} AND r.id = $1"))
         .bind(request_id)
         .fetch_optional(&mut *conn)
@@ -527,7 +506,7 @@ pub async fn pending_request_by_id(
 pub async fn pending_requests_of_identity(
     conn: &mut AnyConnection,
     identity_id: i64,
-) -> Result<Vec<PendingRequest>, sqlx::Error> {
+) -> Result<Vec<PendingRequest>> {
     let rows: Vec<PendingRow> = sqlx::query_as(&format!(
         "{PENDING_REQUEST} AND r.identity_id = $1 ORDER BY r.id"
     ))
@@ -538,11 +517,7 @@ pub async fn pending_requests_of_identity(
 }
 
 /// Requests whose heads have not been told yet and are due, oldest first.
-pub async fn unnotified_requests(
-    db: &Db,
-    now: i64,
-    limit: i64,
-) -> Result<Vec<PendingRequest>, sqlx::Error> {
+pub async fn unnotified_requests(db: &Db, now: i64, limit: i64) -> Result<Vec<PendingRequest>> {
     let rows: Vec<PendingRow> = sqlx::query_as(&format!(
         "{PENDING_REQUEST} AND r.notified_at IS NULL \
          AND (r.notify_after IS NULL OR r.notify_after <= $1) ORDER BY r.id LIMIT $2"
@@ -554,11 +529,7 @@ pub async fn unnotified_requests(
     Ok(rows.into_iter().filter_map(pending_request).collect())
 }
 
-pub async fn mark_notified(
-    conn: &mut AnyConnection,
-    request_id: i64,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn mark_notified(conn: &mut AnyConnection, request_id: i64, now: i64) -> Result<()> {
     sqlx::query(
         "UPDATE registration_requests SET notified_at = $1 WHERE id = $2 AND notified_at IS NULL",
     )
@@ -574,7 +545,7 @@ pub async fn postpone_notification(
     conn: &mut AnyConnection,
     request_id: i64,
     until: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query("UPDATE registration_requests SET notify_after = $1 WHERE id = $2")
         .bind(until)
         .bind(request_id)
@@ -590,7 +561,7 @@ pub async fn decide_request(
     approve: bool,
     decided_by: i64,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool> {
     let changed = sqlx::query(
         "UPDATE registration_requests SET state = $1, decided_at = $2, decided_by_staff_id = $3 \
          WHERE id = $4 AND state = 'pending'",
@@ -613,7 +584,7 @@ pub async fn void_requests_after_link(
     platform: Platform,
     identity_id: i64,
     now: i64,
-) -> Result<u64, sqlx::Error> {
+) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE registration_requests SET state = 'voided', decided_at = $1 WHERE state = 'pending' \
          AND (identity_id = $2 OR (staff_id = $3 AND identity_id IN \
@@ -638,21 +609,17 @@ pub fn may_decide(decider: &Person, decider_unit_id: i64, unit_id: i64) -> bool 
     }
 }
 
-pub async fn unit_of_staff(
-    conn: &mut AnyConnection,
-    staff_id: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
-        .bind(staff_id)
-        .fetch_optional(&mut *conn)
-        .await
+pub async fn unit_of_staff(conn: &mut AnyConnection, staff_id: i64) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
+            .bind(staff_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// The verified heads of a unit, with their accounts (to tell them about a request).
-pub async fn head_accounts(
-    conn: &mut AnyConnection,
-    unit_id: i64,
-) -> Result<Vec<(i64, Account)>, sqlx::Error> {
+pub async fn head_accounts(conn: &mut AnyConnection, unit_id: i64) -> Result<Vec<(i64, Account)>> {
     let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
         "SELECT s.id, i.id, i.platform, i.platform_user_id FROM staff s \
          JOIN identities i ON i.staff_id = s.id WHERE s.unit_id = $1 AND s.role = 'head' \
@@ -677,7 +644,7 @@ pub async fn head_accounts(
 }
 
 /// The verified admins (the Văn phòng), for requests of units without a registered head.
-pub async fn admin_accounts(conn: &mut AnyConnection) -> Result<Vec<(i64, Account)>, sqlx::Error> {
+pub async fn admin_accounts(conn: &mut AnyConnection) -> Result<Vec<(i64, Account)>> {
     let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
         "SELECT s.id, i.id, i.platform, i.platform_user_id FROM staff s \
          JOIN identities i ON i.staff_id = s.id WHERE s.role = 'admin' AND s.status = 'active' \
@@ -705,7 +672,7 @@ pub async fn set_display_name(
     identity_id: i64,
     name: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query("UPDATE identities SET display_name = $1, updated_at = $2 WHERE id = $3")
         .bind(name)
         .bind(now)
@@ -721,7 +688,7 @@ pub async fn store_shared_info(
     phone: Option<&str>,
     name: Option<&str>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query(
         "UPDATE identities SET shared_phone = COALESCE($1, shared_phone), \
          shared_name = COALESCE($2, shared_name), updated_at = $3 WHERE id = $4",
@@ -735,10 +702,7 @@ pub async fn store_shared_info(
     Ok(())
 }
 
-pub async fn shared_phone(
-    conn: &mut AnyConnection,
-    identity_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
+pub async fn shared_phone(conn: &mut AnyConnection, identity_id: i64) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar::<_, Option<String>>(
             "SELECT shared_phone FROM identities WHERE id = $1",
@@ -754,7 +718,7 @@ pub async fn set_erase_requested(
     conn: &mut AnyConnection,
     identity_id: i64,
     at: Option<i64>,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query("UPDATE identities SET erase_requested_at = $1 WHERE id = $2")
         .bind(at)
         .bind(identity_id)
@@ -763,10 +727,7 @@ pub async fn set_erase_requested(
     Ok(())
 }
 
-pub async fn erase_requested_at(
-    conn: &mut AnyConnection,
-    identity_id: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+pub async fn erase_requested_at(conn: &mut AnyConnection, identity_id: i64) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar::<_, Option<i64>>(
         "SELECT erase_requested_at FROM identities WHERE id = $1",
     )
@@ -787,7 +748,7 @@ pub async fn erase_account(
     user_id: &str,
     current_event: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     let staff_id = super::conversation::staff_of_identity(conn, identity_id).await?;
     // The heads' messages about this account's requests carry its display name.
     sqlx::query(
@@ -865,7 +826,7 @@ pub struct KeptData {
     pub weeks: Vec<(String, i64)>,
 }
 
-pub async fn kept_data(conn: &mut AnyConnection, staff_id: i64) -> Result<KeptData, sqlx::Error> {
+pub async fn kept_data(conn: &mut AnyConnection, staff_id: i64) -> Result<KeptData> {
     let accounts = sqlx::query_as(
         "SELECT platform, registered_at, display_name, shared_phone FROM identities \
          WHERE staff_id = $1 ORDER BY platform",
@@ -890,7 +851,7 @@ pub async fn kept_for_account(
     platform: Platform,
     user_id: &str,
     identity_id: i64,
-) -> Result<(i64, i64, Option<String>), sqlx::Error> {
+) -> Result<(i64, i64, Option<String>)> {
     let messages: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM inbox_events WHERE platform = $1 AND sender_id = $2 AND payload <> ''",
     )
@@ -919,19 +880,11 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-pub async fn audit(
-    conn: &mut AnyConnection,
-    entry: &AuditEntry,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn audit(conn: &mut AnyConnection, entry: &AuditEntry, now: i64) -> Result<()> {
     audit_many(conn, std::slice::from_ref(entry), now).await
 }
 
-pub async fn audit_many(
-    conn: &mut AnyConnection,
-    entries: &[AuditEntry],
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn audit_many(conn: &mut AnyConnection, entries: &[AuditEntry], now: i64) -> Result<()> {
     for chunk in entries.chunks(BATCH_ROWS) {
         let sql = format!(
             "INSERT INTO audit_log (at, action, actor, actor_staff_id, actor_identity_id, \
@@ -1035,7 +988,7 @@ pub struct InviteCandidate {
 pub async fn invite_candidates(
     conn: &mut AnyConnection,
     scope: &InviteScope,
-) -> Result<(Vec<InviteCandidate>, Vec<String>), sqlx::Error> {
+) -> Result<(Vec<InviteCandidate>, Vec<String>)> {
     const COLUMNS: &str = "s.id, s.code, s.full_name, u.code, u.name, s.role FROM staff s \
          JOIN units u ON u.id = s.unit_id WHERE s.status = 'active' AND u.status = 'active'";
     type Row = (i64, String, String, String, String, String);
@@ -1096,7 +1049,7 @@ pub async fn invite_candidates(
     Ok((candidates, missing))
 }
 
-pub async fn unit_exists(conn: &mut AnyConnection, code: &str) -> Result<bool, sqlx::Error> {
+pub async fn unit_exists(conn: &mut AnyConnection, code: &str) -> Result<bool> {
     let found: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE code = $1 AND status = 'active'")
             .bind(code)
@@ -1110,7 +1063,7 @@ pub async fn with_live_invite(
     conn: &mut AnyConnection,
     staff_ids: &[i64],
     now: i64,
-) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
+) -> Result<std::collections::HashSet<i64>> {
     let mut live = std::collections::HashSet::new();
     for chunk in staff_ids.chunks(BATCH_ROWS) {
         let sql = format!(
@@ -1128,11 +1081,7 @@ pub async fn with_live_invite(
 }
 
 /// Voids the live invites of these people (a reissue replaces them).
-pub async fn void_invites(
-    conn: &mut AnyConnection,
-    staff_ids: &[i64],
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn void_invites(conn: &mut AnyConnection, staff_ids: &[i64], now: i64) -> Result<()> {
     for chunk in staff_ids.chunks(BATCH_ROWS) {
         let sql = format!(
             "UPDATE invites SET voided_at = $1 WHERE voided_at IS NULL AND staff_id IN ({})",
@@ -1159,7 +1108,7 @@ pub async fn insert_invites(
     conn: &mut AnyConnection,
     invites: &[NewInvite<'_>],
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     for chunk in invites.chunks(BATCH_ROWS) {
         let sql = format!(
             "INSERT INTO invites (staff_id, code_hash, issued_at, expires_at, issued_by) VALUES {}",
@@ -1180,12 +1129,18 @@ pub async fn insert_invites(
 }
 
 /// A person by roster code, active or not (for `lantoa unlink`).
-pub async fn staff_id_by_code(
-    conn: &mut AnyConnection,
-    code: &str,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM staff WHERE code = $1")
+pub async fn staff_id_by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM staff WHERE code = $1")
         .bind(code)
         .fetch_optional(&mut *conn)
-        .await
+        .await?)
+}
+
+/// The newest registration request still waiting for a decision.
+pub async fn newest_pending_request(db: &super::Db) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT MAX(id) FROM registration_requests WHERE state = 'pending'")
+            .fetch_one(db.pool())
+            .await?,
+    )
 }

@@ -1,5 +1,6 @@
 //! `inbox_events`: every signed webhook event, stored before the 200.
 
+use super::Result;
 use sqlx::AnyConnection;
 
 use super::{BATCH_ROWS, Db, StoreError, placeholders, values_list};
@@ -52,7 +53,7 @@ pub async fn lease_next(
     now: i64,
     lease_until: i64,
     limit: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query(
         "UPDATE inbox_events SET lease_until = $1, lease_owner = $2 WHERE id IN ( \
            SELECT e.id FROM inbox_events e \
@@ -85,23 +86,19 @@ pub struct LeasedEvent {
 }
 
 /// The events `owner` holds under the lease ending at `lease_until`, oldest first.
-pub async fn leased(
-    db: &Db,
-    owner: &str,
-    lease_until: i64,
-) -> Result<Vec<LeasedEvent>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn leased(db: &Db, owner: &str, lease_until: i64) -> Result<Vec<LeasedEvent>> {
+    Ok(sqlx::query_as(
         "SELECT id, platform, sender_id, event_kind, payload, attempts, received_at \
          FROM inbox_events WHERE lease_owner = $1 AND lease_until = $2 AND state = 'pending' ORDER BY id",
     )
     .bind(owner)
     .bind(lease_until)
     .fetch_all(db.pool())
-    .await
+    .await?)
 }
 
 /// Marks processed events done, in one statement for the batch.
-pub async fn mark_done(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<(), sqlx::Error> {
+pub async fn mark_done(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<()> {
     let sql = format!(
         "UPDATE inbox_events SET state = 'done', processed_at = $1, attempts = attempts + 1, \
          last_error = NULL, lease_until = NULL, lease_owner = NULL WHERE id IN ({})",
@@ -123,7 +120,7 @@ pub async fn record_failure(
     attempts: i64,
     error: &str,
     next_attempt_at: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query(
         "UPDATE inbox_events SET state = $1, attempts = $2, last_error = $3, next_attempt_at = $4, \
          lease_until = NULL, lease_owner = NULL WHERE id = $5",

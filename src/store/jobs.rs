@@ -1,6 +1,7 @@
 //! `job_runs`: one row per job and period, which is also the lock on running it.
 
 use super::Db;
+use super::Result;
 
 /// Records how a run ended.
 pub async fn finish(
@@ -10,7 +11,7 @@ pub async fn finish(
     state: &str,
     detail: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query(
         "UPDATE job_runs SET state = $1, detail = $2, finished_at = $3 WHERE job = $4 AND period = $5",
     )
@@ -25,13 +26,7 @@ pub async fn finish(
 }
 
 /// Claims a run that nobody started yet; false when its row exists.
-pub async fn insert_run(
-    db: &Db,
-    job: &str,
-    period: &str,
-    owner: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
+pub async fn insert_run(db: &Db, job: &str, period: &str, owner: &str, now: i64) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO job_runs (job, period, state, owner, started_at) VALUES ($1, $2, 'running', $3, $4) \
          ON CONFLICT (job, period) DO NOTHING",
@@ -56,7 +51,7 @@ pub async fn take_over(
     now: i64,
     stale_before: i64,
     failed_before: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool> {
     let taken = sqlx::query(
         "UPDATE job_runs SET owner = $1, started_at = $2, state = 'running' WHERE job = $3 AND period = $4 \
          AND ((state = 'running' AND started_at < $5) OR (state = 'failed' AND finished_at < $6))",

@@ -8,8 +8,10 @@ pub mod identity;
 pub mod inbox;
 pub mod jobs;
 pub mod org;
+pub mod outbox;
 pub mod retention;
 pub mod submissions;
+pub mod tokens;
 pub mod weekly;
 
 use std::str::FromStr;
@@ -40,6 +42,9 @@ pub enum StoreError {
     #[error("the database schema is behind: {applied} of {known} migrations applied")]
     NotMigrated { applied: i64, known: usize },
 }
+
+/// What every storage function returns.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -187,15 +192,20 @@ impl Db {
     /// A transaction that will write (take [`Db::write_lock`] first). SQLite's default (deferred) transaction starts as a
     /// reader and fails with SQLITE_BUSY if another writer committed before it writes;
     /// `BEGIN IMMEDIATE` takes the write lock up front, waiting for it under the busy timeout.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    pub async fn begin_write(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// SQLite: copies the WAL into the database without blocking anyone (a passive
     /// checkpoint), so that no writer pays for it. Returns the pages still in the WAL.
+    /// A connection from the pool.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
     pub async fn checkpoint(&self) -> Result<i64, StoreError> {
         if self.backend != Backend::Sqlite {
             return Ok(0);
@@ -251,6 +261,14 @@ async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, StoreError
     .await
     .expect("locking does not panic")
     .map_err(StoreError::Lock)
+}
+
+/// A write transaction (see [`Db::begin_write`]).
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Commits a transaction; the store's error like every other.
+pub async fn commit(tx: Tx) -> Result<()> {
+    Ok(tx.commit().await?)
 }
 
 /// The current time as stored: epoch milliseconds.

@@ -1,5 +1,6 @@
 //! Queries of the organisation tables: units, unit_pages, staff.
 
+use super::Result;
 use std::collections::HashMap;
 
 use sqlx::{Any, Transaction};
@@ -20,7 +21,7 @@ fn split_urls(joined: &str) -> Vec<String> {
         .collect()
 }
 
-pub async fn load_units(tx: &mut Tx<'_>) -> Result<Vec<ExistingUnit>, sqlx::Error> {
+pub async fn load_units(tx: &mut Tx<'_>) -> Result<Vec<ExistingUnit>> {
     // code, name, kind, parent code, page_urls, weekly_quota, status
     type UnitRow = (
         String,
@@ -54,24 +55,22 @@ pub async fn load_units(tx: &mut Tx<'_>) -> Result<Vec<ExistingUnit>, sqlx::Erro
 }
 
 /// Code → id of every unit, active or not.
-pub async fn unit_ids(tx: &mut Tx<'_>) -> Result<HashMap<String, i64>, sqlx::Error> {
+pub async fn unit_ids(tx: &mut Tx<'_>) -> Result<HashMap<String, i64>> {
     let rows: Vec<(String, i64)> = sqlx::query_as("SELECT code, id FROM units")
         .fetch_all(&mut **tx)
         .await?;
     Ok(rows.into_iter().collect())
 }
 
-pub async fn active_unit_codes(tx: &mut Tx<'_>) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT code FROM units WHERE status = 'active'")
-        .fetch_all(&mut **tx)
-        .await
+pub async fn active_unit_codes(tx: &mut Tx<'_>) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT code FROM units WHERE status = 'active'")
+            .fetch_all(&mut **tx)
+            .await?,
+    )
 }
 
-pub async fn apply_units(
-    tx: &mut Tx<'_>,
-    plan: &Plan<UnitRecord>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> Result<()> {
     for chunk in plan.added.chunks(BATCH_ROWS) {
         let sql = format!(
             "INSERT INTO units (code, name, kind, page_urls, weekly_quota, status, created_at, updated_at) VALUES {}",
@@ -157,7 +156,7 @@ pub async fn apply_units(
     Ok(())
 }
 
-pub async fn load_staff(tx: &mut Tx<'_>) -> Result<Vec<ExistingStaff>, sqlx::Error> {
+pub async fn load_staff(tx: &mut Tx<'_>) -> Result<Vec<ExistingStaff>> {
     let rows: Vec<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
         "SELECT s.code, s.full_name, u.code, s.role, s.phone, s.status \
          FROM staff s JOIN units u ON u.id = s.unit_id",
@@ -179,11 +178,7 @@ pub async fn load_staff(tx: &mut Tx<'_>) -> Result<Vec<ExistingStaff>, sqlx::Err
         .collect())
 }
 
-pub async fn apply_staff(
-    tx: &mut Tx<'_>,
-    plan: &Plan<StaffRecord>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn apply_staff(tx: &mut Tx<'_>, plan: &Plan<StaffRecord>, now: i64) -> Result<()> {
     let ids = unit_ids(tx).await?;
     for chunk in plan.added.chunks(BATCH_ROWS) {
         let sql = format!(
@@ -227,12 +222,7 @@ pub async fn apply_staff(
     deactivate(tx, "staff", &plan.deactivated, now).await
 }
 
-async fn deactivate(
-    tx: &mut Tx<'_>,
-    table: &str,
-    codes: &[String],
-    now: i64,
-) -> Result<(), sqlx::Error> {
+async fn deactivate(tx: &mut Tx<'_>, table: &str, codes: &[String], now: i64) -> Result<()> {
     for chunk in codes.chunks(BATCH_ROWS) {
         let sql = format!(
             "UPDATE {table} SET status = $1, updated_at = $2 WHERE code IN ({})",
@@ -248,17 +238,17 @@ async fn deactivate(
 }
 
 /// Active staff whose unit is inactive: what a units import leaves for the roster to fix.
-pub async fn active_staff_in_inactive_units(tx: &mut Tx<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+pub async fn active_staff_in_inactive_units(tx: &mut Tx<'_>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM staff s JOIN units u ON u.id = s.unit_id \
          WHERE s.status = 'active' AND u.status = 'inactive'",
     )
     .fetch_one(&mut **tx)
-    .await
+    .await?)
 }
 
 /// The ids of these staff codes.
-pub async fn staff_ids(tx: &mut Tx<'_>, codes: &[String]) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn staff_ids(tx: &mut Tx<'_>, codes: &[String]) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(codes.len());
     for chunk in codes.chunks(BATCH_ROWS) {
         let sql = format!(

@@ -1,21 +1,18 @@
 //! Queries of the counting tables: submissions and unit_page_posts.
 
+use super::Result;
 use sqlx::AnyConnection;
 
 /// Links an unregistered account sent since `since`, waiting to be credited.
-pub async fn pending_links(
-    conn: &mut AnyConnection,
-    identity_id: i64,
-    since: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+pub async fn pending_links(conn: &mut AnyConnection, identity_id: i64, since: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM submissions WHERE identity_id = $1 \
          AND status = 'pending_registration' AND received_at >= $2",
     )
     .bind(identity_id)
     .bind(since)
     .fetch_one(&mut *conn)
-    .await
+    .await?)
 }
 
 /// Every canonical key and raw URL an account has sent (an edited message's links are
@@ -23,7 +20,7 @@ pub async fn pending_links(
 pub async fn keys_sent_by(
     conn: &mut AnyConnection,
     identity_id: i64,
-) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+) -> Result<std::collections::HashSet<String>> {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT canonical_key, raw_url FROM submissions WHERE identity_id = $1")
             .bind(identity_id)
@@ -49,8 +46,8 @@ pub struct NewSubmission<'a> {
     pub status: &'a str,
 }
 
-pub async fn insert(conn: &mut AnyConnection, s: &NewSubmission<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+pub async fn insert(conn: &mut AnyConnection, s: &NewSubmission<'_>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
         "INSERT INTO submissions (staff_id, identity_id, inbox_event_id, received_at, week, raw_url, \
          canonical_key, key_state, link_platform, link_kind, owner, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $4, $4) RETURNING id",
@@ -68,7 +65,7 @@ pub async fn insert(conn: &mut AnyConnection, s: &NewSubmission<'_>) -> Result<i
     .bind(s.owner)
     .bind(s.status)
     .fetch_one(&mut *conn)
-    .await
+    .await?)
 }
 
 /// Deduplication: a person's counted submission of a key.
@@ -84,12 +81,12 @@ pub async fn first_counted(
     conn: &mut AnyConnection,
     staff_id: i64,
     key: &str,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(FIRST_COUNTED)
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(FIRST_COUNTED)
         .bind(staff_id)
         .bind(key)
         .fetch_optional(&mut *conn)
-        .await
+        .await?)
 }
 
 /// Marks what checking a unit website's article found (`pending` until it is checked).
@@ -97,7 +94,7 @@ pub async fn set_page_check(
     conn: &mut AnyConnection,
     submission_id: i64,
     check: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query("UPDATE submissions SET page_check = $1 WHERE id = $2")
         .bind(check)
         .bind(submission_id)
@@ -121,25 +118,27 @@ pub struct PendingCheck {
 pub async fn pending_page_checks(
     conn: &mut AnyConnection,
     limit: i64,
-) -> Result<Vec<PendingCheck>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<PendingCheck>> {
+    Ok(sqlx::query_as(
         "SELECT id, raw_url, canonical_key, identity_id, received_at, week, owner FROM submissions \
          WHERE page_check = 'pending' ORDER BY id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(&mut *conn)
-    .await
+    .await?)
 }
 
 /// The status of a submission whose website check is still pending (`None`: settled).
 pub async fn status_if_check_pending(
     conn: &mut AnyConnection,
     submission_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT status FROM submissions WHERE id = $1 AND page_check = 'pending'")
-        .bind(submission_id)
-        .fetch_optional(&mut *conn)
-        .await
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT status FROM submissions WHERE id = $1 AND page_check = 'pending'",
+    )
+    .bind(submission_id)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// A link that names no article on its site is no longer counted (marked `withdrawn`, with
@@ -148,7 +147,7 @@ pub async fn withdraw_missing_article(
     conn: &mut AnyConnection,
     submission_id: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query("UPDATE submissions SET status = 'withdrawn', updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(submission_id)
@@ -164,8 +163,8 @@ pub async fn other_owners_of(
     key: &str,
     owner: &str,
     sender_staff_id: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
         "SELECT DISTINCT owner FROM submissions WHERE canonical_key = $1 AND owner IS NOT NULL \
          AND owner <> $2 AND staff_id IS NOT NULL AND staff_id <> $3 LIMIT 5",
     )
@@ -173,14 +172,11 @@ pub async fn other_owners_of(
     .bind(owner)
     .bind(sender_staff_id)
     .fetch_all(&mut *conn)
-    .await
+    .await?)
 }
 
 /// Whether some unit lists this owner in its `page_urls`.
-pub async fn is_unit_page_owner(
-    conn: &mut AnyConnection,
-    owner: &str,
-) -> Result<bool, sqlx::Error> {
+pub async fn is_unit_page_owner(conn: &mut AnyConnection, owner: &str) -> Result<bool> {
     let found: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM unit_pages WHERE owner = $1 LIMIT 1")
             .bind(owner)
@@ -196,7 +192,7 @@ pub async fn record_owner_alias(
     owner: &str,
     key: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO owner_aliases (alias, owner, learned_from_key, learned_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (alias) DO NOTHING",
@@ -214,26 +210,25 @@ pub async fn record_owner_alias(
 pub async fn owner_alias(
     conn: &mut AnyConnection,
     alias: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT owner, learned_from_key FROM owner_aliases WHERE alias = $1")
-        .bind(alias)
-        .fetch_optional(&mut *conn)
-        .await
+) -> Result<Option<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT owner, learned_from_key FROM owner_aliases WHERE alias = $1")
+            .bind(alias)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// The active unit whose page a post's owner is (directly, or through a learned alias).
-pub async fn unit_of_owner(
-    conn: &mut AnyConnection,
-    owner: &str,
-) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn unit_of_owner(conn: &mut AnyConnection, owner: &str) -> Result<Option<(i64, String)>> {
+    Ok(sqlx::query_as(
         "SELECT u.id, u.name FROM unit_pages p JOIN units u ON u.id = p.unit_id \
          WHERE p.owner IN ($1, (SELECT a.owner FROM owner_aliases a WHERE a.alias = $1)) \
          AND u.status = 'active' ORDER BY u.id LIMIT 1",
     )
     .bind(owner)
     .fetch_optional(&mut *conn)
-    .await
+    .await?)
 }
 
 /// Credits a page post to its unit once, in the week it was first received, whoever sent it.
@@ -244,7 +239,7 @@ pub async fn credit_page_post(
     submission_id: i64,
     week: &str,
     received_at: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query("UPDATE submissions SET page_unit_id = $1 WHERE id = $2")
         .bind(unit_id)
         .bind(submission_id)
@@ -275,7 +270,7 @@ pub async fn credit_pending(
     staff_id: i64,
     since: i64,
     now: i64,
-) -> Result<Vec<Credited>, sqlx::Error> {
+) -> Result<Vec<Credited>> {
     sqlx::query(
         "UPDATE submissions SET status = 'expired', updated_at = $1 \
          WHERE identity_id = $2 AND status = 'pending_registration' AND received_at < $3",
@@ -326,7 +321,7 @@ pub async fn withdraw(
     key: &str,
     week: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM submissions WHERE staff_id = $1 AND canonical_key = $2 AND week = $3 AND status = 'counted'",
     )
@@ -393,7 +388,7 @@ pub async fn week_standing(
     conn: &mut AnyConnection,
     staff_id: i64,
     week: &str,
-) -> Result<WeekStanding, sqlx::Error> {
+) -> Result<WeekStanding> {
     let counted: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM submissions WHERE staff_id = $1 AND week = $2 AND status = 'counted'",
     )
@@ -428,15 +423,15 @@ pub async fn provisional_links(
     conn: &mut AnyConnection,
     retry_before: i64,
     limit: i64,
-) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
         "SELECT id, raw_url FROM submissions WHERE key_state = 'provisional' \
          AND (updated_at = created_at OR updated_at < $1) ORDER BY id LIMIT $2",
     )
     .bind(retry_before)
     .bind(limit)
     .fetch_all(&mut *conn)
-    .await
+    .await?)
 }
 
 /// A short link still waiting for its key, as it is now.
@@ -451,14 +446,14 @@ pub struct Provisional {
 pub async fn provisional(
     conn: &mut AnyConnection,
     submission_id: i64,
-) -> Result<Option<Provisional>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Option<Provisional>> {
+    Ok(sqlx::query_as(
         "SELECT staff_id, status, week, received_at FROM submissions \
          WHERE id = $1 AND key_state = 'provisional'",
     )
     .bind(submission_id)
     .fetch_optional(&mut *conn)
-    .await
+    .await?)
 }
 
 /// A try that failed: tried again later, or (`give_up`) counted as sent, `unresolvable`.
@@ -467,7 +462,7 @@ pub async fn mark_resolution_failed(
     submission_id: i64,
     give_up: bool,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     let sql = if give_up {
         "UPDATE submissions SET key_state = 'unresolvable', updated_at = $1 WHERE id = $2"
     } else {
@@ -487,7 +482,7 @@ pub async fn counted_elsewhere(
     staff_id: i64,
     key: &str,
     submission_id: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool> {
     let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM submissions WHERE staff_id = $1 AND canonical_key = $2 \
          AND status = 'counted' AND id <> $3",
@@ -507,7 +502,7 @@ pub async fn settle_short_link(
     target: &crate::links::Canonical,
     status: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     sqlx::query(
         "UPDATE submissions SET canonical_key = $1, key_state = 'final', link_platform = $2, \
          link_kind = $3, owner = $4, status = $5, updated_at = $6 \
@@ -530,13 +525,13 @@ pub async fn sent_in_week(
     conn: &mut AnyConnection,
     staff_id: i64,
     week: &str,
-) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
         "SELECT raw_url, status, received_at FROM submissions WHERE staff_id = $1 AND week = $2 \
          ORDER BY received_at, id",
     )
     .bind(staff_id)
     .bind(week)
     .fetch_all(&mut *conn)
-    .await
+    .await?)
 }

@@ -1,5 +1,6 @@
 //! Loading what the standings are computed from, for a range of days.
 
+use super::Result;
 use std::collections::HashMap;
 
 use crate::calendar::IsoWeek;
@@ -37,7 +38,7 @@ pub enum Units {
 }
 
 /// The units of a scope.
-pub async fn resolve(db: &Db, scope: Scope) -> Result<Units, sqlx::Error> {
+pub async fn resolve(db: &Db, scope: Scope) -> Result<Units> {
     Ok(match scope {
         Scope::Province => Units::All,
         Scope::Unit(id) => Units::Only(vec![id]),
@@ -258,7 +259,7 @@ pub async fn load_inputs(
     range: &Range,
     quota_weeks: &[IsoWeek],
     scope: Scope,
-) -> Result<Inputs, sqlx::Error> {
+) -> Result<Inputs> {
     let units = resolve(db, scope).await?;
     let queries = standings_queries(range, quota_weeks, &units);
     let query = |name: &str| &queries.iter().find(|(n, _)| *n == name).expect("named").1;
@@ -350,7 +351,7 @@ pub async fn load_inputs(
 
 /// Active people with a linked chat account (all, or the admins only), for the messages
 /// the bot sends to everyone.
-pub async fn registered_staff(db: &Db, admins_only: bool) -> Result<Vec<StaffInfo>, sqlx::Error> {
+pub async fn registered_staff(db: &Db, admins_only: bool) -> Result<Vec<StaffInfo>> {
     let role = if admins_only {
         " AND s.role = 'admin'"
     } else {
@@ -377,11 +378,13 @@ pub async fn registered_staff(db: &Db, admins_only: bool) -> Result<Vec<StaffInf
 }
 
 /// An active unit's id by code.
-pub async fn active_unit_id(db: &Db, code: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM units WHERE code = $1 AND status = 'active'")
-        .bind(code)
-        .fetch_optional(db.pool())
-        .await
+pub async fn active_unit_id(db: &Db, code: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM units WHERE code = $1 AND status = 'active'")
+            .bind(code)
+            .fetch_optional(db.pool())
+            .await?,
+    )
 }
 
 /// Every counted link of the range with who sent it, for the evidence sheet.
@@ -424,21 +427,19 @@ const EVIDENCE_COLUMNS: &str = "u.code, u.name, p.code, p.full_name, s.received_
      (SELECT a.owner FROM owner_aliases a WHERE a.alias = s.owner), s.page_check";
 
 /// How many counted links the evidence of `range` holds.
-pub async fn evidence_count(db: &Db, range: &Range, scope: Scope) -> Result<i64, sqlx::Error> {
+pub async fn evidence_count(db: &Db, range: &Range, scope: Scope) -> Result<i64> {
     let query = evidence_query(range, &resolve(db, scope).await?, "COUNT(*)", false);
     let (count,): (i64,) = query.query_as().fetch_one(db.pool()).await?;
     Ok(count)
 }
 
-pub async fn load_evidence(
-    db: &Db,
-    range: &Range,
-    scope: Scope,
-) -> Result<Vec<EvidenceTuple>, sqlx::Error> {
-    evidence_query(range, &resolve(db, scope).await?, EVIDENCE_COLUMNS, true)
-        .query_as()
-        .fetch_all(db.pool())
-        .await
+pub async fn load_evidence(db: &Db, range: &Range, scope: Scope) -> Result<Vec<EvidenceTuple>> {
+    Ok(
+        evidence_query(range, &resolve(db, scope).await?, EVIDENCE_COLUMNS, true)
+            .query_as()
+            .fetch_all(db.pool())
+            .await?,
+    )
 }
 
 /// Every counted link of `range`, one at a time, without holding them all (a year is two
@@ -448,7 +449,7 @@ pub async fn for_each_evidence(
     range: &Range,
     scope: Scope,
     mut each: impl FnMut(EvidenceTuple) -> bool,
-) -> Result<(), sqlx::Error> {
+) -> Result<()> {
     use futures_util::TryStreamExt;
     let query = evidence_query(range, &resolve(db, scope).await?, EVIDENCE_COLUMNS, true);
     let mut rows = query.query_as::<EvidenceTuple>().fetch(db.pool());
@@ -464,14 +465,14 @@ pub async fn for_each_evidence(
 /// for heads and admins only those linked through an invite (an approval proves a member, and
 /// their messages carry the unit's names). Which one a person is written to is
 /// [`crate::weekly::accounts::preferred`]'s choice.
-pub async fn reachable_accounts(db: &Db) -> Result<Vec<ReachableAccount>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn reachable_accounts(db: &Db) -> Result<Vec<ReachableAccount>> {
+    Ok(sqlx::query_as(
         "SELECT i.staff_id, i.platform, i.platform_user_id, i.id AS identity_id, i.last_inbound_at \
          FROM identities i JOIN staff s ON s.id = i.staff_id WHERE s.status = 'active' \
          AND i.reachable = 1 AND (s.role = 'member' OR i.verified_via = 'invite')",
     )
     .fetch_all(db.pool())
-    .await
+    .await?)
 }
 
 /// A chat account a roster person can be written to at.
@@ -487,7 +488,7 @@ pub struct ReachableAccount {
 /// Messages held outside their people's messaging window: how many, for how many people,
 /// and the `limit` people with most, as "name (code): count" — one entry a person, never
 /// merged by name.
-pub async fn held_messages(db: &Db, limit: i64) -> Result<Held, sqlx::Error> {
+pub async fn held_messages(db: &Db, limit: i64) -> Result<Held> {
     let (people, messages): (i64, i64) = sqlx::query_as(
         "SELECT COUNT(DISTINCT i.staff_id), COUNT(*) FROM outbox o JOIN identities i ON i.id = o.identity_id \
          WHERE o.state = 'held' AND i.staff_id IS NOT NULL",
@@ -520,9 +521,11 @@ pub struct Held {
 }
 
 /// The unit a person belongs to.
-pub async fn unit_of_staff(db: &Db, staff_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
-        .bind(staff_id)
-        .fetch_optional(db.pool())
-        .await
+pub async fn unit_of_staff(db: &Db, staff_id: i64) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
+            .bind(staff_id)
+            .fetch_optional(db.pool())
+            .await?,
+    )
 }

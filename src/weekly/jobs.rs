@@ -28,12 +28,6 @@ pub enum JobError {
     Write(String),
 }
 
-impl From<sqlx::Error> for JobError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(err))
-    }
-}
-
 fn evidence_row(
     row: queries::EvidenceTuple,
     time_zone: &jiff::tz::TimeZone,
@@ -347,7 +341,7 @@ impl Weekly {
             let mut tx = self.db.begin_write().await?;
             let batch: Vec<NewMessage> = messages.iter().map(|(_, m)| m.clone()).collect();
             let queued = outbox::enqueue_many(&mut tx, &batch, now_ms()).await?;
-            tx.commit().await?;
+            crate::store::commit(tx).await?;
             for (index, message) in &messages {
                 outgoing[*index].queued = queued.contains(&message.idempotency_key);
             }
@@ -362,7 +356,7 @@ impl Weekly {
     pub async fn suggest_featured(&self, week: IsoWeek) -> Result<Vec<Pick>, JobError> {
         let last_week = week.previous();
         let (standings, _, _) = self.standings(&Period::week(last_week)).await?;
-        let rows = store_featured::candidate_rows(&mut *self.db.pool().acquire().await?).await?;
+        let rows = store_featured::candidate_rows(&mut *self.db.acquire().await?).await?;
         let candidates: Vec<Candidate> = rows
             .into_iter()
             .filter_map(|(unit_id, code, name, kind, parent_code, pages, last)| {
@@ -384,7 +378,7 @@ impl Weekly {
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
         store_featured::store(&mut tx, week, "suggested", &picks, None, now_ms()).await?;
-        tx.commit().await?;
+        crate::store::commit(tx).await?;
         Ok(picks)
     }
 
@@ -398,7 +392,7 @@ impl Weekly {
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
         let picks = choose_in(&mut tx, week, codes, by_staff).await?;
-        tx.commit().await?;
+        crate::store::commit(tx).await?;
         Ok(picks)
     }
 
@@ -407,7 +401,7 @@ impl Weekly {
         &self,
         week: IsoWeek,
     ) -> Result<Vec<(Pick, Option<String>)>, JobError> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.acquire().await?;
         Ok(store_featured::picks(&mut conn, week, "chosen").await?)
     }
 
@@ -425,12 +419,11 @@ impl Weekly {
         let mut used_suggestion = false;
         if pages.is_empty() {
             let mut suggestion =
-                store_featured::picks(&mut *self.db.pool().acquire().await?, week, "suggested")
-                    .await?;
+                store_featured::picks(&mut *self.db.acquire().await?, week, "suggested").await?;
             if suggestion.is_empty() {
                 self.suggest_featured(week).await?;
                 suggestion =
-                    store_featured::picks(&mut *self.db.pool().acquire().await?, week, "suggested")
+                    store_featured::picks(&mut *self.db.acquire().await?, week, "suggested")
                         .await?;
             }
             if !dry_run {
@@ -438,7 +431,7 @@ impl Weekly {
                 let _writing = self.db.write_lock().await;
                 let mut tx = self.db.begin_write().await?;
                 store_featured::store(&mut tx, week, "chosen", &picks, None, now_ms()).await?;
-                tx.commit().await?;
+                crate::store::commit(tx).await?;
             }
             used_suggestion = true;
             pages = suggestion;
@@ -519,7 +512,7 @@ impl Weekly {
                 .await?;
             }
         }
-        tx.commit().await?;
+        crate::store::commit(tx).await?;
         Ok(queued as usize)
     }
 }

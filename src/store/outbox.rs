@@ -1,0 +1,351 @@
+//! The outbox table: what the bot has to send, leased by the delivery worker.
+
+use sqlx::AnyConnection;
+
+use super::{BATCH_ROWS, Db, StoreError, values_list};
+use crate::channels::Platform;
+
+/// Where a queued message stands (the `state` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Due at `next_attempt_at`.
+    Pending,
+    /// Waiting for the person to write again (a closed messaging window).
+    Held,
+    Sent,
+    Failed,
+}
+
+impl OutboxState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Held => "held",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One row to insert: a message, or one part of a long one.
+#[derive(Debug, Clone)]
+pub struct NewRow<'a> {
+    pub idempotency_key: String,
+    pub platform: Platform,
+    pub recipient_id: &'a str,
+    pub identity_id: Option<i64>,
+    pub purpose: &'static str,
+    pub messaging_type: &'static str,
+    pub body: String,
+    pub relevant_until: Option<i64>,
+}
+
+/// Inserts rows in multi-row statements; a key queued before is skipped. Returns the keys
+/// this call queued.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    rows: &[NewRow<'_>],
+    now: i64,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut queued = std::collections::HashSet::new();
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO outbox (idempotency_key, platform, recipient_id, identity_id, purpose, \
+             messaging_type, body, state, next_attempt_at, relevant_until, created_at) VALUES {} \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
+            values_list(chunk.len(), 11, 1)
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for row in chunk {
+            query = query
+                .bind(row.idempotency_key.clone())
+                .bind(row.platform.as_str())
+                .bind(row.recipient_id)
+                .bind(row.identity_id)
+                .bind(row.purpose)
+                .bind(row.messaging_type)
+                .bind(row.body.clone())
+                .bind(OutboxState::Pending.as_str())
+                .bind(now)
+                .bind(row.relevant_until)
+                .bind(now);
+        }
+        queued.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(queued)
+}
+
+/// After a person writes again, what was held for them goes out (if still relevant). One
+/// statement, run on every inbound message: it finds nothing most of the time, through the
+/// `(identity_id, state)` index.
+pub async fn release_held(
+    conn: &mut AnyConnection,
+    identity_id: i64,
+    now: i64,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET \
+           state = CASE WHEN relevant_until IS NOT NULL AND relevant_until <= $2 THEN 'failed' ELSE 'pending' END, \
+           last_error = CASE WHEN relevant_until IS NOT NULL AND relevant_until <= $2 \
+             THEN 'no longer relevant when the window reopened' ELSE last_error END, \
+           next_attempt_at = $2 \
+         WHERE identity_id = $1 AND state = 'held'",
+    )
+    .bind(identity_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// A leased row with what the worker needs to decide about it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub platform: Option<Platform>,
+    pub recipient_id: String,
+    /// `reply`, `reminder`, …; `request_info` is Zalo's phone-sharing card, not a text.
+    pub purpose: String,
+    pub messaging_type: String,
+    pub body: String,
+    pub attempts: i64,
+    /// Set when an earlier attempt may have reached the platform.
+    pub in_doubt_since: Option<i64>,
+    pub last_inbound_at: Option<i64>,
+    pub reachable: bool,
+    pub lease_until: i64,
+}
+
+/// Leases up to `limit` due rows; a row whose lease lapsed (a crashed worker) is due again.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let lease_until = now + lease_ms;
+    let writing = db.write_lock().await;
+    // A person's messages go in order: a row waits while an older one to the same person is
+    // still pending (backing off, or leased by another worker). `sending_since` stays as an
+    // earlier attempt left it: that marks the doubt.
+    sqlx::query(
+        "UPDATE outbox SET lease_until = $1, lease_owner = $2, \
+         sending_since = COALESCE(sending_since, $3) \
+         WHERE id IN (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $3 \
+                      AND (o.lease_until IS NULL OR o.lease_until < $3) \
+                      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' \
+                        AND p.platform = o.platform AND p.recipient_id = o.recipient_id AND p.id < o.id) \
+                      ORDER BY o.id LIMIT $4) \
+         AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
+    )
+    .bind(lease_until)
+    .bind(owner)
+    .bind(now)
+    .bind(limit)
+    .execute(db.pool())
+    .await?;
+    drop(writing);
+    let rows: Vec<ClaimedRow> = sqlx::query_as(
+        "SELECT o.id, o.idempotency_key, o.platform, o.recipient_id, o.purpose, o.messaging_type, o.body, \
+         o.attempts, o.sending_since, i.last_inbound_at, i.reachable \
+         FROM outbox o LEFT JOIN identities i ON i.id = o.identity_id \
+         WHERE o.lease_owner = $1 AND o.lease_until = $2 AND o.state = 'pending' ORDER BY o.id",
+    )
+    .bind(owner)
+    .bind(lease_until)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Claimed {
+            id: row.id,
+            idempotency_key: row.idempotency_key,
+            platform: Platform::parse(&row.platform),
+            recipient_id: row.recipient_id,
+            purpose: row.purpose,
+            messaging_type: row.messaging_type,
+            body: row.body,
+            attempts: row.attempts,
+            in_doubt_since: row.sending_since.filter(|since| *since < now),
+            last_inbound_at: row.last_inbound_at,
+            reachable: row.reachable.unwrap_or(1) != 0,
+            lease_until,
+        })
+        .collect())
+}
+
+/// A leased row as the database holds it.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: i64,
+    idempotency_key: String,
+    platform: String,
+    recipient_id: String,
+    purpose: String,
+    messaging_type: String,
+    body: String,
+    attempts: i64,
+    sending_since: Option<i64>,
+    last_inbound_at: Option<i64>,
+    reachable: Option<i64>,
+}
+
+/// Fails pending messages whose moment has passed (a reply a day old, last week's reminder):
+/// no longer worth sending. A sweep over every pending row, so the worker runs it now and then,
+/// not every round.
+pub async fn expire(db: &Db, now: i64) -> Result<u64, StoreError> {
+    let _writing = db.write_lock().await;
+    Ok(sqlx::query(
+        "UPDATE outbox SET state = 'failed', last_error = 'no longer relevant' \
+         WHERE state = 'pending' AND relevant_until IS NOT NULL AND relevant_until < $1 \
+         AND (lease_until IS NULL OR lease_until < $1)",
+    )
+    .bind(now)
+    .execute(db.pool())
+    .await?
+    .rows_affected())
+}
+
+/// Extends the lease just before a send; false when the lease was lost (it lapsed and another
+/// worker took the row), in which case this worker must not send.
+pub async fn renew_lease(
+    db: &Db,
+    row: &Claimed,
+    owner: &str,
+    now: i64,
+    lease_ms: i64,
+) -> Result<bool, StoreError> {
+    let _writing = db.write_lock().await;
+    let renewed = sqlx::query(
+        "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND lease_until >= $4 AND state = 'pending'",
+    )
+    .bind(now + lease_ms)
+    .bind(row.id)
+    .bind(owner)
+    .bind(now)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(renewed == 1)
+}
+
+/// Gives a leased row back untouched (its turn comes in a later round).
+pub async fn release(db: &Db, row: &Claimed, owner: &str) -> Result<(), StoreError> {
+    let _writing = db.write_lock().await;
+    sqlx::query(&format!(
+        "UPDATE outbox SET lease_until = NULL, lease_owner = NULL{} WHERE id = $1 AND lease_owner = $2",
+        // The claim marked it as being sent; no attempt was made, so no doubt either.
+        if row.in_doubt_since.is_none() { ", sending_since = NULL" } else { "" }
+    ))
+    .bind(row.id)
+    .bind(owner)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// How a leased row ends this round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    Sent {
+        message_id: String,
+    },
+    Held {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+    Retry {
+        reason: String,
+        at: i64,
+        in_doubt: bool,
+    },
+}
+
+/// Records the outcome, if the lease is still ours.
+pub async fn settle(
+    db: &Db,
+    row: &Claimed,
+    owner: &str,
+    outcome: &Settle,
+    now: i64,
+) -> Result<(), StoreError> {
+    let base = "lease_until = NULL, lease_owner = NULL";
+    let (sql, reason, message_id, next) = match outcome {
+        Settle::Sent { message_id } => (
+            format!(
+                "UPDATE outbox SET state = 'sent', platform_message_id = $3, sent_at = $4, last_error = NULL, sending_since = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
+            ),
+            None,
+            Some(message_id.as_str()),
+            Some(now),
+        ),
+        // If the person wrote after the claim, their message released nothing (this row was
+        // still pending), so the row stays pending instead of being held with no one to free it.
+        Settle::Held { reason } => (
+            format!(
+                "UPDATE outbox SET state = CASE WHEN EXISTS (SELECT 1 FROM identities i \
+                   WHERE i.id = outbox.identity_id AND i.last_inbound_at > {}) THEN 'pending' ELSE 'held' END, \
+                 last_error = $3, sending_since = NULL, {base} WHERE id = $1 AND lease_owner = $2",
+                row.last_inbound_at.unwrap_or(0)
+            ),
+            Some(reason.as_str()),
+            None,
+            None,
+        ),
+        Settle::Failed { reason } => (
+            format!(
+                "UPDATE outbox SET state = 'failed', last_error = $3, sending_since = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
+            ),
+            Some(reason.as_str()),
+            None,
+            None,
+        ),
+        Settle::Retry {
+            reason,
+            at,
+            in_doubt,
+        } => (
+            format!(
+                "UPDATE outbox SET last_error = $3, next_attempt_at = $4, attempts = attempts + 1, {} {base} WHERE id = $1 AND lease_owner = $2",
+                if *in_doubt {
+                    ""
+                } else {
+                    "sending_since = NULL,"
+                }
+            ),
+            Some(reason.as_str()),
+            None,
+            Some(*at),
+        ),
+    };
+    let mut query = sqlx::query(&sql).bind(row.id).bind(owner);
+    if let Some(message_id) = message_id {
+        query = query.bind(message_id);
+    } else if let Some(reason) = reason {
+        query = query.bind(reason);
+    }
+    if let Some(next) = next {
+        query = query.bind(next);
+    }
+    let _writing = db.write_lock().await;
+    let mut tx = db.begin_write().await?;
+    if query.execute(&mut *tx).await?.rows_affected() == 0 {
+        tracing::warn!(key = %row.idempotency_key, "outcome not recorded: the lease was lost");
+    }
+    if matches!(outcome, Settle::Held { .. }) {
+        // The person's next message releases it: flag them, in the same transaction.
+        sqlx::query(
+            "UPDATE identities SET has_held = 1 WHERE id = (SELECT identity_id FROM outbox WHERE id = $1) \
+             AND EXISTS (SELECT 1 FROM outbox WHERE id = $1 AND state = 'held')",
+        )
+        .bind(row.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
