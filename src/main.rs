@@ -48,28 +48,7 @@ enum Command {
         urls: Vec<String>,
     },
     /// Standings for a week, a month or a range of days.
-    Report {
-        /// An ISO week, like 2025-W12.
-        #[arg(long, conflicts_with_all = ["month", "from"])]
-        week: Option<IsoWeek>,
-        /// A month, like 2025-03.
-        #[arg(long, conflicts_with = "from")]
-        month: Option<String>,
-        /// First day, like 2025-03-01 (with --to).
-        #[arg(long, requires = "to")]
-        from: Option<String>,
-        /// Last day, included.
-        #[arg(long, requires = "from")]
-        to: Option<String>,
-        /// Only this unit and the units under it.
-        #[arg(long)]
-        unit: Option<String>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: ReportFormat,
-        /// Write here instead of standard output (required for xlsx).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Report(ReportArgs),
     /// The week's pages to share: suggest, set (the Văn phòng's choice) or announce.
     Featured {
         #[command(subcommand)]
@@ -130,6 +109,30 @@ enum Command {
         #[arg(long)]
         since: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// An ISO week, like 2025-W12.
+    #[arg(long, conflicts_with_all = ["month", "from"])]
+    week: Option<IsoWeek>,
+    /// A month, like 2025-03.
+    #[arg(long, conflicts_with = "from")]
+    month: Option<String>,
+    /// First day, like 2025-03-01 (with --to).
+    #[arg(long, requires = "to")]
+    from: Option<String>,
+    /// Last day, included.
+    #[arg(long, requires = "from")]
+    to: Option<String>,
+    /// Only this unit and the units under it.
+    #[arg(long)]
+    unit: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: ReportFormat,
+    /// Write here instead of standard output (required for xlsx).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -214,26 +217,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Command::Probe { url } = &cli.command {
-        // Needs no configuration: only the address it asks.
-        let url = url.clone().unwrap_or_else(|| {
-            let bind = std::env::var("LANTOA_BIND")
-                .unwrap_or_else(|_| lantoa::config::DEFAULT_BIND.to_string());
-            let port = bind.rsplit(':').next().unwrap_or("8080").to_string();
-            format!("http://127.0.0.1:{port}/readyz")
-        });
-        let response = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(3))
-            .build()?
-            .get(&url)
-            .send()
-            .await
-            .with_context(|| format!("{url} does not answer"))?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "{url} answered {}",
-            response.status()
-        );
-        return Ok(());
+        return probe(url.clone()).await;
     }
     if let Command::Demo = &cli.command {
         // Its own temporary database and fake platforms: needs no configuration, and keeps
@@ -258,109 +242,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to {}", config.database_url.redacted());
             Ok(())
         }
-        Command::Report {
-            week,
-            month,
-            from,
-            to,
-            unit,
-            format,
-            out,
-        } => {
-            let period = match (week, month, from, to) {
-                (Some(week), _, _, _) => Period::week(week),
-                (_, Some(month), _, _) => Period::month(&month)?,
-                (_, _, Some(from), Some(to)) => Period::days(&from, &to)?,
-                _ => anyhow::bail!(
-                    "say which period: --week 2025-W12, --month 2025-03, or --from D --to D"
-                ),
-            };
-            if matches!(format, ReportFormat::Xlsx) && out.is_none() {
-                anyhow::bail!("--format xlsx writes a file: add --out report.xlsx");
-            }
-            let (db, weekly) = weekly_jobs(config).await?;
-            // --unit reads only that subtree's rows.
-            let scope = match &unit {
-                Some(code) => {
-                    let code = code.to_ascii_uppercase();
-                    let id = lantoa::store::weekly::active_unit_id(&db, &code)
-                        .await?
-                        .with_context(|| format!("no active unit `{code}`"))?;
-                    lantoa::store::weekly::Scope::Subtree(id)
-                }
-                None => lantoa::store::weekly::Scope::Province,
-            };
-            let (standings, _, range) = weekly.standings_in(&period, scope).await?;
-            let text = match format {
-                ReportFormat::Table => Some(lantoa::reports::table(&standings)),
-                ReportFormat::Csv => Some(lantoa::reports::csv(&standings)),
-                ReportFormat::Json => Some(lantoa::reports::json(&standings)),
-                ReportFormat::Xlsx => {
-                    let path = out.as_ref().expect("checked above");
-                    let written = weekly
-                        .write_xlsx(&standings, &range, scope, path, |done, total| {
-                            eprintln!("minh chứng: {done}/{total} link…");
-                        })
-                        .await?;
-                    match &written.beside {
-                        Some(csv) => eprintln!(
-                            "wrote {} ({} units) and {} ({} links: more than one Excel sheet holds)",
-                            path.display(),
-                            standings.units.len(),
-                            csv.display(),
-                            written.evidence_rows
-                        ),
-                        None => eprintln!(
-                            "wrote {} ({} units, {} links)",
-                            path.display(),
-                            standings.units.len(),
-                            written.evidence_rows
-                        ),
-                    }
-                    None
-                }
-            };
-            db.close().await;
-            if let Some(text) = text {
-                match out {
-                    Some(path) => std::fs::write(&path, text)
-                        .with_context(|| format!("cannot write {}", path.display()))?,
-                    None => print!("{text}"),
-                }
-            }
-            Ok(())
-        }
-        Command::Featured { action } => {
-            let (db, weekly) = weekly_jobs(config).await?;
-            match action {
-                FeaturedAction::Suggest { week } => {
-                    let picks = weekly.suggest_featured(week).await?;
-                    if picks.is_empty() {
-                        println!(
-                            "{week}: no unit with a page met its quota in {}",
-                            week.previous()
-                        );
-                    }
-                    for pick in picks {
-                        println!(
-                            "{:<12} {:<6} {}  — {}",
-                            pick.code, pick.kind, pick.name, pick.reason
-                        );
-                    }
-                }
-                FeaturedAction::Set { week, codes } => {
-                    for pick in weekly.choose_featured(week, &codes, None).await? {
-                        println!("{week}: {} {}", pick.code, pick.name);
-                    }
-                }
-                FeaturedAction::Announce { week, dry_run } => {
-                    let outgoing = weekly.announce_featured(week, dry_run).await?;
-                    print_outgoing(&outgoing, dry_run);
-                }
-            }
-            db.close().await;
-            Ok(())
-        }
+        Command::Report(args) => report(config, args).await,
+        Command::Featured { action } => featured(config, action).await,
         Command::Remind { week, dry_run } => {
             let (db, weekly) = weekly_jobs(config).await?;
             let outgoing = weekly.remind(week, dry_run).await?;
@@ -378,79 +261,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unlink {
             staff_code,
             platform,
-        } => {
-            let db = open(&config).await?;
-            let templates = load_templates(&config)?;
-            let platform = platform.map(|p| match p {
-                PlatformArg::Zalo => lantoa::channels::Platform::Zalo,
-                PlatformArg::Messenger => lantoa::channels::Platform::Messenger,
-            });
-            let unlinked = lantoa::identity::unlink(
-                &db,
-                &templates,
-                &staff_code,
-                platform,
-                lantoa::store::now_ms(),
-            )
-            .await?;
-            db.close().await;
-            if unlinked.is_empty() {
-                println!(
-                    "{}: no linked chat account",
-                    staff_code.to_ascii_uppercase()
-                );
-            }
-            for account in unlinked {
-                println!(
-                    "unlinked {} account {} (told)",
-                    account.platform, account.user_id
-                );
-            }
-            Ok(())
-        }
-        Command::Backup { file } => {
-            let db = open(&config).await?;
-            let result = db.backup(&file).await;
-            db.close().await;
-            result.with_context(|| format!("backup to {}", file.display()))?;
-            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-            println!(
-                "backed up to {} ({:.1} MB)",
-                file.display(),
-                size as f64 / 1e6
-            );
-            Ok(())
-        }
-        Command::Audit { since } => {
-            let db = open(&config).await?;
-            let zone = &config.settings.time_zone;
-            let since_ms = match since {
-                Some(day) => day
-                    .parse::<jiff::civil::Date>()
-                    .with_context(|| format!("--since {day}: not a day like 2026-12-01"))?
-                    .to_zoned(zone.clone())?
-                    .timestamp()
-                    .as_millisecond(),
-                None => lantoa::store::now_ms() - 30 * 24 * 3_600_000,
-            };
-            let rows = lantoa::store::identity::audit_since(&db, since_ms).await?;
-            db.close().await;
-            for row in &rows {
-                let at = jiff::Timestamp::from_millisecond(row.at)?
-                    .to_zoned(zone.clone())
-                    .strftime("%Y-%m-%d %H:%M:%S");
-                println!(
-                    "{at}  {:<18} {:<10} {:<28} {:<30} {}",
-                    row.action,
-                    row.actor,
-                    row.subject.as_deref().unwrap_or("-"),
-                    row.account.as_deref().unwrap_or("-"),
-                    row.detail
-                );
-            }
-            eprintln!("{} audit rows", rows.len());
-            Ok(())
-        }
+        } => unlink(config, staff_code, platform).await,
+        Command::Backup { file } => backup(config, file).await,
+        Command::Audit { since } => audit(config, since).await,
         Command::Import { what } => {
             let db = open(&config).await?;
             let result = match what {
@@ -462,6 +275,221 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `lantoa probe`: exit 0 when the instance answers.
+async fn probe(url: Option<String>) -> anyhow::Result<()> {
+    // Needs no configuration: only the address it asks.
+    let url = url.unwrap_or_else(|| {
+        let bind = std::env::var("LANTOA_BIND")
+            .unwrap_or_else(|_| lantoa::config::DEFAULT_BIND.to_string());
+        let port = bind.rsplit(':').next().unwrap_or("8080").to_string();
+        format!("http://127.0.0.1:{port}/readyz")
+    });
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("{url} does not answer"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url} answered {}",
+        response.status()
+    );
+    Ok(())
+}
+
+/// `lantoa report`.
+async fn report(config: Config, args: ReportArgs) -> anyhow::Result<()> {
+    let ReportArgs {
+        week,
+        month,
+        from,
+        to,
+        unit,
+        format,
+        out,
+    } = args;
+    let period = match (week, month, from, to) {
+        (Some(week), _, _, _) => Period::week(week),
+        (_, Some(month), _, _) => Period::month(&month)?,
+        (_, _, Some(from), Some(to)) => Period::days(&from, &to)?,
+        _ => {
+            anyhow::bail!("say which period: --week 2025-W12, --month 2025-03, or --from D --to D")
+        }
+    };
+    if matches!(format, ReportFormat::Xlsx) && out.is_none() {
+        anyhow::bail!("--format xlsx writes a file: add --out report.xlsx");
+    }
+    let (db, weekly) = weekly_jobs(config).await?;
+    // --unit reads only that subtree's rows.
+    let scope = match &unit {
+        Some(code) => {
+            let code = code.to_ascii_uppercase();
+            let id = lantoa::store::weekly::active_unit_id(&db, &code)
+                .await?
+                .with_context(|| format!("no active unit `{code}`"))?;
+            lantoa::store::weekly::Scope::Subtree(id)
+        }
+        None => lantoa::store::weekly::Scope::Province,
+    };
+    let (standings, _, range) = weekly.standings_in(&period, scope).await?;
+    let text = match format {
+        ReportFormat::Table => Some(lantoa::reports::table(&standings)),
+        ReportFormat::Csv => Some(lantoa::reports::csv(&standings)),
+        ReportFormat::Json => Some(lantoa::reports::json(&standings)),
+        ReportFormat::Xlsx => {
+            let path = out.as_ref().expect("checked above");
+            let written = weekly
+                .write_xlsx(&standings, &range, scope, path, |done, total| {
+                    eprintln!("minh chứng: {done}/{total} link…");
+                })
+                .await?;
+            match &written.beside {
+                Some(csv) => eprintln!(
+                    "wrote {} ({} units) and {} ({} links: more than one Excel sheet holds)",
+                    path.display(),
+                    standings.units.len(),
+                    csv.display(),
+                    written.evidence_rows
+                ),
+                None => eprintln!(
+                    "wrote {} ({} units, {} links)",
+                    path.display(),
+                    standings.units.len(),
+                    written.evidence_rows
+                ),
+            }
+            None
+        }
+    };
+    db.close().await;
+    if let Some(text) = text {
+        match out {
+            Some(path) => std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+            None => print!("{text}"),
+        }
+    }
+    Ok(())
+}
+
+/// `lantoa featured …`.
+async fn featured(config: Config, action: FeaturedAction) -> anyhow::Result<()> {
+    let (db, weekly) = weekly_jobs(config).await?;
+    match action {
+        FeaturedAction::Suggest { week } => {
+            let picks = weekly.suggest_featured(week).await?;
+            if picks.is_empty() {
+                println!(
+                    "{week}: no unit with a page met its quota in {}",
+                    week.previous()
+                );
+            }
+            for pick in picks {
+                println!(
+                    "{:<12} {:<6} {}  — {}",
+                    pick.code, pick.kind, pick.name, pick.reason
+                );
+            }
+        }
+        FeaturedAction::Set { week, codes } => {
+            for pick in weekly.choose_featured(week, &codes, None).await? {
+                println!("{week}: {} {}", pick.code, pick.name);
+            }
+        }
+        FeaturedAction::Announce { week, dry_run } => {
+            let outgoing = weekly.announce_featured(week, dry_run).await?;
+            print_outgoing(&outgoing, dry_run);
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// `lantoa unlink`.
+async fn unlink(
+    config: Config,
+    staff_code: String,
+    platform: Option<PlatformArg>,
+) -> anyhow::Result<()> {
+    let db = open(&config).await?;
+    let templates = load_templates(&config)?;
+    let platform = platform.map(|p| match p {
+        PlatformArg::Zalo => lantoa::channels::Platform::Zalo,
+        PlatformArg::Messenger => lantoa::channels::Platform::Messenger,
+    });
+    let unlinked = lantoa::identity::unlink(
+        &db,
+        &templates,
+        &staff_code,
+        platform,
+        lantoa::store::now_ms(),
+    )
+    .await?;
+    db.close().await;
+    if unlinked.is_empty() {
+        println!(
+            "{}: no linked chat account",
+            staff_code.to_ascii_uppercase()
+        );
+    }
+    for account in unlinked {
+        println!(
+            "unlinked {} account {} (told)",
+            account.platform, account.user_id
+        );
+    }
+    Ok(())
+}
+
+/// `lantoa backup FILE`.
+async fn backup(config: Config, file: PathBuf) -> anyhow::Result<()> {
+    let db = open(&config).await?;
+    let result = db.backup(&file).await;
+    db.close().await;
+    result.with_context(|| format!("backup to {}", file.display()))?;
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backed up to {} ({:.1} MB)",
+        file.display(),
+        size as f64 / 1e6
+    );
+    Ok(())
+}
+
+/// `lantoa audit`.
+async fn audit(config: Config, since: Option<String>) -> anyhow::Result<()> {
+    let db = open(&config).await?;
+    let zone = &config.settings.time_zone;
+    let since_ms = match since {
+        Some(day) => day
+            .parse::<jiff::civil::Date>()
+            .with_context(|| format!("--since {day}: not a day like 2026-12-01"))?
+            .to_zoned(zone.clone())?
+            .timestamp()
+            .as_millisecond(),
+        None => lantoa::store::now_ms() - 30 * 24 * 3_600_000,
+    };
+    let rows = lantoa::store::identity::audit_since(&db, since_ms).await?;
+    db.close().await;
+    for row in &rows {
+        let at = jiff::Timestamp::from_millisecond(row.at)?
+            .to_zoned(zone.clone())
+            .strftime("%Y-%m-%d %H:%M:%S");
+        println!(
+            "{at}  {:<18} {:<10} {:<28} {:<30} {}",
+            row.action,
+            row.actor,
+            row.subject.as_deref().unwrap_or("-"),
+            row.account.as_deref().unwrap_or("-"),
+            row.detail
+        );
+    }
+    eprintln!("{} audit rows", rows.len());
+    Ok(())
 }
 
 fn print_outgoing(outgoing: &[lantoa::weekly::jobs::Outgoing], dry_run: bool) {

@@ -94,78 +94,23 @@ impl Applier<'_> {
                 staff_id,
                 tell,
             } => {
-                if !trust::link(conn, identity.id, *staff_id, VerifiedVia::Invite, now).await? {
-                    // Linked by another instance meanwhile: roll back and read it again.
-                    return Err(ApplyError::Stale);
-                }
-                trust::record_invite_use(conn, *invite_id, event.platform, identity.id, now)
-                    .await?;
-                trust::void_requests_after_link(conn, *staff_id, event.platform, identity.id, now)
-                    .await?;
-                let credited = credit_pending(conn, identity.id, *staff_id, now).await?;
-                outcome.insert("credited".into(), Value::from(credited));
-                let code = staff_code(conn, *staff_id).await?;
-                self.audit(conn, event, "link", &code, Some(*staff_id), "by invite")
-                    .await?;
-                for other in tell {
-                    let body = self.templates.render(
-                        "account_linked",
-                        &json!({"platform_name": platform_name(event.platform)}),
-                    )?;
-                    self.notify(
-                        conn,
-                        other,
-                        format!("linked:{}:{}", identity.id, other.identity_id),
-                        "notice",
-                        body,
-                        now,
-                    )
-                    .await?;
-                }
+                self.link_by_invite(
+                    conn,
+                    event,
+                    *invite_id,
+                    *staff_id,
+                    tell,
+                    &mut applied.fields,
+                )
+                .await?
             }
             Action::RequestApproval { staff_id } => {
-                if let Some(request) =
-                    trust::create_request(conn, identity.id, *staff_id, now).await?
-                {
-                    self.audit(
-                        conn,
-                        event,
-                        "register_request",
-                        "chat",
-                        Some(*staff_id),
-                        &format!("request {request}"),
-                    )
-                    .await?;
-                }
+                self.request_approval(conn, event, *staff_id).await?
             }
             Action::RecordAttempt { succeeded } => {
-                trust::record_attempt(conn, identity.id, *succeeded, now).await?;
-                let limit = self.settings.registration.limits.per_account as usize;
-                if !succeeded
-                    && trust::failed_attempts(conn, identity.id, now - HOUR_MS)
-                        .await?
-                        .len()
-                        == limit
-                {
-                    self.audit(conn, event, "register_throttled", "chat", None, "")
-                        .await?;
-                }
+                self.record_attempt(conn, event, *succeeded).await?
             }
-            Action::AskForPhone => {
-                if trust::shared_phone(conn, identity.id).await?.is_none() {
-                    let day = now / (24 * 3_600_000);
-                    applied.after_replies.push(NewMessage {
-                        idempotency_key: format!("request-info:{}:{day}", identity.id),
-                        platform: event.platform,
-                        recipient_id: event.sender_id.to_string(),
-                        identity_id: Some(identity.id),
-                        purpose: REQUEST_INFO,
-                        messaging_type: "RESPONSE",
-                        body: self.templates.render("request_info", &json!({}))?,
-                        relevant_until: Some(now + NOTICE_RELEVANCE_MS),
-                    });
-                }
-            }
+            Action::AskForPhone => self.ask_for_phone(conn, event, applied).await?,
             Action::DecideRequest {
                 request_id,
                 approve,
@@ -180,21 +125,7 @@ impl Applier<'_> {
                 };
                 self.decide_request(conn, event, &decided, outcome).await?;
             }
-            Action::StoreSharedInfo(info) => {
-                let phone = info
-                    .phone
-                    .as_deref()
-                    .and_then(|p| crate::org::normalize_phone(p).ok());
-                trust::store_shared_info(
-                    conn,
-                    identity.id,
-                    phone.as_deref(),
-                    info.name.as_deref(),
-                    now,
-                )
-                .await?;
-                self.tell_heads_about_phone(conn, identity.id, now).await?;
-            }
+            Action::StoreSharedInfo(info) => self.store_shared_info(conn, event, info).await?,
             Action::KeepLinks { urls } => {
                 let (_, kept) = counting::record_links(
                     conn,
@@ -205,22 +136,7 @@ impl Applier<'_> {
                 .await?;
                 outcome.insert("kept".into(), Value::from(kept));
             }
-            Action::RecordLinks { urls } => {
-                let (items, _) = counting::record_links(
-                    conn,
-                    &self.origin(event, &week),
-                    urls,
-                    &self.settings.time_zone,
-                )
-                .await?;
-                outcome.insert("items".into(), Value::from(items));
-                if let Some(staff_id) = identity.staff_id {
-                    let standing =
-                        counting::standing_context(conn, staff_id, &week, &self.settings.quota)
-                            .await?;
-                    outcome.extend(standing.as_object().cloned().unwrap_or_default());
-                }
-            }
+            Action::RecordLinks { urls } => self.record_links(conn, event, urls, outcome).await?,
             Action::Withdraw { url } => {
                 let found = match (identity.staff_id, canonicalize(url)) {
                     (Some(staff_id), Ok(canonical)) => {
@@ -230,55 +146,17 @@ impl Applier<'_> {
                 };
                 outcome.insert("found".into(), Value::from(found));
             }
-            Action::Answer(query) => {
-                let staff_id = identity.staff_id.unwrap_or_default();
-                let answer = match query {
-                    Query::MyWeek => answers::my_week(conn, self.settings, staff_id, &week).await?,
-                    Query::UnitWeek => {
-                        answers::unit_week(self.db, self.settings, staff_id, event.week).await?
-                    }
-                    Query::Pages => answers::pages(conn, event.week).await?,
-                };
+            Action::Answer(_)
+            | Action::ChoosePages { .. }
+            | Action::ApproveSuggestion
+            | Action::ShowMyData => {
+                let answer = self.answer(conn, event, action).await?;
                 outcome.extend(answer.as_object().cloned().unwrap_or_default());
-            }
-            Action::ChoosePages { codes } => {
-                let staff_id = identity.staff_id.unwrap_or_default();
-                let answer = answers::choose(conn, self.settings, codes, staff_id, now).await?;
-                outcome.extend(answer.as_object().cloned().unwrap_or_default());
-            }
-            Action::ApproveSuggestion => {
-                let staff_id = identity.staff_id.unwrap_or_default();
-                let answer = answers::approve(conn, self.settings, staff_id, now).await?;
-                outcome.extend(answer.as_object().cloned().unwrap_or_default());
-            }
-            Action::ShowMyData => {
-                let data = self.my_data(conn, event).await?;
-                outcome.extend(data.as_object().cloned().unwrap_or_default());
             }
             Action::RequestErase => {
                 trust::set_erase_requested(conn, identity.id, Some(now)).await?
             }
-            Action::Erase => {
-                let actor = event.me.map_or("chat".to_string(), |me| me.code.clone());
-                self.audit(
-                    conn,
-                    event,
-                    "erase",
-                    &actor,
-                    identity.staff_id,
-                    "chat data erased at the person's request",
-                )
-                .await?;
-                trust::erase_account(
-                    conn,
-                    identity.id,
-                    event.platform,
-                    event.sender_id,
-                    event.event_id,
-                    now,
-                )
-                .await?;
-            }
+            Action::Erase => self.erase(conn, event).await?,
             Action::Audit { action, detail } => {
                 let actor = event.me.map_or("chat".to_string(), |me| me.code.clone());
                 self.audit(conn, event, action, &actor, None, detail)
@@ -286,6 +164,227 @@ impl Applier<'_> {
             }
             Action::Follow => queries::set_following(conn, identity.id, true, now).await?,
             Action::Unfollow => queries::set_following(conn, identity.id, false, now).await?,
+        }
+        Ok(())
+    }
+
+    /// A valid invite links the account; links sent before are credited.
+    async fn link_by_invite(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        invite_id: i64,
+        staff_id: i64,
+        tell: &[super::engine::Account],
+        outcome: &mut Map<String, Value>,
+    ) -> Result<(), ApplyError> {
+        let (identity, now) = (event.identity, event.now);
+        if !trust::link(conn, identity.id, staff_id, VerifiedVia::Invite, now).await? {
+            // Linked by another instance meanwhile: roll back and read it again.
+            return Err(ApplyError::Stale);
+        }
+        trust::record_invite_use(conn, invite_id, event.platform, identity.id, now).await?;
+        trust::void_requests_after_link(conn, staff_id, event.platform, identity.id, now).await?;
+        let credited = credit_pending(conn, identity.id, staff_id, now).await?;
+        outcome.insert("credited".into(), Value::from(credited));
+        let code = staff_code(conn, staff_id).await?;
+        self.audit(conn, event, "link", &code, Some(staff_id), "by invite")
+            .await?;
+        self.tell_linked(conn, identity.id, event.platform, tell, now)
+            .await
+    }
+
+    async fn record_attempt(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        succeeded: bool,
+    ) -> Result<(), ApplyError> {
+        let (identity, now) = (event.identity, event.now);
+        trust::record_attempt(conn, identity.id, succeeded, now).await?;
+        let limit = self.settings.registration.limits.per_account as usize;
+        if !succeeded
+            && trust::failed_attempts(conn, identity.id, now - HOUR_MS)
+                .await?
+                .len()
+                == limit
+        {
+            self.audit(conn, event, "register_throttled", "chat", None, "")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Zalo's phone-sharing card, once a day at most, until the phone is shared.
+    async fn ask_for_phone(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        applied: &mut Applied,
+    ) -> Result<(), ApplyError> {
+        let (identity, now) = (event.identity, event.now);
+        if trust::shared_phone(conn, identity.id).await?.is_none() {
+            let day = now / (24 * 3_600_000);
+            applied.after_replies.push(NewMessage {
+                idempotency_key: format!("request-info:{}:{day}", identity.id),
+                platform: event.platform,
+                recipient_id: event.sender_id.to_string(),
+                identity_id: Some(identity.id),
+                purpose: REQUEST_INFO,
+                messaging_type: "RESPONSE",
+                body: self.templates.render("request_info", &json!({}))?,
+                relevant_until: Some(now + NOTICE_RELEVANCE_MS),
+            });
+        }
+        Ok(())
+    }
+
+    async fn store_shared_info(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        info: &super::engine::SharedInfo,
+    ) -> Result<(), ApplyError> {
+        let (identity, now) = (event.identity, event.now);
+        let phone = info
+            .phone
+            .as_deref()
+            .and_then(|p| crate::org::normalize_phone(p).ok());
+        trust::store_shared_info(
+            conn,
+            identity.id,
+            phone.as_deref(),
+            info.name.as_deref(),
+            now,
+        )
+        .await?;
+        self.tell_heads_about_phone(conn, identity.id, now).await?;
+        Ok(())
+    }
+
+    /// Stores the links and reports each, with the sender's standing this week.
+    async fn record_links(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        urls: &[String],
+        outcome: &mut Map<String, Value>,
+    ) -> Result<(), ApplyError> {
+        let (identity, week) = (event.identity, event.week.to_string());
+        let (items, _) = counting::record_links(
+            conn,
+            &self.origin(event, &week),
+            urls,
+            &self.settings.time_zone,
+        )
+        .await?;
+        outcome.insert("items".into(), Value::from(items));
+        if let Some(staff_id) = identity.staff_id {
+            let standing =
+                counting::standing_context(conn, staff_id, &week, &self.settings.quota).await?;
+            outcome.extend(standing.as_object().cloned().unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// The person asked twice: their chat data goes, the audit keeps that it went.
+    async fn erase(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+    ) -> Result<(), ApplyError> {
+        let (identity, now) = (event.identity, event.now);
+        let actor = event.me.map_or("chat".to_string(), |me| me.code.clone());
+        self.audit(
+            conn,
+            event,
+            "erase",
+            &actor,
+            identity.staff_id,
+            "chat data erased at the person's request",
+        )
+        .await?;
+        trust::erase_account(
+            conn,
+            identity.id,
+            event.platform,
+            event.sender_id,
+            event.event_id,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// What a question (or a choice that answers with its result) replies.
+    async fn answer(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        action: &Action,
+    ) -> Result<Value, ApplyError> {
+        let staff_id = event.identity.staff_id.unwrap_or_default();
+        let (now, week) = (event.now, event.week);
+        Ok(match action {
+            Action::Answer(Query::MyWeek) => {
+                answers::my_week(conn, self.settings, staff_id, &week.to_string()).await?
+            }
+            Action::Answer(Query::UnitWeek) => {
+                answers::unit_week(self.db, self.settings, staff_id, week).await?
+            }
+            Action::Answer(Query::Pages) => answers::pages(conn, week).await?,
+            Action::ChoosePages { codes } => {
+                answers::choose(conn, self.settings, codes, staff_id, now).await?
+            }
+            Action::ApproveSuggestion => {
+                answers::approve(conn, self.settings, staff_id, now).await?
+            }
+            Action::ShowMyData => self.my_data(conn, event).await?,
+            _ => Value::Null,
+        })
+    }
+
+    /// A roster code without an invite: the unit head is asked to approve.
+    async fn request_approval(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        staff_id: i64,
+    ) -> Result<(), ApplyError> {
+        let identity = event.identity;
+        if let Some(request) = trust::create_request(conn, identity.id, staff_id, event.now).await?
+        {
+            let detail = format!("request {request}");
+            self.audit(
+                conn,
+                event,
+                "register_request",
+                "chat",
+                Some(staff_id),
+                &detail,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A person's other accounts hear that a new one was linked to them.
+    async fn tell_linked(
+        &self,
+        conn: &mut AnyConnection,
+        linked_identity: i64,
+        platform: Platform,
+        others: &[super::engine::Account],
+        now: i64,
+    ) -> Result<(), ApplyError> {
+        let body = self.templates.render(
+            "account_linked",
+            &json!({"platform_name": platform_name(platform)}),
+        )?;
+        for other in others {
+            let key = format!("linked:{linked_identity}:{}", other.identity_id);
+            self.notify(conn, other, key, "notice", body.clone(), now)
+                .await?;
         }
         Ok(())
     }
@@ -401,23 +500,16 @@ impl Applier<'_> {
             .await?;
             let credited = credit_pending(conn, requester.identity_id, staff_id, now).await?;
             // The person's other accounts hear of the new link, as with an invite.
-            let body = self.templates.render(
-                "account_linked",
-                &json!({"platform_name": platform_name(requester.platform)}),
-            )?;
-            for other in trust::accounts_of(conn, staff_id).await? {
-                if other.identity_id != requester.identity_id {
-                    self.notify(
-                        conn,
-                        &other,
-                        format!("linked:{}:{}", requester.identity_id, other.identity_id),
-                        "notice",
-                        body.clone(),
-                        now,
-                    )
-                    .await?;
-                }
-            }
+            let mut others = trust::accounts_of(conn, staff_id).await?;
+            others.retain(|other| other.identity_id != requester.identity_id);
+            self.tell_linked(
+                conn,
+                requester.identity_id,
+                requester.platform,
+                &others,
+                now,
+            )
+            .await?;
             (
                 "register_approved",
                 json!({"full_name": person.full_name, "unit_name": person.unit_name,

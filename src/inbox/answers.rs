@@ -1,5 +1,6 @@
 //! Replies that report on the week: `TK`, `DV`, `TRANG`, and the Văn phòng's `CHON`/`DUYET`.
 
+use crate::store::status::PickSource;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
@@ -90,7 +91,7 @@ pub async fn pages(
     conn: &mut AnyConnection,
     week: IsoWeek,
 ) -> Result<Value, crate::store::StoreError> {
-    let picks = store_featured::picks(conn, week, "chosen").await?;
+    let picks = store_featured::picks(conn, week, PickSource::Chosen).await?;
     let pages: Vec<Value> = picks
         .iter()
         .map(|(pick, url)| json!({"code": pick.code, "name": pick.name, "url": url}))
@@ -127,14 +128,22 @@ pub async fn approve(
     now_ms: i64,
 ) -> Result<Value, crate::store::StoreError> {
     let week = target_week(settings, now_ms);
-    let suggestion = store_featured::picks(conn, week, "suggested").await?;
+    let suggestion = store_featured::picks(conn, week, PickSource::Suggested).await?;
     if suggestion.is_empty() {
         return Ok(
             json!({"ok": false, "week": week.to_string(), "error": "chưa có gợi ý cho tuần này"}),
         );
     }
     let picks: Vec<_> = suggestion.into_iter().map(|(pick, _)| pick).collect();
-    store_featured::store(conn, week, "chosen", &picks, Some(staff_id), now_ms).await?;
+    store_featured::store(
+        conn,
+        week,
+        PickSource::Chosen,
+        &picks,
+        Some(staff_id),
+        now_ms,
+    )
+    .await?;
     chosen(conn, week).await
 }
 

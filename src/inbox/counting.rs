@@ -6,6 +6,8 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
 
+use crate::store::status::{KeyState, SubmissionStatus};
+
 use crate::config::Quotas;
 use crate::links::{LinkKind, LinkPlatform, canonicalize};
 use crate::org::UnitKind;
@@ -76,14 +78,14 @@ pub async fn record_links(
             continue;
         }
         let status = match origin.staff_id {
-            None => "pending_registration",
+            None => SubmissionStatus::PendingRegistration,
             Some(staff_id) => {
                 match submissions::first_counted(conn, staff_id, &canonical.key).await? {
                     Some(first) => {
                         items.push(json!({"status": "duplicate", "url": url, "first_at": local_time(first, time_zone)}));
-                        "duplicate"
+                        SubmissionStatus::Duplicate
                     }
-                    None => "counted",
+                    None => SubmissionStatus::Counted,
                 }
             }
         };
@@ -103,9 +105,9 @@ pub async fn record_links(
                 raw_url: url,
                 canonical_key: &canonical.key,
                 key_state: if canonical.needs_resolution {
-                    "provisional"
+                    KeyState::Provisional
                 } else {
-                    "final"
+                    KeyState::Final
                 },
                 link_platform: canonical.platform.as_str(),
                 link_kind: canonical.kind.as_str(),
@@ -115,7 +117,7 @@ pub async fn record_links(
         )
         .await?;
         match status {
-            "counted" => {
+            SubmissionStatus::Counted => {
                 stored += 1;
                 let credit = credit_or_check(
                     conn,
@@ -136,7 +138,7 @@ pub async fn record_links(
                     Credit::None => json!({"status": "counted", "url": url, "unit": null}),
                 });
             }
-            "pending_registration" => stored += 1,
+            SubmissionStatus::PendingRegistration => stored += 1,
             _ => {}
         }
     }

@@ -85,7 +85,6 @@ pub struct Processor {
 }
 
 impl Processor {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: Db,
         templates: Arc<Templates>,
@@ -227,50 +226,7 @@ impl Processor {
             tracing::info!(identity = identity.id, released, "held messages released");
         }
 
-        let intent = match event.kind {
-            EventKind::Message if payload.get("message_edit").is_some() => {
-                // An edit is read again for the links it adds; it is not a new command, and
-                // an edit that adds none is not answered.
-                let links_of = |payload: &Value| {
-                    let content = message_content(event.platform, payload);
-                    let mut urls = crate::links::extract_urls(&content.text);
-                    urls.extend(content.attachment_urls);
-                    urls
-                };
-                let urls = links_of(&payload);
-                let mut sent = submissions::keys_sent_by(conn, identity.id).await?;
-                // What the original message already had (answered then, whether it counted
-                // or not) is not new either.
-                if let Some(mid) = payload.pointer("/message_edit/mid").and_then(Value::as_str)
-                    && let Some(original) = queries::event_payload(
-                        conn,
-                        event.platform.as_str(),
-                        &format!("message:{}", crate::text::clean_id(mid)),
-                    )
-                    .await?
-                    && let Ok(original) = serde_json::from_str::<Value>(&original)
-                {
-                    for url in links_of(&original) {
-                        if let Ok(canonical) = crate::links::canonicalize(&url) {
-                            sent.insert(canonical.key);
-                        }
-                        sent.insert(url);
-                    }
-                }
-                let added = counting::links_not_yet_sent(&urls, &sent);
-                (!added.is_empty()).then(|| conversation::parse("", &added))
-            }
-            EventKind::Message => {
-                let content = message_content(event.platform, &payload);
-                Some(conversation::parse(&content.text, &content.attachment_urls))
-            }
-            EventKind::Postback => payload
-                .pointer("/postback/payload")
-                .or_else(|| payload.pointer("/postback/title"))
-                .and_then(Value::as_str)
-                .map(|text| conversation::parse(&clean_text(text), &[])),
-            _ => None,
-        };
+        let intent = self.intent(conn, event, &payload, identity.id).await?;
         // Only a verified link to an active person counts; anything else is a stranger.
         let me = match identity.staff_id {
             Some(staff_id) => trust::verified_person(conn, staff_id, identity.id).await?,
@@ -310,6 +266,74 @@ impl Processor {
         };
         let applied = applier.apply(conn, &context, &decision).await?;
 
+        self.queue_replies(conn, event, identity.id, &decision, &applied, now)
+            .await
+    }
+
+    /// What the person asked, if anything: an edited message only for the links it adds.
+    async fn intent(
+        &self,
+        conn: &mut AnyConnection,
+        event: &StoredEvent,
+        payload: &Value,
+        identity_id: i64,
+    ) -> Result<Option<conversation::Intent>, ProcessError> {
+        Ok(match event.kind {
+            EventKind::Message if payload.get("message_edit").is_some() => {
+                // An edit is read again for the links it adds; it is not a new command, and
+                // an edit that adds none is not answered.
+                let links_of = |payload: &Value| {
+                    let content = message_content(event.platform, payload);
+                    let mut urls = crate::links::extract_urls(&content.text);
+                    urls.extend(content.attachment_urls);
+                    urls
+                };
+                let urls = links_of(payload);
+                let mut sent = submissions::keys_sent_by(conn, identity_id).await?;
+                // What the original message already had (answered then, whether it counted
+                // or not) is not new either.
+                if let Some(mid) = payload.pointer("/message_edit/mid").and_then(Value::as_str)
+                    && let Some(original) = queries::event_payload(
+                        conn,
+                        event.platform.as_str(),
+                        &format!("message:{}", crate::text::clean_id(mid)),
+                    )
+                    .await?
+                    && let Ok(original) = serde_json::from_str::<Value>(&original)
+                {
+                    for url in links_of(&original) {
+                        if let Ok(canonical) = crate::links::canonicalize(&url) {
+                            sent.insert(canonical.key);
+                        }
+                        sent.insert(url);
+                    }
+                }
+                let added = counting::links_not_yet_sent(&urls, &sent);
+                (!added.is_empty()).then(|| conversation::parse("", &added))
+            }
+            EventKind::Message => {
+                let content = message_content(event.platform, payload);
+                Some(conversation::parse(&content.text, &content.attachment_urls))
+            }
+            EventKind::Postback => payload
+                .pointer("/postback/payload")
+                .or_else(|| payload.pointer("/postback/title"))
+                .and_then(Value::as_str)
+                .map(|text| conversation::parse(&clean_text(text), &[])),
+            _ => None,
+        })
+    }
+
+    /// The decision's replies, rendered with what applying it produced, then what goes after.
+    async fn queue_replies(
+        &self,
+        conn: &mut AnyConnection,
+        event: &StoredEvent,
+        identity_id: i64,
+        decision: &conversation::Decision,
+        applied: &crate::conversation::apply::Applied,
+        now: i64,
+    ) -> Result<(), ProcessError> {
         for (index, reply) in decision.replies.iter().enumerate() {
             let mut context = reply.context.clone();
             if let Value::Object(fields) = &mut context {
@@ -322,7 +346,7 @@ impl Processor {
                     idempotency_key: format!("reply:{}:{index}", event.id),
                     platform: event.platform,
                     recipient_id: event.sender_id.clone(),
-                    identity_id: Some(identity.id),
+                    identity_id: Some(identity_id),
                     purpose: "reply",
                     messaging_type: "RESPONSE",
                     body,

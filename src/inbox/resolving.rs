@@ -12,6 +12,7 @@ use super::counting;
 use crate::channels::Platform;
 use crate::delivery::outbox::{self, NewMessage};
 use crate::links::resolve::{PageCheck, ResolveError, Resolver};
+use crate::store::status::SubmissionStatus;
 use crate::store::submissions;
 use crate::store::{Db, StoreError, now_ms};
 use crate::templates::Templates;
@@ -85,7 +86,7 @@ impl LinkResolver {
                 continue; // settled meanwhile
             };
             submissions::set_page_check(&mut tx, *id, check.as_str()).await?;
-            let counted = status == "counted";
+            let counted = status == SubmissionStatus::Counted;
             match &check {
                 PageCheck::Missing(code) if counted => {
                     submissions::withdraw_missing_article(&mut tx, *id, now_ms()).await?;
@@ -214,19 +215,19 @@ impl LinkResolver {
                 return Ok(());
             }
         };
-        let already = match (row.staff_id, row.status.as_str()) {
-            (Some(staff_id), "counted") => {
+        let already = match (row.staff_id, row.status) {
+            (Some(staff_id), SubmissionStatus::Counted) => {
                 submissions::counted_elsewhere(conn, staff_id, &target.key, id).await?
             }
             _ => false,
         };
         let new_status = if already {
-            "merged"
+            SubmissionStatus::Merged
         } else {
-            row.status.as_str()
+            row.status
         };
         submissions::settle_short_link(conn, id, &target, new_status, now).await?;
-        if new_status == "counted" {
+        if new_status == SubmissionStatus::Counted {
             counting::credit_or_check(
                 conn,
                 id,

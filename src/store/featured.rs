@@ -1,6 +1,7 @@
 //! Queries of the featured_pages table and the candidates' facts.
 
 use super::Result;
+use super::status::PickSource;
 use crate::calendar::IsoWeek;
 use crate::org::UnitKind;
 use crate::weekly::featured::Pick;
@@ -35,7 +36,7 @@ pub async fn candidate_rows(conn: &mut AnyConnection) -> Result<Vec<CandidateRow
 pub async fn store(
     conn: &mut AnyConnection,
     week: IsoWeek,
-    source: &str,
+    source: PickSource,
     picks: &[Pick],
     by_staff: Option<i64>,
     now: i64,
@@ -70,7 +71,7 @@ pub async fn store(
 pub async fn picks(
     conn: &mut AnyConnection,
     week: IsoWeek,
-    source: &str,
+    source: PickSource,
 ) -> Result<Vec<(Pick, Option<String>)>> {
     type Row = (i64, String, String, String, Option<String>);
     let rows: Vec<Row> = sqlx::query_as(

@@ -2,13 +2,14 @@
 
 use super::Db;
 use super::Result;
+use super::status::JobState;
 
 /// Records how a run ended.
 pub async fn finish(
     db: &Db,
     job: &str,
     period: &str,
-    state: &str,
+    state: JobState,
     detail: &str,
     now: i64,
 ) -> Result<()> {

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod org;
 pub mod outbox;
 pub mod retention;
+pub mod status;
 pub mod submissions;
 pub mod tokens;
 pub mod weekly;

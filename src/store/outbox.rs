@@ -5,27 +5,7 @@ use sqlx::AnyConnection;
 use super::{BATCH_ROWS, Db, StoreError, values_list};
 use crate::channels::Platform;
 
-/// Where a queued message stands (the `state` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboxState {
-    /// Due at `next_attempt_at`.
-    Pending,
-    /// Waiting for the person to write again (a closed messaging window).
-    Held,
-    Sent,
-    Failed,
-}
-
-impl OutboxState {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Held => "held",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-        }
-    }
-}
+pub use super::status::OutboxState;
 
 /// One row to insert: a message, or one part of a long one.
 #[derive(Debug, Clone)]

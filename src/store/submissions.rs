@@ -1,6 +1,7 @@
 //! Queries of the counting tables: submissions and unit_page_posts.
 
 use super::Result;
+use super::status::{KeyState, SubmissionStatus};
 use sqlx::AnyConnection;
 
 /// Links an unregistered account sent since `since`, waiting to be credited.
@@ -39,11 +40,11 @@ pub struct NewSubmission<'a> {
     pub week: &'a str,
     pub raw_url: &'a str,
     pub canonical_key: &'a str,
-    pub key_state: &'a str,
+    pub key_state: KeyState,
     pub link_platform: &'a str,
     pub link_kind: &'a str,
     pub owner: Option<&'a str>,
-    pub status: &'a str,
+    pub status: SubmissionStatus,
 }
 
 pub async fn insert(conn: &mut AnyConnection, s: &NewSubmission<'_>) -> Result<i64> {
@@ -132,7 +133,7 @@ pub async fn pending_page_checks(
 pub async fn status_if_check_pending(
     conn: &mut AnyConnection,
     submission_id: i64,
-) -> Result<Option<String>> {
+) -> Result<Option<SubmissionStatus>> {
     Ok(sqlx::query_scalar(
         "SELECT status FROM submissions WHERE id = $1 AND page_check = 'pending'",
     )
@@ -438,7 +439,7 @@ pub async fn provisional_links(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Provisional {
     pub staff_id: Option<i64>,
-    pub status: String,
+    pub status: SubmissionStatus,
     pub week: String,
     pub received_at: i64,
 }
@@ -500,7 +501,7 @@ pub async fn settle_short_link(
     conn: &mut AnyConnection,
     submission_id: i64,
     target: &crate::links::Canonical,
-    status: &str,
+    status: SubmissionStatus,
     now: i64,
 ) -> Result<()> {
     sqlx::query(

@@ -1,5 +1,6 @@
 //! The weekly jobs against the database: standings for a period, queuing reminders.
 
+use crate::store::status::PickSource;
 use std::sync::Arc;
 
 use super::featured::{self, Candidate, Pick};
@@ -377,7 +378,7 @@ impl Weekly {
         let picks = featured::suggest(&candidates, last_week);
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
-        store_featured::store(&mut tx, week, "suggested", &picks, None, now_ms()).await?;
+        store_featured::store(&mut tx, week, PickSource::Suggested, &picks, None, now_ms()).await?;
         crate::store::commit(tx).await?;
         Ok(picks)
     }
@@ -402,7 +403,7 @@ impl Weekly {
         week: IsoWeek,
     ) -> Result<Vec<(Pick, Option<String>)>, JobError> {
         let mut conn = self.db.acquire().await?;
-        Ok(store_featured::picks(&mut conn, week, "chosen").await?)
+        Ok(store_featured::picks(&mut conn, week, PickSource::Chosen).await?)
     }
 
     /// Announces the week's pages to every registered, reachable person, once each. When the
@@ -419,18 +420,23 @@ impl Weekly {
         let mut used_suggestion = false;
         if pages.is_empty() {
             let mut suggestion =
-                store_featured::picks(&mut *self.db.acquire().await?, week, "suggested").await?;
+                store_featured::picks(&mut *self.db.acquire().await?, week, PickSource::Suggested)
+                    .await?;
             if suggestion.is_empty() {
                 self.suggest_featured(week).await?;
-                suggestion =
-                    store_featured::picks(&mut *self.db.acquire().await?, week, "suggested")
-                        .await?;
+                suggestion = store_featured::picks(
+                    &mut *self.db.acquire().await?,
+                    week,
+                    PickSource::Suggested,
+                )
+                .await?;
             }
             if !dry_run {
                 let picks: Vec<Pick> = suggestion.iter().map(|(p, _)| p.clone()).collect();
                 let _writing = self.db.write_lock().await;
                 let mut tx = self.db.begin_write().await?;
-                store_featured::store(&mut tx, week, "chosen", &picks, None, now_ms()).await?;
+                store_featured::store(&mut tx, week, PickSource::Chosen, &picks, None, now_ms())
+                    .await?;
                 crate::store::commit(tx).await?;
             }
             used_suggestion = true;
@@ -538,6 +544,6 @@ pub async fn choose_in(
         })
         .collect();
     let picks = featured::validate_choice(&units, codes).map_err(JobError::BadChoice)?;
-    store_featured::store(conn, week, "chosen", &picks, by_staff, now_ms()).await?;
+    store_featured::store(conn, week, PickSource::Chosen, &picks, by_staff, now_ms()).await?;
     Ok(picks)
 }

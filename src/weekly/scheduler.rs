@@ -4,6 +4,7 @@
 //! a second instance or a late start never runs a period twice. A run missed while the machine
 //! was down still happens on start-up if it is the same day.
 
+use crate::store::status::JobState;
 use std::time::Duration;
 
 use jiff::Zoned;
@@ -126,13 +127,13 @@ impl Scheduler {
                     .map(|queued| format!("suggestion sent to {queued} admins")),
             };
             let (state, detail) = match result {
-                Ok(detail) => ("done", detail),
+                Ok(detail) => (JobState::Done, detail),
                 Err(err) => {
                     tracing::error!(job = job.name(), %week, error = %err, "weekly job failed");
-                    ("failed", err.to_string())
+                    (JobState::Failed, err.to_string())
                 }
             };
-            tracing::info!(job = job.name(), %week, state, %detail, "weekly job");
+            tracing::info!(job = job.name(), %week, %state, %detail, "weekly job");
             self.finish(job.name(), &week.to_string(), state, &detail)
                 .await?;
         }
@@ -161,10 +162,10 @@ impl Scheduler {
             ))
         };
         let (state, detail) = match pruned.await {
-            Ok(detail) => ("done", detail),
-            Err(err) => ("failed", err.to_string()),
+            Ok(detail) => (JobState::Done, detail),
+            Err(err) => (JobState::Failed, err.to_string()),
         };
-        tracing::info!(job = PRUNE_JOB, %day, state, %detail, "daily job");
+        tracing::info!(job = PRUNE_JOB, %day, %state, %detail, "daily job");
         self.finish(PRUNE_JOB, &day, state, &detail).await
     }
 
@@ -172,7 +173,7 @@ impl Scheduler {
         &self,
         job: &str,
         period: &str,
-        state: &str,
+        state: JobState,
         detail: &str,
     ) -> Result<(), StoreError> {
         let _writing = self.db.write_lock().await;
