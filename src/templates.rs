@@ -6,136 +6,15 @@
 use std::path::Path;
 
 use minijinja::{Environment, UndefinedBehavior};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-/// Every template the code renders, with the sample it must render with.
-pub fn samples() -> Vec<(&'static str, Value)> {
-    vec![
-        ("welcome", json!({"registered": false})),
-        ("help", json!({"registered": true})),
-        ("unregistered", json!({"kept": 2, "dropped": 0})),
-        (
-            "register_ok",
-            json!({"code": "GV0001", "full_name": "Nguyễn Thị Lan", "unit_name": "Trường Tiểu học Lê Lợi", "credited": 2}),
-        ),
-        (
-            "register_already",
-            json!({"code": "GV0001", "full_name": "Nguyễn Thị Lan", "unit_name": "Trường Tiểu học Lê Lợi"}),
-        ),
-        ("register_missing_code", json!({})),
-        (
-            "register_other_person",
-            json!({"full_name": "Nguyễn Thị Lan"}),
-        ),
-        ("register_received", json!({"code": "GV0001"})),
-        ("register_code_invalid", json!({})),
-        ("register_throttled", json!({"minutes": 42})),
-        ("register_busy", json!({})),
-        (
-            "register_approved",
-            json!({"id": 12, "code": "GV0001", "full_name": "Nguyễn Thị Lan", "unit_name": "Trường Tiểu học Lê Lợi", "credited": 1}),
-        ),
-        ("register_refused", json!({"id": 12})),
-        (
-            "approval_request",
-            json!({"id": 12, "platform_name": "Zalo", "display_name": "Lan Nguyễn", "shared_name": "Nguyễn Thị Lan", "full_name": "Nguyễn Thị Lan", "code": "GV0001", "unit_name": "Trường Tiểu học Lê Lợi", "phone": "match", "linked_elsewhere": ["Messenger"]}),
-        ),
-        (
-            "approval_phone",
-            json!({"id": 12, "full_name": "Nguyễn Thị Lan", "code": "GV0001", "phone": "mismatch"}),
-        ),
-        (
-            "approval_done",
-            json!({"id": 12, "approve": true, "linked": true, "stale": false, "full_name": "Nguyễn Thị Lan", "code": "GV0001"}),
-        ),
-        ("approval_not_found", json!({"id": 12})),
-        ("approval_missing_number", json!({"approve": true})),
-        ("account_linked", json!({"platform_name": "Messenger"})),
-        ("unlinked", json!({})),
-        (
-            "my_data",
-            json!({"registered": true, "full_name": "Nguyễn Thị Lan", "code": "GV0001", "unit_name": "Trường Tiểu học Lê Lợi",
-                   "accounts": [{"platform_name": "Zalo", "registered_at": "08:15 24/11/2026", "display_name": "Lan Nguyễn", "phone": "84912345678"}],
-                   "weeks": [{"week": "2026-W48", "count": 3}], "total": 3, "more_weeks": 0,
-                   "messages": 4, "pending_links": 0, "phone": "84912345678"}),
-        ),
-        ("erase_confirm", json!({"registered": true})),
-        ("erase_done", json!({"registered": true})),
-        ("request_info", json!({})),
-        (
-            "links_received",
-            json!({
-                "items": [
-                    {"status": "counted", "url": "https://www.facebook.com/thleloi/posts/1", "unit": "Trường Tiểu học Lê Lợi"},
-                    {"status": "counted", "url": "https://www.facebook.com/sogddt/posts/2", "unit": null},
-                    {"status": "duplicate", "url": "https://youtu.be/dQw4w9WgXcQ", "first_at": "08:15 24/11/2026"},
-                    {"status": "not_post", "url": "https://www.facebook.com/thleloi", "what": "một trang"},
-                    {"status": "invalid", "url": "mailto:x@y.vn"}
-                ],
-                "week_count": 3, "unit_name": "Trường Tiểu học Lê Lợi", "unit_page_posts": 1,
-                "unit_quota": 1, "dropped": 2
-            }),
-        ),
-        (
-            "withdraw",
-            json!({"found": true, "url": "https://www.facebook.com/thleloi/posts/1"}),
-        ),
-        ("withdraw_missing_link", json!({})),
-        (
-            "page_missing",
-            json!({"url": "https://thleloi.edu.vn/tin/1", "unit_name": "Trường Tiểu học Lê Lợi", "status": 404}),
-        ),
-        (
-            "my_week",
-            json!({"week": "2026-W48", "items": [{"url": "https://www.facebook.com/thleloi/posts/1", "status": "counted", "at": "08:15 24/11/2026"}, {"url": "https://youtu.be/dQw4w9WgXcQ", "status": "duplicate", "at": "09:00 24/11/2026"}],
-                   "week_count": 1, "unit_name": "Trường Tiểu học Lê Lợi", "unit_page_posts": 1, "unit_quota": 1}),
-        ),
-        (
-            "unit_week",
-            json!({"week": "2026-W48", "unit": {"name": "Trường Tiểu học Lê Lợi", "page_posts": 0, "quota": 1, "staff_active": 1, "staff_registered": 2, "staff_total": 3, "inactive": ["Đỗ Minh Khang"], "unregistered": 1}}),
-        ),
-        (
-            "pages",
-            json!({"week": "2026-W48", "pages": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "url": "https://www.facebook.com/thnguyenhue.lg"}]}),
-        ),
-        (
-            "pages_chosen",
-            json!({"ok": false, "week": "2026-W49", "error": "mỗi tuần chọn 1–2 trường và 1 Phòng", "pages": []}),
-        ),
-        ("admin_only", json!({})),
-        ("head_only", json!({})),
-        (
-            "featured_announcement",
-            json!({"week": "2026-W49", "pages": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "url": "https://www.facebook.com/thnguyenhue.lg"}, {"code": "PGD-HL", "name": "Phòng GD&ĐT huyện Hương Lâm", "url": null}]}),
-        ),
-        (
-            "featured_auto",
-            json!({"week": "2026-W49", "pages": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "url": null}]}),
-        ),
-        (
-            "featured_suggestion",
-            json!({"week": "2026-W49", "picks": [{"unit_id": 1, "code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "kind": "truong", "reason": "đạt 2/1 bài tuần 2026-W48; chưa từng được chọn"}]}),
-        ),
-        (
-            "reminder_head",
-            json!({"week": "2026-W48", "full_name": "Huỳnh Văn Nhân", "unit": {"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "met": false, "behind": true, "inactive": ["Phan Thị Mỹ Dung", "Đỗ Minh Khang"], "unregistered": 3, "staff_registered": 2, "staff_active": 0}}),
-        ),
-        (
-            "reminder_phong",
-            json!({"week": "2026-W48", "full_name": "Võ Văn Hùng", "unit": {"code": "PGD-LG", "name": "Phòng GD&ĐT thành phố Lâm Giang", "page_posts": 3, "quota": 3, "met": true, "behind": false, "inactive": [], "unregistered": 0, "staff_registered": 3, "staff_active": 3},
-                   "schools": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": ["Đỗ Minh Khang"], "unregistered": 1}],
-                   "schools_behind": 13, "more": 12}),
-        ),
-        (
-            "reminder_admin",
-            json!({"week": "2026-W48", "full_name": "Trần Thị Thu Hà", "province": {"units": 21, "units_behind": 5, "staff_total": 62, "staff_registered": 40, "staff_active": 31, "so_posts_ytd": 150, "so_posts_target": 192, "so_shares_ytd": 90, "so_shares_target": 250},
-                   "kinds": [{"label": "Sở", "behind": 0, "total": 1}, {"label": "Phòng", "behind": 1, "total": 3}, {"label": "Trường", "behind": 4, "total": 17}],
-                   "phong": [{"code": "PGD-LG", "behind": 2, "schools": 6}],
-                   "worst": [{"code": "TH-LG-01", "name": "Trường Tiểu học Nguyễn Huệ", "page_posts": 0, "quota": 1, "inactive": 2}],
-                   "more": 4,
-                   "held": {"people": 1, "messages": 2, "top": ["Huỳnh Văn Nhân (GV0013): 2"]}, "throttled": 1}),
-        ),
-    ]
+/// Every template the code renders, with the sample it must render with
+/// (`message-templates/samples.json`, kept beside the texts it exercises).
+pub fn samples() -> Vec<(String, Value)> {
+    let samples: serde_json::Map<String, Value> =
+        serde_json::from_str(include_str!("../message-templates/samples.json"))
+            .expect("samples.json is checked by the tests");
+    samples.into_iter().collect()
 }
 
 /// A shipped template, built into the binary.
@@ -255,11 +134,11 @@ impl Templates {
                 path: format!("{origin}/{name}.txt"),
                 reason,
             };
-            let source = source_of(name).map_err(invalid)?;
-            env.add_template_owned(name, source)
+            let source = source_of(&name).map_err(invalid)?;
+            env.add_template_owned(name.clone(), source)
                 .map_err(|err| invalid(err.to_string()))?;
             let rendered = env
-                .get_template(name)
+                .get_template(&name)
                 .and_then(|template| template.render(&sample))
                 .map_err(|err| invalid(format!("does not render with sample data: {err}")))?;
             if rendered.trim().is_empty() {
@@ -309,6 +188,7 @@ fn echo_safe(value: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn replies_never_echo_controls_bidi_or_a_whole_flood() {
@@ -364,7 +244,7 @@ mod tests {
         assert!(text.contains("chưa phải một bài viết"), "{text}");
         assert!(text.contains("1/1 bài trên trang đơn vị"), "{text}");
         for (name, sample) in samples() {
-            let text = templates.render(name, &sample).unwrap();
+            let text = templates.render(&name, &sample).unwrap();
             assert!(text.chars().count() <= 2000, "{name} fits one message");
         }
     }
@@ -375,7 +255,7 @@ mod tests {
         // expressions instead. This catches a template that forgets.
         let templates = shipped();
         for (name, sample) in samples() {
-            let text = templates.render(name, &sample).unwrap();
+            let text = templates.render(&name, &sample).unwrap();
             for line in text.lines() {
                 assert!(
                     line.matches("- ").count() <= 1 || !line.trim_start().starts_with("- "),

@@ -138,75 +138,6 @@ pub fn standings_queries(
          ORDER BY p.code"
     );
 
-    // Per unit: people, registered, active; and, in a second statement that runs beside it,
-    // the names of the registered who were not active.
-    let people = |names: bool| {
-        let mut query = Query::default();
-        let staff_condition = query.scope(scope, "unit_id");
-        let weeks = query.list(week_binds(&range.weeks));
-        let (quota_weeks_seen, active) = match quota_weeks {
-            [] => ("0".to_string(), "COALESCE(a.links, 0) > 0".to_string()),
-            // One week (the common case): no need to tell weeks apart.
-            [only] => {
-                let week = query.bind(Bind::Text(only.to_string()));
-                (
-                    format!("MAX(CASE WHEN s.week = {week} THEN 1 ELSE 0 END)"),
-                    "COALESCE(a.quota_weeks, 0) >= 1".to_string(),
-                )
-            }
-            several => {
-                let list = query.list(week_binds(several));
-                let needed = query.bind(Bind::Int(several.len() as i64));
-                (
-                    format!("COUNT(DISTINCT CASE WHEN s.week IN ({list}) THEN s.week END)"),
-                    format!("COALESCE(a.quota_weeks, 0) >= {needed}"),
-                )
-            }
-        };
-        let submitter_condition = match scope {
-            Units::All => String::new(),
-            _ => format!(
-                " AND s.staff_id IN (SELECT id FROM staff WHERE status = 'active'{staff_condition})"
-            ),
-        };
-        let person_condition = query.scope(scope, "p.unit_id");
-        let registered = "EXISTS (SELECT 1 FROM identities i WHERE i.staff_id = p.id)";
-        let select = if names {
-            format!(
-                "SELECT p.unit_id, p.code, p.full_name FROM staff p LEFT JOIN act a ON a.staff_id = p.id \
-                 WHERE p.status = 'active'{person_condition} AND {registered} AND NOT ({active})"
-            )
-        } else {
-            format!(
-                "SELECT p.unit_id, COUNT(*), \
-                 CAST(SUM(CASE WHEN {registered} THEN 1 ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN {active} THEN 1 ELSE 0 END) AS BIGINT) \
-                 FROM staff p LEFT JOIN act a ON a.staff_id = p.id \
-                 WHERE p.status = 'active'{person_condition} GROUP BY p.unit_id"
-            )
-        };
-        // One week is read in (week, staff_id) index order, already grouped. Over several
-        // weeks, grouping by the bare column lets SQLite's planner scan the per-person index
-        // (its order saves a sort) over every link ever instead of the period's weeks: 1.3 s
-        // instead of 0.23 s for a month. A CAST hides that order and, unlike a unary `+`,
-        // keeps the INTEGER affinity the join to `staff` needs for an automatic index (with
-        // `+`, `act` was scanned once per person: a week took 90 s).
-        let person = if range.weeks.len() == 1 {
-            "s.staff_id"
-        } else {
-            "CAST(s.staff_id AS BIGINT)"
-        };
-        query.sql = format!(
-            "WITH act AS (SELECT {person} AS staff_id, COUNT(*) AS links, \
-                     {quota_weeks_seen} AS quota_weeks \
-                     FROM submissions s \
-                     WHERE s.status = 'counted' AND s.week IN ({weeks}) AND s.staff_id IS NOT NULL\
-                     {submitter_condition} GROUP BY {person}) \
-             {select}"
-        );
-        query
-    };
-
     // Shares of each week's featured pages, per unit of the sharer.
     let mut featured = Query::default();
     let weeks = featured.list(week_binds(&range.weeks));
@@ -226,8 +157,92 @@ pub fn standings_queries(
          GROUP BY unit_id"
     );
 
-    // The Sở page's posts this year, and its staff's counted shares of other pages' posts
-    // (read person by person through the index: the Sở has dozens of people, not thousands).
+    vec![
+        ("units", units),
+        ("leaders", leaders),
+        (
+            "unit_people",
+            people_query(range, quota_weeks, scope, false),
+        ),
+        ("inactive", people_query(range, quota_weeks, scope, true)),
+        ("featured", featured),
+        ("page_posts", posts),
+        ("so_targets", so_targets_query(range)),
+    ]
+}
+
+/// Per unit: people, registered, active; or (`names`), in a second statement that runs beside
+/// it, the names of the registered who were not active.
+fn people_query(range: &Range, quota_weeks: &[IsoWeek], scope: &Units, names: bool) -> Query {
+    let mut query = Query::default();
+    let staff_condition = query.scope(scope, "unit_id");
+    let weeks = query.list(week_binds(&range.weeks));
+    let (quota_weeks_seen, active) = match quota_weeks {
+        [] => ("0".to_string(), "COALESCE(a.links, 0) > 0".to_string()),
+        // One week (the common case): no need to tell weeks apart.
+        [only] => {
+            let week = query.bind(Bind::Text(only.to_string()));
+            (
+                format!("MAX(CASE WHEN s.week = {week} THEN 1 ELSE 0 END)"),
+                "COALESCE(a.quota_weeks, 0) >= 1".to_string(),
+            )
+        }
+        several => {
+            let list = query.list(week_binds(several));
+            let needed = query.bind(Bind::Int(several.len() as i64));
+            (
+                format!("COUNT(DISTINCT CASE WHEN s.week IN ({list}) THEN s.week END)"),
+                format!("COALESCE(a.quota_weeks, 0) >= {needed}"),
+            )
+        }
+    };
+    let submitter_condition = match scope {
+        Units::All => String::new(),
+        _ => format!(
+            " AND s.staff_id IN (SELECT id FROM staff WHERE status = 'active'{staff_condition})"
+        ),
+    };
+    let person_condition = query.scope(scope, "p.unit_id");
+    let registered = "EXISTS (SELECT 1 FROM identities i WHERE i.staff_id = p.id)";
+    let select = if names {
+        format!(
+            "SELECT p.unit_id, p.code, p.full_name FROM staff p LEFT JOIN act a ON a.staff_id = p.id \
+             WHERE p.status = 'active'{person_condition} AND {registered} AND NOT ({active})"
+        )
+    } else {
+        format!(
+            "SELECT p.unit_id, COUNT(*), \
+             CAST(SUM(CASE WHEN {registered} THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN {active} THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM staff p LEFT JOIN act a ON a.staff_id = p.id \
+             WHERE p.status = 'active'{person_condition} GROUP BY p.unit_id"
+        )
+    };
+    // One week is read in (week, staff_id) index order, already grouped. Over several
+    // weeks, grouping by the bare column lets SQLite's planner scan the per-person index
+    // (its order saves a sort) over every link ever instead of the period's weeks: 1.3 s
+    // instead of 0.23 s for a month. A CAST hides that order and, unlike a unary `+`,
+    // keeps the INTEGER affinity the join to `staff` needs for an automatic index (with
+    // `+`, `act` was scanned once per person: a week took 90 s).
+    let person = if range.weeks.len() == 1 {
+        "s.staff_id"
+    } else {
+        "CAST(s.staff_id AS BIGINT)"
+    };
+    query.sql = format!(
+        "WITH act AS (SELECT {person} AS staff_id, COUNT(*) AS links, \
+                 {quota_weeks_seen} AS quota_weeks \
+                 FROM submissions s \
+                 WHERE s.status = 'counted' AND s.week IN ({weeks}) AND s.staff_id IS NOT NULL\
+                 {submitter_condition} GROUP BY {person}) \
+         {select}"
+    );
+    query
+}
+
+/// The Sở page's posts this year, and its staff's counted shares of other pages' posts
+/// (read person by person through the index: the Sở has dozens of people, not thousands).
+fn so_targets_query(range: &Range) -> Query {
     let mut so = Query::default();
     let from = so.bind(Bind::Int(range.year_start_ms));
     let to = so.bind(Bind::Int(range.to_ms));
@@ -241,15 +256,7 @@ pub fn standings_queries(
              AND s.received_at >= {from} AND s.received_at < {to})), 0) AS BIGINT) \
           FROM staff p JOIN units u ON u.id = p.unit_id WHERE u.kind = 'so' AND u.status = 'active')"
     );
-    vec![
-        ("units", units),
-        ("leaders", leaders),
-        ("unit_people", people(false)),
-        ("inactive", people(true)),
-        ("featured", featured),
-        ("page_posts", posts),
-        ("so_targets", so),
-    ]
+    so
 }
 
 /// What the standings of `range` are computed from; `quota_weeks` are its weeks that carry

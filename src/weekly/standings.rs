@@ -208,8 +208,28 @@ pub fn compute(
 ) -> Standings {
     let active_weeks: Vec<IsoWeek> = weeks.iter().copied().filter(|w| !is_paused(*w)).collect();
     let active_week_set: HashSet<IsoWeek> = active_weeks.iter().copied().collect();
-    let by_id: HashMap<i64, &UnitInfo> = inputs.units.iter().map(|u| (u.id, u)).collect();
 
+    let units = unit_standings(inputs, quotas, active_weeks.len() as u32);
+    let phong = phong_rollups(inputs, &units);
+    let province = province_totals(inputs, &units);
+
+    Standings {
+        period: period.to_string(),
+        counted_weeks: active_weeks.iter().map(ToString::to_string).collect(),
+        paused_weeks: weeks
+            .iter()
+            .filter(|w| !active_week_set.contains(w))
+            .map(ToString::to_string)
+            .collect(),
+        units,
+        phong,
+        province,
+    }
+}
+
+/// Step 1: each unit against its quota over the counted weeks.
+fn unit_standings(inputs: &Inputs, quotas: &Quotas, counted_weeks: u32) -> Vec<UnitStanding> {
+    let by_id: HashMap<i64, &UnitInfo> = inputs.units.iter().map(|u| (u.id, u)).collect();
     let mut units: Vec<UnitStanding> = inputs
         .units
         .iter()
@@ -218,11 +238,11 @@ pub fn compute(
             let weekly = unit
                 .weekly_quota
                 .unwrap_or_else(|| quotas.for_kind(unit.kind));
-            let quota = weekly * active_weeks.len() as u32;
+            let quota = weekly * counted_weeks;
             let posts = inputs.page_posts.get(&unit.id).copied().unwrap_or(0);
             let inactive = inputs.inactive.get(&unit.id).cloned().unwrap_or_default();
             let met = posts >= quota;
-            let behind = !active_weeks.is_empty() && (!met || !inactive.is_empty());
+            let behind = counted_weeks > 0 && (!met || !inactive.is_empty());
             UnitStanding {
                 code: unit.code.clone(),
                 name: unit.name.clone(),
@@ -249,8 +269,12 @@ pub fn compute(
             .cmp(&kind_rank(b.kind))
             .then(a.code.cmp(&b.code))
     });
+    units
+}
 
-    let phong = inputs
+/// Step 2: each Phòng over the schools under it.
+fn phong_rollups(inputs: &Inputs, units: &[UnitStanding]) -> Vec<PhongRollup> {
+    inputs
         .units
         .iter()
         .filter(|u| u.kind == UnitKind::Phong)
@@ -278,9 +302,12 @@ pub fn compute(
                 },
             }
         })
-        .collect();
+        .collect()
+}
 
-    let province = Province {
+/// Step 3: the province's totals and the Sở page's yearly targets.
+fn province_totals(inputs: &Inputs, units: &[UnitStanding]) -> Province {
+    Province {
         units: units.len() as u32,
         units_behind: units.iter().filter(|u| u.behind).count() as u32,
         staff_total: units.iter().map(|u| u.staff_total).sum(),
@@ -290,19 +317,6 @@ pub fn compute(
         so_posts_target: SO_YEARLY_POSTS,
         so_shares_ytd: inputs.so_shares_ytd,
         so_shares_target: SO_YEARLY_SHARES,
-    };
-
-    Standings {
-        period: period.to_string(),
-        counted_weeks: active_weeks.iter().map(ToString::to_string).collect(),
-        paused_weeks: weeks
-            .iter()
-            .filter(|w| !active_week_set.contains(w))
-            .map(ToString::to_string)
-            .collect(),
-        units,
-        phong,
-        province,
     }
 }
 

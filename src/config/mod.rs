@@ -1,0 +1,372 @@
+//! Configuration: environment variables (DESIGN §4) plus an optional `lantoa.toml`.
+//!
+//! Every error names the variable or key at fault. Secrets are wrapped in [`Secret`] so that
+//! neither logs nor `Debug` output can show them.
+
+mod secret;
+mod settings;
+
+use std::net::SocketAddr;
+
+pub use secret::{DatabaseUrl, Secret};
+pub use settings::*;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://lantoa.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Ho_Chi_Minh";
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {key}: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    /// `/metrics` on its own address instead of the public one.
+    pub metrics_bind: Option<SocketAddr>,
+    pub log_format: LogFormat,
+    pub settings: Settings,
+    pub zalo: Option<ZaloConfig>,
+    pub messenger: Option<MessengerConfig>,
+    /// The code of Zalo's domain-verification file `zalo_verifier<code>.html`.
+    pub zalo_verifier_code: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ZaloConfig {
+    pub app_id: String,
+    pub oa_secret_key: Secret,
+    pub app_secret_key: Secret,
+    pub access_token: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+    pub api_base: String,
+    pub oauth_base: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessengerConfig {
+    pub app_secret: Secret,
+    pub verify_token: Secret,
+    pub page_access_token: Secret,
+    pub api_base: String,
+    /// The page Lantoa answers for; events addressed to other pages are ignored. Unset: the
+    /// app's one page, whatever its id.
+    pub page_id: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment (and the file `LANTOA_CONFIG` names).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Builds the configuration from any variable lookup; an empty variable counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |key: &str| lookup(key).filter(|value| !value.trim().is_empty());
+
+        let database_url = DatabaseUrl::new(
+            var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+        );
+        if !(database_url.expose().starts_with("sqlite:")
+            || database_url.expose().starts_with("postgres://")
+            || database_url.expose().starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+
+        let bind_text = var("LANTOA_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind = bind_text.parse().map_err(|_| {
+            ConfigError::new(
+                "LANTOA_BIND",
+                format!("`{bind_text}` is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+
+        let metrics_bind = match var("LANTOA_METRICS_BIND") {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                ConfigError::new(
+                    "LANTOA_METRICS_BIND",
+                    format!("`{text}` is not an address like 127.0.0.1:9090"),
+                )
+            })?),
+        };
+
+        let log_format = match var("LANTOA_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "LANTOA_LOG_FORMAT",
+                    format!("`{other}` is neither `text` nor `json`"),
+                ));
+            }
+        };
+
+        let settings = match var("LANTOA_CONFIG") {
+            None => Settings::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|err| {
+                    ConfigError::new("LANTOA_CONFIG", format!("cannot read `{path}`: {err}"))
+                })?;
+                Settings::from_toml(&path, &text)?
+            }
+        };
+
+        let zalo = zalo_config(&var)?;
+        let messenger = messenger_config(&var)?;
+
+        Ok(Self {
+            database_url,
+            bind,
+            metrics_bind,
+            log_format,
+            settings,
+            zalo,
+            messenger,
+            zalo_verifier_code: var("ZALO_VERIFIER_CODE"),
+        })
+    }
+}
+
+fn base_url(
+    var: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let value = var(key).unwrap_or_else(|| default.to_string());
+    if !(value.starts_with("http://") || value.starts_with("https://")) {
+        return Err(ConfigError::new(
+            key,
+            format!("`{value}` is not an http(s) URL"),
+        ));
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+/// The Zalo OA, when `ZALO_APP_ID` is set (then its secrets are required).
+fn zalo_config(var: &impl Fn(&str) -> Option<String>) -> Result<Option<ZaloConfig>, ConfigError> {
+    Ok(match var("ZALO_APP_ID") {
+        None => None,
+        Some(app_id) => {
+            let required = |key: &str| {
+                var(key)
+                    .map(Secret::new)
+                    .ok_or_else(|| ConfigError::new(key, "required when ZALO_APP_ID is set"))
+            };
+            Some(ZaloConfig {
+                app_id,
+                oa_secret_key: required("ZALO_OA_SECRET_KEY")?,
+                app_secret_key: required("ZALO_APP_SECRET_KEY")?,
+                access_token: var("ZALO_ACCESS_TOKEN").map(Secret::new),
+                refresh_token: var("ZALO_REFRESH_TOKEN").map(Secret::new),
+                api_base: base_url(&var, "ZALO_API_BASE", "https://openapi.zalo.me")?,
+                oauth_base: base_url(&var, "ZALO_OAUTH_BASE", "https://oauth.zaloapp.com")?,
+            })
+        }
+    })
+}
+
+/// The Messenger page, when `MESSENGER_APP_SECRET` is set (then its secrets are required).
+fn messenger_config(
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<MessengerConfig>, ConfigError> {
+    Ok(match var("MESSENGER_APP_SECRET") {
+        None => None,
+        Some(app_secret) => {
+            let required = |key: &str| {
+                var(key).map(Secret::new).ok_or_else(|| {
+                    ConfigError::new(key, "required when MESSENGER_APP_SECRET is set")
+                })
+            };
+            Some(MessengerConfig {
+                app_secret: Secret::new(app_secret),
+                verify_token: required("MESSENGER_VERIFY_TOKEN")?,
+                page_access_token: required("MESSENGER_PAGE_ACCESS_TOKEN")?,
+                api_base: base_url(
+                    &var,
+                    "MESSENGER_API_BASE",
+                    "https://graph.facebook.com/v25.0",
+                )?,
+                page_id: var("MESSENGER_PAGE_ID"),
+            })
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{Time, Weekday};
+    use std::collections::BTreeMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|key| vars.get(key).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_environment() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.database_url.expose(), "sqlite://lantoa.db");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            config.settings.quota,
+            Quotas {
+                so: 4,
+                phong: 3,
+                truong: 1
+            }
+        );
+        assert_eq!(config.settings.schedule.reminders.weekday, Weekday::Monday);
+        assert_eq!(
+            config.settings.schedule.reminders.time,
+            Time::constant(7, 30, 0, 0)
+        );
+        assert!(config.zalo.is_none() && config.messenger.is_none());
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let err = config(&[("LANTOA_BIND", "localhost")]).unwrap_err();
+        assert_eq!(err.key, "LANTOA_BIND");
+        let err = config(&[("ZALO_APP_ID", "123"), ("ZALO_OA_SECRET_KEY", "x")]).unwrap_err();
+        assert_eq!(err.key, "ZALO_APP_SECRET_KEY");
+        let err = config(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.key, "DATABASE_URL");
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let config = config(&[("ZALO_APP_ID", ""), ("MESSENGER_APP_SECRET", " ")]).unwrap();
+        assert!(config.zalo.is_none() && config.messenger.is_none());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://lantoa:hunter2@db/lantoa"),
+            ("ZALO_APP_ID", "4242"),
+            ("ZALO_OA_SECRET_KEY", "oa-secret-value"),
+            ("ZALO_APP_SECRET_KEY", "app-secret-value"),
+            ("ZALO_REFRESH_TOKEN", "refresh-value"),
+            ("MESSENGER_APP_SECRET", "meta-secret-value"),
+            ("MESSENGER_VERIFY_TOKEN", "verify-value"),
+            ("MESSENGER_PAGE_ACCESS_TOKEN", "page-token-value"),
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        for secret in [
+            "hunter2",
+            "oa-secret-value",
+            "app-secret-value",
+            "refresh-value",
+            "meta-secret-value",
+            "verify-value",
+            "page-token-value",
+        ] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+        assert!(printed.contains("4242"), "non-secret app id is shown");
+    }
+
+    #[test]
+    fn settings_file_overrides_defaults() {
+        let settings = Settings::from_toml(
+            "lantoa.toml",
+            r#"
+            time_zone = "Asia/Bangkok"
+            paused_weeks = ["2027-W05..2027-W06", "2027-W30"]
+            [quota]
+            phong = 2
+            [schedule]
+            reminders = "Tue 06:45"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(settings.time_zone_name, "Asia/Bangkok");
+        assert_eq!(
+            settings.quota,
+            Quotas {
+                so: 4,
+                phong: 2,
+                truong: 1
+            }
+        );
+        assert!(settings.is_paused("2027-W06".parse().unwrap()));
+        assert!(settings.is_paused("2027-W30".parse().unwrap()));
+        assert!(!settings.is_paused("2027-W07".parse().unwrap()));
+        assert_eq!(settings.schedule.reminders.weekday, Weekday::Tuesday);
+        assert_eq!(
+            settings.schedule.featured_announcement.time,
+            Time::constant(8, 0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn a_template_dir_must_exist_and_is_read_beside_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("texts")).unwrap();
+        let source = dir.path().join("lantoa.toml");
+        let settings =
+            Settings::from_toml(source.to_str().unwrap(), "template_dir = \"texts\"").unwrap();
+        assert_eq!(settings.template_dir, Some(dir.path().join("texts")));
+        let err = Settings::from_toml(source.to_str().unwrap(), "template_dir = \"missing\"")
+            .unwrap_err();
+        assert_eq!(err.key, "template_dir");
+        assert!(err.problem.contains("is not a directory"), "{err}");
+        assert_eq!(
+            Settings::default().template_dir,
+            None,
+            "built in by default"
+        );
+    }
+
+    #[test]
+    fn the_example_settings_file_is_valid() {
+        let text = include_str!("../../deploy/lantoa.toml");
+        let settings = Settings::from_toml("deploy/lantoa.toml", text).unwrap();
+        assert_eq!(settings.quota, Quotas::default());
+        assert_eq!(settings.schedule, Schedule::default());
+        assert!(settings.is_paused("2027-W05".parse().unwrap()));
+    }
+
+    #[test]
+    fn settings_errors_name_the_key() {
+        let err = Settings::from_toml("f", "time_zone = \"Mars/Olympus\"").unwrap_err();
+        assert_eq!(err.key, "time_zone");
+        let err = Settings::from_toml("f", "[schedule]\nreminders = \"someday\"").unwrap_err();
+        assert_eq!(err.key, "schedule.reminders");
+        let err = Settings::from_toml("f", "paused_weeks = [\"2027-W60\"]").unwrap_err();
+        assert_eq!(err.key, "paused_weeks[0]");
+        let err = Settings::from_toml("f", "[quota]\ntruong = \"one\"").unwrap_err();
+        assert!(err.problem.contains("truong"), "{err}");
+        let err = Settings::from_toml("f", "quotas = 1").unwrap_err();
+        assert!(err.problem.contains("quotas"), "{err}");
+    }
+}

@@ -1,0 +1,322 @@
+//! `lantoa.toml`: quotas, schedule, registration, retention and delivery settings; every
+//! field has a default, every error names the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+use super::{ConfigError, DEFAULT_TIME_ZONE};
+use crate::calendar::{IsoWeek, WeekRange};
+use crate::identity::invites::ChatLinks;
+use crate::identity::throttle::Limits;
+use crate::org::UnitKind;
+
+/// Settings that come from `lantoa.toml`; every field has a default.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub time_zone_name: String,
+    pub time_zone: TimeZone,
+    pub quota: Quotas,
+    pub paused_weeks: Vec<WeekRange>,
+    pub schedule: Schedule,
+    /// The operator's message templates; `None`: the ones built into the binary.
+    pub template_dir: Option<PathBuf>,
+    pub delivery: DeliverySettings,
+    pub registration: RegistrationSettings,
+    pub retention: RetentionSettings,
+}
+
+/// Invites and the ceilings on failed registrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationSettings {
+    /// How long an invite code stays valid.
+    pub invite_days: u32,
+    pub limits: Limits,
+    /// The chat links printed on the invite sheets (e.g. `https://zalo.me/<OA id>`).
+    pub links: ChatLinks,
+}
+
+impl Default for RegistrationSettings {
+    fn default() -> Self {
+        Self {
+            invite_days: 30,
+            limits: Limits::default(),
+            links: ChatLinks::default(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RegistrationFile {
+    invite_days: Option<u32>,
+    failures_per_account_per_hour: Option<u32>,
+    failures_per_hour: Option<u32>,
+    zalo_oa_url: Option<String>,
+    messenger_url: Option<String>,
+}
+
+/// How long what people sent is kept beyond what counting needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// Bodies of processed webhook events are emptied after this many days; the rows stay
+    /// (their keys recognise a platform's retry).
+    pub inbox_days: u32,
+    /// Sent and failed messages are deleted after this many days.
+    pub outbox_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            inbox_days: 90,
+            outbox_days: 30,
+        }
+    }
+}
+
+/// Client-side send rates, below the platforms' own limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Zalo allows 4,000 requests a minute per app.
+    pub zalo_per_minute: u32,
+    /// Messenger allows 300 text messages a second per page.
+    pub messenger_per_second: u32,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            zalo_per_minute: 4_000,
+            messenger_per_second: 250,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            time_zone_name: DEFAULT_TIME_ZONE.to_string(),
+            time_zone: TimeZone::get(DEFAULT_TIME_ZONE).expect("the bundled tz database has it"),
+            quota: Quotas::default(),
+            paused_weeks: Vec::new(),
+            schedule: Schedule::default(),
+            template_dir: None,
+            delivery: DeliverySettings::default(),
+            registration: RegistrationSettings::default(),
+            retention: RetentionSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn is_paused(&self, week: IsoWeek) -> bool {
+        self.paused_weeks.iter().any(|range| range.contains(week))
+    }
+}
+
+/// Default weekly quota of page posts per unit kind (a unit's own `weekly_quota` overrides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quotas {
+    pub so: u32,
+    pub phong: u32,
+    pub truong: u32,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            so: 4,
+            phong: 3,
+            truong: 1,
+        }
+    }
+}
+
+impl Quotas {
+    pub fn for_kind(&self, kind: UnitKind) -> u32 {
+        match kind {
+            UnitKind::So => self.so,
+            UnitKind::Phong => self.phong,
+            UnitKind::Truong => self.truong,
+        }
+    }
+}
+
+/// A moment in the week, written `Mon 07:30`, in the configured time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeeklyTime {
+    pub weekday: Weekday,
+    pub time: Time,
+}
+
+impl WeeklyTime {
+    fn parse(input: &str) -> Result<Self, String> {
+        let problem = || format!("`{input}` is not a weekly time like `Mon 07:30`");
+        let (day, time) = input.trim().split_once(' ').ok_or_else(problem)?;
+        let weekday = match day.to_ascii_lowercase().as_str() {
+            "mon" | "monday" => Weekday::Monday,
+            "tue" | "tuesday" => Weekday::Tuesday,
+            "wed" | "wednesday" => Weekday::Wednesday,
+            "thu" | "thursday" => Weekday::Thursday,
+            "fri" | "friday" => Weekday::Friday,
+            "sat" | "saturday" => Weekday::Saturday,
+            "sun" | "sunday" => Weekday::Sunday,
+            _ => return Err(problem()),
+        };
+        let (hour, minute) = time.trim().split_once(':').ok_or_else(problem)?;
+        let hour: i8 = hour.parse().map_err(|_| problem())?;
+        let minute: i8 = minute.parse().map_err(|_| problem())?;
+        let time = Time::new(hour, minute, 0, 0).map_err(|_| problem())?;
+        Ok(Self { weekday, time })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Reminders to unit heads for the week that just ended.
+    pub reminders: WeeklyTime,
+    /// The announcement of this week's pages to share.
+    pub featured_announcement: WeeklyTime,
+    /// The suggestion of next week's pages, sent to the Văn phòng.
+    pub featured_suggestion: WeeklyTime,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            reminders: WeeklyTime::parse("Mon 07:30").expect("valid"),
+            featured_announcement: WeeklyTime::parse("Mon 08:00").expect("valid"),
+            featured_suggestion: WeeklyTime::parse("Sun 18:00").expect("valid"),
+        }
+    }
+}
+
+/// `lantoa.toml` as written; validated into [`Settings`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SettingsFile {
+    time_zone: Option<String>,
+    template_dir: Option<PathBuf>,
+    paused_weeks: Vec<String>,
+    quota: Quotas,
+    schedule: BTreeMap<String, String>,
+    delivery: DeliverySettings,
+    registration: RegistrationFile,
+    retention: RetentionSettings,
+}
+
+impl Settings {
+    /// Parses the text of a `lantoa.toml`; `source` names the file in errors.
+    pub fn from_toml(source: &str, text: &str) -> Result<Self, ConfigError> {
+        let file: SettingsFile = toml::from_str(text)
+            .map_err(|err| ConfigError::new(source, err.to_string().trim_end().to_string()))?;
+        let mut settings = Settings::default();
+        if let Some(name) = file.time_zone {
+            settings.time_zone = TimeZone::get(&name).map_err(|_| {
+                ConfigError::new(
+                    "time_zone",
+                    format!("unknown time zone `{name}` (use an IANA name like Asia/Ho_Chi_Minh)"),
+                )
+            })?;
+            settings.time_zone_name = name;
+        }
+        if let Some(dir) = file.template_dir {
+            // A relative directory is read from where the settings file is.
+            let dir = match Path::new(source).parent() {
+                Some(base) if dir.is_relative() => base.join(dir),
+                _ => dir,
+            };
+            if !dir.is_dir() {
+                return Err(ConfigError::new(
+                    "template_dir",
+                    format!("`{}` is not a directory", dir.display()),
+                ));
+            }
+            settings.template_dir = Some(dir);
+        }
+        for (index, range) in file.paused_weeks.iter().enumerate() {
+            let range = range.parse().map_err(|err| {
+                ConfigError::new(format!("paused_weeks[{index}]"), format!("{err}"))
+            })?;
+            settings.paused_weeks.push(range);
+        }
+        settings.quota = file.quota;
+        if file.delivery.zalo_per_minute == 0 || file.delivery.messenger_per_second == 0 {
+            return Err(ConfigError::new("delivery", "rates must be above zero"));
+        }
+        settings.delivery = file.delivery;
+        settings.registration = registration(file.registration)?;
+        for (key, days) in [
+            ("retention.inbox_days", file.retention.inbox_days),
+            ("retention.outbox_days", file.retention.outbox_days),
+        ] {
+            if days == 0 {
+                return Err(ConfigError::new(key, "must be at least 1 (day)"));
+            }
+        }
+        settings.retention = file.retention;
+        for (key, value) in &file.schedule {
+            let slot = match key.as_str() {
+                "reminders" => &mut settings.schedule.reminders,
+                "featured_announcement" => &mut settings.schedule.featured_announcement,
+                "featured_suggestion" => &mut settings.schedule.featured_suggestion,
+                _ => {
+                    return Err(ConfigError::new(
+                        format!("schedule.{key}"),
+                        "unknown key (expected reminders, featured_announcement or featured_suggestion)",
+                    ));
+                }
+            };
+            *slot = WeeklyTime::parse(value)
+                .map_err(|problem| ConfigError::new(format!("schedule.{key}"), problem))?;
+        }
+        Ok(settings)
+    }
+}
+
+fn registration(file: RegistrationFile) -> Result<RegistrationSettings, ConfigError> {
+    let defaults = RegistrationSettings::default();
+    let positive = |key: &str, value: Option<u32>, default: u32| match value {
+        Some(0) => Err(ConfigError::new(
+            format!("registration.{key}"),
+            "must be above zero",
+        )),
+        Some(value) => Ok(value),
+        None => Ok(default),
+    };
+    let link = |key: &str, value: Option<String>| match value {
+        Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            Err(ConfigError::new(
+                format!("registration.{key}"),
+                format!("`{url}` is not an http(s) URL"),
+            ))
+        }
+        other => Ok(other),
+    };
+    Ok(RegistrationSettings {
+        invite_days: positive("invite_days", file.invite_days, defaults.invite_days)?,
+        limits: Limits {
+            per_account: positive(
+                "failures_per_account_per_hour",
+                file.failures_per_account_per_hour,
+                defaults.limits.per_account,
+            )?,
+            global: positive(
+                "failures_per_hour",
+                file.failures_per_hour,
+                defaults.limits.global,
+            )?,
+        },
+        links: ChatLinks {
+            zalo: link("zalo_oa_url", file.zalo_oa_url)?,
+            messenger: link("messenger_url", file.messenger_url)?,
+        },
+    })
+}
