@@ -1,28 +1,20 @@
-//! The HTTP application: shared state, the router of every area, and the server's lifetime.
+//! The application: the state every part shares, and the background workers of `serve`.
+//! HTTP is [`crate::http`]'s.
 
-use std::future::Future;
 use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router, middleware};
-use serde_json::json;
-use tokio::net::TcpListener;
 
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::delivery::{Delivery, tokens};
-use crate::http_metrics::{self, Metrics};
+use crate::delivery::Delivery;
+use crate::http::metrics::Metrics;
 use crate::identity::approvals::ApprovalNotifier;
 use crate::inbox::{InboxWriter, LinkResolver, Processor};
 use crate::links::resolve::Resolver;
 use crate::store::Db;
 use crate::templates::Templates;
-use crate::webhooks;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -36,14 +28,21 @@ pub struct AppState {
     pub outbox_queued: Arc<Notify>,
     /// Names this process in leases it takes.
     pub instance: String,
+    /// What every part reads the time from.
+    pub clock: Clock,
 }
 
 impl AppState {
     /// Starts the inbox writer; needs a Tokio runtime.
     pub fn new(config: Config, db: Db, templates: Templates) -> Self {
+        Self::with_clock(config, db, templates, Clock::system())
+    }
+
+    /// As [`AppState::new`], reading the time from `clock`.
+    pub fn with_clock(config: Config, db: Db, templates: Templates, clock: Clock) -> Self {
         let inbox_stored = Arc::new(Notify::new());
         Self {
-            inbox: InboxWriter::start(db.clone(), inbox_stored.clone()),
+            inbox: InboxWriter::start(db.clone(), inbox_stored.clone(), clock.clone()),
             config: Arc::new(config),
             db,
             metrics: Metrics::new(),
@@ -51,6 +50,7 @@ impl AppState {
             inbox_stored,
             outbox_queued: Arc::new(Notify::new()),
             instance: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
+            clock,
         }
     }
 
@@ -73,6 +73,7 @@ impl AppState {
             },
             self.inbox.ack_queue(),
         )
+        .with_clock(self.clock.clone())
     }
 
     pub fn weekly(&self) -> crate::weekly::jobs::Weekly {
@@ -81,6 +82,7 @@ impl AppState {
             self.config.clone(),
             self.templates.clone(),
         )
+        .with_clock(self.clock.clone())
     }
 
     pub fn scheduler(&self) -> crate::weekly::scheduler::Scheduler {
@@ -90,10 +92,13 @@ impl AppState {
             self.config.settings.clone(),
             self.worker_name("scheduler"),
         )
+        .with_clock(self.clock.clone())
     }
 
     pub fn link_resolver(&self) -> LinkResolver {
-        LinkResolver::new(self.db.clone(), Resolver::new()).with_messages(self.templates.clone())
+        LinkResolver::new(self.db.clone(), Resolver::new())
+            .with_messages(self.templates.clone())
+            .with_clock(self.clock.clone())
     }
 
     pub fn approvals(&self) -> ApprovalNotifier {
@@ -103,6 +108,7 @@ impl AppState {
             self.templates.clone(),
             self.worker_name("approvals"),
         )
+        .with_clock(self.clock.clone())
     }
 
     /// Every background task of a full `serve` (the scheduler optional).
@@ -124,6 +130,7 @@ impl AppState {
             self.worker_name("delivery"),
             self.outbox_queued.clone(),
         )
+        .with_clock(self.clock.clone())
     }
 }
 
@@ -183,113 +190,4 @@ async fn checkpoints(db: Db, shutdown: watch::Receiver<bool>) {
         shutdown,
     )
     .await;
-}
-
-pub fn router(state: AppState) -> Router {
-    let mut router = Router::new()
-        .merge(webhooks::router())
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
-    // With LANTOA_METRICS_BIND, /metrics is served on that address only.
-    if state.config.metrics_bind.is_none() {
-        router = router.route("/metrics", get(metrics));
-    }
-    router
-        .route_layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            http_metrics::track,
-        ))
-        .with_state(state)
-}
-
-/// `/metrics` alone, for `LANTOA_METRICS_BIND`.
-pub fn metrics_router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .with_state(state)
-}
-
-async fn healthz() -> &'static str {
-    "ok\n"
-}
-
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.check_ready().await {
-        Ok(()) => {
-            let mut body = json!({"status": "ready"});
-            // A failed refresh stops Zalo sends but not the webhooks: report it, stay ready.
-            if state.config.zalo.is_some()
-                && let Ok(Some(error)) = tokens::last_refresh_error(&state.db).await
-            {
-                body["zalo_token"] = json!(format!("refresh failed: {error}"));
-            }
-            (StatusCode::OK, Json(body))
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "not ready", "database": err.to_string()})),
-            )
-        }
-    }
-}
-
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    match crate::store::retention::queue_figures(&state.db, crate::store::now_ms()).await {
-        Ok(mut figures) => {
-            if state.config.zalo.is_some() {
-                figures.zalo_token_failed = i64::from(matches!(
-                    tokens::last_refresh_error(&state.db).await,
-                    Ok(Some(_))
-                ));
-            }
-            state.metrics.set_queues(&figures);
-        }
-        // The HTTP figures are still worth serving; the stale gauges say nothing new.
-        Err(err) => tracing::warn!(error = %err, "queue figures unavailable for /metrics"),
-    }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
-}
-
-/// Serves until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("SIGINT received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
-    }
 }

@@ -13,11 +13,12 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::app::{self, AppState};
+use crate::app::AppState;
 use crate::calendar::IsoWeek;
 use crate::channels::hex;
 use crate::config::Config;
 use crate::fake_platform::{FakeChannel, FakePlatform};
+use crate::http;
 use crate::inbox::LinkResolver;
 use crate::links::resolve::Resolver;
 use crate::store::Db;
@@ -130,7 +131,7 @@ async fn run_in(dir: &std::path::Path) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app::serve(listener, state.clone(), async {
+    let server = tokio::spawn(http::serve(listener, state.clone(), async {
         let _ = stopped.await;
     }));
     let resolver = LinkResolver::new(

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use lantoa::app::{self, AppState};
+use lantoa::app::AppState;
 use lantoa::calendar::IsoWeek;
 use lantoa::config::Config;
+use lantoa::http;
 use lantoa::store::Db;
 use lantoa::templates::Templates;
 use lantoa::weekly::period::Period;
@@ -698,7 +699,7 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
     );
     let templates = Templates::for_settings(&config.settings)?;
     let state = AppState::new(config, db.clone(), templates);
-    lantoa::webhooks::log_disabled_channels(&state);
+    lantoa::http::webhooks::log_disabled_channels(&state);
     let workers = if ingest_only {
         tracing::info!("ingest only: events are stored, not processed, by this instance");
         None
@@ -714,7 +715,7 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
             tracing::info!(address = %metrics_listener.local_addr()?, "metrics served on their own address");
             let mut stopped = metrics_stopped;
             Some(tokio::spawn(
-                axum::serve(metrics_listener, app::metrics_router(state.clone()))
+                axum::serve(metrics_listener, http::metrics_router(state.clone()))
                     .with_graceful_shutdown(async move {
                         let _ = stopped.wait_for(|stop| *stop).await;
                     })
@@ -723,7 +724,7 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
         }
         None => None,
     };
-    app::serve(listener, state, app::shutdown_signal()).await?;
+    http::serve(listener, state, http::shutdown_signal()).await?;
     let _ = stop_metrics.send(true);
     if let Some(server) = metrics_server {
         let _ = server.await;

@@ -722,7 +722,7 @@ async fn metrics_can_live_on_their_own_address() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(
-        axum::serve(listener, lantoa::app::metrics_router(app.state.clone())).into_future(),
+        axum::serve(listener, lantoa::http::metrics_router(app.state.clone())).into_future(),
     );
     let text = reqwest::get(format!("http://{address}/metrics"))
         .await

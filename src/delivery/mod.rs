@@ -19,9 +19,10 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 use crate::channels::Platform;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::outbox::{self as queue, Claimed, Settle};
-use crate::store::{Db, StoreError, now_ms};
+use crate::store::{Db, StoreError};
 use crate::worker::run_rounds;
 use clients::{MessengerClient, ZaloClient, http_client};
 use outcome::{MAX_ATTEMPTS, MISCONFIGURED_RETRY, SendOutcome, backoff};
@@ -50,6 +51,7 @@ pub struct Delivery {
     messenger: Option<MessengerChannel>,
     wake: Arc<Notify>,
     last_expiry: std::sync::atomic::AtomicI64,
+    clock: Clock,
 }
 
 /// How often the worker fails messages whose moment has passed.
@@ -76,6 +78,7 @@ impl Delivery {
             rate: RateLimiter::per_second(f64::from(rates.messenger_per_second)),
         });
         Self {
+            clock: Clock::system(),
             db,
             owner,
             lease_ms: 60_000,
@@ -84,6 +87,12 @@ impl Delivery {
             wake,
             last_expiry: std::sync::atomic::AtomicI64::new(0),
         }
+    }
+
+    /// Reads the time from `clock` instead of the system's.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// How long a lease lasts; a row leased by a worker that died is retried after it.
@@ -159,7 +168,7 @@ impl Delivery {
     }
 
     pub async fn claim_due(&self) -> Result<Vec<Claimed>, StoreError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let last = self.last_expiry.load(std::sync::atomic::Ordering::Relaxed);
         if now - last >= EXPIRY_EVERY_MS {
             self.last_expiry
@@ -169,7 +178,14 @@ impl Delivery {
                 tracing::info!(expired, "messages no longer relevant were not sent");
             }
         }
-        queue::claim(&self.db, &self.owner, now_ms(), self.lease_ms, BATCH).await
+        queue::claim(
+            &self.db,
+            &self.owner,
+            self.clock.now_ms(),
+            self.lease_ms,
+            BATCH,
+        )
+        .await
     }
 
     /// What to record for a leased row: settle an earlier attempt in doubt, hold it outside
@@ -205,7 +221,7 @@ impl Delivery {
                 reason: "the person unfollowed".into(),
             });
         }
-        if !platform.window_open(row.last_inbound_at, now_ms()) {
+        if !platform.window_open(row.last_inbound_at, self.clock.now_ms()) {
             return Some(Settle::Held {
                 reason: format!("outside the {platform} messaging window"),
             });
@@ -214,7 +230,15 @@ impl Delivery {
         // come, make sure the lease is still ours, or another worker may be sending it too.
         // (Renewing after the wait also spreads these writes out at the send rate.)
         self.pace(platform).await;
-        match queue::renew_lease(&self.db, row, &self.owner, now_ms(), self.lease_ms).await {
+        match queue::renew_lease(
+            &self.db,
+            row,
+            &self.owner,
+            self.clock.now_ms(),
+            self.lease_ms,
+        )
+        .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(key = %row.idempotency_key, "lease lost before sending; left to its new owner");
@@ -353,7 +377,7 @@ impl Delivery {
         let wait = backoff(attempt, fastrand::f64());
         Settle::Retry {
             reason,
-            at: now_ms() + wait.as_millis() as i64,
+            at: self.clock.now_ms() + wait.as_millis() as i64,
             in_doubt,
         }
     }
@@ -369,7 +393,7 @@ impl Delivery {
                 tracing::error!(key = %row.idempotency_key, %reason, "message cannot be sent until an operator acts");
                 Settle::Retry {
                     reason,
-                    at: now_ms() + MISCONFIGURED_RETRY.as_millis() as i64,
+                    at: self.clock.now_ms() + MISCONFIGURED_RETRY.as_millis() as i64,
                     in_doubt: false,
                 }
             }
@@ -377,7 +401,7 @@ impl Delivery {
     }
 
     pub async fn record(&self, row: &Claimed, outcome: &Settle) -> Result<(), StoreError> {
-        queue::settle(&self.db, row, &self.owner, outcome, now_ms()).await
+        queue::settle(&self.db, row, &self.owner, outcome, self.clock.now_ms()).await
     }
 }
 

@@ -10,13 +10,14 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::channels::Platform;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::conversation::{Account, platform_name};
 use crate::delivery::clients::{MessengerClient, ZaloClient, http_client};
 use crate::delivery::outbox::{self, NewMessage};
 use crate::delivery::tokens::ZaloTokens;
 use crate::store::identity::{self as store, PendingRequest};
-use crate::store::{Db, StoreError, now_ms};
+use crate::store::{Db, StoreError};
 use crate::templates::{TemplateError, Templates};
 use crate::worker::run_rounds;
 
@@ -50,6 +51,7 @@ pub struct ApprovalNotifier {
     templates: Arc<Templates>,
     zalo: Option<(ZaloClient, ZaloTokens)>,
     messenger: Option<MessengerClient>,
+    clock: Clock,
 }
 
 impl ApprovalNotifier {
@@ -65,11 +67,18 @@ impl ApprovalNotifier {
             .as_ref()
             .map(|m| MessengerClient::new(http.clone(), &m.api_base, m.page_access_token.clone()));
         Self {
+            clock: Clock::system(),
             db,
             templates,
             zalo,
             messenger,
         }
+    }
+
+    /// Reads the time from `clock` instead of the system's.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
@@ -79,7 +88,7 @@ impl ApprovalNotifier {
 
     /// Tells the heads about every request not told yet; returns how many requests.
     pub async fn notify_pending(&self) -> Result<usize, ApprovalError> {
-        let requests = store::unnotified_requests(&self.db, now_ms(), 50).await?;
+        let requests = store::unnotified_requests(&self.db, self.clock.now_ms(), 50).await?;
         for request in &requests {
             // The platform's display name, even when the person shared a name: the head
             // compares what the account shows with the roster.
@@ -113,7 +122,7 @@ impl ApprovalNotifier {
         request: &PendingRequest,
         looked_up: Option<&str>,
     ) -> Result<(), ApprovalError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
         if let Some(name) = looked_up {

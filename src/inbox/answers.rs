@@ -108,7 +108,7 @@ pub async fn choose(
     now_ms: i64,
 ) -> Result<Value, crate::store::StoreError> {
     let week = target_week(settings, now_ms);
-    match choose_in(conn, week, codes, Some(staff_id)).await {
+    match choose_in(conn, week, codes, Some(staff_id), now_ms).await {
         Ok(_) => chosen(conn, week).await,
         Err(crate::weekly::jobs::JobError::BadChoice(reason)) => {
             Ok(json!({"ok": false, "week": week.to_string(), "error": reason}))

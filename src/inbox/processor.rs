@@ -16,6 +16,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::calendar::IsoWeek;
 use crate::channels::{EventKind, MessageContent, Platform, messenger, zalo};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::conversation::apply::{Applier, ApplyError, EventContext, PENDING_LINK_DAYS};
 use crate::conversation::{self, CodeCheck, Facts, Intent, Person, RequestCheck};
@@ -27,7 +28,7 @@ use crate::store::conversation::{self as queries, Identity, Touch};
 use crate::store::identity as trust;
 use crate::store::inbox;
 use crate::store::submissions;
-use crate::store::{Db, StoreError, now_ms};
+use crate::store::{Db, StoreError};
 use crate::templates::{TemplateError, Templates};
 use crate::text::clean_text;
 use crate::worker::run_rounds;
@@ -82,6 +83,7 @@ pub struct Processor {
     stored: Arc<Notify>,
     outbox_wake: Arc<Notify>,
     acks: AckQueue,
+    clock: Clock,
 }
 
 impl Processor {
@@ -94,6 +96,7 @@ impl Processor {
         acks: AckQueue,
     ) -> Self {
         Self {
+            clock: Clock::system(),
             db,
             templates,
             settings,
@@ -102,6 +105,12 @@ impl Processor {
             outbox_wake: wakes.outbox,
             acks,
         }
+    }
+
+    /// Reads the time from `clock` instead of the system's.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
@@ -125,7 +134,7 @@ impl Processor {
     pub async fn process_batch(&self) -> Result<usize, StoreError> {
         // Acknowledgements first: a batch holds the write lock they need.
         self.acks.idle(ACK_PATIENCE).await;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let events = self.claim(now).await?;
         if events.is_empty() {
             return Ok(0);

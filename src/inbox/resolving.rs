@@ -10,11 +10,12 @@ use tokio::sync::watch;
 
 use super::counting;
 use crate::channels::Platform;
+use crate::clock::Clock;
 use crate::delivery::outbox::{self, NewMessage};
 use crate::links::resolve::{PageCheck, ResolveError, Resolver};
 use crate::store::status::SubmissionStatus;
 use crate::store::submissions;
-use crate::store::{Db, StoreError, now_ms};
+use crate::store::{Db, StoreError};
 use crate::templates::Templates;
 use crate::worker::run_rounds;
 
@@ -26,15 +27,23 @@ pub struct LinkResolver {
     /// To tell a sender their website link names no article; without them it is recorded
     /// only.
     templates: Option<Arc<Templates>>,
+    clock: Clock,
 }
 
 impl LinkResolver {
     pub fn new(db: Db, resolver: Resolver) -> Self {
         Self {
+            clock: Clock::system(),
             db,
             resolver,
             templates: None,
         }
+    }
+
+    /// Reads the time from `clock` instead of the system's.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn with_messages(mut self, templates: Arc<Templates>) -> Self {
@@ -89,7 +98,8 @@ impl LinkResolver {
             let counted = status == SubmissionStatus::Counted;
             match &check {
                 PageCheck::Missing(code) if counted => {
-                    submissions::withdraw_missing_article(&mut tx, *id, now_ms()).await?;
+                    submissions::withdraw_missing_article(&mut tx, *id, self.clock.now_ms())
+                        .await?;
                     let owner = pending.owner.as_deref();
                     self.tell_missing(&mut tx, pending.identity_id, *id, url, owner, *code)
                         .await?;
@@ -168,14 +178,14 @@ impl LinkResolver {
                 body,
                 relevant_until: None,
             },
-            now_ms(),
+            self.clock.now_ms(),
         )
         .await?;
         Ok(())
     }
 
     async fn resolve_short_links(&self) -> Result<usize, StoreError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         // A link whose last try failed for a passing reason waits RETRY_MS before the next.
         let ids = {
             let mut conn = self.db.pool().acquire().await?;
@@ -200,7 +210,7 @@ impl LinkResolver {
         id: i64,
         result: Result<crate::links::Canonical, ResolveError>,
     ) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let Some(row) = submissions::provisional(conn, id).await? else {
             return Ok(()); // settled meanwhile
         };

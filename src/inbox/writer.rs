@@ -12,12 +12,13 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::channels::{EventKind, InboundEvent};
+use crate::clock::Clock;
 use crate::store::{self, Db, StoreError};
 
 /// Requests taken into one transaction at most.
 const MAX_REQUESTS_PER_COMMIT: usize = 1024;
 
-type Reply = oneshot::Sender<Result<(), String>>;
+type Reply = oneshot::Sender<Result<(), Arc<StoreError>>>;
 
 #[derive(Clone)]
 pub struct InboxWriter {
@@ -49,14 +50,14 @@ pub enum InboxError {
     #[error("the inbox writer has stopped")]
     Stopped,
     #[error("storing events failed: {0}")]
-    Store(String),
+    Store(Arc<StoreError>),
 }
 
 impl InboxWriter {
     /// Starts the writer task; `stored` is notified after each commit that added events.
-    pub fn start(db: Db, stored: Arc<Notify>) -> Self {
+    pub fn start(db: Db, stored: Arc<Notify>, clock: Clock) -> Self {
         let (queue, receiver) = mpsc::channel(4 * MAX_REQUESTS_PER_COMMIT);
-        tokio::spawn(run(db, receiver, stored));
+        tokio::spawn(run(db, receiver, stored, clock));
         Self {
             queue,
             waiting: AckQueue::default(),
@@ -91,6 +92,7 @@ async fn run(
     db: Db,
     mut receiver: mpsc::Receiver<(Vec<InboundEvent>, Reply)>,
     stored: Arc<Notify>,
+    clock: Clock,
 ) {
     let mut batch = Vec::with_capacity(MAX_REQUESTS_PER_COMMIT);
     while receiver
@@ -99,7 +101,7 @@ async fn run(
         > 0
     {
         let events: Vec<&InboundEvent> = batch.iter().flat_map(|(events, _)| events).collect();
-        match insert(&db, &events).await {
+        match insert(&db, &events, clock.now_ms()).await {
             Ok(inserted) => {
                 if inserted > 0 {
                     stored.notify_one();
@@ -115,12 +117,12 @@ async fn run(
                 let mut inserted = 0;
                 for (events, reply) in batch.drain(..) {
                     let events: Vec<&InboundEvent> = events.iter().collect();
-                    let result = insert(&db, &events).await;
+                    let result = insert(&db, &events, clock.now_ms()).await;
                     if let Err(err) = &result {
                         tracing::error!(error = %err, events = events.len(), "storing webhook events failed");
                     }
                     inserted += result.as_ref().copied().unwrap_or(0);
-                    let _ = reply.send(result.map(|_| ()).map_err(|err| err.to_string()));
+                    let _ = reply.send(result.map(|_| ()).map_err(Arc::new));
                 }
                 if inserted > 0 {
                     stored.notify_one();
@@ -128,16 +130,17 @@ async fn run(
             }
             Err(err) => {
                 tracing::error!(error = %err, events = events.len(), "storing webhook events failed");
+                let err = Arc::new(err);
                 for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(err.to_string()));
+                    let _ = reply.send(Err(err.clone()));
                 }
             }
         }
     }
 }
 
-async fn insert(db: &Db, events: &[&InboundEvent]) -> Result<usize, StoreError> {
-    store::inbox::insert_events(db, events, initial_state, store::now_ms()).await
+async fn insert(db: &Db, events: &[&InboundEvent], now: i64) -> Result<usize, StoreError> {
+    store::inbox::insert_events(db, events, initial_state, now).await
 }
 
 /// What happens to a stored event: processed, kept and ignored, or kept as rejected (a stale

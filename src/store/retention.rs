@@ -44,7 +44,7 @@ pub async fn prune_outbox(db: &Db, before_ms: i64) -> Result<u64, StoreError> {
 pub async fn queue_figures(
     db: &Db,
     now: i64,
-) -> Result<crate::http_metrics::QueueFigures, StoreError> {
+) -> Result<crate::http::metrics::QueueFigures, StoreError> {
     let (inbox_pending, inbox_parked, oldest): (i64, i64, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM inbox_events WHERE state = 'pending'), \
                 (SELECT COUNT(*) FROM inbox_events WHERE state = 'parked'), \
@@ -60,7 +60,7 @@ pub async fn queue_figures(
     .bind(now - 86_400_000)
     .fetch_one(db.pool())
     .await?;
-    Ok(crate::http_metrics::QueueFigures {
+    Ok(crate::http::metrics::QueueFigures {
         inbox_pending,
         inbox_parked,
         oldest_pending_age_seconds: oldest.map_or(0, |at| (now - at).max(0) / 1000),

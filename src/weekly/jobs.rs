@@ -1,5 +1,6 @@
 //! The weekly jobs against the database: standings for a period, queuing reminders.
 
+use crate::clock::Clock;
 use crate::store::status::PickSource;
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use crate::delivery::outbox::{self, NewMessage};
 use crate::org::UnitKind;
 use crate::store::featured as store_featured;
 use crate::store::weekly::{self as queries, Range, Scope};
-use crate::store::{Db, StoreError, now_ms};
+use crate::store::{Db, StoreError};
 use crate::templates::{TemplateError, Templates};
 
 #[derive(Debug, thiserror::Error)]
@@ -109,15 +110,23 @@ pub struct Weekly {
     db: Db,
     config: Arc<Config>,
     templates: Arc<Templates>,
+    clock: Clock,
 }
 
 impl Weekly {
     pub fn new(db: Db, config: Arc<Config>, templates: Arc<Templates>) -> Self {
         Self {
+            clock: Clock::system(),
             db,
             config,
             templates,
         }
+    }
+
+    /// Reads the time from `clock` instead of the system's.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub async fn standings(&self, period: &Period) -> Result<(Standings, Inputs, Range), JobError> {
@@ -307,8 +316,10 @@ impl Weekly {
         planned: Vec<Planned<'_>>,
         dry_run: bool,
     ) -> Result<Vec<Outgoing>, JobError> {
-        let accounts =
-            super::accounts::preferred(queries::reachable_accounts(&self.db).await?, now_ms());
+        let accounts = super::accounts::preferred(
+            queries::reachable_accounts(&self.db).await?,
+            self.clock.now_ms(),
+        );
         let mut outgoing = Vec::with_capacity(planned.len());
         let mut messages = Vec::new();
         for message in planned {
@@ -341,7 +352,7 @@ impl Weekly {
             let _writing = self.db.write_lock().await;
             let mut tx = self.db.begin_write().await?;
             let batch: Vec<NewMessage> = messages.iter().map(|(_, m)| m.clone()).collect();
-            let queued = outbox::enqueue_many(&mut tx, &batch, now_ms()).await?;
+            let queued = outbox::enqueue_many(&mut tx, &batch, self.clock.now_ms()).await?;
             crate::store::commit(tx).await?;
             for (index, message) in &messages {
                 outgoing[*index].queued = queued.contains(&message.idempotency_key);
@@ -378,7 +389,15 @@ impl Weekly {
         let picks = featured::suggest(&candidates, last_week);
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
-        store_featured::store(&mut tx, week, PickSource::Suggested, &picks, None, now_ms()).await?;
+        store_featured::store(
+            &mut tx,
+            week,
+            PickSource::Suggested,
+            &picks,
+            None,
+            self.clock.now_ms(),
+        )
+        .await?;
         crate::store::commit(tx).await?;
         Ok(picks)
     }
@@ -392,7 +411,7 @@ impl Weekly {
     ) -> Result<Vec<Pick>, JobError> {
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
-        let picks = choose_in(&mut tx, week, codes, by_staff).await?;
+        let picks = choose_in(&mut tx, week, codes, by_staff, self.clock.now_ms()).await?;
         crate::store::commit(tx).await?;
         Ok(picks)
     }
@@ -435,8 +454,15 @@ impl Weekly {
                 let picks: Vec<Pick> = suggestion.iter().map(|(p, _)| p.clone()).collect();
                 let _writing = self.db.write_lock().await;
                 let mut tx = self.db.begin_write().await?;
-                store_featured::store(&mut tx, week, PickSource::Chosen, &picks, None, now_ms())
-                    .await?;
+                store_featured::store(
+                    &mut tx,
+                    week,
+                    PickSource::Chosen,
+                    &picks,
+                    None,
+                    self.clock.now_ms(),
+                )
+                .await?;
                 crate::store::commit(tx).await?;
             }
             used_suggestion = true;
@@ -487,11 +513,13 @@ impl Weekly {
             &serde_json::json!({"week": week.to_string(), "picks": picks}),
         )?;
         let admins = queries::registered_staff(&self.db, true).await?;
-        let accounts =
-            super::accounts::preferred(queries::reachable_accounts(&self.db).await?, now_ms());
+        let accounts = super::accounts::preferred(
+            queries::reachable_accounts(&self.db).await?,
+            self.clock.now_ms(),
+        );
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut queued = 0;
         for admin in &admins {
             if let Some((platform, user_id, identity_id)) = accounts.get(&admin.id)
@@ -530,6 +558,7 @@ pub async fn choose_in(
     week: IsoWeek,
     codes: &[String],
     by_staff: Option<i64>,
+    now: i64,
 ) -> Result<Vec<Pick>, JobError> {
     let units: Vec<featured::Choosable> = store_featured::candidate_rows(conn)
         .await?
@@ -544,6 +573,6 @@ pub async fn choose_in(
         })
         .collect();
     let picks = featured::validate_choice(&units, codes).map_err(JobError::BadChoice)?;
-    store_featured::store(conn, week, PickSource::Chosen, &picks, by_staff, now_ms()).await?;
+    store_featured::store(conn, week, PickSource::Chosen, &picks, by_staff, now).await?;
     Ok(picks)
 }

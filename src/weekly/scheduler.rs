@@ -4,6 +4,7 @@
 //! a second instance or a late start never runs a period twice. A run missed while the machine
 //! was down still happens on start-up if it is the same day.
 
+use crate::clock::Clock;
 use crate::store::status::JobState;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use super::jobs::Weekly;
 use crate::calendar::IsoWeek;
 use crate::config::{Settings, WeeklyTime};
 use crate::store::jobs;
-use crate::store::{Db, StoreError, now_ms};
+use crate::store::{Db, StoreError};
 use crate::worker::run_rounds;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,16 +79,24 @@ pub struct Scheduler {
     weekly: Weekly,
     settings: Settings,
     owner: String,
+    clock: Clock,
 }
 
 impl Scheduler {
     pub fn new(db: Db, weekly: Weekly, settings: Settings, owner: String) -> Self {
         Self {
+            clock: Clock::system(),
             db,
             weekly,
             settings,
             owner,
         }
+    }
+
+    /// Reads the time from `clock` instead of the system's.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
@@ -177,7 +186,7 @@ impl Scheduler {
         detail: &str,
     ) -> Result<(), StoreError> {
         let _writing = self.db.write_lock().await;
-        jobs::finish(&self.db, job, period, state, detail, now_ms()).await?;
+        jobs::finish(&self.db, job, period, state, detail, self.clock.now_ms()).await?;
         Ok(())
     }
 
@@ -187,7 +196,7 @@ impl Scheduler {
     /// sends nothing twice).
     async fn claim(&self, job: &str, period: &str) -> Result<bool, StoreError> {
         let _writing = self.db.write_lock().await;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if jobs::insert_run(&self.db, job, period, &self.owner, now).await? {
             return Ok(true);
         }

@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::sync::Arc;
 
-use lantoa::app::{self, AppState, Workers};
+use lantoa::app::{AppState, Workers};
 use lantoa::config::Config;
 use lantoa::delivery::Delivery;
 use lantoa::fake_platform::FakePlatform;
+use lantoa::http;
 use lantoa::inbox::Processor;
 use lantoa::store::Db;
 use lantoa::templates::Templates;
@@ -206,7 +207,7 @@ impl TestApp {
         let address = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState::new(config, db, shipped_templates());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app::serve(listener, state.clone(), async {
+        let server = tokio::spawn(http::serve(listener, state.clone(), async {
             let _ = rx.await;
         }));
         let delivery = Arc::new(state.delivery());

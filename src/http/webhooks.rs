@@ -44,70 +44,90 @@ pub fn log_disabled_channels(state: &AppState) {
     }
 }
 
-fn rejected(platform: Platform, error: &WebhookError) -> Response {
-    // The body is never logged: it is unauthenticated and may be large or personal.
-    tracing::warn!(%platform, reason = %error, "webhook rejected");
-    let status = match error {
-        WebhookError::MissingSignature | WebhookError::BadSignature => StatusCode::UNAUTHORIZED,
-        WebhookError::Malformed(_) => StatusCode::BAD_REQUEST,
-    };
-    (status, Json(json!({"error": error.to_string()}))).into_response()
+/// Why a webhook request is not answered 200; each maps to its status.
+#[derive(Debug)]
+pub enum Rejection {
+    /// The channel is not configured: 404, as if the route did not exist.
+    ChannelOff,
+    /// Unsigned, badly signed or unreadable: 401 or 400, and nothing stored.
+    Refused(Platform, WebhookError),
+    /// The events could not be committed: 503, so that the platform retries.
+    NotStored,
+    /// A verification request without the right token: 403.
+    VerificationRefused,
 }
 
-async fn accept(state: &AppState, platform: Platform, events: Vec<InboundEvent>) -> Response {
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::ChannelOff => StatusCode::NOT_FOUND.into_response(),
+            Self::Refused(platform, error) => {
+                // The body is never logged: it is unauthenticated and may be large or personal.
+                tracing::warn!(%platform, reason = %error, "webhook rejected");
+                let status = match error {
+                    WebhookError::MissingSignature | WebhookError::BadSignature => {
+                        StatusCode::UNAUTHORIZED
+                    }
+                    WebhookError::Malformed(_) => StatusCode::BAD_REQUEST,
+                };
+                (status, Json(json!({"error": error.to_string()}))).into_response()
+            }
+            Self::NotStored => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "temporarily unavailable"})),
+            )
+                .into_response(),
+            Self::VerificationRefused => {
+                tracing::warn!("Messenger webhook verification refused");
+                StatusCode::FORBIDDEN.into_response()
+            }
+        }
+    }
+}
+
+type Answer = Result<Json<Value>, Rejection>;
+
+async fn accept(state: &AppState, platform: Platform, events: Vec<InboundEvent>) -> Answer {
     let count = events.len();
     match state.inbox.store(events).await {
         Ok(()) => {
             state.metrics.webhook_events(platform, count);
-            (StatusCode::OK, Json(json!({"ok": true}))).into_response()
+            Ok(Json(json!({"ok": true})))
         }
         Err(err) => {
             tracing::error!(%platform, error = %err, "webhook events not stored; the platform will retry");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"error": "temporarily unavailable"})),
-            )
-                .into_response()
+            Err(Rejection::NotStored)
         }
     }
 }
 
-async fn zalo_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(config) = state.config.zalo.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+#[tracing::instrument(name = "zalo_webhook", skip_all, fields(bytes = body.len()))]
+async fn zalo_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
+    let config = state.config.zalo.as_ref().ok_or(Rejection::ChannelOff)?;
+    let refused = |error| Rejection::Refused(Platform::Zalo, error);
     let signature = headers
         .get(zalo::SIGNATURE_HEADER)
-        .and_then(|value| value.to_str().ok());
-    if signature.is_none() {
-        return rejected(Platform::Zalo, &WebhookError::MissingSignature);
-    }
+        .and_then(|value| value.to_str().ok())
+        .ok_or(refused(WebhookError::MissingSignature))?;
     // The signature covers the body's own `timestamp`, so the JSON is read first.
-    let parsed: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(err) => return rejected(Platform::Zalo, &WebhookError::Malformed(err.to_string())),
-    };
-    let Some(timestamp) = zalo::signed_timestamp(&parsed) else {
-        return rejected(
-            Platform::Zalo,
-            &WebhookError::Malformed("no timestamp".into()),
-        );
-    };
-    if let Err(err) = zalo::verify_signature(
-        signature,
+    let parsed: Value = serde_json::from_slice(&body)
+        .map_err(|err| refused(WebhookError::Malformed(err.to_string())))?;
+    let timestamp = zalo::signed_timestamp(&parsed)
+        .ok_or_else(|| refused(WebhookError::Malformed("no timestamp".into())))?;
+    zalo::verify_signature(
+        Some(signature),
         &config.app_id,
         &body,
         &timestamp,
         config.oa_secret_key.expose(),
-    ) {
-        return rejected(Platform::Zalo, &err);
-    }
+    )
+    .map_err(refused)?;
     let mut event = zalo::parse_event(&parsed, &body).unwrap_or_else(|err| {
         tracing::info!(reason = %err, "signed Zalo event kept as ignored");
         zalo::ignored_event(&body)
     });
     if event.kind != crate::channels::EventKind::Ignored {
-        zalo::check_freshness(&mut event, crate::store::now_ms());
+        zalo::check_freshness(&mut event, state.clock.now_ms());
         if let Some(reason) = &event.rejected {
             tracing::warn!(%reason, "signed Zalo event kept as rejected, not processed");
         }
@@ -128,10 +148,12 @@ struct Verification {
 async fn messenger_verification(
     State(state): State<AppState>,
     Query(query): Query<Verification>,
-) -> Response {
-    let Some(config) = state.config.messenger.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+) -> Result<String, Rejection> {
+    let config = state
+        .config
+        .messenger
+        .as_ref()
+        .ok_or(Rejection::ChannelOff)?;
     let token_matches = query.verify_token.as_deref().is_some_and(|token| {
         bool::from(
             token
@@ -142,38 +164,30 @@ async fn messenger_verification(
     match (query.mode.as_deref(), token_matches, query.challenge) {
         (Some("subscribe"), true, Some(challenge)) => {
             tracing::info!("Messenger webhook verified");
-            challenge.into_response()
+            Ok(challenge)
         }
-        _ => {
-            tracing::warn!("Messenger webhook verification refused");
-            StatusCode::FORBIDDEN.into_response()
-        }
+        _ => Err(Rejection::VerificationRefused),
     }
 }
 
+#[tracing::instrument(name = "messenger_webhook", skip_all, fields(bytes = body.len()))]
 async fn messenger_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let Some(config) = state.config.messenger.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+) -> Answer {
+    let config = state
+        .config
+        .messenger
+        .as_ref()
+        .ok_or(Rejection::ChannelOff)?;
+    let refused = |error| Rejection::Refused(Platform::Messenger, error);
     let signature = headers
         .get(messenger::SIGNATURE_HEADER)
         .and_then(|value| value.to_str().ok());
-    if let Err(err) = messenger::verify_signature(signature, &body, config.app_secret.expose()) {
-        return rejected(Platform::Messenger, &err);
-    }
-    let parsed: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(err) => {
-            return rejected(
-                Platform::Messenger,
-                &WebhookError::Malformed(err.to_string()),
-            );
-        }
-    };
+    messenger::verify_signature(signature, &body, config.app_secret.expose()).map_err(refused)?;
+    let parsed: Value = serde_json::from_slice(&body)
+        .map_err(|err| refused(WebhookError::Malformed(err.to_string())))?;
     let events =
         messenger::parse_events(&parsed, config.page_id.as_deref()).unwrap_or_else(|err| {
             tracing::info!(reason = %err, "signed Messenger payload kept as ignored");
@@ -183,15 +197,17 @@ async fn messenger_webhook(
 }
 
 /// Zalo asks for `zalo_verifier<code>.html` at the site root to prove the domain is ours.
-async fn zalo_verifier_file(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    let Some(code) = state.config.zalo_verifier_code.as_deref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if file != format!("zalo_verifier{code}.html") {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(format!(
+async fn zalo_verifier_file(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Html<String>, Rejection> {
+    let code = state
+        .config
+        .zalo_verifier_code
+        .as_deref()
+        .filter(|code| file == format!("zalo_verifier{code}.html"))
+        .ok_or(Rejection::ChannelOff)?;
+    Ok(Html(format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n    <meta property=\"zalo-platform-site-verification\" content=\"{code}\" />\n</head>\n<body>\nThere Is No Limit To What You Can Accomplish Using Zalo!\n</body>\n</html>\n"
-    ))
-    .into_response()
+    )))
 }

@@ -1,0 +1,43 @@
+//! `/healthz` (the process answers) and `/readyz` (the database is reachable and migrated;
+//! a failed Zalo token refresh is reported without making the instance unready).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::delivery::tokens;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    match state.db.check_ready().await {
+        Ok(()) => {
+            let mut body = json!({"status": "ready"});
+            // A failed refresh stops Zalo sends but not the webhooks: report it, stay ready.
+            if state.config.zalo.is_some()
+                && let Ok(Some(error)) = tokens::last_refresh_error(&state.db).await
+            {
+                body["zalo_token"] = json!(format!("refresh failed: {error}"));
+            }
+            (StatusCode::OK, Json(body))
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "not ready", "database": err.to_string()})),
+            )
+        }
+    }
+}
