@@ -2,7 +2,7 @@
 //! copied from public SDKs and Meta's docs (`tests/data/payloads/SOURCES.md`), addressed to a
 //! registered teacher and our page where the test needs it, everything else kept as found.
 
-mod support;
+use crate::support;
 
 use lantoa::fake_platform::MESSENGER_PAGE_ID;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The `lantoa` binary as an operator runs it: import the example province into a new
 //! database, start `serve`, ask `/readyz`, stop it with SIGTERM.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,7 +1,7 @@
 //! Roster and org-tree import against the real database (SQLite, or PostgreSQL when
 //! LANTOA_TEST_DATABASE_URL is set): every rule, and that a failed import changes nothing.
 
-mod support;
+use crate::support;
 
 use lantoa::org::{ImportError, import_staff, import_units};
 use lantoa::store::Db;

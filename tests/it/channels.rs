@@ -1,7 +1,7 @@
 //! Zalo and Messenger end to end, through the real router and database, with the fake
 //! platform server standing in for the Zalo OpenAPI and the Graph API.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! the audit log, a person's own data, and hostile input that changes nothing. Through the
 //! real router, on SQLite and PostgreSQL.
 
-mod support;
+use crate::support;
 
 use lantoa::fake_platform::{FakeChannel, REQUEST_USER_INFO_PREFIX};
 use serde_json::json;

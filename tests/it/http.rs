@@ -1,6 +1,6 @@
 //! The HTTP server through the real router: health, readiness, metrics.
 
-mod support;
+use crate::support;
 
 use support::{TestApp, TestDb};
 

@@ -2,7 +2,7 @@
 //! same indexes exist, on SQLite and on PostgreSQL. (Run by the PostgreSQL pass of the suite,
 //! `LANTOA_TEST_DATABASE_URL=…`, which is the one that has both; CI runs it.)
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! The weekly cycle against the database: reminders (once, to the right heads, with the
 //! right names), the held path, paused weeks, and the scheduler's one run per week.
 
-mod support;
+use crate::support;
 
 use lantoa::calendar::IsoWeek;
 use lantoa::config::Settings;

@@ -1,13 +1,12 @@
 //! Test helpers: a fresh database per test (a SQLite file, or a new PostgreSQL database when
 //! `LANTOA_TEST_DATABASE_URL` names a server), and the real app on a random local port.
-#![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::sync::Arc;
 
-use lantoa::app::{AppState, Workers};
+use lantoa::app::AppState;
 use lantoa::config::Config;
 use lantoa::delivery::Delivery;
 use lantoa::fake_platform::FakePlatform;
@@ -34,9 +33,26 @@ enum Cleanup {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// With `TEST_LOG=1`, the service's tracing output goes to the test's captured output.
+fn init_tracing() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "lantoa=debug,tower_http=debug".into()),
+                )
+                .with_test_writer()
+                .init();
+        }
+    });
+}
+
 impl TestDb {
     /// A migrated, empty database that no other test sees.
     pub async fn new() -> Self {
+        init_tracing();
         let test = Self::unmigrated().await;
         test.db.migrate().await.expect("migrations apply");
         test
@@ -180,15 +196,13 @@ pub fn shipped_templates() -> Templates {
 }
 
 /// The real router and state, served on 127.0.0.1 with a random port. Events are processed
-/// and messages delivered when the test says so ([`TestApp::process`], [`TestApp::deliver`]),
-/// or continuously after [`TestApp::start_workers`].
+/// and messages delivered when the test says so ([`TestApp::process`], [`TestApp::deliver`]).
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
     pub processor: Processor,
     pub delivery: Arc<Delivery>,
-    workers: Option<Workers>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -218,14 +232,9 @@ impl TestApp {
             processor: state.processor(),
             delivery,
             state,
-            workers: None,
             shutdown: Some(tx),
             server: Some(server),
         }
-    }
-
-    pub fn start_workers(&mut self) {
-        self.workers = Some(self.state.workers(false));
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -271,9 +280,6 @@ impl TestApp {
 
     /// Stops accepting, lets in-flight requests finish, and returns when the server is gone.
     pub async fn stop(mut self) {
-        if let Some(workers) = self.workers.take() {
-            workers.stop().await;
-        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

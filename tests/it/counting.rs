@@ -1,7 +1,7 @@
 //! Link counting end to end over signed webhooks: canonical keys, duplicates, page posts,
 //! withdrawal, short links resolved through a local redirect server.
 
-mod support;
+use crate::support;
 
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;

@@ -1,0 +1,18 @@
+//! The integration suite as one test binary (one link step instead of twelve), as
+//! zero-to-production's `tests/api/` does. `TEST_LOG=1 cargo test` shows the service's
+//! tracing output.
+
+mod support;
+
+mod canon_corpus;
+mod channels;
+mod cli;
+mod counting;
+mod demo;
+mod fuzz;
+mod http;
+mod import;
+mod migrations;
+mod payloads;
+mod trust;
+mod weekly;
