@@ -8,7 +8,11 @@ pub mod clock;
 pub mod config;
 pub mod conversation;
 pub mod delivery;
+// The demo and the fake platform it talks to are for trying Lantoa and for tests; a production
+// build can leave them out with `--no-default-features`.
+#[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(feature = "demo")]
 pub mod fake_platform;
 pub mod http;
 pub mod identity;

@@ -37,6 +37,7 @@ enum Command {
     },
     /// A whole simulated week on a temporary database: registrations, links in many forms,
     /// the Monday run and the announcement, through the real HTTP stack with fake platform APIs.
+    #[cfg(feature = "demo")]
     Demo,
     /// Apply database migrations and exit.
     Migrate,
@@ -220,6 +221,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Probe { url } = &cli.command {
         return probe(url.clone()).await;
     }
+    #[cfg(feature = "demo")]
     if let Command::Demo = &cli.command {
         // Its own temporary database and fake platforms: needs no configuration, and keeps
         // the transcript free of logs unless RUST_LOG asks for them.
@@ -234,9 +236,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     match cli.command {
         Command::Serve { ingest_only } => serve(config, ingest_only).await,
-        Command::Canon { .. } | Command::Demo | Command::Probe { .. } => {
+        Command::Canon { .. } | Command::Probe { .. } => {
             unreachable!("handled before configuration")
         }
+        #[cfg(feature = "demo")]
+        Command::Demo => unreachable!("handled before configuration"),
         Command::Migrate => {
             let db = open(&config).await?;
             db.close().await;
