@@ -15,7 +15,11 @@ use serde_json::{Value, json};
 use super::*;
 
 /// `POST /zalo/v3.0/oa/message/cs`.
-pub(super) async fn zalo_send(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn zalo_send(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(response) = shared.begin_send(FakeChannel::Zalo).await {
         return response;
     }

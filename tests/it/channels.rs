@@ -6,6 +6,7 @@ use crate::support;
 use std::time::Duration;
 
 use lantoa::channels::Platform;
+use lantoa::clock::Clock;
 use lantoa::delivery::outbox::{self, NewMessage};
 use lantoa::fake_platform::{FakeChannel, FakePlatform, Fault, OAuthFault};
 use serde_json::json;
@@ -360,6 +361,7 @@ async fn links_older_than_fourteen_days_are_not_credited() {
         .zalo(&zalo_text("late", "https://a.edu.vn/tin/1"))
         .await;
     w.app.process().await;
+    // The chat payloads carry the system's time, so the link is aged in the database.
     let old = jiff::Timestamp::now().as_millisecond() - 15 * 24 * 3_600_000;
     w.app
         .exec(&format!("UPDATE submissions SET received_at = {old}"))
@@ -702,13 +704,14 @@ async fn a_crash_between_send_and_commit_neither_loses_nor_repeats() {
     let db = TestDb::new().await;
     let fake = FakePlatform::start().await.unwrap();
     let config = support::channels_config(&db.url, &fake);
-    let app = TestApp::spawn_with(config.clone(), db.db.clone()).await;
+    let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+    let app = TestApp::spawn_at(config.clone(), db.db.clone(), clock.clone()).await;
     app.zalo(&zalo_text("u1", "HD")).await;
     app.zalo(&zalo_text("u2", "HD")).await;
     app.process().await;
 
     // A worker leases both rows and sends the first, then dies before recording anything.
-    let doomed = std::sync::Arc::new(app.state.delivery().with_lease(Duration::from_millis(200)));
+    let doomed = std::sync::Arc::new(app.state.delivery().with_lease(Duration::from_secs(60)));
     let rows = doomed.claim_due().await.unwrap();
     assert_eq!(rows.len(), 2);
     let outcome = doomed.attempt(Platform::Zalo, &rows[0]).await;
@@ -719,8 +722,11 @@ async fn a_crash_between_send_and_commit_neither_loses_nor_repeats() {
     drop(doomed);
     assert_eq!(fake.sent().len(), 1);
 
-    // The restarted worker waits out the lease, then settles both rows.
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // The lease still holds: a restarted worker leaves both rows alone.
+    app.deliver().await;
+    assert_eq!(fake.sent().len(), 1, "nothing sent while the lease holds");
+    // Once it has lapsed, the restarted worker settles both rows.
+    clock.advance(Duration::from_secs(61));
     app.deliver().await;
     let sent = fake.sent();
     let recipients: Vec<&str> = sent.iter().map(|m| m.recipient.as_str()).collect();
@@ -896,7 +902,7 @@ async fn queue_update(w: &support::World, user: &str, key: &str, body: &str) {
             body: body.into(),
             relevant_until: None,
         },
-        jiff::Timestamp::now().as_millisecond(),
+        w.app.state.clock.now_ms(),
     )
     .await
     .unwrap();
@@ -946,19 +952,15 @@ async fn a_retried_message_keeps_its_place_in_the_persons_queue() {
 
 #[tokio::test]
 async fn a_worker_that_lost_its_lease_does_not_send() {
-    let w = world().await;
+    let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+    let w = support::world_at(clock.clone()).await;
     w.app.zalo_register(&w.fake, "head", "GV0001").await;
     queue_update(&w, "head", "slow:1", "Một lần thôi").await;
-    let slow = std::sync::Arc::new(
-        w.app
-            .state
-            .delivery()
-            .with_lease(Duration::from_millis(100)),
-    );
+    let slow = std::sync::Arc::new(w.app.state.delivery().with_lease(Duration::from_secs(60)));
     slow.start().await.unwrap();
     let rows = slow.claim_due().await.unwrap();
     assert_eq!(rows.len(), 1);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    clock.advance(Duration::from_secs(61));
     w.app.deliver().await; // another worker takes the lapsed lease and sends
     assert!(
         slow.decide(&rows[0]).await.is_none(),

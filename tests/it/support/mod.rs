@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use lantoa::app::AppState;
+use lantoa::clock::Clock;
 use lantoa::config::Config;
 use lantoa::delivery::Delivery;
 use lantoa::fake_platform::FakePlatform;
@@ -212,14 +213,16 @@ impl TestApp {
         Self::spawn_with(test_config(&test_db.url), test_db.db.clone()).await
     }
 
-    pub async fn with_channels(test_db: &TestDb, fake: &FakePlatform) -> Self {
-        Self::spawn_with(channels_config(&test_db.url, fake), test_db.db.clone()).await
+    pub async fn spawn_with(config: Config, db: Db) -> Self {
+        Self::spawn_at(config, db, Clock::system()).await
     }
 
-    pub async fn spawn_with(config: Config, db: Db) -> Self {
+    /// The app on a clock the test moves (`app.state.clock.advance(…)`): leases lapse and
+    /// days pass without sleeping or rewriting stored times.
+    pub async fn spawn_at(config: Config, db: Db, clock: Clock) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(config, db, shipped_templates());
+        let state = AppState::with_clock(config, db, shipped_templates(), clock);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(http::serve(listener, state.clone(), async {
             let _ = rx.await;
@@ -328,6 +331,11 @@ pub struct World {
 }
 
 pub async fn world() -> World {
+    world_at(Clock::system()).await
+}
+
+/// The example province on a clock the test moves.
+pub async fn world_at(clock: Clock) -> World {
     let db = TestDb::new().await;
     lantoa::org::import_units(&db.db, &examples_dir().join("units.csv"))
         .await
@@ -336,7 +344,7 @@ pub async fn world() -> World {
         .await
         .unwrap();
     let fake = FakePlatform::start().await.unwrap();
-    let app = TestApp::with_channels(&db, &fake).await;
+    let app = TestApp::spawn_at(channels_config(&db.url, &fake), db.db.clone(), clock).await;
     World { app, fake, db }
 }
 
