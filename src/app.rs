@@ -73,6 +73,7 @@ impl AppState {
             },
             self.inbox.ack_queue(),
         )
+        .with_public_url(&self.config.public_url)
         .with_clock(self.clock.clone())
     }
 

@@ -94,6 +94,11 @@ enum Command {
         #[arg(long, value_enum)]
         platform: Option<PlatformArg>,
     },
+    /// Print a one-time link (15 minutes) to the dashboard for a head or admin.
+    LoginLink {
+        /// The person's roster code.
+        staff_code: String,
+    },
     /// Exit 0 when this instance answers /readyz (a container health check without curl).
     Probe {
         /// Default: http://127.0.0.1:<port of LANTOA_BIND>/readyz
@@ -268,6 +273,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             platform,
         } => unlink(config, staff_code, platform).await,
         Command::Backup { file } => backup(config, file).await,
+        Command::LoginLink { staff_code } => {
+            let db = open(&config).await?;
+            let link = lantoa::identity::web_access::login_link_for(
+                &db,
+                &staff_code,
+                &config.public_url,
+                lantoa::store::now_ms(),
+            )
+            .await;
+            db.close().await;
+            println!("{}", link?);
+            println!("valid once, for 15 minutes");
+            Ok(())
+        }
         Command::Audit { since } => audit(config, since).await,
         Command::Import { what } => {
             let db = open(&config).await?;

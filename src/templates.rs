@@ -65,6 +65,8 @@ const BUILTIN: &[(&str, &str)] = &[
     builtin!("unit_week"),
     builtin!("unlinked"),
     builtin!("unregistered"),
+    builtin!("web_link"),
+    builtin!("web_refused"),
     builtin!("welcome"),
     builtin!("withdraw"),
     builtin!("page_missing"),

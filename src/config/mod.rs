@@ -44,6 +44,9 @@ pub struct Config {
     /// `/metrics` on its own address instead of the public one.
     pub metrics_bind: Option<SocketAddr>,
     pub log_format: LogFormat,
+    /// The service's external base URL (`LANTOA_PUBLIC_URL`, no trailing slash), for the
+    /// dashboard links the bot sends; `http://{bind}` when unset.
+    pub public_url: String,
     pub settings: Settings,
     pub zalo: Option<ZaloConfig>,
     pub messenger: Option<MessengerConfig>,
@@ -114,6 +117,11 @@ impl Config {
             })?),
         };
 
+        let public_url = match var("LANTOA_PUBLIC_URL") {
+            None => format!("http://{bind}"),
+            Some(_) => base_url(&var, "LANTOA_PUBLIC_URL", "")?,
+        };
+
         let log_format = match var("LANTOA_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -143,6 +151,7 @@ impl Config {
             bind,
             metrics_bind,
             log_format,
+            public_url,
             settings,
             zalo,
             messenger,

@@ -11,11 +11,13 @@ use crate::channels::Platform;
 use crate::config::Settings;
 use crate::delivery::outbox::{self, NewMessage, REQUEST_INFO};
 use crate::identity::throttle::HOUR_MS;
+use crate::identity::web_access;
 use crate::inbox::answers;
 use crate::inbox::counting::{self, Origin};
 use crate::links::canonicalize;
 use crate::store::conversation::{self as queries, Identity};
 use crate::store::identity::{self as trust, AuditEntry, VerifiedVia};
+use crate::store::web as trust_web;
 use crate::store::{Db, StoreError, submissions};
 use crate::templates::{TemplateError, Templates};
 
@@ -51,6 +53,8 @@ pub struct Applier<'a> {
     pub db: &'a Db,
     pub templates: &'a Templates,
     pub settings: &'a Settings,
+    /// The service's external base URL, for dashboard links.
+    pub public_url: &'a str,
 }
 
 /// What applying a decision produced besides its changes.
@@ -153,6 +157,7 @@ impl Applier<'_> {
                 let answer = self.answer(conn, event, action).await?;
                 outcome.extend(answer.as_object().cloned().unwrap_or_default());
             }
+            Action::IssueWebLink => self.issue_web_link(conn, event, outcome).await?,
             Action::RequestErase => {
                 trust::set_erase_requested(conn, identity.id, Some(now)).await?
             }
@@ -313,6 +318,36 @@ impl Applier<'_> {
             now,
         )
         .await?;
+        Ok(())
+    }
+
+    /// A dashboard link, only for an account linked through an invite: an approval proves a
+    /// member, never a head or an admin.
+    async fn issue_web_link(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        outcome: &mut Map<String, Value>,
+    ) -> Result<(), ApplyError> {
+        let staff_id = event.identity.staff_id;
+        let invited = trust_web::linked_by_invite(conn, event.identity.id).await?;
+        match staff_id.filter(|_| invited) {
+            Some(staff_id) => {
+                let token = web_access::issue_login_link(conn, staff_id, event.now).await?;
+                let link = web_access::login_url(self.public_url, &token);
+                outcome.insert("link".into(), Value::from(link));
+                outcome.insert("refused".into(), Value::from(false));
+                outcome.insert(
+                    "minutes".into(),
+                    Value::from(web_access::LOGIN_LINK_MS / 60_000),
+                );
+            }
+            None => {
+                outcome.insert("refused".into(), Value::from(true));
+                outcome.insert("link".into(), Value::from(""));
+                outcome.insert("minutes".into(), Value::from(0));
+            }
+        }
         Ok(())
     }
 

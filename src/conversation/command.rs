@@ -43,6 +43,8 @@ pub enum Intent {
     },
     /// `DUYET` (Văn phòng): accept the suggested pages.
     Approve,
+    /// `WEB` (heads, admins): a one-time link to the dashboard.
+    WebLink,
     Help,
     Links {
         urls: Vec<String>,
@@ -117,6 +119,7 @@ pub fn parse(text: &str, attachment_urls: &[String]) -> Intent {
         ["dv"] | ["don", "vi"] => Intent::Query(Query::UnitWeek),
         ["trang"] => Intent::Query(Query::Pages),
         ["duyet"] => Intent::Approve,
+        ["web"] | ["dashboard"] => Intent::WebLink,
         ["dongy" | "dong-y", rest @ ..] | ["dong", "y", rest @ ..] => decide_request(rest, true),
         ["tuchoi" | "tu-choi", rest @ ..] | ["tu", "choi", rest @ ..] => {
             decide_request(rest, false)

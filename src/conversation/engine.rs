@@ -133,6 +133,8 @@ pub enum Action {
         codes: Vec<String>,
     },
     ApproveSuggestion,
+    /// `WEB`: a one-time dashboard link for a head or admin linked through an invite.
+    IssueWebLink,
     /// `DULIEU`: the processor fills the reply with what is kept.
     ShowMyData,
     /// `XOA`: remember the request; `XOA DONGY` within [`ERASE_CONFIRM_MS`] erases.
@@ -268,9 +270,16 @@ fn decide_message(intent: Intent, facts: &Facts) -> Decision {
             | Intent::Query(_)
             | Intent::Choose { .. }
             | Intent::Approve
+            | Intent::WebLink
             | Intent::DecideRequest { .. },
             None,
         ) => unregistered(),
+        (Intent::WebLink, Some(me)) if me.role == Role::Member => {
+            Decision::reply("web_refused", json!({}))
+        }
+        (Intent::WebLink, Some(_)) => Decision::reply("web_link", json!({}))
+            .act(Action::IssueWebLink)
+            .audited("web_link", ""),
         (Intent::Query(Query::UnitWeek) | Intent::DecideRequest { .. }, Some(me))
             if me.role == Role::Member =>
         {

@@ -1,8 +1,10 @@
 //! HTTP: one router per area, merged here, behind one trace and metrics layer.
-//! `webhooks` takes the platforms' events, `health` answers probes, `metrics` the scrapers.
+//! `webhooks` takes the platforms' events, `health` answers probes, `metrics` the scrapers,
+//! `web` is the dashboard.
 
 pub mod health;
 pub mod metrics;
+pub mod web;
 pub mod webhooks;
 
 use std::future::Future;
@@ -17,7 +19,8 @@ use crate::app::AppState;
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(webhooks::router())
-        .merge(health::router());
+        .merge(health::router())
+        .merge(web::router());
     // With LANTOA_METRICS_BIND, /metrics is served on that address only.
     if state.config.metrics_bind.is_none() {
         router = router.merge(metrics::router());

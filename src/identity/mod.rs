@@ -10,6 +10,7 @@ pub mod invite_code;
 pub mod invites;
 pub mod registration;
 pub mod throttle;
+pub mod web_access;
 
 pub use invite_code::InviteCode;
 

@@ -84,6 +84,8 @@ pub struct Processor {
     outbox_wake: Arc<Notify>,
     acks: AckQueue,
     clock: Clock,
+    /// The service's external base URL, for the dashboard links `WEB` sends.
+    public_url: String,
 }
 
 impl Processor {
@@ -104,7 +106,14 @@ impl Processor {
             stored: wakes.stored,
             outbox_wake: wakes.outbox,
             acks,
+            public_url: String::new(),
         }
+    }
+
+    /// The base URL dashboard links start with (`LANTOA_PUBLIC_URL`).
+    pub fn with_public_url(mut self, public_url: &str) -> Self {
+        self.public_url = public_url.to_string();
+        self
     }
 
     /// Reads the time from `clock` instead of the system's.
@@ -272,6 +281,7 @@ impl Processor {
             db: &self.db,
             templates: &self.templates,
             settings: &self.settings,
+            public_url: &self.public_url,
         };
         let applied = applier.apply(conn, &context, &decision).await?;
 

@@ -16,7 +16,7 @@ use crate::weekly::standings::Standings;
 pub use self::csv::{EvidenceCsv, csv};
 pub use self::json::json;
 pub use self::table::table;
-pub use self::xlsx::{Evidence, MAX_SHEET_ROWS, xlsx};
+pub use self::xlsx::{Evidence, MAX_SHEET_ROWS, xlsx, xlsx_bytes};
 
 /// One counted link, the evidence (minh chứng) the Văn phòng files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

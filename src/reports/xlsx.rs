@@ -64,6 +64,16 @@ pub fn xlsx(standings: &Standings, evidence: Evidence<'_>, path: &Path) -> Resul
         })
 }
 
+/// The same workbook as bytes (a download): pure, no file.
+pub fn xlsx_bytes(standings: &Standings, evidence: Evidence<'_>) -> Result<Vec<u8>, ReportError> {
+    build(standings, evidence)
+        .and_then(|mut workbook| workbook.save_to_buffer())
+        .map_err(|e| ReportError::Write {
+            path: "(download)".to_string(),
+            reason: e.to_string(),
+        })
+}
+
 fn build(standings: &Standings, evidence: Evidence<'_>) -> Result<Workbook, XlsxError> {
     let bold = Format::new().set_bold();
     let percent = Format::new().set_num_format("0%");

@@ -68,3 +68,18 @@ pub async fn take_over(
     .rows_affected();
     Ok(taken == 1)
 }
+
+/// How the run of `job` for `period` stands: its state and when it finished, if it ran.
+pub async fn run_state(
+    db: &Db,
+    job: &str,
+    period: &str,
+) -> Result<Option<(JobState, Option<i64>)>> {
+    Ok(
+        sqlx::query_as("SELECT state, finished_at FROM job_runs WHERE job = $1 AND period = $2")
+            .bind(job)
+            .bind(period)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}

@@ -13,6 +13,7 @@ pub mod retention;
 pub mod status;
 pub mod submissions;
 pub mod tokens;
+pub mod web;
 pub mod weekly;
 
 use std::str::FromStr;

@@ -15,4 +15,5 @@ mod import;
 mod migrations;
 mod payloads;
 mod trust;
+mod web;
 mod weekly;

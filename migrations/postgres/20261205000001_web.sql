@@ -1,0 +1,22 @@
+-- The dashboard (issue 12). Tokens are kept as SHA-256 hashes only: a copy of the database
+-- does not let anyone in.
+-- A one-time login link: sent by `WEB` or printed by `lantoa login-link`; 15 minutes, once.
+CREATE TABLE web_login_links (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    token_hash  TEXT    NOT NULL UNIQUE,
+    staff_id    BIGINT  NOT NULL REFERENCES staff (id),
+    created_at  BIGINT  NOT NULL,
+    expires_at  BIGINT  NOT NULL,
+    used_at     BIGINT
+);
+-- A browser session, shared by every instance; it ends after 8 idle hours or at logout.
+CREATE TABLE web_sessions (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    token_hash    TEXT    NOT NULL UNIQUE,
+    staff_id      BIGINT  NOT NULL REFERENCES staff (id),
+    csrf_token    TEXT    NOT NULL,
+    created_at    BIGINT  NOT NULL,
+    last_seen_at  BIGINT  NOT NULL,
+    ended_at      BIGINT
+);
+CREATE INDEX web_sessions_staff ON web_sessions (staff_id);

@@ -1,0 +1,22 @@
+-- The dashboard (issue 12). Tokens are kept as SHA-256 hashes only: a copy of the database
+-- does not let anyone in.
+-- A one-time login link: sent by `WEB` or printed by `lantoa login-link`; 15 minutes, once.
+CREATE TABLE web_login_links (
+    id          INTEGER PRIMARY KEY,
+    token_hash  TEXT    NOT NULL UNIQUE,
+    staff_id    INTEGER NOT NULL REFERENCES staff (id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER
+);
+-- A browser session, shared by every instance; it ends after 8 idle hours or at logout.
+CREATE TABLE web_sessions (
+    id            INTEGER PRIMARY KEY,
+    token_hash    TEXT    NOT NULL UNIQUE,
+    staff_id      INTEGER NOT NULL REFERENCES staff (id),
+    csrf_token    TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_seen_at  INTEGER NOT NULL,
+    ended_at      INTEGER
+);
+CREATE INDEX web_sessions_staff ON web_sessions (staff_id);

@@ -1,0 +1,400 @@
+//! Tổng quan (the province, or where a head works), Đơn vị (every unit in scope) and a unit's
+//! own page (its page posts with who sent each, its people, and a Phòng's schools).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{Me, SignedIn, WebError, render};
+use crate::app::AppState;
+use crate::calendar::IsoWeek;
+use crate::conversation::fold;
+use crate::store::web::{self as store, UnitRow};
+use crate::store::weekly::{self as queries, Scope, Units};
+use crate::weekly::period::Period;
+use crate::weekly::standings::{Standings, UnitStanding};
+
+/// How many past weeks the week picker offers.
+const PICKER_WEEKS: usize = 12;
+
+/// The current ISO week in the province's time zone, by the shared clock.
+pub(super) fn current_week(state: &AppState) -> IsoWeek {
+    let now = jiff::Timestamp::from_millisecond(state.clock.now_ms())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(state.config.settings.time_zone.clone());
+    IsoWeek::containing(now.date())
+}
+
+/// `?week=2026-W48`, within the picker's range; the current week when absent.
+fn chosen_week(state: &AppState, text: Option<&str>) -> Result<IsoWeek, WebError> {
+    let current = current_week(state);
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(current),
+        Some(text) => text
+            .parse::<IsoWeek>()
+            .ok()
+            .filter(|week| *week <= current)
+            .ok_or_else(|| WebError::BadRequest(format!("Tuần không hợp lệ: {text}"))),
+    }
+}
+
+fn picker(current: IsoWeek) -> Vec<String> {
+    std::iter::successors(Some(current), |week| Some(week.previous()))
+        .take(PICKER_WEEKS)
+        .map(|week| week.to_string())
+        .collect()
+}
+
+/// Units met and behind, of one kind.
+#[derive(Debug, Default, Serialize)]
+struct KindCount {
+    kind: &'static str,
+    units: u32,
+    behind: u32,
+}
+
+/// A week's figures for the overview.
+#[derive(Debug, Serialize)]
+struct WeekSummary {
+    week: String,
+    kinds: Vec<KindCount>,
+    units: u32,
+    behind: u32,
+    staff_total: u32,
+    staff_registered: u32,
+    staff_active: u32,
+    participation: f64,
+    coverage: f64,
+    featured_shares: u32,
+    /// The units behind, for the Văn phòng to follow up (at most 30 named).
+    behind_units: Vec<UnitStanding>,
+}
+
+fn ratio(part: u32, whole: u32) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        f64::from(part) / f64::from(whole)
+    }
+}
+
+fn summary(standings: &Standings) -> WeekSummary {
+    let mut kinds: BTreeMap<&'static str, KindCount> = BTreeMap::new();
+    for unit in &standings.units {
+        let count = kinds.entry(unit.kind).or_insert_with(|| KindCount {
+            kind: unit.kind,
+            ..KindCount::default()
+        });
+        count.units += 1;
+        count.behind += u32::from(unit.behind);
+    }
+    let province = &standings.province;
+    WeekSummary {
+        week: standings.period.clone(),
+        kinds: kinds.into_values().collect(),
+        units: province.units,
+        behind: province.units_behind,
+        staff_total: province.staff_total,
+        staff_registered: province.staff_registered,
+        staff_active: province.staff_active,
+        participation: ratio(province.staff_active, province.staff_registered),
+        coverage: ratio(province.staff_registered, province.staff_total),
+        featured_shares: standings.units.iter().map(|u| u.featured_shares).sum(),
+        behind_units: standings
+            .units
+            .iter()
+            .filter(|u| u.behind)
+            .take(30)
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The Sở page's yearly targets and the pace still needed.
+#[derive(Debug, Serialize)]
+struct Target {
+    label: &'static str,
+    done: u32,
+    target: u32,
+    weeks_left: u32,
+    per_week_needed: f64,
+}
+
+fn target(label: &'static str, done: u32, target: u32, weeks_left: u32) -> Target {
+    let missing = target.saturating_sub(done);
+    Target {
+        label,
+        done,
+        target,
+        weeks_left,
+        per_week_needed: if weeks_left == 0 {
+            f64::from(missing)
+        } else {
+            (f64::from(missing) / f64::from(weeks_left) * 10.0).ceil() / 10.0
+        },
+    }
+}
+
+/// Weeks from `week` to the last ISO week of its year, this one included.
+fn weeks_left_in_year(week: IsoWeek) -> u32 {
+    std::iter::successors(Some(week), |w| Some(w.next()))
+        .take_while(|w| w.year() == week.year())
+        .count() as u32
+}
+
+/// `GET /web/`: the province overview for the Văn phòng; a head lands on their own unit.
+pub async fn overview(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, WebError> {
+    if !signed_in.is_admin() {
+        let viewer = &signed_in.session.viewer;
+        return Ok(Redirect::to(&format!("/web/units/{}", viewer.unit_code)).into_response());
+    }
+    let weekly = state.weekly();
+    let this_week = current_week(&state);
+    let (now, _, _) = weekly
+        .standings_in(&Period::week(this_week), signed_in.scope)
+        .await?;
+    let (last, _, _) = weekly
+        .standings_in(&Period::week(this_week.previous()), signed_in.scope)
+        .await?;
+    let featured: Vec<_> = weekly
+        .featured_pages(this_week)
+        .await?
+        .into_iter()
+        .map(|(pick, url)| minijinja::context! { code => pick.code, name => pick.name, url })
+        .collect();
+    let held = queries::held_messages(&state.db, 5).await?;
+    let weeks_left = weeks_left_in_year(this_week);
+    let province = &now.province;
+    let targets = vec![
+        target(
+            "Bài đăng trên trang Sở",
+            province.so_posts_ytd,
+            province.so_posts_target,
+            weeks_left,
+        ),
+        target(
+            "Lượt chia sẻ của Sở",
+            province.so_shares_ytd,
+            province.so_shares_target,
+            weeks_left,
+        ),
+    ];
+    Ok(render(
+        "overview.html",
+        minijinja::context! {
+            me => Me::from(&signed_in),
+            this_week => summary(&now),
+            last_week => summary(&last),
+            featured,
+            targets,
+            held_people => held.people,
+            held_messages => held.messages,
+        },
+    )?
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnitsQuery {
+    week: Option<String>,
+    kind: Option<String>,
+    phong: Option<String>,
+    behind: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+}
+
+/// `GET /web/units`: every unit in scope, filtered and sorted.
+pub async fn units(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(query): Query<UnitsQuery>,
+) -> Result<Html<String>, WebError> {
+    let week = chosen_week(&state, query.week.as_deref())?;
+    let (standings, _, _) = state
+        .weekly()
+        .standings_in(&Period::week(week), signed_in.scope)
+        .await?;
+    let phongs: Vec<(String, String)> = standings
+        .units
+        .iter()
+        .filter(|u| u.kind == "phong")
+        .map(|u| (u.code.clone(), u.name.clone()))
+        .collect();
+    let search = query.q.as_deref().map(fold).unwrap_or_default();
+    let only_behind = query.behind.as_deref() == Some("1");
+    let mut units: Vec<&UnitStanding> = standings
+        .units
+        .iter()
+        .filter(|u| {
+            query
+                .kind
+                .as_deref()
+                .is_none_or(|k| k.is_empty() || u.kind == k)
+        })
+        .filter(|u| {
+            query
+                .phong
+                .as_deref()
+                .is_none_or(|p| p.is_empty() || u.code == p || u.parent_code.as_deref() == Some(p))
+        })
+        .filter(|u| !only_behind || u.behind)
+        .filter(|u| {
+            search.is_empty() || fold(&u.name).contains(&search) || fold(&u.code).contains(&search)
+        })
+        .collect();
+    match query.sort.as_deref() {
+        Some("posts") => units.sort_by_key(|u| std::cmp::Reverse(u.page_posts)),
+        Some("participation") => units.sort_by(|a, b| {
+            ratio(b.staff_active, b.staff_registered)
+                .total_cmp(&ratio(a.staff_active, a.staff_registered))
+        }),
+        Some("name") => units.sort_by_key(|u| fold(&u.name)),
+        _ => {}
+    }
+    render(
+        "units.html",
+        minijinja::context! {
+            me => Me::from(&signed_in),
+            week => week.to_string(),
+            weeks => picker(current_week(&state)),
+            units,
+            phongs,
+            total => standings.units.len(),
+            filter => minijinja::context! {
+                kind => query.kind.unwrap_or_default(),
+                phong => query.phong.unwrap_or_default(),
+                behind => only_behind,
+                q => query.q.unwrap_or_default(),
+                sort => query.sort.unwrap_or_default(),
+            },
+        },
+    )
+}
+
+/// The unit of `code` if the viewer may see it: otherwise "not found", as for no unit at all.
+pub(super) async fn unit_in_scope(
+    state: &AppState,
+    scope: Scope,
+    code: &str,
+) -> Result<UnitRow, WebError> {
+    let unit = store::unit_by_code(&state.db, code)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    match queries::resolve(&state.db, scope).await? {
+        Units::All => Ok(unit),
+        Units::Only(ids) if ids.contains(&unit.id) => Ok(unit),
+        Units::Only(_) => Err(WebError::NotFound),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WeekQuery {
+    week: Option<String>,
+}
+
+/// `GET /web/units/{code}`: one unit's week.
+pub async fn unit(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(code): Path<String>,
+    Query(query): Query<WeekQuery>,
+) -> Result<Html<String>, WebError> {
+    let unit = unit_in_scope(&state, signed_in.scope, &code).await?;
+    let week = chosen_week(&state, query.week.as_deref())?;
+    let weekly = state.weekly();
+    let (standings, _, _) = weekly
+        .standings_in(&Period::week(week), Scope::Subtree(unit.id))
+        .await?;
+    let own = standings
+        .units
+        .iter()
+        .find(|u| u.code == unit.code)
+        .cloned();
+    let schools: Vec<&UnitStanding> = standings
+        .units
+        .iter()
+        .filter(|u| u.parent_code.as_deref() == Some(unit.code.as_str()))
+        .collect();
+    let month = week.monday();
+    let month_weeks =
+        Period::month(&format!("{:04}-{:02}", month.year(), month.month())).map(|p| p.weeks());
+    let month_weeks = month_weeks.unwrap_or_else(|_| vec![week]);
+    let staff = store::staff_activity(&state.db, unit.id, week, &month_weeks).await?;
+    let silent: Vec<&str> = staff
+        .iter()
+        .filter(|p| p.week_links == 0)
+        .map(|p| p.full_name.as_str())
+        .collect();
+    let time_zone = &state.config.settings.time_zone;
+    let posts: Vec<_> = store::page_posts(&state.db, unit.id, week)
+        .await?
+        .into_iter()
+        .map(|post| {
+            let at = jiff::Timestamp::from_millisecond(post.received_at)
+                .map(|t| {
+                    t.to_zoned(time_zone.clone())
+                        .strftime("%d/%m %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            minijinja::context! {
+                at,
+                url => post.url,
+                sender => post.sender_name.unwrap_or_else(|| "—".to_string()),
+                sender_code => post.sender_code.unwrap_or_default(),
+            }
+        })
+        .collect();
+    render(
+        "unit.html",
+        minijinja::context! {
+            me => Me::from(&signed_in),
+            unit => minijinja::context! { code => unit.code, name => unit.name, kind => unit.kind },
+            own,
+            week => week.to_string(),
+            weeks => picker(current_week(&state)),
+            posts,
+            staff,
+            silent,
+            schools,
+            month_weeks => month_weeks.len(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_needed_rounds_up_to_a_tenth() {
+        let t = target("x", 150, 192, 4);
+        assert_eq!(t.per_week_needed, 10.5);
+        let done = target("x", 200, 192, 4);
+        assert_eq!(done.per_week_needed, 0.0);
+        assert_eq!(target("x", 0, 10, 0).per_week_needed, 10.0);
+    }
+
+    #[test]
+    fn weeks_left_count_this_one_and_stop_at_the_year() {
+        assert_eq!(
+            weeks_left_in_year("2026-W52".parse().unwrap()),
+            jiff_weeks(2026) - 51
+        );
+        assert_eq!(
+            weeks_left_in_year("2026-W01".parse().unwrap()),
+            jiff_weeks(2026)
+        );
+    }
+
+    fn jiff_weeks(year: i16) -> u32 {
+        // 2026 has 53 ISO weeks.
+        if year == 2026 { 53 } else { 52 }
+    }
+}

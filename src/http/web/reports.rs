@@ -1,0 +1,128 @@
+//! Báo cáo: the same files as `lantoa report` (CSV, XLSX, JSON) for a week, a month or a
+//! range of days, for the viewer's scope or a unit within it.
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::pages::{current_week, unit_in_scope};
+use super::{Me, SignedIn, WebError, render};
+use crate::app::AppState;
+use crate::reports::{Evidence, MAX_SHEET_ROWS, csv, json, xlsx_bytes};
+use crate::store::weekly::Scope;
+use crate::weekly::period::Period;
+
+/// `GET /web/reports`: the download form.
+pub async fn page(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Html<String>, WebError> {
+    let week = current_week(&state);
+    let monday = week.monday();
+    render(
+        "reports.html",
+        minijinja::context! {
+            me => Me::from(&signed_in),
+            last_week => week.previous().to_string(),
+            this_month => format!("{:04}-{:02}", monday.year(), monday.month()),
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DownloadQuery {
+    /// `week`, `month` or `days`.
+    period: String,
+    #[serde(default)]
+    week: String,
+    #[serde(default)]
+    month: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// A unit within the viewer's scope; empty for the whole scope.
+    #[serde(default)]
+    unit: String,
+    /// `csv`, `xlsx` or `json`.
+    format: String,
+}
+
+fn period(query: &DownloadQuery) -> Result<Period, WebError> {
+    let bad = |what: &str| WebError::BadRequest(format!("{what} không hợp lệ"));
+    match query.period.as_str() {
+        "week" => Ok(Period::week(query.week.parse().map_err(|_| bad("Tuần"))?)),
+        "month" => Period::month(&query.month).map_err(|_| bad("Tháng")),
+        "days" => Period::days(&query.from, &query.to).map_err(|_| bad("Khoảng ngày")),
+        _ => Err(bad("Kỳ báo cáo")),
+    }
+}
+
+/// `GET /web/reports/download`.
+pub async fn download(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(query): Query<DownloadQuery>,
+) -> Result<Response, WebError> {
+    let period = period(&query)?;
+    let (scope, name) = if query.unit.is_empty() {
+        let name = match signed_in.scope {
+            Scope::Province => "tinh".to_string(),
+            _ => signed_in.session.viewer.unit_code.clone(),
+        };
+        (signed_in.scope, name)
+    } else {
+        let unit = unit_in_scope(&state, signed_in.scope, &query.unit).await?;
+        (Scope::Subtree(unit.id), unit.code)
+    };
+    let weekly = state.weekly();
+    let (standings, _, range) = weekly.standings_in(&period, scope).await?;
+    let file = format!("lantoa-{name}-{}", period.label.replace("..", "_"));
+    let (content_type, extension, body): (&str, &str, Vec<u8>) = match query.format.as_str() {
+        "csv" => (
+            "text/csv; charset=utf-8",
+            "csv",
+            csv(&standings).into_bytes(),
+        ),
+        "json" => ("application/json", "json", json(&standings).into_bytes()),
+        "xlsx" => {
+            let total = weekly.evidence_count(&range, scope).await?;
+            let rows;
+            let evidence = if total < MAX_SHEET_ROWS {
+                rows = weekly.evidence(&range, scope).await?;
+                Evidence::Rows(&rows)
+            } else {
+                // A year of a province does not fit a sheet: `lantoa report` writes it beside.
+                Evidence::Beside {
+                    file: "lantoa report --format xlsx --out …",
+                    rows: total,
+                }
+            };
+            let bytes = xlsx_bytes(&standings, evidence).map_err(|err| {
+                WebError::Job(crate::weekly::jobs::JobError::Write(err.to_string()))
+            })?;
+            (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "xlsx",
+                bytes,
+            )
+        }
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "Định dạng không hợp lệ: {other}"
+            )));
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}.{extension}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

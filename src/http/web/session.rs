@@ -1,0 +1,250 @@
+//! Signing in with a one-time link, the session cookie, CSRF tokens and signing out.
+//!
+//! Opening a login link shows a button instead of signing in at once: chat apps open links
+//! to draw their previews, and a preview must not spend the link.
+
+use axum::extract::{Form, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{WebError, render};
+use crate::app::AppState;
+use crate::identity::web_access::{self, SESSION_IDLE_MS, Token};
+use crate::store::identity::{self as audit_log, AuditEntry};
+use crate::store::web::{self as store, Session};
+use crate::store::weekly::Scope;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "lantoa_session";
+/// A session's last use is written at most this often (not on every page).
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// The signed-in viewer of a request, and what they may see.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: Session,
+    pub scope: Scope,
+}
+
+impl SignedIn {
+    /// Refuses a form whose CSRF token is not the session's.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
+        if constant_time_eq(submitted.as_bytes(), self.session.csrf_token.as_bytes()) {
+            Ok(())
+        } else {
+            Err(WebError::Csrf)
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.scope == Scope::Province
+    }
+
+    pub fn require_admin(&self) -> Result<(), WebError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(WebError::AdminOnly)
+        }
+    }
+
+    /// An audit entry for a change this viewer made in the browser.
+    pub fn audit(&self, action: &'static str, detail: String) -> AuditEntry {
+        AuditEntry {
+            action,
+            actor: self.session.viewer.code.clone(),
+            actor_staff_id: Some(self.session.viewer.staff_id),
+            actor_identity_id: None,
+            subject_staff_id: None,
+            detail: format!("web: {detail}"),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let secret = cookie(&parts.headers, COOKIE)
+            .filter(|secret| web_access::well_formed(secret))
+            .ok_or(WebError::SignedOut)?;
+        let now = state.clock.now_ms();
+        let session =
+            store::live_session(&state.db, &web_access::hash(secret), now, SESSION_IDLE_MS)
+                .await?
+                .ok_or(WebError::SignedOut)?;
+        if now - session.last_seen_at >= TOUCH_EVERY_MS {
+            store::touch_session(&state.db, session.id, now).await?;
+        }
+        let scope = web_access::scope_of(&session.viewer);
+        Ok(Self { session, scope })
+    }
+}
+
+/// `GET /web/login/{token}`: a page with one button that signs in.
+pub async fn login_page(Path(token): Path<String>) -> Result<Html<String>, WebError> {
+    if !web_access::well_formed(&token) {
+        return Err(WebError::LinkSpent);
+    }
+    render("login.html", minijinja::context! { token })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    token: String,
+}
+
+/// `POST /web/login`: spends the link, starts a session, lands where the person works.
+pub async fn login(
+    State(state): State<AppState>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    if !web_access::well_formed(&form.token) {
+        return Err(WebError::LinkSpent);
+    }
+    let now = state.clock.now_ms();
+    let session = Token::generate();
+    let csrf = Token::generate().secret;
+    let _writing = state.db.write_lock().await;
+    let mut tx = state.db.begin_write().await?;
+    let staff_id = store::use_login_link(&mut tx, &web_access::hash(&form.token), now).await?;
+    let viewer = match staff_id {
+        Some(staff_id) => store::leader_by_id(&mut tx, staff_id).await?,
+        None => None,
+    };
+    let Some(viewer) = viewer else {
+        // A spent link stays spent even when its person is no longer a head.
+        crate::store::commit(tx).await?;
+        return Err(WebError::LinkSpent);
+    };
+    store::create_session(&mut tx, &session.hash, viewer.staff_id, &csrf, now).await?;
+    let entry = AuditEntry {
+        action: "web_login",
+        actor: viewer.code.clone(),
+        actor_staff_id: Some(viewer.staff_id),
+        actor_identity_id: None,
+        subject_staff_id: None,
+        detail: "web: signed in with a login link".to_string(),
+    };
+    audit_log::audit(&mut tx, &entry, now).await?;
+    crate::store::commit(tx).await?;
+    tracing::info!(staff = %viewer.code, "dashboard sign-in");
+    let cookie = session_cookie(&session.secret, secure(&state));
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&web_access::landing(&viewer)),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /web/logout`.
+pub async fn logout(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    signed_in.check_csrf(&form.csrf)?;
+    let now = state.clock.now_ms();
+    let _writing = state.db.write_lock().await;
+    let mut tx = state.db.begin_write().await?;
+    store::end_session(&mut tx, signed_in.session.id, now).await?;
+    audit_log::audit(
+        &mut tx,
+        &signed_in.audit("web_logout", "signed out".into()),
+        now,
+    )
+    .await?;
+    crate::store::commit(tx).await?;
+    let page = render("signed_out.html", minijinja::context! {})?;
+    Ok((
+        StatusCode::OK,
+        [(header::SET_COOKIE, cleared_cookie(secure(&state)))],
+        page,
+    )
+        .into_response())
+}
+
+/// Under https the cookie is sent over https only.
+fn secure(state: &AppState) -> bool {
+    state.config.public_url.starts_with("https://")
+}
+
+/// The session cookie: not readable by scripts, not sent with other sites' form posts, and
+/// gone when the browser closes (the server ends it after 8 idle hours anyway).
+fn session_cookie(secret: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={secret}; Path=/web; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .expect("hex and fixed attributes are a valid header")
+}
+
+fn cleared_cookie(secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}=; Path=/web; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .expect("fixed attributes are a valid header")
+}
+
+/// The value of one cookie of a request.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; lantoa_session=abc; b=2"),
+        );
+        assert_eq!(cookie(&headers, COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn the_cookie_is_httponly_samesite_and_secure_under_https() {
+        let plain = session_cookie("abc", false);
+        let plain = plain.to_str().unwrap();
+        assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax"));
+        assert!(!plain.contains("Secure"));
+        assert!(
+            session_cookie("abc", true)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure")
+        );
+    }
+
+    #[test]
+    fn csrf_tokens_compare_whole() {
+        assert!(constant_time_eq(b"abcd", b"abcd"));
+        assert!(!constant_time_eq(b"abcd", b"abce"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(!constant_time_eq(b"", b"abcd"));
+    }
+}

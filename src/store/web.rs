@@ -1,0 +1,292 @@
+//! The dashboard's one-time login links and browser sessions (tokens stored as hashes only),
+//! who is signed in, and the rows its pages read beyond the standings.
+
+use sqlx::AnyConnection;
+
+use super::{Db, Result, placeholders};
+use crate::calendar::IsoWeek;
+use crate::org::{Role, UnitKind};
+
+/// A signed-in head or admin, with the unit they lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub staff_id: i64,
+    pub code: String,
+    pub full_name: String,
+    pub role: Role,
+    pub unit_id: i64,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub unit_kind: UnitKind,
+}
+
+#[derive(sqlx::FromRow)]
+struct ViewerRow {
+    staff_id: i64,
+    code: String,
+    full_name: String,
+    role: String,
+    unit_id: i64,
+    unit_code: String,
+    unit_name: String,
+    unit_kind: String,
+}
+
+impl ViewerRow {
+    /// Only active heads and admins of active units may use the dashboard.
+    fn into_leader(self) -> Option<Viewer> {
+        let role = Role::parse(&self.role).filter(|role| *role != Role::Member)?;
+        Some(Viewer {
+            staff_id: self.staff_id,
+            code: self.code,
+            full_name: self.full_name,
+            role,
+            unit_id: self.unit_id,
+            unit_code: self.unit_code,
+            unit_name: self.unit_name,
+            unit_kind: UnitKind::parse(&self.unit_kind)?,
+        })
+    }
+}
+
+const VIEWER_COLUMNS: &str = "p.id AS staff_id, p.code, p.full_name, p.role, u.id AS unit_id, \
+     u.code AS unit_code, u.name AS unit_name, u.kind AS unit_kind";
+
+/// The active head or admin with this roster code (`lantoa login-link`).
+pub async fn leader_by_code(db: &Db, code: &str) -> Result<Option<Viewer>> {
+    let row: Option<ViewerRow> = sqlx::query_as(&format!(
+        "SELECT {VIEWER_COLUMNS} FROM staff p JOIN units u ON u.id = p.unit_id \
+         WHERE p.code = $1 AND p.status = 'active' AND u.status = 'active'"
+    ))
+    .bind(code)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.and_then(ViewerRow::into_leader))
+}
+
+/// The active head or admin with this id (the one a login link was made for).
+pub async fn leader_by_id(conn: &mut AnyConnection, staff_id: i64) -> Result<Option<Viewer>> {
+    let row: Option<ViewerRow> = sqlx::query_as(&format!(
+        "SELECT {VIEWER_COLUMNS} FROM staff p JOIN units u ON u.id = p.unit_id \
+         WHERE p.id = $1 AND p.status = 'active' AND u.status = 'active'"
+    ))
+    .bind(staff_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.and_then(ViewerRow::into_leader))
+}
+
+/// Whether the staff member has a chat account linked through an invite: heads and admins
+/// earn a login link in chat only from such an account.
+pub async fn linked_by_invite(conn: &mut AnyConnection, identity_id: i64) -> Result<bool> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM identities WHERE id = $1 AND staff_id IS NOT NULL \
+         AND verified_via = 'invite'",
+    )
+    .bind(identity_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(count > 0)
+}
+
+pub async fn create_login_link(
+    conn: &mut AnyConnection,
+    staff_id: i64,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO web_login_links (token_hash, staff_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(staff_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Spends a login link: the staff member it was made for, once, before it expires; `None`
+/// for an unknown, used or expired link (the same answer for all three).
+pub async fn use_login_link(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE web_login_links SET used_at = $1 \
+         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING staff_id",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn create_session(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    staff_id: i64,
+    csrf_token: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO web_sessions (token_hash, staff_id, csrf_token, created_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(token_hash)
+    .bind(staff_id)
+    .bind(csrf_token)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A live session: its CSRF token and who it belongs to.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub csrf_token: String,
+    pub last_seen_at: i64,
+    pub viewer: Viewer,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    session_id: i64,
+    csrf_token: String,
+    last_seen_at: i64,
+    #[sqlx(flatten)]
+    viewer: ViewerRow,
+}
+
+/// The session of this token, if it has not ended, was used within `idle_ms`, and its person
+/// is still an active head or admin (a person removed from the roster is signed out at once).
+pub async fn live_session(
+    db: &Db,
+    token_hash: &str,
+    now: i64,
+    idle_ms: i64,
+) -> Result<Option<Session>> {
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
+        "SELECT w.id AS session_id, w.csrf_token, w.last_seen_at, {VIEWER_COLUMNS} \
+         FROM web_sessions w JOIN staff p ON p.id = w.staff_id JOIN units u ON u.id = p.unit_id \
+         WHERE w.token_hash = $1 AND w.ended_at IS NULL AND w.last_seen_at > $2 \
+         AND p.status = 'active' AND u.status = 'active'"
+    ))
+    .bind(token_hash)
+    .bind(now - idle_ms)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.and_then(|row| {
+        Some(Session {
+            id: row.session_id,
+            csrf_token: row.csrf_token,
+            last_seen_at: row.last_seen_at,
+            viewer: row.viewer.into_leader()?,
+        })
+    }))
+}
+
+/// Keeps a session alive.
+pub async fn touch_session(db: &Db, session_id: i64, now: i64) -> Result<()> {
+    let _write = db.write_lock().await;
+    sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
+        .bind(now)
+        .bind(session_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn end_session(conn: &mut AnyConnection, session_id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE web_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+        .bind(now)
+        .bind(session_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A unit the dashboard names in a URL.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UnitRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub parent_id: Option<i64>,
+}
+
+/// The active unit with this code, whatever the viewer's scope (the caller checks it).
+pub async fn unit_by_code(db: &Db, code: &str) -> Result<Option<UnitRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, code, name, kind, parent_id FROM units WHERE code = $1 AND status = 'active'",
+    )
+    .bind(code)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// One of a unit's page posts of a week, with who sent it first.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PagePost {
+    pub received_at: i64,
+    pub url: String,
+    pub sender_code: Option<String>,
+    pub sender_name: Option<String>,
+}
+
+pub async fn page_posts(db: &Db, unit_id: i64, week: IsoWeek) -> Result<Vec<PagePost>> {
+    Ok(sqlx::query_as(
+        "SELECT pp.received_at, s.raw_url AS url, p.code AS sender_code, \
+         p.full_name AS sender_name FROM unit_page_posts pp \
+         JOIN submissions s ON s.id = pp.submission_id LEFT JOIN staff p ON p.id = s.staff_id \
+         WHERE pp.unit_id = $1 AND pp.week = $2 ORDER BY pp.received_at",
+    )
+    .bind(unit_id)
+    .bind(week.to_string())
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// A unit's person: registered or not, counted links in the week, active weeks of the month.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct StaffActivity {
+    pub code: String,
+    pub full_name: String,
+    pub role: String,
+    pub accounts: i64,
+    pub week_links: i64,
+    pub month_weeks: i64,
+}
+
+pub async fn staff_activity(
+    db: &Db,
+    unit_id: i64,
+    week: IsoWeek,
+    month_weeks: &[IsoWeek],
+) -> Result<Vec<StaffActivity>> {
+    let list = placeholders(3..3 + month_weeks.len().max(1));
+    let sql = format!(
+        "SELECT p.code, p.full_name, p.role, \
+         (SELECT COUNT(*) FROM identities i WHERE i.staff_id = p.id) AS accounts, \
+         (SELECT COUNT(*) FROM submissions s WHERE s.staff_id = p.id AND s.status = 'counted' \
+          AND s.week = $2) AS week_links, \
+         (SELECT COUNT(DISTINCT s.week) FROM submissions s WHERE s.staff_id = p.id \
+          AND s.status = 'counted' AND s.week IN ({list})) AS month_weeks \
+         FROM staff p WHERE p.unit_id = $1 AND p.status = 'active' ORDER BY p.code"
+    );
+    let mut query = sqlx::query_as(&sql).bind(unit_id).bind(week.to_string());
+    if month_weeks.is_empty() {
+        query = query.bind(week.to_string());
+    }
+    for month_week in month_weeks {
+        query = query.bind(month_week.to_string());
+    }
+    Ok(query.fetch_all(db.pool()).await?)
+}

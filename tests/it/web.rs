@@ -1,0 +1,460 @@
+//! The dashboard through the real router and database: signing in by link, sessions, scope,
+//! CSRF, the featured choice and report downloads. (tests/it/browser.rs drives the same pages
+//! in Chromium.)
+
+use std::time::Duration;
+
+use crate::support::{self, World, world};
+use lantoa::clock::Clock;
+use lantoa::identity::web_access;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+/// A client that shows redirects instead of following them (they carry the cookie).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A fresh one-time link's token for a head or admin.
+async fn login_token(w: &World, staff_code: &str) -> String {
+    let link = web_access::login_link_for(
+        &w.app.state.db,
+        staff_code,
+        &w.app.state.config.public_url,
+        w.app.state.clock.now_ms(),
+    )
+    .await
+    .unwrap();
+    link.rsplit('/').next().unwrap().to_string()
+}
+
+/// Spends the token; the response of `POST /web/login`.
+async fn spend(w: &World, token: &str) -> reqwest::Response {
+    client()
+        .post(w.app.url("/web/login"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Signs in and returns the `Cookie` header value of the session.
+async fn sign_in(w: &World, staff_code: &str) -> String {
+    let token = login_token(w, staff_code).await;
+    let response = spend(w, &token).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{staff_code}");
+    let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap();
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+async fn get(w: &World, cookie: &str, path: &str) -> (StatusCode, String) {
+    let response = client()
+        .get(w.app.url(path))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// The CSRF token the layout's logout form carries.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    page[at..at + 32].to_string()
+}
+
+#[tokio::test]
+async fn web_in_chat_gives_heads_a_one_time_link_and_members_a_polite_no() {
+    let w = world().await;
+    w.app.zalo_register(&w.fake, "head", "GV0013").await;
+    let reply = w.app.zalo_says(&w.fake, "head", "WEB").await;
+    assert!(reply.contains("dùng được một lần"), "{reply}");
+    let link = reply
+        .split_whitespace()
+        .find(|word| word.contains("/web/login/"))
+        .expect("a link in the reply");
+    let token = link.rsplit('/').next().unwrap();
+    assert!(web_access::well_formed(token), "{token}");
+    assert_eq!(spend(&w, token).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        spend(&w, token).await.status(),
+        StatusCode::FORBIDDEN,
+        "once only"
+    );
+
+    w.app.zalo_register(&w.fake, "member", "GV0014").await;
+    let refusal = w.app.zalo_says(&w.fake, "member", "web").await;
+    assert!(refusal.contains("dành cho thủ trưởng"), "{refusal}");
+    assert!(!refusal.contains("/web/login/"));
+    let stranger = w.app.zalo_says(&w.fake, "stranger", "WEB").await;
+    assert!(!stranger.contains("/web/login/"), "{stranger}");
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM web_login_links").await,
+        1,
+        "only the head got a link"
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'web_link'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_login_link_starts_a_session_once_and_lands_where_the_head_works() {
+    let w = world().await;
+    let token = login_token(&w, "GV0013").await;
+    // Opening the link (as a chat app's preview does) does not spend it.
+    let (status, page) = get(&w, "", &format!("/web/login/{token}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"sign-in\""));
+    let response = spend(&w, &token).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/web/units/TH-LG-01");
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("lantoa_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http here: {cookie}");
+    let session = cookie.split(';').next().unwrap();
+    let (status, page) = get(&w, session, "/web/units/TH-LG-01").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Trường Tiểu học Nguyễn Huệ"), "{page}");
+    assert!(page.contains("Phan Thị Mỹ Dung"), "its staff are listed");
+
+    let again = spend(&w, &token).await;
+    assert_eq!(again.status(), StatusCode::FORBIDDEN);
+    assert!(again.text().await.unwrap().contains("đã được dùng"));
+    // The database keeps hashes only.
+    assert_eq!(
+        w.app
+            .count(&format!(
+                "SELECT COUNT(*) FROM web_login_links WHERE token_hash = '{token}'"
+            ))
+            .await,
+        0
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'web_login' AND actor = 'GV0013'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn links_expire_after_fifteen_minutes_and_sessions_after_eight_idle_hours() {
+    let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+    let w = support::world_at(clock.clone()).await;
+    let late = login_token(&w, "GV0013").await;
+    clock.advance(Duration::from_secs(15 * 60 + 1));
+    assert_eq!(spend(&w, &late).await.status(), StatusCode::FORBIDDEN);
+
+    let cookie = sign_in(&w, "GV0013").await;
+    clock.advance(Duration::from_secs(7 * 3600));
+    assert_eq!(
+        get(&w, &cookie, "/web/units").await.0,
+        StatusCode::OK,
+        "7 h: still on"
+    );
+    clock.advance(Duration::from_secs(7 * 3600));
+    assert_eq!(
+        get(&w, &cookie, "/web/units").await.0,
+        StatusCode::OK,
+        "idle time counts from the last request"
+    );
+    clock.advance(Duration::from_secs(8 * 3600 + 60));
+    let (status, page) = get(&w, &cookie, "/web/units").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("gửi WEB"), "{page}");
+}
+
+#[tokio::test]
+async fn each_role_sees_its_scope_and_another_units_url_is_not_found() {
+    let w = world().await;
+    // A school head: their school only.
+    let school = sign_in(&w, "GV0013").await;
+    let (status, missing) = get(&w, &school, "/web/units/TH-LG-02").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!missing.contains("Võ Thị Ánh Tuyết"), "none of its data");
+    let (status, nonexistent) = get(&w, &school, "/web/units/NO-SUCH-UNIT").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing, nonexistent,
+        "another unit looks like no unit at all"
+    );
+    assert_eq!(
+        get(&w, &school, "/web/featured").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, list) = get(&w, &school, "/web/units").await;
+    assert!(
+        list.contains("TH-LG-01") && !list.contains("TH-LG-02"),
+        "{list}"
+    );
+    let landing = client()
+        .get(w.app.url("/web/"))
+        .header(COOKIE, &school)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landing.headers()[LOCATION], "/web/units/TH-LG-01");
+    let (status, _) = get(
+        &w,
+        &school,
+        "/web/reports/download?period=week&week=2026-W01&format=csv&unit=TH-HL-01",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no report of another unit");
+
+    // A Phòng head: the Phòng and its schools.
+    let phong = sign_in(&w, "CB0007").await;
+    let (status, page) = get(&w, &phong, "/web/units/PGD-LG").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Trường Tiểu học Nguyễn Huệ"),
+        "its schools are listed"
+    );
+    assert_eq!(
+        get(&w, &phong, "/web/units/TH-LG-01").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&w, &phong, "/web/units/TH-HL-01").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&w, &phong, "/web/units/SO").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // The Văn phòng: the province.
+    let admin = sign_in(&w, "CB0002").await;
+    let (status, overview) = get(&w, &admin, "/web/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(overview.contains("Tổng quan toàn tỉnh"));
+    assert!(
+        overview.contains("Trường Tiểu học Lê Lợi, xã Hòa An"),
+        "names the units behind"
+    );
+    assert_eq!(
+        get(&w, &admin, "/web/units/TH-HL-01").await.0,
+        StatusCode::OK
+    );
+    // Search without diacritics.
+    let (_, found) = get(&w, &admin, "/web/units?q=hoa+an").await;
+    assert!(
+        found.contains("TH-HL-01") && !found.contains("TH-LG-01"),
+        "{found}"
+    );
+}
+
+#[tokio::test]
+async fn members_and_strangers_cannot_get_in() {
+    let w = world().await;
+    let member = web_access::login_link_for(&w.app.state.db, "GV0014", "http://x", 0).await;
+    assert!(member.is_err(), "no link for a member");
+    let unknown = web_access::login_link_for(&w.app.state.db, "NOBODY", "http://x", 0).await;
+    assert!(unknown.is_err());
+    for cookie in [
+        "",
+        "lantoa_session=",
+        "lantoa_session=0123456789abcdef0123456789abcdef",
+        "lantoa_session=' OR 1=1 --",
+        "lantoa_session=%00%00",
+    ] {
+        assert_eq!(
+            get(&w, cookie, "/web/units").await.0,
+            StatusCode::UNAUTHORIZED,
+            "{cookie}"
+        );
+    }
+    assert_eq!(
+        get(&w, "", "/web/login/..%2F..%2Fetc").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        spend(&w, "not-a-token").await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // A head who leaves the roster is signed out at once.
+    let cookie = sign_in(&w, "GV0013").await;
+    w.app
+        .exec("UPDATE staff SET status = 'inactive' WHERE code = 'GV0013'")
+        .await;
+    assert_eq!(
+        get(&w, &cookie, "/web/units").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_changes_nothing() {
+    let w = world().await;
+    let admin = sign_in(&w, "CB0002").await;
+    let (_, page) = get(&w, &admin, "/web/featured").await;
+    let csrf = csrf_of(&page);
+    let post = |form: Vec<(&'static str, String)>| {
+        client()
+            .post(w.app.url("/web/featured"))
+            .header(COOKIE, &admin)
+            .form(&form)
+            .send()
+    };
+    let refused = post(vec![
+        ("action", "choose".into()),
+        ("codes", "TH-LG-01".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let wrong = post(vec![
+        ("csrf", "0".repeat(32)),
+        ("action", "choose".into()),
+        ("codes", "TH-LG-01".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM featured_pages").await, 0);
+
+    let bad = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "choose".into()),
+        ("codes", "NOPE".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), StatusCode::OK);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("không phải trường hoặc Phòng")
+    );
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM featured_pages").await, 0);
+
+    let chosen = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "choose".into()),
+        ("codes", "TH-LG-01, PGD-HL".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(chosen.status(), StatusCode::OK);
+    let page = chosen.text().await.unwrap();
+    assert!(page.contains("Đã lưu"), "{page}");
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM featured_pages WHERE source = 'chosen'")
+            .await,
+        2
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'chon' AND actor = 'CB0002' AND detail LIKE 'web:%'")
+            .await,
+        1
+    );
+
+    // Signing out needs the token too, and ends the session.
+    let logout = client()
+        .post(w.app.url("/web/logout"))
+        .header(COOKIE, &admin)
+        .form(&[("csrf", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::FORBIDDEN);
+    let logout = client()
+        .post(w.app.url("/web/logout"))
+        .header(COOKIE, &admin)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::OK);
+    assert!(
+        logout.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(get(&w, &admin, "/web/").await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn reports_download_the_cli_files_for_the_scope() {
+    let w = world().await;
+    w.app.zalo_register(&w.fake, "t", "GV0014").await;
+    w.app
+        .zalo_says(
+            &w.fake,
+            "t",
+            "https://www.facebook.com/thnguyenhue.lg/posts/1234567890123456",
+        )
+        .await;
+    let week = support::this_week().to_string();
+    let head = sign_in(&w, "GV0013").await;
+    let response = client()
+        .get(w.app.url(&format!(
+            "/web/reports/download?period=week&week={week}&format=xlsx"
+        )))
+        .header(COOKIE, &head)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".xlsx")
+    );
+    let bytes = response.bytes().await.unwrap();
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    use calamine::Reader;
+    let sheet = workbook.worksheet_range("Tổng hợp").unwrap();
+    let codes: Vec<String> = sheet.rows().skip(1).map(|row| row[0].to_string()).collect();
+    assert_eq!(codes, ["TH-LG-01"], "the head's scope only");
+    let evidence = workbook.worksheet_range("Minh chứng").unwrap();
+    assert!(
+        evidence.rows().any(|row| row
+            .iter()
+            .any(|cell| cell.to_string().contains("1234567890123456"))),
+        "the link is in the evidence"
+    );
+
+    let (status, csv) = get(
+        &w,
+        &head,
+        &format!("/web/reports/download?period=week&week={week}&format=csv"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        csv.contains("TH-LG-01") && !csv.contains("TH-HL-01"),
+        "{csv}"
+    );
+    for bad in [
+        "period=week&week=nonsense&format=csv",
+        "period=week&week=2026-W01&format=exe",
+        "period=decade&format=csv",
+        "period=days&from=2026-02-01&to=2026-01-01&format=csv",
+    ] {
+        let (status, page) = get(&w, &head, &format!("/web/reports/download?{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(page.contains("không hợp lệ"), "{page}");
+    }
+}
