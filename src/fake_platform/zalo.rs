@@ -15,7 +15,11 @@ use serde_json::{Value, json};
 use super::*;
 
 /// `POST /zalo/v3.0/oa/message/cs`.
-pub(super) async fn zalo_send(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn zalo_send(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(response) = shared.begin_send(FakeChannel::Zalo).await {
         return response;
     }
@@ -67,10 +71,7 @@ pub(super) async fn zalo_user_detail(
     if !shared.zalo_token_valid(&headers) {
         return zalo_error(-216);
     }
-    let data: Value = query
-        .get("data")
-        .and_then(|data| serde_json::from_str(data).ok())
-        .unwrap_or(Value::Null);
+    let data = data_param(&query);
     let Some(user_id) = non_empty_str(&data["user_id"]) else {
         return zalo_invalid("user_id");
     };
@@ -99,10 +100,7 @@ pub(super) async fn zalo_conversation(
     if !shared.zalo_token_valid(&headers) {
         return zalo_error(-216);
     }
-    let data: Value = query
-        .get("data")
-        .and_then(|data| serde_json::from_str(data).ok())
-        .unwrap_or(Value::Null);
+    let data = data_param(&query);
     let Some(user_id) = non_empty_str(&data["user_id"]) else {
         return zalo_invalid("data");
     };
@@ -177,6 +175,14 @@ pub(super) async fn zalo_refresh(
     };
     state.oauth_calls.push(call);
     response
+}
+
+/// The JSON of the OA API's `data` query parameter (`Null` when missing or unreadable).
+fn data_param(query: &HashMap<String, String>) -> Value {
+    query
+        .get("data")
+        .and_then(|data| serde_json::from_str(data).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// The Zalo error envelope, always with HTTP 200.
