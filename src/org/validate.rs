@@ -126,6 +126,19 @@ impl<'a> Columns<'a> {
         }
     }
 
+    /// A cell naming one of a few things that `parse` knows and `what` describes.
+    fn choice<T>(
+        &self,
+        row: &Row,
+        column: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        what: &str,
+        issues: &mut Vec<Issue>,
+    ) -> Option<T> {
+        let parse = |text: &str| parse(text).ok_or_else(|| format!("`{text}` is not {what}"));
+        self.parsed(row, column, parse, issues)
+    }
+
     /// The row's `code`, or `None` when it is not a code. A code an earlier row already has
     /// is a problem too; `first_line` remembers where each code was first seen.
     fn unique_code(
@@ -198,13 +211,11 @@ pub fn parse_units(table: &Table) -> Result<Vec<UnitRecord>, Vec<Issue>> {
         let before = issues.len();
         let code = columns.unique_code(row, &mut first_line, &mut issues);
         let name = columns.name(row, "name", &mut issues);
-        let kind = columns.parsed(
+        let kind = columns.choice(
             row,
             "kind",
-            |text| {
-                UnitKind::parse(text)
-                    .ok_or_else(|| format!("`{text}` is not a unit kind (so, phong or truong)"))
-            },
+            UnitKind::parse,
+            "a unit kind (so, phong or truong)",
             &mut issues,
         );
         let parent_code = columns.parsed_if_given(row, "parent_code", parse_code, &mut issues);
@@ -378,13 +389,11 @@ pub fn parse_staff(
                 format!("unit `{unit_code}` is not in the imported units (import units first)"),
             ));
         }
-        let role = columns.parsed(
+        let role = columns.choice(
             row,
             "role",
-            |text| {
-                Role::parse(text)
-                    .ok_or_else(|| format!("`{text}` is not a role (member, head or admin)"))
-            },
+            Role::parse,
+            "a role (member, head or admin)",
             &mut issues,
         );
         let phone = columns.parsed_if_given(row, "phone", normalize_phone, &mut issues);
