@@ -99,14 +99,12 @@ impl ZaloClient {
     }
 
     async fn send_message(&self, access_token: &str, user_id: &str, message: Value) -> SendOutcome {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/v3.0/oa/message/cs", self.api_base))
             .header("access_token", access_token)
-            .json(&json!({"recipient": {"user_id": user_id}, "message": message}))
-            .send()
-            .await;
-        let response = match response {
+            .json(&json!({"recipient": {"user_id": user_id}, "message": message}));
+        let response = match request.send().await {
             Ok(response) => response,
             Err(err) => return request_failure(&err),
         };
@@ -274,7 +272,7 @@ impl MessengerClient {
     }
 
     pub async fn send_text(&self, psid: &str, text: &str, messaging_type: &str) -> SendOutcome {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/me/messages", self.api_base))
             .bearer_auth(self.page_token.expose())
@@ -282,10 +280,8 @@ impl MessengerClient {
                 "recipient": {"id": psid},
                 "messaging_type": messaging_type,
                 "message": {"text": text},
-            }))
-            .send()
-            .await;
-        let response = match response {
+            }));
+        let response = match request.send().await {
             Ok(response) => response,
             Err(err) => return request_failure(&err),
         };
