@@ -32,6 +32,29 @@ fn request_failure(err: &reqwest::Error) -> SendOutcome {
     }
 }
 
+/// A successful send's answer, by the message id it carries.
+fn sent(message_id: Option<&str>) -> SendOutcome {
+    match message_id {
+        Some(id) => SendOutcome::Sent {
+            message_id: id.to_string(),
+        },
+        None => SendOutcome::InDoubt {
+            reason: "success without a message_id".into(),
+        },
+    }
+}
+
+/// The JSON answer to a look-up; a failed request or an unreadable answer is the error's text.
+async fn answer_json(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    request
+        .send()
+        .await
+        .map_err(|err| err.to_string())?
+        .json()
+        .await
+        .map_err(|err| err.to_string())
+}
+
 #[derive(Debug, Clone)]
 pub struct ZaloClient {
     http: reqwest::Client,
@@ -76,14 +99,12 @@ impl ZaloClient {
     }
 
     async fn send_message(&self, access_token: &str, user_id: &str, message: Value) -> SendOutcome {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/v3.0/oa/message/cs", self.api_base))
             .header("access_token", access_token)
-            .json(&json!({"recipient": {"user_id": user_id}, "message": message}))
-            .send()
-            .await;
-        let response = match response {
+            .json(&json!({"recipient": {"user_id": user_id}, "message": message}));
+        let response = match request.send().await {
             Ok(response) => response,
             Err(err) => return request_failure(&err),
         };
@@ -93,14 +114,7 @@ impl ZaloClient {
         }
         match response.json::<Value>().await {
             Ok(body) => match body.get("error").and_then(Value::as_i64) {
-                Some(0) => match body.pointer("/data/message_id").and_then(Value::as_str) {
-                    Some(id) => SendOutcome::Sent {
-                        message_id: id.to_string(),
-                    },
-                    None => SendOutcome::InDoubt {
-                        reason: "success without a message_id".into(),
-                    },
-                },
+                Some(0) => sent(body.pointer("/data/message_id").and_then(Value::as_str)),
                 Some(code) => classify_zalo(
                     code,
                     body.get("message").and_then(Value::as_str).unwrap_or(""),
@@ -121,25 +135,17 @@ impl ZaloClient {
         access_token: &str,
         user_id: &str,
     ) -> Result<Option<String>, String> {
-        let data = json!({"user_id": user_id}).to_string();
-        let body: Value = self
-            .http
-            .get(format!("{}/v3.0/oa/user/detail", self.api_base))
-            .header("access_token", access_token)
-            .query(&[("data", data)])
-            .send()
-            .await
-            .map_err(|err| err.to_string())?
-            .json()
-            .await
-            .map_err(|err| err.to_string())?;
-        match body.get("error").and_then(Value::as_i64) {
-            Some(0) | None => Ok(body
-                .pointer("/data/display_name")
-                .and_then(Value::as_str)
-                .map(str::to_string)),
-            Some(code) => Err(format!("zalo error {code}")),
-        }
+        let body = self
+            .look_up(
+                "/v3.0/oa/user/detail",
+                access_token,
+                json!({"user_id": user_id}),
+            )
+            .await?;
+        Ok(body
+            .pointer("/data/display_name")
+            .and_then(Value::as_str)
+            .map(str::to_string))
     }
 
     /// The id of a message with exactly `text` that the OA sent to `user_id` since `since_ms`.
@@ -150,25 +156,10 @@ impl ZaloClient {
         text: &str,
         since_ms: i64,
     ) -> Result<Option<String>, String> {
-        let data = json!({"user_id": user_id, "offset": 0, "count": 10}).to_string();
-        let body: Value = self
-            .http
-            .get(format!("{}/v2.0/oa/conversation", self.api_base))
-            .header("access_token", access_token)
-            .query(&[("data", data)])
-            .send()
-            .await
-            .map_err(|err| err.to_string())?
-            .json()
-            .await
-            .map_err(|err| err.to_string())?;
-        if let Some(code) = body
-            .get("error")
-            .and_then(Value::as_i64)
-            .filter(|c| *c != 0)
-        {
-            return Err(format!("zalo error {code}"));
-        }
+        let data = json!({"user_id": user_id, "offset": 0, "count": 10});
+        let body = self
+            .look_up("/v2.0/oa/conversation", access_token, data)
+            .await?;
         let found = body
             .get("data")
             .and_then(Value::as_array)
@@ -183,6 +174,21 @@ impl ZaloClient {
             .and_then(|message| message.get("message_id").and_then(Value::as_str))
             .map(str::to_string);
         Ok(found)
+    }
+
+    /// A GET of the OA API with its `data` parameter; an answer with a non-zero `error` is
+    /// an error.
+    async fn look_up(&self, path: &str, access_token: &str, data: Value) -> Result<Value, String> {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.api_base))
+            .header("access_token", access_token)
+            .query(&[("data", data.to_string())]);
+        let body = answer_json(request).await?;
+        match body.get("error").and_then(Value::as_i64) {
+            Some(0) | None => Ok(body),
+            Some(code) => Err(format!("zalo error {code}")),
+        }
     }
 
     /// Exchanges the single-use refresh token for a new pair. Success needs both tokens:
@@ -266,7 +272,7 @@ impl MessengerClient {
     }
 
     pub async fn send_text(&self, psid: &str, text: &str, messaging_type: &str) -> SendOutcome {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/me/messages", self.api_base))
             .bearer_auth(self.page_token.expose())
@@ -274,28 +280,19 @@ impl MessengerClient {
                 "recipient": {"id": psid},
                 "messaging_type": messaging_type,
                 "message": {"text": text},
-            }))
-            .send()
-            .await;
-        let response = match response {
+            }));
+        let response = match request.send().await {
             Ok(response) => response,
             Err(err) => return request_failure(&err),
         };
         let status = response.status();
         let body: Option<Value> = response.json().await.ok();
         if status.is_success() {
-            return match body
-                .as_ref()
-                .and_then(|b| b.get("message_id"))
-                .and_then(Value::as_str)
-            {
-                Some(id) => SendOutcome::Sent {
-                    message_id: id.to_string(),
-                },
-                None => SendOutcome::InDoubt {
-                    reason: "success without a message_id".into(),
-                },
-            };
+            return sent(
+                body.as_ref()
+                    .and_then(|b| b.get("message_id"))
+                    .and_then(Value::as_str),
+            );
         }
         match body.as_ref().and_then(|b| b.get("error")) {
             Some(error) => classify_messenger(
@@ -312,20 +309,9 @@ impl MessengerClient {
         if psid.is_empty() || !psid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err("not a page-scoped id".into());
         }
-        let body: Value = self
-            .http
-            .get(format!("{}/{psid}", self.api_base))
-            .bearer_auth(self.page_token.expose())
-            .query(&[("fields", "first_name,last_name")])
-            .send()
-            .await
-            .map_err(|err| err.to_string())?
-            .json()
-            .await
-            .map_err(|err| err.to_string())?;
-        if let Some(error) = body.get("error") {
-            return Err(format!("messenger error {error}"));
-        }
+        let body = self
+            .look_up(&format!("/{psid}"), &[("fields", "first_name,last_name")])
+            .await?;
         let name = ["first_name", "last_name"]
             .iter()
             .filter_map(|field| body.get(field).and_then(Value::as_str))
@@ -342,24 +328,12 @@ impl MessengerClient {
         text: &str,
         since_ms: i64,
     ) -> Result<Option<String>, String> {
-        let body: Value = self
-            .http
-            .get(format!("{}/me/conversations", self.api_base))
-            .bearer_auth(self.page_token.expose())
-            .query(&[
-                ("user_id", psid),
-                ("platform", "messenger"),
-                ("fields", "messages.limit(10){message,created_time,from}"),
-            ])
-            .send()
-            .await
-            .map_err(|err| err.to_string())?
-            .json()
-            .await
-            .map_err(|err| err.to_string())?;
-        if let Some(error) = body.get("error") {
-            return Err(format!("messenger error {error}"));
-        }
+        let query = [
+            ("user_id", psid),
+            ("platform", "messenger"),
+            ("fields", "messages.limit(10){message,created_time,from}"),
+        ];
+        let body = self.look_up("/me/conversations", &query).await?;
         let messages = body
             .pointer("/data/0/messages/data")
             .and_then(Value::as_array)
@@ -384,5 +358,19 @@ impl MessengerClient {
             })
             .and_then(|message| message.get("id").and_then(Value::as_str))
             .map(str::to_string))
+    }
+
+    /// A GET of the Graph API; an answer with an `error` is an error.
+    async fn look_up(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, String> {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.api_base))
+            .bearer_auth(self.page_token.expose())
+            .query(query);
+        let body = answer_json(request).await?;
+        match body.get("error") {
+            Some(error) => Err(format!("messenger error {error}")),
+            None => Ok(body),
+        }
     }
 }

@@ -500,34 +500,28 @@ fn now_ms() -> i64 {
 mod tests {
     use super::*;
 
+    async fn json_answer(request: reqwest::RequestBuilder) -> Value {
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     async fn zalo_send_text(fake: &FakePlatform, token: &str, user: &str, text: &str) -> Value {
-        reqwest::Client::new()
+        let request = reqwest::Client::new()
             .post(format!("{}/v3.0/oa/message/cs", fake.zalo_api_base()))
             .header("access_token", token)
-            .json(&json!({ "recipient": { "user_id": user }, "message": { "text": text } }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+            .json(&json!({ "recipient": { "user_id": user }, "message": { "text": text } }));
+        json_answer(request).await
     }
 
     async fn zalo_refresh_with(fake: &FakePlatform, refresh_token: &str) -> Value {
-        reqwest::Client::new()
+        let request = reqwest::Client::new()
             .post(format!("{}/v4/oa/access_token", fake.zalo_oauth_base()))
             .header("secret_key", "app-secret")
             .form(&[
                 ("refresh_token", refresh_token),
                 ("app_id", "app-1"),
                 ("grant_type", "refresh_token"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+            ]);
+        json_answer(request).await
     }
 
     async fn messenger_send_text(fake: &FakePlatform, psid: &str, text: &str) -> (u16, Value) {
@@ -665,16 +659,13 @@ mod tests {
         zalo_send_text(&fake, "zalo-access-0", "u2", "other user").await;
         zalo_send_text(&fake, "zalo-access-0", "u1", "second").await;
         let data = json!({ "user_id": "u1", "offset": 0, "count": 10 }).to_string();
-        let body: Value = reqwest::Client::new()
-            .get(format!("{}/v2.0/oa/conversation", fake.zalo_api_base()))
-            .header("access_token", "zalo-access-0")
-            .query(&[("data", data)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = json_answer(
+            reqwest::Client::new()
+                .get(format!("{}/v2.0/oa/conversation", fake.zalo_api_base()))
+                .header("access_token", "zalo-access-0")
+                .query(&[("data", data)]),
+        )
+        .await;
         assert_eq!(body["error"], 0);
         let texts: Vec<&str> = body["data"]
             .as_array()

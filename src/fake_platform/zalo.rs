@@ -54,12 +54,7 @@ pub(super) async fn zalo_send(
         messaging_type: None,
         at_ms: now_ms(),
     });
-    Json(json!({
-        "data": { "message_id": message_id, "user_id": user_id },
-        "error": 0,
-        "message": "Success",
-    }))
-    .into_response()
+    zalo_success(json!({ "message_id": message_id, "user_id": user_id }))
 }
 
 /// `GET /zalo/v3.0/oa/user/detail?data={"user_id":"…"}` (research/zalo.md §5).
@@ -71,10 +66,7 @@ pub(super) async fn zalo_user_detail(
     if !shared.zalo_token_valid(&headers) {
         return zalo_error(-216);
     }
-    let data: Value = query
-        .get("data")
-        .and_then(|data| serde_json::from_str(data).ok())
-        .unwrap_or(Value::Null);
+    let data = data_param(&query);
     let Some(user_id) = non_empty_str(&data["user_id"]) else {
         return zalo_invalid("user_id");
     };
@@ -86,12 +78,9 @@ pub(super) async fn zalo_user_detail(
     let Some(name) = name else {
         return zalo_error(-201);
     };
-    Json(json!({
-        "data": {"user_id": user_id, "display_name": name, "user_is_follower": true,
-                 "shared_info": {}},
-        "error": 0, "message": "Success",
+    zalo_success(json!({
+        "user_id": user_id, "display_name": name, "user_is_follower": true, "shared_info": {},
     }))
-    .into_response()
 }
 
 /// `GET /zalo/v2.0/oa/conversation?data={"user_id":"…","offset":0,"count":N}`.
@@ -103,10 +92,7 @@ pub(super) async fn zalo_conversation(
     if !shared.zalo_token_valid(&headers) {
         return zalo_error(-216);
     }
-    let data: Value = query
-        .get("data")
-        .and_then(|data| serde_json::from_str(data).ok())
-        .unwrap_or(Value::Null);
+    let data = data_param(&query);
     let Some(user_id) = non_empty_str(&data["user_id"]) else {
         return zalo_invalid("data");
     };
@@ -129,7 +115,7 @@ pub(super) async fn zalo_conversation(
             })
         })
         .collect();
-    Json(json!({ "data": messages, "error": 0, "message": "Success" })).into_response()
+    zalo_success(json!(messages))
 }
 
 /// `POST /zalo-oauth/v4/oa/access_token` with the refresh-token grant.
@@ -181,6 +167,19 @@ pub(super) async fn zalo_refresh(
     };
     state.oauth_calls.push(call);
     response
+}
+
+/// The JSON of the OA API's `data` query parameter (`Null` when missing or unreadable).
+fn data_param(query: &HashMap<String, String>) -> Value {
+    query
+        .get("data")
+        .and_then(|data| serde_json::from_str(data).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// The Zalo success envelope around `data`.
+fn zalo_success(data: Value) -> Response {
+    Json(json!({ "data": data, "error": 0, "message": "Success" })).into_response()
 }
 
 /// The Zalo error envelope, always with HTTP 200.

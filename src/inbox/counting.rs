@@ -208,18 +208,19 @@ pub async fn credit_or_check(
     week: &str,
     received_at: i64,
 ) -> Result<Credit, crate::store::StoreError> {
-    let Some(owner) = owner else {
-        return Ok(Credit::None);
-    };
-    let Some((unit_id, name)) = submissions::unit_of_owner(conn, owner).await? else {
-        return Ok(Credit::None);
-    };
     if key.starts_with("web:") {
+        let Some((_, name)) = unit_owning(conn, owner).await? else {
+            return Ok(Credit::None);
+        };
         submissions::set_page_check(conn, submission_id, "pending").await?;
         return Ok(Credit::Checking(name));
     }
-    submissions::credit_page_post(conn, unit_id, key, submission_id, week, received_at).await?;
-    Ok(Credit::Credited(name))
+    Ok(
+        match credit_if_page_post(conn, submission_id, key, owner, week, received_at).await? {
+            Some(name) => Credit::Credited(name),
+            None => Credit::None,
+        },
+    )
 }
 
 /// Where a unit website's article is asked for: the page its key names (not the link as sent,
@@ -239,14 +240,22 @@ pub async fn credit_if_page_post(
     week: &str,
     received_at: i64,
 ) -> Result<Option<String>, crate::store::StoreError> {
-    let Some(owner) = owner else {
-        return Ok(None);
-    };
-    let Some((unit_id, name)) = submissions::unit_of_owner(conn, owner).await? else {
+    let Some((unit_id, name)) = unit_owning(conn, owner).await? else {
         return Ok(None);
     };
     submissions::credit_page_post(conn, unit_id, key, submission_id, week, received_at).await?;
     Ok(Some(name))
+}
+
+/// The id and name of the unit whose page is `owner`.
+async fn unit_owning(
+    conn: &mut AnyConnection,
+    owner: Option<&str>,
+) -> Result<Option<(i64, String)>, crate::store::StoreError> {
+    match owner {
+        Some(owner) => submissions::unit_of_owner(conn, owner).await,
+        None => Ok(None),
+    }
 }
 
 /// `week_count`, `unit_name`, `unit_page_posts`, `unit_quota` for a reply.

@@ -98,6 +98,75 @@ impl<'a> Columns<'a> {
         }
     }
 
+    /// The cell as `parse` reads it, or `None` with its problem added to `issues`.
+    fn parsed<T>(
+        &self,
+        row: &Row,
+        column: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+        issues: &mut Vec<Issue>,
+    ) -> Option<T> {
+        parse(self.get(row, column))
+            .map_err(|reason| issues.push(self.issue(row, column, reason)))
+            .ok()
+    }
+
+    /// Like [`Self::parsed`], but an empty cell is `None` without a problem.
+    fn parsed_if_given<T>(
+        &self,
+        row: &Row,
+        column: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+        issues: &mut Vec<Issue>,
+    ) -> Option<T> {
+        if self.get(row, column).is_empty() {
+            None
+        } else {
+            self.parsed(row, column, parse, issues)
+        }
+    }
+
+    /// A cell naming one of a few things that `parse` knows and `what` describes.
+    fn choice<T>(
+        &self,
+        row: &Row,
+        column: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        what: &str,
+        issues: &mut Vec<Issue>,
+    ) -> Option<T> {
+        let parse = |text: &str| parse(text).ok_or_else(|| format!("`{text}` is not {what}"));
+        self.parsed(row, column, parse, issues)
+    }
+
+    /// The row's `code`, or `None` when it is not a code. A code an earlier row already has
+    /// is a problem too; `first_line` remembers where each code was first seen.
+    fn unique_code(
+        &self,
+        row: &Row,
+        first_line: &mut HashMap<String, u64>,
+        issues: &mut Vec<Issue>,
+    ) -> Option<String> {
+        let code = self.parsed(row, "code", parse_code, issues)?;
+        if let Some(line) = first_line.insert(code.clone(), row.line) {
+            issues.push(self.issue(
+                row,
+                "code",
+                format!("duplicate code `{code}` (also on line {line})"),
+            ));
+        }
+        Some(code)
+    }
+
+    /// A name cell, which must not be empty.
+    fn name<'r>(&self, row: &'r Row, column: &str, issues: &mut Vec<Issue>) -> &'r str {
+        let name = self.get(row, column);
+        if name.is_empty() {
+            issues.push(self.issue(row, column, "the name is empty"));
+        }
+        name
+    }
+
     fn check_width(&self, row: &Row, issues: &mut Vec<Issue>) {
         let extra = row.cells.iter().skip(self.table.header.len());
         if extra.clone().any(|cell| !cell.is_empty()) {
@@ -140,41 +209,16 @@ pub fn parse_units(table: &Table) -> Result<Vec<UnitRecord>, Vec<Issue>> {
     for row in &table.rows {
         columns.check_width(row, &mut issues);
         let before = issues.len();
-        let code = parse_code(columns.get(row, "code"))
-            .map_err(|reason| issues.push(columns.issue(row, "code", reason)))
-            .ok();
-        if let Some(code) = &code
-            && let Some(line) = first_line.insert(code.clone(), row.line)
-        {
-            issues.push(columns.issue(
-                row,
-                "code",
-                format!("duplicate code `{code}` (also on line {line})"),
-            ));
-        }
-        let name = columns.get(row, "name");
-        if name.is_empty() {
-            issues.push(columns.issue(row, "name", "the name is empty"));
-        }
-        let kind = UnitKind::parse(columns.get(row, "kind"));
-        if kind.is_none() {
-            issues.push(columns.issue(
-                row,
-                "kind",
-                format!(
-                    "`{}` is not a unit kind (so, phong or truong)",
-                    columns.get(row, "kind")
-                ),
-            ));
-        }
-        let parent_text = columns.get(row, "parent_code");
-        let parent_code = if parent_text.is_empty() {
-            None
-        } else {
-            parse_code(parent_text)
-                .map_err(|reason| issues.push(columns.issue(row, "parent_code", reason)))
-                .ok()
-        };
+        let code = columns.unique_code(row, &mut first_line, &mut issues);
+        let name = columns.name(row, "name", &mut issues);
+        let kind = columns.choice(
+            row,
+            "kind",
+            UnitKind::parse,
+            "a unit kind (so, phong or truong)",
+            &mut issues,
+        );
+        let parent_code = columns.parsed_if_given(row, "parent_code", parse_code, &mut issues);
         let page_urls: Vec<String> = columns
             .get(row, "page_urls")
             .split(';')
@@ -191,22 +235,15 @@ pub fn parse_units(table: &Table) -> Result<Vec<UnitRecord>, Vec<Issue>> {
                 ));
             }
         }
-        let quota_text = columns.get(row, "weekly_quota");
-        let weekly_quota = if quota_text.is_empty() {
-            None
-        } else {
-            match quota_text.parse::<u32>() {
-                Ok(quota) if quota <= 100 => Some(quota),
-                _ => {
-                    issues.push(columns.issue(
-                        row,
-                        "weekly_quota",
-                        format!("`{quota_text}` is not a whole number from 0 to 100 (leave it empty for the kind's default)"),
-                    ));
-                    None
-                }
-            }
-        };
+        let weekly_quota = columns.parsed_if_given(
+            row,
+            "weekly_quota",
+            |text| match text.parse::<u32>() {
+                Ok(quota) if quota <= 100 => Ok(quota),
+                _ => Err(format!("`{text}` is not a whole number from 0 to 100 (leave it empty for the kind's default)")),
+            },
+            &mut issues,
+        );
         if issues.len() == before
             && let (Some(code), Some(kind)) = (code, kind)
         {
@@ -340,25 +377,9 @@ pub fn parse_staff(
     for row in &table.rows {
         columns.check_width(row, &mut issues);
         let before = issues.len();
-        let code = parse_code(columns.get(row, "code"))
-            .map_err(|reason| issues.push(columns.issue(row, "code", reason)))
-            .ok();
-        if let Some(code) = &code
-            && let Some(line) = first_line.insert(code.clone(), row.line)
-        {
-            issues.push(columns.issue(
-                row,
-                "code",
-                format!("duplicate code `{code}` (also on line {line})"),
-            ));
-        }
-        let full_name = columns.get(row, "full_name");
-        if full_name.is_empty() {
-            issues.push(columns.issue(row, "full_name", "the name is empty"));
-        }
-        let unit_code = parse_code(columns.get(row, "unit_code"))
-            .map_err(|reason| issues.push(columns.issue(row, "unit_code", reason)))
-            .ok();
+        let code = columns.unique_code(row, &mut first_line, &mut issues);
+        let full_name = columns.name(row, "full_name", &mut issues);
+        let unit_code = columns.parsed(row, "unit_code", parse_code, &mut issues);
         if let Some(unit_code) = &unit_code
             && !unit_codes.contains(unit_code)
         {
@@ -368,25 +389,14 @@ pub fn parse_staff(
                 format!("unit `{unit_code}` is not in the imported units (import units first)"),
             ));
         }
-        let role = Role::parse(columns.get(row, "role"));
-        if role.is_none() {
-            issues.push(columns.issue(
-                row,
-                "role",
-                format!(
-                    "`{}` is not a role (member, head or admin)",
-                    columns.get(row, "role")
-                ),
-            ));
-        }
-        let phone_text = columns.get(row, "phone");
-        let phone = if phone_text.is_empty() {
-            None
-        } else {
-            normalize_phone(phone_text)
-                .map_err(|reason| issues.push(columns.issue(row, "phone", reason)))
-                .ok()
-        };
+        let role = columns.choice(
+            row,
+            "role",
+            Role::parse,
+            "a role (member, head or admin)",
+            &mut issues,
+        );
+        let phone = columns.parsed_if_given(row, "phone", normalize_phone, &mut issues);
         if issues.len() == before
             && let (Some(code), Some(unit_code), Some(role)) = (code, unit_code, role)
         {

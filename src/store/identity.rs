@@ -620,38 +620,37 @@ pub async fn unit_of_staff(conn: &mut AnyConnection, staff_id: i64) -> Result<Op
 
 /// The verified heads of a unit, with their accounts (to tell them about a request).
 pub async fn head_accounts(conn: &mut AnyConnection, unit_id: i64) -> Result<Vec<(i64, Account)>> {
-    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
-        "SELECT s.id, i.id, i.platform, i.platform_user_id FROM staff s \
-         JOIN identities i ON i.staff_id = s.id WHERE s.unit_id = $1 AND s.role = 'head' \
-         AND s.status = 'active' AND i.verified_via = 'invite' AND i.reachable = 1 ORDER BY s.id, i.id",
-    )
-    .bind(unit_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(staff_id, identity_id, platform, user_id)| {
-            Some((
-                staff_id,
-                Account {
-                    identity_id,
-                    platform: Platform::parse(&platform)?,
-                    user_id,
-                },
-            ))
-        })
-        .collect())
+    verified_accounts_of_role(conn, Role::Head, Some(unit_id)).await
 }
 
 /// The verified admins (the Văn phòng), for requests of units without a registered head.
 pub async fn admin_accounts(conn: &mut AnyConnection) -> Result<Vec<(i64, Account)>> {
-    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+    verified_accounts_of_role(conn, Role::Admin, None).await
+}
+
+/// The reachable accounts, linked through an invite, of active staff of `role` (of one unit,
+/// when given), each with its staff id.
+async fn verified_accounts_of_role(
+    conn: &mut AnyConnection,
+    role: Role,
+    unit_id: Option<i64>,
+) -> Result<Vec<(i64, Account)>> {
+    let unit_condition = if unit_id.is_some() {
+        "s.unit_id = $1 AND "
+    } else {
+        ""
+    };
+    let sql = format!(
         "SELECT s.id, i.id, i.platform, i.platform_user_id FROM staff s \
-         JOIN identities i ON i.staff_id = s.id WHERE s.role = 'admin' AND s.status = 'active' \
-         AND i.verified_via = 'invite' AND i.reachable = 1 ORDER BY s.id, i.id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+         JOIN identities i ON i.staff_id = s.id WHERE {unit_condition}s.role = '{}' \
+         AND s.status = 'active' AND i.verified_via = 'invite' AND i.reachable = 1 ORDER BY s.id, i.id",
+        role.as_str()
+    );
+    let mut query = sqlx::query_as::<_, (i64, i64, String, String)>(&sql);
+    if let Some(unit_id) = unit_id {
+        query = query.bind(unit_id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(staff_id, identity_id, platform, user_id)| {

@@ -54,22 +54,58 @@ pub async fn lease_next(
     lease_until: i64,
     limit: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE inbox_events SET lease_until = $1, lease_owner = $2 WHERE id IN ( \
-           SELECT e.id FROM inbox_events e \
-           WHERE e.state = 'pending' AND e.next_attempt_at <= $3 \
-             AND (e.lease_until IS NULL OR e.lease_until < $3) \
-             AND NOT EXISTS (SELECT 1 FROM inbox_events p WHERE p.state = 'pending' \
-               AND p.platform = e.platform AND p.sender_id = e.sender_id AND p.id < e.id) \
-           ORDER BY e.id LIMIT $4) \
-         AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
-    )
-    .bind(lease_until)
-    .bind(owner)
-    .bind(now)
-    .bind(limit)
-    .execute(db.pool())
-    .await?;
+    let queue = PerPersonQueue {
+        table: "inbox_events",
+        person_column: "sender_id",
+        also_set: "",
+    };
+    lease_oldest_per_person(db, &queue, owner, now, lease_until, limit).await
+}
+
+/// A table of rows leased to workers in order per person: the inbox (by sender) and the
+/// outbox (by recipient).
+pub(super) struct PerPersonQueue {
+    pub table: &'static str,
+    /// The column naming the person a row is from or to.
+    pub person_column: &'static str,
+    /// Further `, column = value` assignments for the leased rows.
+    pub also_set: &'static str,
+}
+
+/// Leases up to `limit` due pending rows of `queue` to `owner` until `lease_until`, a row whose
+/// lease lapsed being due again. A row waits while an older one of the same person is still
+/// pending (backing off, or leased by another worker): a person's rows go one at a time, in
+/// order.
+pub(super) async fn lease_oldest_per_person(
+    db: &Db,
+    queue: &PerPersonQueue,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<()> {
+    let PerPersonQueue {
+        table,
+        person_column: person,
+        also_set,
+    } = queue;
+    let sql = format!(
+        "UPDATE {table} SET lease_until = $1, lease_owner = $2{also_set} WHERE id IN ( \
+           SELECT q.id FROM {table} q \
+           WHERE q.state = 'pending' AND q.next_attempt_at <= $3 \
+             AND (q.lease_until IS NULL OR q.lease_until < $3) \
+             AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.state = 'pending' \
+               AND p.platform = q.platform AND p.{person} = q.{person} AND p.id < q.id) \
+           ORDER BY q.id LIMIT $4) \
+         AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)"
+    );
+    sqlx::query(&sql)
+        .bind(lease_until)
+        .bind(owner)
+        .bind(now)
+        .bind(limit)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use super::{BATCH_ROWS, placeholders, values_list};
 use crate::org::{ExistingStaff, ExistingUnit, Plan, Role, StaffRecord, UnitKind, UnitRecord};
 
 type Tx<'c> = Transaction<'c, Any>;
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
 const ACTIVE: &str = "active";
 const INACTIVE: &str = "inactive";
@@ -19,6 +20,25 @@ fn split_urls(joined: &str) -> Vec<String> {
         .filter(|url| !url.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// One statement per batch of `rows`: `sql_for` writes it for a batch of that many rows and
+/// `bind` binds one row's values.
+async fn execute_in_batches<T>(
+    tx: &mut Tx<'_>,
+    rows: &[T],
+    sql_for: impl Fn(usize) -> String,
+    bind: impl for<'q> Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+) -> Result<()> {
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let sql = sql_for(chunk.len());
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            query = bind(query, row);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 pub async fn load_units(tx: &mut Tx<'_>) -> Result<Vec<ExistingUnit>> {
@@ -71,14 +91,15 @@ pub async fn active_unit_codes(tx: &mut Tx<'_>) -> Result<Vec<String>> {
 }
 
 pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> Result<()> {
-    for chunk in plan.added.chunks(BATCH_ROWS) {
-        let sql = format!(
+    execute_in_batches(
+        tx,
+        &plan.added,
+        |rows| format!(
             "INSERT INTO units (code, name, kind, page_urls, weekly_quota, status, created_at, updated_at) VALUES {}",
-            values_list(chunk.len(), 8, 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for unit in chunk {
-            query = query
+            values_list(rows, 8, 1)
+        ),
+        |query, unit| {
+            query
                 .bind(&unit.code)
                 .bind(&unit.name)
                 .bind(unit.kind.as_str())
@@ -86,10 +107,10 @@ pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> 
                 .bind(unit.weekly_quota.map(i64::from))
                 .bind(ACTIVE)
                 .bind(now)
-                .bind(now);
-        }
-        query.execute(&mut **tx).await?;
-    }
+                .bind(now)
+        },
+    )
+    .await?;
     for unit in &plan.updated {
         sqlx::query(
             "UPDATE units SET name = $1, kind = $2, page_urls = $3, weekly_quota = $4, \
@@ -109,29 +130,32 @@ pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> 
     // Parents and pages last, once every unit of the file has an id.
     let ids = unit_ids(tx).await?;
     let touched: Vec<&UnitRecord> = plan.added.iter().chain(&plan.updated).collect();
-    for chunk in touched.chunks(BATCH_ROWS) {
-        let sql = format!(
+    execute_in_batches(
+        tx,
+        &touched,
+        |rows| format!(
             "UPDATE units SET parent_id = v.column2 FROM (VALUES {}) AS v WHERE units.id = v.column1",
-            values_list(chunk.len(), 2, 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for unit in chunk {
-            query = query
+            values_list(rows, 2, 1)
+        ),
+        |query, unit| {
+            query
                 .bind(ids[&unit.code])
-                .bind(unit.parent_code.as_ref().map(|code| ids[code]));
-        }
-        query.execute(&mut **tx).await?;
-
-        let sql = format!(
-            "DELETE FROM unit_pages WHERE unit_id IN ({})",
-            placeholders(1..=chunk.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for unit in chunk {
-            query = query.bind(ids[&unit.code]);
-        }
-        query.execute(&mut **tx).await?;
-    }
+                .bind(unit.parent_code.as_ref().map(|code| ids[code]))
+        },
+    )
+    .await?;
+    execute_in_batches(
+        tx,
+        &touched,
+        |rows| {
+            format!(
+                "DELETE FROM unit_pages WHERE unit_id IN ({})",
+                placeholders(1..=rows)
+            )
+        },
+        |query, unit| query.bind(ids[&unit.code]),
+    )
+    .await?;
     let mut pages: Vec<(i64, &String)> = Vec::new();
     for unit in &touched {
         for (index, url) in unit.page_urls.iter().enumerate() {
@@ -140,20 +164,22 @@ pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> 
             }
         }
     }
-    for chunk in pages.chunks(BATCH_ROWS) {
-        let sql = format!(
-            "INSERT INTO unit_pages (unit_id, url, owner) VALUES {}",
-            values_list(chunk.len(), 3, 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for (unit_id, url) in chunk {
+    execute_in_batches(
+        tx,
+        &pages,
+        |rows| {
+            format!(
+                "INSERT INTO unit_pages (unit_id, url, owner) VALUES {}",
+                values_list(rows, 3, 1)
+            )
+        },
+        |query, (unit_id, url)| {
             // What a post's owner is matched against: the page slug or id, or the domain.
             let owner = crate::links::canonicalize(url).ok().and_then(|c| c.owner);
-            query = query.bind(*unit_id).bind(*url).bind(owner);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
+            query.bind(*unit_id).bind(*url).bind(owner)
+        },
+    )
+    .await
 }
 
 pub async fn load_staff(tx: &mut Tx<'_>) -> Result<Vec<ExistingStaff>> {
@@ -180,14 +206,15 @@ pub async fn load_staff(tx: &mut Tx<'_>) -> Result<Vec<ExistingStaff>> {
 
 pub async fn apply_staff(tx: &mut Tx<'_>, plan: &Plan<StaffRecord>, now: i64) -> Result<()> {
     let ids = unit_ids(tx).await?;
-    for chunk in plan.added.chunks(BATCH_ROWS) {
-        let sql = format!(
+    execute_in_batches(
+        tx,
+        &plan.added,
+        |rows| format!(
             "INSERT INTO staff (code, full_name, unit_id, role, phone, status, created_at, updated_at) VALUES {}",
-            values_list(chunk.len(), 8, 1)
-        );
-        let mut query = sqlx::query(&sql);
-        for person in chunk {
-            query = query
+            values_list(rows, 8, 1)
+        ),
+        |query, person| {
+            query
                 .bind(&person.code)
                 .bind(&person.full_name)
                 .bind(ids[&person.unit_code])
@@ -195,10 +222,10 @@ pub async fn apply_staff(tx: &mut Tx<'_>, plan: &Plan<StaffRecord>, now: i64) ->
                 .bind(&person.phone)
                 .bind(ACTIVE)
                 .bind(now)
-                .bind(now);
-        }
-        query.execute(&mut **tx).await?;
-    }
+                .bind(now)
+        },
+    )
+    .await?;
     // One statement per batch: UPDATE … FROM (VALUES …) works on both engines, whose VALUES
     // columns are both named column1, column2, ….
     for chunk in plan.updated.chunks(BATCH_ROWS) {

@@ -2,6 +2,7 @@
 
 use sqlx::AnyConnection;
 
+use super::inbox::{PerPersonQueue, lease_oldest_per_person};
 use super::{BATCH_ROWS, Db, StoreError, values_list};
 use crate::channels::Platform;
 
@@ -107,25 +108,14 @@ pub async fn claim(
 ) -> Result<Vec<Claimed>, StoreError> {
     let lease_until = now + lease_ms;
     let writing = db.write_lock().await;
-    // A person's messages go in order: a row waits while an older one to the same person is
-    // still pending (backing off, or leased by another worker). `sending_since` stays as an
-    // earlier attempt left it: that marks the doubt.
-    sqlx::query(
-        "UPDATE outbox SET lease_until = $1, lease_owner = $2, \
-         sending_since = COALESCE(sending_since, $3) \
-         WHERE id IN (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $3 \
-                      AND (o.lease_until IS NULL OR o.lease_until < $3) \
-                      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' \
-                        AND p.platform = o.platform AND p.recipient_id = o.recipient_id AND p.id < o.id) \
-                      ORDER BY o.id LIMIT $4) \
-         AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)",
-    )
-    .bind(lease_until)
-    .bind(owner)
-    .bind(now)
-    .bind(limit)
-    .execute(db.pool())
-    .await?;
+    // A person's messages go in order. `sending_since` stays as an earlier attempt left it:
+    // that marks the doubt.
+    let queue = PerPersonQueue {
+        table: "outbox",
+        person_column: "recipient_id",
+        also_set: ", sending_since = COALESCE(sending_since, $3)",
+    };
+    lease_oldest_per_person(db, &queue, owner, now, lease_until, limit).await?;
     drop(writing);
     let rows: Vec<ClaimedRow> = sqlx::query_as(
         "SELECT o.id, o.idempotency_key, o.platform, o.recipient_id, o.purpose, o.messaging_type, o.body, \

@@ -454,15 +454,20 @@ mod tests {
         inputs_for(&[week("2026-W48")])
     }
 
-    #[test]
-    fn a_week_by_the_rules() {
-        let standings = compute(
+    /// The standings of W48, a week without a pause.
+    fn w48_standings(inputs: &Inputs) -> Standings {
+        compute(
             "2026-W48",
             &[week("2026-W48")],
             |_| false,
             &Quotas::default(),
-            &inputs(),
-        );
+            inputs,
+        )
+    }
+
+    #[test]
+    fn a_week_by_the_rules() {
+        let standings = w48_standings(&inputs());
         let t1 = standings.units.iter().find(|u| u.code == "T1").unwrap();
         assert_eq!((t1.page_posts, t1.quota, t1.met), (1, 1, true));
         assert_eq!(
@@ -552,14 +557,7 @@ mod tests {
     #[test]
     fn limiting_to_a_unit_keeps_its_subtree() {
         let all = inputs();
-        let standings = compute(
-            "2026-W48",
-            &[week("2026-W48")],
-            |_| false,
-            &Quotas::default(),
-            &all,
-        )
-        .limited_to("P1", &all.units);
+        let standings = w48_standings(&all).limited_to("P1", &all.units);
         assert_eq!(
             standings
                 .units

@@ -25,13 +25,7 @@ fn facebook_id(text: &str) -> Option<&str> {
 }
 
 fn fb(key: String, kind: LinkKind, owner: Option<String>) -> Canonical {
-    Canonical {
-        key,
-        platform: LinkPlatform::Facebook,
-        kind,
-        owner,
-        needs_resolution: kind == LinkKind::Short,
-    }
+    Canonical::new(key, LinkPlatform::Facebook, kind, owner)
 }
 
 /// Query parameters of Facebook links that say where a click came from, never what it shows.

@@ -8,12 +8,8 @@ pub(super) fn instagram(site: &str, url: &Url) -> Option<Canonical> {
         return None;
     }
     let segs = segments(url);
-    let make = |key: String, kind: LinkKind, owner: Option<String>| Canonical {
-        key,
-        platform: LinkPlatform::Instagram,
-        kind,
-        owner,
-        needs_resolution: false,
+    let make = |key: String, kind: LinkKind, owner: Option<String>| {
+        Canonical::new(key, LinkPlatform::Instagram, kind, owner)
     };
     let post = |kind: &str, code: &str, owner: Option<String>| {
         let kind = if kind == "p" {

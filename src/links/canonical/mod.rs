@@ -99,6 +99,19 @@ pub enum CanonError {
     NoHost,
 }
 
+impl Canonical {
+    /// A short link only points at a post: it needs resolving before it can count.
+    fn new(key: String, platform: LinkPlatform, kind: LinkKind, owner: Option<String>) -> Self {
+        Self {
+            key,
+            platform,
+            kind,
+            owner,
+            needs_resolution: kind == LinkKind::Short,
+        }
+    }
+}
+
 impl fmt::Display for Canonical {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.key)

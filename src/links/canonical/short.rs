@@ -26,11 +26,10 @@ pub(super) fn short_service(site: &str, url: &Url) -> Option<Canonical> {
     if path.is_empty() {
         return None;
     }
-    Some(Canonical {
-        key: format!("short:{site}{path}"),
-        platform: LinkPlatform::Web,
-        kind: LinkKind::Short,
-        owner: None,
-        needs_resolution: true,
-    })
+    Some(Canonical::new(
+        format!("short:{site}{path}"),
+        LinkPlatform::Web,
+        LinkKind::Short,
+        None,
+    ))
 }

@@ -39,12 +39,8 @@ pub(super) fn tiktok(site: &str, url: &Url) -> Option<Canonical> {
         return None;
     }
     let segs = segments(url);
-    let make = |key: String, kind: LinkKind, owner: Option<String>| Canonical {
-        key,
-        platform: LinkPlatform::Tiktok,
-        kind,
-        owner,
-        needs_resolution: kind == LinkKind::Short,
+    let make = |key: String, kind: LinkKind, owner: Option<String>| {
+        Canonical::new(key, LinkPlatform::Tiktok, kind, owner)
     };
     if matches!(site, "vt.tiktok.com" | "vm.tiktok.com") {
         let path = url.path().trim_end_matches('/');

@@ -282,15 +282,10 @@ pub(super) fn website(site: &str, url: &Url, platform: LinkPlatform) -> Canonica
     let key = trim_key_end(&key);
     // A site's home page is the site, not one of its posts.
     let is_home = key == format!("web:{host}");
-    Canonical {
-        key,
-        platform,
-        kind: if is_home {
-            LinkKind::Page
-        } else {
-            LinkKind::Article
-        },
-        owner: Some(site.to_string()),
-        needs_resolution: false,
-    }
+    let kind = if is_home {
+        LinkKind::Page
+    } else {
+        LinkKind::Article
+    };
+    Canonical::new(key, platform, kind, Some(site.to_string()))
 }

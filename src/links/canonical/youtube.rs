@@ -39,26 +39,14 @@ pub(super) fn youtube(site: &str, url: &Url) -> Option<Canonical> {
         return None;
     }
     let segs = segments(url);
-    let video = |id: &str| Canonical {
-        key: format!("yt:{id}"),
-        platform: LinkPlatform::Youtube,
-        kind: LinkKind::Video,
-        owner: None,
-        needs_resolution: false,
+    let make = |key: String, kind: LinkKind, owner: Option<String>| {
+        Canonical::new(key, LinkPlatform::Youtube, kind, owner)
     };
-    let channel = |name: String| Canonical {
-        key: format!("yt:channel:{name}"),
-        platform: LinkPlatform::Youtube,
-        kind: LinkKind::Page,
-        owner: Some(name),
-        needs_resolution: false,
-    };
-    let other = || Canonical {
-        key: format!("yt:other:{}", unrecognised(url, &is_youtube_noise)),
-        platform: LinkPlatform::Youtube,
-        kind: LinkKind::Other,
-        owner: None,
-        needs_resolution: false,
+    let video = |id: &str| make(format!("yt:{id}"), LinkKind::Video, None);
+    let channel = |name: String| make(format!("yt:channel:{name}"), LinkKind::Page, Some(name));
+    let other = || {
+        let key = format!("yt:other:{}", unrecognised(url, &is_youtube_noise));
+        make(key, LinkKind::Other, None)
     };
     let v = || query(url, "v").filter(|id| is_youtube_id(id));
     if site == "youtu.be" {

@@ -5,13 +5,12 @@ use super::{Canonical, LinkKind, LinkPlatform, segments};
 pub(super) fn zalo_page(site: &str, url: &Url) -> Option<Canonical> {
     let segs = segments(url);
     match (site, segs.as_slice()) {
-        ("zalo.me", [id]) if id.bytes().all(|b| b.is_ascii_digit()) => Some(Canonical {
-            key: format!("zalo:page:{id}"),
-            platform: LinkPlatform::Zalo,
-            kind: LinkKind::Page,
-            owner: Some(id.to_string()),
-            needs_resolution: false,
-        }),
+        ("zalo.me", [id]) if id.bytes().all(|b| b.is_ascii_digit()) => Some(Canonical::new(
+            format!("zalo:page:{id}"),
+            LinkPlatform::Zalo,
+            LinkKind::Page,
+            Some(id.to_string()),
+        )),
         _ => None,
     }
 }
