@@ -720,6 +720,12 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
         database = %config.database_url.redacted(),
         "lantoa serving"
     );
+    if std::env::var("LANTOA_PUBLIC_URL").map_or(true, |url| url.trim().is_empty()) {
+        tracing::warn!(
+            public_url = %config.public_url,
+            "LANTOA_PUBLIC_URL is unset: dashboard links sent by WEB point at the bind address"
+        );
+    }
     let templates = Templates::for_settings(&config.settings)?;
     let state = AppState::new(config, db.clone(), templates);
     lantoa::http::webhooks::log_disabled_channels(&state);

@@ -1,5 +1,6 @@
--- The dashboard (issue 12). Tokens are kept as SHA-256 hashes only: a copy of the database
--- does not let anyone in.
+-- The dashboard (issue 12). Tokens are kept as SHA-256 hashes only. (The chat reply that
+-- carries a login link sits in the outbox until it is sent; the link is spent after one use
+-- and dead after 15 minutes.)
 -- A one-time login link: sent by `WEB` or printed by `lantoa login-link`; 15 minutes, once.
 CREATE TABLE web_login_links (
     id          INTEGER PRIMARY KEY,

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod browser;
 mod canon_corpus;
 mod channels;
 mod cli;

@@ -335,7 +335,7 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
     ])
     .await
     .unwrap();
-    assert_eq!(bad.status(), StatusCode::OK);
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         bad.text()
             .await
@@ -343,17 +343,26 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
             .contains("không phải trường hoặc Phòng")
     );
     assert_eq!(w.app.count("SELECT COUNT(*) FROM featured_pages").await, 0);
+    let garbage = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "drop table".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
 
     let chosen = post(vec![
         ("csrf", csrf.clone()),
         ("action", "choose".into()),
-        ("codes", "TH-LG-01, PGD-HL".into()),
+        ("codes", "th-lg-01, PGD-HL".into()),
     ])
     .await
     .unwrap();
-    assert_eq!(chosen.status(), StatusCode::OK);
-    let page = chosen.text().await.unwrap();
+    assert_eq!(chosen.status(), StatusCode::SEE_OTHER, "back to the page");
+    assert_eq!(chosen.headers()[LOCATION], "/web/featured?saved=1");
+    let (_, page) = get(&w, &admin, "/web/featured?saved=1").await;
     assert!(page.contains("Đã lưu"), "{page}");
+    assert!(page.contains("Trường Tiểu học Nguyễn Huệ"), "{page}");
     assert_eq!(
         w.app
             .count("SELECT COUNT(*) FROM featured_pages WHERE source = 'chosen'")
@@ -365,6 +374,17 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
             .count("SELECT COUNT(*) FROM audit_log WHERE action = 'chon' AND actor = 'CB0002' AND detail LIKE 'web:%'")
             .await,
         1
+    );
+    let suggested = post(vec![("csrf", csrf.clone()), ("action", "suggest".into())])
+        .await
+        .unwrap();
+    assert_eq!(suggested.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'goi_y' AND actor = 'CB0002'")
+            .await,
+        1,
+        "making a suggestion is audited too"
     );
 
     // Signing out needs the token too, and ends the session.
@@ -457,4 +477,121 @@ async fn reports_download_the_cli_files_for_the_scope() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(page.contains("không hợp lệ"), "{page}");
     }
+}
+
+#[tokio::test]
+async fn pages_are_not_cached_framed_or_linked_to_scripts() {
+    let w = world().await;
+    let head = sign_in(&w, "GV0013").await;
+    let response = client()
+        .get(w.app.url("/web/units/th-lg-01"))
+        .header(COOKIE, &head)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "codes in any case");
+    let headers = response.headers();
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let token = login_token(&w, "GV0013").await;
+    let login = client()
+        .get(w.app.url(&format!("/web/login/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login.headers()["cache-control"],
+        "no-store",
+        "the login page holds a token"
+    );
+    assert_eq!(login.headers()["referrer-policy"], "no-referrer");
+
+    // A unit page that links to a page URL of a script shows it as text.
+    w.app
+        .exec("UPDATE submissions SET raw_url = 'javascript:alert(1)'")
+        .await;
+    w.app.zalo_register(&w.fake, "t", "GV0014").await;
+    w.app
+        .zalo_says(
+            &w.fake,
+            "t",
+            "https://www.facebook.com/thnguyenhue.lg/posts/1234567890123456",
+        )
+        .await;
+    w.app
+        .exec("UPDATE submissions SET raw_url = 'javascript:alert(1)'")
+        .await;
+    let (_, page) = get(&w, &head, "/web/units/TH-LG-01").await;
+    assert!(page.contains("javascript:alert(1)"), "shown");
+    assert!(!page.contains("href=\"javascript:"), "never a link: {page}");
+
+    let (status, page) = get(&w, &head, "/web/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("Không tìm thấy"));
+}
+
+#[tokio::test]
+async fn a_login_posted_from_another_site_is_refused_and_keeps_the_link() {
+    let w = world().await;
+    let token = login_token(&w, "GV0013").await;
+    let foreign = client()
+        .post(w.app.url("/web/login"))
+        .header("Origin", "https://evil.example")
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert!(foreign.headers().get(SET_COOKIE).is_none());
+    assert_eq!(
+        spend(&w, &token).await.status(),
+        StatusCode::SEE_OTHER,
+        "still good"
+    );
+    let garbage = client()
+        .post(w.app.url("/web/login"))
+        .header("Content-Type", "application/json")
+        .body("{\"token\": \"\\u0000\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::FORBIDDEN);
+    assert!(
+        garbage.text().await.unwrap().contains("WEB"),
+        "a Vietnamese page"
+    );
+}
+
+#[tokio::test]
+async fn a_download_longer_than_a_year_is_refused() {
+    let w = world().await;
+    let admin = sign_in(&w, "CB0002").await;
+    let (status, page) = get(
+        &w,
+        &admin,
+        "/web/reports/download?period=days&from=0001-01-01&to=9999-12-31&format=csv",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("tối đa một năm"), "{page}");
+    let (status, _) = get(&w, &admin, "/web/reports/download").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "nothing asked");
+    let (status, csv) = get(
+        &w,
+        &admin,
+        "/web/reports/download?period=month&month=2026-11&format=csv",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        csv.contains("TH-HL-01") && csv.contains("PGD-LG"),
+        "the province"
+    );
 }

@@ -1,8 +1,10 @@
 //! Trang chia sẻ (the Văn phòng): the week's suggestion with its reasons, choosing 1–2
 //! schools and one Phòng or accepting the suggestion, past weeks, and the announcement.
 
-use axum::extract::{Form, State};
-use axum::response::Html;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{Me, SignedIn, WebError, render};
@@ -19,99 +21,130 @@ use crate::weekly::scheduler::Job;
 /// Past weeks listed under the choice.
 const PAST_WEEKS: usize = 6;
 
-/// `GET /web/featured`.
+#[derive(Debug, Deserialize)]
+pub struct SavedQuery {
+    #[serde(default)]
+    saved: String,
+}
+
+/// `GET /web/featured` (`?saved=1` after a change).
 pub async fn page(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    query: Result<Query<SavedQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
     signed_in.require_admin()?;
-    show(&state, &signed_in, None, None).await
+    let saved = query.is_ok_and(|Query(q)| q.saved == "1");
+    show(
+        &state,
+        &signed_in,
+        saved.then(|| "Đã lưu.".to_string()),
+        None,
+    )
+    .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ChoiceForm {
     #[serde(default)]
     csrf: String,
     /// `choose`, `approve` or `suggest`.
+    #[serde(default)]
     action: String,
     #[serde(default)]
     codes: String,
 }
 
-/// `POST /web/featured`: choose, accept the suggestion, or make one.
+/// `POST /web/featured`: choose, accept the suggestion, or make one; then back to the page
+/// (a refresh does not post again). A choice that cannot be made is shown on the page.
 pub async fn choose(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Form(form): Form<ChoiceForm>,
-) -> Result<Html<String>, WebError> {
+    form: Result<Form<ChoiceForm>, FormRejection>,
+) -> Result<Response, WebError> {
     signed_in.require_admin()?;
+    let Form(form) = form.map_err(|_| WebError::BadRequest("Biểu mẫu không hợp lệ.".into()))?;
     signed_in.check_csrf(&form.csrf)?;
     let now = state.clock.now_ms();
     let week = target_week(&state.config.settings, now);
-    let staff_id = signed_in.session.viewer.staff_id;
-    let codes: Vec<String> = form
+    let mut codes: Vec<String> = form
         .codes
         .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
         .filter(|c| !c.is_empty())
         .map(str::to_ascii_uppercase)
         .collect();
-    let outcome = match form.action.as_str() {
-        "suggest" => state.weekly().suggest_featured(week).await.map(|_| ()),
-        "choose" | "approve" => {
-            let _writing = state.db.write_lock().await;
-            let mut tx = state.db.begin_write().await?;
-            let codes = if form.action == "approve" {
-                store_featured::picks(&mut tx, week, PickSource::Suggested)
-                    .await?
-                    .into_iter()
-                    .map(|(pick, _)| pick.code)
-                    .collect()
-            } else {
-                codes
-            };
-            if codes.is_empty() {
-                return show(
-                    &state,
-                    &signed_in,
-                    None,
-                    Some("Thầy/cô chưa chọn đơn vị nào.".into()),
-                )
-                .await;
-            }
-            match choose_in(&mut tx, week, &codes, Some(staff_id), now).await {
-                Ok(picks) => {
-                    let detail = format!(
-                        "{} {week}: {}",
-                        form.action,
-                        picks
-                            .iter()
-                            .map(|p| p.code.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    );
-                    let action = if form.action == "approve" {
-                        "duyet"
-                    } else {
-                        "chon"
-                    };
-                    audit_log::audit(&mut tx, &signed_in.audit(action, detail), now).await?;
-                    crate::store::commit(tx).await?;
-                    Ok(())
-                }
-                Err(err) => Err(err),
-            }
+    let action = match form.action.as_str() {
+        "suggest" => "goi_y",
+        "approve" => "duyet",
+        "choose" if codes.is_empty() => {
+            return refuse(&state, &signed_in, "Thầy/cô chưa nhập mã đơn vị nào.").await;
         }
-        other => {
-            return Err(WebError::BadRequest(format!(
-                "Thao tác không hợp lệ: {other}"
-            )));
-        }
+        "choose" => "chon",
+        _ => return Err(WebError::BadRequest("Thao tác không hợp lệ.".into())),
     };
-    match outcome {
-        Ok(()) => show(&state, &signed_in, Some("Đã lưu.".into()), None).await,
-        Err(JobError::BadChoice(reason)) => show(&state, &signed_in, None, Some(reason)).await,
+    if action == "goi_y" {
+        let picks = state.weekly().suggest_featured(week).await?;
+        let detail = format!("suggest {week}: {}", codes_of(&picks));
+        let _writing = state.db.write_lock().await;
+        let mut tx = state.db.begin_write().await?;
+        audit_log::audit(&mut tx, &signed_in.audit(action, detail), now).await?;
+        crate::store::commit(tx).await?;
+        return Ok(Redirect::to("/web/featured?saved=1").into_response());
+    }
+    let _writing = state.db.write_lock().await;
+    let mut tx = state.db.begin_write().await?;
+    if action == "duyet" {
+        codes = store_featured::picks(&mut tx, week, PickSource::Suggested)
+            .await?
+            .into_iter()
+            .map(|(pick, _)| pick.code)
+            .collect();
+        if codes.is_empty() {
+            drop(tx);
+            drop(_writing);
+            return refuse(&state, &signed_in, "Chưa có gợi ý cho tuần này.").await;
+        }
+    }
+    match choose_in(
+        &mut tx,
+        week,
+        &codes,
+        Some(signed_in.session.viewer.staff_id),
+        now,
+    )
+    .await
+    {
+        Ok(picks) => {
+            let detail = format!("{} {week}: {}", form.action, codes_of(&picks));
+            audit_log::audit(&mut tx, &signed_in.audit(action, detail), now).await?;
+            crate::store::commit(tx).await?;
+            Ok(Redirect::to("/web/featured?saved=1").into_response())
+        }
+        Err(JobError::BadChoice(reason)) => {
+            drop(tx);
+            drop(_writing);
+            refuse(&state, &signed_in, &reason).await
+        }
         Err(other) => Err(other.into()),
     }
+}
+
+fn codes_of(picks: &[crate::weekly::featured::Pick]) -> String {
+    picks
+        .iter()
+        .map(|p| p.code.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The page again, with why nothing changed.
+async fn refuse(
+    state: &AppState,
+    signed_in: &SignedIn,
+    reason: &str,
+) -> Result<Response, WebError> {
+    let page = show(state, signed_in, None, Some(reason.to_string())).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 async fn show(

@@ -14,7 +14,7 @@ mod session;
 use std::sync::OnceLock;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::Environment;
@@ -28,7 +28,7 @@ use crate::store::StoreError;
 use crate::weekly::jobs::JobError;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let pages = Router::new()
         .route("/web/login/{token}", get(session::login_page))
         .route("/web/login", post(session::login))
         .route("/web/logout", post(session::logout))
@@ -39,7 +39,33 @@ pub fn router() -> Router<AppState> {
         .route("/web/featured", get(featured::page).post(featured::choose))
         .route("/web/reports", get(reports::page))
         .route("/web/reports/download", get(reports::download))
-        .route("/web/static/style.css", get(style))
+        .route("/web/{*rest}", get(not_found))
+        .layer(axum::middleware::map_response(security_headers));
+    pages.route("/web/static/style.css", get(style))
+}
+
+/// What every page and download says about itself: never cached (they are one person's view,
+/// and the login page carries its token), never framed, never sending its URL as a referrer,
+/// and running no script or style but its own.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+async fn not_found() -> WebError {
+    WebError::NotFound
 }
 
 /// Why a page cannot be shown. People read the Vietnamese page; operators the log line.
@@ -116,7 +142,7 @@ impl IntoResponse for WebError {
             minijinja::context! { title, message, signed_out => matches!(self, Self::SignedOut | Self::LinkSpent) },
         )
         .map(|html| html.0)
-        .unwrap_or_else(|_| message.clone());
+        .unwrap_or_else(|_| minijinja::HtmlEscape(&message).to_string());
         (status, Html(body)).into_response()
     }
 }
@@ -154,8 +180,29 @@ fn environment() -> &'static Environment<'static> {
                 .expect("the built-in pages are checked by the tests");
         }
         env.add_filter("percent", |value: f64| format!("{:.0}%", value * 100.0));
+        env.add_filter("href", href);
         env
     })
+}
+
+/// A stored URL as a link target: http(s) as it is, a bare `domain/path` (the roster and the
+/// chat accept those) with https, anything else nothing (the page then shows plain text).
+fn href(url: &str) -> String {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        return url.to_string();
+    }
+    let host = url.split('/').next().unwrap_or_default();
+    let looks_like_host = host.contains('.')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if looks_like_host {
+        format!("https://{url}")
+    } else {
+        String::new()
+    }
 }
 
 pub(crate) fn render(name: &str, context: minijinja::Value) -> Result<Html<String>, WebError> {
@@ -198,6 +245,17 @@ async fn style() -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_are_http_or_nothing() {
+        assert_eq!(href("https://a.vn/x"), "https://a.vn/x");
+        assert_eq!(href("fb.com/x/posts/1"), "https://fb.com/x/posts/1");
+        assert_eq!(href("javascript:alert(1)"), "");
+        assert_eq!(href("JaVaScRiPt:alert(1)"), "");
+        assert_eq!(href("data:text/html,<b>"), "");
+        assert_eq!(href(""), "");
+        assert_eq!(href("//evil.example/x"), "");
+    }
 
     #[test]
     fn every_page_template_compiles() {

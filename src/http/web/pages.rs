@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -199,7 +200,7 @@ pub async fn overview(
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct UnitsQuery {
     week: Option<String>,
     kind: Option<String>,
@@ -213,8 +214,9 @@ pub struct UnitsQuery {
 pub async fn units(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Query(query): Query<UnitsQuery>,
+    query: Result<Query<UnitsQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
+    let Query(query) = query.map_err(|_| WebError::BadRequest("Bộ lọc không hợp lệ.".into()))?;
     let week = chosen_week(&state, query.week.as_deref())?;
     let (standings, _, _) = state
         .weekly()
@@ -283,7 +285,8 @@ pub(super) async fn unit_in_scope(
     scope: Scope,
     code: &str,
 ) -> Result<UnitRow, WebError> {
-    let unit = store::unit_by_code(&state.db, code)
+    let code = code.trim().to_ascii_uppercase();
+    let unit = store::unit_by_code(&state.db, &code)
         .await?
         .ok_or(WebError::NotFound)?;
     match queries::resolve(&state.db, scope).await? {
@@ -293,7 +296,7 @@ pub(super) async fn unit_in_scope(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct WeekQuery {
     week: Option<String>,
 }
@@ -303,8 +306,9 @@ pub async fn unit(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(code): Path<String>,
-    Query(query): Query<WeekQuery>,
+    query: Result<Query<WeekQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
+    let Query(query) = query.map_err(|_| WebError::BadRequest("Tuần không hợp lệ.".into()))?;
     let unit = unit_in_scope(&state, signed_in.scope, &code).await?;
     let week = chosen_week(&state, query.week.as_deref())?;
     let weekly = state.weekly();
@@ -321,7 +325,8 @@ pub async fn unit(
         .iter()
         .filter(|u| u.parent_code.as_deref() == Some(unit.code.as_str()))
         .collect();
-    let month = week.monday();
+    // A week belongs to the month of its Thursday (as in monthly reports).
+    let month = week.day(jiff::civil::Weekday::Thursday);
     let month_weeks =
         Period::month(&format!("{:04}-{:02}", month.year(), month.month())).map(|p| p.weeks());
     let month_weeks = month_weeks.unwrap_or_else(|_| vec![week]);

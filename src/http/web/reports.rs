@@ -1,6 +1,7 @@
 //! Báo cáo: the same files as `lantoa report` (CSV, XLSX, JSON) for a week, a month or a
 //! range of days, for the viewer's scope or a unit within it.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -11,6 +12,7 @@ use super::{Me, SignedIn, WebError, render};
 use crate::app::AppState;
 use crate::reports::{Evidence, MAX_SHEET_ROWS, csv, json, xlsx_bytes};
 use crate::store::weekly::Scope;
+use crate::weekly::jobs::JobError;
 use crate::weekly::period::Period;
 
 /// `GET /web/reports`: the download form.
@@ -19,20 +21,24 @@ pub async fn page(
     signed_in: SignedIn,
 ) -> Result<Html<String>, WebError> {
     let week = current_week(&state);
-    let monday = week.monday();
+    let thursday = week.day(jiff::civil::Weekday::Thursday);
     render(
         "reports.html",
         minijinja::context! {
             me => Me::from(&signed_in),
             last_week => week.previous().to_string(),
-            this_month => format!("{:04}-{:02}", monday.year(), monday.month()),
+            this_month => format!("{:04}-{:02}", thursday.year(), thursday.month()),
         },
     )
 }
 
-#[derive(Debug, Deserialize)]
+/// The longest period one download covers (a school year fits).
+const MAX_PERIOD_DAYS: i32 = 366;
+
+#[derive(Debug, Default, Deserialize)]
 pub struct DownloadQuery {
     /// `week`, `month` or `days`.
+    #[serde(default)]
     period: String,
     #[serde(default)]
     week: String,
@@ -46,25 +52,40 @@ pub struct DownloadQuery {
     #[serde(default)]
     unit: String,
     /// `csv`, `xlsx` or `json`.
+    #[serde(default)]
     format: String,
 }
 
 fn period(query: &DownloadQuery) -> Result<Period, WebError> {
     let bad = |what: &str| WebError::BadRequest(format!("{what} không hợp lệ"));
-    match query.period.as_str() {
-        "week" => Ok(Period::week(query.week.parse().map_err(|_| bad("Tuần"))?)),
-        "month" => Period::month(&query.month).map_err(|_| bad("Tháng")),
-        "days" => Period::days(&query.from, &query.to).map_err(|_| bad("Khoảng ngày")),
-        _ => Err(bad("Kỳ báo cáo")),
+    let period = match query.period.as_str() {
+        "week" => Period::week(query.week.trim().parse().map_err(|_| bad("Tuần"))?),
+        "month" => Period::month(query.month.trim()).map_err(|_| bad("Tháng"))?,
+        "days" => {
+            Period::days(query.from.trim(), query.to.trim()).map_err(|_| bad("Khoảng ngày"))?
+        }
+        _ => return Err(bad("Kỳ báo cáo")),
+    };
+    let days = period
+        .first_day
+        .until(period.last_day)
+        .map_or(i32::MAX, |span| span.get_days());
+    if days >= MAX_PERIOD_DAYS {
+        return Err(WebError::BadRequest(
+            "Khoảng ngày quá dài: mỗi lần tải tối đa một năm.".into(),
+        ));
     }
+    Ok(period)
 }
 
 /// `GET /web/reports/download`.
 pub async fn download(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Query(query): Query<DownloadQuery>,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Result<Response, WebError> {
+    let Query(query) =
+        query.map_err(|_| WebError::BadRequest("Yêu cầu tải báo cáo không hợp lệ.".into()))?;
     let period = period(&query)?;
     let (scope, name) = if query.unit.is_empty() {
         let name = match signed_in.scope {
@@ -88,20 +109,27 @@ pub async fn download(
         "json" => ("application/json", "json", json(&standings).into_bytes()),
         "xlsx" => {
             let total = weekly.evidence_count(&range, scope).await?;
-            let rows;
-            let evidence = if total < MAX_SHEET_ROWS {
-                rows = weekly.evidence(&range, scope).await?;
-                Evidence::Rows(&rows)
+            let rows = if total < MAX_SHEET_ROWS {
+                Some(weekly.evidence(&range, scope).await?)
             } else {
-                // A year of a province does not fit a sheet: `lantoa report` writes it beside.
-                Evidence::Beside {
-                    file: "lantoa report --format xlsx --out …",
-                    rows: total,
-                }
+                None
             };
-            let bytes = xlsx_bytes(&standings, evidence).map_err(|err| {
-                WebError::Job(crate::weekly::jobs::JobError::Write(err.to_string()))
-            })?;
+            // Building a workbook of a million cells is CPU work: off the async threads.
+            let bytes = tokio::task::spawn_blocking(move || {
+                let evidence = match &rows {
+                    Some(rows) => Evidence::Rows(rows),
+                    // A year of a province does not fit a sheet: `lantoa report` writes the
+                    // evidence beside the workbook.
+                    None => Evidence::Beside {
+                        file: "lantoa report --format xlsx --out …",
+                        rows: total,
+                    },
+                };
+                xlsx_bytes(&standings, evidence)
+            })
+            .await
+            .map_err(|err| WebError::Job(JobError::Write(err.to_string())))?
+            .map_err(|err| WebError::Job(JobError::Write(err.to_string())))?;
             (
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "xlsx",

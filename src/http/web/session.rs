@@ -3,6 +3,7 @@
 //! Opening a login link shows a button instead of signing in at once: chat apps open links
 //! to draw their previews, and a preview must not spend the link.
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -91,16 +92,44 @@ pub async fn login_page(Path(token): Path<String>) -> Result<Html<String>, WebEr
     render("login.html", minijinja::context! { token })
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
     token: String,
+}
+
+/// A form posted from another site is refused: signing someone in from a foreign page would
+/// sign them in as whoever made that link. Browsers say where a form came from in
+/// `Sec-Fetch-Site`; older ones only in `Origin` (which is `null` under our no-referrer
+/// policy, so it is compared only when it names a site).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
+        return matches!(site, "same-origin" | "none");
+    }
+    match text(header::ORIGIN) {
+        None | Some("null") => true,
+        Some(origin) => {
+            let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+            matches!((origin_host, text(header::HOST)), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+        }
+    }
 }
 
 /// `POST /web/login`: spends the link, starts a session, lands where the person works.
 pub async fn login(
     State(state): State<AppState>,
-    Form(form): Form<LoginForm>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, WebError> {
+    let Form(form) = form.unwrap_or_default();
+    if !same_origin(&headers) {
+        return Err(WebError::Csrf);
+    }
     if !web_access::well_formed(&form.token) {
         return Err(WebError::LinkSpent);
     }
@@ -139,7 +168,7 @@ pub async fn login(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
     csrf: String,
@@ -149,8 +178,9 @@ pub struct CsrfForm {
 pub async fn logout(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    Form(form): Form<CsrfForm>,
+    form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, WebError> {
+    let Form(form) = form.unwrap_or_default();
     signed_in.check_csrf(&form.csrf)?;
     let now = state.clock.now_ms();
     let _writing = state.db.write_lock().await;
@@ -238,6 +268,31 @@ mod tests {
                 .unwrap()
                 .ends_with("; Secure")
         );
+    }
+
+    #[test]
+    fn a_post_from_another_site_is_not_same_origin() {
+        let mut headers = HeaderMap::new();
+        assert!(
+            same_origin(&headers),
+            "no Origin: not a cross-site browser post"
+        );
+        headers.insert(header::HOST, HeaderValue::from_static("lantoa.example.vn"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://lantoa.example.vn"),
+        );
+        assert!(same_origin(&headers));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!same_origin(&headers));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&headers), "the browser's word wins");
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(same_origin(&headers));
     }
 
     #[test]
