@@ -74,20 +74,28 @@ pub struct Demo {
     seen: usize,
 }
 
-/// Runs the whole demo and returns what it prints.
-pub async fn run() -> anyhow::Result<String> {
+/// Runs the whole demo and writes its transcript to `out`, ending with a login link to the
+/// demo province's dashboard. With `serve`, the server (and the link) stays up until Ctrl-C.
+pub async fn run(serve: bool, out: &mut (dyn std::io::Write + Send)) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!(
         "lantoa-demo-{}-{:08x}",
         std::process::id(),
         fastrand::u32(..)
     ));
     std::fs::create_dir_all(&dir)?;
-    let result = run_in(&dir).await;
+    let result = run_in(&dir, serve, out).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn run_in(dir: &std::path::Path) -> anyhow::Result<String> {
+/// The Văn phòng's admin of the example roster, whose dashboard the demo opens.
+const DEMO_ADMIN: &str = "CB0002";
+
+async fn run_in(
+    dir: &std::path::Path,
+    serve: bool,
+    out: &mut (dyn std::io::Write + Send),
+) -> anyhow::Result<()> {
     let database = format!("sqlite://{}", dir.join("demo.db").display());
     let db = Db::connect(&database).await?;
     db.migrate().await?;
@@ -100,36 +108,18 @@ async fn run_in(dir: &std::path::Path) -> anyhow::Result<String> {
     let staff = crate::org::import_staff(&db, &write("staff.csv", STAFF_CSV)?).await?;
 
     let fake = FakePlatform::start().await?;
-    let (access, refresh) = fake.zalo_tokens();
-    let vars = [
-        ("DATABASE_URL", database.clone()),
-        ("ZALO_APP_ID", APP_ID.to_string()),
-        ("ZALO_OA_SECRET_KEY", OA_SECRET.to_string()),
-        ("ZALO_APP_SECRET_KEY", "demo-app-secret".to_string()),
-        ("ZALO_ACCESS_TOKEN", access),
-        ("ZALO_REFRESH_TOKEN", refresh),
-        ("ZALO_API_BASE", fake.zalo_api_base()),
-        ("ZALO_OAUTH_BASE", fake.zalo_oauth_base()),
-        ("MESSENGER_APP_SECRET", META_SECRET.to_string()),
-        ("MESSENGER_VERIFY_TOKEN", "demo-verify".to_string()),
-        ("MESSENGER_PAGE_ACCESS_TOKEN", "page-token".to_string()),
-        ("MESSENGER_API_BASE", fake.messenger_api_base()),
-    ];
-    let config = Config::from_lookup(|key| {
-        vars.iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone())
-            .or_else(|| {
-                // Settings (time zone, quotas, templates) may still come from the operator's file.
-                (key == "LANTOA_CONFIG")
-                    .then(|| std::env::var(key).ok())
-                    .flatten()
-            })
-    })?;
+    // `--serve` listens where LANTOA_BIND says (127.0.0.1:8080 by default); the plain demo
+    // on any free port.
+    let bind = match (serve, std::env::var("LANTOA_BIND")) {
+        (true, Ok(bind)) if !bind.trim().is_empty() => bind,
+        (true, _) => crate::config::DEFAULT_BIND.to_string(),
+        (false, _) => "127.0.0.1:0".to_string(),
+    };
+    let listener = tokio::net::TcpListener::bind(&bind).await?;
+    let address = format!("http://{}", listener.local_addr()?);
+    let config = demo_config(&database, &address, &fake)?;
     let templates = Templates::for_settings(&config.settings)?;
     let state = AppState::new(config, db.clone(), templates);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(http::serve(listener, state.clone(), async {
         let _ = stopped.await;
@@ -167,11 +157,46 @@ async fn run_in(dir: &std::path::Path) -> anyhow::Result<String> {
     writeln!(demo.transcript, "{units}\n{staff}\n")?;
     demo.script(week).await?;
 
+    demo.finish(&db, serve, out).await?;
+
     let _ = stop.send(());
     server.await??;
     demo.fake.shutdown();
     db.close().await;
-    Ok(demo.transcript)
+    Ok(())
+}
+
+/// The demo's configuration: its database, its address and the fake platforms, with the
+/// operator's settings file if `LANTOA_CONFIG` names one.
+fn demo_config(database: &str, address: &str, fake: &FakePlatform) -> anyhow::Result<Config> {
+    let (access, refresh) = fake.zalo_tokens();
+    let vars = [
+        ("DATABASE_URL", database.to_string()),
+        ("LANTOA_PUBLIC_URL", address.to_string()),
+        ("ZALO_APP_ID", APP_ID.to_string()),
+        ("ZALO_OA_SECRET_KEY", OA_SECRET.to_string()),
+        ("ZALO_APP_SECRET_KEY", "demo-app-secret".to_string()),
+        ("ZALO_ACCESS_TOKEN", access),
+        ("ZALO_REFRESH_TOKEN", refresh),
+        ("ZALO_API_BASE", fake.zalo_api_base()),
+        ("ZALO_OAUTH_BASE", fake.zalo_oauth_base()),
+        ("MESSENGER_APP_SECRET", META_SECRET.to_string()),
+        ("MESSENGER_VERIFY_TOKEN", "demo-verify".to_string()),
+        ("MESSENGER_PAGE_ACCESS_TOKEN", "page-token".to_string()),
+        ("MESSENGER_API_BASE", fake.messenger_api_base()),
+    ];
+    let config = Config::from_lookup(|key| {
+        vars.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                // Settings (time zone, quotas, templates) may still come from the operator's file.
+                (key == "LANTOA_CONFIG")
+                    .then(|| std::env::var(key).ok())
+                    .flatten()
+            })
+    })?;
+    Ok(config)
 }
 
 /// Stands in for facebook.com's short-link redirects (the demo has no Internet).
@@ -199,6 +224,46 @@ async fn short_link_server() -> std::io::Result<String> {
 }
 
 impl Demo {
+    /// Ends the transcript with a login link to the dashboard and writes it out; with
+    /// `serve`, keeps the province running until Ctrl-C.
+    async fn finish(
+        &mut self,
+        db: &Db,
+        serve: bool,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> anyhow::Result<()> {
+        let link = crate::identity::web_access::login_link_for(
+            db,
+            DEMO_ADMIN,
+            &self.state.config.public_url,
+            self.state.clock.now_ms(),
+        )
+        .await?;
+        writeln!(self.transcript, "\n## Trang quản lý (Văn phòng Sở)\n")?;
+        writeln!(self.transcript, "{link}")?;
+        if serve {
+            writeln!(
+                self.transcript,
+                "(mở link trong trình duyệt; dùng một lần, trong 15 phút — Ctrl-C để dừng)"
+            )?;
+        } else {
+            writeln!(
+                self.transcript,
+                "(chạy `lantoa demo --serve` để mở trang quản lý của tỉnh mẫu trong trình duyệt)"
+            )?;
+        }
+        out.write_all(self.transcript.as_bytes())?;
+        out.flush()?;
+        if serve {
+            // The workers keep processing what the browser and any webhook bring.
+            let workers = self.state.workers(false);
+            http::shutdown_signal().await;
+            workers.stop().await;
+        }
+
+        Ok(())
+    }
+
     async fn script(&mut self, week: IsoWeek) -> anyhow::Result<()> {
         self.heading("Thứ Hai: mã mời và đăng ký").await;
         let codes = self.issue_invites().await?;

@@ -38,7 +38,11 @@ enum Command {
     /// A whole simulated week on a temporary database: registrations, links in many forms,
     /// the Monday run and the announcement, through the real HTTP stack with fake platform APIs.
     #[cfg(feature = "demo")]
-    Demo,
+    Demo {
+        /// Keep serving the demo province (and its dashboard) until Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Print the canonical key of each URL, or `error: <why>` (see docs/canonical-keys.md).
@@ -227,13 +231,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return probe(url.clone()).await;
     }
     #[cfg(feature = "demo")]
-    if let Command::Demo = &cli.command {
+    if let Command::Demo { serve } = &cli.command {
         // Its own temporary database and fake platforms: needs no configuration, and keeps
         // the transcript free of logs unless RUST_LOG asks for them.
         if std::env::var("RUST_LOG").is_ok() {
             telemetry::init(lantoa::config::LogFormat::Text);
         }
-        print!("{}", lantoa::demo::run().await?);
+        lantoa::demo::run(*serve, &mut std::io::stdout()).await?;
         return Ok(());
     }
     let config = Config::from_env()?;
@@ -245,7 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             unreachable!("handled before configuration")
         }
         #[cfg(feature = "demo")]
-        Command::Demo => unreachable!("handled before configuration"),
+        Command::Demo { .. } => unreachable!("handled before configuration"),
         Command::Migrate => {
             let db = open(&config).await?;
             db.close().await;

@@ -412,6 +412,9 @@ impl Applier<'_> {
         others: &[super::engine::Account],
         now: i64,
     ) -> Result<(), ApplyError> {
+        if others.is_empty() {
+            return Ok(());
+        }
         let body = self.templates.render(
             "account_linked",
             &json!({"platform_name": platform_name(platform)}),

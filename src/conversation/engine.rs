@@ -274,44 +274,14 @@ fn decide_message(intent: Intent, facts: &Facts) -> Decision {
             | Intent::DecideRequest { .. },
             None,
         ) => unregistered(),
-        (Intent::WebLink, Some(me)) if me.role == Role::Member => {
-            Decision::reply("web_refused", json!({}))
-        }
-        (Intent::WebLink, Some(_)) => Decision::reply("web_link", json!({}))
-            .act(Action::IssueWebLink)
-            .audited("web_link", ""),
-        (Intent::Query(Query::UnitWeek) | Intent::DecideRequest { .. }, Some(me))
-            if me.role == Role::Member =>
-        {
-            Decision::reply("head_only", json!({}))
-        }
-        (Intent::Query(Query::UnitWeek), Some(_)) => {
-            Decision::reply(Query::UnitWeek.template(), json!({}))
-                .act(Action::Answer(Query::UnitWeek))
-                .audited("dv", "")
-        }
-        (Intent::Query(query), Some(_)) => {
-            Decision::reply(query.template(), json!({})).act(Action::Answer(query))
-        }
         (
-            Intent::DecideRequest {
-                request_id,
-                approve,
-            },
-            Some(_),
-        ) => decide_request(request_id, approve, facts),
-        (Intent::Choose { .. } | Intent::Approve, Some(me)) if me.role != Role::Admin => {
-            Decision::reply("admin_only", json!({}))
-        }
-        (Intent::Choose { codes }, Some(_)) => {
-            let detail = codes.join(" ");
-            Decision::reply("pages_chosen", json!({}))
-                .act(Action::ChoosePages { codes })
-                .audited("chon", detail)
-        }
-        (Intent::Approve, Some(_)) => Decision::reply("pages_chosen", json!({}))
-            .act(Action::ApproveSuggestion)
-            .audited("duyet", ""),
+            intent @ (Intent::WebLink
+            | Intent::Query(_)
+            | Intent::DecideRequest { .. }
+            | Intent::Choose { .. }
+            | Intent::Approve),
+            Some(me),
+        ) => decide_for_registered(intent, me, facts),
         (Intent::Links { urls, dropped }, Some(_)) => {
             Decision::reply("links_received", json!({"dropped": dropped}))
                 .act(Action::RecordLinks { urls })
@@ -326,6 +296,44 @@ fn decide_message(intent: Intent, facts: &Facts) -> Decision {
         }
         (Intent::Other, Some(_)) => Decision::reply("help", json!({"registered": true})),
         (Intent::Other, None) => unregistered(),
+    }
+}
+
+/// Questions and the commands of heads and admins, from a registered person.
+fn decide_for_registered(intent: Intent, me: &Person, facts: &Facts) -> Decision {
+    match intent {
+        Intent::WebLink if me.role == Role::Member => Decision::reply("web_refused", json!({})),
+        Intent::WebLink => Decision::reply("web_link", json!({}))
+            .act(Action::IssueWebLink)
+            .audited("web_link", ""),
+        Intent::Query(Query::UnitWeek) | Intent::DecideRequest { .. }
+            if me.role == Role::Member =>
+        {
+            Decision::reply("head_only", json!({}))
+        }
+        Intent::Query(Query::UnitWeek) => Decision::reply(Query::UnitWeek.template(), json!({}))
+            .act(Action::Answer(Query::UnitWeek))
+            .audited("dv", ""),
+        Intent::Query(query) => {
+            Decision::reply(query.template(), json!({})).act(Action::Answer(query))
+        }
+        Intent::DecideRequest {
+            request_id,
+            approve,
+        } => decide_request(request_id, approve, facts),
+        Intent::Choose { .. } | Intent::Approve if me.role != Role::Admin => {
+            Decision::reply("admin_only", json!({}))
+        }
+        Intent::Choose { codes } => {
+            let detail = codes.join(" ");
+            Decision::reply("pages_chosen", json!({}))
+                .act(Action::ChoosePages { codes })
+                .audited("chon", detail)
+        }
+        Intent::Approve => Decision::reply("pages_chosen", json!({}))
+            .act(Action::ApproveSuggestion)
+            .audited("duyet", ""),
+        _ => Decision::reply("help", json!({"registered": true})),
     }
 }
 

@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    match crate::store::retention::queue_figures(&state.db, crate::store::now_ms()).await {
+    match crate::store::retention::queue_figures(&state.db, state.clock.now_ms()).await {
         Ok(mut figures) => {
             if state.config.zalo.is_some() {
                 figures.zalo_token_failed = i64::from(matches!(

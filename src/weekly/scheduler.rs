@@ -100,7 +100,12 @@ impl Scheduler {
     }
 
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
-        let round = || self.run_due(Zoned::now().with_time_zone(self.settings.time_zone.clone()));
+        let round = || {
+            let now = jiff::Timestamp::from_millisecond(self.clock.now_ms())
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+                .to_zoned(self.settings.time_zone.clone());
+            self.run_due(now)
+        };
         // Rounds that ran nothing nap 20 s: a minute's precision is plenty for a weekly job.
         run_rounds("scheduler", round, None, Duration::from_secs(20), shutdown).await;
     }

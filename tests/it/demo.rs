@@ -44,6 +44,10 @@ fn the_demo_shows_the_whole_week_and_exits_zero() {
         // the weekly report
         "Báo cáo thi đua — Tuần",
         "TH-LG-01    Trường Tiểu học Nguyễn Huệ                Trường  3/1           ✓",
+        // and a way into the dashboard
+        "## Trang quản lý (Văn phòng Sở)",
+        "/web/login/",
+        "lantoa demo --serve",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
@@ -55,4 +59,60 @@ fn the_demo_shows_the_whole_week_and_exits_zero() {
         .map(|l| l.matches("http").count())
         .sum();
     assert!(links >= 30, "{links} links sent");
+}
+
+#[tokio::test]
+async fn the_demo_serves_its_dashboard_until_interrupted() {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lantoa"))
+        .args(["demo", "--serve"])
+        .env("LANTOA_BIND", format!("127.0.0.1:{port}"))
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let link = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.contains("/web/login/"))
+    })
+    .await
+    .unwrap()
+    .expect("a login link");
+    assert!(link.starts_with(&format!("http://127.0.0.1:{port}/web/login/")), "{link}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let signed_in = client
+        .post(format!("http://127.0.0.1:{port}/web/login"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), reqwest::StatusCode::SEE_OTHER);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    let session = cookie.split(';').next().unwrap().to_string();
+    let overview = client
+        .get(format!("http://127.0.0.1:{port}/web/"))
+        .header("Cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(overview.status(), reqwest::StatusCode::OK);
+    assert!(overview.text().await.unwrap().contains("Tổng quan toàn tỉnh"));
+    // Ctrl-C stops it.
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status}");
 }
