@@ -30,6 +30,8 @@ pub struct AppState {
     pub instance: String,
     /// What every part reads the time from.
     pub clock: Clock,
+    /// The province's standings the dashboard shows, kept for a minute.
+    pub standings_cache: Arc<crate::http::web::cache::StandingsCache>,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             outbox_queued: Arc::new(Notify::new()),
             instance: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
             clock,
+            standings_cache: Arc::default(),
         }
     }
 

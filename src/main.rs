@@ -733,6 +733,10 @@ async fn serve(config: Config, ingest_only: bool) -> anyhow::Result<()> {
     let templates = Templates::for_settings(&config.settings)?;
     let state = AppState::new(config, db.clone(), templates);
     lantoa::http::webhooks::log_disabled_channels(&state);
+    if !ingest_only {
+        let this_week = lantoa::http::web::current_week(&state);
+        lantoa::http::web::cache::warm(&state, this_week);
+    }
     let workers = if ingest_only {
         tracing::info!("ingest only: events are stored, not processed, by this instance");
         None

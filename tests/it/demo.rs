@@ -87,7 +87,10 @@ async fn the_demo_serves_its_dashboard_until_interrupted() {
     .await
     .unwrap()
     .expect("a login link");
-    assert!(link.starts_with(&format!("http://127.0.0.1:{port}/web/login/")), "{link}");
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{port}/web/login/")),
+        "{link}"
+    );
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -109,10 +112,19 @@ async fn the_demo_serves_its_dashboard_until_interrupted() {
         .await
         .unwrap();
     assert_eq!(overview.status(), reqwest::StatusCode::OK);
-    assert!(overview.text().await.unwrap().contains("Tổng quan toàn tỉnh"));
+    assert!(
+        overview
+            .text()
+            .await
+            .unwrap()
+            .contains("Tổng quan toàn tỉnh")
+    );
     // Ctrl-C stops it.
     let pid = child.id().to_string();
     Command::new("kill").args(["-INT", &pid]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "{status}");
 }

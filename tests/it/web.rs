@@ -595,3 +595,36 @@ async fn a_download_longer_than_a_year_is_refused() {
         "the province"
     );
 }
+
+#[tokio::test]
+async fn the_province_figures_are_kept_a_minute_then_refreshed_behind_the_page() {
+    let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+    let w = support::world_at(clock.clone()).await;
+    let admin = sign_in(&w, "CB0002").await;
+    let registered = |page: &str| {
+        let at = page.find("Đăng ký: ").expect("registration figure") + "Đăng ký: ".len();
+        page[at..].split('/').next().unwrap().to_string()
+    };
+    let (_, first) = get(&w, &admin, "/web/").await;
+    assert_eq!(registered(&first), "0");
+    w.app.zalo_register(&w.fake, "t", "GV0014").await;
+    let (_, cached) = get(&w, &admin, "/web/").await;
+    assert_eq!(registered(&cached), "0", "within the minute: the kept figures");
+    // A head's own unit is always computed afresh.
+    let head = sign_in(&w, "GV0013").await;
+    let (_, unit) = get(&w, &head, "/web/units/TH-LG-01").await;
+    assert!(unit.contains("Phan Thị Mỹ Dung</td><td>Đã đăng ký"), "{unit}");
+
+    clock.advance(Duration::from_secs(61));
+    let (_, stale) = get(&w, &admin, "/web/").await;
+    assert_eq!(registered(&stale), "0", "served stale while it refreshes");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, page) = get(&w, &admin, "/web/").await;
+        if registered(&page) == "1" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never refreshed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

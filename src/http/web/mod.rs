@@ -6,6 +6,7 @@
 //! like a unit that does not exist. Every form carries the session's CSRF token, and every
 //! change made here goes to the audit log.
 
+pub mod cache;
 mod featured;
 mod pages;
 mod reports;
@@ -20,6 +21,7 @@ use axum::routing::{get, post};
 use minijinja::Environment;
 use serde::Serialize;
 
+pub use pages::current_week;
 pub use session::{COOKIE, SignedIn};
 
 use crate::app::AppState;

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Me, SignedIn, WebError, render};
+use super::{Me, SignedIn, WebError, cache, render};
 use crate::app::AppState;
 use crate::calendar::IsoWeek;
 use crate::conversation::fold;
@@ -21,7 +21,7 @@ use crate::weekly::standings::{Standings, UnitStanding};
 const PICKER_WEEKS: usize = 12;
 
 /// The current ISO week in the province's time zone, by the shared clock.
-pub(super) fn current_week(state: &AppState) -> IsoWeek {
+pub fn current_week(state: &AppState) -> IsoWeek {
     let now = jiff::Timestamp::from_millisecond(state.clock.now_ms())
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_zoned(state.config.settings.time_zone.clone());
@@ -156,12 +156,8 @@ pub async fn overview(
     }
     let weekly = state.weekly();
     let this_week = current_week(&state);
-    let (now, _, _) = weekly
-        .standings_in(&Period::week(this_week), signed_in.scope)
-        .await?;
-    let (last, _, _) = weekly
-        .standings_in(&Period::week(this_week.previous()), signed_in.scope)
-        .await?;
+    let now = cache::standings(&state, this_week, signed_in.scope).await?;
+    let last = cache::standings(&state, this_week.previous(), signed_in.scope).await?;
     let featured: Vec<_> = weekly
         .featured_pages(this_week)
         .await?
@@ -218,10 +214,7 @@ pub async fn units(
 ) -> Result<Html<String>, WebError> {
     let Query(query) = query.map_err(|_| WebError::BadRequest("Bộ lọc không hợp lệ.".into()))?;
     let week = chosen_week(&state, query.week.as_deref())?;
-    let (standings, _, _) = state
-        .weekly()
-        .standings_in(&Period::week(week), signed_in.scope)
-        .await?;
+    let standings = cache::standings(&state, week, signed_in.scope).await?;
     let phongs: Vec<(String, String)> = standings
         .units
         .iter()

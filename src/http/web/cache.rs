@@ -1,0 +1,118 @@
+//! The province's standings of a week, kept for a minute: the Văn phòng's overview and unit
+//! list read 2,000 units' figures, which take longer to compute (130–270 ms at province scale)
+//! than a page may take. A stale entry is served while one refresh runs in the background, so
+//! only the first view after start-up waits. A Phòng's or a school's figures are computed
+//! directly (tens of milliseconds).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::app::AppState;
+use crate::calendar::IsoWeek;
+use crate::store::weekly::Scope;
+use crate::weekly::jobs::JobError;
+use crate::weekly::period::Period;
+use crate::weekly::standings::Standings;
+
+/// How long computed standings are shown without recomputing.
+pub const FRESH_MS: i64 = 60_000;
+
+#[derive(Debug, Default)]
+pub struct StandingsCache {
+    weeks: Mutex<HashMap<IsoWeek, Entry>>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    computed_at: i64,
+    standings: Arc<Standings>,
+    refreshing: bool,
+}
+
+impl StandingsCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IsoWeek, Entry>> {
+        self.weeks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The week's standings of `scope`: the province's from the cache, any other computed now.
+pub async fn standings(
+    state: &AppState,
+    week: IsoWeek,
+    scope: Scope,
+) -> Result<Arc<Standings>, JobError> {
+    if scope != Scope::Province {
+        return compute(state, week, scope).await;
+    }
+    let now = state.clock.now_ms();
+    let cached = {
+        let mut weeks = state.standings_cache.lock();
+        match weeks.get_mut(&week) {
+            Some(entry) if now - entry.computed_at < FRESH_MS => {
+                return Ok(entry.standings.clone());
+            }
+            Some(entry) => {
+                let refresh = !entry.refreshing;
+                entry.refreshing = true;
+                Some((entry.standings.clone(), refresh))
+            }
+            None => None,
+        }
+    };
+    match cached {
+        Some((stale, refresh)) => {
+            if refresh {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = recompute(&state, week).await {
+                        tracing::warn!(error = %err, %week, "refreshing the dashboard's standings failed");
+                        if let Some(entry) = state.standings_cache.lock().get_mut(&week) {
+                            entry.refreshing = false;
+                        }
+                    }
+                });
+            }
+            Ok(stale)
+        }
+        None => recompute(state, week).await,
+    }
+}
+
+async fn recompute(state: &AppState, week: IsoWeek) -> Result<Arc<Standings>, JobError> {
+    let computed_at = state.clock.now_ms();
+    let standings = compute(state, week, Scope::Province).await?;
+    state.standings_cache.lock().insert(
+        week,
+        Entry {
+            computed_at,
+            standings: standings.clone(),
+            refreshing: false,
+        },
+    );
+    Ok(standings)
+}
+
+async fn compute(
+    state: &AppState,
+    week: IsoWeek,
+    scope: Scope,
+) -> Result<Arc<Standings>, JobError> {
+    let (standings, _, _) = state
+        .weekly()
+        .standings_in(&Period::week(week), scope)
+        .await?;
+    Ok(Arc::new(standings))
+}
+
+/// Computes this week's and last week's province standings in the background, so the first
+/// person to open the overview after start-up does not wait for them.
+pub fn warm(state: &AppState, this_week: IsoWeek) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        for week in [this_week, this_week.previous()] {
+            if let Err(err) = recompute(&state, week).await {
+                tracing::warn!(error = %err, %week, "warming the dashboard's standings failed");
+            }
+        }
+    });
+}
