@@ -394,6 +394,116 @@ where
     timing
 }
 
+/// The dashboard's pages through the real router on loopback, on a clock standing in
+/// Wednesday of 2026-W20 (a week full of links), signed in as each role.
+async fn dashboard(url: &str, db: &Db, runs: usize) {
+    let config =
+        Config::from_lookup(|key| (key == "DATABASE_URL").then(|| url.to_string())).unwrap();
+    let wednesday = jiff::civil::date(2026, 5, 13)
+        .at(10, 0, 0, 0)
+        .to_zoned(config.settings.time_zone.clone())
+        .unwrap()
+        .timestamp()
+        .as_millisecond();
+    let clock = lantoa::clock::Clock::manual(wednesday);
+    let state = lantoa::app::AppState::with_clock(
+        config,
+        db.clone(),
+        Templates::builtin().unwrap(),
+        clock.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(lantoa::http::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sign_in = |code: &'static str| {
+        let (client, base, db) = (client.clone(), base.clone(), db.clone());
+        let now = clock.now_ms();
+        async move {
+            let link = lantoa::identity::web_access::login_link_for(&db, code, &base, now)
+                .await
+                .unwrap();
+            let token = link.rsplit('/').next().unwrap().to_string();
+            let response = client
+                .post(format!("{base}/web/login"))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap();
+            let cookie = response.headers()["set-cookie"].to_str().unwrap();
+            cookie.split(';').next().unwrap().to_string()
+        }
+    };
+    // GV000001 is an admin; GV000060 heads PGD-000; GV000460 heads T00000.
+    let admin = sign_in("GV000001").await;
+    let phong = sign_in("GV000060").await;
+    let school = sign_in("GV000460").await;
+    let page = |cookie: String, path: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let response = client
+                .get(format!("{base}{path}"))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            format!("{} KB", response.bytes().await.unwrap().len() / 1024)
+        }
+    };
+    measure("dashboard: overview, first view (cold)", 1, |_| {
+        page(admin.clone(), "/web/")
+    })
+    .await;
+    for (label, cookie, path) in [
+        ("dashboard: overview (Văn phòng)", &admin, "/web/"),
+        (
+            "dashboard: all 2,000 units (Văn phòng)",
+            &admin,
+            "/web/units",
+        ),
+        (
+            "dashboard: units filtered and searched",
+            &admin,
+            "/web/units?kind=truong&behind=1&q=so+1&sort=participation",
+        ),
+        (
+            "dashboard: featured pages (Văn phòng)",
+            &admin,
+            "/web/featured",
+        ),
+        (
+            "dashboard: a Phòng's page (its head)",
+            &phong,
+            "/web/units/PGD-000",
+        ),
+        (
+            "dashboard: a Phòng's units list (its head)",
+            &phong,
+            "/web/units",
+        ),
+        (
+            "dashboard: a school's page (its head)",
+            &school,
+            "/web/units/T00000",
+        ),
+        ("dashboard: reports form", &school, "/web/reports"),
+    ] {
+        measure(label, runs * 2, |_| page(cookie.clone(), path)).await;
+    }
+}
+
 struct Target {
     db: Db,
     url: String,
@@ -613,6 +723,8 @@ async fn main() {
         }
     })
     .await;
+    dashboard(&target.url, &db, runs).await;
+
     // A reused database keeps the messages an earlier run queued (queueing is idempotent):
     // they go, so that every run queues every message again.
     exec(

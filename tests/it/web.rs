@@ -609,11 +609,18 @@ async fn the_province_figures_are_kept_a_minute_then_refreshed_behind_the_page()
     assert_eq!(registered(&first), "0");
     w.app.zalo_register(&w.fake, "t", "GV0014").await;
     let (_, cached) = get(&w, &admin, "/web/").await;
-    assert_eq!(registered(&cached), "0", "within the minute: the kept figures");
+    assert_eq!(
+        registered(&cached),
+        "0",
+        "within the minute: the kept figures"
+    );
     // A head's own unit is always computed afresh.
     let head = sign_in(&w, "GV0013").await;
     let (_, unit) = get(&w, &head, "/web/units/TH-LG-01").await;
-    assert!(unit.contains("Phan Thị Mỹ Dung</td><td>Đã đăng ký"), "{unit}");
+    assert!(
+        unit.contains("Phan Thị Mỹ Dung</td><td>Đã đăng ký"),
+        "{unit}"
+    );
 
     clock.advance(Duration::from_secs(61));
     let (_, stale) = get(&w, &admin, "/web/").await;

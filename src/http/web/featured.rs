@@ -14,7 +14,7 @@ use crate::inbox::answers::target_week;
 use crate::store::featured as store_featured;
 use crate::store::identity as audit_log;
 use crate::store::jobs;
-use crate::store::status::PickSource;
+use crate::store::status::{JobState, PickSource};
 use crate::weekly::jobs::{JobError, choose_in};
 use crate::weekly::scheduler::Job;
 
@@ -147,6 +147,15 @@ async fn refuse(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
+/// How the week's announcement went, for people.
+fn announcement_label(state: JobState) -> &'static str {
+    match state {
+        JobState::Done => "đã gửi",
+        JobState::Running => "đang gửi",
+        JobState::Failed => "gửi lỗi (xem nhật ký máy chủ)",
+    }
+}
+
 async fn show(
     state: &AppState,
     signed_in: &SignedIn,
@@ -168,7 +177,7 @@ async fn show(
             &earlier.to_string(),
         )
         .await?
-        .map(|(state, _)| state.to_string());
+        .map(|(state, _)| announcement_label(state));
         past.push(minijinja::context! {
             week => earlier.to_string(),
             picks => picks.into_iter().map(|(p, _)| p).collect::<Vec<_>>(),
@@ -181,7 +190,7 @@ async fn show(
         &week.to_string(),
     )
     .await?
-    .map(|(state, _)| state.to_string());
+    .map(|(state, _)| announcement_label(state));
     let page_of = |picks: Vec<(crate::weekly::featured::Pick, Option<String>)>| {
         picks
             .into_iter()
