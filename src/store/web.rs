@@ -290,3 +290,28 @@ pub async fn staff_activity(
     }
     Ok(query.fetch_all(db.pool()).await?)
 }
+
+/// A message that could not be delivered, for the Văn phòng's delivery page.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct FailedDelivery {
+    pub created_at: i64,
+    pub platform: String,
+    pub purpose: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub staff_code: Option<String>,
+    pub full_name: Option<String>,
+}
+
+/// The newest failed messages (never their bodies: those may hold a login link).
+pub async fn failed_deliveries(db: &Db, limit: i64) -> Result<Vec<FailedDelivery>> {
+    Ok(sqlx::query_as(
+        "SELECT o.created_at, o.platform, o.purpose, o.attempts, o.last_error, \
+         s.code AS staff_code, s.full_name FROM outbox o \
+         LEFT JOIN identities i ON i.id = o.identity_id LEFT JOIN staff s ON s.id = i.staff_id \
+         WHERE o.state = 'failed' ORDER BY o.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}

@@ -635,3 +635,41 @@ async fn the_province_figures_are_kept_a_minute_then_refreshed_behind_the_page()
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn the_delivery_page_shows_failures_to_the_office_only() {
+    use lantoa::fake_platform::{FakeChannel, Fault};
+    let w = world().await;
+    w.app.zalo_register(&w.fake, "t", "GV0014").await;
+    w.fake
+        .inject_send_fault(FakeChannel::Zalo, Fault::ZaloError(-201));
+    assert_eq!(
+        w.app
+            .zalo(&support::chat::zalo_text("t", "TK"))
+            .await
+            .status(),
+        200
+    );
+    w.app.process().await;
+    w.app.deliver().await;
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM outbox WHERE state = 'failed'")
+            .await,
+        1
+    );
+    let admin = sign_in(&w, "CB0002").await;
+    let (status, page) = get(&w, &admin, "/web/delivery").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Phan Thị Mỹ Dung (GV0014)"), "{page}");
+    assert!(
+        page.contains("Parameter is invalid") || page.contains("-201"),
+        "{page}"
+    );
+    assert!(page.contains("Zalo OA: đang hoạt động"), "{page}");
+    let head = sign_in(&w, "GV0013").await;
+    assert_eq!(
+        get(&w, &head, "/web/delivery").await.0,
+        StatusCode::FORBIDDEN
+    );
+}

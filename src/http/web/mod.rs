@@ -7,6 +7,7 @@
 //! change made here goes to the audit log.
 
 pub mod cache;
+mod delivery;
 mod featured;
 mod pages;
 mod reports;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/web/units", get(pages::units))
         .route("/web/units/{code}", get(pages::unit))
         .route("/web/featured", get(featured::page).post(featured::choose))
+        .route("/web/delivery", get(delivery::page))
         .route("/web/reports", get(reports::page))
         .route("/web/reports/download", get(reports::download))
         .route("/web/{*rest}", get(not_found))
@@ -169,6 +171,7 @@ const PAGES: &[(&str, &str)] = &[
     page!("unit.html"),
     page!("featured.html"),
     page!("reports.html"),
+    page!("delivery.html"),
 ];
 
 fn environment() -> &'static Environment<'static> {

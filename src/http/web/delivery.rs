@@ -1,0 +1,61 @@
+//! Gửi tin (the Văn phòng): what is waiting, what failed, and whether the channels can send.
+
+use axum::extract::State;
+use axum::response::Html;
+
+use super::{Me, SignedIn, WebError, render};
+use crate::app::AppState;
+use crate::store::retention::queue_figures;
+use crate::store::web as store;
+use crate::store::weekly::held_messages;
+
+/// How many failed messages and held people the page lists.
+const LISTED: i64 = 50;
+
+/// `GET /web/delivery`.
+pub async fn page(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Html<String>, WebError> {
+    signed_in.require_admin()?;
+    let figures = queue_figures(&state.db, state.clock.now_ms()).await?;
+    let held = held_messages(&state.db, LISTED).await?;
+    let time_zone = &state.config.settings.time_zone;
+    let failed: Vec<_> = store::failed_deliveries(&state.db, LISTED)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let at = jiff::Timestamp::from_millisecond(row.created_at)
+                .map(|t| {
+                    t.to_zoned(time_zone.clone())
+                        .strftime("%d/%m %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            minijinja::context! { at, row }
+        })
+        .collect();
+    let zalo_token_error = match state.config.zalo {
+        Some(_) => crate::delivery::tokens::last_refresh_error(&state.db).await?,
+        None => None,
+    };
+    render(
+        "delivery.html",
+        minijinja::context! {
+            me => Me::from(&signed_in),
+            figures => minijinja::context! {
+                inbox_pending => figures.inbox_pending,
+                inbox_parked => figures.inbox_parked,
+                oldest_pending_age_seconds => figures.oldest_pending_age_seconds,
+                outbox_pending => figures.outbox_pending,
+                outbox_held => figures.outbox_held,
+                outbox_failed_last_day => figures.outbox_failed_last_day,
+            },
+            held,
+            failed,
+            zalo_on => state.config.zalo.is_some(),
+            messenger_on => state.config.messenger.is_some(),
+            zalo_token_error,
+        },
+    )
+}
