@@ -21,3 +21,13 @@ CREATE TABLE web_sessions (
     ended_at      BIGINT
 );
 CREATE INDEX web_sessions_staff ON web_sessions (staff_id);
+-- A roster file uploaded in the browser, kept between its preview and its import.
+CREATE TABLE web_uploads (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id  BIGINT  NOT NULL REFERENCES web_sessions (id),
+    kind        TEXT    NOT NULL CHECK (kind IN ('units', 'staff')),
+    file_name   TEXT    NOT NULL,
+    content     BYTEA   NOT NULL,
+    created_at  BIGINT  NOT NULL,
+    applied_at  BIGINT
+);

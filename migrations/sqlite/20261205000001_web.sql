@@ -21,3 +21,13 @@ CREATE TABLE web_sessions (
     ended_at      INTEGER
 );
 CREATE INDEX web_sessions_staff ON web_sessions (staff_id);
+-- A roster file uploaded in the browser, kept between its preview and its import.
+CREATE TABLE web_uploads (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES web_sessions (id),
+    kind        TEXT    NOT NULL CHECK (kind IN ('units', 'staff')),
+    file_name   TEXT    NOT NULL,
+    content     BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    applied_at  INTEGER
+);

@@ -65,8 +65,36 @@ fn summary<R>(what: &'static str, plan: &super::Plan<R>) -> ImportSummary {
     }
 }
 
+/// Whether an import changes the database, or only says what it would change (the same
+/// reading, validation, plan and writes, rolled back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Preview,
+}
+
+async fn finish(tx: crate::store::Tx, mode: Mode) -> Result<(), StoreError> {
+    match mode {
+        Mode::Apply => crate::store::commit(tx).await,
+        // Dropping the transaction rolls it back.
+        Mode::Preview => Ok(()),
+    }
+}
+
 pub async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
-    let table = read(path).await?;
+    import_units_table(db, read(path).await?, Mode::Apply).await
+}
+
+pub async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
+    import_staff_table(db, read(path).await?, Mode::Apply).await
+}
+
+/// Imports (or previews) a units table already read.
+pub async fn import_units_table(
+    db: &Db,
+    table: Table,
+    mode: Mode,
+) -> Result<ImportSummary, ImportError> {
     let records = parse_units(&table).map_err(|issues| ImportError::Invalid {
         file: table.file.clone(),
         issues,
@@ -77,7 +105,7 @@ pub async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportE
     let plan = plan_units(records, &existing);
     store::org::apply_units(&mut tx, &plan, store::now_ms()).await?;
     let orphaned = store::org::active_staff_in_inactive_units(&mut tx).await?;
-    crate::store::commit(tx).await?;
+    finish(tx, mode).await?;
 
     let mut summary = summary("units", &plan);
     if orphaned > 0 {
@@ -88,8 +116,12 @@ pub async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportE
     Ok(summary)
 }
 
-pub async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
-    let table = read(path).await?;
+/// Imports (or previews) a staff table already read.
+pub async fn import_staff_table(
+    db: &Db,
+    table: Table,
+    mode: Mode,
+) -> Result<ImportSummary, ImportError> {
     let _writing = db.write_lock().await;
     let mut tx = db.begin_write().await?;
     let units: HashSet<String> = store::org::active_unit_codes(&mut tx)
@@ -107,7 +139,7 @@ pub async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportE
     // Who left the roster is unregistered at once; their history stays.
     let leavers = store::org::staff_ids(&mut tx, &plan.deactivated).await?;
     let unlinked = store::identity::unregister_leavers(&mut tx, &leavers, "import", now).await?;
-    crate::store::commit(tx).await?;
+    finish(tx, mode).await?;
     let mut summary = summary("staff", &plan);
     if unlinked > 0 {
         summary.warnings.push(format!(

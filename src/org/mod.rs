@@ -10,7 +10,10 @@ mod validate;
 
 use std::fmt;
 
-pub use import::{ImportError, ImportSummary, import_staff, import_units};
+pub use import::{
+    ImportError, ImportSummary, Mode, import_staff, import_staff_table, import_units,
+    import_units_table,
+};
 pub use plan::{ExistingStaff, ExistingUnit, Plan, plan_staff, plan_units};
 pub use table::{Row, Table, TableError};
 pub use validate::{StaffRecord, UnitRecord, normalize_phone, parse_staff, parse_units};

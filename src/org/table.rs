@@ -96,12 +96,30 @@ impl Table {
     }
 
     fn read_xlsx(path: &Path, file: String) -> Result<Self, TableError> {
+        let bytes = std::fs::read(path).map_err(|source| TableError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        Self::from_xlsx_bytes(file, bytes)
+    }
+
+    /// An uploaded file, by its name's extension (`.xlsx`, else CSV).
+    pub fn from_upload(file: String, bytes: Vec<u8>) -> Result<Self, TableError> {
+        if file.to_ascii_lowercase().ends_with(".xlsx") {
+            Self::from_xlsx_bytes(file, bytes)
+        } else {
+            Self::from_csv_bytes(file, &bytes)
+        }
+    }
+
+    fn from_xlsx_bytes(file: String, bytes: Vec<u8>) -> Result<Self, TableError> {
         let spreadsheet_error = |reason: String| TableError::Spreadsheet {
             file: file.clone(),
             reason,
         };
-        let mut workbook =
-            calamine::open_workbook_auto(path).map_err(|err| spreadsheet_error(err.to_string()))?;
+        let mut workbook: calamine::Xlsx<std::io::Cursor<Vec<u8>>> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+                .map_err(|err: calamine::XlsxError| spreadsheet_error(err.to_string()))?;
         let range = workbook
             .worksheet_range_at(0)
             .ok_or_else(|| spreadsheet_error("the workbook has no sheet".to_string()))?

@@ -315,3 +315,57 @@ pub async fn failed_deliveries(db: &Db, limit: i64) -> Result<Vec<FailedDelivery
     .fetch_all(db.pool())
     .await?)
 }
+
+/// Keeps an uploaded roster file until it is imported; returns its id.
+pub async fn store_upload(
+    db: &Db,
+    session_id: i64,
+    kind: &str,
+    file_name: &str,
+    content: &[u8],
+    now: i64,
+) -> Result<i64> {
+    let _write = db.write_lock().await;
+    Ok(sqlx::query_scalar(
+        "INSERT INTO web_uploads (session_id, kind, file_name, content, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(session_id)
+    .bind(kind)
+    .bind(file_name)
+    .bind(content.to_vec())
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// An upload of this session that has not been imported yet.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Upload {
+    pub kind: String,
+    pub file_name: String,
+    pub content: Vec<u8>,
+}
+
+pub async fn pending_upload(db: &Db, id: i64, session_id: i64) -> Result<Option<Upload>> {
+    Ok(sqlx::query_as(
+        "SELECT kind, file_name, content FROM web_uploads \
+         WHERE id = $1 AND session_id = $2 AND applied_at IS NULL",
+    )
+    .bind(id)
+    .bind(session_id)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// Marks an upload imported and drops its content (the roster is in the tables now).
+pub async fn mark_applied(db: &Db, id: i64, now: i64) -> Result<()> {
+    let _write = db.write_lock().await;
+    sqlx::query("UPDATE web_uploads SET applied_at = $1, content = $2 WHERE id = $3")
+        .bind(now)
+        .bind(Vec::<u8>::new())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -101,16 +101,35 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// The text of the first element matching `css`, once the page has one (a click's new page
+/// may still be loading: an element of the old one goes stale and is looked up again).
 async fn text_of(client: &Client, css: &str) -> String {
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|err| panic!("{css}: {err}"))
-        .text()
-        .await
-        .unwrap()
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "no {css} on the page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the element's text contains `expected`; returns it.
+async fn text_containing(client: &Client, css: &str, expected: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = text_of(client, css).await;
+        if text.contains(expected) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} never said {expected:?}: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn login_link(w: &World, staff_code: &str) -> String {
@@ -318,6 +337,69 @@ async fn the_dashboard_in_a_browser() {
     assert!(
         codes.contains(&"TH-LG-01".to_string()) && codes.len() > 10,
         "{codes:?}"
+    );
+
+    // A roster upload with an error, then a good one.
+    let roster = std::fs::read_to_string(crate::support::examples_dir().join("staff.csv")).unwrap();
+    let broken = downloads.path().join("sai.csv");
+    std::fs::write(&broken, roster.replacen(",SO,head,", ",KHONG-CO,head,", 1)).unwrap();
+    let good = downloads.path().join("dung.csv");
+    std::fs::write(
+        &good,
+        format!("{roster}GV9998,Nguyễn Thị Mới,TH-LG-01,member,\n"),
+    )
+    .unwrap();
+    client.goto(&w.app.url("/web/roster")).await.unwrap();
+    client
+        .find(Locator::Id("staff-file"))
+        .await
+        .unwrap()
+        .send_keys(&broken.to_string_lossy())
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("preview-staff"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text_of(&client, "#problems-title")
+            .await
+            .contains("chưa nhập gì")
+    );
+    assert!(text_of(&client, "#problems").await.contains("KHONG-CO"));
+    screenshot(&client, "danh-sach-loi").await;
+    client.goto(&w.app.url("/web/roster")).await.unwrap();
+    client
+        .find(Locator::Id("staff-file"))
+        .await
+        .unwrap()
+        .send_keys(&good.to_string_lossy())
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("preview-staff"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(&client, "#added").await, "1");
+    client
+        .find(Locator::Id("apply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_containing(&client, "#summary", "Đã cập nhật danh sách").await;
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM staff WHERE code = 'GV9998'")
+            .await,
+        1
     );
 
     // On a phone.

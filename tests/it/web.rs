@@ -673,3 +673,167 @@ async fn the_delivery_page_shows_failures_to_the_office_only() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// A multipart form as a browser sends it.
+fn multipart(fields: &[(&str, &str)], file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "lantoa-test-boundary-7d2f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(
+    w: &World,
+    cookie: &str,
+    csrf: &str,
+    file_name: &str,
+    content: &[u8],
+) -> (StatusCode, String) {
+    let (content_type, body) = multipart(&[("csrf", csrf), ("kind", "staff")], file_name, content);
+    let response = client()
+        .post(w.app.url("/web/roster/preview"))
+        .header(COOKIE, cookie)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_roster_upload_is_previewed_then_imported_all_or_nothing() {
+    let w = world().await;
+    let admin = sign_in(&w, "CB0002").await;
+    let (_, page) = get(&w, &admin, "/web/roster").await;
+    let csrf = csrf_of(&page);
+    let roster = std::fs::read_to_string(support::examples_dir().join("staff.csv")).unwrap();
+    let staff_before = w.app.count("SELECT COUNT(*) FROM staff").await;
+
+    // An unknown unit on line 3 and a formula-like name: every error, nothing imported.
+    let broken = roster.replacen(
+        "CB0002,Trần Thị Thu Hà,SO,",
+        "CB0002,Trần Thị Thu Hà,NO-SUCH,",
+        1,
+    ) + "GV9999,=HYPERLINK(\"http://x\"),TH-LG-01,member,\n";
+    let (status, page) = upload(&w, &admin, &csrf, "staff.csv", broken.as_bytes()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("chưa nhập gì"), "{page}");
+    assert!(
+        page.contains("<td>3</td>"),
+        "the line of the unknown unit: {page}"
+    );
+    assert!(!page.contains("id=\"apply\""), "nothing to apply");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM web_uploads").await, 0);
+
+    // Excel's legacy CSV (not UTF-8) is refused with how to save it.
+    let (status, page) = upload(
+        &w,
+        &admin,
+        &csrf,
+        "staff.csv",
+        b"code,full_name\nGV1,Tr\xe2n\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("UTF-8"), "{page}");
+    let (status, _) = upload(&w, &admin, &csrf, "staff.exe", roster.as_bytes()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A good file: the preview says what would change and changes nothing.
+    let good = format!("{roster}GV9998,Nguyễn Thị Mới,TH-LG-01,member,\n");
+    let (status, page) = upload(&w, &admin, &csrf, "staff.csv", good.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("id=\"added\">1<"), "{page}");
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM staff").await,
+        staff_before,
+        "a preview changes nothing"
+    );
+    let id = w
+        .app
+        .count("SELECT MAX(id) FROM web_uploads")
+        .await
+        .to_string();
+
+    // Without the token, or from another session, it is not imported.
+    let head = sign_in(&w, "GV0013").await;
+    let apply = |cookie: String, csrf: String, id: String| {
+        client()
+            .post(w.app.url("/web/roster/apply"))
+            .header(COOKIE, cookie)
+            .form(&[("csrf", csrf), ("upload", id)])
+            .send()
+    };
+    assert_eq!(
+        apply(admin.clone(), String::new(), id.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        apply(head.clone(), String::new(), id.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let other_admin = sign_in(&w, "CB0003").await;
+    let (_, page) = get(&w, &other_admin, "/web/roster").await;
+    let other_csrf = csrf_of(&page);
+    assert_eq!(
+        apply(other_admin, other_csrf, id.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND,
+        "an upload belongs to its session"
+    );
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM staff").await,
+        staff_before
+    );
+
+    let applied = apply(admin.clone(), csrf.clone(), id.clone())
+        .await
+        .unwrap();
+    assert_eq!(applied.status(), StatusCode::OK);
+    assert!(
+        applied
+            .text()
+            .await
+            .unwrap()
+            .contains("Đã cập nhật danh sách")
+    );
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM staff").await,
+        staff_before + 1
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'import' AND actor = 'CB0002' AND detail LIKE 'web: import staff from staff.csv: staff: 1 added%'")
+            .await,
+        1
+    );
+    assert_eq!(
+        apply(admin, csrf, id).await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "imported once"
+    );
+}

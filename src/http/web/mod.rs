@@ -11,6 +11,7 @@ mod delivery;
 mod featured;
 mod pages;
 mod reports;
+mod roster;
 mod session;
 
 use std::sync::OnceLock;
@@ -41,6 +42,14 @@ pub fn router() -> Router<AppState> {
         .route("/web/units/{code}", get(pages::unit))
         .route("/web/featured", get(featured::page).post(featured::choose))
         .route("/web/delivery", get(delivery::page))
+        .route("/web/roster", get(roster::page))
+        .route(
+            "/web/roster/preview",
+            post(roster::preview).layer(axum::extract::DefaultBodyLimit::max(
+                roster::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route("/web/roster/apply", post(roster::apply))
         .route("/web/reports", get(reports::page))
         .route("/web/reports/download", get(reports::download))
         .route("/web/{*rest}", get(not_found))
@@ -172,6 +181,8 @@ const PAGES: &[(&str, &str)] = &[
     page!("featured.html"),
     page!("reports.html"),
     page!("delivery.html"),
+    page!("roster.html"),
+    page!("roster_preview.html"),
 ];
 
 fn environment() -> &'static Environment<'static> {
