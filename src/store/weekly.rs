@@ -377,14 +377,15 @@ pub async fn load_inputs(
             week_posts.insert((unit, week), posts as u32);
         }
     }
-    if let ([week], [quota_week]) = (range.weeks.as_slice(), quota_weeks) {
-        if week == quota_week {
-            week_posts.extend(
-                page_posts
-                    .iter()
-                    .map(|(unit, posts)| ((*unit, *week), *posts)),
-            );
-        }
+    // One week that carries a quota: its posts are the period's.
+    if let ([week], [quota_week]) = (range.weeks.as_slice(), quota_weeks)
+        && week == quota_week
+    {
+        week_posts.extend(
+            page_posts
+                .iter()
+                .map(|(unit, posts)| ((*unit, *week), *posts)),
+        );
     }
 
     let (so_posts, so_shares) = so;
