@@ -6,9 +6,9 @@
 //! its page posts are below quota or some of its registered staff were not active. In a
 //! paused week there is no quota and nobody is behind.
 //!
-//! Over a period of several weeks (a month, a semester, a school year) each unit also gets
-//! the figures an emulation (thi đua) score is built from, as if each week that carries a
-//! quota had its own standings: the weeks in which its page posts met its weekly quota, the
+//! Every period (a week, a month, a semester, a school year) also gives each unit the
+//! figures an emulation (thi đua) score is built from, as if each week that carries a quota
+//! had its own standings: the weeks in which its page posts met its weekly quota, the
 //! mean over those weeks of its participation (registered people active that week over
 //! registered people; 0 when nobody is registered), and a rank among the units of its kind
 //! (see [`rank`]).
