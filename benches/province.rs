@@ -617,6 +617,13 @@ async fn main() {
         report(Period::days("2026-01-19", "2026-05-31").unwrap())
     })
     .await;
+    // A school year is about 39 weeks (5 September to 31 May); the data is one calendar year.
+    measure(
+        "school-year length report (2026-W02..W40, JSON)",
+        runs,
+        |_| report(Period::days("2026-01-05", "2026-10-04").unwrap()),
+    )
+    .await;
     let phong = lantoa::store::weekly::active_unit_id(&db, "PGD-007")
         .await
         .unwrap()

@@ -125,11 +125,17 @@ enum Command {
 #[derive(clap::Args)]
 struct ReportArgs {
     /// An ISO week, like 2025-W12.
-    #[arg(long, conflicts_with_all = ["month", "from"])]
+    #[arg(long, conflicts_with_all = ["month", "from", "semester", "school_year"])]
     week: Option<IsoWeek>,
     /// A month, like 2025-03.
-    #[arg(long, conflicts_with = "from")]
+    #[arg(long, conflicts_with_all = ["from", "semester", "school_year"])]
     month: Option<String>,
+    /// A semester, like 2025-2026-1 (dates from [school_year] in lantoa.toml).
+    #[arg(long, conflicts_with_all = ["from", "school_year"])]
+    semester: Option<String>,
+    /// A school year, like 2025-2026 (dates from [school_year] in lantoa.toml).
+    #[arg(long, conflicts_with = "from")]
+    school_year: Option<String>,
     /// First day, like 2025-03-01 (with --to).
     #[arg(long, requires = "to")]
     from: Option<String>,
@@ -334,19 +340,25 @@ async fn report(config: Config, args: ReportArgs) -> anyhow::Result<()> {
     let ReportArgs {
         week,
         month,
+        semester,
+        school_year,
         from,
         to,
         unit,
         format,
         out,
     } = args;
-    let period = match (week, month, from, to) {
-        (Some(week), _, _, _) => Period::week(week),
-        (_, Some(month), _, _) => Period::month(&month)?,
-        (_, _, Some(from), Some(to)) => Period::days(&from, &to)?,
-        _ => {
-            anyhow::bail!("say which period: --week 2025-W12, --month 2025-03, or --from D --to D")
-        }
+    let dates = &config.settings.school_year;
+    let period = match (week, month, semester, school_year, from, to) {
+        (Some(week), ..) => Period::week(week),
+        (_, Some(month), ..) => Period::month(&month)?,
+        (_, _, Some(semester), ..) => Period::semester(&semester, dates)?,
+        (_, _, _, Some(year), ..) => Period::school_year(&year, dates)?,
+        (.., Some(from), Some(to)) => Period::days(&from, &to)?,
+        _ => anyhow::bail!(
+            "say which period: --week 2025-W12, --month 2025-03, --semester 2025-2026-1, \
+             --school-year 2025-2026, or --from D --to D"
+        ),
     };
     if matches!(format, ReportFormat::Xlsx) && out.is_none() {
         anyhow::bail!("--format xlsx writes a file: add --out report.xlsx");

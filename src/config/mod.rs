@@ -363,6 +363,74 @@ mod tests {
         assert_eq!(settings.quota, Quotas::default());
         assert_eq!(settings.schedule, Schedule::default());
         assert!(settings.is_paused("2027-W05".parse().unwrap()));
+        assert_eq!(settings.school_year, SchoolYear::default());
+    }
+
+    #[test]
+    fn the_school_year_defaults_and_overrides() {
+        let default = Settings::default().school_year.dates(2025).unwrap();
+        assert_eq!(
+            (default.start, default.second_semester_start, default.end),
+            (
+                jiff::civil::date(2025, 9, 5),
+                jiff::civil::date(2026, 1, 19),
+                jiff::civil::date(2026, 5, 31)
+            ),
+            "the third Monday of January 2026 is the 19th"
+        );
+        let settings = Settings::from_toml(
+            "f",
+            "[school_year]\nstart = \"08-25\"\nsecond_semester_start = \"01-12\"\nend = \"06-07\"",
+        )
+        .unwrap();
+        let dates = settings.school_year.dates(2026).unwrap();
+        assert_eq!(
+            (dates.start, dates.second_semester_start, dates.end),
+            (
+                jiff::civil::date(2026, 8, 25),
+                jiff::civil::date(2027, 1, 12),
+                jiff::civil::date(2027, 6, 7)
+            )
+        );
+        let rule = Settings::from_toml(
+            "f",
+            "[school_year]\nsecond_semester_start = \"second Monday of January\"",
+        )
+        .unwrap();
+        assert_eq!(
+            rule.school_year.dates(2025).unwrap().second_semester_start,
+            jiff::civil::date(2026, 1, 12)
+        );
+        for (text, key, problem) in [
+            (
+                "start = \"9/5\"",
+                "school_year.start",
+                "not a month and day",
+            ),
+            ("start = \"02-29\"", "school_year.start", "29 February"),
+            ("end = \"13-01\"", "school_year.end", "not a month and day"),
+            (
+                "second_semester_start = \"soon\"",
+                "school_year.second_semester_start",
+                "third Monday of January",
+            ),
+            (
+                "end = \"01-10\"",
+                "school_year.end",
+                "must not come before school_year.second_semester_start",
+            ),
+            (
+                "second_semester_start = \"09-01\"\nend = \"08-31\"",
+                "school_year.end",
+                "must not come before",
+            ),
+        ] {
+            let err = Settings::from_toml("f", &format!("[school_year]\n{text}")).unwrap_err();
+            assert_eq!(err.key, key, "{text}: {err}");
+            assert!(err.problem.contains(problem), "{text}: {err}");
+        }
+        let err = Settings::from_toml("f", "[school_year]\nbegin = \"09-05\"").unwrap_err();
+        assert!(err.problem.contains("begin"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use jiff::civil::{Time, Weekday};
+use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
@@ -27,6 +27,233 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub registration: RegistrationSettings,
     pub retention: RetentionSettings,
+    pub school_year: SchoolYear,
+}
+
+/// A day of the year without the year, like `09-05`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthDay {
+    pub month: i8,
+    pub day: i8,
+}
+
+impl MonthDay {
+    /// `MM-DD`; a day every year has (so not `02-29`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let problem = || format!("`{text}` is not a month and day like 09-05");
+        let (month, day) = text.trim().split_once('-').ok_or_else(problem)?;
+        let month: i8 = month.parse().map_err(|_| problem())?;
+        let day: i8 = day.parse().map_err(|_| problem())?;
+        if month == 2 && day == 29 {
+            return Err(format!("`{text}`: 29 February is not in every year"));
+        }
+        // 2001 is not a leap year: what it has, every year has.
+        Date::new(2001, month, day).map_err(|_| problem())?;
+        Ok(Self { month, day })
+    }
+
+    fn in_year(self, year: i16) -> Option<Date> {
+        Date::new(year, self.month, self.day).ok()
+    }
+}
+
+/// When the second semester starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SemesterStart {
+    /// The `nth` (1–4) `weekday` of `month`, like the third Monday of January.
+    Nth {
+        nth: i8,
+        weekday: Weekday,
+        month: i8,
+    },
+    On(MonthDay),
+}
+
+impl SemesterStart {
+    /// `MM-DD`, or a rule like `third Monday of January`.
+    fn parse(text: &str) -> Result<Self, String> {
+        if text.trim().starts_with(|c: char| c.is_ascii_digit()) && text.contains('-') {
+            return MonthDay::parse(text).map(Self::On);
+        }
+        let problem = || {
+            format!(
+                "`{text}` is neither a month and day like 01-19 nor a rule like `third Monday of January`"
+            )
+        };
+        let words: Vec<String> = text
+            .split_whitespace()
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let [nth, weekday, of, month] = words.as_slice() else {
+            return Err(problem());
+        };
+        let nth = match nth.as_str() {
+            "first" | "1st" => 1,
+            "second" | "2nd" => 2,
+            "third" | "3rd" => 3,
+            "fourth" | "4th" => 4,
+            _ => return Err(problem()),
+        };
+        let weekday = parse_weekday(weekday).ok_or_else(problem)?;
+        const MONTHS: [&str; 12] = [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ];
+        let month = MONTHS.iter().position(|m| m == month).ok_or_else(problem)?;
+        if of != "of" {
+            return Err(problem());
+        }
+        Ok(Self::Nth {
+            nth,
+            weekday,
+            month: month as i8 + 1,
+        })
+    }
+
+    fn in_year(self, year: i16) -> Option<Date> {
+        match self {
+            Self::On(day) => day.in_year(year),
+            Self::Nth {
+                nth,
+                weekday,
+                month,
+            } => Date::new(year, month, 1)
+                .ok()?
+                .nth_weekday_of_month(nth, weekday)
+                .ok(),
+        }
+    }
+}
+
+/// The school year's dates (`[school_year]`): a school year `2025-2026` starts on `start`
+/// in 2025; the second semester's start and the end are the first such days after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchoolYear {
+    pub start: MonthDay,
+    pub second_semester_start: SemesterStart,
+    /// The last day, included.
+    pub end: MonthDay,
+}
+
+impl Default for SchoolYear {
+    fn default() -> Self {
+        Self {
+            start: MonthDay { month: 9, day: 5 },
+            second_semester_start: SemesterStart::Nth {
+                nth: 3,
+                weekday: Weekday::Monday,
+                month: 1,
+            },
+            end: MonthDay { month: 5, day: 31 },
+        }
+    }
+}
+
+/// The days of one school year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchoolYearDates {
+    pub start: Date,
+    pub second_semester_start: Date,
+    /// Included.
+    pub end: Date,
+}
+
+impl SchoolYear {
+    /// The school year that starts in `first_year` (`None` only beyond the calendar's range).
+    pub fn dates(&self, first_year: i16) -> Option<SchoolYearDates> {
+        let start = self.start.in_year(first_year)?;
+        // The first such day on or after the start.
+        let after = |day: &dyn Fn(i16) -> Option<Date>| {
+            let same = day(first_year)?;
+            if same >= start {
+                Some(same)
+            } else {
+                day(first_year.checked_add(1)?)
+            }
+        };
+        Some(SchoolYearDates {
+            start,
+            second_semester_start: after(&|y| self.second_semester_start.in_year(y))?,
+            end: after(&|y| self.end.in_year(y))?,
+        })
+    }
+
+    /// Both semesters have days, in every year.
+    fn validate(&self) -> Result<(), ConfigError> {
+        // The weekday rule moves by year: every arrangement of weekdays repeats within 28
+        // years (2001–2028 has no century exception).
+        for year in 2001..2029 {
+            let dates = self.dates(year).expect("within the calendar");
+            if dates.second_semester_start <= dates.start {
+                return Err(ConfigError::new(
+                    "school_year.second_semester_start",
+                    "must come after school_year.start",
+                ));
+            }
+            if dates.end < dates.second_semester_start {
+                return Err(ConfigError::new(
+                    "school_year.end",
+                    format!(
+                        "must not come before school_year.second_semester_start                          (in {}-{}: {} before {})",
+                        year,
+                        year + 1,
+                        dates.end,
+                        dates.second_semester_start
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SchoolYearFile {
+    start: Option<String>,
+    second_semester_start: Option<String>,
+    end: Option<String>,
+}
+
+fn school_year(file: SchoolYearFile) -> Result<SchoolYear, ConfigError> {
+    let mut year = SchoolYear::default();
+    if let Some(text) = file.start {
+        year.start = MonthDay::parse(&text)
+            .map_err(|problem| ConfigError::new("school_year.start", problem))?;
+    }
+    if let Some(text) = file.second_semester_start {
+        year.second_semester_start = SemesterStart::parse(&text)
+            .map_err(|problem| ConfigError::new("school_year.second_semester_start", problem))?;
+    }
+    if let Some(text) = file.end {
+        year.end = MonthDay::parse(&text)
+            .map_err(|problem| ConfigError::new("school_year.end", problem))?;
+    }
+    year.validate()?;
+    Ok(year)
+}
+
+fn parse_weekday(text: &str) -> Option<Weekday> {
+    Some(match text.to_ascii_lowercase().as_str() {
+        "mon" | "monday" => Weekday::Monday,
+        "tue" | "tuesday" => Weekday::Tuesday,
+        "wed" | "wednesday" => Weekday::Wednesday,
+        "thu" | "thursday" => Weekday::Thursday,
+        "fri" | "friday" => Weekday::Friday,
+        "sat" | "saturday" => Weekday::Saturday,
+        "sun" | "sunday" => Weekday::Sunday,
+        _ => return None,
+    })
 }
 
 /// Invites and the ceilings on failed registrations.
@@ -110,6 +337,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             registration: RegistrationSettings::default(),
             retention: RetentionSettings::default(),
+            school_year: SchoolYear::default(),
         }
     }
 }
@@ -160,16 +388,7 @@ impl WeeklyTime {
     fn parse(input: &str) -> Result<Self, String> {
         let problem = || format!("`{input}` is not a weekly time like `Mon 07:30`");
         let (day, time) = input.trim().split_once(' ').ok_or_else(problem)?;
-        let weekday = match day.to_ascii_lowercase().as_str() {
-            "mon" | "monday" => Weekday::Monday,
-            "tue" | "tuesday" => Weekday::Tuesday,
-            "wed" | "wednesday" => Weekday::Wednesday,
-            "thu" | "thursday" => Weekday::Thursday,
-            "fri" | "friday" => Weekday::Friday,
-            "sat" | "saturday" => Weekday::Saturday,
-            "sun" | "sunday" => Weekday::Sunday,
-            _ => return Err(problem()),
-        };
+        let weekday = parse_weekday(day).ok_or_else(problem)?;
         let (hour, minute) = time.trim().split_once(':').ok_or_else(problem)?;
         let hour: i8 = hour.parse().map_err(|_| problem())?;
         let minute: i8 = minute.parse().map_err(|_| problem())?;
@@ -210,6 +429,7 @@ struct SettingsFile {
     delivery: DeliverySettings,
     registration: RegistrationFile,
     retention: RetentionSettings,
+    school_year: SchoolYearFile,
 }
 
 impl Settings {
@@ -262,6 +482,7 @@ impl Settings {
             }
         }
         settings.retention = file.retention;
+        settings.school_year = school_year(file.school_year)?;
         for (key, value) in &file.schedule {
             let slot = match key.as_str() {
                 "reminders" => &mut settings.schedule.reminders,

@@ -3,7 +3,7 @@
 use super::EvidenceRow;
 use crate::weekly::standings::Standings;
 
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 18] = [
     "code",
     "name",
     "kind",
@@ -18,6 +18,10 @@ const HEADER: [&str; 14] = [
     "inactive",
     "unregistered",
     "featured_shares",
+    "weeks_met",
+    "quota_weeks",
+    "avg_participation",
+    "rank",
 ];
 
 /// Excel reads a CSV without a byte order mark in the legacy code page and garbles
@@ -31,7 +35,8 @@ fn safe(text: &str) -> String {
 }
 
 /// One row per unit; machine values (`kind` as `truong`, booleans as `true`/`false`),
-/// `inactive` names joined with `; ` (the import files' list separator).
+/// `inactive` names joined with `; ` (the import files' list separator), `avg_participation`
+/// a ratio with four decimals.
 pub fn csv(standings: &Standings) -> String {
     let mut buffer = BOM.as_bytes().to_vec();
     {
@@ -55,6 +60,10 @@ pub fn csv(standings: &Standings) -> String {
                     safe(&u.inactive.join("; ")),
                     u.unregistered.to_string(),
                     u.featured_shares.to_string(),
+                    u.weeks_met.to_string(),
+                    u.quota_weeks.to_string(),
+                    format!("{:.4}", u.avg_participation),
+                    u.rank.to_string(),
                 ])
                 .expect("CSV into memory");
         }
@@ -138,7 +147,11 @@ mod tests {
                 "true",
                 "Trần Thị Bình",
                 "1",
-                "0"
+                "0",
+                "1",
+                "1",
+                "0.5000",
+                "2"
             ]
         );
         let t2 = rows.iter().find(|r| &r[0] == "T2").unwrap();

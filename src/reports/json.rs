@@ -37,6 +37,10 @@ struct Unit<'a> {
     inactive: &'a [String],
     unregistered: u32,
     featured_shares: u32,
+    weeks_met: u32,
+    quota_weeks: u32,
+    avg_participation: f64,
+    rank: u32,
 }
 
 impl<'a> From<&'a UnitStanding> for Unit<'a> {
@@ -56,6 +60,10 @@ impl<'a> From<&'a UnitStanding> for Unit<'a> {
             inactive: &u.inactive,
             unregistered: u.unregistered,
             featured_shares: u.featured_shares,
+            weeks_met: u.weeks_met,
+            quota_weeks: u.quota_weeks,
+            avg_participation: u.avg_participation,
+            rank: u.rank,
         }
     }
 }
@@ -122,6 +130,11 @@ mod tests {
         );
         assert_eq!(t1["parent_code"], "P1");
         assert_eq!(t1["inactive"], value!(["Trần Thị Bình"]));
+        assert_eq!(
+            (&t1["weeks_met"], &t1["quota_weeks"], &t1["rank"]),
+            (&value!(1), &value!(1), &value!(2))
+        );
+        assert_eq!(t1["avg_participation"], 0.5);
         assert_eq!(report["province"]["so_posts_ytd"], 150);
         assert_eq!(report["phong"][0]["schools_behind"], 1);
         assert!(

@@ -50,6 +50,10 @@ enum Period<'a> {
     Month(&'a str),
     /// `2026-11-01..2026-11-30`
     Range(&'a str, &'a str),
+    /// `2025-2026-1`: the school year and the semester.
+    Semester(&'a str, &'a str),
+    /// `2025-2026`
+    SchoolYear(&'a str),
     Other(&'a str),
 }
 
@@ -66,6 +70,16 @@ impl<'a> Period<'a> {
             Self::Week(text)
         } else if b.len() == 7 && b[4] == b'-' && digits(&text[..4]) && digits(&text[5..]) {
             Self::Month(text)
+        } else if b.len() == 9 && b[4] == b'-' && digits(&text[..4]) && digits(&text[5..]) {
+            Self::SchoolYear(text)
+        } else if b.len() == 11
+            && b[4] == b'-'
+            && b[9] == b'-'
+            && digits(&text[..4])
+            && digits(&text[5..9])
+            && matches!(b[10], b'1' | b'2')
+        {
+            Self::Semester(&text[..9], &text[10..])
         } else if let Some((from, to)) = text.split_once("..") {
             Self::Range(from, to)
         } else {
@@ -73,12 +87,15 @@ impl<'a> Period<'a> {
         }
     }
 
-    /// `Tuần 2026-W48`, `Tháng 2026-11`, `Từ 2026-11-01 đến 2026-11-30`.
+    /// `Tuần 2026-W48`, `Tháng 2026-11`, `Từ 2026-11-01 đến 2026-11-30`, `Học kỳ 1 năm học
+    /// 2025-2026`, `Năm học 2025-2026`.
     fn label(self) -> String {
         match self {
             Self::Week(week) => format!("Tuần {week}"),
             Self::Month(month) => format!("Tháng {month}"),
             Self::Range(from, to) => format!("Từ {from} đến {to}"),
+            Self::Semester(year, semester) => format!("Học kỳ {semester} năm học {year}"),
+            Self::SchoolYear(year) => format!("Năm học {year}"),
             Self::Other(text) => format!("Kỳ {text}"),
         }
     }
@@ -253,6 +270,11 @@ mod tests {
             Period::parse("2026-11-01..2026-11-30").label(),
             "Từ 2026-11-01 đến 2026-11-30"
         );
+        assert_eq!(
+            Period::parse("2025-2026-2").label(),
+            "Học kỳ 2 năm học 2025-2026"
+        );
+        assert_eq!(Period::parse("2025-2026").label(), "Năm học 2025-2026");
         assert_eq!(Period::parse("hôm nay"), Period::Other("hôm nay"));
         assert_eq!(
             Period::parse("2026-W4"),

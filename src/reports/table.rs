@@ -39,9 +39,14 @@ pub fn table(standings: &Standings) -> String {
             "CB-GV",
             "Đăng ký",
             "Tích cực",
+            "Tuần đạt",
+            "Tham gia TB",
+            "Hạng",
             "Chậm",
         ];
-        let align = [Left, Left, Left, Left, Left, Right, Right, Right, Left];
+        let align = [
+            Left, Left, Left, Left, Left, Right, Right, Right, Right, Right, Right, Left,
+        ];
         let rows: Vec<Vec<String>> = standings
             .units
             .iter()
@@ -55,6 +60,9 @@ pub fn table(standings: &Standings) -> String {
                     u.staff_total.to_string(),
                     u.staff_registered.to_string(),
                     u.staff_active.to_string(),
+                    format!("{}/{}", u.weeks_met, u.quota_weeks),
+                    format!("{:.0}%", u.avg_participation * 100.0),
+                    u.rank.to_string(),
                     if u.behind { "CHẬM" } else { "" }.to_string(),
                 ]
             })

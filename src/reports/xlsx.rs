@@ -12,7 +12,7 @@ const MAX_HYPERLINKS: usize = 65_530;
 /// Autofit stops here (pixels) so a long name or URL does not make a column screen-wide.
 const MAX_COLUMN_PIXELS: u16 = 420;
 
-const SUMMARY_HEADER: [&str; 14] = [
+const SUMMARY_HEADER: [&str; 18] = [
     "Mã",
     "Tên đơn vị",
     "Loại",
@@ -27,6 +27,10 @@ const SUMMARY_HEADER: [&str; 14] = [
     "Chưa gửi bài",
     "Chưa đăng ký",
     "Chia sẻ trang tiêu điểm",
+    "Số tuần đạt chỉ tiêu",
+    "Số tuần có chỉ tiêu",
+    "Tham gia trung bình",
+    "Xếp hạng",
 ];
 
 const PHONG_HEADER: [&str; 5] = ["Mã", "Tên Phòng", "Số trường", "Trường chậm", "Tham gia"];
@@ -105,6 +109,10 @@ fn build(standings: &Standings, evidence: Evidence<'_>) -> Result<Workbook, Xlsx
         sheet.write_string(row, 11, u.inactive.join("; "))?;
         sheet.write_number(row, 12, u.unregistered)?;
         sheet.write_number(row, 13, u.featured_shares)?;
+        sheet.write_number(row, 14, u.weeks_met)?;
+        sheet.write_number(row, 15, u.quota_weeks)?;
+        sheet.write_number_with_format(row, 16, u.avg_participation, &percent)?;
+        sheet.write_number(row, 17, u.rank)?;
     }
     sheet.autofit_to_max_width(MAX_COLUMN_PIXELS);
 
@@ -234,7 +242,11 @@ mod tests {
                 "Chậm",
                 "Trần Thị Bình",
                 "1",
-                "0"
+                "0",
+                "1",
+                "1",
+                "0.5",
+                "2"
             ]
         );
         let t2 = rows.iter().find(|r| r[0] == "T2").unwrap();

@@ -157,7 +157,7 @@ pub fn standings_queries(
          GROUP BY unit_id"
     );
 
-    vec![
+    let mut queries = vec![
         ("units", units),
         ("leaders", leaders),
         (
@@ -168,10 +168,24 @@ pub fn standings_queries(
         ("featured", featured),
         ("page_posts", posts),
         ("so_targets", so_targets_query(range)),
-    ]
+    ];
+    // Over several weeks, each unit's posts week by week (whether it met its quota in each);
+    // in one week they are the page posts above.
+    if range.weeks.len() > 1 && !quota_weeks.is_empty() {
+        let mut week_posts = Query::default();
+        let weeks = week_posts.list(week_binds(quota_weeks));
+        let condition = week_posts.scope(scope, "unit_id");
+        week_posts.sql = format!(
+            "SELECT unit_id, week, COUNT(*) FROM unit_page_posts WHERE week IN ({weeks}){condition} \
+             GROUP BY unit_id, week"
+        );
+        queries.push(("week_posts", week_posts));
+    }
+    queries
 }
 
-/// Per unit: people, registered, active; or (`names`), in a second statement that runs beside
+/// Per unit: people, registered, active, and the registered people's active weeks among the
+/// quota weeks (summed); or (`names`), in a second statement that runs beside
 /// it, the names of the registered who were not active.
 fn people_query(range: &Range, quota_weeks: &[IsoWeek], scope: &Units, names: bool) -> Query {
     let mut query = Query::default();
@@ -213,7 +227,8 @@ fn people_query(range: &Range, quota_weeks: &[IsoWeek], scope: &Units, names: bo
         format!(
             "SELECT p.unit_id, COUNT(*), \
              CAST(SUM(CASE WHEN {registered} THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN {active} THEN 1 ELSE 0 END) AS BIGINT) \
+             CAST(SUM(CASE WHEN {active} THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN {registered} THEN COALESCE(a.quota_weeks, 0) ELSE 0 END) AS BIGINT) \
              FROM staff p LEFT JOIN act a ON a.staff_id = p.id \
              WHERE p.status = 'active'{person_condition} GROUP BY p.unit_id"
         )
@@ -274,9 +289,20 @@ pub async fn load_inputs(
     type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);
     type StaffRow = (i64, String, String, i64, String, i64);
     // Independent reads, each on its own connection: SQLite's readers run side by side.
-    type PeopleRow = (i64, i64, i64, i64);
+    type PeopleRow = (i64, i64, i64, i64, i64);
     type NameRow = (i64, String, String);
-    let (units, leaders, people, inactive_rows, featured, posts, so) = tokio::try_join!(
+    let week_posts = async {
+        match queries.iter().find(|(n, _)| *n == "week_posts") {
+            Some((_, query)) => {
+                query
+                    .query_as::<(i64, String, i64)>()
+                    .fetch_all(db.pool())
+                    .await
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    let (units, leaders, people, inactive_rows, featured, posts, so, week_rows) = tokio::try_join!(
         query("units").query_as::<UnitRow>().fetch_all(db.pool()),
         query("leaders").query_as::<StaffRow>().fetch_all(db.pool()),
         query("unit_people")
@@ -292,6 +318,7 @@ pub async fn load_inputs(
         query("so_targets")
             .query_as::<(i64, i64)>()
             .fetch_one(db.pool()),
+        week_posts,
     )?;
     let units: Vec<UnitInfo> = units
         .into_iter()
@@ -320,12 +347,13 @@ pub async fn load_inputs(
     let featured: HashMap<i64, i64> = featured.into_iter().collect();
     let unit_staff: HashMap<i64, UnitStaff> = people
         .into_iter()
-        .map(|(unit, total, registered, active)| {
+        .map(|(unit, total, registered, active, active_weeks)| {
             let staff = UnitStaff {
                 total: total as u32,
                 registered: registered as u32,
                 active: active as u32,
                 featured: featured.get(&unit).copied().unwrap_or(0) as u32,
+                active_weeks: active_weeks as u32,
             };
             (unit, staff)
         })
@@ -343,6 +371,23 @@ pub async fn load_inputs(
         .map(|(unit, posts)| (unit, posts as u32))
         .collect();
 
+    let mut week_posts: HashMap<(i64, IsoWeek), u32> = HashMap::new();
+    for (unit, week, posts) in week_rows {
+        if let Ok(week) = week.parse() {
+            week_posts.insert((unit, week), posts as u32);
+        }
+    }
+    // One week that carries a quota: its posts are the period's.
+    if let ([week], [quota_week]) = (range.weeks.as_slice(), quota_weeks)
+        && week == quota_week
+    {
+        week_posts.extend(
+            page_posts
+                .iter()
+                .map(|(unit, posts)| ((*unit, *week), *posts)),
+        );
+    }
+
     let (so_posts, so_shares) = so;
 
     Ok(Inputs {
@@ -351,6 +396,7 @@ pub async fn load_inputs(
         unit_staff,
         inactive,
         page_posts,
+        week_posts,
         so_posts_ytd: so_posts as u32,
         so_shares_ytd: so_shares as u32,
     })

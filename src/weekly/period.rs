@@ -4,6 +4,7 @@ use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 
 use crate::calendar::IsoWeek;
+use crate::config::{SchoolYear, SchoolYearDates};
 use crate::store::weekly::Range;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -14,6 +15,24 @@ pub enum PeriodError {
     BadDate(String),
     #[error("the range ends before it starts")]
     Backwards,
+    #[error("`{0}` is not a school year like 2025-2026 (a year, a dash, the next year)")]
+    BadSchoolYear(String),
+    #[error("`{0}` is not a semester like 2025-2026-1 (a school year, a dash, then 1 or 2)")]
+    BadSemester(String),
+}
+
+/// `2025-2026`: the dates of the school year that starts in 2025.
+fn school_year_dates(text: &str, school_year: &SchoolYear) -> Option<(String, SchoolYearDates)> {
+    let (first, second) = text.split_once('-')?;
+    let four_digits = |s: &str| s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit());
+    if !four_digits(first) || !four_digits(second) {
+        return None;
+    }
+    let (first, second): (i16, i16) = (first.parse().ok()?, second.parse().ok()?);
+    if second != first.checked_add(1)? {
+        return None;
+    }
+    Some((format!("{first}-{second}"), school_year.dates(first)?))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +79,38 @@ impl Period {
         }
         Ok(Self {
             label: format!("{first_day}..{last_day}"),
+            first_day,
+            last_day,
+        })
+    }
+
+    /// A school year like `2025-2026`, from `[school_year]`'s start to its end.
+    pub fn school_year(text: &str, school_year: &SchoolYear) -> Result<Self, PeriodError> {
+        let (label, dates) = school_year_dates(text.trim(), school_year)
+            .ok_or_else(|| PeriodError::BadSchoolYear(text.to_string()))?;
+        Ok(Self {
+            label,
+            first_day: dates.start,
+            last_day: dates.end,
+        })
+    }
+
+    /// A semester like `2025-2026-1`: the first runs from the school year's start to the day
+    /// before the second semester's start, the second from that start to the year's end.
+    pub fn semester(text: &str, school_year: &SchoolYear) -> Result<Self, PeriodError> {
+        let bad = || PeriodError::BadSemester(text.to_string());
+        let (year, semester) = text.trim().rsplit_once('-').ok_or_else(bad)?;
+        let (year, dates) = school_year_dates(year, school_year).ok_or_else(bad)?;
+        let (first_day, last_day) = match semester {
+            "1" => (
+                dates.start,
+                dates.second_semester_start.yesterday().map_err(|_| bad())?,
+            ),
+            "2" => (dates.second_semester_start, dates.end),
+            _ => return Err(bad()),
+        };
+        Ok(Self {
+            label: format!("{year}-{semester}"),
             first_day,
             last_day,
         })
@@ -117,6 +168,77 @@ mod tests {
         assert_eq!(weeks, ["2025-W10", "2025-W11", "2025-W12", "2025-W13"]);
         assert_eq!(march.last_day, jiff::civil::date(2025, 3, 31));
         assert!(Period::month("2025-13").is_err());
+    }
+
+    #[test]
+    fn semesters_and_school_years_by_the_default_dates() {
+        use jiff::civil::date;
+        let dates = SchoolYear::default();
+        let year = Period::school_year("2025-2026", &dates).unwrap();
+        assert_eq!(
+            (year.label.as_str(), year.first_day, year.last_day),
+            ("2025-2026", date(2025, 9, 5), date(2026, 5, 31))
+        );
+        // The third Monday of January 2026 is the 19th.
+        let first = Period::semester("2025-2026-1", &dates).unwrap();
+        assert_eq!(
+            (first.label.as_str(), first.first_day, first.last_day),
+            ("2025-2026-1", date(2025, 9, 5), date(2026, 1, 18))
+        );
+        let second = Period::semester("2025-2026-2", &dates).unwrap();
+        assert_eq!(
+            (second.first_day, second.last_day),
+            (date(2026, 1, 19), date(2026, 5, 31))
+        );
+        // 2027: 1 January is a Friday, the third Monday the 18th.
+        assert_eq!(
+            Period::semester("2026-2027-2", &dates).unwrap().first_day,
+            date(2027, 1, 18)
+        );
+
+        // Weeks: 5 September 2025 is a Friday, so W36 (Thursday the 4th) is not in it; the
+        // semesters share no week and lose none.
+        let weeks = |p: &Period| p.weeks();
+        assert_eq!(weeks(&year)[0].to_string(), "2025-W37");
+        assert_eq!(weeks(&year).last().unwrap().to_string(), "2026-W22");
+        let (w1, w2) = (weeks(&first), weeks(&second));
+        assert_eq!(w1.last().unwrap().to_string(), "2026-W03");
+        assert_eq!(w2[0].to_string(), "2026-W04");
+        assert_eq!(w1.len() + w2.len(), weeks(&year).len());
+    }
+
+    #[test]
+    fn malformed_semesters_and_school_years_are_refused() {
+        let dates = SchoolYear::default();
+        for text in [
+            "2025-2027",
+            "2025",
+            "2025-26",
+            "2026-2025",
+            "abcd-abce",
+            "2025-2026-1",
+            "",
+        ] {
+            let err = Period::school_year(text, &dates).unwrap_err();
+            assert_eq!(err, PeriodError::BadSchoolYear(text.into()), "{text}");
+        }
+        for text in [
+            "2025-2026-3",
+            "2025-2026",
+            "2025-2027-1",
+            "2025-2026-",
+            "2025-2026-01",
+        ] {
+            let err = Period::semester(text, &dates).unwrap_err();
+            assert!(matches!(err, PeriodError::BadSemester(_)), "{text}");
+            assert!(err.to_string().contains("like 2025-2026-1"), "{err}");
+        }
+        assert!(
+            Period::school_year("2025-2027", &dates)
+                .unwrap_err()
+                .to_string()
+                .contains("like 2025-2026")
+        );
     }
 
     #[test]

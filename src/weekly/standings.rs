@@ -5,6 +5,13 @@
 //! person is active with at least one counted submission in the period; a unit is behind when
 //! its page posts are below quota or some of its registered staff were not active. In a
 //! paused week there is no quota and nobody is behind.
+//!
+//! Every period (a week, a month, a semester, a school year) also gives each unit the
+//! figures an emulation (thi đua) score is built from, as if each week that carries a quota
+//! had its own standings: the weeks in which its page posts met its weekly quota, the
+//! mean over those weeks of its participation (registered people active that week over
+//! registered people; 0 when nobody is registered), and a rank among the units of its kind
+//! (see [`rank`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -62,6 +69,9 @@ pub struct UnitStaff {
     pub active: u32,
     /// Their shares of the featured pages of each link's week.
     pub featured: u32,
+    /// Registered people's weeks with a counted link, summed over the weeks that carry a
+    /// quota (a person active in 3 of them counts 3).
+    pub active_weeks: u32,
 }
 
 /// What the standings are computed from (loaded by the store, or built by hand in tests).
@@ -77,6 +87,8 @@ pub struct Inputs {
     pub inactive: HashMap<i64, Vec<String>>,
     /// Page posts first received in the period, per unit.
     pub page_posts: HashMap<i64, u32>,
+    /// Page posts per unit and week, for the weeks that carry a quota (absent: none).
+    pub week_posts: HashMap<(i64, IsoWeek), u32>,
     /// The Sở page's posts and its staff's shares of other pages, year to date.
     pub so_posts_ytd: u32,
     pub so_shares_ytd: u32,
@@ -118,6 +130,9 @@ impl Inputs {
             entry.registered += u32::from(person.registered);
             entry.active += u32::from(is_active(person.id));
             entry.featured += featured.get(&person.id).copied().unwrap_or(0);
+            if person.registered {
+                entry.active_weeks += weeks.get(&person.id).map_or(0, HashSet::len) as u32;
+            }
             if person.registered && !is_active(person.id) {
                 inactive
                     .entry(person.unit_id)
@@ -126,8 +141,12 @@ impl Inputs {
             }
         }
         let mut posts: HashMap<i64, u32> = HashMap::new();
-        for (unit, _) in page_posts {
+        let mut week_posts: HashMap<(i64, IsoWeek), u32> = HashMap::new();
+        for (unit, week) in page_posts {
             *posts.entry(*unit).or_default() += 1;
+            if quota_weeks.contains(week) {
+                *week_posts.entry((*unit, *week)).or_default() += 1;
+            }
         }
         Self {
             units,
@@ -138,6 +157,7 @@ impl Inputs {
             unit_staff,
             inactive,
             page_posts: posts,
+            week_posts,
             so_posts_ytd: 0,
             so_shares_ytd: 0,
         }
@@ -161,6 +181,15 @@ pub struct UnitStanding {
     pub inactive: Vec<String>,
     pub unregistered: u32,
     pub featured_shares: u32,
+    /// Weeks carrying a quota in which the unit's page posts met its weekly quota.
+    pub weeks_met: u32,
+    /// The period's weeks that carry a quota (the same for every unit).
+    pub quota_weeks: u32,
+    /// Mean over those weeks of registered people active that week over registered
+    /// people, 0–1 (0 when nobody is registered or no week carries a quota).
+    pub avg_participation: f64,
+    /// 1 = best among the units of the same kind in the report (see [`rank`]).
+    pub rank: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -209,7 +238,8 @@ pub fn compute(
     let active_weeks: Vec<IsoWeek> = weeks.iter().copied().filter(|w| !is_paused(*w)).collect();
     let active_week_set: HashSet<IsoWeek> = active_weeks.iter().copied().collect();
 
-    let units = unit_standings(inputs, quotas, active_weeks.len() as u32);
+    let mut units = unit_standings(inputs, quotas, &active_weeks);
+    rank(&mut units);
     let phong = phong_rollups(inputs, &units);
     let province = province_totals(inputs, &units);
 
@@ -228,7 +258,8 @@ pub fn compute(
 }
 
 /// Step 1: each unit against its quota over the counted weeks.
-fn unit_standings(inputs: &Inputs, quotas: &Quotas, counted_weeks: u32) -> Vec<UnitStanding> {
+fn unit_standings(inputs: &Inputs, quotas: &Quotas, quota_weeks: &[IsoWeek]) -> Vec<UnitStanding> {
+    let counted_weeks = quota_weeks.len() as u32;
     let by_id: HashMap<i64, &UnitInfo> = inputs.units.iter().map(|u| (u.id, u)).collect();
     let mut units: Vec<UnitStanding> = inputs
         .units
@@ -242,6 +273,13 @@ fn unit_standings(inputs: &Inputs, quotas: &Quotas, counted_weeks: u32) -> Vec<U
             let posts = inputs.page_posts.get(&unit.id).copied().unwrap_or(0);
             let inactive = inputs.inactive.get(&unit.id).cloned().unwrap_or_default();
             let met = posts >= quota;
+            let weeks_met = quota_weeks
+                .iter()
+                .filter(|w| {
+                    let posts = inputs.week_posts.get(&(unit.id, **w)).copied();
+                    posts.unwrap_or(0) >= weekly
+                })
+                .count() as u32;
             let behind = counted_weeks > 0 && (!met || !inactive.is_empty());
             UnitStanding {
                 code: unit.code.clone(),
@@ -261,6 +299,14 @@ fn unit_standings(inputs: &Inputs, quotas: &Quotas, counted_weeks: u32) -> Vec<U
                 inactive,
                 unregistered: staff.total - staff.registered,
                 featured_shares: staff.featured,
+                weeks_met,
+                quota_weeks: counted_weeks,
+                avg_participation: participation(
+                    staff.active_weeks,
+                    staff.registered,
+                    counted_weeks,
+                ),
+                rank: 0,
             }
         })
         .collect();
@@ -270,6 +316,48 @@ fn unit_standings(inputs: &Inputs, quotas: &Quotas, counted_weeks: u32) -> Vec<U
             .then(a.code.cmp(&b.code))
     });
     units
+}
+
+/// The mean over `weeks` of active over `registered`, from the active person-weeks: the
+/// roster is today's in every week, so the mean is one ratio (and equal means compare equal).
+fn participation(active_weeks: u32, registered: u32, weeks: u32) -> f64 {
+    let possible = u64::from(registered) * u64::from(weeks);
+    if possible == 0 {
+        0.0
+    } else {
+        (u64::from(active_weeks).min(possible)) as f64 / possible as f64
+    }
+}
+
+/// Ranks each unit among the units of its kind (Sở, Phòng, Trường are not compared with one
+/// another): more weeks met first, then the higher average participation, then more page
+/// posts. Units equal on all three share a rank and the next rank skips (1, 2, 2, 4);
+/// their order in a listing is by code. The units' own order is left as it is.
+pub fn rank(units: &mut [UnitStanding]) {
+    let better = |a: &UnitStanding, b: &UnitStanding| {
+        b.weeks_met
+            .cmp(&a.weeks_met)
+            .then(b.avg_participation.total_cmp(&a.avg_participation))
+            .then(b.page_posts.cmp(&a.page_posts))
+    };
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&units[a], &units[b]);
+        kind_rank(a.kind)
+            .cmp(&kind_rank(b.kind))
+            .then(better(a, b))
+            .then(a.code.cmp(&b.code))
+    });
+    let (mut previous, mut position, mut place): (Option<usize>, u32, u32) = (None, 0, 0);
+    for index in order {
+        let same_kind = previous.filter(|&p| units[p].kind == units[index].kind);
+        position = if same_kind.is_some() { position + 1 } else { 1 };
+        if same_kind.is_none_or(|p| better(&units[p], &units[index]).is_ne()) {
+            place = position;
+        }
+        units[index].rank = place;
+        previous = Some(index);
+    }
 }
 
 /// Step 2: each Phòng over the schools under it.
@@ -361,6 +449,7 @@ impl Standings {
         self.province.staff_total = self.units.iter().map(|u| u.staff_total).sum();
         self.province.staff_registered = self.units.iter().map(|u| u.staff_registered).sum();
         self.province.staff_active = self.units.iter().map(|u| u.staff_active).sum();
+        rank(&mut self.units);
         self
     }
 }
@@ -552,6 +641,118 @@ mod tests {
             "Người 11 sent twice, but in one week only"
         );
         assert_eq!(t1.inactive, ["Người 11"]);
+    }
+
+    #[test]
+    fn over_several_weeks_units_get_weeks_met_participation_and_rank() {
+        let counted = |staff_id, w: &str| Counted {
+            staff_id,
+            week: week(w),
+            page_unit_id: None,
+            featured: false,
+        };
+        let links = [
+            counted(10, "2026-W46"),
+            counted(10, "2026-W47"),
+            counted(10, "2026-W48"),
+            counted(11, "2026-W48"),
+            // Người 12 is not registered: his link is no participation.
+            counted(12, "2026-W47"),
+        ];
+        let posts = [
+            (3, week("2026-W46")),
+            (3, week("2026-W48")),
+            (4, week("2026-W46")),
+            (4, week("2026-W46")),
+            (4, week("2026-W47")),
+            // W47 is paused below: these count as posts but not as a week met.
+            (3, week("2026-W47")),
+            (2, week("2026-W48")),
+        ];
+        let weeks = [week("2026-W46"), week("2026-W47"), week("2026-W48")];
+        let quota_weeks = [week("2026-W46"), week("2026-W48")];
+        let (units, staff) = units_and_staff();
+        let inputs = Inputs::from_links(units, staff, &links, &posts, &quota_weeks);
+        let standings = compute(
+            "2026-11",
+            &weeks,
+            |w| w == week("2026-W47"),
+            &Quotas::default(),
+            &inputs,
+        );
+        let unit = |code: &str| standings.units.iter().find(|u| u.code == code).unwrap();
+        let t1 = unit("T1");
+        assert_eq!(
+            (t1.weeks_met, t1.quota_weeks),
+            (2, 2),
+            "1 post in W46 and W48"
+        );
+        // Registered: Người 10 (W46, W48) and 11 (W48): (2/2 + 1/2) / 2 weeks.
+        assert!((t1.avg_participation - 0.75).abs() < 1e-12);
+        let t2 = unit("T2");
+        assert_eq!(
+            (t2.weeks_met, t2.page_posts),
+            (1, 3),
+            "its quota of 2 in W46 only"
+        );
+        assert_eq!(t2.avg_participation, 0.0, "Người 13 sent nothing");
+        assert_eq!((t1.rank, t2.rank), (1, 2));
+        let p1 = unit("P1");
+        assert_eq!((p1.weeks_met, p1.avg_participation, p1.rank), (0, 0.0, 1));
+        assert_eq!(unit("SO").rank, 1, "ranked among the units of its kind");
+
+        // A period of paused weeks only: nothing to meet, no participation.
+        let paused = compute(
+            "2027-W06",
+            &[week("2027-W06")],
+            |_| true,
+            &Quotas::default(),
+            &inputs_for(&[]),
+        );
+        assert!(
+            paused
+                .units
+                .iter()
+                .all(|u| (u.weeks_met, u.quota_weeks, u.avg_participation) == (0, 0, 0.0))
+        );
+    }
+
+    #[test]
+    fn ranks_order_by_weeks_then_participation_then_posts_and_share_ties() {
+        let school = |code: &str, weeks_met, participation, posts| {
+            let mut unit = w48_standings(&inputs()).units[2].clone();
+            unit.code = code.into();
+            unit.weeks_met = weeks_met;
+            unit.avg_participation = participation;
+            unit.page_posts = posts;
+            unit
+        };
+        let mut office = school("P9", 0, 0.0, 0);
+        office.kind = "phong";
+        let mut units = vec![
+            school("A", 3, 0.5, 4),
+            school("B", 4, 0.1, 4),
+            school("C", 3, 0.9, 1),
+            school("D", 3, 0.5, 4),
+            school("E", 3, 0.5, 5),
+            office,
+            school("F", 0, 0.0, 0),
+        ];
+        rank(&mut units);
+        let ranks: Vec<(&str, u32)> = units.iter().map(|u| (u.code.as_str(), u.rank)).collect();
+        assert_eq!(
+            ranks,
+            [
+                ("A", 4),
+                ("B", 1),
+                ("C", 2),
+                ("D", 4),
+                ("E", 3),
+                ("P9", 1),
+                ("F", 6)
+            ],
+            "A and D tie on all three: both 4th, and the next is 6th"
+        );
     }
 
     #[test]

@@ -236,6 +236,108 @@ fn canon_prints_one_line_per_url() {
 }
 
 #[tokio::test]
+async fn semester_and_school_year_reports_from_the_command_line() {
+    let test = TestDb::unmigrated().await;
+    import_examples(&test.url);
+    let report = |args: &[&str], config: Option<&std::path::Path>| {
+        let mut command = lantoa(&test.url);
+        command.arg("report").args(args);
+        if let Some(path) = config {
+            command.env("LANTOA_CONFIG", path);
+        }
+        command.output().unwrap()
+    };
+    let csv = report(&["--semester", "2025-2026-2", "--format", "csv"], None);
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
+    let text = String::from_utf8(csv.stdout).unwrap();
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header[..3],
+        ["code", "name", "kind"],
+        "the existing columns first"
+    );
+    assert_eq!(
+        header[header.len() - 4..],
+        ["weeks_met", "quota_weeks", "avg_participation", "rank"]
+    );
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 21);
+    // 19 January to 31 May 2026: W04 (Thursday the 22nd) to W22 (Thursday 28 May).
+    assert!(
+        rows.iter().all(|r| &r[column("quota_weeks")] == "19"
+            && &r[column("weeks_met")] == "0"
+            && &r[column("avg_participation")] == "0.0000"
+            && &r[column("rank")] == "1"),
+        "nothing sent: every unit ties for first among its kind\n{text}"
+    );
+
+    // The second semester from 2 February: W06 to W22.
+    let fixture = Fixture::new();
+    let config = fixture.write(
+        "lantoa.toml",
+        "[school_year]\nsecond_semester_start = \"02-02\"\n",
+    );
+    let json = report(
+        &["--semester", "2025-2026-2", "--format", "json"],
+        Some(&config),
+    );
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["period"], "2025-2026-2");
+    assert_eq!(value["counted_weeks"][0], "2026-W06");
+    assert_eq!(value["units"][0]["quota_weeks"], 17);
+
+    let table = report(&["--school-year", "2025-2026", "--unit", "PGD-LG"], None);
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.starts_with("Báo cáo thi đua — Năm học 2025-2026\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("Tuần đạt") && table.contains("Hạng"),
+        "{table}"
+    );
+    // 5 September 2025 to 31 May 2026: W37 to W22.
+    let lg = table.lines().find(|l| l.starts_with("PGD-LG ")).unwrap();
+    assert!(lg.contains("0/38"), "{lg}");
+
+    for (args, says) in [
+        (vec!["--semester", "2025-2026-3"], "like 2025-2026-1"),
+        (vec!["--school-year", "2025-2027"], "like 2025-2026"),
+        (
+            vec!["--semester", "2025-2026-1", "--month", "2025-11"],
+            "cannot be used with",
+        ),
+        (
+            vec!["--semester", "2025-2026-1", "--school-year", "2025-2026"],
+            "cannot be used with",
+        ),
+    ] {
+        let output = report(&args, None);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let bad = fixture.write("bad.toml", "[school_year]\nend = \"01-05\"\n");
+    let output = report(&["--school-year", "2025-2026"], Some(&bad));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("school_year.end"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn report_and_remind_from_the_command_line() {
     let test = TestDb::unmigrated().await;
     import_examples(&test.url);

@@ -778,3 +778,101 @@ fn full_scans_in_pg_plan(plan: &[String], table: &str) -> bool {
             || line.trim_end().ends_with(&format!("Seq Scan on {table}"))
     })
 }
+
+/// Two weeks of links, read as one period: each school's weeks met out of the weeks with a
+/// quota, its average participation and its rank among the schools.
+#[tokio::test]
+async fn a_period_of_two_weeks_counts_weeks_met_and_ranks() {
+    let w = world().await;
+    a_week(&w).await;
+    // What was sent so far becomes last week's.
+    let (this, last) = (this_week(), this_week().previous());
+    let week_ms = 7 * 24 * 3_600_000_i64;
+    for table in ["submissions", "unit_page_posts"] {
+        w.app
+            .exec(&format!(
+                "UPDATE {table} SET week = '{last}', received_at = received_at - {week_ms}"
+            ))
+            .await;
+    }
+    // This week: Lê Quý Đôn posts again, and Dung posts her school's page (Nguyễn Huệ's
+    // only week).
+    w.app
+        .zalo_says(
+            &w.fake,
+            "head-lqd",
+            "https://www.facebook.com/thptchuyenlequydon.lg/posts/122100000000000002",
+        )
+        .await;
+    w.app
+        .zalo_says(
+            &w.fake,
+            "dung",
+            "https://www.facebook.com/thnguyenhue.lg/posts/122100000000000011",
+        )
+        .await;
+
+    let period = lantoa::weekly::period::Period::days(
+        &last.monday().to_string(),
+        &this.sunday().to_string(),
+    )
+    .unwrap();
+    let (standings, _, _) = w.app.state.weekly().standings(&period).await.unwrap();
+    assert_eq!(
+        standings.counted_weeks,
+        [last.to_string(), this.to_string()]
+    );
+    let unit = |code: &str| {
+        standings
+            .units
+            .iter()
+            .find(|u| u.code == code)
+            .unwrap()
+            .clone()
+    };
+    let lqd = unit("THPT-LG-01");
+    assert_eq!((lqd.weeks_met, lqd.quota_weeks, lqd.page_posts), (2, 2, 2));
+    assert_eq!(
+        lqd.avg_participation, 1.0,
+        "its one registered member, both weeks"
+    );
+    assert_eq!(lqd.rank, 1);
+    let hue = unit("TH-LG-01");
+    assert_eq!((hue.weeks_met, hue.quota_weeks), (1, 2));
+    // Two registered (Nhân, Dung): nobody last week, Dung this week.
+    assert_eq!(hue.avg_participation, 0.25);
+    assert_eq!(hue.rank, 2);
+    let schools: Vec<_> = standings
+        .units
+        .iter()
+        .filter(|u| u.kind == "truong")
+        .collect();
+    assert_eq!(schools.len(), 17);
+    assert!(
+        schools
+            .iter()
+            .filter(|u| !["THPT-LG-01", "TH-LG-01"].contains(&u.code.as_str()))
+            .all(|u| (u.weeks_met, u.rank) == (0, 3)),
+        "the rest tie for third"
+    );
+    let office = unit("PGD-LG");
+    assert_eq!(
+        (office.weeks_met, office.rank),
+        (0, 1),
+        "ranked among the Phòng"
+    );
+
+    // The same weeks one at a time agree with the period.
+    for (week, met) in [(last, 0), (this, 1)] {
+        let (one, _, _) = w
+            .app
+            .state
+            .weekly()
+            .standings(&lantoa::weekly::period::Period::week(week))
+            .await
+            .unwrap();
+        let hue = one.units.iter().find(|u| u.code == "TH-LG-01").unwrap();
+        assert_eq!((hue.weeks_met, hue.quota_weeks), (met, 1), "{week}");
+        assert_eq!(hue.avg_participation, f64::from(met) / 2.0, "{week}");
+    }
+}
