@@ -837,3 +837,45 @@ async fn a_roster_upload_is_previewed_then_imported_all_or_nothing() {
         "imported once"
     );
 }
+
+#[tokio::test]
+async fn semester_and_school_year_reports_download_with_the_thi_dua_figures() {
+    let w = world().await;
+    let admin = sign_in(&w, "CB0002").await;
+    let (_, form) = get(&w, &admin, "/web/reports").await;
+    let today = support::this_week().day(jiff::civil::Weekday::Thursday);
+    let first = if today.month() >= 8 {
+        today.year()
+    } else {
+        today.year() - 1
+    };
+    let this_year = format!("Học kỳ 1 năm học {first}-{}", first + 1);
+    assert!(
+        form.contains(&this_year),
+        "this school year is offered: {this_year}"
+    );
+    for query in [
+        "period=semester&semester=2025-2026-2",
+        "period=school_year&school_year=2025-2026",
+    ] {
+        let (status, csv) = get(
+            &w,
+            &admin,
+            &format!("/web/reports/download?{query}&format=csv"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {csv}");
+        let header = csv.lines().next().unwrap();
+        assert!(
+            header.ends_with("weeks_met,quota_weeks,avg_participation,rank"),
+            "{header}"
+        );
+    }
+    let (status, _) = get(
+        &w,
+        &admin,
+        "/web/reports/download?period=semester&semester=2025-2026-3&format=csv",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

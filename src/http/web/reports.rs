@@ -28,12 +28,23 @@ pub async fn page(
             me => Me::from(&signed_in),
             last_week => week.previous().to_string(),
             this_month => format!("{:04}-{:02}", thursday.year(), thursday.month()),
+            school_year => school_year_of(thursday),
         },
     )
 }
 
 /// The longest period one download covers (a school year fits).
 const MAX_PERIOD_DAYS: i32 = 366;
+
+/// The school year a day falls in, as `2025-2026` (a school year starts in the autumn).
+fn school_year_of(day: jiff::civil::Date) -> String {
+    let first = if day.month() >= 8 {
+        day.year()
+    } else {
+        day.year() - 1
+    };
+    format!("{first}-{}", first + 1)
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DownloadQuery {
@@ -44,6 +55,10 @@ pub struct DownloadQuery {
     week: String,
     #[serde(default)]
     month: String,
+    #[serde(default)]
+    semester: String,
+    #[serde(default)]
+    school_year: String,
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -56,11 +71,15 @@ pub struct DownloadQuery {
     format: String,
 }
 
-fn period(query: &DownloadQuery) -> Result<Period, WebError> {
+fn period(query: &DownloadQuery, settings: &crate::config::Settings) -> Result<Period, WebError> {
     let bad = |what: &str| WebError::BadRequest(format!("{what} không hợp lệ"));
     let period = match query.period.as_str() {
         "week" => Period::week(query.week.trim().parse().map_err(|_| bad("Tuần"))?),
         "month" => Period::month(query.month.trim()).map_err(|_| bad("Tháng"))?,
+        "semester" => Period::semester(query.semester.trim(), &settings.school_year)
+            .map_err(|_| bad("Học kỳ"))?,
+        "school_year" => Period::school_year(query.school_year.trim(), &settings.school_year)
+            .map_err(|_| bad("Năm học"))?,
         "days" => {
             Period::days(query.from.trim(), query.to.trim()).map_err(|_| bad("Khoảng ngày"))?
         }
@@ -86,7 +105,7 @@ pub async fn download(
 ) -> Result<Response, WebError> {
     let Query(query) =
         query.map_err(|_| WebError::BadRequest("Yêu cầu tải báo cáo không hợp lệ.".into()))?;
-    let period = period(&query)?;
+    let period = period(&query, &state.config.settings)?;
     let (scope, name) = if query.unit.is_empty() {
         let name = match signed_in.scope {
             Scope::Province => "tinh".to_string(),
