@@ -31,12 +31,40 @@ pub enum UnlinkError {
     Template(#[from] TemplateError),
 }
 
+/// Who unlinks: an operator at the command line, or an admin in the dashboard.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub code: &'a str,
+    pub staff_id: Option<i64>,
+    pub how: &'a str,
+}
+
+impl Actor<'static> {
+    pub const CLI: Self = Self {
+        code: "cli",
+        staff_id: None,
+        how: "by an operator",
+    };
+}
+
 /// `lantoa unlink`: removes a person's linked account(s), tells each account, audits it.
 pub async fn unlink(
     db: &Db,
     templates: &Templates,
     staff_code: &str,
     platform: Option<Platform>,
+    now: i64,
+) -> Result<Vec<Account>, UnlinkError> {
+    unlink_by(db, templates, staff_code, platform, Actor::CLI, now).await
+}
+
+/// As [`unlink`], audited as `actor`'s.
+pub async fn unlink_by(
+    db: &Db,
+    templates: &Templates,
+    staff_code: &str,
+    platform: Option<Platform>,
+    actor: Actor<'_>,
     now: i64,
 ) -> Result<Vec<Account>, UnlinkError> {
     let code = staff_code.to_ascii_uppercase();
@@ -52,11 +80,11 @@ pub async fn unlink(
             &mut tx,
             &AuditEntry {
                 action: "unlink",
-                actor: "cli".into(),
-                actor_staff_id: None,
+                actor: actor.code.into(),
+                actor_staff_id: actor.staff_id,
                 actor_identity_id: Some(account.identity_id),
                 subject_staff_id: Some(staff_id),
-                detail: format!("{} account, by an operator", account.platform),
+                detail: format!("{} account, {}", account.platform, actor.how),
             },
             now,
         )

@@ -369,3 +369,82 @@ pub async fn mark_applied(db: &Db, id: i64, now: i64) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// A roster person with their chat accounts, for the people page.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct Person {
+    pub code: String,
+    pub full_name: String,
+    pub role: String,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub zalo: i64,
+    pub messenger: i64,
+}
+
+/// ` AND <column> IN (…)` for a scope's units, binding from `$first`.
+fn unit_filter(units: &super::weekly::Units, column: &str, first: usize) -> (String, Vec<i64>) {
+    match units {
+        super::weekly::Units::All => (String::new(), Vec::new()),
+        super::weekly::Units::Only(ids) => (
+            format!(
+                " AND {column} IN ({})",
+                placeholders(first..first + ids.len().max(1))
+            ),
+            if ids.is_empty() {
+                vec![-1]
+            } else {
+                ids.clone()
+            },
+        ),
+    }
+}
+
+/// Every active person of the scope's units (the caller filters by name: without
+/// diacritics, which SQL cannot do on both engines).
+pub async fn people(db: &Db, units: &super::weekly::Units) -> Result<Vec<Person>> {
+    let (condition, ids) = unit_filter(units, "p.unit_id", 1);
+    let sql = format!(
+        "SELECT p.code, p.full_name, p.role, u.code AS unit_code, u.name AS unit_name, \
+         (SELECT COUNT(*) FROM identities i WHERE i.staff_id = p.id AND i.platform = 'zalo') AS zalo, \
+         (SELECT COUNT(*) FROM identities i WHERE i.staff_id = p.id AND i.platform = 'messenger') AS messenger \
+         FROM staff p JOIN units u ON u.id = p.unit_id WHERE p.status = 'active'{condition} \
+         ORDER BY p.code"
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(db.pool()).await?)
+}
+
+/// A registration request waiting for its unit's head.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct PendingRequest {
+    pub id: i64,
+    pub created_at: i64,
+    pub code: String,
+    pub full_name: String,
+    pub unit_name: String,
+    pub platform: String,
+    pub display_name: Option<String>,
+}
+
+pub async fn pending_requests(
+    db: &Db,
+    units: &super::weekly::Units,
+    limit: i64,
+) -> Result<Vec<PendingRequest>> {
+    let (condition, ids) = unit_filter(units, "p.unit_id", 2);
+    let sql = format!(
+        "SELECT r.id, r.created_at, p.code, p.full_name, u.name AS unit_name, i.platform, \
+         i.display_name FROM registration_requests r JOIN staff p ON p.id = r.staff_id \
+         JOIN units u ON u.id = p.unit_id JOIN identities i ON i.id = r.identity_id \
+         WHERE r.state = 'pending'{condition} ORDER BY r.id LIMIT $1"
+    );
+    let mut query = sqlx::query_as(&sql).bind(limit);
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(db.pool()).await?)
+}

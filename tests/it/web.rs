@@ -879,3 +879,79 @@ async fn semester_and_school_year_reports_download_with_the_thi_dua_figures() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_people_page_searches_the_scope_and_the_office_unlinks() {
+    let w = world().await;
+    w.app.zalo_register(&w.fake, "dung", "GV0014").await;
+    // A roster code without an invite: a request for the head.
+    w.app.zalo_says_to_all(&w.fake, "khang", "DK GV0015").await;
+    let head = sign_in(&w, "GV0013").await;
+    let (status, page) = get(&w, &head, "/web/people?q=my+dung").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Phan Thị Mỹ Dung"),
+        "found without diacritics: {page}"
+    );
+    assert!(
+        page.contains("Đỗ Minh Khang (GV0015)"),
+        "the pending request: {page}"
+    );
+    assert!(!page.contains("Gỡ đăng ký</button>"), "heads do not unlink");
+    let (_, elsewhere) = get(&w, &head, "/web/people?q=anh+tuyet").await;
+    assert!(
+        !elsewhere.contains("Võ Thị Ánh Tuyết"),
+        "another school's person is not found"
+    );
+
+    let admin = sign_in(&w, "CB0002").await;
+    let (_, page) = get(&w, &admin, "/web/people?q=GV0014").await;
+    assert!(page.contains("Gỡ đăng ký</button>"));
+    let csrf = csrf_of(&page);
+    let unlink = |cookie: String, csrf: String| {
+        client()
+            .post(w.app.url("/web/people/unlink"))
+            .header(COOKIE, cookie)
+            .form(&[("csrf", csrf), ("code", "GV0014".to_string())])
+            .send()
+    };
+    assert_eq!(
+        unlink(
+            head.clone(),
+            csrf_of(&get(&w, &head, "/web/people").await.1)
+        )
+        .await
+        .unwrap()
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        unlink(admin.clone(), String::new()).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM identities i JOIN staff s ON s.id = i.staff_id WHERE s.code = 'GV0014'").await,
+        1,
+        "refused attempts change nothing"
+    );
+    let done = unlink(admin.clone(), csrf).await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM identities i JOIN staff s ON s.id = i.staff_id WHERE s.code = 'GV0014'").await,
+        0
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'unlink' AND actor = 'CB0002' AND detail LIKE '%web:%'")
+            .await,
+        1
+    );
+    w.app.deliver().await;
+    assert!(
+        w.fake
+            .sent()
+            .iter()
+            .any(|m| m.recipient == "dung" && m.text.contains("gỡ")),
+        "the account is told"
+    );
+}

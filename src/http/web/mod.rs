@@ -10,6 +10,7 @@ pub mod cache;
 mod delivery;
 mod featured;
 mod pages;
+mod people;
 mod reports;
 mod roster;
 mod session;
@@ -41,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/web/units", get(pages::units))
         .route("/web/units/{code}", get(pages::unit))
         .route("/web/featured", get(featured::page).post(featured::choose))
+        .route("/web/people", get(people::page))
+        .route("/web/people/unlink", post(people::unlink))
         .route("/web/delivery", get(delivery::page))
         .route("/web/roster", get(roster::page))
         .route(
@@ -181,6 +184,7 @@ const PAGES: &[(&str, &str)] = &[
     page!("featured.html"),
     page!("reports.html"),
     page!("delivery.html"),
+    page!("people.html"),
     page!("roster.html"),
     page!("roster_preview.html"),
 ];

@@ -1,0 +1,135 @@
+//! Cán bộ: who in the viewer's scope is registered (and where registration lags), a search
+//! without diacritics, the registration requests waiting for a head, and for the Văn phòng
+//! removing a person's chat accounts.
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Me, SignedIn, WebError, cache, current_week, render};
+use crate::app::AppState;
+use crate::conversation::fold;
+use crate::identity::{Actor, UnlinkError, unlink_by};
+use crate::store::web as store;
+use crate::store::weekly::resolve;
+
+/// At most this many people are listed for a search.
+const FOUND: usize = 100;
+/// Units listed by lowest registration.
+const LAGGING: usize = 20;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PeopleQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    done: String,
+}
+
+/// `GET /web/people`.
+pub async fn page(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    query: Result<Query<PeopleQuery>, QueryRejection>,
+) -> Result<Html<String>, WebError> {
+    let Query(query) = query.unwrap_or_default();
+    let units = resolve(&state.db, signed_in.scope).await?;
+    let standings = cache::standings(&state, current_week(&state), signed_in.scope).await?;
+    let mut lagging: Vec<_> = standings
+        .units
+        .iter()
+        .filter(|u| u.staff_total > 0)
+        .collect();
+    lagging.sort_by(|a, b| {
+        let share = |u: &&crate::weekly::standings::UnitStanding| {
+            f64::from(u.staff_registered) / f64::from(u.staff_total)
+        };
+        share(a)
+            .total_cmp(&share(b))
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    lagging.truncate(LAGGING);
+    let search = fold(query.q.trim());
+    let found: Vec<store::Person> = if search.chars().count() >= 2 {
+        store::people(&state.db, &units)
+            .await?
+            .into_iter()
+            .filter(|p| fold(&p.full_name).contains(&search) || fold(&p.code).contains(&search))
+            .take(FOUND)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let time_zone = &state.config.settings.time_zone;
+    let requests: Vec<_> = store::pending_requests(&state.db, &units, 50)
+        .await?
+        .into_iter()
+        .map(|request| {
+            let at = jiff::Timestamp::from_millisecond(request.created_at)
+                .map(|t| {
+                    t.to_zoned(time_zone.clone())
+                        .strftime("%d/%m %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            minijinja::context! { at, request }
+        })
+        .collect();
+    render(
+        "people.html",
+        minijinja::context! {
+            me => Me::from(&signed_in),
+            lagging,
+            q => query.q,
+            searched => search.chars().count() >= 2,
+            found,
+            requests,
+            done => query.done,
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UnlinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /web/people/unlink` (the Văn phòng): removes the person's chat accounts; each one
+/// is told, as with `lantoa unlink`.
+pub async fn unlink(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    form: Result<Form<UnlinkForm>, FormRejection>,
+) -> Result<Response, WebError> {
+    signed_in.require_admin()?;
+    let Form(form) = form.unwrap_or_default();
+    signed_in.check_csrf(&form.csrf)?;
+    let viewer = &signed_in.session.viewer;
+    let actor = Actor {
+        code: &viewer.code,
+        staff_id: Some(viewer.staff_id),
+        how: "web: by the Văn phòng in the dashboard",
+    };
+    let now = state.clock.now_ms();
+    match unlink_by(&state.db, &state.templates, &form.code, None, actor, now).await {
+        Ok(accounts) => {
+            state.outbox_queued.notify_one();
+            let code = form.code.trim().to_ascii_uppercase();
+            let done = if accounts.is_empty() {
+                "none"
+            } else {
+                "unlinked"
+            };
+            Ok(Redirect::to(&format!("/web/people?q={code}&done={done}")).into_response())
+        }
+        Err(UnlinkError::UnknownStaff(_)) => Err(WebError::NotFound),
+        Err(UnlinkError::Store(err)) => Err(err.into()),
+        Err(UnlinkError::Template(err)) => {
+            Err(WebError::Job(crate::weekly::jobs::JobError::Template(err)))
+        }
+    }
+}
