@@ -955,3 +955,25 @@ async fn the_people_page_searches_the_scope_and_the_office_unlinks() {
         "the account is told"
     );
 }
+
+#[tokio::test]
+async fn the_overview_draws_twelve_weeks_without_waiting_for_them() {
+    let w = world().await;
+    let admin = sign_in(&w, "CB0002").await;
+    let (status, page) = get(&w, &admin, "/web/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<svg") && page.contains("id=\"participation\""), "{page}");
+    let points = |page: &str| page.matches("<circle").count();
+    assert!(points(&page) <= 24);
+    // The weeks not at hand are computed behind the page; a later view draws all of them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, page) = get(&w, &admin, "/web/").await;
+        if points(&page) == 24 {
+            assert!(page.contains(&format!("<title>{}: ", support::this_week())));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the trend never filled: {}", points(&page));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -14,12 +14,27 @@ use crate::weekly::jobs::JobError;
 use crate::weekly::period::Period;
 use crate::weekly::standings::Standings;
 
+/// The overview's trend covers this many weeks, this one included.
+pub const TREND_WEEKS: usize = 12;
+
 /// How long computed standings are shown without recomputing.
 pub const FRESH_MS: i64 = 60_000;
+/// Weeks before last week change rarely (a withdrawal, a late registration's credit): an hour.
+pub const PAST_FRESH_MS: i64 = 3_600_000;
 
 #[derive(Debug, Default)]
 pub struct StandingsCache {
     weeks: Mutex<HashMap<IsoWeek, Entry>>,
+    /// A background task is computing weeks nobody has asked for yet (the trend).
+    filling: std::sync::atomic::AtomicBool,
+}
+
+fn fresh_for(state: &AppState, week: IsoWeek) -> i64 {
+    if week < crate::http::web::current_week(state).previous() {
+        PAST_FRESH_MS
+    } else {
+        FRESH_MS
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +93,46 @@ pub async fn standings(
     }
 }
 
+/// The province's standings of each week that are at hand, `None` for the others, which are
+/// then computed in the background (one task at a time): a trend never makes a page wait.
+pub fn province_weeks_at_hand(state: &AppState, weeks: &[IsoWeek]) -> Vec<Option<Arc<Standings>>> {
+    let now = state.clock.now_ms();
+    let (at_hand, missing): (Vec<_>, Vec<IsoWeek>) = {
+        let cache = state.standings_cache.lock();
+        let at_hand: Vec<_> = weeks
+            .iter()
+            .map(|week| cache.get(week).map(|entry| entry.standings.clone()))
+            .collect();
+        let missing = weeks
+            .iter()
+            .copied()
+            .filter(|week| {
+                cache
+                    .get(week)
+                    .is_none_or(|entry| now - entry.computed_at >= fresh_for(state, *week))
+            })
+            .collect();
+        (at_hand, missing)
+    };
+    let filling = &state.standings_cache.filling;
+    if !missing.is_empty() && !filling.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        let state = state.clone();
+        tokio::spawn(async move {
+            for week in missing {
+                if let Err(err) = recompute(&state, week).await {
+                    tracing::warn!(error = %err, %week, "computing the dashboard's trend failed");
+                    break;
+                }
+            }
+            state
+                .standings_cache
+                .filling
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+    at_hand
+}
+
 async fn recompute(state: &AppState, week: IsoWeek) -> Result<Arc<Standings>, JobError> {
     let computed_at = state.clock.now_ms();
     let standings = compute(state, week, Scope::Province).await?;
@@ -104,12 +159,14 @@ async fn compute(
     Ok(Arc::new(standings))
 }
 
-/// Computes this week's and last week's province standings in the background, so the first
-/// person to open the overview after start-up does not wait for them.
+/// Computes the province standings of this week, last week and the trend's weeks in the
+/// background, so the first person to open the overview after start-up does not wait.
 pub fn warm(state: &AppState, this_week: IsoWeek) {
     let state = state.clone();
     tokio::spawn(async move {
-        for week in [this_week, this_week.previous()] {
+        let weeks =
+            std::iter::successors(Some(this_week), |w| Some(w.previous())).take(TREND_WEEKS);
+        for week in weeks {
             if let Err(err) = recompute(&state, week).await {
                 tracing::warn!(error = %err, %week, "warming the dashboard's standings failed");
             }

@@ -7,6 +7,7 @@
 //! change made here goes to the audit log.
 
 pub mod cache;
+mod chart;
 mod delivery;
 mod featured;
 mod pages;

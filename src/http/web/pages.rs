@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
+use super::chart::{TrendPoint, trend_svg};
 use super::{Me, SignedIn, WebError, cache, render};
 use crate::app::AppState;
 use crate::calendar::IsoWeek;
@@ -145,6 +146,29 @@ fn weeks_left_in_year(week: IsoWeek) -> u32 {
         .count() as u32
 }
 
+/// The last 12 weeks' participation and share of units meeting quota, as an SVG chart (the
+/// weeks not computed yet are left out and computed behind the page).
+fn trend(state: &AppState, this_week: IsoWeek) -> String {
+    let mut weeks: Vec<IsoWeek> = std::iter::successors(Some(this_week), |w| Some(w.previous()))
+        .take(cache::TREND_WEEKS)
+        .collect();
+    weeks.reverse();
+    let at_hand = cache::province_weeks_at_hand(state, &weeks);
+    let points: Vec<TrendPoint> = weeks
+        .iter()
+        .zip(at_hand)
+        .map(|(week, standings)| {
+            let province = standings.as_ref().map(|s| &s.province);
+            TrendPoint {
+                week: week.to_string(),
+                participation: province.map(|p| ratio(p.staff_active, p.staff_registered)),
+                units_met: province.map(|p| ratio(p.units - p.units_behind, p.units)),
+            }
+        })
+        .collect();
+    trend_svg(&points)
+}
+
 /// `GET /web/`: the province overview for the Văn phòng; a head lands on their own unit.
 pub async fn overview(
     State(state): State<AppState>,
@@ -165,6 +189,7 @@ pub async fn overview(
         .map(|(pick, url)| minijinja::context! { code => pick.code, name => pick.name, url })
         .collect();
     let held = queries::held_messages(&state.db, 5).await?;
+    let trend = trend(&state, this_week);
     let weeks_left = weeks_left_in_year(this_week);
     let province = &now.province;
     let targets = vec![
@@ -189,6 +214,7 @@ pub async fn overview(
             last_week => summary(&last),
             featured,
             targets,
+            trend,
             held_people => held.people,
             held_messages => held.messages,
         },
