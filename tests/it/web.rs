@@ -962,7 +962,10 @@ async fn the_overview_draws_twelve_weeks_without_waiting_for_them() {
     let admin = sign_in(&w, "CB0002").await;
     let (status, page) = get(&w, &admin, "/web/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<svg") && page.contains("id=\"participation\""), "{page}");
+    assert!(
+        page.contains("<svg") && page.contains("id=\"participation\""),
+        "{page}"
+    );
     let points = |page: &str| page.matches("<circle").count();
     assert!(points(&page) <= 24);
     // The weeks not at hand are computed behind the page; a later view draws all of them.
@@ -973,7 +976,11 @@ async fn the_overview_draws_twelve_weeks_without_waiting_for_them() {
             assert!(page.contains(&format!("<title>{}: ", support::this_week())));
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the trend never filled: {}", points(&page));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the trend never filled: {}",
+            points(&page)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

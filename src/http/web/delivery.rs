@@ -25,13 +25,7 @@ pub async fn page(
         .await?
         .into_iter()
         .map(|row| {
-            let at = jiff::Timestamp::from_millisecond(row.created_at)
-                .map(|t| {
-                    t.to_zoned(time_zone.clone())
-                        .strftime("%d/%m %H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default();
+            let at = super::local_time(row.created_at, time_zone);
             minijinja::context! { at, row }
         })
         .collect();

@@ -226,6 +226,17 @@ fn href(url: &str) -> String {
     }
 }
 
+/// A stored time as people read it in the province: `02/12 08:15`.
+pub(crate) fn local_time(ms: i64, time_zone: &jiff::tz::TimeZone) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(time_zone.clone())
+                .strftime("%d/%m %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 pub(crate) fn render(name: &str, context: minijinja::Value) -> Result<Html<String>, WebError> {
     Ok(Html(environment().get_template(name)?.render(context)?))
 }

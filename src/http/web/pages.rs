@@ -360,13 +360,7 @@ pub async fn unit(
         .await?
         .into_iter()
         .map(|post| {
-            let at = jiff::Timestamp::from_millisecond(post.received_at)
-                .map(|t| {
-                    t.to_zoned(time_zone.clone())
-                        .strftime("%d/%m %H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default();
+            let at = super::local_time(post.received_at, time_zone);
             minijinja::context! {
                 at,
                 url => post.url,

@@ -66,13 +66,7 @@ pub async fn page(
         .await?
         .into_iter()
         .map(|request| {
-            let at = jiff::Timestamp::from_millisecond(request.created_at)
-                .map(|t| {
-                    t.to_zoned(time_zone.clone())
-                        .strftime("%d/%m %H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default();
+            let at = super::local_time(request.created_at, time_zone);
             minijinja::context! { at, request }
         })
         .collect();
