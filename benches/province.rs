@@ -499,8 +499,16 @@ async fn dashboard(url: &str, db: &Db, runs: usize) {
             "/web/units/T00000",
         ),
         ("dashboard: reports form", &school, "/web/reports"),
-        ("dashboard: people search (Văn phòng, province)", &admin, "/web/people?q=lan"),
-        ("dashboard: people search (a Phòng's head)", &phong, "/web/people?q=lan"),
+        (
+            "dashboard: people search (Văn phòng, province)",
+            &admin,
+            "/web/people?q=lan",
+        ),
+        (
+            "dashboard: people search (a Phòng's head)",
+            &phong,
+            "/web/people?q=lan",
+        ),
     ] {
         measure(label, runs * 2, |_| page(cookie.clone(), path)).await;
     }

@@ -905,6 +905,11 @@ async fn the_people_page_searches_the_scope_and_the_office_unlinks() {
     );
 
     let admin = sign_in(&w, "CB0002").await;
+    let (_, overview) = get(&w, &admin, "/web/").await;
+    assert!(
+        overview.contains("1 yêu cầu đăng ký</a>"),
+        "the overview counts it"
+    );
     let (_, page) = get(&w, &admin, "/web/people?q=GV0014").await;
     assert!(page.contains("Gỡ đăng ký</button>"));
     let csrf = csrf_of(&page);

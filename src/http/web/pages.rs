@@ -190,6 +190,9 @@ pub async fn overview(
         .collect();
     let held = queries::held_messages(&state.db, 5).await?;
     let trend = trend(&state, this_week);
+    let pending = store::pending_requests(&state.db, &Units::All, 100)
+        .await?
+        .len();
     let weeks_left = weeks_left_in_year(this_week);
     let province = &now.province;
     let targets = vec![
@@ -215,6 +218,7 @@ pub async fn overview(
             featured,
             targets,
             trend,
+            pending,
             held_people => held.people,
             held_messages => held.messages,
         },
