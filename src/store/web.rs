@@ -400,20 +400,40 @@ fn unit_filter(units: &super::weekly::Units, column: &str, first: usize) -> (Str
     }
 }
 
-/// Every active person of the scope's units (the caller filters by name: without
+/// A person as the search reads them: id, unit, code and name.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NameEntry {
+    pub id: i64,
+    pub unit_id: i64,
+    pub code: String,
+    pub full_name: String,
+}
+
+/// Every active person's name (the search folds and filters them in memory: without
 /// diacritics, which SQL cannot do on both engines).
-pub async fn people(db: &Db, units: &super::weekly::Units) -> Result<Vec<Person>> {
-    let (condition, ids) = unit_filter(units, "p.unit_id", 1);
+pub async fn names(db: &Db) -> Result<Vec<NameEntry>> {
+    Ok(sqlx::query_as(
+        "SELECT id, unit_id, code, full_name FROM staff WHERE status = 'active' ORDER BY code",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// These people with their units and chat accounts, in code order.
+pub async fn people_by_id(db: &Db, ids: &[i64]) -> Result<Vec<Person>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let sql = format!(
         "SELECT p.code, p.full_name, p.role, u.code AS unit_code, u.name AS unit_name, \
          (SELECT COUNT(*) FROM identities i WHERE i.staff_id = p.id AND i.platform = 'zalo') AS zalo, \
          (SELECT COUNT(*) FROM identities i WHERE i.staff_id = p.id AND i.platform = 'messenger') AS messenger \
-         FROM staff p JOIN units u ON u.id = p.unit_id WHERE p.status = 'active'{condition} \
-         ORDER BY p.code"
+         FROM staff p JOIN units u ON u.id = p.unit_id WHERE p.id IN ({}) ORDER BY p.code",
+        placeholders(1..1 + ids.len())
     );
     let mut query = sqlx::query_as(&sql);
     for id in ids {
-        query = query.bind(id);
+        query = query.bind(*id);
     }
     Ok(query.fetch_all(db.pool()).await?)
 }

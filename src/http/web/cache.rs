@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::app::AppState;
 use crate::calendar::IsoWeek;
+use crate::store::StoreError;
 use crate::store::weekly::Scope;
 use crate::weekly::jobs::JobError;
 use crate::weekly::period::Period;
@@ -25,6 +26,8 @@ pub const PAST_FRESH_MS: i64 = 3_600_000;
 #[derive(Debug, Default)]
 pub struct StandingsCache {
     weeks: Mutex<HashMap<IsoWeek, Entry>>,
+    /// Everyone's folded name for the people search, and when it was read.
+    names: Mutex<Option<(i64, Arc<Vec<FoldedName>>)>>,
     /// A background task is computing weeks nobody has asked for yet (the trend).
     filling: std::sync::atomic::AtomicBool,
 }
@@ -172,4 +175,46 @@ pub fn warm(state: &AppState, this_week: IsoWeek) {
             }
         }
     });
+}
+
+/// A person's id and unit with their code and name folded (no diacritics, lower case).
+#[derive(Debug, Clone)]
+pub struct FoldedName {
+    pub id: i64,
+    pub unit_id: i64,
+    pub folded: String,
+}
+
+/// Everyone's folded names, read at most once a minute: folding 50,000 names takes longer
+/// than a page may, matching them in memory takes a millisecond.
+pub async fn folded_names(state: &AppState) -> Result<Arc<Vec<FoldedName>>, StoreError> {
+    let now = state.clock.now_ms();
+    let cache = &state.standings_cache.names;
+    if let Some((read_at, names)) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        && now - read_at < FRESH_MS
+    {
+        return Ok(names.clone());
+    }
+    let rows = crate::store::web::names(&state.db).await?;
+    let names = tokio::task::spawn_blocking(move || {
+        rows.into_iter()
+            .map(|row| FoldedName {
+                id: row.id,
+                unit_id: row.unit_id,
+                folded: format!(
+                    "{} {}",
+                    crate::conversation::fold(&row.code),
+                    crate::conversation::fold(&row.full_name)
+                ),
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("folding does not panic");
+    let names = Arc::new(names);
+    *cache.lock().unwrap_or_else(PoisonError::into_inner) = Some((now, names.clone()));
+    Ok(names)
 }

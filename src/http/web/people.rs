@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::conversation::fold;
 use crate::identity::{Actor, UnlinkError, unlink_by};
 use crate::store::web as store;
-use crate::store::weekly::resolve;
+use crate::store::weekly::{Units, resolve};
 
 /// At most this many people are listed for a search.
 const FOUND: usize = 100;
@@ -52,12 +52,18 @@ pub async fn page(
     lagging.truncate(LAGGING);
     let search = fold(query.q.trim());
     let found: Vec<store::Person> = if search.chars().count() >= 2 {
-        store::people(&state.db, &units)
-            .await?
-            .into_iter()
-            .filter(|p| fold(&p.full_name).contains(&search) || fold(&p.code).contains(&search))
+        let names = cache::folded_names(&state).await?;
+        let ids: Vec<i64> = names
+            .iter()
+            .filter(|name| match &units {
+                Units::All => true,
+                Units::Only(ids) => ids.contains(&name.unit_id),
+            })
+            .filter(|name| name.folded.contains(&search))
             .take(FOUND)
-            .collect()
+            .map(|name| name.id)
+            .collect();
+        store::people_by_id(&state.db, &ids).await?
     } else {
         Vec::new()
     };
