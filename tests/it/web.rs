@@ -989,3 +989,28 @@ async fn the_overview_draws_twelve_weeks_without_waiting_for_them() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn the_people_search_reads_names_once_a_minute() {
+    let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+    let w = support::world_at(clock.clone()).await;
+    let admin = sign_in(&w, "CB0002").await;
+    let found = |page: &str| page.contains("Nguyễn Thị Mới");
+    assert!(!found(&get(&w, &admin, "/web/people?q=thi+moi").await.1));
+    w.app
+        .exec(
+            "INSERT INTO staff (code, full_name, unit_id, role, status, created_at, updated_at) \
+             SELECT 'GV9998', 'Nguyễn Thị Mới', id, 'member', 'active', 0, 0 FROM units WHERE code = 'TH-LG-01'",
+        )
+        .await;
+    assert!(
+        !found(&get(&w, &admin, "/web/people?q=thi+moi").await.1),
+        "within the minute"
+    );
+    clock.advance(Duration::from_secs(61));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !found(&get(&w, &admin, "/web/people?q=thi+moi").await.1) {
+        assert!(std::time::Instant::now() < deadline, "never read again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

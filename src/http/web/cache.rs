@@ -28,6 +28,7 @@ pub struct StandingsCache {
     weeks: Mutex<HashMap<IsoWeek, Entry>>,
     /// Everyone's folded name for the people search, and when it was read.
     names: Mutex<Option<(i64, Arc<Vec<FoldedName>>)>>,
+    filling_names: std::sync::atomic::AtomicBool,
     /// A background task is computing weeks nobody has asked for yet (the trend).
     filling: std::sync::atomic::AtomicBool,
 }
@@ -185,19 +186,45 @@ pub struct FoldedName {
     pub folded: String,
 }
 
-/// Everyone's folded names, read at most once a minute: folding 50,000 names takes longer
-/// than a page may, matching them in memory takes a millisecond.
+/// Everyone's folded names, read at most once a minute (folding 50,000 names takes longer
+/// than a page may; matching them in memory takes a millisecond). A stale list is used while
+/// one refresh runs behind the page.
 pub async fn folded_names(state: &AppState) -> Result<Arc<Vec<FoldedName>>, StoreError> {
     let now = state.clock.now_ms();
-    let cache = &state.standings_cache.names;
-    if let Some((read_at, names)) = cache
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        && now - read_at < FRESH_MS
-    {
-        return Ok(names.clone());
+    let stale = {
+        let cache = state
+            .standings_cache
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match cache.as_ref() {
+            Some((read_at, names)) if now - read_at < FRESH_MS => return Ok(names.clone()),
+            Some((_, names)) => Some(names.clone()),
+            None => None,
+        }
+    };
+    match stale {
+        Some(names) => {
+            let filling = &state.standings_cache.filling_names;
+            if !filling.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = read_names(&state, now).await {
+                        tracing::warn!(error = %err, "refreshing the people search failed");
+                    }
+                    state
+                        .standings_cache
+                        .filling_names
+                        .store(false, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+            Ok(names)
+        }
+        None => read_names(state, now).await,
     }
+}
+
+async fn read_names(state: &AppState, now: i64) -> Result<Arc<Vec<FoldedName>>, StoreError> {
     let rows = crate::store::web::names(&state.db).await?;
     let names = tokio::task::spawn_blocking(move || {
         rows.into_iter()
@@ -215,6 +242,10 @@ pub async fn folded_names(state: &AppState) -> Result<Arc<Vec<FoldedName>>, Stor
     .await
     .expect("folding does not panic");
     let names = Arc::new(names);
-    *cache.lock().unwrap_or_else(PoisonError::into_inner) = Some((now, names.clone()));
+    *state
+        .standings_cache
+        .names
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some((now, names.clone()));
     Ok(names)
 }
