@@ -127,7 +127,8 @@ impl Applier<'_> {
                     staff_id: *staff_id,
                     requester,
                 };
-                self.decide_request(conn, event, &decided, outcome).await?;
+                self.decide_request(conn, event.me, event.now, &decided, outcome)
+                    .await?;
             }
             Action::StoreSharedInfo(info) => self.store_shared_info(conn, event, info).await?,
             Action::KeepLinks { urls } => {
@@ -489,10 +490,27 @@ impl Applier<'_> {
         Ok(())
     }
 
+    /// A head's or admin's decision made in the dashboard: the same changes, messages and
+    /// audit rows as `DONGY`/`TUCHOI` in chat. The fields say whether the request was decided
+    /// meanwhile (`stale`) and whether the account was linked.
+    pub async fn decide_in_dashboard(
+        &self,
+        conn: &mut AnyConnection,
+        decider: &Person,
+        decided: &Decided<'_>,
+        now: i64,
+    ) -> Result<Map<String, Value>, ApplyError> {
+        let mut outcome = Map::new();
+        self.decide_request(conn, Some(decider), now, decided, &mut outcome)
+            .await?;
+        Ok(outcome)
+    }
+
     async fn decide_request(
         &self,
         conn: &mut AnyConnection,
-        event: &EventContext<'_>,
+        decider: Option<&Person>,
+        now: i64,
         decided: &Decided<'_>,
         outcome: &mut Map<String, Value>,
     ) -> Result<(), ApplyError> {
@@ -502,9 +520,8 @@ impl Applier<'_> {
             staff_id,
             requester,
         } = *decided;
-        let now = event.now;
-        let decider = event.me.map_or(0, |me| me.staff_id);
-        if !trust::decide_request(conn, request_id, approve, decider, now).await? {
+        let decider_id = decider.map_or(0, |me| me.staff_id);
+        if !trust::decide_request(conn, request_id, approve, decider_id, now).await? {
             outcome.insert("stale".into(), Value::from(true));
             return Ok(());
         }
@@ -574,8 +591,8 @@ impl Applier<'_> {
                 conn,
                 &AuditEntry {
                     action: "link",
-                    actor: event.me.map_or("chat".to_string(), |me| me.code.clone()),
-                    actor_staff_id: event.me.map(|me| me.staff_id),
+                    actor: decider.map_or("chat".to_string(), |me| me.code.clone()),
+                    actor_staff_id: decider.map(|me| me.staff_id),
                     actor_identity_id: Some(requester.identity_id),
                     subject_staff_id: Some(staff_id),
                     detail: format!("by approval of request {request_id}"),
@@ -678,11 +695,12 @@ impl Applier<'_> {
 }
 
 /// A head's decision, as the action carries it.
-struct Decided<'a> {
-    request_id: i64,
-    approve: bool,
-    staff_id: i64,
-    requester: &'a Account,
+pub struct Decided<'a> {
+    pub request_id: i64,
+    pub approve: bool,
+    /// The roster person the account asks to be.
+    pub staff_id: i64,
+    pub requester: &'a Account,
 }
 
 async fn staff_code(conn: &mut AnyConnection, staff_id: i64) -> Result<String, ApplyError> {

@@ -1014,3 +1014,91 @@ async fn the_people_search_reads_names_once_a_minute() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_head_approves_a_request_in_the_browser_as_in_chat() {
+    let w = world().await;
+    w.app.zalo_says_to_all(&w.fake, "khang", "DK GV0015").await;
+    let id = w
+        .app
+        .count("SELECT id FROM registration_requests WHERE state = 'pending'")
+        .await
+        .to_string();
+    let decide = |cookie: String, csrf: String, decision: &'static str| {
+        client()
+            .post(w.app.url("/web/people/decide"))
+            .header(COOKIE, cookie)
+            .form(&[
+                ("csrf", csrf),
+                ("request", id.clone()),
+                ("decision", decision.to_string()),
+            ])
+            .send()
+    };
+    // A Phòng head sees the school's request but does not decide it; nor does a bad form.
+    let phong = sign_in(&w, "CB0007").await;
+    let (_, page) = get(&w, &phong, "/web/people").await;
+    assert!(page.contains("Đỗ Minh Khang (GV0015)"));
+    let phong_csrf = csrf_of(&page);
+    assert_eq!(
+        decide(phong, phong_csrf, "approve").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let head = sign_in(&w, "GV0013").await;
+    let (_, page) = get(&w, &head, "/web/people").await;
+    let csrf = csrf_of(&page);
+    assert_eq!(
+        decide(head.clone(), String::new(), "approve")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        decide(head.clone(), csrf.clone(), "maybe")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM registration_requests WHERE state = 'pending'")
+            .await,
+        1,
+        "nothing decided yet"
+    );
+
+    let done = decide(head.clone(), csrf.clone(), "approve").await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        done.headers()[LOCATION],
+        "/web/people?q=GV0015&done=approved"
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM identities i JOIN staff s ON s.id = i.staff_id WHERE s.code = 'GV0015' AND i.platform_user_id = 'khang' AND i.verified_via = 'approval'")
+            .await,
+        1,
+        "linked by approval"
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'dong_y' AND actor = 'GV0013' AND detail LIKE 'web:%'")
+            .await,
+        1
+    );
+    w.app.deliver().await;
+    assert!(
+        w.fake
+            .sent()
+            .iter()
+            .any(|m| m.recipient == "khang" && m.text.contains("Đỗ Minh Khang")),
+        "the requester is told"
+    );
+    assert_eq!(
+        decide(head, csrf, "refuse").await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "decided once"
+    );
+}

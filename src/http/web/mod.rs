@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/web/featured", get(featured::page).post(featured::choose))
         .route("/web/people", get(people::page))
         .route("/web/people/unlink", post(people::unlink))
+        .route("/web/people/decide", post(people::decide))
         .route("/web/delivery", get(delivery::page))
         .route("/web/roster", get(roster::page))
         .route(

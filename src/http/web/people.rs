@@ -9,8 +9,12 @@ use serde::Deserialize;
 
 use super::{Me, SignedIn, WebError, cache, current_week, render};
 use crate::app::AppState;
+use crate::conversation::Person;
+use crate::conversation::apply::{Applier, ApplyError, Decided};
 use crate::conversation::fold;
 use crate::identity::{Actor, UnlinkError, unlink_by};
+use crate::org::Role;
+use crate::store::identity as trust;
 use crate::store::web as store;
 use crate::store::weekly::{Units, resolve};
 
@@ -132,4 +136,84 @@ pub async fn unlink(
             Err(WebError::Job(crate::weekly::jobs::JobError::Template(err)))
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: i64,
+    /// `approve` or `refuse`.
+    #[serde(default)]
+    decision: String,
+}
+
+/// `POST /web/people/decide`: a head (or, for a unit without one, the Văn phòng) approves or
+/// refuses a registration request, exactly as `DONGY`/`TUCHOI` in chat would.
+pub async fn decide(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    form: Result<Form<DecisionForm>, FormRejection>,
+) -> Result<Response, WebError> {
+    let Form(form) = form.unwrap_or_default();
+    signed_in.check_csrf(&form.csrf)?;
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "refuse" => false,
+        _ => return Err(WebError::BadRequest("Quyết định không hợp lệ.".into())),
+    };
+    let viewer = &signed_in.session.viewer;
+    let decider = Person {
+        staff_id: viewer.staff_id,
+        code: viewer.code.clone(),
+        full_name: viewer.full_name.clone(),
+        unit_name: viewer.unit_name.clone(),
+        role: viewer.role,
+    };
+    let now = state.clock.now_ms();
+    let applier = Applier {
+        db: &state.db,
+        templates: &state.templates,
+        settings: &state.config.settings,
+        public_url: &state.config.public_url,
+    };
+    let _writing = state.db.write_lock().await;
+    let mut tx = state.db.begin_write().await?;
+    let request = trust::pending_request_by_id(&mut tx, form.request)
+        .await?
+        .filter(|request| trust::may_decide(&decider, viewer.unit_id, request.unit_id))
+        .ok_or(WebError::NotFound)?;
+    // An approval proves a member; anyone else registers with an invite.
+    let person = trust::active_person(&mut tx, request.staff_id)
+        .await?
+        .filter(|person| person.role == Role::Member)
+        .ok_or(WebError::NotFound)?;
+    let decided = Decided {
+        request_id: request.id,
+        approve,
+        staff_id: request.staff_id,
+        requester: &request.requester,
+    };
+    let outcome = applier
+        .decide_in_dashboard(&mut tx, &decider, &decided, now)
+        .await
+        .map_err(|err| match err {
+            ApplyError::Store(err) => WebError::Store(err),
+            other => {
+                tracing::warn!(error = %other, "a dashboard decision failed");
+                WebError::BadRequest("Không xử lý được yêu cầu này; thầy/cô tải lại trang.".into())
+            }
+        })?;
+    let action = if approve { "dong_y" } else { "tu_choi" };
+    let detail = format!("request {} of {}", request.id, person.code);
+    trust::audit(&mut tx, &signed_in.audit(action, detail), now).await?;
+    crate::store::commit(tx).await?;
+    state.outbox_queued.notify_one();
+    let done = match (approve, outcome.get("linked").and_then(|v| v.as_bool())) {
+        (true, Some(true)) => "approved",
+        (true, _) => "not-linked",
+        (false, _) => "refused",
+    };
+    Ok(Redirect::to(&format!("/web/people?q={}&done={done}", person.code)).into_response())
 }
