@@ -286,11 +286,7 @@ pub async fn load_inputs(
     let queries = standings_queries(range, quota_weeks, &units);
     let query = |name: &str| &queries.iter().find(|(n, _)| *n == name).expect("named").1;
 
-    type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);
-    type StaffRow = (i64, String, String, i64, String, i64);
     // Independent reads, each on its own connection: SQLite's readers run side by side.
-    type PeopleRow = (i64, i64, i64, i64, i64);
-    type NameRow = (i64, String, String);
     let week_posts = async {
         match queries.iter().find(|(n, _)| *n == "week_posts") {
             Some((_, query)) => {
@@ -320,7 +316,37 @@ pub async fn load_inputs(
             .fetch_one(db.pool()),
         week_posts,
     )?;
-    let units: Vec<UnitInfo> = units
+    let page_posts: HashMap<i64, u32> = posts
+        .into_iter()
+        .map(|(unit, posts)| (unit, posts as u32))
+        .collect();
+
+    let units = unit_infos(units);
+    let leaders = leader_infos(leaders);
+    let unit_staff = unit_staff_of(people, featured);
+    let inactive = inactive_names(inactive_rows);
+    let week_posts = posts_by_week(week_rows, range, quota_weeks, &page_posts);
+    let (so_posts, so_shares) = so;
+
+    Ok(Inputs {
+        units,
+        leaders,
+        unit_staff,
+        inactive,
+        page_posts,
+        week_posts,
+        so_posts_ytd: so_posts as u32,
+        so_shares_ytd: so_shares as u32,
+    })
+}
+
+type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);
+type StaffRow = (i64, String, String, i64, String, i64);
+type PeopleRow = (i64, i64, i64, i64, i64);
+type NameRow = (i64, String, String);
+
+fn unit_infos(units: Vec<UnitRow>) -> Vec<UnitInfo> {
+    units
         .into_iter()
         .map(|(id, code, name, kind, parent_id, quota)| UnitInfo {
             id,
@@ -330,8 +356,11 @@ pub async fn load_inputs(
             parent_id,
             weekly_quota: quota.map(|q| q as u32),
         })
-        .collect();
-    let leaders: Vec<StaffInfo> = leaders
+        .collect()
+}
+
+fn leader_infos(leaders: Vec<StaffRow>) -> Vec<StaffInfo> {
+    leaders
         .into_iter()
         .map(
             |(id, code, full_name, unit_id, role, identities)| StaffInfo {
@@ -343,9 +372,12 @@ pub async fn load_inputs(
                 registered: identities > 0,
             },
         )
-        .collect();
+        .collect()
+}
+
+fn unit_staff_of(people: Vec<PeopleRow>, featured: Vec<(i64, i64)>) -> HashMap<i64, UnitStaff> {
     let featured: HashMap<i64, i64> = featured.into_iter().collect();
-    let unit_staff: HashMap<i64, UnitStaff> = people
+    people
         .into_iter()
         .map(|(unit, total, registered, active, active_weeks)| {
             let staff = UnitStaff {
@@ -357,20 +389,27 @@ pub async fn load_inputs(
             };
             (unit, staff)
         })
-        .collect();
+        .collect()
+}
+
+fn inactive_names(rows: Vec<NameRow>) -> HashMap<i64, Vec<String>> {
     // Names in roster-code order, as the reminders list them.
-    let mut inactive_rows = inactive_rows;
+    let mut inactive_rows = rows;
     inactive_rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let mut inactive: HashMap<i64, Vec<String>> = HashMap::new();
     for (unit, _, name) in inactive_rows {
         inactive.entry(unit).or_default().push(name);
     }
+    inactive
+}
 
-    let page_posts: HashMap<i64, u32> = posts
-        .into_iter()
-        .map(|(unit, posts)| (unit, posts as u32))
-        .collect();
-
+/// Page posts per unit and week; one week that carries a quota has the period's.
+fn posts_by_week(
+    week_rows: Vec<(i64, String, i64)>,
+    range: &Range,
+    quota_weeks: &[IsoWeek],
+    page_posts: &HashMap<i64, u32>,
+) -> HashMap<(i64, IsoWeek), u32> {
     let mut week_posts: HashMap<(i64, IsoWeek), u32> = HashMap::new();
     for (unit, week, posts) in week_rows {
         if let Ok(week) = week.parse() {
@@ -387,19 +426,7 @@ pub async fn load_inputs(
                 .map(|(unit, posts)| ((*unit, *week), *posts)),
         );
     }
-
-    let (so_posts, so_shares) = so;
-
-    Ok(Inputs {
-        units,
-        leaders,
-        unit_staff,
-        inactive,
-        page_posts,
-        week_posts,
-        so_posts_ytd: so_posts as u32,
-        so_shares_ytd: so_shares as u32,
-    })
+    week_posts
 }
 
 /// Active people with a linked chat account (all, or the admins only), for the messages
