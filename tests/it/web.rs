@@ -1102,3 +1102,54 @@ async fn a_head_approves_a_request_in_the_browser_as_in_chat() {
         "decided once"
     );
 }
+
+#[tokio::test]
+async fn a_head_prints_the_invite_sheet_of_their_school_only() {
+    let w = world().await;
+    let head = sign_in(&w, "GV0013").await;
+    let (_, page) = get(&w, &head, "/web/people").await;
+    let csrf = csrf_of(&page);
+    let post = |csrf: String, unit: &'static str| {
+        client()
+            .post(w.app.url("/web/people/invites"))
+            .header(COOKIE, &head)
+            .form(&[("csrf", csrf), ("unit", unit.to_string())])
+            .send()
+    };
+    assert_eq!(
+        post(String::new(), "TH-LG-01").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(csrf.clone(), "TH-LG-02").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM invites").await,
+        0,
+        "nothing issued"
+    );
+    let sheet = post(csrf, "th-lg-01").await.unwrap();
+    assert_eq!(sheet.status(), StatusCode::OK);
+    let bytes = sheet.bytes().await.unwrap();
+    use calamine::Reader;
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names = workbook.sheet_names().to_vec();
+    let range = workbook.worksheet_range(&names[0]).unwrap();
+    let text: String = range
+        .cells()
+        .map(|(_, _, c)| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("Phan Thị Mỹ Dung") && text.contains("Đỗ Minh Khang"),
+        "{text}"
+    );
+    assert!(!text.contains("Võ Thị Ánh Tuyết"));
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM invites").await,
+        3,
+        "one code per person of the school"
+    );
+}

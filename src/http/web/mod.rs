@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/web/people", get(people::page))
         .route("/web/people/unlink", post(people::unlink))
         .route("/web/people/decide", post(people::decide))
+        .route("/web/people/invites", post(people::invites))
         .route("/web/delivery", get(delivery::page))
         .route("/web/roster", get(roster::page))
         .route(

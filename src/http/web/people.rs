@@ -217,3 +217,53 @@ pub async fn decide(
     };
     Ok(Redirect::to(&format!("/web/people?q={}&done={done}", person.code)).into_response())
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct InvitesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    unit: String,
+}
+
+/// `POST /web/people/invites`: the printable invite sheet of a unit in scope, issuing a code
+/// to everyone there without a live one (as `lantoa invites --unit CODE --format xlsx`). A
+/// POST, because issuing changes what is stored and the codes are shown only this once.
+pub async fn invites(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    form: Result<Form<InvitesForm>, FormRejection>,
+) -> Result<Response, WebError> {
+    let Form(form) = form.unwrap_or_default();
+    signed_in.check_csrf(&form.csrf)?;
+    let unit = super::pages::unit_in_scope(&state, signed_in.scope, &form.unit).await?;
+    let settings = &state.config.settings;
+    let actor = format!("{} (web)", signed_in.session.viewer.code);
+    let issued = crate::identity::invites::issue(
+        &state.db,
+        &crate::store::identity::InviteScope::Unit(unit.code.clone()),
+        false,
+        settings.registration.invite_days,
+        &actor,
+        state.clock.now_ms(),
+    )
+    .await
+    .map_err(|err| WebError::BadRequest(format!("Không phát được mã mời: {err}")))?;
+    let bytes =
+        crate::identity::invites::xlsx(&issued, &settings.time_zone, &settings.registration.links)
+            .map_err(|err| WebError::Job(crate::weekly::jobs::JobError::Write(err.to_string())))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"ma-moi-{}.xlsx\"", unit.code),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
