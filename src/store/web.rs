@@ -468,3 +468,32 @@ pub async fn pending_requests(
     }
     Ok(query.fetch_all(db.pool()).await?)
 }
+
+/// A chat account that has been refused registration for guessing too often.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct ThrottledAccount {
+    pub platform: String,
+    pub display_name: Option<String>,
+    pub failures: i64,
+    pub last_at: i64,
+}
+
+/// Accounts with at least `failures` failed `DK` since `since`, newest first.
+pub async fn throttled_accounts(
+    db: &Db,
+    since: i64,
+    failures: i64,
+    limit: i64,
+) -> Result<Vec<ThrottledAccount>> {
+    Ok(sqlx::query_as(
+        "SELECT i.platform, i.display_name, COUNT(*) AS failures, MAX(a.at) AS last_at \
+         FROM registration_attempts a JOIN identities i ON i.id = a.identity_id \
+         WHERE a.succeeded = 0 AND a.at >= $1 GROUP BY i.id, i.platform, i.display_name \
+         HAVING COUNT(*) >= $2 ORDER BY MAX(a.at) DESC LIMIT $3",
+    )
+    .bind(since)
+    .bind(failures)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}

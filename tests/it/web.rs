@@ -1153,3 +1153,30 @@ async fn a_head_prints_the_invite_sheet_of_their_school_only() {
         "one code per person of the school"
     );
 }
+
+#[tokio::test]
+async fn the_office_sees_accounts_throttled_for_guessing() {
+    let w = world().await;
+    for n in 0..10 {
+        w.app
+            .zalo(&support::chat::zalo_text(
+                "guesser",
+                &format!("DK SAI{n:02}"),
+            ))
+            .await;
+    }
+    w.app.process().await;
+    let admin = sign_in(&w, "CB0002").await;
+    let (_, page) = get(&w, &admin, "/web/people").await;
+    assert!(page.contains("id=\"throttled\""), "{page}");
+    assert!(
+        page.contains("<td>zalo</td>") && page.contains("<td>10</td>"),
+        "{page}"
+    );
+    let head = sign_in(&w, "GV0013").await;
+    let (_, page) = get(&w, &head, "/web/people").await;
+    assert!(
+        !page.contains("id=\"throttled\""),
+        "the office's to watch, not a head's"
+    );
+}

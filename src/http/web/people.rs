@@ -80,10 +80,27 @@ pub async fn page(
             minijinja::context! { at, request }
         })
         .collect();
+    // Accounts refused for guessing codes in the last hour (the Văn phòng's to watch).
+    let throttled: Vec<_> = if signed_in.is_admin() {
+        let limits = state.config.settings.registration.limits;
+        store::throttled_accounts(
+            &state.db,
+            state.clock.now_ms() - crate::identity::throttle::HOUR_MS,
+            i64::from(limits.per_account),
+            50,
+        )
+        .await?
+        .into_iter()
+        .map(|account| minijinja::context! { at => super::local_time(account.last_at, time_zone), account })
+        .collect()
+    } else {
+        Vec::new()
+    };
     render(
         "people.html",
         minijinja::context! {
             me => Me::from(&signed_in),
+            throttled,
             lagging,
             q => query.q,
             searched => search.chars().count() >= 2,
