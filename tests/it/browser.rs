@@ -146,13 +146,7 @@ async fn login_link(w: &World, staff_code: &str) -> String {
 /// Opens a login link and presses its button.
 async fn sign_in(client: &Client, link: &str) {
     client.goto(link).await.unwrap();
-    client
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "sign-in").await;
 }
 
 /// A week with something in it: registrations and links, for pages worth looking at.
@@ -219,13 +213,7 @@ async fn the_dashboard_in_a_browser() {
 
     // Signing out.
     client.goto(&w.app.url("/web/units")).await.unwrap();
-    client
-        .find(Locator::Id("logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "logout").await;
     assert_eq!(
         text_of(&client, "#signed-out").await,
         "Thầy/cô đã đăng xuất"
@@ -272,13 +260,7 @@ async fn the_dashboard_in_a_browser() {
         .send_keys("TH-LG-01")
         .await
         .unwrap();
-    client
-        .find(Locator::Id("choose"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "choose").await;
     assert_eq!(
         text_of(&client, "#error-title").await,
         "Biểu mẫu đã hết hạn"
@@ -294,13 +276,7 @@ async fn the_dashboard_in_a_browser() {
         .send_keys("TH-LG-01 PGD-HL")
         .await
         .unwrap();
-    client
-        .find(Locator::Id("choose"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "choose").await;
     assert_eq!(text_of(&client, "#saved").await, "Đã lưu.");
     let chosen = text_of(&client, "#chosen").await;
     assert!(
@@ -318,13 +294,7 @@ async fn the_dashboard_in_a_browser() {
     week.clear().await.unwrap();
     week.send_keys(&this_week().to_string()).await.unwrap();
     screenshot(&client, "bao-cao").await;
-    client
-        .find(Locator::Id("download-week"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "download-week").await;
     let file = wait_for_download(downloads.path(), "xlsx").await;
     use calamine::Reader;
     let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(&file).unwrap();
@@ -349,21 +319,7 @@ async fn the_dashboard_in_a_browser() {
         format!("{roster}GV9998,Nguyễn Thị Mới,TH-LG-01,member,\n"),
     )
     .unwrap();
-    client.goto(&w.app.url("/web/roster")).await.unwrap();
-    client
-        .find(Locator::Id("staff-file"))
-        .await
-        .unwrap()
-        .send_keys(&broken.to_string_lossy())
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("preview-staff"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    preview_staff(&client, &w, &broken).await;
     assert!(
         text_of(&client, "#problems-title")
             .await
@@ -371,29 +327,9 @@ async fn the_dashboard_in_a_browser() {
     );
     assert!(text_of(&client, "#problems").await.contains("KHONG-CO"));
     screenshot(&client, "danh-sach-loi").await;
-    client.goto(&w.app.url("/web/roster")).await.unwrap();
-    client
-        .find(Locator::Id("staff-file"))
-        .await
-        .unwrap()
-        .send_keys(&good.to_string_lossy())
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("preview-staff"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    preview_staff(&client, &w, &good).await;
     assert_eq!(text_of(&client, "#added").await, "1");
-    client
-        .find(Locator::Id("apply"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "apply").await;
     text_containing(&client, "#summary", "Đã cập nhật danh sách").await;
     assert_eq!(
         w.app
@@ -412,6 +348,29 @@ async fn the_dashboard_in_a_browser() {
     screenshot(&client, "dien-thoai").await;
 
     client.close().await.unwrap();
+}
+
+async fn click(client: &Client, id: &str) {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|err| panic!("#{id}: {err}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Uploads a staff file on the roster page and asks for its preview.
+async fn preview_staff(client: &Client, w: &World, file: &Path) {
+    client.goto(&w.app.url("/web/roster")).await.unwrap();
+    client
+        .find(Locator::Id("staff-file"))
+        .await
+        .unwrap()
+        .send_keys(&file.to_string_lossy())
+        .await
+        .unwrap();
+    click(client, "preview-staff").await;
 }
 
 async fn wait_for_download(dir: &Path, extension: &str) -> PathBuf {
