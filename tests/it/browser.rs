@@ -146,7 +146,7 @@ async fn login_link(w: &World, staff_code: &str) -> String {
 /// Opens a login link and presses its button.
 async fn sign_in(client: &Client, link: &str) {
     client.goto(link).await.unwrap();
-    click(&client, "sign-in").await;
+    click(client, "sign-in").await;
 }
 
 /// A week with something in it: registrations and links, for pages worth looking at.
