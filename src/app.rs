@@ -96,7 +96,13 @@ impl AppState {
             self.config.settings.clone(),
             self.worker_name("scheduler"),
         )
+        .with_page_sync(self.page_sync())
         .with_clock(self.clock.clone())
+    }
+
+    /// Reads the connected pages through the Graph API (`MESSENGER_API_BASE`).
+    pub fn page_sync(&self) -> crate::pages::PageSync {
+        crate::pages::PageSync::from_config(self.db.clone(), &self.config, self.clock.clone())
     }
 
     pub fn link_resolver(&self) -> LinkResolver {

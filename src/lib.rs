@@ -19,6 +19,7 @@ pub mod identity;
 pub mod inbox;
 pub mod links;
 pub mod org;
+pub mod pages;
 pub mod reports;
 pub mod store;
 pub mod telemetry;

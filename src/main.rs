@@ -98,6 +98,11 @@ enum Command {
         #[arg(long, value_enum)]
         platform: Option<PlatformArg>,
     },
+    /// The Facebook pages read through the Graph API: read them now, or connect a unit's page.
+    Pages {
+        #[command(subcommand)]
+        action: PagesAction,
+    },
     /// Print a one-time link (15 minutes) to the dashboard for a head or admin.
     LoginLink {
         /// The person's roster code.
@@ -185,6 +190,19 @@ enum FeaturedAction {
         week: IsoWeek,
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PagesAction {
+    /// Read every connected page's new posts and its follower count now (the daily job does
+    /// it at `[schedule] page_sync`); exits non-zero when a page could not be read.
+    Sync,
+    /// Connect a unit's Facebook page: its page access token is read from standard input
+    /// (it needs pages_read_engagement), checked against the Graph API and stored.
+    Connect {
+        /// The unit's code.
+        unit: String,
     },
 }
 
@@ -298,6 +316,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { since } => audit(config, since).await,
+        Command::Pages { action } => pages(config, action).await,
         Command::Import { what } => {
             let db = open(&config).await?;
             let result = match what {
@@ -309,6 +328,60 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `lantoa pages sync|connect`.
+async fn pages(config: Config, action: PagesAction) -> anyhow::Result<()> {
+    use lantoa::pages::{Outcome, PageSync};
+    let db = open(&config).await?;
+    let sync = PageSync::from_config(db.clone(), &config, lantoa::clock::Clock::system());
+    let result = match action {
+        PagesAction::Sync => sync.sync(true).await.map_err(anyhow::Error::from).and_then(|outcomes| {
+            if outcomes.is_empty() {
+                println!("no page is connected (set MESSENGER_PAGE_ACCESS_TOKEN for the Sở's page, or run lantoa pages connect UNIT)");
+            }
+            for outcome in &outcomes {
+                println!("{outcome}");
+            }
+            let failed = outcomes
+                .iter()
+                .filter(|o| !matches!(o.outcome, Outcome::Read { .. }))
+                .count();
+            anyhow::ensure!(failed == 0, "{failed} of {} pages could not be read", outcomes.len());
+            Ok(())
+        }),
+        PagesAction::Connect { unit } => {
+            let token = read_token()?;
+            sync.connect(&unit, lantoa::config::Secret::new(token))
+                .await
+                .map(|page| {
+                    println!(
+                        "{unit}: connected to the page {} ({}); its posts count from the next sync (lantoa pages sync)",
+                        page.name.as_deref().unwrap_or("?"),
+                        page.id
+                    );
+                })
+                .map_err(anyhow::Error::from)
+        }
+    };
+    db.close().await;
+    result
+}
+
+/// A token from standard input: one line when typed, the whole input when piped.
+fn read_token() -> anyhow::Result<String> {
+    use std::io::{IsTerminal, Read};
+    let mut token = String::new();
+    if std::io::stdin().is_terminal() {
+        eprintln!("Paste the page access token, then press Enter:");
+        std::io::stdin().read_line(&mut token)?;
+    } else {
+        std::io::stdin()
+            .take(64 * 1024)
+            .read_to_string(&mut token)
+            .context("reading the token from standard input")?;
+    }
+    Ok(token.trim().to_string())
 }
 
 /// `lantoa probe`: exit 0 when the instance answers.

@@ -50,6 +50,9 @@ pub struct Config {
     pub settings: Settings,
     pub zalo: Option<ZaloConfig>,
     pub messenger: Option<MessengerConfig>,
+    /// Where the Graph API is, its version included (`MESSENGER_API_BASE`): the page sync reads
+    /// connected pages there even when the Messenger channel is off.
+    pub graph_api_base: String,
     /// The code of Zalo's domain-verification file `zalo_verifier<code>.html`.
     pub zalo_verifier_code: Option<String>,
 }
@@ -145,6 +148,7 @@ impl Config {
 
         let zalo = zalo_config(&var)?;
         let messenger = messenger_config(&var)?;
+        let graph_api_base = base_url(&var, "MESSENGER_API_BASE", DEFAULT_GRAPH_API_BASE)?;
 
         Ok(Self {
             database_url,
@@ -155,10 +159,13 @@ impl Config {
             settings,
             zalo,
             messenger,
+            graph_api_base,
             zalo_verifier_code: var("ZALO_VERIFIER_CODE"),
         })
     }
 }
+
+const DEFAULT_GRAPH_API_BASE: &str = "https://graph.facebook.com/v25.0";
 
 fn base_url(
     var: &impl Fn(&str) -> Option<String>,
@@ -214,11 +221,7 @@ fn messenger_config(
                 app_secret: Secret::new(app_secret),
                 verify_token: required("MESSENGER_VERIFY_TOKEN")?,
                 page_access_token: required("MESSENGER_PAGE_ACCESS_TOKEN")?,
-                api_base: base_url(
-                    &var,
-                    "MESSENGER_API_BASE",
-                    "https://graph.facebook.com/v25.0",
-                )?,
+                api_base: base_url(&var, "MESSENGER_API_BASE", DEFAULT_GRAPH_API_BASE)?,
                 page_id: var("MESSENGER_PAGE_ID"),
             })
         }

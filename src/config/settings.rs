@@ -389,12 +389,18 @@ impl WeeklyTime {
         let problem = || format!("`{input}` is not a weekly time like `Mon 07:30`");
         let (day, time) = input.trim().split_once(' ').ok_or_else(problem)?;
         let weekday = parse_weekday(day).ok_or_else(problem)?;
-        let (hour, minute) = time.trim().split_once(':').ok_or_else(problem)?;
-        let hour: i8 = hour.parse().map_err(|_| problem())?;
-        let minute: i8 = minute.parse().map_err(|_| problem())?;
-        let time = Time::new(hour, minute, 0, 0).map_err(|_| problem())?;
+        let time = daily_time(time).map_err(|_| problem())?;
         Ok(Self { weekday, time })
     }
+}
+
+/// `HH:MM`.
+fn daily_time(input: &str) -> Result<Time, String> {
+    let problem = || format!("`{input}` is not a time of day like `06:00`");
+    let (hour, minute) = input.trim().split_once(':').ok_or_else(problem)?;
+    let hour: i8 = hour.parse().map_err(|_| problem())?;
+    let minute: i8 = minute.parse().map_err(|_| problem())?;
+    Time::new(hour, minute, 0, 0).map_err(|_| problem())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -405,6 +411,8 @@ pub struct Schedule {
     pub featured_announcement: WeeklyTime,
     /// The suggestion of next week's pages, sent to the Văn phòng.
     pub featured_suggestion: WeeklyTime,
+    /// Every day: the connected pages' posts and followers (before the Monday summary).
+    pub page_sync: Time,
 }
 
 impl Default for Schedule {
@@ -413,6 +421,7 @@ impl Default for Schedule {
             reminders: WeeklyTime::parse("Mon 07:30").expect("valid"),
             featured_announcement: WeeklyTime::parse("Mon 08:00").expect("valid"),
             featured_suggestion: WeeklyTime::parse("Sun 18:00").expect("valid"),
+            page_sync: Time::constant(6, 0, 0, 0),
         }
     }
 }
@@ -484,6 +493,11 @@ impl Settings {
         settings.retention = file.retention;
         settings.school_year = school_year(file.school_year)?;
         for (key, value) in &file.schedule {
+            if key == "page_sync" {
+                settings.schedule.page_sync = daily_time(value)
+                    .map_err(|problem| ConfigError::new("schedule.page_sync", problem))?;
+                continue;
+            }
             let slot = match key.as_str() {
                 "reminders" => &mut settings.schedule.reminders,
                 "featured_announcement" => &mut settings.schedule.featured_announcement,
@@ -491,7 +505,7 @@ impl Settings {
                 _ => {
                     return Err(ConfigError::new(
                         format!("schedule.{key}"),
-                        "unknown key (expected reminders, featured_announcement or featured_suggestion)",
+                        "unknown key (expected reminders, featured_announcement, featured_suggestion or page_sync)",
                     ));
                 }
             };

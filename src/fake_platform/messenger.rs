@@ -1,7 +1,7 @@
 //! The fake's Meta side: the Graph API's Send API, User Profile and Conversations endpoints,
-//! with Graph's error objects.
+//! a page's fields and posts, with Graph's error objects.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Json;
@@ -20,6 +20,10 @@ pub(super) async fn messenger_profile(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    // With a page token, `me` and the page's id are the page.
+    if let Some(response) = page_fields(&shared, &node, &query, &headers) {
+        return response;
+    }
     if !shared.messenger_auth(&query, &headers) {
         return shared.graph_invalid_token();
     }
@@ -159,4 +163,207 @@ pub(super) fn graph_time(ms: i64) -> String {
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .strftime("%Y-%m-%dT%H:%M:%S%z")
         .to_string()
+}
+
+/// The page a Graph request's token opens: the Messenger page for the Messenger token, or a
+/// page added with [`FakePlatform::add_page`].
+fn page_of_token(
+    shared: &Shared,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Option<String> {
+    let token = request_token(query, headers)?;
+    let state = shared.lock();
+    if token == state.messenger_token {
+        return Some(MESSENGER_PAGE_ID.to_string());
+    }
+    state
+        .pages
+        .iter()
+        .find(|page| page.token.as_deref() == Some(token.as_str()))
+        .map(|page| page.id.clone())
+}
+
+/// Records a page read and applies its queued fault, if any.
+fn begin_page_read(
+    shared: &Shared,
+    path: String,
+    query: &HashMap<String, String>,
+) -> Option<Response> {
+    let fault = {
+        let mut state = shared.lock();
+        let mut query: BTreeMap<String, String> = query.clone().into_iter().collect();
+        query.remove("access_token");
+        state.page_requests.push(PageRequest { path, query });
+        state.page_faults.pop_front()
+    };
+    match fault? {
+        Fault::MessengerError { code, subcode } => {
+            let mut response = shared.graph_error(code, subcode, page_error_message(code, subcode));
+            if code == 80_001 {
+                // Graph's Business Use Case header, with the minutes to wait.
+                let usage = format!(
+                    r#"{{"{MESSENGER_PAGE_ID}":[{{"type":"pages","call_count":100,"total_cputime":10,"total_time":10,"estimated_time_to_regain_access":5}}]}}"#
+                );
+                response.headers_mut().insert(
+                    "x-business-use-case-usage",
+                    usage.parse().expect("a header value"),
+                );
+            }
+            Some(response)
+        }
+        Fault::HttpStatus(status) => Some(bare_status(status)),
+        Fault::ZaloError(code) => Some(zalo_error(code)),
+        Fault::Delay(_) => None,
+    }
+}
+
+/// The documented messages of the errors a page read meets.
+fn page_error_message(code: i64, subcode: Option<i64>) -> &'static str {
+    match (code, subcode) {
+        (190, Some(463)) => {
+            "Error validating access token: Session has expired on Tuesday, 01-Dec-26 10:00:00 PST."
+        }
+        (190, Some(460)) => {
+            "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons."
+        }
+        (10, _) => {
+            "(#10) This endpoint requires the 'pages_read_engagement' permission or the 'Page Public Content Access' feature. Refer to https://developers.facebook.com/docs/apps/review/login-permissions#manage-pages and https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS for details."
+        }
+        (200, _) => "(#200) Requires read_insights permission to access this resource.",
+        (80_001, _) => {
+            "(#80001) There have been too many calls to this Page account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+        }
+        _ => graph_message(code, subcode),
+    }
+}
+
+fn request_token(query: &HashMap<String, String>, headers: &HeaderMap) -> Option<String> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    query
+        .get("access_token")
+        .map(String::as_str)
+        .or(bearer)
+        .map(str::to_string)
+}
+
+/// `GET /graph/v25.0/{me|PAGE_ID}?fields=id,name,followers_count` with a page token.
+pub(super) fn page_fields(
+    shared: &Shared,
+    node: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let page_id = page_of_token(shared, query, headers)?;
+    if node != "me" && node != page_id {
+        return None;
+    }
+    if let Some(response) = begin_page_read(shared, format!("/{node}"), query) {
+        return Some(response);
+    }
+    let state = shared.lock();
+    let page = state.pages.iter().find(|p| p.id == page_id);
+    let fields = query.get("fields").map(String::as_str).unwrap_or("id,name");
+    let mut body = json!({ "id": page_id });
+    for field in fields.split(',') {
+        match field {
+            "name" => body["name"] = json!(page.map_or("Fanpage", |p| p.name.as_str())),
+            "followers_count" => body["followers_count"] = json!(page.map_or(0, |p| p.followers)),
+            "fan_count" => body["fan_count"] = json!(page.map_or(0, |p| p.followers)),
+            _ => {}
+        }
+    }
+    Some(Json(body).into_response())
+}
+
+/// `GET /graph/v25.0/{me|PAGE_ID}/posts?fields=…&since=…&until=…&limit=…&after=…`: the page's
+/// posts newest first, `limit` (25, at most 100) at a time, with `paging.next` while more
+/// remain.
+pub(super) async fn page_posts(
+    State(shared): State<Arc<Shared>>,
+    Path(node): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(page_id) = page_of_token(&shared, &query, &headers) else {
+        return shared.graph_invalid_token();
+    };
+    if node != "me" && node != page_id {
+        return unknown_page(&shared, &node);
+    }
+    if let Some(response) = begin_page_read(&shared, format!("/{node}/posts"), &query) {
+        return response;
+    }
+    let number = |key: &str| query.get(key).and_then(|v| v.parse::<i64>().ok());
+    let since = number("since").map(|s| s * 1000);
+    let until = number("until").map(|s| s * 1000);
+    let limit = number("limit").unwrap_or(25).clamp(1, 100) as usize;
+    let offset = query
+        .get("after")
+        .and_then(|cursor| cursor.strip_prefix("cursor-"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut posts: Vec<FakePagePost> = {
+        let state = shared.lock();
+        let page = state.pages.iter().find(|p| p.id == page_id);
+        page.map(|p| p.posts.clone()).unwrap_or_default()
+    };
+    posts.retain(|p| {
+        since.is_none_or(|s| p.created_ms >= s) && until.is_none_or(|u| p.created_ms < u)
+    });
+    posts.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+    let data: Vec<Value> = posts
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(post_json)
+        .collect();
+    let mut body = json!({ "data": data });
+    if !data.is_empty() {
+        let after = format!("cursor-{}", offset + data.len());
+        body["paging"] = json!({"cursors": {"before": format!("cursor-{offset}"), "after": after}});
+        if offset + data.len() < posts.len() {
+            let mut next = url::Url::parse(&format!("{}/graph/v25.0/{node}/posts", shared.base))
+                .expect("the fake's own URL");
+            for (key, value) in &query {
+                if key != "after" && key != "access_token" {
+                    next.query_pairs_mut().append_pair(key, value);
+                }
+            }
+            next.query_pairs_mut().append_pair("after", &after);
+            body["paging"]["next"] = json!(next.to_string());
+        }
+    }
+    Json(body).into_response()
+}
+
+fn unknown_page(shared: &Shared, node: &str) -> Response {
+    let message = format!(
+        "Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due \
+         to missing permissions, or does not support this operation."
+    );
+    shared.graph_error(100, Some(33), &message)
+}
+
+/// A post as Graph lists it: `shares` only when someone shared it, `parent_id` and
+/// `status_type: shared_story` for a share, summaries without the lists.
+fn post_json(post: &FakePagePost) -> Value {
+    let mut entry = json!({
+        "id": post.id,
+        "created_time": graph_time(post.created_ms),
+        "permalink_url": post.permalink,
+        "status_type": if post.parent_id.is_some() { "shared_story" } else { "mobile_status_update" },
+        "reactions": {"data": [], "summary": {"total_count": post.reactions, "viewer_reaction": "NONE"}},
+        "comments": {"data": [], "summary": {"order": "ranked", "total_count": post.comments, "can_comment": true}},
+    });
+    if post.shares > 0 {
+        entry["shares"] = json!({ "count": post.shares });
+    }
+    if let Some(parent) = &post.parent_id {
+        entry["parent_id"] = json!(parent);
+    }
+    entry
 }

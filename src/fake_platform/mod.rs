@@ -18,9 +18,11 @@
 //! | `POST /zalo-oauth/v4/oa/access_token` | Zalo OAuth v4 refresh-token grant |
 //! | `POST /graph/v25.0/{me or PAGE_ID}/messages` | Messenger Send API |
 //! | `GET /graph/v25.0/{me or PAGE_ID}/conversations?user_id=…` | Messenger Conversations API |
+//! | `GET /graph/v25.0/{me or page id}?fields=id,name,followers_count` | a page's fields (page token) |
+//! | `GET /graph/v25.0/{me or page id}/posts?fields=…&since=…&limit=…&after=…` | a page's posts, paged |
 
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,6 +99,66 @@ pub enum Fault {
     Delay(Duration),
 }
 
+/// A page the fake serves to the Graph API's page endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakePage {
+    pub id: String,
+    pub name: String,
+    /// The page token that opens it; `None` for the Messenger page (its token is the
+    /// Messenger one, see [`FakePlatform::set_messenger_page_token`]).
+    pub token: Option<String>,
+    pub followers: i64,
+    pub posts: Vec<FakePagePost>,
+}
+
+/// A post of a [`FakePage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakePagePost {
+    /// `{page-id}_{post-id}`.
+    pub id: String,
+    pub created_ms: i64,
+    pub permalink: String,
+    /// The post this one shares, for a share.
+    pub parent_id: Option<String>,
+    pub shares: i64,
+    pub reactions: i64,
+    pub comments: i64,
+}
+
+impl FakePagePost {
+    /// A post of `page` numbered `n`, at `created_ms`, with its permalink under `slug`.
+    pub fn new(page: &str, slug: &str, n: u64, created_ms: i64) -> Self {
+        Self {
+            id: format!("{page}_{n}"),
+            created_ms,
+            permalink: format!("https://www.facebook.com/{slug}/posts/{n}"),
+            parent_id: None,
+            shares: 0,
+            reactions: 0,
+            comments: 0,
+        }
+    }
+
+    /// The same post as a share of `parent`.
+    pub fn shared_from(mut self, parent: &str) -> Self {
+        self.parent_id = Some(parent.to_string());
+        self
+    }
+
+    pub fn engagement(mut self, shares: i64, reactions: i64, comments: i64) -> Self {
+        (self.shares, self.reactions, self.comments) = (shares, reactions, comments);
+        self
+    }
+}
+
+/// A request a page endpoint received: its path after the version, and its query without the
+/// token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+}
+
 /// A fault injected into the next Zalo OAuth refresh request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OAuthFault {
@@ -137,6 +199,8 @@ struct Shared {
     id_seed: u64,
     /// Number of successful sends, for [`FakePlatform::wait_for_sent`].
     sent_count: watch::Sender<usize>,
+    /// `http://127.0.0.1:PORT`, for the paging links.
+    base: String,
 }
 
 #[derive(Debug)]
@@ -156,6 +220,9 @@ struct FakeState {
     rate: [RateWindow; 2],
     /// Display names by platform and user id, for the profile look-ups.
     profiles: HashMap<(usize, String), String>,
+    pages: Vec<FakePage>,
+    page_faults: VecDeque<Fault>,
+    page_requests: Vec<PageRequest>,
 }
 
 /// A fixed one-second window counting every send request of one platform.
@@ -209,10 +276,20 @@ impl FakePlatform {
                 send_delay: Duration::ZERO,
                 rate: Default::default(),
                 profiles: HashMap::new(),
+                pages: vec![FakePage {
+                    id: MESSENGER_PAGE_ID.into(),
+                    name: "Sở Giáo dục và Đào tạo".into(),
+                    token: None,
+                    followers: 0,
+                    posts: Vec::new(),
+                }],
+                page_faults: VecDeque::new(),
+                page_requests: Vec::new(),
             }),
             next_id: AtomicU64::new(1),
             id_seed: RandomState::new().hash_one(port),
             sent_count: watch::Sender::new(0),
+            base: format!("http://127.0.0.1:{port}"),
         });
         let (shutdown, mut stop) = watch::channel(false);
         let router = Router::new()
@@ -226,6 +303,7 @@ impl FakePlatform {
                 "/graph/v25.0/{node}/conversations",
                 get(messenger_conversations),
             )
+            .route("/graph/v25.0/{node}/posts", get(page_posts))
             .with_state(shared.clone());
         tokio::spawn(async move {
             let stopped = async move {
@@ -344,6 +422,42 @@ impl FakePlatform {
             max_per_second,
             ..RateWindow::default()
         };
+    }
+
+    /// Adds a page (opened by its own token), or replaces the page with its id; the Messenger
+    /// page is [`MESSENGER_PAGE_ID`], opened by the Messenger token.
+    pub fn add_page(&self, page: FakePage) {
+        let mut state = self.state();
+        state.pages.retain(|p| p.id != page.id);
+        state.pages.push(page);
+    }
+
+    /// Adds posts to the page with this id.
+    pub fn add_page_posts(&self, page_id: &str, posts: impl IntoIterator<Item = FakePagePost>) {
+        let mut state = self.state();
+        if let Some(page) = state.pages.iter_mut().find(|p| p.id == page_id) {
+            page.posts.extend(posts);
+        }
+    }
+
+    pub fn set_followers(&self, page_id: &str, followers: i64) {
+        let mut state = self.state();
+        if let Some(page) = state.pages.iter_mut().find(|p| p.id == page_id) {
+            page.followers = followers;
+        }
+    }
+
+    /// Queues a fault for the next page read (the page's fields or a page of its posts).
+    /// `MessengerError` answers with the page-read message of its code (10 names
+    /// `pages_read_engagement`, 200 `read_insights`; 80001 carries the
+    /// `X-Business-Use-Case-Usage` header with 5 minutes to wait).
+    pub fn inject_page_fault(&self, fault: Fault) {
+        self.state().page_faults.push_back(fault);
+    }
+
+    /// Every request of the page endpoints, in order.
+    pub fn page_requests(&self) -> Vec<PageRequest> {
+        self.state().page_requests.clone()
     }
 
     /// Waits until at least `n` messages were sent or `timeout` passes; returns [`Self::sent`].

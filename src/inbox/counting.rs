@@ -135,6 +135,10 @@ pub async fn record_links(
                     Credit::Credited(unit) => {
                         json!({"status": "counted", "url": url, "unit": unit})
                     }
+                    Credit::Measured { unit, published_at } => json!({
+                        "status": "measured", "url": url, "unit": unit,
+                        "published_at": local_time(published_at, time_zone),
+                    }),
                     Credit::None => json!({"status": "counted", "url": url, "unit": null}),
                 });
             }
@@ -193,13 +197,16 @@ pub enum Credit {
     Credited(String),
     /// An article on this unit's website: credited once it is found there.
     Checking(String),
+    /// A post the page sync read from this unit's page: counted for the unit already.
+    Measured { unit: String, published_at: i64 },
     /// Not a unit's page post.
     None,
 }
 
 /// The one rule for crediting a counted link to a unit, whichever way it came (sent, kept
-/// before registration, a short link resolved): a unit website's article is checked first
-/// (in the background: a request to the site), any other page post is credited at once.
+/// before registration, a short link resolved): a post the page sync read is the unit's
+/// already (the link is its evidence); a unit website's article is checked first (in the
+/// background: a request to the site); any other page post is credited at once.
 pub async fn credit_or_check(
     conn: &mut AnyConnection,
     submission_id: i64,
@@ -208,6 +215,13 @@ pub async fn credit_or_check(
     week: &str,
     received_at: i64,
 ) -> Result<Credit, crate::store::StoreError> {
+    if let Some(measured) = crate::store::pages::measured_post(conn, key).await? {
+        crate::store::pages::attach_submission(conn, &measured, submission_id).await?;
+        return Ok(Credit::Measured {
+            unit: measured.unit_name,
+            published_at: measured.created_at,
+        });
+    }
     if key.starts_with("web:") {
         let Some((_, name)) = unit_owning(conn, owner).await? else {
             return Ok(Credit::None);

@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod org;
 pub mod outbox;
+pub mod pages;
 pub mod retention;
 pub mod status;
 pub mod submissions;

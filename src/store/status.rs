@@ -117,6 +117,29 @@ column_enum!(
     }
 );
 
+column_enum!(
+    /// `page_feed_posts.kind`: the page's own post, or its share of another's post.
+    PostKind {
+        Post => "post",
+        Share => "share",
+    }
+);
+
+column_enum!(
+    /// `page_connections.error_kind`: why the last read of a page failed.
+    PageErrorKind {
+        /// The token is invalid, expired or revoked: someone must connect the page again.
+        Token => "token",
+        /// The token lacks a permission (named in the error).
+        Permission => "permission",
+        /// The Graph API asked us to slow down.
+        RateLimit => "rate_limit",
+        /// The Graph API or the network failed; tried again later.
+        Unavailable => "unavailable",
+        Other => "other",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +215,16 @@ mod tests {
                 "job_runs",
                 "state",
                 texts(JobState::ALL.iter().map(|s| s.as_str())),
+            ),
+            (
+                "page_feed_posts",
+                "kind",
+                texts(PostKind::ALL.iter().map(|s| s.as_str())),
+            ),
+            (
+                "page_connections",
+                "error_kind",
+                texts(PageErrorKind::ALL.iter().map(|s| s.as_str())),
             ),
         ];
         for (table, column, expected) in cases {

@@ -75,7 +75,7 @@ pub const FIRST_COUNTED: &str = "SELECT received_at FROM submissions WHERE staff
 
 /// `HUY`: the page-post credit a submission holds.
 pub const CREDIT_OF_SUBMISSION: &str =
-    "SELECT id, unit_id FROM unit_page_posts WHERE submission_id = $1";
+    "SELECT id, unit_id, feed_post_id FROM unit_page_posts WHERE submission_id = $1";
 
 /// When this person first had this key counted, if ever.
 pub async fn first_counted(
@@ -339,11 +339,11 @@ pub async fn withdraw(
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    let credit: Option<(i64, i64)> = sqlx::query_as(CREDIT_OF_SUBMISSION)
+    let credit: Option<(i64, i64, Option<i64>)> = sqlx::query_as(CREDIT_OF_SUBMISSION)
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    if let Some((credit_id, unit_id)) = credit {
+    if let Some((credit_id, unit_id, feed_post_id)) = credit {
         let next: Option<(i64, String, i64)> = sqlx::query_as(
             "SELECT id, week, received_at FROM submissions WHERE canonical_key = $1 AND page_unit_id = $2 \
              AND status = 'counted' ORDER BY received_at, id LIMIT 1",
@@ -353,6 +353,14 @@ pub async fn withdraw(
         .fetch_optional(&mut *conn)
         .await?;
         match next {
+            // A post read from the page keeps the week the page published it in.
+            Some((submission_id, _, _)) if feed_post_id.is_some() => {
+                sqlx::query("UPDATE unit_page_posts SET submission_id = $1 WHERE id = $2")
+                    .bind(submission_id)
+                    .bind(credit_id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Some((submission_id, week, received_at)) => {
                 sqlx::query(
                     "UPDATE unit_page_posts SET submission_id = $1, week = $2, received_at = $3 WHERE id = $4",
@@ -363,6 +371,13 @@ pub async fn withdraw(
                 .bind(credit_id)
                 .execute(&mut *conn)
                 .await?;
+            }
+            // A post read from the page stays the unit's, without a sender.
+            None if feed_post_id.is_some() => {
+                sqlx::query("UPDATE unit_page_posts SET submission_id = NULL WHERE id = $1")
+                    .bind(credit_id)
+                    .execute(&mut *conn)
+                    .await?;
             }
             None => {
                 sqlx::query("DELETE FROM unit_page_posts WHERE id = $1")

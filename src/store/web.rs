@@ -239,13 +239,16 @@ pub struct PagePost {
     pub url: String,
     pub sender_code: Option<String>,
     pub sender_name: Option<String>,
+    /// Its shares at the last read, when the page sync read it.
+    pub measured_shares: Option<i64>,
 }
 
 pub async fn page_posts(db: &Db, unit_id: i64, week: IsoWeek) -> Result<Vec<PagePost>> {
     Ok(sqlx::query_as(
-        "SELECT pp.received_at, s.raw_url AS url, p.code AS sender_code, \
-         p.full_name AS sender_name FROM unit_page_posts pp \
-         JOIN submissions s ON s.id = pp.submission_id LEFT JOIN staff p ON p.id = s.staff_id \
+        "SELECT pp.received_at, COALESCE(s.raw_url, f.permalink) AS url, p.code AS sender_code, \
+         p.full_name AS sender_name, f.shares AS measured_shares FROM unit_page_posts pp \
+         LEFT JOIN submissions s ON s.id = pp.submission_id LEFT JOIN staff p ON p.id = s.staff_id \
+         LEFT JOIN page_feed_posts f ON f.id = pp.feed_post_id \
          WHERE pp.unit_id = $1 AND pp.week = $2 ORDER BY pp.received_at",
     )
     .bind(unit_id)

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use super::jobs::Weekly;
 use crate::calendar::IsoWeek;
 use crate::config::{Settings, WeeklyTime};
+use crate::pages::PageSync;
 use crate::store::jobs;
 use crate::store::{Db, StoreError};
 use crate::worker::run_rounds;
@@ -80,6 +81,7 @@ pub struct Scheduler {
     settings: Settings,
     owner: String,
     clock: Clock,
+    pages: Option<PageSync>,
 }
 
 impl Scheduler {
@@ -90,7 +92,14 @@ impl Scheduler {
             weekly,
             settings,
             owner,
+            pages: None,
         }
+    }
+
+    /// Reads the connected pages once a day at `[schedule] page_sync`.
+    pub fn with_page_sync(mut self, pages: PageSync) -> Self {
+        self.pages = Some(pages);
+        self
     }
 
     /// Reads the time from `clock` instead of the system's.
@@ -114,6 +123,7 @@ impl Scheduler {
     /// daily retention job runs too, uncounted).
     pub async fn run_due(&self, now: Zoned) -> Result<usize, StoreError> {
         self.prune_daily(&now).await?;
+        self.sync_pages_daily(&now).await?;
         let mut ran = 0;
         for (job, week) in due(&now, &self.settings) {
             if !self.claim(job.name(), &week.to_string()).await? {
@@ -183,6 +193,46 @@ impl Scheduler {
         self.finish(PRUNE_JOB, &day, state, &detail).await
     }
 
+    /// Once a day from `[schedule] page_sync`: the connected pages' posts and followers. A run
+    /// in which a page was rate limited or the Graph API was down counts as failed, so it is
+    /// taken up again (each page waits out its own back-off); a token or a permission to fix
+    /// waits for the next day, and is shown in `/readyz`, the summary and the dashboard.
+    async fn sync_pages_daily(&self, now: &Zoned) -> Result<(), StoreError> {
+        let Some(pages) = &self.pages else {
+            return Ok(());
+        };
+        let day = now.date().to_string();
+        if now.time() < self.settings.schedule.page_sync || !self.claim(PAGE_SYNC_JOB, &day).await?
+        {
+            return Ok(());
+        }
+        let (state, detail) = match pages.sync(false).await {
+            Ok(outcomes) => {
+                let detail = if outcomes.is_empty() {
+                    "no page connected".to_string()
+                } else {
+                    outcomes
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                let retry = outcomes.iter().any(|o| o.is_transient());
+                (
+                    if retry {
+                        JobState::Failed
+                    } else {
+                        JobState::Done
+                    },
+                    detail,
+                )
+            }
+            Err(err) => (JobState::Failed, err.to_string()),
+        };
+        tracing::info!(job = PAGE_SYNC_JOB, %day, %state, %detail, "daily job");
+        self.finish(PAGE_SYNC_JOB, &day, state, &detail).await
+    }
+
     async fn finish(
         &self,
         job: &str,
@@ -224,6 +274,8 @@ impl Scheduler {
 
 /// The daily retention job's name in `job_runs` (its period is the day).
 const PRUNE_JOB: &str = "prune";
+/// The daily page sync's name in `job_runs` (its period is the day).
+pub const PAGE_SYNC_JOB: &str = "page_sync";
 
 /// A run that has been `running` this long was left by a process that died.
 const STALE_RUN_MS: i64 = 3_600_000;

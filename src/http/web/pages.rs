@@ -370,6 +370,8 @@ pub async fn unit(
                 url => post.url,
                 sender => post.sender_name.unwrap_or_else(|| "—".to_string()),
                 sender_code => post.sender_code.unwrap_or_default(),
+                measured => post.measured_shares.is_some(),
+                shares => post.measured_shares,
             }
         })
         .collect();

@@ -1,0 +1,452 @@
+//! The page sync: for every connected page, its follower count of the day and the posts it
+//! published since the last read, stored and credited to the unit as page posts.
+
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+
+use super::graph::{FeedPost, GraphError, GraphReader, PageInfo};
+use crate::calendar::IsoWeek;
+use crate::clock::Clock;
+use crate::config::Secret;
+use crate::links::canonicalize;
+use crate::store::pages::{self, Connection, NewConnection, NewFeedPost, Read, Stored};
+use crate::store::status::{PageErrorKind, PostKind};
+use crate::store::{self, Db, StoreError};
+
+/// Each read starts this long before the last one did: a post Graph lists a little late is
+/// still read (the posts read twice are only updated).
+const OVERLAP_MS: i64 = 3_600_000;
+/// The first wait after a rate limit or an outage with no hint from Graph; it doubles.
+const FIRST_BACKOFF: Duration = Duration::from_secs(15 * 60);
+const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PagesError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no active unit has the code {0}")]
+    UnknownUnit(String),
+    #[error("the token is empty")]
+    EmptyToken,
+    #[error("the Graph API refused the token: {0}")]
+    Refused(GraphError),
+}
+
+/// How one page's read went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Read {
+        stored: Stored,
+        shares: usize,
+        followers: Option<i64>,
+    },
+    /// Backing off after a rate limit or an outage, until this time.
+    Waiting {
+        until: i64,
+    },
+    Failed(GraphError),
+    /// Connected through the Messenger page token, which this instance does not have.
+    NoToken,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageOutcome {
+    pub unit_code: String,
+    pub page_name: Option<String>,
+    pub outcome: Outcome,
+}
+
+impl PageOutcome {
+    /// A failure that goes away by itself (the run is worth repeating later today).
+    pub fn is_transient(&self) -> bool {
+        match &self.outcome {
+            Outcome::Waiting { .. } => true,
+            Outcome::Failed(error) => matches!(
+                error,
+                GraphError::RateLimited { .. } | GraphError::Unavailable(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for PageOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let page = self.page_name.as_deref().unwrap_or("page");
+        write!(f, "{} ({page}): ", self.unit_code)?;
+        match &self.outcome {
+            Outcome::Read {
+                stored,
+                shares,
+                followers,
+            } => {
+                write!(
+                    f,
+                    "{} new posts ({shares} shares), {} updated",
+                    stored.new, stored.updated
+                )?;
+                match followers {
+                    Some(n) => write!(f, ", {n} followers"),
+                    None => write!(f, ", follower count not given"),
+                }
+            }
+            Outcome::Waiting { until } => write!(f, "backing off until {}", time_text(*until)),
+            Outcome::Failed(error) => write!(f, "failed: {error}"),
+            Outcome::NoToken => write!(f, "MESSENGER_PAGE_ACCESS_TOKEN is not set here"),
+        }
+    }
+}
+
+fn time_text(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+pub fn error_kind(error: &GraphError) -> PageErrorKind {
+    match error {
+        GraphError::TokenInvalid { .. } => PageErrorKind::Token,
+        GraphError::MissingPermission { .. } => PageErrorKind::Permission,
+        GraphError::RateLimited { .. } => PageErrorKind::RateLimit,
+        GraphError::Unavailable(_) => PageErrorKind::Unavailable,
+        GraphError::Unexpected(_) => PageErrorKind::Other,
+    }
+}
+
+/// When to try a page again after `error` (the `failures`-th in a row); `None`: at the next
+/// daily run, since waiting will not mend a token or a permission.
+pub fn retry_at(error: &GraphError, failures: i64, now: i64) -> Option<i64> {
+    let backoff = |hint: Option<Duration>| {
+        let doubled = FIRST_BACKOFF.saturating_mul(1 << failures.clamp(0, 10) as u32);
+        let wait = hint.unwrap_or(doubled).min(MAX_BACKOFF);
+        now + wait.as_millis() as i64
+    };
+    match error {
+        GraphError::RateLimited { retry_after, .. } => Some(backoff(*retry_after)),
+        GraphError::Unavailable(_) => Some(backoff(None)),
+        _ => None,
+    }
+}
+
+/// The Graph id `{page-id}_{post-id}` as the canonical key a link to the post has.
+fn key_of_id(id: &str) -> Option<String> {
+    let (page, post) = id.rsplit_once('_')?;
+    let url = format!("https://www.facebook.com/permalink.php?story_fbid={post}&id={page}");
+    canonicalize(&url).ok().map(|c| c.key)
+}
+
+/// A post as stored: keyed by its id, and by its permalink when that names it another way.
+pub fn feed_post(post: &FeedPost, time_zone: &TimeZone) -> Option<NewFeedPost> {
+    let permalink_key = post
+        .permalink
+        .as_deref()
+        .and_then(|url| canonicalize(url).ok())
+        .filter(|c| c.kind.is_countable())
+        .map(|c| c.key);
+    let canonical_key = key_of_id(&post.id).or_else(|| permalink_key.clone())?;
+    let date = jiff::Timestamp::from_millisecond(post.created_ms)
+        .ok()?
+        .to_zoned(time_zone.clone())
+        .date();
+    Some(NewFeedPost {
+        post_id: post.id.clone(),
+        permalink_key: permalink_key.filter(|k| *k != canonical_key),
+        canonical_key,
+        permalink: post
+            .permalink
+            .clone()
+            .unwrap_or_else(|| format!("https://www.facebook.com/{}", post.id)),
+        kind: if post.share {
+            PostKind::Share
+        } else {
+            PostKind::Post
+        },
+        created_at: post.created_ms,
+        week: IsoWeek::containing(date).to_string(),
+        shares: post.shares,
+        reactions: post.reactions,
+        comments: post.comments,
+    })
+}
+
+/// Reads connected pages into the store.
+#[derive(Debug, Clone)]
+pub struct PageSync {
+    db: Db,
+    reader: GraphReader,
+    /// The Sở's page is read with the Messenger page token unless connected otherwise.
+    messenger_token: Option<Secret>,
+    time_zone: TimeZone,
+    clock: Clock,
+}
+
+impl PageSync {
+    pub fn new(
+        db: Db,
+        reader: GraphReader,
+        messenger_token: Option<Secret>,
+        time_zone: TimeZone,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            db,
+            reader,
+            messenger_token,
+            time_zone,
+            clock,
+        }
+    }
+
+    /// The sync of a configured instance: the Graph API at `MESSENGER_API_BASE`, the Messenger
+    /// page token for the Sở's page.
+    pub fn from_config(db: Db, config: &crate::config::Config, clock: Clock) -> Self {
+        Self::new(
+            db,
+            GraphReader::new(
+                crate::delivery::clients::http_client(),
+                &config.graph_api_base,
+            ),
+            config
+                .messenger
+                .as_ref()
+                .map(|m| m.page_access_token.clone()),
+            config.settings.time_zone.clone(),
+            clock,
+        )
+    }
+
+    /// Reads every connected page (the Sở's through the Messenger page token when it has no
+    /// token of its own). `forced` ignores a back-off still running (a run by hand).
+    pub async fn sync(&self, forced: bool) -> Result<Vec<PageOutcome>, StoreError> {
+        if self.messenger_token.is_some()
+            && let Some((so_id, _)) = pages::so_unit(&self.db).await?
+        {
+            pages::connect_with_messenger_token(&self.db, so_id, self.clock.now_ms()).await?;
+        }
+        let mut outcomes = Vec::new();
+        for connection in pages::connections(&self.db).await? {
+            let outcome = self.sync_one(&connection, forced).await?;
+            let outcome = PageOutcome {
+                unit_code: connection.unit_code.clone(),
+                page_name: connection.page_name.clone(),
+                outcome,
+            };
+            tracing::info!(page = %outcome, "page read");
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    async fn token(&self, connection: &Connection) -> Result<Option<Secret>, StoreError> {
+        Ok(match &connection.token_key {
+            None => self.messenger_token.clone(),
+            Some(key) => store::tokens::access_token(&self.db, key)
+                .await?
+                .map(Secret::new),
+        })
+    }
+
+    async fn sync_one(&self, connection: &Connection, forced: bool) -> Result<Outcome, StoreError> {
+        let started_at = self.clock.now_ms();
+        if let Some(until) = connection.retry_at.filter(|t| *t > started_at && !forced) {
+            return Ok(Outcome::Waiting { until });
+        }
+        let Some(token) = self.token(connection).await? else {
+            return Ok(Outcome::NoToken);
+        };
+        let read_from = connection
+            .synced_from
+            .map(|t| t - OVERLAP_MS)
+            .unwrap_or_else(|| self.year_start(started_at));
+        let read = async {
+            let page = self.reader.page(&token).await?;
+            let posts = self.reader.posts_since(&token, &page.id, read_from).await?;
+            Ok::<_, GraphError>((page, posts))
+        };
+        match read.await {
+            Ok((page, posts)) => {
+                self.store_read(connection, &page, &posts, read_from, started_at)
+                    .await
+            }
+            Err(error) => {
+                let now = self.clock.now_ms();
+                let retry = retry_at(&error, connection.failures, now);
+                tracing::warn!(unit = %connection.unit_code, %error, "page read failed");
+                pages::record_failure(
+                    &self.db,
+                    connection.unit_id,
+                    error_kind(&error),
+                    &error.to_string(),
+                    retry,
+                    now,
+                )
+                .await?;
+                Ok(Outcome::Failed(error))
+            }
+        }
+    }
+
+    async fn store_read(
+        &self,
+        connection: &Connection,
+        page: &PageInfo,
+        posts: &[FeedPost],
+        read_from: i64,
+        started_at: i64,
+    ) -> Result<Outcome, StoreError> {
+        let rows: Vec<NewFeedPost> = posts
+            .iter()
+            .filter_map(|post| feed_post(post, &self.time_zone))
+            .collect();
+        let shares = rows.iter().filter(|p| p.kind == PostKind::Share).count();
+        let now = self.clock.now_ms();
+        let _writing = self.db.write_lock().await;
+        let mut tx = self.db.begin_write().await?;
+        let stored = pages::store_posts(&mut tx, connection.unit_id, &rows, now).await?;
+        if let Some(followers) = page.followers {
+            let day = self.local_date(now).to_string();
+            pages::record_followers(&mut tx, connection.unit_id, &day, followers, now).await?;
+        }
+        pages::record_read(
+            &mut tx,
+            Read {
+                unit_id: connection.unit_id,
+                page_id: &page.id,
+                page_name: page.name.as_deref(),
+                read_from,
+                started_at,
+            },
+            now,
+        )
+        .await?;
+        store::commit(tx).await?;
+        Ok(Outcome::Read {
+            stored,
+            shares,
+            followers: page.followers,
+        })
+    }
+
+    fn local_date(&self, ms: i64) -> jiff::civil::Date {
+        jiff::Timestamp::from_millisecond(ms)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(self.time_zone.clone())
+            .date()
+    }
+
+    /// The first read of a page starts on 1 January: the yearly targets count from there.
+    fn year_start(&self, now: i64) -> i64 {
+        let date = self.local_date(now);
+        jiff::civil::Date::new(date.year(), 1, 1)
+            .ok()
+            .and_then(|d| d.to_zoned(self.time_zone.clone()).ok())
+            .map(|z| z.timestamp().as_millisecond())
+            .unwrap_or(0)
+    }
+
+    /// `lantoa pages connect`: checks the token against the Graph API, then stores it and
+    /// connects the page it opens to the unit.
+    pub async fn connect(&self, unit_code: &str, token: Secret) -> Result<PageInfo, PagesError> {
+        let token = Secret::new(token.expose().trim());
+        if token.expose().is_empty() {
+            return Err(PagesError::EmptyToken);
+        }
+        let unit_id = pages::active_unit(&self.db, unit_code)
+            .await?
+            .ok_or_else(|| PagesError::UnknownUnit(unit_code.to_string()))?;
+        let page = self
+            .reader
+            .page(&token)
+            .await
+            .map_err(PagesError::Refused)?;
+        let key = pages::token_key(unit_code);
+        pages::connect(
+            &self.db,
+            NewConnection {
+                unit_id,
+                token_key: &key,
+                token: token.expose(),
+                page_id: &page.id,
+                page_name: page.name.as_deref(),
+            },
+            self.clock.now_ms(),
+        )
+        .await?;
+        Ok(page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(id: &str, permalink: Option<&str>, share: bool) -> FeedPost {
+        FeedPost {
+            id: id.into(),
+            created_ms: super::super::graph::parse_time("2026-11-29T18:00:00+0000").unwrap(),
+            permalink: permalink.map(str::to_string),
+            share,
+            shares: 3,
+            reactions: 4,
+            comments: 5,
+        }
+    }
+
+    #[test]
+    fn a_post_is_keyed_as_a_link_to_it_would_be() {
+        let tz = TimeZone::get("Asia/Ho_Chi_Minh").unwrap();
+        let row = feed_post(
+            &post(
+                "104_201",
+                Some("https://www.facebook.com/sogd/posts/201"),
+                false,
+            ),
+            &tz,
+        )
+        .unwrap();
+        assert_eq!(
+            row.canonical_key,
+            canonicalize("https://www.facebook.com/sogd/posts/201")
+                .unwrap()
+                .key
+        );
+        assert_eq!(row.permalink_key, None, "the same key once");
+        // 18:00 UTC on Sunday is 01:00 on Monday in Vietnam: the next week.
+        assert_eq!(row.week, "2026-W49");
+        let pfbid = feed_post(
+            &post(
+                "104_202",
+                Some("https://www.facebook.com/sogd/posts/pfbid02abcDEFghi123"),
+                true,
+            ),
+            &tz,
+        )
+        .unwrap();
+        assert_eq!(pfbid.kind, PostKind::Share);
+        assert_eq!(
+            pfbid.permalink_key.as_deref(),
+            Some("fb:post:pfbid02abcDEFghi123")
+        );
+        assert!(feed_post(&post("nounderscore", None, false), &tz).is_none());
+    }
+
+    #[test]
+    fn waiting_follows_graph_then_doubles_and_tokens_wait_for_a_person() {
+        let limited = GraphError::RateLimited {
+            code: 32,
+            message: String::new(),
+            retry_after: Some(Duration::from_secs(120)),
+        };
+        assert_eq!(retry_at(&limited, 0, 0), Some(120_000));
+        let down = GraphError::Unavailable("HTTP 503".into());
+        assert_eq!(retry_at(&down, 0, 0), Some(15 * 60_000));
+        assert_eq!(retry_at(&down, 2, 0), Some(60 * 60_000));
+        assert_eq!(retry_at(&down, 9, 0), Some(6 * 3_600_000), "capped");
+        let token = GraphError::TokenInvalid {
+            code: 190,
+            message: String::new(),
+        };
+        assert_eq!(retry_at(&token, 0, 0), None);
+    }
+}

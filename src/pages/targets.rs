@@ -1,0 +1,162 @@
+//! The Sở page's yearly targets (DESIGN §1) and the pace still needed to reach them by the end
+//! of the year (pure): from what the page itself shows when it is connected and read, else
+//! from what staff sent.
+
+use serde::Serialize;
+
+use crate::calendar::IsoWeek;
+
+pub const YEARLY_POSTS: u32 = 192;
+pub const YEARLY_SHARES: u32 = 250;
+pub const FOLLOWERS: u32 = 32_000;
+
+/// The Sở page's figures for the year to date, as the store reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SoPageInputs {
+    /// Its own posts (measured), or its page posts credited from links sent.
+    pub posts: u32,
+    /// Its shares of other posts (measured), or the Sở staff's counted shares of other pages.
+    pub shares: u32,
+    /// The latest follower count and its day (`dd/mm/yyyy`); only a read gives it.
+    pub followers: Option<(u32, String)>,
+    /// The day (`dd/mm/yyyy`) of the last read, when the figures are measured.
+    pub measured_on: Option<String>,
+    /// The page's most-shared posts published in the period.
+    pub top_posts: Vec<TopPost>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopPost {
+    pub url: String,
+    pub share: bool,
+    /// `dd/mm/yyyy`.
+    pub published_on: String,
+    pub shares: i64,
+    pub reactions: i64,
+    pub comments: i64,
+}
+
+/// One target and the pace needed to reach it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Target {
+    pub done: u32,
+    pub target: u32,
+    pub missing: u32,
+    /// ISO weeks left in the year after the period.
+    pub weeks_left: u32,
+    /// What each of those weeks must bring, to one decimal (rounded up); all that is missing
+    /// when no week is left.
+    pub per_week_needed: f64,
+}
+
+pub fn target(done: u32, target: u32, weeks_left: u32) -> Target {
+    let missing = target.saturating_sub(done);
+    Target {
+        done,
+        target,
+        missing,
+        weeks_left,
+        per_week_needed: if weeks_left == 0 {
+            f64::from(missing)
+        } else {
+            (f64::from(missing) / f64::from(weeks_left) * 10.0).ceil() / 10.0
+        },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Read from the page through the Graph API.
+    Measured,
+    /// Counted from the links staff sent.
+    Submissions,
+}
+
+/// The Sở page's targets as reports, the Monday summary and the dashboard show them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SoPage {
+    pub source: Source,
+    /// "đo trên trang ngày 01/12/2026" or "đếm từ link gửi".
+    pub source_label: String,
+    pub measured_on: Option<String>,
+    pub posts: Target,
+    pub shares: Target,
+    pub followers: Option<Target>,
+    pub followers_on: Option<String>,
+    pub top_posts: Vec<TopPost>,
+}
+
+/// ISO weeks of `week`'s year after it.
+pub fn weeks_left_after(week: IsoWeek) -> u32 {
+    std::iter::successors(Some(week.next()), |w| Some(w.next()))
+        .take_while(|w| w.year() == week.year())
+        .count() as u32
+}
+
+/// The figures of a period ending in `last_week`.
+pub fn so_page(inputs: &SoPageInputs, last_week: IsoWeek) -> SoPage {
+    let weeks_left = weeks_left_after(last_week);
+    let (source, source_label) = match &inputs.measured_on {
+        Some(day) => (Source::Measured, format!("đo trên trang ngày {day}")),
+        None => (Source::Submissions, "đếm từ link gửi".to_string()),
+    };
+    SoPage {
+        source,
+        source_label,
+        measured_on: inputs.measured_on.clone(),
+        posts: target(inputs.posts, YEARLY_POSTS, weeks_left),
+        shares: target(inputs.shares, YEARLY_SHARES, weeks_left),
+        followers: inputs
+            .followers
+            .as_ref()
+            .map(|(count, _)| target(*count, FOLLOWERS, weeks_left)),
+        followers_on: inputs.followers.as_ref().map(|(_, day)| day.clone()),
+        top_posts: inputs.top_posts.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_spreads_what_is_missing_over_the_weeks_left() {
+        let t = target(150, 192, 4);
+        assert_eq!((t.missing, t.per_week_needed), (42, 10.5));
+        assert_eq!(target(100, 192, 7).per_week_needed, 13.2, "rounded up");
+        assert_eq!(target(200, 192, 4).per_week_needed, 0.0);
+        assert_eq!(target(190, 192, 0).per_week_needed, 2.0, "no week left");
+    }
+
+    #[test]
+    fn weeks_left_are_counted_after_the_period() {
+        assert_eq!(
+            weeks_left_after("2026-W48".parse().unwrap()),
+            5,
+            "2026 has 53 weeks"
+        );
+        assert_eq!(weeks_left_after("2025-W52".parse().unwrap()), 0);
+    }
+
+    #[test]
+    fn the_source_is_named() {
+        let counted = so_page(&SoPageInputs::default(), "2026-W48".parse().unwrap());
+        assert_eq!(counted.source, Source::Submissions);
+        assert_eq!(counted.source_label, "đếm từ link gửi");
+        assert!(counted.followers.is_none());
+        let measured = so_page(
+            &SoPageInputs {
+                posts: 150,
+                shares: 90,
+                followers: Some((31_000, "01/12/2026".into())),
+                measured_on: Some("01/12/2026".into()),
+                top_posts: Vec::new(),
+            },
+            "2026-W48".parse().unwrap(),
+        );
+        assert_eq!(measured.source, Source::Measured);
+        assert_eq!(measured.source_label, "đo trên trang ngày 01/12/2026");
+        assert_eq!(measured.followers.unwrap().missing, 1_000);
+    }
+}
