@@ -314,7 +314,7 @@ pub(super) async fn page_posts(
     posts.retain(|p| {
         since.is_none_or(|s| p.created_ms >= s) && until.is_none_or(|u| p.created_ms < u)
     });
-    posts.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+    posts.sort_by_key(|p| std::cmp::Reverse(p.created_ms));
     let data: Vec<Value> = posts
         .iter()
         .skip(offset)

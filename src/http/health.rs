@@ -1,5 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (the database is reachable and migrated;
-//! a failed Zalo token refresh is reported without making the instance unready).
+//! a failed Zalo token refresh, or a page token the page sync cannot use, is reported without
+//! making the instance unready).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -29,6 +30,16 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
                 && let Ok(Some(error)) = tokens::last_refresh_error(&state.db).await
             {
                 body["zalo_token"] = json!(format!("refresh failed: {error}"));
+            }
+            // A page that cannot be read stops its measuring, not the instance.
+            if let Ok(problems) = crate::pages::problems::problems(&state.db).await
+                && !problems.is_empty()
+            {
+                body["page_tokens"] = problems
+                    .iter()
+                    .map(|p| (p.code.clone(), json!(p.error)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
             }
             (StatusCode::OK, Json(body))
         }

@@ -4,9 +4,11 @@
 //!
 //! - [`graph`]: the requests, the answers and their errors (parsing and classification pure);
 //! - [`sync`]: reading every connected page into the store;
+//! - [`problems`]: the pages whose token or permission a person must fix;
 //! - [`targets`]: the Sở page's yearly targets and the pace still needed (pure).
 
 pub mod graph;
+pub mod problems;
 pub mod sync;
 pub mod targets;
 

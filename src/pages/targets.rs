@@ -47,20 +47,73 @@ pub struct Target {
     /// What each of those weeks must bring, to one decimal (rounded up); all that is missing
     /// when no week is left.
     pub per_week_needed: f64,
+    /// The same as Vietnamese writes it (`10,5`).
+    pub per_week_text: String,
 }
 
 pub fn target(done: u32, target: u32, weeks_left: u32) -> Target {
     let missing = target.saturating_sub(done);
+    let per_week_needed = if weeks_left == 0 {
+        f64::from(missing)
+    } else {
+        (f64::from(missing) / f64::from(weeks_left) * 10.0).ceil() / 10.0
+    };
     Target {
         done,
         target,
         missing,
         weeks_left,
-        per_week_needed: if weeks_left == 0 {
-            f64::from(missing)
+        per_week_needed,
+        per_week_text: decimal(per_week_needed),
+    }
+}
+
+/// `10.5` as `10,5`, `4.0` as `4`.
+fn decimal(value: f64) -> String {
+    let text = format!("{value:.1}");
+    text.strip_suffix(".0").unwrap_or(&text).replace('.', ",")
+}
+
+/// A count with Vietnamese thousands separators (`32.000`).
+pub fn thousands(value: u32) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+impl Target {
+    /// `150/192 bài (cần 10,5 bài/tuần đến cuối năm)`, or `… (đã đạt)`.
+    pub fn text(&self, unit: &str) -> String {
+        let done = format!("{}/{} {unit}", thousands(self.done), thousands(self.target));
+        if self.missing == 0 {
+            format!("{done} (đã đạt)")
+        } else if self.weeks_left == 0 {
+            format!("{done} (còn thiếu {})", thousands(self.missing))
         } else {
-            (f64::from(missing) / f64::from(weeks_left) * 10.0).ceil() / 10.0
-        },
+            format!("{done} (cần {}/tuần đến cuối năm)", self.per_week_text)
+        }
+    }
+}
+
+impl SoPage {
+    /// The reports' line: the figures, their source and the pace.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![self.posts.text("bài"), self.shares.text("lượt chia sẻ")];
+        match &self.followers {
+            Some(followers) => parts.push(followers.text("người theo dõi")),
+            None => parts.push("người theo dõi: chưa đo".to_string()),
+        }
+        format!(
+            "Trang Sở từ đầu năm ({}): {}",
+            self.source_label,
+            parts.join(", ")
+        )
     }
 }
 
@@ -94,9 +147,9 @@ pub fn weeks_left_after(week: IsoWeek) -> u32 {
         .count() as u32
 }
 
-/// The figures of a period ending in `last_week`.
-pub fn so_page(inputs: &SoPageInputs, last_week: IsoWeek) -> SoPage {
-    let weeks_left = weeks_left_after(last_week);
+/// The figures of a period ending in `last_week` (none: no week left to count on).
+pub fn so_page(inputs: &SoPageInputs, last_week: Option<IsoWeek>) -> SoPage {
+    let weeks_left = last_week.map_or(0, weeks_left_after);
     let (source, source_label) = match &inputs.measured_on {
         Some(day) => (Source::Measured, format!("đo trên trang ngày {day}")),
         None => (Source::Submissions, "đếm từ link gửi".to_string()),
@@ -127,6 +180,16 @@ mod tests {
         assert_eq!(target(100, 192, 7).per_week_needed, 13.2, "rounded up");
         assert_eq!(target(200, 192, 4).per_week_needed, 0.0);
         assert_eq!(target(190, 192, 0).per_week_needed, 2.0, "no week left");
+        assert_eq!(t.per_week_text, "10,5");
+        assert_eq!(target(100, 192, 23).per_week_text, "4");
+        assert_eq!(t.text("bài"), "150/192 bài (cần 10,5/tuần đến cuối năm)");
+        assert_eq!(target(200, 192, 4).text("bài"), "200/192 bài (đã đạt)");
+        assert_eq!(
+            target(31_000, 32_000, 0).text("người"),
+            "31.000/32.000 người (còn thiếu 1.000)"
+        );
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1.234.567");
     }
 
     #[test]
@@ -141,7 +204,7 @@ mod tests {
 
     #[test]
     fn the_source_is_named() {
-        let counted = so_page(&SoPageInputs::default(), "2026-W48".parse().unwrap());
+        let counted = so_page(&SoPageInputs::default(), "2026-W48".parse().ok());
         assert_eq!(counted.source, Source::Submissions);
         assert_eq!(counted.source_label, "đếm từ link gửi");
         assert!(counted.followers.is_none());
@@ -153,10 +216,16 @@ mod tests {
                 measured_on: Some("01/12/2026".into()),
                 top_posts: Vec::new(),
             },
-            "2026-W48".parse().unwrap(),
+            "2026-W48".parse().ok(),
         );
         assert_eq!(measured.source, Source::Measured);
         assert_eq!(measured.source_label, "đo trên trang ngày 01/12/2026");
-        assert_eq!(measured.followers.unwrap().missing, 1_000);
+        assert_eq!(measured.followers.as_ref().unwrap().missing, 1_000);
+        assert_eq!(
+            measured.summary(),
+            "Trang Sở từ đầu năm (đo trên trang ngày 01/12/2026): 150/192 bài (cần 8,4/tuần đến cuối năm), \
+             90/250 lượt chia sẻ (cần 32/tuần đến cuối năm), 31.000/32.000 người theo dõi (cần 200/tuần đến cuối năm)"
+        );
+        assert!(counted.summary().contains("người theo dõi: chưa đo"));
     }
 }

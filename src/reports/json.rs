@@ -135,7 +135,8 @@ mod tests {
             (&value!(1), &value!(1), &value!(2))
         );
         assert_eq!(t1["avg_participation"], 0.5);
-        assert_eq!(report["province"]["so_posts_ytd"], 150);
+        assert_eq!(report["province"]["so_page"]["posts"]["done"], 150);
+        assert_eq!(report["province"]["so_page"]["source"], "submissions");
         assert_eq!(report["phong"][0]["schools_behind"], 1);
         assert!(
             report.get("people").is_none(),

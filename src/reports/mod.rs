@@ -181,8 +181,11 @@ pub(crate) mod fixture {
         let tallied =
             |units, staff| Inputs::from_links(units, staff, &links, &posts, &[week("2026-W48")]);
         Inputs {
-            so_posts_ytd: 150,
-            so_shares_ytd: 90,
+            so_page: crate::pages::targets::SoPageInputs {
+                posts: 150,
+                shares: 90,
+                ..Default::default()
+            },
             ..tallied(
                 vec![
                     unit(1, "SO", "Sở Giáo dục và Đào tạo", UnitKind::So, None, None),

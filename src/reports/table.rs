@@ -92,18 +92,20 @@ pub fn table(standings: &Standings) -> String {
     let p = &standings.province;
     let _ = writeln!(
         out,
-        "\nToàn tỉnh: {}/{} đơn vị chậm · CB-GV {}, đăng ký {}, tích cực {} · \
-         Trang Sở: {}/{} bài, {}/{} lượt chia sẻ (từ đầu năm)",
-        p.units_behind,
-        p.units,
-        p.staff_total,
-        p.staff_registered,
-        p.staff_active,
-        p.so_posts_ytd,
-        p.so_posts_target,
-        p.so_shares_ytd,
-        p.so_shares_target,
+        "\nToàn tỉnh: {}/{} đơn vị chậm · CB-GV {}, đăng ký {}, tích cực {}",
+        p.units_behind, p.units, p.staff_total, p.staff_registered, p.staff_active,
     );
+    let _ = writeln!(out, "{}", p.so_page.summary());
+    if !p.so_page.top_posts.is_empty() {
+        let _ = writeln!(out, "Bài của trang Sở được chia sẻ nhiều nhất trong kỳ:");
+        for post in &p.so_page.top_posts {
+            let _ = writeln!(
+                out,
+                "  {} lượt chia sẻ · {} cảm xúc · {} bình luận · {} {}",
+                post.shares, post.reactions, post.comments, post.published_on, post.url
+            );
+        }
+    }
     out
 }
 
@@ -221,7 +223,7 @@ mod tests {
             "{p1}"
         );
         assert!(
-            text.contains("Trang Sở: 150/192 bài, 90/250 lượt chia sẻ"),
+            text.contains("Trang Sở từ đầu năm (đếm từ link gửi): 150/192 bài"),
             "{text}"
         );
         assert!(text.contains("Toàn tỉnh: 3/4 đơn vị chậm"), "{text}");

@@ -45,20 +45,6 @@ pub async fn connections(db: &Db) -> Result<Vec<Connection>> {
     .await?)
 }
 
-/// The pages whose last read failed for a reason a person must fix (a token or a permission).
-pub async fn needing_attention(db: &Db) -> Result<Vec<Connection>> {
-    Ok(connections(db)
-        .await?
-        .into_iter()
-        .filter(|c| {
-            matches!(
-                c.error_kind,
-                Some(PageErrorKind::Token | PageErrorKind::Permission)
-            )
-        })
-        .collect())
-}
-
 /// The active Sở unit (the first, if an import made several): id and code.
 pub async fn so_unit(db: &Db) -> Result<Option<(i64, String)>> {
     Ok(sqlx::query_as(

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::calendar::IsoWeek;
 use crate::org::{Role, UnitKind};
+use crate::pages::targets::{SoPageInputs, TopPost};
 use crate::weekly::standings::{Inputs, StaffInfo, UnitInfo, UnitStaff};
 
 use super::Db;
@@ -17,6 +18,8 @@ pub struct Range {
     pub weeks: Vec<IsoWeek>,
     /// The year whose Sở targets are reported (year to date up to `to_ms`).
     pub year_start_ms: i64,
+    /// The time zone the days of the range are in.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 /// Which units a standings query covers.
@@ -298,6 +301,12 @@ pub async fn load_inputs(
             None => Ok(Vec::new()),
         }
     };
+    let measured = async {
+        tokio::try_join!(
+            super::pages::so_measured(db, range.year_start_ms, range.to_ms),
+            super::pages::so_top_posts(db, range.from_ms, range.to_ms, TOP_POSTS),
+        )
+    };
     let (units, leaders, people, inactive_rows, featured, posts, so, week_rows) = tokio::try_join!(
         query("units").query_as::<UnitRow>().fetch_all(db.pool()),
         query("leaders").query_as::<StaffRow>().fetch_all(db.pool()),
@@ -326,7 +335,8 @@ pub async fn load_inputs(
     let unit_staff = unit_staff_of(people, featured);
     let inactive = inactive_names(inactive_rows);
     let week_posts = posts_by_week(week_rows, range, quota_weeks, &page_posts);
-    let (so_posts, so_shares) = so;
+    let (measured, top_posts) = measured.await?;
+    let so_page = so_page_inputs(so, measured, top_posts, &range.time_zone);
 
     Ok(Inputs {
         units,
@@ -335,9 +345,60 @@ pub async fn load_inputs(
         inactive,
         page_posts,
         week_posts,
-        so_posts_ytd: so_posts as u32,
-        so_shares_ytd: so_shares as u32,
+        so_page,
     })
+}
+
+/// The Sở page's most-shared posts a period lists.
+const TOP_POSTS: i64 = 5;
+
+/// The Sở page's figures: measured from the page when it is connected and read, else the
+/// page posts credited from links and the Sở staff's counted shares.
+fn so_page_inputs(
+    counted: (i64, i64),
+    measured: Option<super::pages::SoMeasured>,
+    top_posts: Vec<super::pages::TopPost>,
+    time_zone: &jiff::tz::TimeZone,
+) -> SoPageInputs {
+    let day = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(time_zone.clone())
+            .strftime("%d/%m/%Y")
+            .to_string()
+    };
+    let top_posts = top_posts
+        .into_iter()
+        .map(|post| TopPost {
+            url: post.permalink,
+            share: post.kind == super::status::PostKind::Share,
+            published_on: day(post.created_at),
+            shares: post.shares,
+            reactions: post.reactions,
+            comments: post.comments,
+        })
+        .collect();
+    match measured {
+        Some(measured) => SoPageInputs {
+            posts: measured.posts as u32,
+            shares: measured.shares as u32,
+            followers: measured.followers.map(|(count, iso_day)| {
+                let shown = jiff::civil::Date::strptime("%Y-%m-%d", &iso_day)
+                    .map(|d| d.strftime("%d/%m/%Y").to_string())
+                    .unwrap_or(iso_day);
+                (count as u32, shown)
+            }),
+            measured_on: Some(day(measured.last_synced_at)),
+            top_posts,
+        },
+        None => SoPageInputs {
+            posts: counted.0 as u32,
+            shares: counted.1 as u32,
+            followers: None,
+            measured_on: None,
+            top_posts,
+        },
+    }
 }
 
 type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);

@@ -283,11 +283,14 @@ impl Weekly {
             .range(&self.config.settings.time_zone)
             .from_ms;
         let throttled = crate::store::identity::throttled_accounts(&self.db, week_start).await?;
+        // … and the pages whose token or permission someone must renew.
+        let page_problems = crate::pages::problems::problems(&self.db).await?;
         let mut messages = Vec::new();
         for mut reminder in planned {
             let text = if reminder.template == "reminder_admin" {
                 reminder.context["held"] = serde_json::json!(held);
                 reminder.context["throttled"] = serde_json::json!(throttled);
+                reminder.context["page_problems"] = serde_json::json!(page_problems);
                 reminders::render_admin_summary(&self.templates, &mut reminder.context)?
             } else {
                 self.templates

@@ -152,6 +152,7 @@ impl Period {
             to_ms: start(last.tomorrow().unwrap_or(last)),
             weeks,
             year_start_ms: start(year_start),
+            time_zone: time_zone.clone(),
         }
     }
 }

@@ -93,7 +93,7 @@ pub fn admin_summary(week: &str, full_name: &str, standings: &Standings) -> Valu
         })
         .collect();
     json!({"week": week, "full_name": full_name, "province": standings.province,
-           "kinds": kinds, "phong": phong, "worst": worst, "more": more})
+           "kinds": kinds, "phong": phong, "worst": worst, "more": more, "page_problems": []})
 }
 
 /// The Văn phòng's summary as one message: the per-Phòng list shrinks until it fits.
@@ -319,6 +319,13 @@ mod tests {
         admin["held"] = json!({"people": 11_135, "messages": 24_000,
             "top": ["Nguyễn Văn An (GV000001): 9", "Nguyễn Văn An (GV000777): 8"]});
         admin["throttled"] = json!(3);
+        // A measured page with a long link among its most shared, and two pages to reconnect.
+        admin["province"]["so_page"]["top_posts"] = json!([{"url": format!("https://www.facebook.com/sogddt.tinhnhaxa/posts/pfbid0{}", "x".repeat(60)),
+            "share": false, "published_on": "12/05/2026", "shares": 1200, "reactions": 5000, "comments": 300}]);
+        admin["province"]["so_page"]["followers"] = admin["province"]["so_page"]["posts"].clone();
+        admin["page_problems"] = json!([
+            {"unit": "Trường Trung học phổ thông chuyên Lê Quý Đôn", "code": "THPT-LQD-0001", "reason": "mã truy cập trang thiếu quyền pages_read_engagement", "error": ""},
+            {"unit": "Sở Giáo dục và Đào tạo", "code": "SO", "reason": "mã truy cập trang đã hết hạn hoặc bị thu hồi", "error": ""}]);
         let text = render_admin_summary(&templates, &mut admin).unwrap();
         assert!(
             text.chars().count() <= 2_000,

@@ -21,9 +21,7 @@ use crate::calendar::IsoWeek;
 use crate::config::Quotas;
 use crate::org::{Role, UnitKind};
 
-/// The Sở's yearly targets (DESIGN §1).
-pub const SO_YEARLY_POSTS: u32 = 192;
-pub const SO_YEARLY_SHARES: u32 = 250;
+use crate::pages::targets::{SoPage, SoPageInputs, so_page};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitInfo {
@@ -89,9 +87,8 @@ pub struct Inputs {
     pub page_posts: HashMap<i64, u32>,
     /// Page posts per unit and week, for the weeks that carry a quota (absent: none).
     pub week_posts: HashMap<(i64, IsoWeek), u32>,
-    /// The Sở page's posts and its staff's shares of other pages, year to date.
-    pub so_posts_ytd: u32,
-    pub so_shares_ytd: u32,
+    /// The Sở page's figures, year to date: measured from the page, or counted from links.
+    pub so_page: SoPageInputs,
 }
 
 impl Inputs {
@@ -158,8 +155,7 @@ impl Inputs {
             inactive,
             page_posts: posts,
             week_posts,
-            so_posts_ytd: 0,
-            so_shares_ytd: 0,
+            so_page: SoPageInputs::default(),
         }
     }
 }
@@ -209,10 +205,8 @@ pub struct Province {
     pub staff_total: u32,
     pub staff_registered: u32,
     pub staff_active: u32,
-    pub so_posts_ytd: u32,
-    pub so_posts_target: u32,
-    pub so_shares_ytd: u32,
-    pub so_shares_target: u32,
+    /// The Sở page's yearly targets, where the figures come from, and the pace still needed.
+    pub so_page: SoPage,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -241,7 +235,7 @@ pub fn compute(
     let mut units = unit_standings(inputs, quotas, &active_weeks);
     rank(&mut units);
     let phong = phong_rollups(inputs, &units);
-    let province = province_totals(inputs, &units);
+    let province = province_totals(inputs, &units, weeks.iter().max().copied());
 
     Standings {
         period: period.to_string(),
@@ -394,17 +388,18 @@ fn phong_rollups(inputs: &Inputs, units: &[UnitStanding]) -> Vec<PhongRollup> {
 }
 
 /// Step 3: the province's totals and the Sở page's yearly targets.
-fn province_totals(inputs: &Inputs, units: &[UnitStanding]) -> Province {
+fn province_totals(
+    inputs: &Inputs,
+    units: &[UnitStanding],
+    last_week: Option<IsoWeek>,
+) -> Province {
     Province {
         units: units.len() as u32,
         units_behind: units.iter().filter(|u| u.behind).count() as u32,
         staff_total: units.iter().map(|u| u.staff_total).sum(),
         staff_registered: units.iter().map(|u| u.staff_registered).sum(),
         staff_active: units.iter().map(|u| u.staff_active).sum(),
-        so_posts_ytd: inputs.so_posts_ytd,
-        so_posts_target: SO_YEARLY_POSTS,
-        so_shares_ytd: inputs.so_shares_ytd,
-        so_shares_target: SO_YEARLY_SHARES,
+        so_page: so_page(&inputs.so_page, last_week),
     }
 }
 
@@ -533,8 +528,11 @@ mod tests {
             (4, week("2026-W48")),
         ];
         Inputs {
-            so_posts_ytd: 150,
-            so_shares_ytd: 90,
+            so_page: SoPageInputs {
+                posts: 150,
+                shares: 90,
+                ..SoPageInputs::default()
+            },
             ..Inputs::from_links(units, staff, &links(), &posts, quota_weeks)
         }
     }

@@ -14,6 +14,7 @@ mod fuzz;
 mod http;
 mod import;
 mod migrations;
+mod pages;
 mod payloads;
 mod trust;
 mod web;

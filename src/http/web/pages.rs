@@ -114,38 +114,6 @@ fn summary(standings: &Standings) -> WeekSummary {
     }
 }
 
-/// The Sở page's yearly targets and the pace still needed.
-#[derive(Debug, Serialize)]
-struct Target {
-    label: &'static str,
-    done: u32,
-    target: u32,
-    weeks_left: u32,
-    per_week_needed: f64,
-}
-
-fn target(label: &'static str, done: u32, target: u32, weeks_left: u32) -> Target {
-    let missing = target.saturating_sub(done);
-    Target {
-        label,
-        done,
-        target,
-        weeks_left,
-        per_week_needed: if weeks_left == 0 {
-            f64::from(missing)
-        } else {
-            (f64::from(missing) / f64::from(weeks_left) * 10.0).ceil() / 10.0
-        },
-    }
-}
-
-/// Weeks from `week` to the last ISO week of its year, this one included.
-fn weeks_left_in_year(week: IsoWeek) -> u32 {
-    std::iter::successors(Some(week), |w| Some(w.next()))
-        .take_while(|w| w.year() == week.year())
-        .count() as u32
-}
-
 /// The last 12 weeks' participation and share of units meeting quota, as an SVG chart (the
 /// weeks not computed yet are left out and computed behind the page).
 fn trend(state: &AppState, this_week: IsoWeek) -> String {
@@ -193,22 +161,12 @@ pub async fn overview(
     let pending = store::pending_requests(&state.db, &Units::All, 100)
         .await?
         .len();
-    let weeks_left = weeks_left_in_year(this_week);
-    let province = &now.province;
-    let targets = vec![
-        target(
-            "Bài đăng trên trang Sở",
-            province.so_posts_ytd,
-            province.so_posts_target,
-            weeks_left,
-        ),
-        target(
-            "Lượt chia sẻ của Sở",
-            province.so_shares_ytd,
-            province.so_shares_target,
-            weeks_left,
-        ),
-    ];
+    // The page's most-shared posts of this week, or of last week early in a week.
+    let (top_posts, top_week) = match now.province.so_page.top_posts.is_empty() {
+        false => (&now.province.so_page.top_posts, "tuần này"),
+        true => (&last.province.so_page.top_posts, "tuần trước"),
+    };
+    let page_problems = crate::pages::problems::problems(&state.db).await?;
     Ok(render(
         "overview.html",
         minijinja::context! {
@@ -216,7 +174,10 @@ pub async fn overview(
             this_week => summary(&now),
             last_week => summary(&last),
             featured,
-            targets,
+            so_page => &now.province.so_page,
+            top_posts,
+            top_week,
+            page_problems,
             trend,
             pending,
             held_people => held.people,
@@ -390,35 +351,4 @@ pub async fn unit(
             month_weeks => month_weeks.len(),
         },
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pace_needed_rounds_up_to_a_tenth() {
-        let t = target("x", 150, 192, 4);
-        assert_eq!(t.per_week_needed, 10.5);
-        let done = target("x", 200, 192, 4);
-        assert_eq!(done.per_week_needed, 0.0);
-        assert_eq!(target("x", 0, 10, 0).per_week_needed, 10.0);
-    }
-
-    #[test]
-    fn weeks_left_count_this_one_and_stop_at_the_year() {
-        assert_eq!(
-            weeks_left_in_year("2026-W52".parse().unwrap()),
-            jiff_weeks(2026) - 51
-        );
-        assert_eq!(
-            weeks_left_in_year("2026-W01".parse().unwrap()),
-            jiff_weeks(2026)
-        );
-    }
-
-    fn jiff_weeks(year: i16) -> u32 {
-        // 2026 has 53 ISO weeks.
-        if year == 2026 { 53 } else { 52 }
-    }
 }

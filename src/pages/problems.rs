@@ -1,0 +1,49 @@
+//! Connected pages whose last read needs a person (a token to renew, a permission to grant),
+//! as `/readyz`, the Monday summary and the dashboard report them.
+
+use serde::Serialize;
+
+use super::graph::{INSIGHTS_PERMISSION, READ_PERMISSION};
+use crate::store::pages::Connection;
+use crate::store::status::PageErrorKind;
+use crate::store::{Db, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub unit: String,
+    pub code: String,
+    /// Why, in Vietnamese, for the Văn phòng.
+    pub reason: String,
+    /// Why, in English, for operators (`/readyz`).
+    pub error: String,
+}
+
+/// The problem of a connection, if it has one a person must fix.
+pub fn problem(connection: &Connection) -> Option<Problem> {
+    let error = connection.last_error.clone().unwrap_or_default();
+    let reason = match connection.error_kind? {
+        PageErrorKind::Token => "mã truy cập trang đã hết hạn hoặc bị thu hồi".to_string(),
+        PageErrorKind::Permission => {
+            let permission = [READ_PERMISSION, INSIGHTS_PERMISSION]
+                .into_iter()
+                .find(|name| error.contains(name))
+                .unwrap_or(READ_PERMISSION);
+            format!("mã truy cập trang thiếu quyền {permission}")
+        }
+        _ => return None,
+    };
+    Some(Problem {
+        unit: connection.unit_name.clone(),
+        code: connection.unit_code.clone(),
+        reason,
+        error,
+    })
+}
+
+pub async fn problems(db: &Db) -> Result<Vec<Problem>, StoreError> {
+    Ok(crate::store::pages::connections(db)
+        .await?
+        .iter()
+        .filter_map(problem)
+        .collect())
+}
