@@ -274,6 +274,24 @@ mod tests {
     }
 
     #[test]
+    fn the_graph_api_base_and_its_version_come_from_messenger_api_base() {
+        assert_eq!(
+            config(&[]).unwrap().graph_api_base,
+            "https://graph.facebook.com/v25.0"
+        );
+        // Read for the page sync even with the Messenger channel off.
+        let config_v26 =
+            config(&[("MESSENGER_API_BASE", "https://graph.facebook.com/v26.0/")]).unwrap();
+        assert!(config_v26.messenger.is_none());
+        assert_eq!(
+            config_v26.graph_api_base,
+            "https://graph.facebook.com/v26.0"
+        );
+        let err = config(&[("MESSENGER_API_BASE", "graph.facebook.com")]).unwrap_err();
+        assert_eq!(err.key, "MESSENGER_API_BASE");
+    }
+
+    #[test]
     fn empty_variables_count_as_unset() {
         let config = config(&[("ZALO_APP_ID", ""), ("MESSENGER_APP_SECRET", " ")]).unwrap();
         assert!(config.zalo.is_none() && config.messenger.is_none());
@@ -318,9 +336,14 @@ mod tests {
             phong = 2
             [schedule]
             reminders = "Tue 06:45"
+            page_sync = "05:30"
             "#,
         )
         .unwrap();
+        assert_eq!(settings.schedule.page_sync, Time::constant(5, 30, 0, 0));
+        let err = Settings::from_toml("lantoa.toml", "[schedule]\npage_sync = \"Mon 05:30\"\n")
+            .unwrap_err();
+        assert_eq!(err.key, "schedule.page_sync");
         assert_eq!(settings.time_zone_name, "Asia/Bangkok");
         assert_eq!(
             settings.quota,

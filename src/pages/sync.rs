@@ -29,6 +29,10 @@ pub enum PagesError {
     UnknownUnit(String),
     #[error("the token is empty")]
     EmptyToken,
+    #[error(
+        "that is not a page access token: it has spaces, control or non-ASCII characters, or is longer than 4096"
+    )]
+    MalformedToken,
     #[error("the Graph API refused the token: {0}")]
     Refused(GraphError),
 }
@@ -351,6 +355,9 @@ impl PageSync {
         let token = Secret::new(token.expose().trim());
         if token.expose().is_empty() {
             return Err(PagesError::EmptyToken);
+        }
+        if token.expose().len() > 4096 || !token.expose().bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(PagesError::MalformedToken);
         }
         let unit_id = pages::active_unit(&self.db, unit_code)
             .await?

@@ -5,6 +5,7 @@ use std::path::Path;
 use rust_xlsxwriter::{DocProperties, Format, Url, Workbook, Worksheet, XlsxError};
 
 use super::{EvidenceRow, Period, ReportError, kind_label};
+use crate::pages::targets::SoPage;
 use crate::weekly::standings::Standings;
 
 /// Excel refuses more hyperlinks than this in one worksheet; later links are plain text.
@@ -58,7 +59,8 @@ pub enum Evidence<'a> {
 }
 
 /// Writes the workbook to `path`: sheets "Tổng hợp" (one row per unit), "Phòng" (the
-/// roll-up) and "Minh chứng" (every counted link, or where to find them).
+/// roll-up), "Trang Sở" (its yearly targets) and "Minh chứng" (every counted link, or where
+/// to find them).
 pub fn xlsx(standings: &Standings, evidence: Evidence<'_>, path: &Path) -> Result<(), ReportError> {
     build(standings, evidence)
         .and_then(|mut workbook| workbook.save(path))
@@ -130,6 +132,8 @@ fn build(standings: &Standings, evidence: Evidence<'_>) -> Result<Workbook, Xlsx
     }
     sheet.autofit_to_max_width(MAX_COLUMN_PIXELS);
 
+    so_page_sheet(workbook.add_worksheet(), &standings.province.so_page, &bold)?;
+
     let sheet = workbook.add_worksheet();
     sheet.set_name("Minh chứng")?;
     let evidence = match evidence {
@@ -163,6 +167,76 @@ fn build(standings: &Standings, evidence: Evidence<'_>) -> Result<Workbook, Xlsx
 
     Ok(workbook)
 }
+
+/// "Trang Sở": the yearly targets, where the figures come from, the pace, and the page's
+/// most-shared posts of the period.
+fn so_page_sheet(sheet: &mut Worksheet, page: &SoPage, bold: &Format) -> Result<(), XlsxError> {
+    sheet.set_name("Trang Sở")?;
+    header(sheet, &SO_PAGE_HEADER, bold)?;
+    let rows = [
+        ("Bài đăng", Some(&page.posts)),
+        ("Chia sẻ bài của trang khác", Some(&page.shares)),
+        ("Người theo dõi", page.followers.as_ref()),
+    ];
+    for (i, (label, target)) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, *label)?;
+        match target {
+            Some(target) => {
+                sheet.write_number(row, 1, target.done)?;
+                sheet.write_number(row, 2, target.target)?;
+                sheet.write_number(row, 3, target.missing)?;
+                sheet.write_number(row, 4, target.per_week_needed)?;
+                sheet.write_string(row, 5, &page.source_label)?;
+            }
+            None => {
+                sheet.write_string(row, 5, "chưa đo")?;
+            }
+        }
+    }
+    if !page.top_posts.is_empty() {
+        let first = rows.len() as u32 + 2;
+        for (col, title) in TOP_POSTS_HEADER.iter().enumerate() {
+            sheet.write_string_with_format(first, col as u16, *title, bold)?;
+        }
+        for (i, post) in page.top_posts.iter().enumerate() {
+            let row = first + 1 + i as u32;
+            sheet.write_string(row, 0, &post.published_on)?;
+            sheet.write_string(
+                row,
+                1,
+                if post.share {
+                    "chia sẻ"
+                } else {
+                    "bài đăng"
+                },
+            )?;
+            sheet.write_number(row, 2, post.shares as f64)?;
+            sheet.write_number(row, 3, post.reactions as f64)?;
+            sheet.write_number(row, 4, post.comments as f64)?;
+            link(sheet, row, 5, &post.url, true)?;
+        }
+    }
+    sheet.autofit_to_max_width(MAX_COLUMN_PIXELS);
+    Ok(())
+}
+
+const SO_PAGE_HEADER: [&str; 6] = [
+    "Chỉ tiêu năm",
+    "Đạt được",
+    "Chỉ tiêu",
+    "Còn thiếu",
+    "Cần mỗi tuần",
+    "Nguồn số liệu",
+];
+const TOP_POSTS_HEADER: [&str; 6] = [
+    "Được chia sẻ nhiều nhất: ngày đăng",
+    "Loại",
+    "Lượt chia sẻ",
+    "Cảm xúc",
+    "Bình luận",
+    "Bài",
+];
 
 /// A bold header row that stays in view when scrolling.
 fn header(sheet: &mut Worksheet, titles: &[&str], bold: &Format) -> Result<(), XlsxError> {
@@ -216,7 +290,14 @@ mod tests {
         .unwrap();
 
         let mut book = open_workbook_auto(&path).unwrap();
-        assert_eq!(book.sheet_names(), ["Tổng hợp", "Phòng", "Minh chứng"]);
+        assert_eq!(
+            book.sheet_names(),
+            ["Tổng hợp", "Phòng", "Trang Sở", "Minh chứng"]
+        );
+        let so = book.worksheet_range("Trang Sở").unwrap();
+        assert_eq!(text(so.get_value((1, 1)).unwrap()), "150");
+        assert_eq!(text(so.get_value((1, 5)).unwrap()), "đếm từ link gửi");
+        assert_eq!(text(so.get_value((3, 5)).unwrap()), "chưa đo");
 
         let summary = book.worksheet_range("Tổng hợp").unwrap();
         let rows: Vec<Vec<String>> = summary

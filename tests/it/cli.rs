@@ -381,7 +381,10 @@ async fn report_and_remind_from_the_command_line() {
     );
     let workbook = calamine::open_workbook_auto(&out).unwrap();
     use calamine::Reader;
-    assert_eq!(workbook.sheet_names(), ["Tổng hợp", "Phòng", "Minh chứng"]);
+    assert_eq!(
+        workbook.sheet_names(),
+        ["Tổng hợp", "Phòng", "Trang Sở", "Minh chứng"]
+    );
 
     let csv = lantoa(&test.url)
         .args([

@@ -514,3 +514,66 @@ async fn a_link_to_a_post_the_sync_counted_is_answered_as_already_counted() {
     );
     assert_eq!(unit_week(&w, week, "TH-LG-01").await.page_posts, 2);
 }
+
+/// A Graph API stand-in that answers what the fake never would: a paging link to another
+/// host, and garbage.
+async fn hostile_graph(answer: &'static str) -> String {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v25.0", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route(
+            "/v25.0/me",
+            get(|| async { axum::Json(serde_json::json!({"id": "104", "name": "Trang"})) }),
+        )
+        .route("/v25.0/104/posts", get(move || async move { answer }));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+#[tokio::test]
+async fn a_paging_link_to_another_host_or_garbage_is_refused_and_stores_nothing() {
+    let reader = |base: &str| lantoa::pages::GraphReader::new(reqwest::Client::new(), base);
+    let token = Secret::new("page-token");
+    let elsewhere = hostile_graph(
+        r#"{"data":[{"id":"104_1","created_time":"2026-11-26T10:00:00+0000"}],"paging":{"next":"http://169.254.169.254/latest/meta-data?after=x"}}"#,
+    )
+    .await;
+    let refused = reader(&elsewhere).posts_since(&token, "104", 0).await;
+    assert!(
+        matches!(&refused, Err(GraphError::Unexpected(why)) if why.contains("another host")),
+        "{refused:?}"
+    );
+    for garbage in ["not json", "{\"data\": 5}", "\u{0}\u{0}"] {
+        let base = hostile_graph(garbage).await;
+        let answer = reader(&base).posts_since(&token, "104", 0).await;
+        assert!(
+            matches!(answer, Err(GraphError::Unexpected(_))),
+            "{garbage:?}: {answer:?}"
+        );
+    }
+
+    // Through the sync: the page's read fails, nothing is stored, the next read starts over.
+    let (w, clock) = world().await;
+    let base = hostile_graph("not json").await;
+    let sync = lantoa::pages::PageSync::new(
+        w.app.state.db.clone(),
+        reader(&base),
+        Some(token),
+        zone(),
+        clock,
+    );
+    let outcomes = sync.sync(false).await.unwrap();
+    assert!(
+        matches!(
+            outcomes[0].outcome,
+            Outcome::Failed(GraphError::Unexpected(_))
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM page_feed_posts").await, 0);
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM page_connections WHERE synced_from IS NULL AND error_kind = 'other'").await,
+        1
+    );
+}
