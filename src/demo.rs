@@ -391,6 +391,8 @@ impl Demo {
         self.deliver().await?;
         self.say(&OFFICE, "DUYET").await?;
 
+        self.read_the_so_page(week).await?;
+
         self.heading(&format!(
             "Thứ Hai: nhắc việc tuần {week} và trang chia sẻ tuần {}",
             week.next()
@@ -402,6 +404,49 @@ impl Demo {
 
         let (standings, _, _) = weekly.standings(&Period::week(week)).await?;
         writeln!(self.transcript, "\n{}", crate::reports::table(&standings))?;
+        Ok(())
+    }
+
+    /// The daily job reads the Sở's page through the Graph API (the fake's): the year's posts,
+    /// the two the office sent among them, a share of a Phòng's post, the follower count. A
+    /// link to a post it read is then already counted.
+    async fn read_the_so_page(&mut self, week: IsoWeek) -> anyhow::Result<()> {
+        use crate::fake_platform::{FakePagePost, MESSENGER_PAGE_ID};
+        self.heading("Hằng ngày: đọc trang Sở qua Graph API").await;
+        let zone = self.state.config.settings.time_zone.clone();
+        let now = self.state.clock.now_ms();
+        let at = |date: jiff::civil::Date, hour: i8| {
+            date.at(hour, 0, 0, 0)
+                .to_zoned(zone.clone())
+                .map(|z| z.timestamp().as_millisecond().min(now - 3_600_000))
+                .unwrap_or(now)
+        };
+        let monday = week.monday();
+        let year_start = at(jiff::civil::date(monday.year(), 1, 1), 8);
+        let post = |n: u64, ms: i64| FakePagePost::new(MESSENGER_PAGE_ID, "sogddt.lamgiang", n, ms);
+        // About three posts a week since January, then this week's.
+        let step = (at(monday, 8) - year_start).max(0) / 140;
+        let mut posts: Vec<FakePagePost> = (0..140)
+            .map(|i| post(122_154_000_000_000_000 + i, year_start + i as i64 * step))
+            .collect();
+        posts.push(post(122_154_321_098_765_432, at(monday, 9)).engagement(35, 210, 14));
+        posts.push(post(122_154_321_098_765_433, at(monday, 15)).engagement(12, 96, 5));
+        posts.push(
+            post(122_154_321_098_765_499, at(monday, 17))
+                .shared_from("100071234567890_122165432109876543")
+                .engagement(3, 20, 1),
+        );
+        self.fake.add_page_posts(MESSENGER_PAGE_ID, posts);
+        self.fake.set_followers(MESSENGER_PAGE_ID, 28_450);
+        writeln!(self.transcript, "$ lantoa pages sync")?;
+        for outcome in self.state.page_sync().sync(true).await? {
+            writeln!(self.transcript, "{outcome}")?;
+        }
+        self.say(
+            &CHAU,
+            "https://www.facebook.com/sogddt.lamgiang/posts/122154321098765499",
+        )
+        .await?;
         Ok(())
     }
 

@@ -230,10 +230,10 @@ impl PageSync {
         }
         let mut outcomes = Vec::new();
         for connection in pages::connections(&self.db).await? {
-            let outcome = self.sync_one(&connection, forced).await?;
+            let (outcome, page_name) = self.sync_one(&connection, forced).await?;
             let outcome = PageOutcome {
                 unit_code: connection.unit_code.clone(),
-                page_name: connection.page_name.clone(),
+                page_name: page_name.or_else(|| connection.page_name.clone()),
                 outcome,
             };
             tracing::info!(page = %outcome, "page read");
@@ -251,13 +251,18 @@ impl PageSync {
         })
     }
 
-    async fn sync_one(&self, connection: &Connection, forced: bool) -> Result<Outcome, StoreError> {
+    /// How reading one page went, and the page's name as the read gave it.
+    async fn sync_one(
+        &self,
+        connection: &Connection,
+        forced: bool,
+    ) -> Result<(Outcome, Option<String>), StoreError> {
         let started_at = self.clock.now_ms();
         if let Some(until) = connection.retry_at.filter(|t| *t > started_at && !forced) {
-            return Ok(Outcome::Waiting { until });
+            return Ok((Outcome::Waiting { until }, None));
         }
         let Some(token) = self.token(connection).await? else {
-            return Ok(Outcome::NoToken);
+            return Ok((Outcome::NoToken, None));
         };
         let read_from = connection
             .synced_from
@@ -270,8 +275,10 @@ impl PageSync {
         };
         match read.await {
             Ok((page, posts)) => {
-                self.store_read(connection, &page, &posts, read_from, started_at)
-                    .await
+                let outcome = self
+                    .store_read(connection, &page, &posts, read_from, started_at)
+                    .await?;
+                Ok((outcome, page.name))
             }
             Err(error) => {
                 let now = self.clock.now_ms();
@@ -286,7 +293,7 @@ impl PageSync {
                     now,
                 )
                 .await?;
-                Ok(Outcome::Failed(error))
+                Ok((Outcome::Failed(error), None))
             }
         }
     }

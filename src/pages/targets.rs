@@ -49,6 +49,9 @@ pub struct Target {
     pub per_week_needed: f64,
     /// The same as Vietnamese writes it (`10,5`).
     pub per_week_text: String,
+    /// `done` and `target` as Vietnamese writes them (`28.450`, `32.000`).
+    pub done_text: String,
+    pub target_text: String,
 }
 
 pub fn target(done: u32, target: u32, weeks_left: u32) -> Target {
@@ -65,6 +68,8 @@ pub fn target(done: u32, target: u32, weeks_left: u32) -> Target {
         weeks_left,
         per_week_needed,
         per_week_text: decimal(per_week_needed),
+        done_text: thousands(done),
+        target_text: thousands(target),
     }
 }
 
@@ -90,7 +95,7 @@ pub fn thousands(value: u32) -> String {
 impl Target {
     /// `150/192 bài (cần 10,5 bài/tuần đến cuối năm)`, or `… (đã đạt)`.
     pub fn text(&self, unit: &str) -> String {
-        let done = format!("{}/{} {unit}", thousands(self.done), thousands(self.target));
+        let done = format!("{}/{} {unit}", self.done_text, self.target_text);
         if self.missing == 0 {
             format!("{done} (đã đạt)")
         } else if self.weeks_left == 0 {

@@ -41,8 +41,15 @@ fn the_demo_shows_the_whole_week_and_exits_zero() {
         "Tổng hợp Lan tỏa tuần",
         "Gợi ý trang chia sẻ tuần",
         "- Trường Tiểu học Nguyễn Huệ: https://www.facebook.com/thnguyenhue.lg\n",
+        // the Sở's page read through the Graph API, a link to one of its posts already counted
+        "$ lantoa pages sync",
+        "SO (Sở Giáo dục và Đào tạo): 143 new posts (1 shares)",
+        "28450 followers",
+        "đã được tính cho đơn vị (số liệu đo trực tiếp từ trang)",
         // the weekly report
         "Báo cáo thi đua — Tuần",
+        "Trang Sở từ đầu năm (đo trên trang ngày",
+        "Bài của trang Sở được chia sẻ nhiều nhất trong kỳ:",
         "TH-LG-01    Trường Tiểu học Nguyễn Huệ                Trường  3/1           ✓",
         // and a way into the dashboard
         "## Trang quản lý (Văn phòng Sở)",
