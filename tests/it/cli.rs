@@ -545,3 +545,101 @@ async fn backup_copies_a_sqlite_database_while_it_is_open() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }
+
+/// Runs `lantoa` with `stdin` off the async threads (the fake platform answers it meanwhile);
+/// exit success, stdout, stderr.
+async fn run_with_input(mut command: Command, stdin: &'static str) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_connect_reads_the_token_from_stdin_and_pages_sync_reports_each_page() {
+    use lantoa::fake_platform::{FakePage, FakePagePost, FakePlatform, Fault};
+    let test = TestDb::unmigrated().await;
+    import_examples(&test.url);
+    let fake = FakePlatform::start().await.unwrap();
+    let now = jiff::Timestamp::now().as_millisecond();
+    fake.add_page(FakePage {
+        id: "100064000000777".into(),
+        name: "Trường Tiểu học Nguyễn Huệ".into(),
+        token: Some("EAAGschool".into()),
+        followers: 812,
+        posts: vec![FakePagePost::new(
+            "100064000000777",
+            "thnguyenhue.lg",
+            1,
+            now - 60_000,
+        )],
+    });
+    let pages = |args: &[&str]| {
+        let mut command = lantoa(&test.url);
+        command
+            .env("MESSENGER_API_BASE", fake.messenger_api_base())
+            .arg("pages")
+            .args(args);
+        command
+    };
+
+    let (ok, _, stderr) = run_with_input(pages(&["connect", "TH-LG-01"]), "").await;
+    assert!(!ok && stderr.contains("the token is empty"), "{stderr}");
+    let (ok, _, stderr) = run_with_input(pages(&["connect", "TH-LG-01"]), "wrong-token\n").await;
+    assert!(!ok && stderr.contains("refused the token"), "{stderr}");
+    let (ok, _, stderr) = run_with_input(pages(&["connect", "NOPE"]), "EAAGschool\n").await;
+    assert!(
+        !ok && stderr.contains("no active unit has the code NOPE"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) =
+        run_with_input(pages(&["connect", "TH-LG-01"]), "EAAGschool\n").await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("connected to the page Trường Tiểu học Nguyễn Huệ (100064000000777)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("EAAGschool") && !stderr.contains("EAAGschool"),
+        "the token is never printed"
+    );
+
+    let (ok, stdout, stderr) = run_with_input(pages(&["sync"]), "").await;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("TH-LG-01 (Trường Tiểu học Nguyễn Huệ): 1 new posts (0 shares), 0 updated, 812 followers"), "{stdout}");
+
+    // A page that cannot be read makes the command fail, naming why.
+    fake.inject_page_fault(Fault::MessengerError {
+        code: 10,
+        subcode: None,
+    });
+    let (ok, stdout, stderr) = run_with_input(pages(&["sync"]), "").await;
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("lacks the permission pages_read_engagement"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("1 of 1 pages could not be read"),
+        "{stderr}"
+    );
+}
