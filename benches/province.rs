@@ -514,6 +514,264 @@ async fn dashboard(url: &str, db: &Db, runs: usize) {
     }
 }
 
+/// Undoes an earlier run's page reads, so that every case reads the generated province and
+/// the pages case starts with a first read. (The generated links never name a measured
+/// post, so no credit was merged: removing the measured ones restores the counts.)
+async fn forget_page_reads(db: &Db) {
+    // The generated province was analysed before any post was measured, so SQLite's
+    // statistics call the index on unit_page_posts.feed_post_id useless, and deleting the
+    // measured posts would scan it once per post to check the foreign key. The measured
+    // credits go first, so there is nothing to check.
+    let sqlite = db.backend() == Backend::Sqlite;
+    let mut conn = db.pool().acquire().await.unwrap();
+    if sqlite {
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    for sql in [
+        "DELETE FROM unit_page_posts WHERE feed_post_id IS NOT NULL AND submission_id IS NULL",
+        "UPDATE unit_page_posts SET feed_post_id = NULL WHERE feed_post_id IS NOT NULL",
+        "DELETE FROM page_feed_posts",
+        "DELETE FROM page_follower_counts",
+        "DELETE FROM page_connections",
+        "DELETE FROM platform_tokens WHERE platform LIKE 'facebook_page:%'",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+    }
+    if sqlite {
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// Posts a page publishes in a year: the Sở about 450 (its targets: 192 own posts and 250
+/// shares), a Phòng three a week, a school a little over one.
+fn yearly_posts(code: &str) -> u64 {
+    match code {
+        "SO" => 450,
+        c if c.starts_with("PGD-") => 156,
+        _ => 62,
+    }
+}
+
+/// Peak resident memory of this process so far (Linux), in MB.
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// Every unit's Facebook page connected and read through the fake Graph API on loopback:
+/// the first read (the year so far, every page), a daily read, then the reports with every
+/// unit's page posts and the Sở's targets measured.
+async fn measured_pages(db: &Db, weekly: &Weekly, runs: usize) {
+    // Its cases are labelled `pages: …`: BENCH_ONLY=pages: runs only them.
+    if std::env::var("BENCH_ONLY")
+        .is_ok_and(|only| !only.split(',').any(|w| "pages:".contains(w.trim())))
+    {
+        return;
+    }
+    use lantoa::fake_platform::{FakePage, FakePagePost, FakePlatform, MESSENGER_PAGE_ID};
+    use lantoa::pages::{GraphReader, Outcome, PageSync};
+    forget_page_reads(db).await;
+    let zone = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap();
+    let at = |month: i8, day: i8, hour: i8| {
+        jiff::civil::date(YEAR, month, day)
+            .at(hour, 0, 0, 0)
+            .to_zoned(zone.clone())
+            .unwrap()
+            .timestamp()
+            .as_millisecond()
+    };
+    let (year_start, first_read) = (at(1, 1, 0), at(12, 20, 6));
+    let clock = lantoa::clock::Clock::manual(first_read);
+    let fake = FakePlatform::start().await.unwrap();
+    fake.set_messenger_page_token("bench-messenger-page-token");
+    let units: Vec<(i64, String)> = sqlx::query_as("SELECT id, code FROM units ORDER BY code")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let mut number = 9_000_000_000u64;
+    let mut posts_of = |page_id: &str, slug: &str, code: &str, from: i64, to: i64, count: u64| {
+        (0..count)
+            .map(|k| {
+                number += 1;
+                let created = from + ((to - from) as u64 * k / count.max(1)) as i64;
+                let post = FakePagePost::new(page_id, slug, number, created).engagement(
+                    (mix(number, 1) % 40) as i64,
+                    (mix(number, 2) % 300) as i64,
+                    (mix(number, 3) % 30) as i64,
+                );
+                // The Sở shares about 250 of its 450 posts a year.
+                if code == "SO" && k % 9 < 5 {
+                    post.shared_from(&format!("1000999_{number}"))
+                } else {
+                    post
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut stored_posts = 0u64;
+    for (index, (unit_id, code)) in units.iter().enumerate() {
+        let count = yearly_posts(code) * 50 / 52;
+        stored_posts += count;
+        if code == "SO" {
+            let posts = posts_of(
+                MESSENGER_PAGE_ID,
+                "sogddt",
+                code,
+                year_start,
+                first_read,
+                count,
+            );
+            fake.add_page_posts(MESSENGER_PAGE_ID, posts);
+            fake.set_followers(MESSENGER_PAGE_ID, 28_450);
+            continue;
+        }
+        let page_id = format!("1000{index:06}");
+        let token = format!("bench-page-token-{code}");
+        let posts = posts_of(
+            &page_id,
+            &code.to_lowercase(),
+            code,
+            year_start,
+            first_read,
+            count,
+        );
+        fake.add_page(FakePage {
+            id: page_id.clone(),
+            name: format!("Trang {code}"),
+            token: Some(token.clone()),
+            followers: 1_000 + index as i64,
+            posts,
+        });
+        lantoa::store::pages::connect(
+            db,
+            lantoa::store::pages::NewConnection {
+                unit_id: *unit_id,
+                token_key: &lantoa::store::pages::token_key(code),
+                token: &token,
+                page_id: &page_id,
+                page_name: Some(&format!("Trang {code}")),
+            },
+            first_read,
+        )
+        .await
+        .unwrap();
+    }
+    let sync = PageSync::new(
+        db.clone(),
+        GraphReader::new(
+            lantoa::delivery::clients::http_client(),
+            &fake.messenger_api_base(),
+        ),
+        Some(lantoa::config::Secret::new("bench-messenger-page-token")),
+        zone.clone(),
+        clock.clone(),
+    );
+    let summary = |outcomes: Vec<lantoa::pages::PageOutcome>| {
+        let (mut read, mut new) = (0, 0);
+        for outcome in &outcomes {
+            if let Outcome::Read { stored, .. } = &outcome.outcome {
+                read += 1;
+                new += stored.new;
+            }
+        }
+        (outcomes.len(), read, new)
+    };
+    let before = fake.page_requests().len();
+    measure("pages: first read of 2,000 pages (the year)", 1, |_| {
+        let sync = sync.clone();
+        async move {
+            let (pages, read, new) = summary(sync.sync(false).await.unwrap());
+            assert_eq!(read, pages, "every page read");
+            format!("{read}/{pages} pages, {new} posts stored of {stored_posts}")
+        }
+    })
+    .await;
+    let requests = fake.page_requests().len() - before;
+    println!(
+        "{:<44} {requests} Graph requests; peak RSS {} MB",
+        "",
+        peak_rss_mb()
+    );
+    measure("pages: daily read of 2,000 pages", runs.min(3), |run| {
+        let sync = sync.clone();
+        let clock = clock.clone();
+        let fake = &fake;
+        async move {
+            let day = first_read + (run as i64 + 1) * 86_400_000;
+            // A day's posts: the Sở two, every tenth school one.
+            fake.add_page_posts(
+                MESSENGER_PAGE_ID,
+                [0, 1].map(|k| {
+                    FakePagePost::new(
+                        MESSENGER_PAGE_ID,
+                        "sogddt",
+                        8_000_000 + run as u64 * 2 + k,
+                        day - 3_600_000,
+                    )
+                }),
+            );
+            clock.set(day);
+            let before = fake.page_requests().len();
+            let (pages, read, new) = summary(sync.sync(false).await.unwrap());
+            format!(
+                "{read}/{pages} pages, {new} new posts, {} requests",
+                fake.page_requests().len() - before
+            )
+        }
+    })
+    .await;
+    // Graph's round trip from Vietnam is a few hundred milliseconds: the daily read is
+    // bounded by it, not by the store.
+    fake.set_page_latency(Duration::from_millis(250));
+    measure("pages: daily read, Graph answering in 250 ms", 1, |_| {
+        let sync = sync.clone();
+        let clock = clock.clone();
+        async move {
+            clock.set(first_read + 10 * 86_400_000);
+            let (pages, read, _) = summary(sync.sync(false).await.unwrap());
+            format!("{read}/{pages} pages")
+        }
+    })
+    .await;
+    let report = |period: Period| {
+        let weekly = weekly.clone();
+        async move {
+            let (standings, _, _) = weekly.standings(&period).await.unwrap();
+            let page = &standings.province.so_page;
+            assert_eq!(page.source, lantoa::pages::targets::Source::Measured);
+            format!(
+                "{} units; Sở {} posts, {} shares, top post {} shares",
+                standings.units.len(),
+                page.posts.done,
+                page.shares.done,
+                page.top_posts.first().map_or(0, |p| p.shares)
+            )
+        }
+    };
+    measure("pages: week report, pages measured (W50)", runs, |_| {
+        report(Period::week(week(50)))
+    })
+    .await;
+    measure("pages: year-length report, pages measured", runs, |_| {
+        report(Period::days("2026-01-05", "2026-12-20").unwrap())
+    })
+    .await;
+    forget_page_reads(db).await;
+}
+
 struct Target {
     db: Db,
     url: String,
@@ -781,6 +1039,8 @@ async fn main() {
         },
     )
     .await;
+
+    measured_pages(&db, &weekly, runs).await;
 
     let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions")
         .fetch_one(db.pool())

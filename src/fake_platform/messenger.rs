@@ -22,6 +22,7 @@ pub(super) async fn messenger_profile(
 ) -> Response {
     // With a page token, `me` and the page's id are the page.
     if let Some(response) = page_fields(&shared, &node, &query, &headers) {
+        page_latency(&shared).await;
         return response;
     }
     if !shared.messenger_auth(&query, &headers) {
@@ -184,9 +185,17 @@ fn page_of_token(
         .map(|page| page.id.clone())
 }
 
+async fn page_latency(shared: &Shared) {
+    let latency = shared.lock().page_latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
 /// Records a page read and applies its queued fault, if any.
 fn begin_page_read(
     shared: &Shared,
+    page_id: &str,
     path: String,
     query: &HashMap<String, String>,
 ) -> Option<Response> {
@@ -195,7 +204,13 @@ fn begin_page_read(
         let mut query: BTreeMap<String, String> = query.clone().into_iter().collect();
         query.remove("access_token");
         state.page_requests.push(PageRequest { path, query });
-        state.page_faults.pop_front()
+        let position = state
+            .page_faults
+            .iter()
+            .position(|(page, _)| page.as_deref().is_none_or(|p| p == page_id));
+        position
+            .and_then(|i| state.page_faults.remove(i))
+            .map(|(_, fault)| fault)
     };
     match fault? {
         Fault::MessengerError { code, subcode } => {
@@ -261,7 +276,7 @@ pub(super) fn page_fields(
     if node != "me" && node != page_id {
         return None;
     }
-    if let Some(response) = begin_page_read(shared, format!("/{node}"), query) {
+    if let Some(response) = begin_page_read(shared, &page_id, format!("/{node}"), query) {
         return Some(response);
     }
     let state = shared.lock();
@@ -294,7 +309,8 @@ pub(super) async fn page_posts(
     if node != "me" && node != page_id {
         return unknown_page(&shared, &node);
     }
-    if let Some(response) = begin_page_read(&shared, format!("/{node}/posts"), &query) {
+    page_latency(&shared).await;
+    if let Some(response) = begin_page_read(&shared, &page_id, format!("/{node}/posts"), &query) {
         return response;
     }
     let number = |key: &str| query.get(key).and_then(|v| v.parse::<i64>().ok());

@@ -221,8 +221,11 @@ struct FakeState {
     /// Display names by platform and user id, for the profile look-ups.
     profiles: HashMap<(usize, String), String>,
     pages: Vec<FakePage>,
-    page_faults: VecDeque<Fault>,
+    /// Faults for the next page reads, each for one page (`None`: whichever is read next).
+    page_faults: VecDeque<(Option<String>, Fault)>,
     page_requests: Vec<PageRequest>,
+    /// How long every page read takes to answer (the Graph API's round trip).
+    page_latency: Duration,
 }
 
 /// A fixed one-second window counting every send request of one platform.
@@ -285,6 +288,7 @@ impl FakePlatform {
                 }],
                 page_faults: VecDeque::new(),
                 page_requests: Vec::new(),
+                page_latency: Duration::ZERO,
             }),
             next_id: AtomicU64::new(1),
             id_seed: RandomState::new().hash_one(port),
@@ -452,7 +456,21 @@ impl FakePlatform {
     /// `pages_read_engagement`, 200 `read_insights`; 80001 carries the
     /// `X-Business-Use-Case-Usage` header with 5 minutes to wait).
     pub fn inject_page_fault(&self, fault: Fault) {
-        self.state().page_faults.push_back(fault);
+        self.state().page_faults.push_back((None, fault));
+    }
+
+    /// Queues a fault for the next read of the page with this id only (pages are read
+    /// several at a time, so "the next read" of any page is not always the same page's).
+    pub fn inject_page_fault_on(&self, page_id: &str, fault: Fault) {
+        self.state()
+            .page_faults
+            .push_back((Some(page_id.to_string()), fault));
+    }
+
+    /// Makes every page read take `latency` to answer, as the real Graph API's round trip
+    /// does (benchmarks of the daily read).
+    pub fn set_page_latency(&self, latency: Duration) {
+        self.state().page_latency = latency;
     }
 
     /// Every request of the page endpoints, in order.

@@ -74,6 +74,47 @@ pub enum GraphError {
     Unexpected(String),
 }
 
+impl GraphError {
+    /// The same error with `token` blanked out of Graph's message: some of Graph's messages
+    /// quote the token they refuse ("Malformed access token EAA…"), and these messages go to
+    /// logs, `/readyz` and the CLI.
+    pub fn redacting(self, token: &str) -> Self {
+        let clean = |text: String| {
+            if token.len() >= 8 && text.contains(token) {
+                text.replace(token, "[redacted]")
+            } else {
+                text
+            }
+        };
+        match self {
+            Self::TokenInvalid { code, message } => Self::TokenInvalid {
+                code,
+                message: clean(message),
+            },
+            Self::MissingPermission {
+                permission,
+                code,
+                message,
+            } => Self::MissingPermission {
+                permission,
+                code,
+                message: clean(message),
+            },
+            Self::RateLimited {
+                code,
+                message,
+                retry_after,
+            } => Self::RateLimited {
+                code,
+                message: clean(message),
+                retry_after,
+            },
+            Self::Unavailable(message) => Self::Unavailable(clean(message)),
+            Self::Unexpected(message) => Self::Unexpected(clean(message)),
+        }
+    }
+}
+
 /// Reads Graph's `created_time` (`2026-11-26T10:00:00+0000`).
 pub fn parse_time(text: &str) -> Option<i64> {
     jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%S%z", text)
@@ -88,8 +129,12 @@ fn count(value: &Value, pointer: &str) -> i64 {
 fn post(entry: &Value) -> Option<FeedPost> {
     let id = entry.get("id")?.as_str().filter(|id| !id.is_empty())?;
     let created_ms = parse_time(entry.get("created_time")?.as_str()?)?;
-    let share = entry.get("parent_id").and_then(Value::as_str).is_some()
-        || entry.get("status_type").and_then(Value::as_str) == Some("shared_story");
+    // A share of another post has that post as its parent. `status_type: shared_story` alone
+    // is not enough: Graph gives it to a page posting a link too (its own website's article).
+    let share = entry
+        .get("parent_id")
+        .and_then(Value::as_str)
+        .is_some_and(|parent| !parent.is_empty());
     Some(FeedPost {
         id: id.to_string(),
         created_ms,
@@ -181,6 +226,15 @@ pub fn classify(
                 retry_after: regain_access(usage_header),
             },
             500..=599 | 408 => GraphError::Unavailable(format!("HTTP {status}")),
+            401 => GraphError::TokenInvalid {
+                code: 0,
+                message: "HTTP 401 without a Graph error".into(),
+            },
+            403 => GraphError::MissingPermission {
+                permission: needed.to_string(),
+                code: 0,
+                message: "HTTP 403 without a Graph error".into(),
+            },
             _ => GraphError::Unexpected(format!("HTTP {status} without a Graph error")),
         };
     };
@@ -204,6 +258,15 @@ pub fn classify(
             message,
             retry_after: regain_access(usage_header),
         },
+        // "Object with ID … does not exist, cannot be loaded due to missing permissions":
+        // the token does not open this page, which a person must mend like a permission.
+        100 if error.get("error_subcode").and_then(Value::as_i64) == Some(33) => {
+            GraphError::MissingPermission {
+                permission: permission_named(&message, needed),
+                code,
+                message,
+            }
+        }
         1 | 2 | 1200 => GraphError::Unavailable(format!("Graph error {code}: {message}")),
         _ if status >= 500 => GraphError::Unavailable(format!("Graph error {code}: {message}")),
         _ => GraphError::Unexpected(format!("Graph error {code}: {message}")),
@@ -311,7 +374,10 @@ impl GraphReader {
         let body: Option<Value> = response.json().await.ok();
         match body {
             Some(body) if (200..300).contains(&status) && body.get("error").is_none() => Ok(body),
-            body => Err(classify(status, body.as_ref(), usage.as_deref(), needed)),
+            body => {
+                Err(classify(status, body.as_ref(), usage.as_deref(), needed)
+                    .redacting(token.expose()))
+            }
         }
     }
 }
@@ -335,6 +401,9 @@ mod tests {
                  "permalink_url": "https://www.facebook.com/104/posts/202",
                  "parent_id": "999_555", "status_type": "shared_story",
                  "reactions": {"data": [], "summary": {"total_count": 0}}},
+                {"id": "104_204", "created_time": "2026-11-24T01:30:00+0000",
+                 "permalink_url": "https://www.facebook.com/104/posts/204",
+                 "status_type": "shared_story"},
                 {"id": "", "created_time": "2026-11-25T01:30:00+0000"},
                 {"id": "104_203", "created_time": "yesterday"}
             ],
@@ -343,7 +412,11 @@ mod tests {
         });
         let page = parse_posts_page(&body).unwrap();
         assert_eq!(page.skipped, 2);
-        assert_eq!(page.posts.len(), 2);
+        assert_eq!(page.posts.len(), 3);
+        assert!(
+            !page.posts[2].share,
+            "a link the page posted is its own post, not a share"
+        );
         assert_eq!(page.posts[0].shares, 12);
         assert_eq!(page.posts[0].reactions, 40);
         assert_eq!(page.posts[0].comments, 3);
@@ -440,6 +513,34 @@ mod tests {
             ),
             GraphError::Unexpected(_)
         ));
+        // 100/33: the token does not open the page, for a person to mend.
+        let missing = json!({"error": {"code": 100, "error_subcode": 33, "type": "GraphMethodException",
+            "message": "Unsupported get request. Object with ID '104' does not exist, cannot be loaded due to missing permissions, or does not support this operation."}});
+        assert!(matches!(
+            classify(400, Some(&missing), None, READ_PERMISSION),
+            GraphError::MissingPermission { code: 100, ref permission, .. } if permission == READ_PERMISSION
+        ));
+        assert!(matches!(
+            classify(401, None, None, READ_PERMISSION),
+            GraphError::TokenInvalid { .. }
+        ));
+        assert!(matches!(
+            classify(403, None, None, READ_PERMISSION),
+            GraphError::MissingPermission { .. }
+        ));
+        // A message quoting the token loses it.
+        let quoted = classify(
+            400,
+            Some(&error(190, "Malformed access token EAAGsecrettoken123")),
+            None,
+            READ_PERMISSION,
+        )
+        .redacting("EAAGsecrettoken123");
+        assert!(
+            !quoted.to_string().contains("EAAGsecrettoken123")
+                && quoted.to_string().contains("[redacted]"),
+            "{quoted}"
+        );
         assert_eq!(regain_access(Some("not json")), None);
         assert_eq!(regain_access(None), None);
     }

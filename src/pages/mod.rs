@@ -13,4 +13,4 @@ pub mod sync;
 pub mod targets;
 
 pub use graph::{GraphError, GraphReader, PageInfo};
-pub use sync::{Outcome, PageOutcome, PageSync, PagesError};
+pub use sync::{Outcome, PageOutcome, PageSync, PagesError, Skip};

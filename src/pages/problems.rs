@@ -1,4 +1,5 @@
-//! Connected pages whose last read needs a person (a token to renew, a permission to grant),
+//! Connected pages whose last read needs a person (a token to renew, a permission to grant,
+//! an answer to look into),
 //! as `/readyz`, the Monday summary and the dashboard report them.
 
 use serde::Serialize;
@@ -30,7 +31,12 @@ pub fn problem(connection: &Connection) -> Option<Problem> {
                 .unwrap_or(READ_PERMISSION);
             format!("mã truy cập trang thiếu quyền {permission}")
         }
-        _ => return None,
+        // An answer Lantoa cannot read (a changed API, a paging link elsewhere) is not retried
+        // either: it must not leave a page unread without anyone knowing.
+        PageErrorKind::Other => {
+            "Facebook trả lời không đọc được, cán bộ kỹ thuật cần kiểm tra".to_string()
+        }
+        PageErrorKind::RateLimit | PageErrorKind::Unavailable => return None,
     };
     Some(Problem {
         unit: connection.unit_name.clone(),

@@ -25,6 +25,7 @@ pub struct Connection {
     pub covered_from: Option<i64>,
     pub synced_from: Option<i64>,
     pub last_synced_at: Option<i64>,
+    pub last_attempt_at: Option<i64>,
     pub error_kind: Option<PageErrorKind>,
     pub last_error: Option<String>,
     pub failures: i64,
@@ -33,7 +34,7 @@ pub struct Connection {
 
 const CONNECTION_COLUMNS: &str = "c.unit_id, u.code AS unit_code, u.name AS unit_name, \
      u.kind AS unit_kind, c.token_key, c.page_id, c.page_name, c.covered_from, c.synced_from, \
-     c.last_synced_at, c.error_kind, c.last_error, c.failures, c.retry_at";
+     c.last_synced_at, c.last_attempt_at, c.error_kind, c.last_error, c.failures, c.retry_at";
 
 /// Every connected page of an active unit, the Sở's first.
 pub async fn connections(db: &Db) -> Result<Vec<Connection>> {
@@ -79,7 +80,7 @@ pub async fn connect_with_messenger_token(db: &Db, unit_id: i64, now: i64) -> Re
 }
 
 /// What `lantoa pages connect` stores: the unit's token and the page it opens.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct NewConnection<'a> {
     pub unit_id: i64,
     pub token_key: &'a str,
@@ -88,12 +89,54 @@ pub struct NewConnection<'a> {
     pub page_name: Option<&'a str>,
 }
 
+impl std::fmt::Debug for NewConnection<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewConnection")
+            .field("unit_id", &self.unit_id)
+            .field("token_key", &self.token_key)
+            .field("token", &"[redacted]")
+            .field("page_id", &self.page_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What connecting did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connected {
+    /// The unit's page is connected (its earlier failures forgotten).
+    Connected,
+    /// The page is another active unit's (its code): nothing was stored, since one page
+    /// credited to two units would count every post twice.
+    PageTaken(String),
+}
+
 /// Stores the token with the other platform tokens and (re)connects the unit's page; earlier
-/// failures are forgotten. The posts already read stay; reading restarts from the beginning
-/// only when the token opens another page.
-pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<()> {
+/// failures are forgotten. When the token opens another page than the one read so far, what
+/// was measured of the old page is forgotten (a link someone sent stays counted, in the week
+/// it was received) and the new page is read from the beginning of the year.
+pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<Connected> {
     let _writing = db.write_lock().await;
     let mut tx = db.begin_write().await?;
+    let taken: Option<String> = sqlx::query_scalar(
+        "SELECT u.code FROM page_connections c JOIN units u ON u.id = c.unit_id          WHERE c.page_id = $1 AND c.unit_id <> $2 AND u.status = 'active' LIMIT 1",
+    )
+    .bind(new.page_id)
+    .bind(new.unit_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(code) = taken {
+        return Ok(Connected::PageTaken(code));
+    }
+    let previous: Option<Option<String>> =
+        sqlx::query_scalar("SELECT page_id FROM page_connections WHERE unit_id = $1")
+            .bind(new.unit_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(Some(previous)) = previous
+        && previous != new.page_id
+    {
+        forget_measured(&mut tx, new.unit_id).await?;
+    }
     sqlx::query(
         "INSERT INTO platform_tokens (platform, access_token, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (platform) DO UPDATE SET access_token = excluded.access_token, \
@@ -104,18 +147,19 @@ pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<()> {
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    let same_page = "page_connections.page_id = excluded.page_id";
+    sqlx::query(&format!(
         "INSERT INTO page_connections (unit_id, token_key, page_id, page_name, connected_at) \
          VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (unit_id) DO UPDATE SET token_key = excluded.token_key, \
          page_name = excluded.page_name, connected_at = excluded.connected_at, \
-         synced_from = CASE WHEN page_connections.page_id = excluded.page_id \
-           THEN page_connections.synced_from ELSE NULL END, \
-         covered_from = CASE WHEN page_connections.page_id = excluded.page_id \
-           THEN page_connections.covered_from ELSE NULL END, \
+         synced_from = CASE WHEN {same_page} THEN page_connections.synced_from ELSE NULL END, \
+         covered_from = CASE WHEN {same_page} THEN page_connections.covered_from ELSE NULL END, \
+         last_synced_at = CASE WHEN {same_page} THEN page_connections.last_synced_at \
+           ELSE NULL END, \
          page_id = excluded.page_id, error_kind = NULL, last_error = NULL, failures = 0, \
-         retry_at = NULL",
-    )
+         retry_at = NULL"
+    ))
     .bind(new.unit_id)
     .bind(new.token_key)
     .bind(new.page_id)
@@ -123,7 +167,27 @@ pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<()> {
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    super::commit(tx).await
+    super::commit(tx).await?;
+    Ok(Connected::Connected)
+}
+
+/// Forgets what was measured of a unit's page: its posts, their credits (a credit a link
+/// earned goes back to the week the link was received) and its follower counts.
+async fn forget_measured(tx: &mut Tx, unit_id: i64) -> Result<()> {
+    for sql in [
+        "DELETE FROM unit_page_posts WHERE unit_id = $1 AND feed_post_id IS NOT NULL \
+         AND submission_id IS NULL",
+        "UPDATE unit_page_posts SET feed_post_id = NULL, \
+         week = (SELECT s.week FROM submissions s WHERE s.id = unit_page_posts.submission_id), \
+         received_at = (SELECT s.received_at FROM submissions s \
+           WHERE s.id = unit_page_posts.submission_id) \
+         WHERE unit_id = $1 AND feed_post_id IS NOT NULL",
+        "DELETE FROM page_feed_posts WHERE unit_id = $1",
+        "DELETE FROM page_follower_counts WHERE unit_id = $1",
+    ] {
+        sqlx::query(sql).bind(unit_id).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// A post read from a page, ready to store.
@@ -383,7 +447,7 @@ pub struct SoMeasured {
 }
 
 pub async fn so_measured(db: &Db, year_start: i64, to: i64) -> Result<Option<SoMeasured>> {
-    let synced: Option<(i64, i64, i64)> = sqlx::query_as(
+    let synced: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
         "SELECT c.unit_id, c.last_synced_at, c.covered_from FROM page_connections c \
          JOIN units u ON u.id = c.unit_id WHERE u.kind = 'so' AND u.status = 'active' \
          AND c.last_synced_at IS NOT NULL ORDER BY u.id LIMIT 1",
@@ -393,7 +457,8 @@ pub async fn so_measured(db: &Db, year_start: i64, to: i64) -> Result<Option<SoM
     let Some((unit_id, last_synced_at, covered_from)) = synced else {
         return Ok(None);
     };
-    if covered_from > year_start {
+    // Measured only when the reads cover the whole year (not a page connected in November).
+    if covered_from.is_none_or(|from| from > year_start) {
         return Ok(None);
     }
     let (posts, shares): (i64, i64) = sqlx::query_as(

@@ -146,7 +146,10 @@ impl Period {
         let weeks = self.weeks();
         let first = weeks.first().map(|w| w.monday()).unwrap_or(self.first_day);
         let last = weeks.last().map(|w| w.sunday()).unwrap_or(self.last_day);
-        let year_start = Date::new(last.year(), 1, 1).unwrap_or(first);
+        // The yearly targets' year is the last week's ISO year (its Thursday's): the week of
+        // 28 December 2026 to 3 January 2027 closes 2026, it does not open 2027.
+        let year = weeks.last().map_or(last.year(), |w| w.year());
+        let year_start = Date::new(year, 1, 1).unwrap_or(first);
         Range {
             from_ms: start(first),
             to_ms: start(last.tomorrow().unwrap_or(last)),
@@ -160,6 +163,30 @@ impl Period {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_targets_year_is_the_last_weeks_iso_year() {
+        let tz = TimeZone::get("Asia/Ho_Chi_Minh").unwrap();
+        let year_start = |period: Period| {
+            jiff::Timestamp::from_millisecond(period.range(&tz).year_start_ms)
+                .unwrap()
+                .to_zoned(tz.clone())
+                .date()
+        };
+        // 2026-W53 runs from 28 December 2026 to 3 January 2027.
+        assert_eq!(
+            year_start(Period::week("2026-W53".parse().unwrap())),
+            jiff::civil::date(2026, 1, 1)
+        );
+        assert_eq!(
+            year_start(Period::month("2026-12").unwrap()),
+            jiff::civil::date(2026, 1, 1)
+        );
+        assert_eq!(
+            year_start(Period::week("2027-W01".parse().unwrap())),
+            jiff::civil::date(2027, 1, 1)
+        );
+    }
 
     #[test]
     fn a_month_counts_the_weeks_whose_thursday_it_holds() {

@@ -208,15 +208,7 @@ impl Scheduler {
         }
         let (state, detail) = match pages.sync(false).await {
             Ok(outcomes) => {
-                let detail = if outcomes.is_empty() {
-                    "no page connected".to_string()
-                } else {
-                    outcomes
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                };
+                let detail = page_sync_detail(&outcomes);
                 let retry = outcomes.iter().any(|o| o.is_transient());
                 (
                     if retry {
@@ -276,6 +268,41 @@ impl Scheduler {
 const PRUNE_JOB: &str = "prune";
 /// The daily page sync's name in `job_runs` (its period is the day).
 pub const PAGE_SYNC_JOB: &str = "page_sync";
+
+/// The daily page sync's `job_runs.detail`: how many pages were read, and what went otherwise
+/// (the first few, so that 2,000 pages make a line, not a page).
+fn page_sync_detail(outcomes: &[crate::pages::PageOutcome]) -> String {
+    use crate::pages::Outcome;
+    if outcomes.is_empty() {
+        return "no page connected".to_string();
+    }
+    let read = outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Read { .. }))
+        .count();
+    let skipped = outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Skipped(_)))
+        .count();
+    let others: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !matches!(o.outcome, Outcome::Read { .. } | Outcome::Skipped(_)))
+        .map(ToString::to_string)
+        .collect();
+    let mut detail = format!(
+        "{read} of {} pages read, {skipped} skipped, {} not read",
+        outcomes.len(),
+        others.len()
+    );
+    for line in others.iter().take(10) {
+        detail.push_str("; ");
+        detail.push_str(line);
+    }
+    if others.len() > 10 {
+        detail.push_str(&format!("; and {} more", others.len() - 10));
+    }
+    detail
+}
 
 /// A run that has been `running` this long was left by a process that died.
 const STALE_RUN_MS: i64 = 3_600_000;

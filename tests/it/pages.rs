@@ -12,7 +12,8 @@ use lantoa::calendar::IsoWeek;
 use lantoa::clock::Clock;
 use lantoa::config::Secret;
 use lantoa::fake_platform::{FakePage, FakePagePost, Fault, MESSENGER_PAGE_ID};
-use lantoa::pages::{GraphError, Outcome, PagesError};
+use lantoa::pages::{GraphError, Outcome, PagesError, Skip};
+use lantoa::store::status::PageErrorKind;
 use lantoa::weekly::period::Period;
 use support::{World, world_at};
 
@@ -184,9 +185,11 @@ async fn two_pages_of_posts_with_a_share_count_in_their_weeks_and_the_next_read_
         w.app.count("SELECT COUNT(*) FROM page_feed_posts").await,
         122
     );
-    // Two reads the same day keep one count for the day, the last one.
+    // The daily job reads a page once a day; a read by hand the same day keeps one count
+    // for the day, the last one.
     w.fake.set_followers(MESSENGER_PAGE_ID, 30_200);
-    sync(&w).await;
+    assert_eq!(sync(&w).await[0].outcome, Outcome::Skipped(Skip::ReadToday));
+    w.app.state.page_sync().sync(true).await.unwrap();
     let counts: Vec<i64> =
         sqlx::query_scalar("SELECT followers FROM page_follower_counts ORDER BY day")
             .fetch_all(w.app.state.db.pool())
@@ -223,6 +226,15 @@ async fn graph_errors_show_in_readyz_and_the_summary_and_rate_limits_back_off() 
         "{body}"
     );
     assert_eq!(w.app.count("SELECT COUNT(*) FROM page_feed_posts").await, 0);
+    // Waiting will not mend a token: the daily job leaves the page until tomorrow.
+    let before = w.fake.page_requests().len();
+    let again = sync(&w).await;
+    assert_eq!(
+        again[0].outcome,
+        Outcome::Skipped(Skip::NeedsPerson(PageErrorKind::Token)),
+        "{again:?}"
+    );
+    assert_eq!(w.fake.page_requests().len(), before, "no request");
 
     // The Monday summary tells the Văn phòng what to do.
     w.app.zalo_register(&w.fake, "admin", "CB0002").await;
@@ -243,12 +255,12 @@ async fn graph_errors_show_in_readyz_and_the_summary_and_rate_limits_back_off() 
         "nothing measured yet: {summary}"
     );
 
-    // A missing permission is named.
+    // A missing permission is named (read by hand: `lantoa pages sync` reads every page).
     w.fake.inject_page_fault(Fault::MessengerError {
         code: 10,
         subcode: None,
     });
-    let outcomes = sync(&w).await;
+    let outcomes = w.app.state.page_sync().sync(true).await.unwrap();
     assert!(
         outcomes[0]
             .to_string()
@@ -269,7 +281,7 @@ async fn graph_errors_show_in_readyz_and_the_summary_and_rate_limits_back_off() 
         code: 80_001,
         subcode: None,
     });
-    let outcomes = sync(&w).await;
+    let outcomes = w.app.state.page_sync().sync(true).await.unwrap();
     assert!(outcomes[0].is_transient(), "{:?}", outcomes[0]);
     let before = w.fake.page_requests().len();
     let waiting = sync(&w).await;
@@ -319,24 +331,60 @@ async fn the_daily_job_runs_once_a_day_and_again_after_a_passing_failure() {
         .await
         .unwrap()
     };
+    // Two pages: the Sở's fails for a while, the school's is read at once.
+    w.fake
+        .add_page(school_page(vec![school_post(1, clock.now_ms() - 60_000)]));
+    w.app
+        .state
+        .page_sync()
+        .connect("TH-LG-01", Secret::new(SCHOOL_TOKEN))
+        .await
+        .unwrap();
+    let school_reads = || {
+        w.fake
+            .page_requests()
+            .iter()
+            .filter(|r| r.path == format!("/{SCHOOL_PAGE_ID}/posts"))
+            .count()
+    };
     scheduler.run_due(at(5, 59)).await.unwrap();
     assert!(runs().await.is_empty(), "not before 06:00");
-    w.fake.inject_page_fault(Fault::HttpStatus(503));
+    let connect_reads = school_reads();
+    w.fake
+        .inject_page_fault_on(MESSENGER_PAGE_ID, Fault::HttpStatus(503));
     scheduler.run_due(at(6, 0)).await.unwrap();
     let first = runs().await;
     assert_eq!(first[0].0, "failed", "{first:?}");
-    assert!(first[0].1.contains("unavailable"), "{first:?}");
-    // Ten minutes on the run is taken up again; the page's own back-off (15 minutes) holds it.
+    assert!(
+        first[0]
+            .1
+            .starts_with("1 of 2 pages read, 0 skipped, 1 not read; SO")
+            && first[0].1.contains("unavailable"),
+        "{first:?}"
+    );
+    let school_read_once = school_reads();
+    assert!(
+        school_read_once > connect_reads,
+        "the school's page was read"
+    );
+    // Ten minutes on the run is taken up again; the page's own back-off (15 minutes) holds
+    // the Sở's, and the school's, read already today, is not read again.
     clock.advance(Duration::from_secs(11 * 60));
     scheduler.run_due(at(6, 11)).await.unwrap();
+    let second = runs().await;
     assert!(
-        runs().await[0].1.contains("backing off"),
-        "{:?}",
-        runs().await
+        second[0].1.contains("backing off") && second[0].1.contains("1 skipped"),
+        "{second:?}"
+    );
+    assert_eq!(
+        school_reads(),
+        school_read_once,
+        "the school's page is not read twice"
     );
     clock.advance(Duration::from_secs(11 * 60));
     scheduler.run_due(at(6, 22)).await.unwrap();
     assert_eq!(runs().await[0].0, "done", "{:?}", runs().await);
+    assert_eq!(school_reads(), school_read_once);
     let reads = w.fake.page_requests().len();
     clock.advance(Duration::from_secs(11 * 60));
     scheduler.run_due(at(6, 33)).await.unwrap();
@@ -432,6 +480,107 @@ async fn a_unit_connected_with_its_own_token_is_credited_without_anyone_sending_
     assert_eq!(w.app.count("SELECT COUNT(*) FROM submissions").await, 0);
     // Another school, without a token, still counts from submissions: nothing here.
     assert_eq!(unit_week(&w, week, "TH-LG-02").await.page_posts, 0);
+
+    // The same page cannot count for a second unit: every post would count twice.
+    let taken = pages.connect("TH-LG-02", Secret::new(SCHOOL_TOKEN)).await;
+    assert!(
+        matches!(&taken, Err(PagesError::PageTaken { unit, .. }) if unit == "TH-LG-01"),
+        "{taken:?}"
+    );
+    assert!(
+        taken
+            .unwrap_err()
+            .to_string()
+            .contains("connected to TH-LG-01 already"),
+        "says which unit has it"
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM page_connections c JOIN units u ON u.id = c.unit_id WHERE u.code = 'TH-LG-02'")
+            .await,
+        0
+    );
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM platform_tokens WHERE platform = 'facebook_page:TH-LG-02'")
+            .await,
+        0,
+        "its token is not stored"
+    );
+    assert_eq!(unit_week(&w, week, "TH-LG-02").await.page_posts, 0);
+}
+
+#[tokio::test]
+async fn reconnecting_a_unit_to_another_page_forgets_the_old_page_and_reads_the_new_one() {
+    let (w, clock) = world().await;
+    let now = clock.now_ms();
+    let week = week_of(now);
+    w.fake
+        .add_page(school_page(vec![school_post(701, now - 3_600_000)]));
+    let pages = w.app.state.page_sync();
+    pages
+        .connect("TH-LG-01", Secret::new(SCHOOL_TOKEN))
+        .await
+        .unwrap();
+    sync(&w).await;
+    assert_eq!(unit_week(&w, week, "TH-LG-01").await.page_posts, 1);
+
+    // The school's real page turns out to be another one, with two posts this week.
+    w.fake.add_page(FakePage {
+        id: "100064000000888".into(),
+        name: "Trường Tiểu học Nguyễn Huệ (trang mới)".into(),
+        token: Some("new-school-page-token".into()),
+        followers: 95,
+        posts: vec![
+            FakePagePost::new("100064000000888", "thnguyenhue.moi", 801, now - 7_200_000),
+            FakePagePost::new("100064000000888", "thnguyenhue.moi", 802, now - 5_400_000),
+        ],
+    });
+    pages
+        .connect("TH-LG-01", Secret::new("new-school-page-token"))
+        .await
+        .unwrap();
+    assert_eq!(
+        unit_week(&w, week, "TH-LG-01").await.page_posts,
+        0,
+        "the old page's posts are forgotten, the new one is not read yet"
+    );
+    // The reports still work before the new page is read (the Sở figures included).
+    let (standings, _, _) = w
+        .app
+        .state
+        .weekly()
+        .standings(&Period::week(week))
+        .await
+        .unwrap();
+    assert_eq!(
+        standings
+            .units
+            .iter()
+            .find(|u| u.code == "TH-LG-01")
+            .unwrap()
+            .page_posts,
+        0
+    );
+    sync(&w).await;
+    assert_eq!(unit_week(&w, week, "TH-LG-01").await.page_posts, 2);
+    let since: Vec<String> = w
+        .fake
+        .page_requests()
+        .iter()
+        .filter(|r| r.path == "/100064000000888/posts")
+        .filter_map(|r| r.query.get("since").cloned())
+        .collect();
+    assert_eq!(
+        since,
+        [(year_start(now) / 1000).to_string()],
+        "the new page is read from the year's start"
+    );
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM page_feed_posts").await,
+        2,
+        "only the new page's posts are kept"
+    );
 }
 
 #[tokio::test]
