@@ -259,6 +259,11 @@ pub async fn store_posts(
     Ok(stored)
 }
 
+/// A unit's credits of one post, under either of its keys or already as the measured post
+/// (`unit_id`, `canonical_key`, `permalink_key`, `feed_post_id`).
+pub const CREDITS_OF_POST: &str = "SELECT id FROM unit_page_posts WHERE unit_id = $1 \
+     AND (canonical_key = $2 OR canonical_key = $3 OR feed_post_id = $4) ORDER BY id";
+
 /// Makes the measured post the unit's page post: the credit a submission made (under either
 /// of the post's keys) becomes this one; two credits of one post become one.
 async fn credit_measured(
@@ -268,16 +273,13 @@ async fn credit_measured(
     post: &NewFeedPost,
 ) -> Result<()> {
     let other_key = post.permalink_key.as_deref().unwrap_or(&post.canonical_key);
-    let credits: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM unit_page_posts WHERE unit_id = $1 \
-         AND (canonical_key = $2 OR canonical_key = $3 OR feed_post_id = $4) ORDER BY id",
-    )
-    .bind(unit_id)
-    .bind(&post.canonical_key)
-    .bind(other_key)
-    .bind(feed_post_id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let credits: Vec<i64> = sqlx::query_scalar(CREDITS_OF_POST)
+        .bind(unit_id)
+        .bind(&post.canonical_key)
+        .bind(other_key)
+        .bind(feed_post_id)
+        .fetch_all(&mut **tx)
+        .await?;
     match credits.split_first() {
         None => {
             sqlx::query(
@@ -400,16 +402,17 @@ pub struct MeasuredPost {
     pub first_read_at: i64,
 }
 
+/// The measured post a link's key names (`key`).
+pub const MEASURED_POST: &str = "SELECT f.id AS feed_post_id, f.unit_id, u.name AS unit_name, \
+     f.created_at, f.first_read_at FROM page_feed_posts f JOIN units u ON u.id = f.unit_id \
+     WHERE (f.canonical_key = $1 OR f.permalink_key = $1) AND u.status = 'active' \
+     ORDER BY f.id LIMIT 1";
+
 pub async fn measured_post(conn: &mut AnyConnection, key: &str) -> Result<Option<MeasuredPost>> {
-    Ok(sqlx::query_as(
-        "SELECT f.id AS feed_post_id, f.unit_id, u.name AS unit_name, f.created_at, f.first_read_at \
-         FROM page_feed_posts f JOIN units u ON u.id = f.unit_id \
-         WHERE (f.canonical_key = $1 OR f.permalink_key = $1) AND u.status = 'active' \
-         ORDER BY f.id LIMIT 1",
-    )
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?)
+    Ok(sqlx::query_as(MEASURED_POST)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 /// A submission of a measured post: it points at the unit, and becomes the post's sender
@@ -446,6 +449,12 @@ pub struct SoMeasured {
     pub followers: Option<(i64, String)>,
 }
 
+/// A page's own posts and shares published in `[from, to)` (`unit_id`, `from`, `to`).
+pub const PAGE_POSTS_AND_SHARES: &str = "SELECT \
+     CAST(COALESCE(SUM(CASE WHEN f.kind = 'post' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(CASE WHEN f.kind = 'share' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+     FROM page_feed_posts f WHERE f.unit_id = $1 AND f.created_at >= $2 AND f.created_at < $3";
+
 pub async fn so_measured(db: &Db, year_start: i64, to: i64) -> Result<Option<SoMeasured>> {
     let synced: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
         "SELECT c.unit_id, c.last_synced_at, c.covered_from FROM page_connections c \
@@ -461,16 +470,12 @@ pub async fn so_measured(db: &Db, year_start: i64, to: i64) -> Result<Option<SoM
     if covered_from.is_none_or(|from| from > year_start) {
         return Ok(None);
     }
-    let (posts, shares): (i64, i64) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'post' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-         CAST(COALESCE(SUM(CASE WHEN kind = 'share' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM page_feed_posts WHERE unit_id = $1 AND created_at >= $2 AND created_at < $3",
-    )
-    .bind(unit_id)
-    .bind(year_start)
-    .bind(to)
-    .fetch_one(db.pool())
-    .await?;
+    let (posts, shares): (i64, i64) = sqlx::query_as(PAGE_POSTS_AND_SHARES)
+        .bind(unit_id)
+        .bind(year_start)
+        .bind(to)
+        .fetch_one(db.pool())
+        .await?;
     let followers: Option<(i64, String)> = sqlx::query_as(
         "SELECT followers, day FROM page_follower_counts WHERE unit_id = $1 AND read_at < $2 \
          ORDER BY day DESC LIMIT 1",
@@ -505,16 +510,16 @@ impl serde::Serialize for PostKind {
 }
 
 /// The Sở page's most-shared posts published in `[from, to)`.
+pub const SO_TOP_POSTS: &str = "SELECT f.permalink, f.kind, f.created_at, f.shares, \
+     f.reactions, f.comments FROM page_feed_posts f JOIN units u ON u.id = f.unit_id \
+     WHERE u.kind = 'so' AND u.status = 'active' AND f.created_at >= $1 AND f.created_at < $2 \
+     AND f.shares > 0 ORDER BY f.shares DESC, f.reactions DESC, f.created_at LIMIT $3";
+
 pub async fn so_top_posts(db: &Db, from: i64, to: i64, limit: i64) -> Result<Vec<TopPost>> {
-    Ok(sqlx::query_as(
-        "SELECT f.permalink, f.kind, f.created_at, f.shares, f.reactions, f.comments \
-         FROM page_feed_posts f JOIN units u ON u.id = f.unit_id \
-         WHERE u.kind = 'so' AND u.status = 'active' AND f.created_at >= $1 AND f.created_at < $2 \
-         AND f.shares > 0 ORDER BY f.shares DESC, f.reactions DESC, f.created_at LIMIT $3",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?)
+    Ok(sqlx::query_as(SO_TOP_POSTS)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?)
 }

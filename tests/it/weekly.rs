@@ -695,6 +695,44 @@ async fn the_standings_dedup_and_huy_queries_use_indexes() {
             binds: vec![Bind::Int(5)],
         },
     ));
+    // The measured pages' queries: a link's measured post, a post's credits, the Sở's year,
+    // its most-shared posts.
+    use lantoa::store::pages;
+    for (name, sql, binds) in [
+        (
+            "measured post",
+            pages::MEASURED_POST,
+            vec![Bind::Text("fb:post:5".into())],
+        ),
+        (
+            "credits of a post",
+            pages::CREDITS_OF_POST,
+            vec![
+                Bind::Int(7),
+                Bind::Text("fb:post:5".into()),
+                Bind::Text("fb:post:6".into()),
+                Bind::Int(3),
+            ],
+        ),
+        (
+            "a page's year",
+            pages::PAGE_POSTS_AND_SHARES,
+            vec![Bind::Int(1), Bind::Int(0), Bind::Int(i64::MAX)],
+        ),
+        (
+            "most shared",
+            pages::SO_TOP_POSTS,
+            vec![Bind::Int(0), Bind::Int(i64::MAX), Bind::Int(5)],
+        ),
+    ] {
+        queries.push((
+            format!("pages: {name}"),
+            Query {
+                sql: sql.into(),
+                binds,
+            },
+        ));
+    }
     let postgres = test.is_postgres();
     let mut conn = db.pool().acquire().await.unwrap();
     if postgres {
@@ -739,7 +777,9 @@ async fn the_standings_dedup_and_huy_queries_use_indexes() {
         // plan); a unit's view must not.
         // `act` (alias `a`) is each person's links of the period: joined to every person, a
         // SCAN of it runs once per person (it must be searched through an automatic index).
-        let tables: &[(&str, &str)] = if name.contains("(province") {
+        let tables: &[(&str, &str)] = if name.starts_with("pages:") {
+            &[("unit_page_posts", "pp"), ("page_feed_posts", "f")]
+        } else if name.contains("(province") {
             &[
                 ("submissions", "s"),
                 ("unit_page_posts", "pp"),
