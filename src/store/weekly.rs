@@ -528,7 +528,7 @@ pub async fn active_unit_id(db: &Db, code: &str) -> Result<Option<i64>> {
     )
 }
 
-/// Every counted link of the range with who sent it, for the evidence sheet.
+/// A row of the evidence sheet.
 pub type EvidenceTuple = (
     String,
     String,
@@ -546,26 +546,42 @@ pub type EvidenceTuple = (
     Option<String>,
 );
 
+/// Every counted link of the range with who sent it, and the measured page posts nobody sent
+/// (sender empty, `page_check` = `measured`): a connected unit's page posts are evidenced too.
 fn evidence_query(range: &Range, scope: &Units, select: &str, order: bool) -> Query {
     let mut query = Query::default();
     let weeks = query.list(week_binds(&range.weeks));
     let condition = query.scope(scope, "p.unit_id");
+    let measured_weeks = query.list(week_binds(&range.weeks));
+    let measured_condition = query.scope(scope, "pp.unit_id");
     let order = if order {
-        " ORDER BY u.code, p.code, s.received_at"
+        " ORDER BY unit_code, staff_code, at"
     } else {
         ""
     };
     query.sql = format!(
-        "SELECT {select} FROM submissions s JOIN staff p ON p.id = s.staff_id \
+        "SELECT {select} FROM (\
+         SELECT u.code AS unit_code, u.name AS unit_name, p.code AS staff_code, \
+         p.full_name AS full_name, s.received_at AS at, s.week AS week, s.raw_url AS url, \
+         s.canonical_key AS link_key, s.page_unit_id AS page_unit, p.unit_id AS unit_id, \
+         (SELECT a.owner FROM owner_aliases a WHERE a.alias = s.owner) AS alias_of, \
+         s.page_check AS page_check \
+         FROM submissions s JOIN staff p ON p.id = s.staff_id \
          JOIN units u ON u.id = p.unit_id \
-         WHERE s.status = 'counted' AND s.week IN ({weeks}){condition}{order}"
+         WHERE s.status = 'counted' AND s.week IN ({weeks}){condition} \
+         UNION ALL \
+         SELECT u.code, u.name, '', '', f.created_at, pp.week, f.permalink, f.canonical_key, \
+         pp.unit_id, pp.unit_id, NULL, 'measured' \
+         FROM unit_page_posts pp JOIN page_feed_posts f ON f.id = pp.feed_post_id \
+         JOIN units u ON u.id = pp.unit_id \
+         WHERE pp.submission_id IS NULL AND pp.week IN ({measured_weeks}){measured_condition}\
+         ) e{order}"
     );
     query
 }
 
-const EVIDENCE_COLUMNS: &str = "u.code, u.name, p.code, p.full_name, s.received_at, s.week, \
-     s.raw_url, s.canonical_key, s.page_unit_id, p.unit_id, \
-     (SELECT a.owner FROM owner_aliases a WHERE a.alias = s.owner), s.page_check";
+const EVIDENCE_COLUMNS: &str = "unit_code, unit_name, staff_code, full_name, at, week, url, \
+     link_key, page_unit, unit_id, alias_of, page_check";
 
 /// How many counted links the evidence of `range` holds.
 pub async fn evidence_count(db: &Db, range: &Range, scope: Scope) -> Result<i64> {

@@ -59,6 +59,9 @@ fn evidence_row(
     if matches!(page_check.as_deref(), Some("timeout" | "unreachable")) {
         kind.push_str(" (trang web không phản hồi khi kiểm tra)");
     }
+    if page_check.as_deref() == Some("measured") {
+        kind.push_str(" (đo từ trang, không ai gửi link)");
+    }
     crate::reports::EvidenceRow {
         unit_code,
         unit_name,

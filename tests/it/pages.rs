@@ -478,6 +478,31 @@ async fn a_unit_connected_with_its_own_token_is_credited_without_anyone_sending_
         "met without a submission"
     );
     assert_eq!(w.app.count("SELECT COUNT(*) FROM submissions").await, 0);
+    // The evidence lists the measured post, with nobody as its sender.
+    let range = Period::week(week).range(&zone());
+    let evidence = lantoa::store::weekly::load_evidence(
+        &w.app.state.db,
+        &range,
+        lantoa::store::weekly::Scope::Province,
+    )
+    .await
+    .unwrap();
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
+    let row = &evidence[0];
+    assert_eq!(
+        (
+            row.0.as_str(),
+            row.2.as_str(),
+            row.6.as_str(),
+            row.11.as_deref()
+        ),
+        (
+            "TH-LG-01",
+            "",
+            "https://www.facebook.com/thnguyenhue.lg/posts/501",
+            Some("measured")
+        )
+    );
     // Another school, without a token, still counts from submissions: nothing here.
     assert_eq!(unit_week(&w, week, "TH-LG-02").await.page_posts, 0);
 
