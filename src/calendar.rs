@@ -46,6 +46,13 @@ impl IsoWeek {
         self.day(Weekday::Monday)
     }
 
+    /// The first day of the year the yearly targets count: the Monday of its week 1 (29
+    /// December 2025 for 2026, 4 January 2027 for 2027), so that every week, with all its
+    /// posts, belongs to exactly one year.
+    pub fn year_start(year: i16) -> Date {
+        Self::new(year, 1).map_or_else(|| Date::new(year, 1, 1).unwrap_or_default(), Self::monday)
+    }
+
     pub fn sunday(self) -> Date {
         self.day(Weekday::Sunday)
     }

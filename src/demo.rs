@@ -422,9 +422,9 @@ impl Demo {
                 .unwrap_or(now)
         };
         let monday = week.monday();
-        let year_start = at(jiff::civil::date(monday.year(), 1, 1), 8);
+        let year_start = at(crate::calendar::IsoWeek::year_start(week.year()), 8);
         let post = |n: u64, ms: i64| FakePagePost::new(MESSENGER_PAGE_ID, "sogddt.lamgiang", n, ms);
-        // About three posts a week since January, then this week's.
+        // About three posts a week since the year began, then this week's.
         let step = (at(monday, 8) - year_start).max(0) / 140;
         let mut posts: Vec<FakePagePost> = (0..140)
             .map(|i| post(122_154_000_000_000_000 + i, year_start + i as i64 * step))

@@ -115,6 +115,15 @@ impl GraphError {
     }
 }
 
+/// `body` with every occurrence of `token` blanked.
+fn redact_value(body: Value, token: &str) -> Value {
+    let text = body.to_string();
+    if token.len() < 8 || !text.contains(token) {
+        return body;
+    }
+    serde_json::from_str(&text.replace(token, "[redacted]")).unwrap_or(Value::Null)
+}
+
 /// Reads Graph's `created_time` (`2026-11-26T10:00:00+0000`).
 pub fn parse_time(text: &str) -> Option<i64> {
     jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%S%z", text)
@@ -375,6 +384,9 @@ impl GraphReader {
         match body {
             Some(body) if (200..300).contains(&status) && body.get("error").is_none() => Ok(body),
             body => {
+                // Blank the token before the message is cut to length, or a cut token would
+                // keep its first characters.
+                let body = body.map(|body| redact_value(body, token.expose()));
                 Err(classify(status, body.as_ref(), usage.as_deref(), needed)
                     .redacting(token.expose()))
             }
@@ -528,6 +540,13 @@ mod tests {
             classify(403, None, None, READ_PERMISSION),
             GraphError::MissingPermission { .. }
         ));
+        // A token past the cut (300 characters) is blanked before the cut, not half kept.
+        let token = "EAAGlongsecrettoken0123456789";
+        let long =
+            json!({"error": {"code": 190, "message": format!("{}{token}", "x".repeat(290))}});
+        let cut =
+            classify(400, Some(&redact_value(long, token)), None, READ_PERMISSION).redacting(token);
+        assert!(!cut.to_string().contains("EAAGlong"), "{cut}");
         // A message quoting the token loses it.
         let quoted = classify(
             400,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use jiff::tz::TimeZone;
 
 use super::graph::{FeedPost, GraphError, GraphReader, PageInfo};
@@ -64,6 +64,11 @@ pub enum Outcome {
     Failed(GraphError),
     /// Connected through the Messenger page token, which this instance does not have.
     NoToken,
+    /// Read, but storing it failed (the database was away): tried again later today.
+    StoreFailed(String),
+    /// The token opens a page another unit (its code) is connected to: nothing is stored,
+    /// since one page counted for two units would count every post twice.
+    PageTaken(String),
     /// Not read again by the daily job: read already today, or its token or permission
     /// failed today and only a person can mend it (`lantoa pages sync` reads it anyway).
     Skipped(Skip),
@@ -86,7 +91,7 @@ impl PageOutcome {
     /// A failure that goes away by itself (the run is worth repeating later today).
     pub fn is_transient(&self) -> bool {
         match &self.outcome {
-            Outcome::Waiting { .. } => true,
+            Outcome::Waiting { .. } | Outcome::StoreFailed(_) => true,
             Outcome::Failed(error) => matches!(
                 error,
                 GraphError::RateLimited { .. } | GraphError::Unavailable(_)
@@ -119,14 +124,19 @@ impl std::fmt::Display for PageOutcome {
             Outcome::Waiting { until } => write!(f, "backing off until {}", time_text(*until)),
             Outcome::Failed(error) => write!(f, "failed: {error}"),
             Outcome::NoToken => write!(f, "MESSENGER_PAGE_ACCESS_TOKEN is not set here"),
+            Outcome::StoreFailed(error) => write!(f, "read, but not stored: {error}"),
+            Outcome::PageTaken(unit) => write!(
+                f,
+                "not stored: the token opens the page connected to {unit} already"
+            ),
             Outcome::Skipped(Skip::ReadToday) => write!(f, "read already today"),
             Outcome::Skipped(Skip::NeedsPerson(kind)) => write!(
                 f,
-                "not read again today: its {} failed (connect it again)",
-                if *kind == PageErrorKind::Permission {
-                    "permission"
-                } else {
-                    "token"
+                "not read again today: {}",
+                match kind {
+                    PageErrorKind::Permission => "its permission failed (connect it again)",
+                    PageErrorKind::Token => "its token failed (connect it again)",
+                    _ => "the Graph API's answer could not be read",
                 }
             ),
         }
@@ -262,20 +272,32 @@ impl PageSync {
         let connections = pages::connections(&self.db).await?;
         // Pages are read a few at a time: each waits on Graph's round trips, not on us, and
         // the rate limits are per page. Their writes still queue for the database one by one.
-        futures_util::stream::iter(connections)
-            .map(|connection| async move {
-                let (outcome, page_name) = self.sync_one(&connection, forced).await?;
-                let outcome = PageOutcome {
-                    unit_code: connection.unit_code,
-                    page_name: page_name.or(connection.page_name),
-                    outcome,
-                };
-                tracing::info!(page = %outcome, "page read");
-                Ok(outcome)
-            })
-            .buffered(PAGES_AT_ONCE)
-            .try_collect()
-            .await
+        // Unordered, so that one slow page does not hold the others back; sorted back after.
+        let mut outcomes: Vec<(usize, PageOutcome)> = futures_util::stream::iter(
+            connections.into_iter().enumerate(),
+        )
+        .map(|(index, connection)| async move {
+            // A database error on one page is that page's outcome: the others are still read.
+            let (outcome, page_name) = match self.sync_one(&connection, forced).await {
+                Ok(read) => read,
+                Err(error) => {
+                    tracing::error!(unit = %connection.unit_code, %error, "storing a page read failed");
+                    (Outcome::StoreFailed(error.to_string()), None)
+                }
+            };
+            let outcome = PageOutcome {
+                unit_code: connection.unit_code,
+                page_name: page_name.or(connection.page_name),
+                outcome,
+            };
+            tracing::info!(page = %outcome, "page read");
+            (index, outcome)
+        })
+        .buffer_unordered(PAGES_AT_ONCE)
+        .collect()
+        .await;
+        outcomes.sort_by_key(|(index, _)| *index);
+        Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
     }
 
     async fn token(&self, connection: &Connection) -> Result<Option<Secret>, StoreError> {
@@ -305,19 +327,25 @@ impl PageSync {
         let Some(token) = self.token(connection).await? else {
             return Ok((Outcome::NoToken, None));
         };
-        let read_from = connection
-            .synced_from
-            .map(|t| t - OVERLAP_MS)
-            .unwrap_or_else(|| self.year_start(started_at));
         let read = async {
             let page = self.reader.page(&token).await?;
+            // A token that now opens another page (the Messenger token replaced, say) starts
+            // that page from the year's beginning; what was measured of the old one goes.
+            let changed = connection
+                .page_id
+                .as_deref()
+                .is_some_and(|old| old != page.id);
+            let read_from = match connection.synced_from {
+                Some(synced_from) if !changed => synced_from - OVERLAP_MS,
+                _ => self.year_start(started_at),
+            };
             let posts = self.reader.posts_since(&token, &page.id, read_from).await?;
-            Ok::<_, GraphError>((page, posts))
+            Ok::<_, GraphError>((page, posts, read_from, changed))
         };
         match read.await {
-            Ok((page, posts)) => {
+            Ok((page, posts, read_from, changed)) => {
                 let outcome = self
-                    .store_read(connection, &page, &posts, read_from, started_at)
+                    .store_read(connection, &page, &posts, read_from, started_at, changed)
                     .await?;
                 Ok((outcome, page.name))
             }
@@ -346,6 +374,7 @@ impl PageSync {
         posts: &[FeedPost],
         read_from: i64,
         started_at: i64,
+        page_changed: bool,
     ) -> Result<Outcome, StoreError> {
         let rows: Vec<NewFeedPost> = posts
             .iter()
@@ -355,6 +384,12 @@ impl PageSync {
         let now = self.clock.now_ms();
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
+        if let Some(unit) = pages::page_taken_by(&mut tx, &page.id, connection.unit_id).await? {
+            return Ok(Outcome::PageTaken(unit));
+        }
+        if page_changed {
+            pages::forget_measured(&mut tx, connection.unit_id).await?;
+        }
         let stored = pages::store_posts(&mut tx, connection.unit_id, &rows, now).await?;
         if let Some(followers) = page.followers {
             let day = self.local_date(now).to_string();
@@ -389,11 +424,9 @@ impl PageSync {
             return Some(Skip::ReadToday);
         }
         match connection.error_kind {
-            Some(kind @ (PageErrorKind::Token | PageErrorKind::Permission))
-                if on_today(connection.last_attempt_at) =>
-            {
-                Some(Skip::NeedsPerson(kind))
-            }
+            Some(
+                kind @ (PageErrorKind::Token | PageErrorKind::Permission | PageErrorKind::Other),
+            ) if on_today(connection.last_attempt_at) => Some(Skip::NeedsPerson(kind)),
             _ => None,
         }
     }
@@ -405,12 +438,13 @@ impl PageSync {
             .date()
     }
 
-    /// The first read of a page starts on 1 January: the yearly targets count from there.
+    /// The first read of a page starts on the Monday of the year's week 1: the yearly targets
+    /// count from there.
     fn year_start(&self, now: i64) -> i64 {
-        let date = self.local_date(now);
-        jiff::civil::Date::new(date.year(), 1, 1)
+        let year = IsoWeek::containing(self.local_date(now)).year();
+        IsoWeek::year_start(year)
+            .to_zoned(self.time_zone.clone())
             .ok()
-            .and_then(|d| d.to_zoned(self.time_zone.clone()).ok())
             .map(|z| z.timestamp().as_millisecond())
             .unwrap_or(0)
     }

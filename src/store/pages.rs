@@ -117,13 +117,7 @@ pub enum Connected {
 pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<Connected> {
     let _writing = db.write_lock().await;
     let mut tx = db.begin_write().await?;
-    let taken: Option<String> = sqlx::query_scalar(
-        "SELECT u.code FROM page_connections c JOIN units u ON u.id = c.unit_id          WHERE c.page_id = $1 AND c.unit_id <> $2 AND u.status = 'active' LIMIT 1",
-    )
-    .bind(new.page_id)
-    .bind(new.unit_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let taken = page_taken_by(&mut tx, new.page_id, new.unit_id).await?;
     if let Some(code) = taken {
         return Ok(Connected::PageTaken(code));
     }
@@ -171,9 +165,21 @@ pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<Connec
     Ok(Connected::Connected)
 }
 
+/// The code of another active unit the page is connected to, if any.
+pub async fn page_taken_by(tx: &mut Tx, page_id: &str, unit_id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.code FROM page_connections c JOIN units u ON u.id = c.unit_id \
+         WHERE c.page_id = $1 AND c.unit_id <> $2 AND u.status = 'active' LIMIT 1",
+    )
+    .bind(page_id)
+    .bind(unit_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
 /// Forgets what was measured of a unit's page: its posts, their credits (a credit a link
 /// earned goes back to the week the link was received) and its follower counts.
-async fn forget_measured(tx: &mut Tx, unit_id: i64) -> Result<()> {
+pub async fn forget_measured(tx: &mut Tx, unit_id: i64) -> Result<()> {
     for sql in [
         "DELETE FROM unit_page_posts WHERE unit_id = $1 AND feed_post_id IS NOT NULL \
          AND submission_id IS NULL",
@@ -353,7 +359,9 @@ pub struct Read<'a> {
 pub async fn record_read(tx: &mut Tx, read: Read<'_>, now: i64) -> Result<()> {
     sqlx::query(
         "UPDATE page_connections SET page_id = $1, page_name = COALESCE($2, page_name), \
-         covered_from = COALESCE(covered_from, $3), synced_from = $4, last_synced_at = $5, \
+         covered_from = CASE WHEN page_id IS NULL OR page_id = $1 \
+           THEN COALESCE(covered_from, $3) ELSE $3 END, \
+         synced_from = $4, last_synced_at = $5, \
          last_attempt_at = $5, error_kind = NULL, last_error = NULL, failures = 0, \
          retry_at = NULL WHERE unit_id = $6",
     )

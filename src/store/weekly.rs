@@ -546,8 +546,9 @@ pub type EvidenceTuple = (
     Option<String>,
 );
 
-/// Every counted link of the range with who sent it, and the measured page posts nobody sent
-/// (sender empty, `page_check` = `measured`): a connected unit's page posts are evidenced too.
+/// Every counted link of the range with who sent it, and the measured page posts whose week
+/// no sent link evidences (nobody sent it, or the link came in another week: the post counts
+/// in the week it was published), with no sender and `page_check` = `measured`.
 fn evidence_query(range: &Range, scope: &Units, select: &str, order: bool) -> Query {
     let mut query = Query::default();
     let weeks = query.list(week_binds(&range.weeks));
@@ -574,7 +575,9 @@ fn evidence_query(range: &Range, scope: &Units, select: &str, order: bool) -> Qu
          pp.unit_id, pp.unit_id, NULL, 'measured' \
          FROM unit_page_posts pp JOIN page_feed_posts f ON f.id = pp.feed_post_id \
          JOIN units u ON u.id = pp.unit_id \
-         WHERE pp.submission_id IS NULL AND pp.week IN ({measured_weeks}){measured_condition}\
+         WHERE pp.week IN ({measured_weeks}){measured_condition} AND (pp.submission_id IS NULL \
+         OR NOT EXISTS (SELECT 1 FROM submissions s2 WHERE s2.id = pp.submission_id \
+           AND s2.status = 'counted' AND s2.week = pp.week))\
          ) e{order}"
     );
     query

@@ -60,7 +60,7 @@ fn evidence_row(
         kind.push_str(" (trang web không phản hồi khi kiểm tra)");
     }
     if page_check.as_deref() == Some("measured") {
-        kind.push_str(" (đo từ trang, không ai gửi link)");
+        kind.push_str(" (đo từ trang, không có link gửi trong tuần)");
     }
     crate::reports::EvidenceRow {
         unit_code,

@@ -146,10 +146,10 @@ impl Period {
         let weeks = self.weeks();
         let first = weeks.first().map(|w| w.monday()).unwrap_or(self.first_day);
         let last = weeks.last().map(|w| w.sunday()).unwrap_or(self.last_day);
-        // The yearly targets' year is the last week's ISO year (its Thursday's): the week of
-        // 28 December 2026 to 3 January 2027 closes 2026, it does not open 2027.
+        // The yearly targets' year is the last week's ISO year, from the Monday of its week 1:
+        // the week of 28 December 2026 to 3 January 2027 closes 2026, it does not open 2027.
         let year = weeks.last().map_or(last.year(), |w| w.year());
-        let year_start = Date::new(year, 1, 1).unwrap_or(first);
+        let year_start = IsoWeek::year_start(year);
         Range {
             from_ms: start(first),
             to_ms: start(last.tomorrow().unwrap_or(last)),
@@ -173,18 +173,19 @@ mod tests {
                 .to_zoned(tz.clone())
                 .date()
         };
-        // 2026-W53 runs from 28 December 2026 to 3 January 2027.
+        // 2026-W53 runs from 28 December 2026 to 3 January 2027; 2026-W01 began on Monday
+        // 29 December 2025, 2027-W01 begins on 4 January 2027.
         assert_eq!(
             year_start(Period::week("2026-W53".parse().unwrap())),
-            jiff::civil::date(2026, 1, 1)
+            jiff::civil::date(2025, 12, 29)
         );
         assert_eq!(
             year_start(Period::month("2026-12").unwrap()),
-            jiff::civil::date(2026, 1, 1)
+            jiff::civil::date(2025, 12, 29)
         );
         assert_eq!(
             year_start(Period::week("2027-W01".parse().unwrap())),
-            jiff::civil::date(2027, 1, 1)
+            jiff::civil::date(2027, 1, 4)
         );
     }
 

@@ -34,13 +34,13 @@ fn week_of(ms: i64) -> IsoWeek {
     )
 }
 
-/// 1 January of this year, 00:00 in Vietnam.
+/// The start of this year's yearly targets, 00:00 in Vietnam: the Monday of its ISO week 1.
 fn year_start(now: i64) -> i64 {
     let today = jiff::Timestamp::from_millisecond(now)
         .unwrap()
         .to_zoned(zone())
         .date();
-    jiff::civil::date(today.year(), 1, 1)
+    IsoWeek::year_start(IsoWeek::containing(today).year())
         .to_zoned(zone())
         .unwrap()
         .timestamp()
@@ -76,7 +76,7 @@ async fn two_pages_of_posts_with_a_share_count_in_their_weeks_and_the_next_read_
     let (w, clock) = world().await;
     let now = clock.now_ms();
     let start = year_start(now);
-    // 120 posts this year, every two days back from now (or on 1 January early in a year),
+    // 120 posts this year, every two days back from now (or at the year's start early in one),
     // one of them a share of another page's post; one post of last year, before the reads start.
     let mut posts: Vec<FakePagePost> = (0..120)
         .map(|i| {
