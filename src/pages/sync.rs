@@ -384,7 +384,7 @@ impl PageSync {
         let now = self.clock.now_ms();
         let _writing = self.db.write_lock().await;
         let mut tx = self.db.begin_write().await?;
-        if let Some(unit) = pages::page_taken_by(&mut tx, &page.id, connection.unit_id).await? {
+        if let Some(unit) = pages::claim_page(&mut tx, &page.id, connection.unit_id).await? {
             return Ok(Outcome::PageTaken(unit));
         }
         if page_changed {

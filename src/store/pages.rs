@@ -117,7 +117,7 @@ pub enum Connected {
 pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<Connected> {
     let _writing = db.write_lock().await;
     let mut tx = db.begin_write().await?;
-    let taken = page_taken_by(&mut tx, new.page_id, new.unit_id).await?;
+    let taken = claim_page(&mut tx, new.page_id, new.unit_id).await?;
     if let Some(code) = taken {
         return Ok(Connected::PageTaken(code));
     }
@@ -165,16 +165,28 @@ pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<Connec
     Ok(Connected::Connected)
 }
 
-/// The code of another active unit the page is connected to, if any.
-pub async fn page_taken_by(tx: &mut Tx, page_id: &str, unit_id: i64) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
+/// Claims a page for a unit: the code of another active unit it is connected to, if any;
+/// else the page is released from inactive units' connections (one page, one connection: a
+/// unique index holds it, so that two connects at once on PostgreSQL cannot both win).
+pub async fn claim_page(tx: &mut Tx, page_id: &str, unit_id: i64) -> Result<Option<String>> {
+    let taken: Option<String> = sqlx::query_scalar(
         "SELECT u.code FROM page_connections c JOIN units u ON u.id = c.unit_id \
          WHERE c.page_id = $1 AND c.unit_id <> $2 AND u.status = 'active' LIMIT 1",
     )
     .bind(page_id)
     .bind(unit_id)
     .fetch_optional(&mut **tx)
-    .await?)
+    .await?;
+    if taken.is_none() {
+        sqlx::query(
+            "UPDATE page_connections SET page_id = NULL WHERE page_id = $1 AND unit_id <> $2",
+        )
+        .bind(page_id)
+        .bind(unit_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(taken)
 }
 
 /// Forgets what was measured of a unit's page: its posts, their credits (a credit a link

@@ -533,6 +533,17 @@ async fn a_unit_connected_with_its_own_token_is_credited_without_anyone_sending_
         "its token is not stored"
     );
     assert_eq!(unit_week(&w, week, "TH-LG-02").await.page_posts, 0);
+    // The database holds it too (two connects at once on PostgreSQL): one page, one connection.
+    let duplicate = sqlx::query(&format!(
+        "UPDATE page_connections SET page_id = '{SCHOOL_PAGE_ID}' \
+         WHERE unit_id = (SELECT id FROM units WHERE code = 'SO')"
+    ))
+    .execute(w.app.state.db.pool())
+    .await;
+    assert!(
+        duplicate.is_err(),
+        "a second connection of the page is refused"
+    );
 }
 
 #[tokio::test]
