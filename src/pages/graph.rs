@@ -74,48 +74,9 @@ pub enum GraphError {
     Unexpected(String),
 }
 
-impl GraphError {
-    /// The same error with `token` blanked out of Graph's message: some of Graph's messages
-    /// quote the token they refuse ("Malformed access token EAA…"), and these messages go to
-    /// logs, `/readyz` and the CLI.
-    pub fn redacting(self, token: &str) -> Self {
-        let clean = |text: String| {
-            if token.len() >= 8 && text.contains(token) {
-                text.replace(token, "[redacted]")
-            } else {
-                text
-            }
-        };
-        match self {
-            Self::TokenInvalid { code, message } => Self::TokenInvalid {
-                code,
-                message: clean(message),
-            },
-            Self::MissingPermission {
-                permission,
-                code,
-                message,
-            } => Self::MissingPermission {
-                permission,
-                code,
-                message: clean(message),
-            },
-            Self::RateLimited {
-                code,
-                message,
-                retry_after,
-            } => Self::RateLimited {
-                code,
-                message: clean(message),
-                retry_after,
-            },
-            Self::Unavailable(message) => Self::Unavailable(clean(message)),
-            Self::Unexpected(message) => Self::Unexpected(clean(message)),
-        }
-    }
-}
-
-/// `body` with every occurrence of `token` blanked.
+/// `body` with every occurrence of `token` blanked: some of Graph's messages quote the token
+/// they refuse ("Malformed access token EAA…"), and every error message Lantoa keeps comes
+/// from the body, into logs, `/readyz` and the CLI.
 fn redact_value(body: Value, token: &str) -> Value {
     let text = body.to_string();
     if token.len() < 8 || !text.contains(token) {
@@ -387,8 +348,7 @@ impl GraphReader {
                 // Blank the token before the message is cut to length, or a cut token would
                 // keep its first characters.
                 let body = body.map(|body| redact_value(body, token.expose()));
-                Err(classify(status, body.as_ref(), usage.as_deref(), needed)
-                    .redacting(token.expose()))
+                Err(classify(status, body.as_ref(), usage.as_deref(), needed))
             }
         }
     }
@@ -544,17 +504,18 @@ mod tests {
         let token = "EAAGlongsecrettoken0123456789";
         let long =
             json!({"error": {"code": 190, "message": format!("{}{token}", "x".repeat(290))}});
-        let cut =
-            classify(400, Some(&redact_value(long, token)), None, READ_PERMISSION).redacting(token);
+        let cut = classify(400, Some(&redact_value(long, token)), None, READ_PERMISSION);
         assert!(!cut.to_string().contains("EAAGlong"), "{cut}");
         // A message quoting the token loses it.
         let quoted = classify(
             400,
-            Some(&error(190, "Malformed access token EAAGsecrettoken123")),
+            Some(&redact_value(
+                error(190, "Malformed access token EAAGsecrettoken123"),
+                "EAAGsecrettoken123",
+            )),
             None,
             READ_PERMISSION,
-        )
-        .redacting("EAAGsecrettoken123");
+        );
         assert!(
             !quoted.to_string().contains("EAAGsecrettoken123")
                 && quoted.to_string().contains("[redacted]"),

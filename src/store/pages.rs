@@ -141,19 +141,14 @@ pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<Connec
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let same_page = "page_connections.page_id = excluded.page_id";
-    sqlx::query(&format!(
+    sqlx::query(
         "INSERT INTO page_connections (unit_id, token_key, page_id, page_name, connected_at) \
          VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (unit_id) DO UPDATE SET token_key = excluded.token_key, \
          page_name = excluded.page_name, connected_at = excluded.connected_at, \
-         synced_from = CASE WHEN {same_page} THEN page_connections.synced_from ELSE NULL END, \
-         covered_from = CASE WHEN {same_page} THEN page_connections.covered_from ELSE NULL END, \
-         last_synced_at = CASE WHEN {same_page} THEN page_connections.last_synced_at \
-           ELSE NULL END, \
          page_id = excluded.page_id, error_kind = NULL, last_error = NULL, failures = 0, \
-         retry_at = NULL"
-    ))
+         retry_at = NULL",
+    )
     .bind(new.unit_id)
     .bind(new.token_key)
     .bind(new.page_id)
@@ -190,7 +185,8 @@ pub async fn claim_page(tx: &mut Tx, page_id: &str, unit_id: i64) -> Result<Opti
 }
 
 /// Forgets what was measured of a unit's page: its posts, their credits (a credit a link
-/// earned goes back to the week the link was received) and its follower counts.
+/// earned goes back to the week the link was received), its follower counts, and where its
+/// reads were, so that the next read starts from the year's beginning.
 pub async fn forget_measured(tx: &mut Tx, unit_id: i64) -> Result<()> {
     for sql in [
         "DELETE FROM unit_page_posts WHERE unit_id = $1 AND feed_post_id IS NOT NULL \
@@ -202,6 +198,8 @@ pub async fn forget_measured(tx: &mut Tx, unit_id: i64) -> Result<()> {
          WHERE unit_id = $1 AND feed_post_id IS NOT NULL",
         "DELETE FROM page_feed_posts WHERE unit_id = $1",
         "DELETE FROM page_follower_counts WHERE unit_id = $1",
+        "UPDATE page_connections SET synced_from = NULL, covered_from = NULL, \
+         last_synced_at = NULL WHERE unit_id = $1",
     ] {
         sqlx::query(sql).bind(unit_id).execute(&mut **tx).await?;
     }
@@ -371,9 +369,7 @@ pub struct Read<'a> {
 pub async fn record_read(tx: &mut Tx, read: Read<'_>, now: i64) -> Result<()> {
     sqlx::query(
         "UPDATE page_connections SET page_id = $1, page_name = COALESCE($2, page_name), \
-         covered_from = CASE WHEN page_id IS NULL OR page_id = $1 \
-           THEN COALESCE(covered_from, $3) ELSE $3 END, \
-         synced_from = $4, last_synced_at = $5, \
+         covered_from = COALESCE(covered_from, $3), synced_from = $4, last_synced_at = $5, \
          last_attempt_at = $5, error_kind = NULL, last_error = NULL, failures = 0, \
          retry_at = NULL WHERE unit_id = $6",
     )
