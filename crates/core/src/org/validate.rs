@@ -1,0 +1,535 @@
+//! Turns a [`Table`] into unit or staff records, or into every problem it has.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::{Issue, Role, Row, Table, UnitKind};
+
+pub const UNIT_COLUMNS: [&str; 6] = [
+    "code",
+    "name",
+    "kind",
+    "parent_code",
+    "page_urls",
+    "weekly_quota",
+];
+pub const STAFF_COLUMNS: [&str; 5] = ["code", "full_name", "unit_code", "role", "phone"];
+
+/// Where each expected column sits in the file's header.
+struct Columns<'a> {
+    table: &'a Table,
+    positions: HashMap<&'static str, usize>,
+}
+
+impl<'a> Columns<'a> {
+    fn new(table: &'a Table, expected: &[&'static str]) -> Result<Self, Vec<Issue>> {
+        let mut issues = Vec::new();
+        let mut positions = HashMap::new();
+        for (index, name) in table.header.iter().enumerate() {
+            match expected.iter().find(|wanted| **wanted == name.as_str()) {
+                Some(wanted) if positions.contains_key(wanted) => issues.push(Issue {
+                    column: Some((index + 1, name.clone())),
+                    ..Issue::at_line(&table.file, 1, "this column appears twice in the header")
+                }),
+                Some(wanted) => {
+                    positions.insert(*wanted, index);
+                }
+                None => issues.push(Issue {
+                    column: Some((index + 1, name.clone())),
+                    ..Issue::at_line(
+                        &table.file,
+                        1,
+                        format!("unknown column (expected: {})", expected.join(",")),
+                    )
+                }),
+            }
+        }
+        for wanted in expected {
+            if !positions.contains_key(wanted) {
+                issues.push(Issue::at_line(
+                    &table.file,
+                    1,
+                    format!(
+                        "the header has no `{wanted}` column (expected: {})",
+                        expected.join(",")
+                    ),
+                ));
+            }
+        }
+        if issues.is_empty() {
+            Ok(Self { table, positions })
+        } else {
+            Err(issues)
+        }
+    }
+
+    fn get<'r>(&self, row: &'r Row, column: &str) -> &'r str {
+        row.cells
+            .get(self.positions[column])
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    fn issue(&self, row: &Row, column: &str, reason: impl Into<String>) -> Issue {
+        let index = self.positions[column];
+        Issue {
+            column: Some((index + 1, column.to_string())),
+            ..Issue::at_line(&self.table.file, row.line, reason)
+        }
+    }
+
+    /// The cell as `parse` reads it, or `None` with its problem added to `issues`.
+    fn parsed<T>(
+        &self,
+        row: &Row,
+        column: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+        issues: &mut Vec<Issue>,
+    ) -> Option<T> {
+        parse(self.get(row, column))
+            .map_err(|reason| issues.push(self.issue(row, column, reason)))
+            .ok()
+    }
+
+    /// Like [`Self::parsed`], but an empty cell is `None` without a problem.
+    fn parsed_if_given<T>(
+        &self,
+        row: &Row,
+        column: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+        issues: &mut Vec<Issue>,
+    ) -> Option<T> {
+        if self.get(row, column).is_empty() {
+            None
+        } else {
+            self.parsed(row, column, parse, issues)
+        }
+    }
+
+    /// A cell naming one of a few things that `parse` knows and `what` describes.
+    fn choice<T>(
+        &self,
+        row: &Row,
+        column: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        what: &str,
+        issues: &mut Vec<Issue>,
+    ) -> Option<T> {
+        let parse = |text: &str| parse(text).ok_or_else(|| format!("`{text}` is not {what}"));
+        self.parsed(row, column, parse, issues)
+    }
+
+    /// The row's `code`, or `None` when it is not a code. A code an earlier row already has
+    /// is a problem too; `first_line` remembers where each code was first seen.
+    fn unique_code(
+        &self,
+        row: &Row,
+        first_line: &mut HashMap<String, u64>,
+        issues: &mut Vec<Issue>,
+    ) -> Option<String> {
+        let code = self.parsed(row, "code", parse_code, issues)?;
+        if let Some(line) = first_line.insert(code.clone(), row.line) {
+            issues.push(self.issue(
+                row,
+                "code",
+                format!("duplicate code `{code}` (also on line {line})"),
+            ));
+        }
+        Some(code)
+    }
+
+    /// A name cell, which must not be empty.
+    fn name<'r>(&self, row: &'r Row, column: &str, issues: &mut Vec<Issue>) -> &'r str {
+        let name = self.get(row, column);
+        if name.is_empty() {
+            issues.push(self.issue(row, column, "the name is empty"));
+        }
+        name
+    }
+
+    fn check_width(&self, row: &Row, issues: &mut Vec<Issue>) {
+        let extra = row.cells.iter().skip(self.table.header.len());
+        if extra.clone().any(|cell| !cell.is_empty()) {
+            issues.push(Issue::at_line(
+                &self.table.file,
+                row.line,
+                format!(
+                    "{} fields but the header has {} (an unquoted comma inside a name?)",
+                    row.cells.len(),
+                    self.table.header.len()
+                ),
+            ));
+        }
+    }
+}
+
+/// Codes are what people type to the bot: ASCII letters, digits, `-`, `_`, `.`; stored upper-case.
+fn parse_code(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("the code is empty".to_string());
+    }
+    let valid = text.len() <= 32
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        return Err(format!(
+            "`{text}` is not a code: use up to 32 letters A–Z, digits, `-`, `_` or `.` (no spaces or diacritics)"
+        ));
+    }
+    Ok(text.to_ascii_uppercase())
+}
+
+pub fn parse_units(table: &Table) -> Result<Vec<UnitRecord>, Vec<Issue>> {
+    let columns = Columns::new(table, &UNIT_COLUMNS)?;
+    let mut issues = Vec::new();
+    let mut records = Vec::new();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+
+    for row in &table.rows {
+        columns.check_width(row, &mut issues);
+        let before = issues.len();
+        let code = columns.unique_code(row, &mut first_line, &mut issues);
+        let name = columns.name(row, "name", &mut issues);
+        let kind = columns.choice(
+            row,
+            "kind",
+            UnitKind::parse,
+            "a unit kind (so, phong or truong)",
+            &mut issues,
+        );
+        let parent_code = columns.parsed_if_given(row, "parent_code", parse_code, &mut issues);
+        let page_urls: Vec<String> = columns
+            .get(row, "page_urls")
+            .split(';')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(str::to_string)
+            .collect();
+        for url in &page_urls {
+            if !looks_like_web_address(url) {
+                issues.push(columns.issue(
+                    row,
+                    "page_urls",
+                    format!("`{url}` is not a web address (separate several with `;`)"),
+                ));
+            }
+        }
+        let weekly_quota = columns.parsed_if_given(
+            row,
+            "weekly_quota",
+            |text| match text.parse::<u32>() {
+                Ok(quota) if quota <= 100 => Ok(quota),
+                _ => Err(format!("`{text}` is not a whole number from 0 to 100 (leave it empty for the kind's default)")),
+            },
+            &mut issues,
+        );
+        if issues.len() == before
+            && let (Some(code), Some(kind)) = (code, kind)
+        {
+            records.push(UnitRecord {
+                line: row.line,
+                code,
+                name: name.to_string(),
+                kind,
+                parent_code,
+                page_urls,
+                weekly_quota,
+            });
+        }
+    }
+
+    check_tree(table, &columns, &records, &mut issues);
+    if issues.is_empty() {
+        Ok(records)
+    } else {
+        issues.sort_by_key(|issue| issue.line);
+        Err(issues)
+    }
+}
+
+fn looks_like_web_address(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    host.contains('.') && !host.contains(char::is_whitespace) && !url.contains(char::is_whitespace)
+}
+
+/// Parents exist, levels fit (so at the top, phong under so, truong under phong or so), no cycles.
+fn check_tree(table: &Table, columns: &Columns, records: &[UnitRecord], issues: &mut Vec<Issue>) {
+    let by_code: HashMap<&str, &UnitRecord> = records
+        .iter()
+        .map(|unit| (unit.code.as_str(), unit))
+        .collect();
+    let row_of = |unit: &UnitRecord| Row {
+        line: unit.line,
+        cells: Vec::new(),
+    };
+    for unit in records {
+        let row = row_of(unit);
+        match (&unit.parent_code, unit.kind) {
+            (None, UnitKind::So) => {}
+            (None, kind) => issues.push(columns.issue(
+                &row,
+                "parent_code",
+                format!("a `{}` unit needs a parent_code", kind.as_str()),
+            )),
+            (Some(_), UnitKind::So) => issues.push(columns.issue(
+                &row,
+                "parent_code",
+                "a `so` unit is the top of the tree and has no parent",
+            )),
+            (Some(parent_code), kind) => match by_code.get(parent_code.as_str()) {
+                None => issues.push(columns.issue(
+                    &row,
+                    "parent_code",
+                    format!("parent `{parent_code}` is not a unit in {}", table.file),
+                )),
+                Some(parent) => {
+                    let fits = match kind {
+                        UnitKind::Phong => parent.kind == UnitKind::So,
+                        _ => matches!(parent.kind, UnitKind::So | UnitKind::Phong),
+                    };
+                    if !fits {
+                        let allowed = if kind == UnitKind::Phong {
+                            "so"
+                        } else {
+                            "phong or so"
+                        };
+                        issues.push(columns.issue(
+                            &row,
+                            "parent_code",
+                            format!(
+                                "a `{}` unit hangs under a {allowed} unit, but `{parent_code}` is `{}`",
+                                kind.as_str(),
+                                parent.kind.as_str()
+                            ),
+                        ));
+                    }
+                }
+            },
+        }
+    }
+
+    // Follow each parent chain; a chain that comes back to where it started is a cycle.
+    let mut reported: HashSet<BTreeSet<&str>> = HashSet::new();
+    for unit in records {
+        let mut path = vec![unit.code.as_str()];
+        let mut current = unit;
+        while let Some(parent) = current
+            .parent_code
+            .as_deref()
+            .and_then(|code| by_code.get(code))
+        {
+            if parent.code == unit.code {
+                let members: BTreeSet<&str> = path.iter().copied().collect();
+                if reported.insert(members) {
+                    path.push(unit.code.as_str());
+                    issues.push(columns.issue(
+                        &row_of(unit),
+                        "parent_code",
+                        format!("the units form a cycle: {}", path.join(" → ")),
+                    ));
+                }
+                break;
+            }
+            if path.contains(&parent.code.as_str()) || path.len() > records.len() {
+                break; // a cycle further up, reported from one of its own members
+            }
+            path.push(parent.code.as_str());
+            current = parent;
+        }
+    }
+}
+
+/// `unit_codes` are the active units the roster may refer to.
+pub fn parse_staff(
+    table: &Table,
+    unit_codes: &HashSet<String>,
+) -> Result<Vec<StaffRecord>, Vec<Issue>> {
+    let columns = Columns::new(table, &STAFF_COLUMNS)?;
+    let mut issues = Vec::new();
+    let mut records = Vec::with_capacity(table.rows.len());
+    let mut first_line: HashMap<String, u64> = HashMap::with_capacity(table.rows.len());
+
+    for row in &table.rows {
+        columns.check_width(row, &mut issues);
+        let before = issues.len();
+        let code = columns.unique_code(row, &mut first_line, &mut issues);
+        let full_name = columns.name(row, "full_name", &mut issues);
+        let unit_code = columns.parsed(row, "unit_code", parse_code, &mut issues);
+        if let Some(unit_code) = &unit_code
+            && !unit_codes.contains(unit_code)
+        {
+            issues.push(columns.issue(
+                row,
+                "unit_code",
+                format!("unit `{unit_code}` is not in the imported units (import units first)"),
+            ));
+        }
+        let role = columns.choice(
+            row,
+            "role",
+            Role::parse,
+            "a role (member, head or admin)",
+            &mut issues,
+        );
+        let phone = columns.parsed_if_given(row, "phone", normalize_phone, &mut issues);
+        if issues.len() == before
+            && let (Some(code), Some(unit_code), Some(role)) = (code, unit_code, role)
+        {
+            records.push(StaffRecord {
+                line: row.line,
+                code,
+                full_name: full_name.to_string(),
+                unit_code,
+                role,
+                phone,
+            });
+        }
+    }
+    if issues.is_empty() {
+        Ok(records)
+    } else {
+        Err(issues)
+    }
+}
+
+/// A Vietnamese phone number in the international form without `+`: `84` and 9–10 digits.
+/// Accepts `0912 345 678`, `+84 912.345.678`, `0084…`, and a mobile number whose leading
+/// zero a spreadsheet dropped (`912345678`).
+pub fn normalize_phone(text: &str) -> Result<String, String> {
+    let problem =
+        || format!("`{text}` is not a Vietnamese phone number (like 0912345678 or +84912345678)");
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')' | '\u{a0}'))
+        .collect();
+    let digits = compact
+        .strip_prefix('+')
+        .or_else(|| compact.strip_prefix("00"))
+        .map(|international| international.to_string());
+    if !compact
+        .trim_start_matches('+')
+        .chars()
+        .all(|c| c.is_ascii_digit())
+    {
+        return Err(problem());
+    }
+    let national = match digits {
+        Some(international) => international
+            .strip_prefix("84")
+            .ok_or_else(problem)?
+            .to_string(),
+        None if compact.starts_with('0') => compact[1..].to_string(),
+        None if compact.starts_with("84") && matches!(compact.len(), 11 | 12) => {
+            compact[2..].to_string()
+        }
+        None if compact.len() == 9 => compact.clone(),
+        None => return Err(problem()),
+    };
+    if !matches!(national.len(), 9 | 10) || national.starts_with('0') {
+        return Err(problem());
+    }
+    Ok(format!("84{national}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(csv: &str) -> Table {
+        Table::from_csv_bytes("units.csv".into(), csv.as_bytes()).unwrap()
+    }
+
+    const HEADER: &str = "code,name,kind,parent_code,page_urls,weekly_quota\n";
+
+    #[test]
+    fn phones_are_normalized_to_84() {
+        for (input, expected) in [
+            ("0912345678", "84912345678"),
+            ("+84 912 345 678", "84912345678"),
+            ("84987654321", "84987654321"),
+            ("091.234.5678", "84912345678"),
+            ("0084912345678", "84912345678"),
+            ("912345678", "84912345678"),
+            ("(0236) 3822 123", "842363822123"),
+        ] {
+            assert_eq!(normalize_phone(input).as_deref(), Ok(expected), "{input}");
+        }
+        for bad in [
+            "12345",
+            "+1 415 555 0100",
+            "09123abc78",
+            "0012345",
+            "091234567890",
+        ] {
+            assert!(normalize_phone(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn a_valid_tree_parses() {
+        let units = parse_units(&table(&format!(
+            "{HEADER}so,Sở,so,,https://facebook.com/so,\nP1,Phòng 1,phong,SO,,\nT1,Trường 1,truong,p1,a.edu.vn; fb.com/t1 ,2\n"
+        )))
+        .unwrap();
+        assert_eq!(units.len(), 3);
+        assert_eq!(units[0].code, "SO");
+        assert_eq!(units[2].parent_code.as_deref(), Some("P1"));
+        assert_eq!(units[2].page_urls, ["a.edu.vn", "fb.com/t1"]);
+        assert_eq!(units[2].weekly_quota, Some(2));
+    }
+
+    #[test]
+    fn level_rules_are_enforced() {
+        let issues = parse_units(&table(&format!(
+            "{HEADER}SO,Sở,so,,,\nP1,Phòng,phong,,,\nT1,Trường,truong,T2,,\nT2,Trường 2,truong,SO,,\nP2,Phòng 2,phong,T2,,\nS2,Sở 2,so,SO,,\n"
+        )))
+        .unwrap_err();
+        let reasons: Vec<String> = issues.iter().map(ToString::to_string).collect();
+        assert_eq!(issues.len(), 4, "{reasons:#?}");
+        assert!(reasons[0].starts_with("units.csv:3:4 (parent_code): a `phong` unit needs"));
+        assert!(reasons[1].contains("`T2` is `truong`"));
+        assert!(reasons[2].contains("`T2` is `truong`"));
+        assert!(reasons[3].contains("has no parent"));
+    }
+
+    #[test]
+    fn cycles_are_reported_once() {
+        let issues = parse_units(&table(&format!(
+            "{HEADER}SO,Sở,so,,,\nA,A,phong,B,,\nB,B,phong,A,,\n"
+        )))
+        .unwrap_err();
+        let cycles: Vec<_> = issues
+            .iter()
+            .filter(|i| i.reason.contains("cycle"))
+            .collect();
+        assert_eq!(cycles.len(), 1, "{issues:#?}");
+        assert!(cycles[0].reason.contains("A → B → A"));
+    }
+
+    #[test]
+    fn bad_cells_are_located() {
+        let issues = parse_units(&table(&format!(
+            "{HEADER}SO,Sở,so,,,\nT 1,,school,SO,not a url,many\n"
+        )))
+        .unwrap_err();
+        let columns: Vec<usize> = issues
+            .iter()
+            .map(|i| i.column.as_ref().unwrap().0)
+            .collect();
+        assert_eq!(columns, [1, 2, 3, 5, 6]);
+        assert!(issues.iter().all(|i| i.line == 3));
+    }
+
+    #[test]
+    fn header_must_match() {
+        let issues =
+            parse_units(&table("code,name,kind,parent,page_urls,weekly_quota\n")).unwrap_err();
+        assert_eq!(issues.len(), 2);
+        assert!(issues[0].reason.starts_with("unknown column"));
+        assert!(issues[1].reason.contains("no `parent_code` column"));
+    }
+}
