@@ -384,7 +384,7 @@ mod tests {
 
     #[test]
     fn the_example_settings_file_is_valid() {
-        let text = include_str!("../../deploy/lantoa.toml");
+        let text = include_str!("../../../deploy/lantoa.toml");
         let settings = Settings::from_toml("deploy/lantoa.toml", text).unwrap();
         assert_eq!(settings.quota, Quotas::default());
         assert_eq!(settings.schedule, Schedule::default());

@@ -9,10 +9,7 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 
 use super::{ConfigError, DEFAULT_TIME_ZONE};
-use crate::calendar::{IsoWeek, WeekRange};
-use crate::identity::invites::ChatLinks;
-use crate::identity::throttle::Limits;
-use crate::org::UnitKind;
+use lantoa_domain::{IsoWeek, UnitKind, WeekRange};
 
 /// Settings that come from `lantoa.toml`; every field has a default.
 #[derive(Debug, Clone)]
@@ -254,6 +251,32 @@ fn parse_weekday(text: &str) -> Option<Weekday> {
         "sun" | "sunday" => Weekday::Sunday,
         _ => return None,
     })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The ceilings on failed registrations (`DK` with a wrong code).
+pub struct Limits {
+    /// Failed `DK` per account in a sliding hour; then every `DK` is refused until the oldest
+    /// of them is an hour old.
+    pub per_account: u32,
+    /// Failed `DK` of all accounts together in a sliding hour.
+    pub global: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_account: 10,
+            global: 2_000,
+        }
+    }
+}
+
+/// Where people register: the OA's and the page's chat links, when configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChatLinks {
+    pub zalo: Option<String>,
+    pub messenger: Option<String>,
 }
 
 /// Invites and the ceilings on failed registrations.

@@ -4,12 +4,13 @@
 use super::Result;
 use sqlx::AnyConnection;
 
-use crate::channels::Platform;
+use lantoa_domain::Platform;
+use lantoa_domain::ids::{IdentityId, StaffId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
-    pub id: i64,
-    pub staff_id: Option<i64>,
+    pub id: IdentityId,
+    pub staff_id: Option<StaffId>,
     pub reachable: bool,
     /// Messages are held for this person until they write again.
     pub has_held: bool,
@@ -24,7 +25,7 @@ pub async fn ensure_identity(
 ) -> Result<Identity> {
     let select = "SELECT id, staff_id, reachable, has_held FROM identities \
                   WHERE platform = $1 AND platform_user_id = $2";
-    type Row = (i64, Option<i64>, i64, i64);
+    type Row = (IdentityId, Option<StaffId>, i64, i64);
     let found: Option<Row> = sqlx::query_as(select)
         .bind(platform.as_str())
         .bind(user_id)
@@ -89,7 +90,7 @@ pub async fn touch_identity(
         "UPDATE identities SET {set} WHERE platform = $2 AND platform_user_id = $3 \
          RETURNING id, staff_id, reachable, has_held"
     );
-    type Row = (i64, Option<i64>, i64, i64);
+    type Row = (IdentityId, Option<StaffId>, i64, i64);
     let update = || {
         sqlx::query_as::<_, Row>(&sql)
             .bind(at)
@@ -136,7 +137,7 @@ pub async fn touch_identity(
 
 pub async fn set_following(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
     following: bool,
     now: i64,
 ) -> Result<()> {
@@ -152,9 +153,9 @@ pub async fn set_following(
 }
 
 /// The person an account is linked to, if any.
-pub async fn staff_of_identity(conn: &mut AnyConnection, identity_id: i64) -> Result<Option<i64>> {
+pub async fn staff_of_identity(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<Option<StaffId>> {
     Ok(
-        sqlx::query_scalar::<_, Option<i64>>("SELECT staff_id FROM identities WHERE id = $1")
+        sqlx::query_scalar::<_, Option<StaffId>>("SELECT staff_id FROM identities WHERE id = $1")
             .bind(identity_id)
             .fetch_optional(&mut *conn)
             .await?
@@ -180,7 +181,7 @@ pub async fn event_payload(
 /// The platform and the platform's id of an account.
 pub async fn account_address(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
 ) -> Result<Option<(String, String)>> {
     Ok(
         sqlx::query_as("SELECT platform, platform_user_id FROM identities WHERE id = $1")

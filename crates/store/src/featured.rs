@@ -1,16 +1,17 @@
 //! Queries of the featured_pages table and the candidates' facts.
 
 use super::Result;
-use super::status::PickSource;
-use crate::calendar::IsoWeek;
-use crate::org::UnitKind;
-use crate::weekly::featured::Pick;
+use lantoa_domain::status::PickSource;
+use lantoa_domain::IsoWeek;
+use lantoa_domain::UnitKind;
+use lantoa_domain::standings::Pick;
 
 use sqlx::AnyConnection;
+use lantoa_domain::ids::{StaffId, UnitId};
 
 /// Unit id → (code, name, kind, parent code, has a page, last week it was chosen).
 pub type CandidateRow = (
-    i64,
+    UnitId,
     String,
     String,
     String,
@@ -38,7 +39,7 @@ pub async fn store(
     week: IsoWeek,
     source: PickSource,
     picks: &[Pick],
-    by_staff: Option<i64>,
+    by_staff: Option<StaffId>,
     now: i64,
 ) -> Result<()> {
     sqlx::query("DELETE FROM featured_pages WHERE week = $1 AND source = $2")
@@ -73,7 +74,7 @@ pub async fn picks(
     week: IsoWeek,
     source: PickSource,
 ) -> Result<Vec<(Pick, Option<String>)>> {
-    type Row = (i64, String, String, String, Option<String>);
+    type Row = (UnitId, String, String, String, Option<String>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT u.id, u.code, u.name, u.kind, f.reason FROM featured_pages f JOIN units u ON u.id = f.unit_id \
          WHERE f.week = $1 AND f.source = $2 ORDER BY f.position",

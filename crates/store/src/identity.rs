@@ -5,9 +5,11 @@ use super::Result;
 use sqlx::AnyConnection;
 
 use super::{BATCH_ROWS, Db, StoreError, placeholders, values_list};
-use crate::channels::Platform;
-use crate::conversation::{Account, Person};
-use crate::org::Role;
+use lantoa_domain::Platform;
+use lantoa_domain::{Account, Person};
+use lantoa_domain::Role;
+use lantoa_domain::ids::{IdentityId, InviteId, RequestId, StaffId, UnitId};
+use lantoa_domain::ids::EventId;
 
 /// How a chat account's link to a roster person was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,10 +31,10 @@ impl VerifiedVia {
 /// admin roles count only for an account linked through an invite.
 pub async fn verified_person(
     conn: &mut AnyConnection,
-    staff_id: i64,
-    identity_id: i64,
+    staff_id: StaffId,
+    identity_id: IdentityId,
 ) -> Result<Option<Person>> {
-    type Row = (i64, String, String, String, String, Option<String>);
+    type Row = (StaffId, String, String, String, String, Option<String>);
     let row: Option<Row> = sqlx::query_as(
         "SELECT s.id, s.code, s.full_name, u.name, s.role, i.verified_via \
          FROM identities i JOIN staff s ON s.id = i.staff_id JOIN units u ON u.id = s.unit_id \
@@ -61,7 +63,7 @@ pub async fn verified_person(
 }
 
 /// An active roster person by id, with their roster role.
-pub async fn active_person(conn: &mut AnyConnection, staff_id: i64) -> Result<Option<Person>> {
+pub async fn active_person(conn: &mut AnyConnection, staff_id: StaffId) -> Result<Option<Person>> {
     person_where(conn, "s.id = $1", PersonKey::Id(staff_id)).await
 }
 
@@ -71,7 +73,7 @@ pub async fn active_person_by_code(conn: &mut AnyConnection, code: &str) -> Resu
 }
 
 enum PersonKey<'a> {
-    Id(i64),
+    Id(StaffId),
     Code(&'a str),
 }
 
@@ -84,7 +86,7 @@ async fn person_where(
         "SELECT s.id, s.code, s.full_name, u.name, s.role FROM staff s \
          JOIN units u ON u.id = s.unit_id WHERE {condition} AND s.status = 'active'"
     );
-    let query = sqlx::query_as::<_, (i64, String, String, String, String)>(&sql);
+    let query = sqlx::query_as::<_, (StaffId, String, String, String, String)>(&sql);
     let query = match key {
         PersonKey::Id(id) => query.bind(id),
         PersonKey::Code(code) => query.bind(code.to_string()),
@@ -101,8 +103,8 @@ async fn person_where(
 }
 
 /// The chat accounts linked to a person.
-pub async fn accounts_of(conn: &mut AnyConnection, staff_id: i64) -> Result<Vec<Account>> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+pub async fn accounts_of(conn: &mut AnyConnection, staff_id: StaffId) -> Result<Vec<Account>> {
+    let rows: Vec<(IdentityId, String, String)> = sqlx::query_as(
         "SELECT id, platform, platform_user_id FROM identities WHERE staff_id = $1 ORDER BY id",
     )
     .bind(staff_id)
@@ -123,8 +125,8 @@ pub async fn accounts_of(conn: &mut AnyConnection, staff_id: i64) -> Result<Vec<
 /// An invite found by the hash of its code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InviteRow {
-    pub id: i64,
-    pub staff_id: i64,
+    pub id: InviteId,
+    pub staff_id: StaffId,
     pub expires_at: i64,
     pub voided: bool,
 }
@@ -136,7 +138,7 @@ impl InviteRow {
 }
 
 pub async fn invite_by_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<InviteRow>> {
-    let row: Option<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
+    let row: Option<(InviteId, StaffId, i64, Option<i64>)> = sqlx::query_as(
         "SELECT id, staff_id, expires_at, voided_at FROM invites WHERE code_hash = $1",
     )
     .bind(hash)
@@ -152,7 +154,7 @@ pub async fn invite_by_hash(conn: &mut AnyConnection, hash: &str) -> Result<Opti
 
 pub async fn invite_used_on(
     conn: &mut AnyConnection,
-    invite_id: i64,
+    invite_id: InviteId,
     platform: Platform,
 ) -> Result<bool> {
     let used: i64 = sqlx::query_scalar(
@@ -168,7 +170,7 @@ pub async fn invite_used_on(
 /// Whether the person already has an account on this platform (a link is one per platform).
 pub async fn has_account_on(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     platform: Platform,
 ) -> Result<bool> {
     let linked: i64 =
@@ -182,9 +184,9 @@ pub async fn has_account_on(
 
 pub async fn record_invite_use(
     conn: &mut AnyConnection,
-    invite_id: i64,
+    invite_id: InviteId,
     platform: Platform,
-    identity_id: i64,
+    identity_id: IdentityId,
     now: i64,
 ) -> Result<()> {
     sqlx::query(
@@ -203,8 +205,8 @@ pub async fn record_invite_use(
 /// (by another instance): nothing changes then.
 pub async fn link(
     conn: &mut AnyConnection,
-    identity_id: i64,
-    staff_id: i64,
+    identity_id: IdentityId,
+    staff_id: StaffId,
     via: VerifiedVia,
     now: i64,
 ) -> Result<bool> {
@@ -224,7 +226,7 @@ pub async fn link(
 
 /// An account no longer linked gets nothing more of what was queued for the person: pending
 /// and held messages fail, their bodies emptied (they carry names and figures).
-pub async fn drop_queued_messages(conn: &mut AnyConnection, identity_id: i64) -> Result<u64> {
+pub async fn drop_queued_messages(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE outbox SET state = 'failed', body = '', last_error = 'the account was unlinked' \
          WHERE identity_id = $1 AND state IN ('pending', 'held') \
@@ -238,7 +240,7 @@ pub async fn drop_queued_messages(conn: &mut AnyConnection, identity_id: i64) ->
 
 /// Invites already used are voided once a link they made is removed, so that
 /// `lantoa invites` issues the person a new one.
-pub async fn void_spent_invites(conn: &mut AnyConnection, staff_id: i64, now: i64) -> Result<()> {
+pub async fn void_spent_invites(conn: &mut AnyConnection, staff_id: StaffId, now: i64) -> Result<()> {
     sqlx::query(
         "UPDATE invites SET voided_at = $1 WHERE staff_id = $2 AND voided_at IS NULL \
          AND id IN (SELECT invite_id FROM invite_uses)",
@@ -253,7 +255,7 @@ pub async fn void_spent_invites(conn: &mut AnyConnection, staff_id: i64, now: i6
 /// Unlinks the person's accounts (of one platform, or all); returns the accounts unlinked.
 pub async fn unlink(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     platform: Option<Platform>,
     now: i64,
 ) -> Result<Vec<Account>> {
@@ -283,7 +285,7 @@ pub async fn unlink(
 /// voided, an audit row per unlinked account. Returns how many accounts were unlinked.
 pub async fn unregister_leavers(
     conn: &mut AnyConnection,
-    staff_ids: &[i64],
+    staff_ids: &[StaffId],
     actor: &str,
     now: i64,
 ) -> Result<usize> {
@@ -293,7 +295,7 @@ pub async fn unregister_leavers(
             "SELECT id, platform, staff_id FROM identities WHERE staff_id IN ({})",
             placeholders(1..=chunk.len())
         );
-        let mut query = sqlx::query_as::<_, (i64, String, i64)>(&sql);
+        let mut query = sqlx::query_as::<_, (IdentityId, String, StaffId)>(&sql);
         for id in chunk {
             query = query.bind(*id);
         }
@@ -346,7 +348,7 @@ pub async fn unregister_leavers(
 /// This account's failed `DK` since `since`, oldest first.
 pub async fn failed_attempts(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
     since: i64,
 ) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
@@ -370,7 +372,7 @@ pub async fn failed_attempts_everywhere(conn: &mut AnyConnection, since: i64) ->
 
 pub async fn record_attempt(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
     succeeded: bool,
     now: i64,
 ) -> Result<()> {
@@ -389,10 +391,10 @@ pub async fn record_attempt(
 /// new request's id.
 pub async fn create_request(
     conn: &mut AnyConnection,
-    identity_id: i64,
-    staff_id: i64,
+    identity_id: IdentityId,
+    staff_id: StaffId,
     now: i64,
-) -> Result<Option<i64>> {
+) -> Result<Option<RequestId>> {
     let pending: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM registration_requests WHERE identity_id = $1 AND staff_id = $2 \
          AND state = 'pending'",
@@ -429,9 +431,9 @@ pub async fn create_request(
 /// A pending request and who sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingRequest {
-    pub id: i64,
-    pub staff_id: i64,
-    pub unit_id: i64,
+    pub id: RequestId,
+    pub staff_id: StaffId,
+    pub unit_id: UnitId,
     pub requester: Account,
     pub display_name: Option<String>,
     /// The name typed into Zalo's sharing form: self-declared.
@@ -447,10 +449,10 @@ const PENDING_REQUEST: &str = "SELECT r.id, r.staff_id, s.unit_id, i.id, i.platf
      WHERE r.state = 'pending' AND s.status = 'active'";
 
 type PendingRow = (
-    i64,
-    i64,
-    i64,
-    i64,
+    RequestId,
+    StaffId,
+    UnitId,
+    IdentityId,
     String,
     String,
     Option<String>,
@@ -493,7 +495,7 @@ fn pending_request(row: PendingRow) -> Option<PendingRequest> {
 
 pub async fn pending_request_by_id(
     conn: &mut AnyConnection,
-    request_id: i64,
+    request_id: RequestId,
 ) -> Result<Option<PendingRequest>> {
     let row: Option<PendingRow> = sqlx::query_as(&format!("{PENDING_REQUEST} AND r.id = $1"))
         .bind(request_id)
@@ -505,7 +507,7 @@ pub async fn pending_request_by_id(
 /// The pending requests an account sent (for a phone it shares later).
 pub async fn pending_requests_of_identity(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
 ) -> Result<Vec<PendingRequest>> {
     let rows: Vec<PendingRow> = sqlx::query_as(&format!(
         "{PENDING_REQUEST} AND r.identity_id = $1 ORDER BY r.id"
@@ -529,7 +531,7 @@ pub async fn unnotified_requests(db: &Db, now: i64, limit: i64) -> Result<Vec<Pe
     Ok(rows.into_iter().filter_map(pending_request).collect())
 }
 
-pub async fn mark_notified(conn: &mut AnyConnection, request_id: i64, now: i64) -> Result<()> {
+pub async fn mark_notified(conn: &mut AnyConnection, request_id: RequestId, now: i64) -> Result<()> {
     sqlx::query(
         "UPDATE registration_requests SET notified_at = $1 WHERE id = $2 AND notified_at IS NULL",
     )
@@ -543,7 +545,7 @@ pub async fn mark_notified(conn: &mut AnyConnection, request_id: i64, now: i64) 
 /// Nobody can be told about a request yet (no registered head nor admin): try again later.
 pub async fn postpone_notification(
     conn: &mut AnyConnection,
-    request_id: i64,
+    request_id: RequestId,
     until: i64,
 ) -> Result<()> {
     sqlx::query("UPDATE registration_requests SET notify_after = $1 WHERE id = $2")
@@ -557,7 +559,7 @@ pub async fn postpone_notification(
 /// Closes a pending request; returns false when it was no longer pending.
 pub async fn decide_request(
     conn: &mut AnyConnection,
-    request_id: i64,
+    request_id: RequestId,
     approve: bool,
     decided_by: i64,
     now: i64,
@@ -580,9 +582,9 @@ pub async fn decide_request(
 /// linked, or once this account is linked.
 pub async fn void_requests_after_link(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     platform: Platform,
-    identity_id: i64,
+    identity_id: IdentityId,
     now: i64,
 ) -> Result<u64> {
     Ok(sqlx::query(
@@ -601,7 +603,7 @@ pub async fn void_requests_after_link(
 
 /// Whether `decider` may decide a request for a person of `unit_id`: a head of that unit
 /// (linked through an invite) or an admin.
-pub fn may_decide(decider: &Person, decider_unit_id: i64, unit_id: i64) -> bool {
+pub fn may_decide(decider: &Person, decider_unit_id: UnitId, unit_id: UnitId) -> bool {
     match decider.role {
         Role::Admin => true,
         Role::Head => decider_unit_id == unit_id,
@@ -609,7 +611,7 @@ pub fn may_decide(decider: &Person, decider_unit_id: i64, unit_id: i64) -> bool 
     }
 }
 
-pub async fn unit_of_staff(conn: &mut AnyConnection, staff_id: i64) -> Result<Option<i64>> {
+pub async fn unit_of_staff(conn: &mut AnyConnection, staff_id: StaffId) -> Result<Option<UnitId>> {
     Ok(
         sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
             .bind(staff_id)
@@ -619,12 +621,12 @@ pub async fn unit_of_staff(conn: &mut AnyConnection, staff_id: i64) -> Result<Op
 }
 
 /// The verified heads of a unit, with their accounts (to tell them about a request).
-pub async fn head_accounts(conn: &mut AnyConnection, unit_id: i64) -> Result<Vec<(i64, Account)>> {
+pub async fn head_accounts(conn: &mut AnyConnection, unit_id: UnitId) -> Result<Vec<(StaffId, Account)>> {
     verified_accounts_of_role(conn, Role::Head, Some(unit_id)).await
 }
 
 /// The verified admins (the Văn phòng), for requests of units without a registered head.
-pub async fn admin_accounts(conn: &mut AnyConnection) -> Result<Vec<(i64, Account)>> {
+pub async fn admin_accounts(conn: &mut AnyConnection) -> Result<Vec<(StaffId, Account)>> {
     verified_accounts_of_role(conn, Role::Admin, None).await
 }
 
@@ -633,8 +635,8 @@ pub async fn admin_accounts(conn: &mut AnyConnection) -> Result<Vec<(i64, Accoun
 async fn verified_accounts_of_role(
     conn: &mut AnyConnection,
     role: Role,
-    unit_id: Option<i64>,
-) -> Result<Vec<(i64, Account)>> {
+    unit_id: Option<UnitId>,
+) -> Result<Vec<(StaffId, Account)>> {
     let unit_condition = if unit_id.is_some() {
         "s.unit_id = $1 AND "
     } else {
@@ -646,7 +648,7 @@ async fn verified_accounts_of_role(
          AND s.status = 'active' AND i.verified_via = 'invite' AND i.reachable = 1 ORDER BY s.id, i.id",
         role.as_str()
     );
-    let mut query = sqlx::query_as::<_, (i64, i64, String, String)>(&sql);
+    let mut query = sqlx::query_as::<_, (StaffId, IdentityId, String, String)>(&sql);
     if let Some(unit_id) = unit_id {
         query = query.bind(unit_id);
     }
@@ -668,7 +670,7 @@ async fn verified_accounts_of_role(
 
 pub async fn set_display_name(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
     name: &str,
     now: i64,
 ) -> Result<()> {
@@ -683,7 +685,7 @@ pub async fn set_display_name(
 
 pub async fn store_shared_info(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
     phone: Option<&str>,
     name: Option<&str>,
     now: i64,
@@ -701,7 +703,7 @@ pub async fn store_shared_info(
     Ok(())
 }
 
-pub async fn shared_phone(conn: &mut AnyConnection, identity_id: i64) -> Result<Option<String>> {
+pub async fn shared_phone(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar::<_, Option<String>>(
             "SELECT shared_phone FROM identities WHERE id = $1",
@@ -715,7 +717,7 @@ pub async fn shared_phone(conn: &mut AnyConnection, identity_id: i64) -> Result<
 
 pub async fn set_erase_requested(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
     at: Option<i64>,
 ) -> Result<()> {
     sqlx::query("UPDATE identities SET erase_requested_at = $1 WHERE id = $2")
@@ -726,7 +728,7 @@ pub async fn set_erase_requested(
     Ok(())
 }
 
-pub async fn erase_requested_at(conn: &mut AnyConnection, identity_id: i64) -> Result<Option<i64>> {
+pub async fn erase_requested_at(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar::<_, Option<i64>>(
         "SELECT erase_requested_at FROM identities WHERE id = $1",
     )
@@ -742,10 +744,10 @@ pub async fn erase_requested_at(conn: &mut AnyConnection, identity_id: i64) -> R
 /// deduplication keys, so a platform retry is still recognised.
 pub async fn erase_account(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
     platform: Platform,
     user_id: &str,
-    current_event: i64,
+    current_event: EventId,
     now: i64,
 ) -> Result<()> {
     let staff_id = super::conversation::staff_of_identity(conn, identity_id).await?;
@@ -825,7 +827,7 @@ pub struct KeptData {
     pub weeks: Vec<(String, i64)>,
 }
 
-pub async fn kept_data(conn: &mut AnyConnection, staff_id: i64) -> Result<KeptData> {
+pub async fn kept_data(conn: &mut AnyConnection, staff_id: StaffId) -> Result<KeptData> {
     let accounts = sqlx::query_as(
         "SELECT platform, registered_at, display_name, shared_phone FROM identities \
          WHERE staff_id = $1 ORDER BY platform",
@@ -849,7 +851,7 @@ pub async fn kept_for_account(
     conn: &mut AnyConnection,
     platform: Platform,
     user_id: &str,
-    identity_id: i64,
+    identity_id: IdentityId,
 ) -> Result<(i64, i64, Option<String>)> {
     let messages: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM inbox_events WHERE platform = $1 AND sender_id = $2 AND payload <> ''",
@@ -873,9 +875,9 @@ pub struct AuditEntry {
     pub action: &'static str,
     /// A staff code, or `cli`, `import`, `system`.
     pub actor: String,
-    pub actor_staff_id: Option<i64>,
-    pub actor_identity_id: Option<i64>,
-    pub subject_staff_id: Option<i64>,
+    pub actor_staff_id: Option<StaffId>,
+    pub actor_identity_id: Option<IdentityId>,
+    pub subject_staff_id: Option<StaffId>,
     pub detail: String,
 }
 
@@ -952,7 +954,7 @@ pub async fn audit_since(db: &Db, since: i64) -> Result<Vec<AuditRow>, StoreErro
 }
 
 /// Accounts that reached the ceiling of failed registrations since `since`.
-pub async fn throttled_accounts(db: &Db, since: i64) -> Result<i64, StoreError> {
+pub async fn count_throttled_accounts(db: &Db, since: i64) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(DISTINCT actor_identity_id) FROM audit_log WHERE action = 'register_throttled' \
          AND at >= $1",
@@ -974,7 +976,7 @@ pub enum InviteScope {
 /// An active person an invite may be issued to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InviteCandidate {
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub code: String,
     pub full_name: String,
     pub unit_code: String,
@@ -990,7 +992,7 @@ pub async fn invite_candidates(
 ) -> Result<(Vec<InviteCandidate>, Vec<String>)> {
     const COLUMNS: &str = "s.id, s.code, s.full_name, u.code, u.name, s.role FROM staff s \
          JOIN units u ON u.id = s.unit_id WHERE s.status = 'active' AND u.status = 'active'";
-    type Row = (i64, String, String, String, String, String);
+    type Row = (StaffId, String, String, String, String, String);
     let rows: Vec<Row> = match scope {
         InviteScope::Everyone => {
             sqlx::query_as(&format!("SELECT {COLUMNS} ORDER BY u.code, s.code"))
@@ -1060,9 +1062,9 @@ pub async fn unit_exists(conn: &mut AnyConnection, code: &str) -> Result<bool> {
 /// The people among `staff_ids` who hold a live (unexpired, not voided) invite.
 pub async fn with_live_invite(
     conn: &mut AnyConnection,
-    staff_ids: &[i64],
+    staff_ids: &[StaffId],
     now: i64,
-) -> Result<std::collections::HashSet<i64>> {
+) -> Result<std::collections::HashSet<StaffId>> {
     let mut live = std::collections::HashSet::new();
     for chunk in staff_ids.chunks(BATCH_ROWS) {
         let sql = format!(
@@ -1070,7 +1072,7 @@ pub async fn with_live_invite(
              AND staff_id IN ({})",
             placeholders(2..chunk.len() + 2)
         );
-        let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(now);
+        let mut query = sqlx::query_scalar::<_, StaffId>(&sql).bind(now);
         for id in chunk {
             query = query.bind(*id);
         }
@@ -1080,7 +1082,7 @@ pub async fn with_live_invite(
 }
 
 /// Voids the live invites of these people (a reissue replaces them).
-pub async fn void_invites(conn: &mut AnyConnection, staff_ids: &[i64], now: i64) -> Result<()> {
+pub async fn void_invites(conn: &mut AnyConnection, staff_ids: &[StaffId], now: i64) -> Result<()> {
     for chunk in staff_ids.chunks(BATCH_ROWS) {
         let sql = format!(
             "UPDATE invites SET voided_at = $1 WHERE voided_at IS NULL AND staff_id IN ({})",
@@ -1097,7 +1099,7 @@ pub async fn void_invites(conn: &mut AnyConnection, staff_ids: &[i64], now: i64)
 
 /// A new invite: who it is for and the hash of its code.
 pub struct NewInvite<'a> {
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub code_hash: String,
     pub expires_at: i64,
     pub issued_by: &'a str,
@@ -1128,7 +1130,7 @@ pub async fn insert_invites(
 }
 
 /// A person by roster code, active or not (for `lantoa unlink`).
-pub async fn staff_id_by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<i64>> {
+pub async fn staff_id_by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<StaffId>> {
     Ok(sqlx::query_scalar("SELECT id FROM staff WHERE code = $1")
         .bind(code)
         .fetch_optional(&mut *conn)
@@ -1136,7 +1138,7 @@ pub async fn staff_id_by_code(conn: &mut AnyConnection, code: &str) -> Result<Op
 }
 
 /// The newest registration request still waiting for a decision.
-pub async fn newest_pending_request(db: &super::Db) -> Result<Option<i64>> {
+pub async fn newest_pending_request(db: &super::Db) -> Result<Option<RequestId>> {
     Ok(
         sqlx::query_scalar("SELECT MAX(id) FROM registration_requests WHERE state = 'pending'")
             .fetch_one(db.pool())

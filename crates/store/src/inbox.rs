@@ -4,7 +4,8 @@ use super::Result;
 use sqlx::AnyConnection;
 
 use super::{BATCH_ROWS, Db, StoreError, placeholders, values_list};
-use crate::channels::InboundEvent;
+use lantoa_domain::InboundEvent;
+use lantoa_domain::ids::EventId;
 
 /// Stores events in one transaction (multi-row, a platform's retry of an event stored once);
 /// returns how many were new. `state` says what becomes of each.
@@ -14,8 +15,7 @@ pub async fn insert_events(
     state: impl Fn(&InboundEvent) -> &'static str,
     now: i64,
 ) -> Result<usize, StoreError> {
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.write().await?;
     let mut inserted = 0;
     for chunk in events.chunks(BATCH_ROWS) {
         let sql = format!(
@@ -112,7 +112,7 @@ pub(super) async fn lease_oldest_per_person(
 /// A leased event as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LeasedEvent {
-    pub id: i64,
+    pub id: EventId,
     pub platform: String,
     pub sender_id: String,
     pub event_kind: String,
@@ -151,7 +151,7 @@ pub async fn mark_done(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Resul
 /// A failed try: tried again at `next_attempt_at`, or `parked` for an operator.
 pub async fn record_failure(
     conn: &mut AnyConnection,
-    event_id: i64,
+    event_id: EventId,
     parked: bool,
     attempts: i64,
     error: &str,

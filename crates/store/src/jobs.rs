@@ -2,7 +2,7 @@
 
 use super::Db;
 use super::Result;
-use super::status::JobState;
+use lantoa_domain::status::JobState;
 
 /// Records how a run ended.
 pub async fn finish(

@@ -11,7 +11,6 @@ pub mod org;
 pub mod outbox;
 pub mod pages;
 pub mod retention;
-pub mod status;
 pub mod submissions;
 pub mod tokens;
 pub mod web;
@@ -27,8 +26,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -69,7 +68,40 @@ pub struct Db {
 
 /// Held while writing; see [`Db::write_lock`].
 #[must_use]
-pub struct WriteGuard(#[allow(dead_code)] Option<OwnedMutexGuard<()>>);
+pub(crate) struct WriteGuard(#[allow(dead_code)] Option<OwnedMutexGuard<()>>);
+
+/// A write transaction that holds this process's write lock until it ends: the one way the
+/// floors above write more than one statement ([`Db::write`]). It reads and writes as the
+/// connection it derefs to; dropped without [`WriteTx::commit`], it rolls back.
+pub struct WriteTx {
+    // Dropped in this order: the transaction ends before the lock is released.
+    tx: Tx,
+    _writing: WriteGuard,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
 
 impl Db {
     /// Opens a pool. A SQLite file is created if missing and runs in WAL mode with a busy
@@ -184,8 +216,18 @@ impl Db {
         Ok(())
     }
 
+    /// Takes the write lock and opens a write transaction, together.
+    pub async fn write(&self) -> Result<WriteTx> {
+        let writing = self.write_lock().await;
+        let tx = self.begin_write().await?;
+        Ok(WriteTx {
+            tx,
+            _writing: writing,
+        })
+    }
+
     /// Taken before any write (a write transaction, or a single writing statement).
-    pub async fn write_lock(&self) -> WriteGuard {
+    pub(crate) async fn write_lock(&self) -> WriteGuard {
         match self.backend {
             Backend::Sqlite => WriteGuard(Some(self.sqlite_writer.clone().lock_owned().await)),
             Backend::Postgres => WriteGuard(None),
@@ -195,20 +237,20 @@ impl Db {
     /// A transaction that will write (take [`Db::write_lock`] first). SQLite's default (deferred) transaction starts as a
     /// reader and fails with SQLITE_BUSY if another writer committed before it writes;
     /// `BEGIN IMMEDIATE` takes the write lock up front, waiting for it under the busy timeout.
-    pub async fn begin_write(&self) -> Result<Tx> {
+    async fn begin_write(&self) -> Result<Tx> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
     }
 
-    /// SQLite: copies the WAL into the database without blocking anyone (a passive
-    /// checkpoint), so that no writer pays for it. Returns the pages still in the WAL.
-    /// A connection from the pool.
+    /// A connection from the pool, for reads.
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.pool.acquire().await?)
     }
 
+    /// SQLite: copies the WAL into the database without blocking anyone (a passive
+    /// checkpoint), so that no writer pays for it. Returns the pages still in the WAL.
     pub async fn checkpoint(&self) -> Result<i64, StoreError> {
         if self.backend != Backend::Sqlite {
             return Ok(0);
@@ -267,17 +309,9 @@ async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, StoreError
 }
 
 /// A write transaction (see [`Db::begin_write`]).
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
-/// Commits a transaction; the store's error like every other.
-pub async fn commit(tx: Tx) -> Result<()> {
-    Ok(tx.commit().await?)
-}
-
-/// The current time as stored: epoch milliseconds.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
+pub use sqlx::AnyConnection;
 
 /// `($1,$2),($3,$4)…` for a multi-row `VALUES` list; `first` is the number of the first placeholder.
 pub(crate) fn values_list(rows: usize, columns: usize, first: usize) -> String {
@@ -332,5 +366,83 @@ mod tests {
     #[test]
     fn values_list_numbers_placeholders_in_order() {
         assert_eq!(super::values_list(2, 3, 2), "($2,$3,$4),($5,$6,$7)");
+    }
+
+    use lantoa_domain::status::*;
+
+    /// The values a migrated SQLite table's CHECK constraint allows in `column`.
+    async fn allowed(db: &crate::Db, table: &str, column: &str) -> Vec<String> {
+        let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = $1")
+            .bind(table)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let start = sql.find(&format!("CHECK ({column} IN (")).unwrap();
+        let list = &sql[start..];
+        let list = &list[list.find("IN (").unwrap() + 4..list.find(')').unwrap()];
+        let mut values: Vec<String> = list
+            .split(',')
+            .map(|value| value.trim().trim_matches('\'').to_string())
+            .collect();
+        values.sort();
+        values
+    }
+
+    fn texts(values: impl Iterator<Item = &'static str>) -> Vec<String> {
+        let mut values: Vec<String> = values.map(str::to_string).collect();
+        values.sort();
+        values
+    }
+
+    #[tokio::test]
+    async fn the_enums_name_exactly_what_the_schema_allows() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("schema.db").display());
+        let db = crate::Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        let cases = [
+            (
+                "submissions",
+                "status",
+                texts(SubmissionStatus::ALL.iter().map(|s| s.as_str())),
+            ),
+            (
+                "submissions",
+                "key_state",
+                texts(KeyState::ALL.iter().map(|s| s.as_str())),
+            ),
+            (
+                "outbox",
+                "state",
+                texts(OutboxState::ALL.iter().map(|s| s.as_str())),
+            ),
+            (
+                "featured_pages",
+                "source",
+                texts(PickSource::ALL.iter().map(|s| s.as_str())),
+            ),
+            (
+                "job_runs",
+                "state",
+                texts(JobState::ALL.iter().map(|s| s.as_str())),
+            ),
+            (
+                "page_feed_posts",
+                "kind",
+                texts(PostKind::ALL.iter().map(|s| s.as_str())),
+            ),
+            (
+                "page_connections",
+                "error_kind",
+                texts(PageErrorKind::ALL.iter().map(|s| s.as_str())),
+            ),
+        ];
+        for (table, column, expected) in cases {
+            assert_eq!(
+                allowed(&db, table, column).await,
+                expected,
+                "{table}.{column}"
+            );
+        }
     }
 }

@@ -3,12 +3,13 @@
 use super::Result;
 use std::collections::HashMap;
 
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection};
 
 use super::{BATCH_ROWS, placeholders, values_list};
-use crate::org::{ExistingStaff, ExistingUnit, Plan, Role, StaffRecord, UnitKind, UnitRecord};
+use lantoa_domain::roster::{ExistingStaff, ExistingUnit, Plan, StaffRecord, UnitRecord};
+use lantoa_domain::{Role, UnitKind};
+use lantoa_domain::ids::{StaffId, UnitId};
 
-type Tx<'c> = Transaction<'c, Any>;
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
 const ACTIVE: &str = "active";
@@ -25,7 +26,7 @@ fn split_urls(joined: &str) -> Vec<String> {
 /// One statement per batch of `rows`: `sql_for` writes it for a batch of that many rows and
 /// `bind` binds one row's values.
 async fn execute_in_batches<T>(
-    tx: &mut Tx<'_>,
+    tx: &mut AnyConnection,
     rows: &[T],
     sql_for: impl Fn(usize) -> String,
     bind: impl for<'q> Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
@@ -36,12 +37,12 @@ async fn execute_in_batches<T>(
         for row in chunk {
             query = bind(query, row);
         }
-        query.execute(&mut **tx).await?;
+        query.execute(&mut *tx).await?;
     }
     Ok(())
 }
 
-pub async fn load_units(tx: &mut Tx<'_>) -> Result<Vec<ExistingUnit>> {
+pub async fn load_units(tx: &mut AnyConnection) -> Result<Vec<ExistingUnit>> {
     // code, name, kind, parent code, page_urls, weekly_quota, status
     type UnitRow = (
         String,
@@ -56,7 +57,7 @@ pub async fn load_units(tx: &mut Tx<'_>) -> Result<Vec<ExistingUnit>> {
         "SELECT u.code, u.name, u.kind, p.code, u.page_urls, u.weekly_quota, u.status \
              FROM units u LEFT JOIN units p ON p.id = u.parent_id",
     )
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await?;
     Ok(rows
         .into_iter()
@@ -74,23 +75,40 @@ pub async fn load_units(tx: &mut Tx<'_>) -> Result<Vec<ExistingUnit>> {
         .collect())
 }
 
-/// Code → id of every unit, active or not.
-pub async fn unit_ids(tx: &mut Tx<'_>) -> Result<HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT code, id FROM units")
-        .fetch_all(&mut **tx)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
-pub async fn active_unit_codes(tx: &mut Tx<'_>) -> Result<Vec<String>> {
+/// An active unit's id by code.
+pub async fn active_unit_id(db: &super::Db, code: &str) -> Result<Option<UnitId>> {
     Ok(
-        sqlx::query_scalar("SELECT code FROM units WHERE status = 'active'")
-            .fetch_all(&mut **tx)
+        sqlx::query_scalar("SELECT id FROM units WHERE code = $1 AND status = 'active'")
+            .bind(code)
+            .fetch_optional(db.pool())
             .await?,
     )
 }
 
-pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> Result<()> {
+/// Code → id of every unit, active or not.
+pub async fn unit_ids(tx: &mut AnyConnection) -> Result<HashMap<String, UnitId>> {
+    let rows: Vec<(String, UnitId)> = sqlx::query_as("SELECT code, id FROM units")
+        .fetch_all(&mut *tx)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+pub async fn active_unit_codes(tx: &mut AnyConnection) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT code FROM units WHERE status = 'active'")
+            .fetch_all(&mut *tx)
+            .await?,
+    )
+}
+
+/// Applies a units plan; `owner_of` says what a page URL's posts are matched against (the
+/// page slug or id, or the domain: the core's canonicalizer).
+pub async fn apply_units(
+    tx: &mut AnyConnection,
+    plan: &Plan<UnitRecord>,
+    owner_of: impl Fn(&str) -> Option<String>,
+    now: i64,
+) -> Result<()> {
     execute_in_batches(
         tx,
         &plan.added,
@@ -122,7 +140,7 @@ pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> 
         .bind(unit.weekly_quota.map(i64::from))
         .bind(now)
         .bind(&unit.code)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     deactivate(tx, "units", &plan.deactivated, now).await?;
@@ -156,7 +174,7 @@ pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> 
         |query, unit| query.bind(ids[&unit.code]),
     )
     .await?;
-    let mut pages: Vec<(i64, &String)> = Vec::new();
+    let mut pages: Vec<(UnitId, &String)> = Vec::new();
     for unit in &touched {
         for (index, url) in unit.page_urls.iter().enumerate() {
             if !unit.page_urls[..index].contains(url) {
@@ -174,20 +192,18 @@ pub async fn apply_units(tx: &mut Tx<'_>, plan: &Plan<UnitRecord>, now: i64) -> 
             )
         },
         |query, (unit_id, url)| {
-            // What a post's owner is matched against: the page slug or id, or the domain.
-            let owner = crate::links::canonicalize(url).ok().and_then(|c| c.owner);
-            query.bind(*unit_id).bind(*url).bind(owner)
+            query.bind(*unit_id).bind(*url).bind(owner_of(url))
         },
     )
     .await
 }
 
-pub async fn load_staff(tx: &mut Tx<'_>) -> Result<Vec<ExistingStaff>> {
+pub async fn load_staff(tx: &mut AnyConnection) -> Result<Vec<ExistingStaff>> {
     let rows: Vec<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
         "SELECT s.code, s.full_name, u.code, s.role, s.phone, s.status \
          FROM staff s JOIN units u ON u.id = s.unit_id",
     )
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await?;
     Ok(rows
         .into_iter()
@@ -204,7 +220,7 @@ pub async fn load_staff(tx: &mut Tx<'_>) -> Result<Vec<ExistingStaff>> {
         .collect())
 }
 
-pub async fn apply_staff(tx: &mut Tx<'_>, plan: &Plan<StaffRecord>, now: i64) -> Result<()> {
+pub async fn apply_staff(tx: &mut AnyConnection, plan: &Plan<StaffRecord>, now: i64) -> Result<()> {
     let ids = unit_ids(tx).await?;
     execute_in_batches(
         tx,
@@ -244,12 +260,12 @@ pub async fn apply_staff(tx: &mut Tx<'_>, plan: &Plan<StaffRecord>, now: i64) ->
                 .bind(person.role.as_str())
                 .bind(&person.phone);
         }
-        query.execute(&mut **tx).await?;
+        query.execute(&mut *tx).await?;
     }
     deactivate(tx, "staff", &plan.deactivated, now).await
 }
 
-async fn deactivate(tx: &mut Tx<'_>, table: &str, codes: &[String], now: i64) -> Result<()> {
+async fn deactivate(tx: &mut AnyConnection, table: &str, codes: &[String], now: i64) -> Result<()> {
     for chunk in codes.chunks(BATCH_ROWS) {
         let sql = format!(
             "UPDATE {table} SET status = $1, updated_at = $2 WHERE code IN ({})",
@@ -259,34 +275,34 @@ async fn deactivate(tx: &mut Tx<'_>, table: &str, codes: &[String], now: i64) ->
         for code in chunk {
             query = query.bind(code);
         }
-        query.execute(&mut **tx).await?;
+        query.execute(&mut *tx).await?;
     }
     Ok(())
 }
 
 /// Active staff whose unit is inactive: what a units import leaves for the roster to fix.
-pub async fn active_staff_in_inactive_units(tx: &mut Tx<'_>) -> Result<i64> {
+pub async fn active_staff_in_inactive_units(tx: &mut AnyConnection) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM staff s JOIN units u ON u.id = s.unit_id \
          WHERE s.status = 'active' AND u.status = 'inactive'",
     )
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?)
 }
 
 /// The ids of these staff codes.
-pub async fn staff_ids(tx: &mut Tx<'_>, codes: &[String]) -> Result<Vec<i64>> {
+pub async fn staff_ids(tx: &mut AnyConnection, codes: &[String]) -> Result<Vec<StaffId>> {
     let mut ids = Vec::with_capacity(codes.len());
     for chunk in codes.chunks(BATCH_ROWS) {
         let sql = format!(
             "SELECT id FROM staff WHERE code IN ({})",
             placeholders(1..=chunk.len())
         );
-        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        let mut query = sqlx::query_scalar::<_, StaffId>(&sql);
         for code in chunk {
             query = query.bind(code);
         }
-        ids.extend(query.fetch_all(&mut **tx).await?);
+        ids.extend(query.fetch_all(&mut *tx).await?);
     }
     Ok(ids)
 }
@@ -294,7 +310,10 @@ pub async fn staff_ids(tx: &mut Tx<'_>, codes: &[String]) -> Result<Vec<i64>> {
 /// Recomputes what each unit page's posts are matched against with the canonicalizer of this
 /// build: when its rules change (an `m.` host folded into the main one, say), pages imported
 /// before would otherwise stop matching their own posts. Returns how many changed.
-pub async fn refresh_page_owners(db: &super::Db) -> Result<u64, super::StoreError> {
+pub async fn refresh_page_owners(
+    db: &super::Db,
+    owner_of: impl Fn(&str) -> Option<String>,
+) -> Result<u64, super::StoreError> {
     let pages: Vec<(i64, String, Option<String>)> =
         sqlx::query_as("SELECT id, url, owner FROM unit_pages")
             .fetch_all(db.pool())
@@ -302,15 +321,14 @@ pub async fn refresh_page_owners(db: &super::Db) -> Result<u64, super::StoreErro
     let changed: Vec<(i64, Option<String>)> = pages
         .into_iter()
         .filter_map(|(id, url, owner)| {
-            let now = crate::links::canonicalize(&url).ok().and_then(|c| c.owner);
+            let now = owner_of(&url);
             (now != owner).then_some((id, now))
         })
         .collect();
     if changed.is_empty() {
         return Ok(0);
     }
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.write().await?;
     for (id, owner) in &changed {
         sqlx::query("UPDATE unit_pages SET owner = $1 WHERE id = $2")
             .bind(owner.as_deref())

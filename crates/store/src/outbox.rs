@@ -4,9 +4,11 @@ use sqlx::AnyConnection;
 
 use super::inbox::{PerPersonQueue, lease_oldest_per_person};
 use super::{BATCH_ROWS, Db, StoreError, values_list};
-use crate::channels::Platform;
+use lantoa_domain::Platform;
 
-pub use super::status::OutboxState;
+pub use lantoa_domain::status::OutboxState;
+use lantoa_domain::ids::IdentityId;
+use lantoa_domain::ids::OutboxId;
 
 /// One row to insert: a message, or one part of a long one.
 #[derive(Debug, Clone)]
@@ -14,7 +16,7 @@ pub struct NewRow<'a> {
     pub idempotency_key: String,
     pub platform: Platform,
     pub recipient_id: &'a str,
-    pub identity_id: Option<i64>,
+    pub identity_id: Option<IdentityId>,
     pub purpose: &'static str,
     pub messaging_type: &'static str,
     pub body: String,
@@ -61,7 +63,7 @@ pub async fn insert(
 /// `(identity_id, state)` index.
 pub async fn release_held(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
     now: i64,
 ) -> Result<u64, StoreError> {
     Ok(sqlx::query(
@@ -82,7 +84,7 @@ pub async fn release_held(
 /// A leased row with what the worker needs to decide about it.
 #[derive(Debug, Clone)]
 pub struct Claimed {
-    pub id: i64,
+    pub id: OutboxId,
     pub idempotency_key: String,
     pub platform: Option<Platform>,
     pub recipient_id: String,
@@ -149,7 +151,7 @@ pub async fn claim(
 /// A leased row as the database holds it.
 #[derive(sqlx::FromRow)]
 struct ClaimedRow {
-    id: i64,
+    id: OutboxId,
     idempotency_key: String,
     platform: String,
     recipient_id: String,
@@ -301,8 +303,7 @@ pub async fn settle(
     if let Some(next) = next {
         query = query.bind(next);
     }
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.write().await?;
     if query.execute(&mut *tx).await?.rows_affected() == 0 {
         tracing::warn!(key = %row.idempotency_key, "outcome not recorded: the lease was lost");
     }

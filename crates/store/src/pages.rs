@@ -3,8 +3,9 @@
 
 use sqlx::AnyConnection;
 
-use super::status::{PageErrorKind, PostKind};
-use super::{Db, Result, Tx};
+use lantoa_domain::status::{PageErrorKind, PostKind};
+use super::{Db, Result};
+use lantoa_domain::ids::{FeedPostId, SubmissionId, UnitId};
 
 /// The `platform_tokens` row that holds a unit's page token.
 pub fn token_key(unit_code: &str) -> String {
@@ -14,7 +15,7 @@ pub fn token_key(unit_code: &str) -> String {
 /// A connected page, as the sync and the status pages read it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Connection {
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub unit_code: String,
     pub unit_name: String,
     pub unit_kind: String,
@@ -47,7 +48,7 @@ pub async fn connections(db: &Db) -> Result<Vec<Connection>> {
 }
 
 /// The active Sở unit (the first, if an import made several): id and code.
-pub async fn so_unit(db: &Db) -> Result<Option<(i64, String)>> {
+pub async fn so_unit(db: &Db) -> Result<Option<(UnitId, String)>> {
     Ok(sqlx::query_as(
         "SELECT id, code FROM units WHERE kind = 'so' AND status = 'active' ORDER BY id LIMIT 1",
     )
@@ -55,18 +56,9 @@ pub async fn so_unit(db: &Db) -> Result<Option<(i64, String)>> {
     .await?)
 }
 
-/// The id of the active unit with this code.
-pub async fn active_unit(db: &Db, code: &str) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM units WHERE code = $1 AND status = 'active'")
-            .bind(code)
-            .fetch_optional(db.pool())
-            .await?,
-    )
-}
 
 /// Connects the Sở's page through the Messenger page token, unless it is connected already.
-pub async fn connect_with_messenger_token(db: &Db, unit_id: i64, now: i64) -> Result<()> {
+pub async fn connect_with_messenger_token(db: &Db, unit_id: UnitId, now: i64) -> Result<()> {
     let _writing = db.write_lock().await;
     sqlx::query(
         "INSERT INTO page_connections (unit_id, token_key, connected_at) VALUES ($1, NULL, $2) \
@@ -82,7 +74,7 @@ pub async fn connect_with_messenger_token(db: &Db, unit_id: i64, now: i64) -> Re
 /// What `lantoa pages connect` stores: the unit's token and the page it opens.
 #[derive(Clone, Copy)]
 pub struct NewConnection<'a> {
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub token_key: &'a str,
     pub token: &'a str,
     pub page_id: &'a str,
@@ -115,8 +107,7 @@ pub enum Connected {
 /// was measured of the old page is forgotten (a link someone sent stays counted, in the week
 /// it was received) and the new page is read from the beginning of the year.
 pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<Connected> {
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.write().await?;
     let taken = claim_page(&mut tx, new.page_id, new.unit_id).await?;
     if let Some(code) = taken {
         return Ok(Connected::PageTaken(code));
@@ -156,21 +147,21 @@ pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<Connec
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    super::commit(tx).await?;
+    tx.commit().await?;
     Ok(Connected::Connected)
 }
 
 /// Claims a page for a unit: the code of another active unit it is connected to, if any;
 /// else the page is released from inactive units' connections (one page, one connection: a
 /// unique index holds it, so that two connects at once on PostgreSQL cannot both win).
-pub async fn claim_page(tx: &mut Tx, page_id: &str, unit_id: i64) -> Result<Option<String>> {
+pub async fn claim_page(tx: &mut AnyConnection, page_id: &str, unit_id: UnitId) -> Result<Option<String>> {
     let taken: Option<String> = sqlx::query_scalar(
         "SELECT u.code FROM page_connections c JOIN units u ON u.id = c.unit_id \
          WHERE c.page_id = $1 AND c.unit_id <> $2 AND u.status = 'active' LIMIT 1",
     )
     .bind(page_id)
     .bind(unit_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?;
     if taken.is_none() {
         sqlx::query(
@@ -178,7 +169,7 @@ pub async fn claim_page(tx: &mut Tx, page_id: &str, unit_id: i64) -> Result<Opti
         )
         .bind(page_id)
         .bind(unit_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(taken)
@@ -187,7 +178,7 @@ pub async fn claim_page(tx: &mut Tx, page_id: &str, unit_id: i64) -> Result<Opti
 /// Forgets what was measured of a unit's page: its posts, their credits (a credit a link
 /// earned goes back to the week the link was received), its follower counts, and where its
 /// reads were, so that the next read starts from the year's beginning.
-pub async fn forget_measured(tx: &mut Tx, unit_id: i64) -> Result<()> {
+pub async fn forget_measured(tx: &mut AnyConnection, unit_id: UnitId) -> Result<()> {
     for sql in [
         "DELETE FROM unit_page_posts WHERE unit_id = $1 AND feed_post_id IS NOT NULL \
          AND submission_id IS NULL",
@@ -201,7 +192,7 @@ pub async fn forget_measured(tx: &mut Tx, unit_id: i64) -> Result<()> {
         "UPDATE page_connections SET synced_from = NULL, covered_from = NULL, \
          last_synced_at = NULL WHERE unit_id = $1",
     ] {
-        sqlx::query(sql).bind(unit_id).execute(&mut **tx).await?;
+        sqlx::query(sql).bind(unit_id).execute(&mut *tx).await?;
     }
     Ok(())
 }
@@ -234,14 +225,14 @@ pub struct Stored {
 /// published. A post someone sent before keeps its sender as evidence and moves to the week
 /// the page published it in.
 pub async fn store_posts(
-    tx: &mut Tx,
-    unit_id: i64,
+    tx: &mut AnyConnection,
+    unit_id: UnitId,
     posts: &[NewFeedPost],
     now: i64,
 ) -> Result<Stored> {
     let mut stored = Stored::default();
     for post in posts {
-        let (feed_post_id, first_read_at): (i64, i64) = sqlx::query_as(
+        let (feed_post_id, first_read_at): (FeedPostId, i64) = sqlx::query_as(
             "INSERT INTO page_feed_posts (unit_id, post_id, canonical_key, permalink_key, \
              permalink, kind, created_at, week, shares, reactions, comments, first_read_at, \
              last_read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
@@ -263,7 +254,7 @@ pub async fn store_posts(
         .bind(post.reactions)
         .bind(post.comments)
         .bind(now)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
         if first_read_at == now {
             stored.new += 1;
@@ -283,9 +274,9 @@ pub const CREDITS_OF_POST: &str = "SELECT id FROM unit_page_posts WHERE unit_id 
 /// Makes the measured post the unit's page post: the credit a submission made (under either
 /// of the post's keys) becomes this one; two credits of one post become one.
 async fn credit_measured(
-    tx: &mut Tx,
-    unit_id: i64,
-    feed_post_id: i64,
+    tx: &mut AnyConnection,
+    unit_id: UnitId,
+    feed_post_id: FeedPostId,
     post: &NewFeedPost,
 ) -> Result<()> {
     let other_key = post.permalink_key.as_deref().unwrap_or(&post.canonical_key);
@@ -294,7 +285,7 @@ async fn credit_measured(
         .bind(&post.canonical_key)
         .bind(other_key)
         .bind(feed_post_id)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?;
     match credits.split_first() {
         None => {
@@ -307,7 +298,7 @@ async fn credit_measured(
             .bind(feed_post_id)
             .bind(&post.week)
             .bind(post.created_at)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
         Some((kept, duplicates)) => {
@@ -319,12 +310,12 @@ async fn credit_measured(
             .bind(&post.week)
             .bind(post.created_at)
             .bind(kept)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
             for duplicate in duplicates {
                 sqlx::query("DELETE FROM unit_page_posts WHERE id = $1")
                     .bind(duplicate)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await?;
             }
         }
@@ -334,8 +325,8 @@ async fn credit_measured(
 
 /// Records the day's follower count (the day's last read wins).
 pub async fn record_followers(
-    tx: &mut Tx,
-    unit_id: i64,
+    tx: &mut AnyConnection,
+    unit_id: UnitId,
     day: &str,
     followers: i64,
     now: i64,
@@ -349,7 +340,7 @@ pub async fn record_followers(
     .bind(day)
     .bind(followers)
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -357,7 +348,7 @@ pub async fn record_followers(
 /// A successful read: what the page is, and where the next read starts.
 #[derive(Debug, Clone, Copy)]
 pub struct Read<'a> {
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub page_id: &'a str,
     pub page_name: Option<&'a str>,
     /// Where this read started (`since`).
@@ -366,7 +357,7 @@ pub struct Read<'a> {
     pub started_at: i64,
 }
 
-pub async fn record_read(tx: &mut Tx, read: Read<'_>, now: i64) -> Result<()> {
+pub async fn record_read(tx: &mut AnyConnection, read: Read<'_>, now: i64) -> Result<()> {
     sqlx::query(
         "UPDATE page_connections SET page_id = $1, page_name = COALESCE($2, page_name), \
          covered_from = COALESCE(covered_from, $3), synced_from = $4, last_synced_at = $5, \
@@ -379,7 +370,7 @@ pub async fn record_read(tx: &mut Tx, read: Read<'_>, now: i64) -> Result<()> {
     .bind(read.started_at)
     .bind(now)
     .bind(read.unit_id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -387,7 +378,7 @@ pub async fn record_read(tx: &mut Tx, read: Read<'_>, now: i64) -> Result<()> {
 /// A failed read: why, and when to try again (`None`: at the next daily run).
 pub async fn record_failure(
     db: &Db,
-    unit_id: i64,
+    unit_id: UnitId,
     kind: PageErrorKind,
     error: &str,
     retry_at: Option<i64>,
@@ -411,8 +402,8 @@ pub async fn record_failure(
 /// A post a sync has read, found by either of its keys.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MeasuredPost {
-    pub feed_post_id: i64,
-    pub unit_id: i64,
+    pub feed_post_id: FeedPostId,
+    pub unit_id: UnitId,
     pub unit_name: String,
     pub created_at: i64,
     pub first_read_at: i64,
@@ -436,7 +427,7 @@ pub async fn measured_post(conn: &mut AnyConnection, key: &str) -> Result<Option
 pub async fn attach_submission(
     conn: &mut AnyConnection,
     measured: &MeasuredPost,
-    submission_id: i64,
+    submission_id: SubmissionId,
 ) -> Result<()> {
     sqlx::query("UPDATE submissions SET page_unit_id = $1 WHERE id = $2")
         .bind(measured.unit_id)
@@ -509,8 +500,8 @@ pub async fn so_measured(db: &Db, year_start: i64, to: i64) -> Result<Option<SoM
 }
 
 /// A measured post of the Sở page, for the most-shared list.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
-pub struct TopPost {
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TopPostRow {
     pub permalink: String,
     pub kind: PostKind,
     pub created_at: i64,
@@ -519,19 +510,13 @@ pub struct TopPost {
     pub comments: i64,
 }
 
-impl serde::Serialize for PostKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
 /// The Sở page's most-shared posts published in `[from, to)`.
 pub const SO_TOP_POSTS: &str = "SELECT f.permalink, f.kind, f.created_at, f.shares, \
      f.reactions, f.comments FROM page_feed_posts f JOIN units u ON u.id = f.unit_id \
      WHERE u.kind = 'so' AND u.status = 'active' AND f.created_at >= $1 AND f.created_at < $2 \
      AND f.shares > 0 ORDER BY f.shares DESC, f.reactions DESC, f.created_at LIMIT $3";
 
-pub async fn so_top_posts(db: &Db, from: i64, to: i64, limit: i64) -> Result<Vec<TopPost>> {
+pub async fn so_top_posts(db: &Db, from: i64, to: i64, limit: i64) -> Result<Vec<TopPostRow>> {
     Ok(sqlx::query_as(SO_TOP_POSTS)
         .bind(from)
         .bind(to)

@@ -39,12 +39,26 @@ pub async fn prune_outbox(db: &Db, before_ms: i64) -> Result<u64, StoreError> {
     }
 }
 
+/// What the queues hold, read from the database when `/metrics` is scraped: what an
+/// operator alerts on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFigures {
+    pub inbox_pending: i64,
+    pub inbox_parked: i64,
+    pub oldest_pending_age_seconds: i64,
+    pub outbox_pending: i64,
+    pub outbox_held: i64,
+    pub outbox_failed_last_day: i64,
+    /// 1 when the last Zalo token refresh failed (sends stop until an operator acts).
+    pub zalo_token_failed: i64,
+}
+
 /// The queue figures `/metrics` reports. Counts of the small states only, through the
 /// `(state, id)` indexes.
 pub async fn queue_figures(
     db: &Db,
     now: i64,
-) -> Result<crate::http::metrics::QueueFigures, StoreError> {
+) -> Result<QueueFigures, StoreError> {
     let (inbox_pending, inbox_parked, oldest): (i64, i64, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM inbox_events WHERE state = 'pending'), \
                 (SELECT COUNT(*) FROM inbox_events WHERE state = 'parked'), \
@@ -60,7 +74,7 @@ pub async fn queue_figures(
     .bind(now - 86_400_000)
     .fetch_one(db.pool())
     .await?;
-    Ok(crate::http::metrics::QueueFigures {
+    Ok(QueueFigures {
         inbox_pending,
         inbox_parked,
         oldest_pending_age_seconds: oldest.map_or(0, |at| (now - at).max(0) / 1000),

@@ -1,11 +1,12 @@
 //! Queries of the counting tables: submissions and unit_page_posts.
 
 use super::Result;
-use super::status::{KeyState, SubmissionStatus};
+use lantoa_domain::status::{KeyState, SubmissionStatus};
 use sqlx::AnyConnection;
+use lantoa_domain::ids::{EventId, IdentityId, StaffId, SubmissionId, UnitId};
 
 /// Links an unregistered account sent since `since`, waiting to be credited.
-pub async fn pending_links(conn: &mut AnyConnection, identity_id: i64, since: i64) -> Result<i64> {
+pub async fn pending_links(conn: &mut AnyConnection, identity_id: IdentityId, since: i64) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM submissions WHERE identity_id = $1 \
          AND status = 'pending_registration' AND received_at >= $2",
@@ -20,7 +21,7 @@ pub async fn pending_links(conn: &mut AnyConnection, identity_id: i64, since: i6
 /// compared with them).
 pub async fn keys_sent_by(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
 ) -> Result<std::collections::HashSet<String>> {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT canonical_key, raw_url FROM submissions WHERE identity_id = $1")
@@ -33,9 +34,9 @@ pub async fn keys_sent_by(
 /// A link as it is stored.
 #[derive(Debug, Clone)]
 pub struct NewSubmission<'a> {
-    pub staff_id: Option<i64>,
-    pub identity_id: i64,
-    pub inbox_event_id: i64,
+    pub staff_id: Option<StaffId>,
+    pub identity_id: IdentityId,
+    pub inbox_event_id: EventId,
     pub received_at: i64,
     pub week: &'a str,
     pub raw_url: &'a str,
@@ -47,7 +48,7 @@ pub struct NewSubmission<'a> {
     pub status: SubmissionStatus,
 }
 
-pub async fn insert(conn: &mut AnyConnection, s: &NewSubmission<'_>) -> Result<i64> {
+pub async fn insert(conn: &mut AnyConnection, s: &NewSubmission<'_>) -> Result<SubmissionId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO submissions (staff_id, identity_id, inbox_event_id, received_at, week, raw_url, \
          canonical_key, key_state, link_platform, link_kind, owner, status, created_at, updated_at) \
@@ -80,7 +81,7 @@ pub const CREDIT_OF_SUBMISSION: &str =
 /// When this person first had this key counted, if ever.
 pub async fn first_counted(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     key: &str,
 ) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(FIRST_COUNTED)
@@ -93,7 +94,7 @@ pub async fn first_counted(
 /// Marks what checking a unit website's article found (`pending` until it is checked).
 pub async fn set_page_check(
     conn: &mut AnyConnection,
-    submission_id: i64,
+    submission_id: SubmissionId,
     check: &str,
 ) -> Result<()> {
     sqlx::query("UPDATE submissions SET page_check = $1 WHERE id = $2")
@@ -107,10 +108,10 @@ pub async fn set_page_check(
 /// A website article waiting for its check.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingCheck {
-    pub id: i64,
+    pub id: SubmissionId,
     pub raw_url: String,
     pub canonical_key: String,
-    pub identity_id: i64,
+    pub identity_id: IdentityId,
     pub received_at: i64,
     pub week: String,
     pub owner: Option<String>,
@@ -132,7 +133,7 @@ pub async fn pending_page_checks(
 /// The status of a submission whose website check is still pending (`None`: settled).
 pub async fn status_if_check_pending(
     conn: &mut AnyConnection,
-    submission_id: i64,
+    submission_id: SubmissionId,
 ) -> Result<Option<SubmissionStatus>> {
     Ok(sqlx::query_scalar(
         "SELECT status FROM submissions WHERE id = $1 AND page_check = 'pending'",
@@ -146,7 +147,7 @@ pub async fn status_if_check_pending(
 /// `page_check = 'missing'` saying why).
 pub async fn withdraw_missing_article(
     conn: &mut AnyConnection,
-    submission_id: i64,
+    submission_id: SubmissionId,
     now: i64,
 ) -> Result<()> {
     sqlx::query("UPDATE submissions SET status = 'withdrawn', updated_at = $1 WHERE id = $2")
@@ -163,7 +164,7 @@ pub async fn other_owners_of(
     conn: &mut AnyConnection,
     key: &str,
     owner: &str,
-    sender_staff_id: i64,
+    sender_staff_id: StaffId,
 ) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT owner FROM submissions WHERE canonical_key = $1 AND owner IS NOT NULL \
@@ -221,7 +222,7 @@ pub async fn owner_alias(
 }
 
 /// The active unit whose page a post's owner is (directly, or through a learned alias).
-pub async fn unit_of_owner(conn: &mut AnyConnection, owner: &str) -> Result<Option<(i64, String)>> {
+pub async fn unit_of_owner(conn: &mut AnyConnection, owner: &str) -> Result<Option<(UnitId, String)>> {
     Ok(sqlx::query_as(
         "SELECT u.id, u.name FROM unit_pages p JOIN units u ON u.id = p.unit_id \
          WHERE p.owner IN ($1, (SELECT a.owner FROM owner_aliases a WHERE a.alias = $1)) \
@@ -235,9 +236,9 @@ pub async fn unit_of_owner(conn: &mut AnyConnection, owner: &str) -> Result<Opti
 /// Credits a page post to its unit once, in the week it was first received, whoever sent it.
 pub async fn credit_page_post(
     conn: &mut AnyConnection,
-    unit_id: i64,
+    unit_id: UnitId,
     key: &str,
-    submission_id: i64,
+    submission_id: SubmissionId,
     week: &str,
     received_at: i64,
 ) -> Result<()> {
@@ -267,8 +268,8 @@ pub type Credited = (i64, String, Option<String>, String, i64);
 /// duplicate if already counted, expired if older than `since`. Returns the counted ones.
 pub async fn credit_pending(
     conn: &mut AnyConnection,
-    identity_id: i64,
-    staff_id: i64,
+    identity_id: IdentityId,
+    staff_id: StaffId,
     since: i64,
     now: i64,
 ) -> Result<Vec<Credited>> {
@@ -318,7 +319,7 @@ pub async fn credit_pending(
 /// to the next counted submission of the same post, or is removed. Returns whether one was found.
 pub async fn withdraw(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     key: &str,
     week: &str,
     now: i64,
@@ -402,7 +403,7 @@ pub struct WeekStanding {
 
 pub async fn week_standing(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     week: &str,
 ) -> Result<WeekStanding> {
     let counted: i64 = sqlx::query_scalar(
@@ -439,7 +440,7 @@ pub async fn provisional_links(
     conn: &mut AnyConnection,
     retry_before: i64,
     limit: i64,
-) -> Result<Vec<(i64, String)>> {
+) -> Result<Vec<(SubmissionId, String)>> {
     Ok(sqlx::query_as(
         "SELECT id, raw_url FROM submissions WHERE key_state = 'provisional' \
          AND (updated_at = created_at OR updated_at < $1) ORDER BY id LIMIT $2",
@@ -453,7 +454,7 @@ pub async fn provisional_links(
 /// A short link still waiting for its key, as it is now.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Provisional {
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub status: SubmissionStatus,
     pub week: String,
     pub received_at: i64,
@@ -461,7 +462,7 @@ pub struct Provisional {
 
 pub async fn provisional(
     conn: &mut AnyConnection,
-    submission_id: i64,
+    submission_id: SubmissionId,
 ) -> Result<Option<Provisional>> {
     Ok(sqlx::query_as(
         "SELECT staff_id, status, week, received_at FROM submissions \
@@ -475,7 +476,7 @@ pub async fn provisional(
 /// A try that failed: tried again later, or (`give_up`) counted as sent, `unresolvable`.
 pub async fn mark_resolution_failed(
     conn: &mut AnyConnection,
-    submission_id: i64,
+    submission_id: SubmissionId,
     give_up: bool,
     now: i64,
 ) -> Result<()> {
@@ -495,9 +496,9 @@ pub async fn mark_resolution_failed(
 /// Whether the person has this key counted in another submission.
 pub async fn counted_elsewhere(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     key: &str,
-    submission_id: i64,
+    submission_id: SubmissionId,
 ) -> Result<bool> {
     let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM submissions WHERE staff_id = $1 AND canonical_key = $2 \
@@ -514,8 +515,8 @@ pub async fn counted_elsewhere(
 /// A short link takes the key of the post it leads to.
 pub async fn settle_short_link(
     conn: &mut AnyConnection,
-    submission_id: i64,
-    target: &crate::links::Canonical,
+    submission_id: SubmissionId,
+    target: &lantoa_domain::links::Canonical,
     status: SubmissionStatus,
     now: i64,
 ) -> Result<()> {
@@ -539,7 +540,7 @@ pub async fn settle_short_link(
 /// `TK`: what a person sent in a week (URL, status, when), in the order sent.
 pub async fn sent_in_week(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     week: &str,
 ) -> Result<Vec<(String, String, i64)>> {
     Ok(sqlx::query_as(

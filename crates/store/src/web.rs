@@ -4,17 +4,19 @@
 use sqlx::AnyConnection;
 
 use super::{Db, Result, placeholders};
-use crate::calendar::IsoWeek;
-use crate::org::{Role, UnitKind};
+use lantoa_domain::IsoWeek;
+use lantoa_domain::{Role, UnitKind, Units};
+use lantoa_domain::ids::{IdentityId, SessionId, StaffId, UnitId};
+use lantoa_domain::ids::RequestId;
 
 /// A signed-in head or admin, with the unit they lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Viewer {
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub code: String,
     pub full_name: String,
     pub role: Role,
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub unit_code: String,
     pub unit_name: String,
     pub unit_kind: UnitKind,
@@ -22,11 +24,11 @@ pub struct Viewer {
 
 #[derive(sqlx::FromRow)]
 struct ViewerRow {
-    staff_id: i64,
+    staff_id: StaffId,
     code: String,
     full_name: String,
     role: String,
-    unit_id: i64,
+    unit_id: UnitId,
     unit_code: String,
     unit_name: String,
     unit_kind: String,
@@ -65,7 +67,7 @@ pub async fn leader_by_code(db: &Db, code: &str) -> Result<Option<Viewer>> {
 }
 
 /// The active head or admin with this id (the one a login link was made for).
-pub async fn leader_by_id(conn: &mut AnyConnection, staff_id: i64) -> Result<Option<Viewer>> {
+pub async fn leader_by_id(conn: &mut AnyConnection, staff_id: StaffId) -> Result<Option<Viewer>> {
     let row: Option<ViewerRow> = sqlx::query_as(&format!(
         "SELECT {VIEWER_COLUMNS} FROM staff p JOIN units u ON u.id = p.unit_id \
          WHERE p.id = $1 AND p.status = 'active' AND u.status = 'active'"
@@ -78,7 +80,7 @@ pub async fn leader_by_id(conn: &mut AnyConnection, staff_id: i64) -> Result<Opt
 
 /// Whether the staff member has a chat account linked through an invite: heads and admins
 /// earn a login link in chat only from such an account.
-pub async fn linked_by_invite(conn: &mut AnyConnection, identity_id: i64) -> Result<bool> {
+pub async fn linked_by_invite(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<bool> {
     let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM identities WHERE id = $1 AND staff_id IS NOT NULL \
          AND verified_via = 'invite'",
@@ -91,7 +93,7 @@ pub async fn linked_by_invite(conn: &mut AnyConnection, identity_id: i64) -> Res
 
 pub async fn create_login_link(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     token_hash: &str,
     now: i64,
     expires_at: i64,
@@ -115,7 +117,7 @@ pub async fn use_login_link(
     conn: &mut AnyConnection,
     token_hash: &str,
     now: i64,
-) -> Result<Option<i64>> {
+) -> Result<Option<StaffId>> {
     Ok(sqlx::query_scalar(
         "UPDATE web_login_links SET used_at = $1 \
          WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING staff_id",
@@ -129,7 +131,7 @@ pub async fn use_login_link(
 pub async fn create_session(
     conn: &mut AnyConnection,
     token_hash: &str,
-    staff_id: i64,
+    staff_id: StaffId,
     csrf_token: &str,
     now: i64,
 ) -> Result<()> {
@@ -149,7 +151,7 @@ pub async fn create_session(
 /// A live session: its CSRF token and who it belongs to.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub id: i64,
+    pub id: SessionId,
     pub csrf_token: String,
     pub last_seen_at: i64,
     pub viewer: Viewer,
@@ -157,7 +159,7 @@ pub struct Session {
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
-    session_id: i64,
+    session_id: SessionId,
     csrf_token: String,
     last_seen_at: i64,
     #[sqlx(flatten)]
@@ -193,7 +195,7 @@ pub async fn live_session(
 }
 
 /// Keeps a session alive.
-pub async fn touch_session(db: &Db, session_id: i64, now: i64) -> Result<()> {
+pub async fn touch_session(db: &Db, session_id: SessionId, now: i64) -> Result<()> {
     let _write = db.write_lock().await;
     sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
         .bind(now)
@@ -203,7 +205,7 @@ pub async fn touch_session(db: &Db, session_id: i64, now: i64) -> Result<()> {
     Ok(())
 }
 
-pub async fn end_session(conn: &mut AnyConnection, session_id: i64, now: i64) -> Result<()> {
+pub async fn end_session(conn: &mut AnyConnection, session_id: SessionId, now: i64) -> Result<()> {
     sqlx::query("UPDATE web_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
         .bind(now)
         .bind(session_id)
@@ -215,11 +217,11 @@ pub async fn end_session(conn: &mut AnyConnection, session_id: i64, now: i64) ->
 /// A unit the dashboard names in a URL.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UnitRow {
-    pub id: i64,
+    pub id: UnitId,
     pub code: String,
     pub name: String,
     pub kind: String,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<UnitId>,
 }
 
 /// The active unit with this code, whatever the viewer's scope (the caller checks it).
@@ -243,7 +245,7 @@ pub struct PagePost {
     pub measured_shares: Option<i64>,
 }
 
-pub async fn page_posts(db: &Db, unit_id: i64, week: IsoWeek) -> Result<Vec<PagePost>> {
+pub async fn page_posts(db: &Db, unit_id: UnitId, week: IsoWeek) -> Result<Vec<PagePost>> {
     Ok(sqlx::query_as(
         "SELECT pp.received_at, COALESCE(s.raw_url, f.permalink) AS url, p.code AS sender_code, \
          p.full_name AS sender_name, f.shares AS measured_shares FROM unit_page_posts pp \
@@ -270,7 +272,7 @@ pub struct StaffActivity {
 
 pub async fn staff_activity(
     db: &Db,
-    unit_id: i64,
+    unit_id: UnitId,
     week: IsoWeek,
     month_weeks: &[IsoWeek],
 ) -> Result<Vec<StaffActivity>> {
@@ -322,7 +324,7 @@ pub async fn failed_deliveries(db: &Db, limit: i64) -> Result<Vec<FailedDelivery
 /// Keeps an uploaded roster file until it is imported; returns its id.
 pub async fn store_upload(
     db: &Db,
-    session_id: i64,
+    session_id: SessionId,
     kind: &str,
     file_name: &str,
     content: &[u8],
@@ -350,7 +352,7 @@ pub struct Upload {
     pub content: Vec<u8>,
 }
 
-pub async fn pending_upload(db: &Db, id: i64, session_id: i64) -> Result<Option<Upload>> {
+pub async fn pending_upload(db: &Db, id: i64, session_id: SessionId) -> Result<Option<Upload>> {
     Ok(sqlx::query_as(
         "SELECT kind, file_name, content FROM web_uploads \
          WHERE id = $1 AND session_id = $2 AND applied_at IS NULL",
@@ -375,7 +377,7 @@ pub async fn mark_applied(db: &Db, id: i64, now: i64) -> Result<()> {
 
 /// A roster person with their chat accounts, for the people page.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
-pub struct Person {
+pub struct FoundPerson {
     pub code: String,
     pub full_name: String,
     pub role: String,
@@ -386,16 +388,16 @@ pub struct Person {
 }
 
 /// ` AND <column> IN (…)` for a scope's units, binding from `$first`.
-fn unit_filter(units: &super::weekly::Units, column: &str, first: usize) -> (String, Vec<i64>) {
+fn unit_filter(units: &Units, column: &str, first: usize) -> (String, Vec<UnitId>) {
     match units {
-        super::weekly::Units::All => (String::new(), Vec::new()),
-        super::weekly::Units::Only(ids) => (
+        Units::All => (String::new(), Vec::new()),
+        Units::Only(ids) => (
             format!(
                 " AND {column} IN ({})",
                 placeholders(first..first + ids.len().max(1))
             ),
             if ids.is_empty() {
-                vec![-1]
+                vec![UnitId(-1)]
             } else {
                 ids.clone()
             },
@@ -406,8 +408,8 @@ fn unit_filter(units: &super::weekly::Units, column: &str, first: usize) -> (Str
 /// A person as the search reads them: id, unit, code and name.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NameEntry {
-    pub id: i64,
-    pub unit_id: i64,
+    pub id: StaffId,
+    pub unit_id: UnitId,
     pub code: String,
     pub full_name: String,
 }
@@ -423,7 +425,7 @@ pub async fn names(db: &Db) -> Result<Vec<NameEntry>> {
 }
 
 /// These people with their units and chat accounts, in code order.
-pub async fn people_by_id(db: &Db, ids: &[i64]) -> Result<Vec<Person>> {
+pub async fn people_by_id(db: &Db, ids: &[StaffId]) -> Result<Vec<FoundPerson>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -443,8 +445,8 @@ pub async fn people_by_id(db: &Db, ids: &[i64]) -> Result<Vec<Person>> {
 
 /// A registration request waiting for its unit's head.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
-pub struct PendingRequest {
-    pub id: i64,
+pub struct WaitingRequest {
+    pub id: RequestId,
     pub created_at: i64,
     pub code: String,
     pub full_name: String,
@@ -455,9 +457,9 @@ pub struct PendingRequest {
 
 pub async fn pending_requests(
     db: &Db,
-    units: &super::weekly::Units,
+    units: &Units,
     limit: i64,
-) -> Result<Vec<PendingRequest>> {
+) -> Result<Vec<WaitingRequest>> {
     let (condition, ids) = unit_filter(units, "p.unit_id", 2);
     let sql = format!(
         "SELECT r.id, r.created_at, p.code, p.full_name, u.name AS unit_name, i.platform, \
@@ -482,7 +484,7 @@ pub struct ThrottledAccount {
 }
 
 /// Accounts with at least `failures` failed `DK` since `since`, newest first.
-pub async fn throttled_accounts(
+pub async fn throttled_account_list(
     db: &Db,
     since: i64,
     failures: i64,

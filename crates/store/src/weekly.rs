@@ -3,42 +3,13 @@
 use super::Result;
 use std::collections::HashMap;
 
-use crate::calendar::IsoWeek;
-use crate::org::{Role, UnitKind};
-use crate::pages::targets::{SoPageInputs, TopPost};
-use crate::weekly::standings::{Inputs, StaffInfo, UnitInfo, UnitStaff};
+use lantoa_domain::{IsoWeek, Range, Scope, Units};
+use lantoa_domain::{Role, UnitKind};
+use lantoa_domain::standings::{Inputs, SoPageInputs, StaffInfo, TopPost, UnitInfo, UnitStaff};
 
 use super::Db;
-
-/// A range of days, as epoch milliseconds `[from_ms, to_ms)`, and the weeks it counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Range {
-    pub from_ms: i64,
-    pub to_ms: i64,
-    pub weeks: Vec<IsoWeek>,
-    /// The year whose Sở targets are reported (year to date up to `to_ms`).
-    pub year_start_ms: i64,
-    /// The time zone the days of the range are in.
-    pub time_zone: jiff::tz::TimeZone,
-}
-
-/// Which units a standings query covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Province,
-    /// A unit and every unit under it (`--unit`, a Phòng head's view).
-    Subtree(i64),
-    /// One unit alone (`DV`).
-    Unit(i64),
-}
-
-/// A scope with its units named: queries filter on a list of ids, which the planners can
-/// estimate (a recursive expression inside each query they could not).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Units {
-    All,
-    Only(Vec<i64>),
-}
+use lantoa_domain::ids::{IdentityId, StaffId};
+use lantoa_domain::ids::UnitId;
 
 /// The units of a scope.
 pub async fn resolve(db: &Db, scope: Scope) -> Result<Units> {
@@ -88,7 +59,7 @@ impl Query {
         match units {
             Units::All => String::new(),
             Units::Only(ids) => {
-                let list = self.list(ids.iter().map(|id| Bind::Int(*id)));
+                let list = self.list(ids.iter().map(|id| Bind::Int(id.get())));
                 format!(" AND {column} IN ({list})")
             }
         }
@@ -294,7 +265,7 @@ pub async fn load_inputs(
         match queries.iter().find(|(n, _)| *n == "week_posts") {
             Some((_, query)) => {
                 query
-                    .query_as::<(i64, String, i64)>()
+                    .query_as::<(UnitId, String, i64)>()
                     .fetch_all(db.pool())
                     .await
             }
@@ -315,17 +286,17 @@ pub async fn load_inputs(
             .fetch_all(db.pool()),
         query("inactive").query_as::<NameRow>().fetch_all(db.pool()),
         query("featured")
-            .query_as::<(i64, i64)>()
+            .query_as::<(UnitId, i64)>()
             .fetch_all(db.pool()),
         query("page_posts")
-            .query_as::<(i64, i64)>()
+            .query_as::<(UnitId, i64)>()
             .fetch_all(db.pool()),
         query("so_targets")
             .query_as::<(i64, i64)>()
             .fetch_one(db.pool()),
         week_posts,
     )?;
-    let page_posts: HashMap<i64, u32> = posts
+    let page_posts: HashMap<UnitId, u32> = posts
         .into_iter()
         .map(|(unit, posts)| (unit, posts as u32))
         .collect();
@@ -357,21 +328,20 @@ const TOP_POSTS: i64 = 5;
 fn so_page_inputs(
     counted: (i64, i64),
     measured: Option<super::pages::SoMeasured>,
-    top_posts: Vec<super::pages::TopPost>,
+    top_posts: Vec<super::pages::TopPostRow>,
     time_zone: &jiff::tz::TimeZone,
 ) -> SoPageInputs {
     let day = |ms: i64| {
         jiff::Timestamp::from_millisecond(ms)
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             .to_zoned(time_zone.clone())
-            .strftime("%d/%m/%Y")
-            .to_string()
+            .date()
     };
     let top_posts = top_posts
         .into_iter()
         .map(|post| TopPost {
             url: post.permalink,
-            share: post.kind == super::status::PostKind::Share,
+            share: post.kind == lantoa_domain::status::PostKind::Share,
             published_on: day(post.created_at),
             shares: post.shares,
             reactions: post.reactions,
@@ -382,11 +352,10 @@ fn so_page_inputs(
         Some(measured) => SoPageInputs {
             posts: measured.posts as u32,
             shares: measured.shares as u32,
-            followers: measured.followers.map(|(count, iso_day)| {
-                let shown = jiff::civil::Date::strptime("%Y-%m-%d", &iso_day)
-                    .map(|d| d.strftime("%d/%m/%Y").to_string())
-                    .unwrap_or(iso_day);
-                (count as u32, shown)
+            // A day the store wrote itself; one it cannot read is no follower count.
+            followers: measured.followers.and_then(|(count, iso_day)| {
+                let day = iso_day.parse::<jiff::civil::Date>().ok()?;
+                Some((count as u32, day))
             }),
             measured_on: Some(day(measured.last_synced_at)),
             top_posts,
@@ -401,10 +370,10 @@ fn so_page_inputs(
     }
 }
 
-type UnitRow = (i64, String, String, String, Option<i64>, Option<i64>);
-type StaffRow = (i64, String, String, i64, String, i64);
-type PeopleRow = (i64, i64, i64, i64, i64);
-type NameRow = (i64, String, String);
+type UnitRow = (UnitId, String, String, String, Option<UnitId>, Option<i64>);
+type StaffRow = (StaffId, String, String, UnitId, String, i64);
+type PeopleRow = (UnitId, i64, i64, i64, i64);
+type NameRow = (UnitId, String, String);
 
 fn unit_infos(units: Vec<UnitRow>) -> Vec<UnitInfo> {
     units
@@ -436,8 +405,11 @@ fn leader_infos(leaders: Vec<StaffRow>) -> Vec<StaffInfo> {
         .collect()
 }
 
-fn unit_staff_of(people: Vec<PeopleRow>, featured: Vec<(i64, i64)>) -> HashMap<i64, UnitStaff> {
-    let featured: HashMap<i64, i64> = featured.into_iter().collect();
+fn unit_staff_of(
+    people: Vec<PeopleRow>,
+    featured: Vec<(UnitId, i64)>,
+) -> HashMap<UnitId, UnitStaff> {
+    let featured: HashMap<UnitId, i64> = featured.into_iter().collect();
     people
         .into_iter()
         .map(|(unit, total, registered, active, active_weeks)| {
@@ -453,11 +425,11 @@ fn unit_staff_of(people: Vec<PeopleRow>, featured: Vec<(i64, i64)>) -> HashMap<i
         .collect()
 }
 
-fn inactive_names(rows: Vec<NameRow>) -> HashMap<i64, Vec<String>> {
+fn inactive_names(rows: Vec<NameRow>) -> HashMap<UnitId, Vec<String>> {
     // Names in roster-code order, as the reminders list them.
     let mut inactive_rows = rows;
     inactive_rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    let mut inactive: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut inactive: HashMap<UnitId, Vec<String>> = HashMap::new();
     for (unit, _, name) in inactive_rows {
         inactive.entry(unit).or_default().push(name);
     }
@@ -466,12 +438,12 @@ fn inactive_names(rows: Vec<NameRow>) -> HashMap<i64, Vec<String>> {
 
 /// Page posts per unit and week; one week that carries a quota has the period's.
 fn posts_by_week(
-    week_rows: Vec<(i64, String, i64)>,
+    week_rows: Vec<(UnitId, String, i64)>,
     range: &Range,
     quota_weeks: &[IsoWeek],
-    page_posts: &HashMap<i64, u32>,
-) -> HashMap<(i64, IsoWeek), u32> {
-    let mut week_posts: HashMap<(i64, IsoWeek), u32> = HashMap::new();
+    page_posts: &HashMap<UnitId, u32>,
+) -> HashMap<(UnitId, IsoWeek), u32> {
+    let mut week_posts: HashMap<(UnitId, IsoWeek), u32> = HashMap::new();
     for (unit, week, posts) in week_rows {
         if let Ok(week) = week.parse() {
             week_posts.insert((unit, week), posts as u32);
@@ -498,7 +470,7 @@ pub async fn registered_staff(db: &Db, admins_only: bool) -> Result<Vec<StaffInf
     } else {
         ""
     };
-    let rows: Vec<(i64, String, String, i64, String)> = sqlx::query_as(&format!(
+    let rows: Vec<(StaffId, String, String, UnitId, String)> = sqlx::query_as(&format!(
         "SELECT s.id, s.code, s.full_name, s.unit_id, s.role FROM staff s \
          WHERE s.status = 'active'{role} AND EXISTS (SELECT 1 FROM identities i WHERE i.staff_id = s.id) \
          ORDER BY s.code"
@@ -518,15 +490,6 @@ pub async fn registered_staff(db: &Db, admins_only: bool) -> Result<Vec<StaffInf
         .collect())
 }
 
-/// An active unit's id by code.
-pub async fn active_unit_id(db: &Db, code: &str) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM units WHERE code = $1 AND status = 'active'")
-            .bind(code)
-            .fetch_optional(db.pool())
-            .await?,
-    )
-}
 
 /// A row of the evidence sheet.
 pub type EvidenceTuple = (
@@ -638,10 +601,10 @@ pub async fn reachable_accounts(db: &Db) -> Result<Vec<ReachableAccount>> {
 /// A chat account a roster person can be written to at.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReachableAccount {
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub platform: String,
     pub platform_user_id: String,
-    pub identity_id: i64,
+    pub identity_id: IdentityId,
     pub last_inbound_at: Option<i64>,
 }
 
@@ -678,14 +641,4 @@ pub struct Held {
     pub people: i64,
     pub messages: i64,
     pub top: Vec<String>,
-}
-
-/// The unit a person belongs to.
-pub async fn unit_of_staff(db: &Db, staff_id: i64) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
-            .bind(staff_id)
-            .fetch_optional(db.pool())
-            .await?,
-    )
 }

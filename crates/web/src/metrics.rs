@@ -69,20 +69,6 @@ struct StateLabels {
     state: String,
 }
 
-/// What the queues hold, read from the database when `/metrics` is scraped: what an
-/// operator alerts on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QueueFigures {
-    pub inbox_pending: i64,
-    pub inbox_parked: i64,
-    pub oldest_pending_age_seconds: i64,
-    pub outbox_pending: i64,
-    pub outbox_held: i64,
-    pub outbox_failed_last_day: i64,
-    /// 1 when the last Zalo token refresh failed (sends stop until an operator acts).
-    pub zalo_token_failed: i64,
-}
-
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// Owns its registry, so that several servers in one process (tests) never mix their figures.

@@ -2,24 +2,6 @@
 
 pub const HOUR_MS: i64 = 3_600_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Failed `DK` per account in a sliding hour; then every `DK` is refused until the oldest
-    /// of them is an hour old.
-    pub per_account: u32,
-    /// Failed `DK` of all accounts together in a sliding hour.
-    pub global: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            per_account: 10,
-            global: 2_000,
-        }
-    }
-}
-
 /// What the last hour's failures say about a new attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

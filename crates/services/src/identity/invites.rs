@@ -175,13 +175,6 @@ pub fn table(issued: &[Issued], time_zone: &TimeZone) -> String {
     out
 }
 
-/// Where people register: the OA's and the page's chat links, when configured.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChatLinks {
-    pub zalo: Option<String>,
-    pub messenger: Option<String>,
-}
-
 fn role_label(role: Role) -> &'static str {
     match role {
         Role::Member => "Cán bộ, giáo viên",
