@@ -12,7 +12,7 @@ use serde_json::Value;
 /// (`message-templates/samples.json`, kept beside the texts it exercises).
 pub fn samples() -> Vec<(String, Value)> {
     let samples: serde_json::Map<String, Value> =
-        serde_json::from_str(include_str!("../message-templates/samples.json"))
+        serde_json::from_str(include_str!("../../../message-templates/samples.json"))
             .expect("samples.json is checked by the tests");
     samples.into_iter().collect()
 }
@@ -22,7 +22,7 @@ macro_rules! builtin {
     ($name:literal) => {
         (
             $name,
-            include_str!(concat!("../message-templates/", $name, ".txt")),
+            include_str!(concat!("../../../message-templates/", $name, ".txt")),
         )
     };
 }
@@ -109,7 +109,7 @@ impl Templates {
     }
 
     /// The directory's templates when one is configured, else the built-in ones.
-    pub fn for_settings(settings: &crate::config::Settings) -> Result<Self, TemplateError> {
+    pub fn for_settings(settings: &lantoa_config::Settings) -> Result<Self, TemplateError> {
         match &settings.template_dir {
             Some(dir) => Self::load(dir),
             None => Self::builtin(),
@@ -175,7 +175,7 @@ fn builtin_source(name: &str) -> Result<String, String> {
 
 fn echo_safe(value: &Value) -> Value {
     match value {
-        Value::String(text) => Value::String(crate::text::for_echo(text)),
+        Value::String(text) => Value::String(lantoa_domain::text::for_echo(text)),
         Value::Array(items) => Value::Array(items.iter().map(echo_safe).collect()),
         Value::Object(fields) => Value::Object(
             fields
@@ -209,7 +209,7 @@ mod tests {
     }
 
     fn shipped() -> Templates {
-        Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates")).unwrap()
+        Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../message-templates")).unwrap()
     }
 
     #[test]
@@ -280,7 +280,7 @@ mod tests {
 
     #[test]
     fn the_built_in_templates_are_the_shipped_files() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../message-templates");
         let files = std::fs::read_dir(&dir)
             .unwrap()
             .filter(|e| {
@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn a_broken_template_stops_loading_with_its_name() {
         let dir = tempfile::tempdir().unwrap();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../message-templates");
         for entry in std::fs::read_dir(&source).unwrap() {
             let entry = entry.unwrap();
             std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();

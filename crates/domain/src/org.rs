@@ -74,6 +74,17 @@ pub struct Account {
     pub user_id: String,
 }
 
+/// A chat account a roster person can be written to at (the platform as stored: an account
+/// of a platform this build does not know is never chosen).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReachableAccount {
+    pub staff_id: StaffId,
+    pub platform: String,
+    pub platform_user_id: String,
+    pub identity_id: IdentityId,
+    pub last_inbound_at: Option<i64>,
+}
+
 /// Which units a report, a query or a dashboard view covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use lantoa_domain::{IsoWeek, Range, Scope, Units};
 use lantoa_domain::{Role, UnitKind};
+use lantoa_domain::org::ReachableAccount;
 use lantoa_domain::standings::{Inputs, SoPageInputs, StaffInfo, TopPost, UnitInfo, UnitStaff};
 
 use super::Db;
@@ -587,25 +588,30 @@ pub async fn for_each_evidence(
 /// Chat accounts of active staff, for messages the bot starts: reachable accounts only, and
 /// for heads and admins only those linked through an invite (an approval proves a member, and
 /// their messages carry the unit's names). Which one a person is written to is
-/// [`crate::weekly::accounts::preferred`]'s choice.
+/// the core's `weekly::accounts::preferred` choice.
 pub async fn reachable_accounts(db: &Db) -> Result<Vec<ReachableAccount>> {
-    Ok(sqlx::query_as(
-        "SELECT i.staff_id, i.platform, i.platform_user_id, i.id AS identity_id, i.last_inbound_at \
+    type Row = (StaffId, String, String, IdentityId, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT i.staff_id, i.platform, i.platform_user_id, i.id, i.last_inbound_at \
          FROM identities i JOIN staff s ON s.id = i.staff_id WHERE s.status = 'active' \
          AND i.reachable = 1 AND (s.role = 'member' OR i.verified_via = 'invite')",
     )
     .fetch_all(db.pool())
-    .await?)
-}
-
-/// A chat account a roster person can be written to at.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ReachableAccount {
-    pub staff_id: StaffId,
-    pub platform: String,
-    pub platform_user_id: String,
-    pub identity_id: IdentityId,
-    pub last_inbound_at: Option<i64>,
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(staff_id, platform, platform_user_id, identity_id, last_inbound_at)| {
+                ReachableAccount {
+                    staff_id,
+                    platform,
+                    platform_user_id,
+                    identity_id,
+                    last_inbound_at,
+                }
+            },
+        )
+        .collect())
 }
 
 /// Messages held outside their people's messaging window: how many, for how many people,

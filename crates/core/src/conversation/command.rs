@@ -1,9 +1,10 @@
 //! What a person's text asks for. Case- and diacritic-insensitive, with an optional leading
 //! `/` or `#`: `DK GV001`, `đăng ký gv001`, `#dangky GV001`.
 
-use unicode_normalization::UnicodeNormalization;
+use lantoa_domain::text::fold;
 
 use crate::links::extract_urls;
+use lantoa_domain::ids::RequestId;
 
 /// At most this many links are taken from one message.
 pub const MAX_LINKS_PER_MESSAGE: usize = 20;
@@ -23,7 +24,7 @@ pub enum Intent {
     RegisterInvalidCode,
     /// `DONGY <n>` / `TUCHOI <n>` (heads): decide registration request number `n`.
     DecideRequest {
-        request_id: Option<i64>,
+        request_id: Option<RequestId>,
         approve: bool,
     },
     /// `DULIEU`: what is kept about me.
@@ -156,7 +157,8 @@ fn decide_request(rest: &[&str], approve: bool) -> Intent {
         .first()
         .map(|word| word.trim_start_matches('#'))
         .and_then(|word| word.parse().ok())
-        .filter(|id: &i64| *id > 0);
+        .filter(|id: &i64| *id > 0)
+        .map(RequestId);
     Intent::DecideRequest {
         request_id,
         approve,
@@ -256,9 +258,9 @@ mod tests {
             request_id,
             approve,
         };
-        assert_eq!(parse("DONGY 12", &[]), decide(Some(12), true));
-        assert_eq!(parse("đồng ý #12", &[]), decide(Some(12), true));
-        assert_eq!(parse("Từ chối 7", &[]), decide(Some(7), false));
+        assert_eq!(parse("DONGY 12", &[]), decide(Some(RequestId(12)), true));
+        assert_eq!(parse("đồng ý #12", &[]), decide(Some(RequestId(12)), true));
+        assert_eq!(parse("Từ chối 7", &[]), decide(Some(RequestId(7)), false));
         assert_eq!(parse("tuchoi", &[]), decide(None, false));
         assert_eq!(parse("dongy -3", &[]), decide(None, true));
         assert_eq!(parse("DULIEU", &[]), Intent::MyData);

@@ -3,8 +3,9 @@
 use serde_json::{Value, json};
 
 use super::{Intent, Query};
-use crate::channels::{EventKind, Platform};
-use crate::org::Role;
+use lantoa_domain::{Account, EventKind, Person, Platform, SharedInfo};
+use lantoa_domain::Role;
+use lantoa_domain::ids::{InviteId, RequestId, StaffId};
 
 /// What checking the code of a `DK` found. Everything that does not register at once gets
 /// one and the same answer, so that a guesser learns nothing about codes.
@@ -17,7 +18,7 @@ pub enum CodeCheck {
     /// A live invite of an active person, unused on this platform, whose person has no
     /// account on this platform yet.
     Invite {
-        invite_id: i64,
+        invite_id: InviteId,
         person: Person,
         /// The person's accounts on other platforms, told when this one links.
         other_accounts: Vec<Account>,
@@ -35,7 +36,7 @@ pub enum RequestCheck {
     /// No pending request with that number that this head may decide.
     NotFound,
     Pending {
-        request_id: i64,
+        request_id: RequestId,
         person: Person,
         requester: Account,
     },
@@ -67,13 +68,13 @@ pub const ERASE_CONFIRM_MS: i64 = 15 * 60_000;
 pub enum Action {
     /// Link the account through an invite, verified, and credit the links it sent before.
     LinkByInvite {
-        invite_id: i64,
-        staff_id: i64,
+        invite_id: InviteId,
+        staff_id: StaffId,
         tell: Vec<Account>,
     },
     /// Ask the unit head to approve this account as the person.
     RequestApproval {
-        staff_id: i64,
+        staff_id: StaffId,
     },
     /// A `DK` that registered (or not), for the throttle.
     RecordAttempt {
@@ -83,9 +84,9 @@ pub enum Action {
     AskForPhone,
     /// A head's decision on a registration request.
     DecideRequest {
-        request_id: i64,
+        request_id: RequestId,
         approve: bool,
-        staff_id: i64,
+        staff_id: StaffId,
         requester: Account,
     },
     StoreSharedInfo(SharedInfo),
@@ -363,7 +364,7 @@ fn register(code: String, facts: &Facts) -> Decision {
     }
 }
 
-fn decide_request(request_id: Option<i64>, approve: bool, facts: &Facts) -> Decision {
+fn decide_request(request_id: Option<RequestId>, approve: bool, facts: &Facts) -> Decision {
     let command = if approve { "dong_y" } else { "tu_choi" };
     let Some(request_id) = request_id else {
         return Decision::reply("approval_missing_number", json!({"approve": approve}));
@@ -395,10 +396,11 @@ fn decide_request(request_id: Option<i64>, approve: bool, facts: &Facts) -> Deci
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lantoa_domain::ids::IdentityId;
 
     fn lan() -> Person {
         Person {
-            staff_id: 7,
+            staff_id: StaffId(7),
             code: "GV0001".into(),
             full_name: "Nguyễn Thị Lan".into(),
             unit_name: "Trường Tiểu học Lê Lợi".into(),
@@ -408,7 +410,7 @@ mod tests {
 
     fn head() -> Person {
         Person {
-            staff_id: 3,
+            staff_id: StaffId(3),
             code: "GV0100".into(),
             role: Role::Head,
             ..lan()
@@ -438,7 +440,7 @@ mod tests {
 
     fn account(platform: Platform, user: &str) -> Account {
         Account {
-            identity_id: 99,
+            identity_id: IdentityId(99),
             platform,
             user_id: user.into(),
         }
@@ -450,7 +452,7 @@ mod tests {
         let mut facts = facts(
             None,
             Some(CodeCheck::Invite {
-                invite_id: 5,
+                invite_id: InviteId(5),
                 person: lan(),
                 other_accounts: vec![other.clone()],
             }),
@@ -461,8 +463,8 @@ mod tests {
             decision.actions,
             [
                 Action::LinkByInvite {
-                    invite_id: 5,
-                    staff_id: 7,
+                    invite_id: InviteId(5),
+                    staff_id: StaffId(7),
                     tell: vec![other]
                 },
                 Action::RecordAttempt { succeeded: true }
@@ -497,7 +499,7 @@ mod tests {
             [
                 Action::RecordAttempt { succeeded: false },
                 Action::AskForPhone,
-                Action::RequestApproval { staff_id: 7 }
+                Action::RequestApproval { staff_id: StaffId(7) }
             ]
         );
         assert_eq!(
@@ -566,12 +568,12 @@ mod tests {
         let requester = account(Platform::Zalo, "stranger");
         let mut as_head = facts(Some(head()), None);
         as_head.request_check = Some(RequestCheck::Pending {
-            request_id: 12,
+            request_id: RequestId(12),
             person: lan(),
             requester: requester.clone(),
         });
         let approve = Some(Intent::DecideRequest {
-            request_id: Some(12),
+            request_id: Some(RequestId(12)),
             approve: true,
         });
         let decision = decide(EventKind::Message, approve.clone(), &as_head);
@@ -579,9 +581,9 @@ mod tests {
         assert_eq!(
             decision.actions[0],
             Action::DecideRequest {
-                request_id: 12,
+                request_id: RequestId(12),
                 approve: true,
-                staff_id: 7,
+                staff_id: StaffId(7),
                 requester
             }
         );

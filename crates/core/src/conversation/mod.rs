@@ -2,12 +2,11 @@
 //! to the changes to make and the replies to send. The inbox processor loads the facts,
 //! applies the actions and renders the replies.
 
-pub mod apply;
 mod command;
 mod engine;
 
-pub use command::{Intent, MAX_CODE_CHARS, MAX_LINKS_PER_MESSAGE, Query, fold, parse};
+pub use command::{Intent, MAX_CODE_CHARS, MAX_LINKS_PER_MESSAGE, Query, parse};
 pub use engine::{
-    Account, Action, CodeCheck, Decision, ERASE_CONFIRM_MS, Facts, Person, Reply, RequestCheck,
-    SharedInfo, decide, platform_name,
+    Action, CodeCheck, Decision, ERASE_CONFIRM_MS, Facts, Reply, RequestCheck, decide,
+    platform_name,
 };

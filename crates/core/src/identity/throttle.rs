@@ -1,5 +1,7 @@
 //! The ceilings on failed registrations: per account per hour, and across all accounts.
 
+use lantoa_config::Limits;
+
 pub const HOUR_MS: i64 = 3_600_000;
 
 /// What the last hour's failures say about a new attempt.

@@ -1,8 +1,8 @@
-//! Links in messages: finding them in text (and later, their canonical keys).
+//! Links in messages: finding them in text, and their canonical keys.
 
 mod canonical;
 mod extract;
-pub mod resolve;
 
-pub use canonical::{CanonError, Canonical, LinkKind, LinkPlatform, canonicalize};
+pub use canonical::{CanonError, canonicalize, owner_of};
+pub use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 pub use extract::extract_urls;

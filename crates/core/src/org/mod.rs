@@ -1,22 +1,16 @@
-//! The organisation: units (Sở, Phòng, schools) in a tree, and the staff roster.
-//!
-//! Importing is a pipeline of pure steps — read a [`Table`], validate it into records, plan
-//! the changes against what is stored — followed by one transaction that applies the plan.
+//! The organisation's import, the pure steps: read a [`Table`] (CSV or XLSX), validate it
+//! into records, and plan the changes against what is stored. The roster service applies the
+//! plan in one transaction.
 
-mod import;
 mod plan;
 mod table;
 mod validate;
 
 use std::fmt;
 
-pub use import::{
-    ImportError, ImportSummary, Mode, import_staff, import_staff_table, import_units,
-    import_units_table,
-};
-pub use plan::{ExistingStaff, ExistingUnit, Plan, plan_staff, plan_units};
+pub use plan::{plan_staff, plan_units};
 pub use table::{Row, Table, TableError};
-pub use validate::{StaffRecord, UnitRecord, normalize_phone, parse_staff, parse_units};
+pub use validate::{normalize_phone, parse_staff, parse_units};
 
 /// One problem in an import file, located as precisely as we can.
 #[derive(Debug, Clone, PartialEq, Eq)]

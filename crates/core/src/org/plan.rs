@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{StaffRecord, UnitKind, UnitRecord};
+use lantoa_domain::roster::{ExistingStaff, ExistingUnit, Plan, StaffRecord, UnitRecord};
 
 fn plan<R, E>(
     records: Vec<R>,
@@ -73,7 +73,7 @@ pub fn plan_staff(records: Vec<StaffRecord>, existing: &[ExistingStaff]) -> Plan
 
 #[cfg(test)]
 mod tests {
-    use super::super::Role;
+    use lantoa_domain::Role;
     use super::*;
 
     fn record(code: &str, unit: &str) -> StaffRecord {

@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::{Issue, Role, Row, Table, UnitKind};
+use super::{Issue, Row, Table};
+use lantoa_domain::roster::{StaffRecord, UnitRecord};
+use lantoa_domain::{Role, UnitKind};
 
 pub const UNIT_COLUMNS: [&str; 6] = [
     "code",

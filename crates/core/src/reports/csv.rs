@@ -31,7 +31,7 @@ const BOM: &str = "\u{feff}";
 /// Names come from import files: a cell that a spreadsheet would run as a formula is
 /// neutralised.
 fn safe(text: &str) -> String {
-    crate::text::spreadsheet_safe(text).into_owned()
+    lantoa_domain::text::spreadsheet_safe(text).into_owned()
 }
 
 /// One row per unit; machine values (`kind` as `truong`, booleans as `true`/`false`),

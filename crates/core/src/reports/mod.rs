@@ -116,10 +116,12 @@ pub(crate) mod fixture {
     //! A small province with Vietnamese names (one with a comma, one longer than 40 chars).
 
     use super::EvidenceRow;
-    use crate::calendar::IsoWeek;
-    use crate::config::Quotas;
-    use crate::org::{Role, UnitKind};
-    use crate::weekly::standings::{Counted, Inputs, StaffInfo, Standings, UnitInfo, compute};
+    use lantoa_domain::calendar::IsoWeek;
+    use lantoa_config::Quotas;
+    use lantoa_domain::{Role, UnitKind};
+    use crate::weekly::standings::{Counted, Standings, compute, inputs_from_links};
+    use lantoa_domain::ids::{StaffId, UnitId};
+    use lantoa_domain::standings::{Inputs, SoPageInputs, StaffInfo, UnitInfo};
 
     pub const T1_NAME: &str = "Trường THCS Nguyễn Du, Quận 1";
     pub const T2_NAME: &str =
@@ -138,21 +140,21 @@ pub(crate) mod fixture {
         quota: Option<u32>,
     ) -> UnitInfo {
         UnitInfo {
-            id,
+            id: UnitId(id),
             code: code.into(),
             name: name.into(),
             kind,
-            parent_id: parent,
+            parent_id: parent.map(UnitId),
             weekly_quota: quota,
         }
     }
 
     fn person(id: i64, name: &str, unit_id: i64, registered: bool) -> StaffInfo {
         StaffInfo {
-            id,
+            id: StaffId(id),
             code: format!("GV{id:03}"),
             full_name: name.into(),
-            unit_id,
+            unit_id: UnitId(unit_id),
             role: Role::Member,
             registered,
         }
@@ -161,27 +163,27 @@ pub(crate) mod fixture {
     pub fn inputs() -> Inputs {
         let links = [
             Counted {
-                staff_id: 10,
+                staff_id: StaffId(10),
                 week: week("2026-W48"),
-                page_unit_id: Some(3),
+                page_unit_id: Some(UnitId(3)),
                 featured: false,
             },
             Counted {
-                staff_id: 13,
+                staff_id: StaffId(13),
                 week: week("2026-W48"),
                 page_unit_id: None,
                 featured: true,
             },
         ];
         let posts = [
-            (3, week("2026-W48")),
-            (4, week("2026-W48")),
-            (4, week("2026-W48")),
+            (UnitId(3), week("2026-W48")),
+            (UnitId(4), week("2026-W48")),
+            (UnitId(4), week("2026-W48")),
         ];
         let tallied =
-            |units, staff| Inputs::from_links(units, staff, &links, &posts, &[week("2026-W48")]);
+            |units, staff| inputs_from_links(units, staff, &links, &posts, &[week("2026-W48")]);
         Inputs {
-            so_page: crate::pages::targets::SoPageInputs {
+            so_page: SoPageInputs {
                 posts: 150,
                 shares: 90,
                 ..Default::default()

@@ -5,7 +5,7 @@ use std::path::Path;
 use rust_xlsxwriter::{DocProperties, Format, Url, Workbook, Worksheet, XlsxError};
 
 use super::{EvidenceRow, Period, ReportError, kind_label};
-use crate::pages::targets::SoPage;
+use crate::weekly::targets::SoPage;
 use crate::weekly::standings::Standings;
 
 /// Excel refuses more hyperlinks than this in one worksheet; later links are plain text.

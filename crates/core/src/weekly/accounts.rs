@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 
-use crate::channels::Platform;
-use crate::store::weekly::ReachableAccount;
+use lantoa_domain::Platform;
+use lantoa_domain::ReachableAccount;
+use lantoa_domain::ids::StaffId;
 
-/// Staff id → (platform, user id, identity id) of the account to write to: one whose messaging
-/// window is open first (a message to a closed window would only be held), then Zalo, the main
-/// channel; an account of a platform this build does not know is never chosen.
-pub fn preferred(accounts: Vec<ReachableAccount>, now: i64) -> HashMap<i64, (String, String, i64)> {
-    let mut best: HashMap<i64, ((bool, bool), ReachableAccount)> = HashMap::new();
+/// Staff id → the account to write to: one whose messaging window is open first (a message to
+/// a closed window would only be held), then Zalo, the main channel; an account of a platform
+/// this build does not know is never chosen.
+pub fn preferred(accounts: Vec<ReachableAccount>, now: i64) -> HashMap<StaffId, ReachableAccount> {
+    let mut best: HashMap<StaffId, ((bool, bool), ReachableAccount)> = HashMap::new();
     for account in accounts {
         let Some(platform) = Platform::parse(&account.platform) else {
             continue;
@@ -26,25 +27,21 @@ pub fn preferred(accounts: Vec<ReachableAccount>, now: i64) -> HashMap<i64, (Str
         }
     }
     best.into_iter()
-        .map(|(staff, (_, a))| (staff, (a.platform, a.platform_user_id, a.identity_id)))
+        .map(|(staff, (_, account))| (staff, account))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lantoa_domain::ids::IdentityId;
 
-    fn account(
-        staff_id: i64,
-        platform: &str,
-        identity_id: i64,
-        last: Option<i64>,
-    ) -> ReachableAccount {
+    fn account(staff_id: i64, platform: &str, identity_id: i64, last: Option<i64>) -> ReachableAccount {
         ReachableAccount {
-            staff_id,
+            staff_id: StaffId(staff_id),
             platform: platform.into(),
             platform_user_id: format!("{platform}-{identity_id}"),
-            identity_id,
+            identity_id: IdentityId(identity_id),
             last_inbound_at: last,
         }
     }
@@ -69,9 +66,9 @@ mod tests {
             ],
             now,
         );
-        assert_eq!(chosen[&1].2, 12);
-        assert_eq!(chosen[&2].2, 22);
-        assert_eq!(chosen[&3].2, 32);
-        assert!(!chosen.contains_key(&4));
+        assert_eq!(chosen[&StaffId(1)].identity_id, IdentityId(12));
+        assert_eq!(chosen[&StaffId(2)].identity_id, IdentityId(22));
+        assert_eq!(chosen[&StaffId(3)].identity_id, IdentityId(32));
+        assert!(!chosen.contains_key(&StaffId(4)));
     }
 }

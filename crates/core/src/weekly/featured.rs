@@ -7,16 +7,17 @@
 
 use std::cmp::Ordering;
 
-use serde::Serialize;
+use lantoa_domain::standings::Pick;
 
-use crate::calendar::IsoWeek;
-use crate::org::UnitKind;
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_domain::UnitKind;
+use lantoa_domain::ids::UnitId;
 
 pub const SCHOOLS_PER_WEEK: usize = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub code: String,
     pub name: String,
     pub kind: UnitKind,
@@ -91,7 +92,7 @@ pub fn suggest(candidates: &[Candidate], last_week: IsoWeek) -> Vec<Pick> {
 /// A unit the Văn phòng may choose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Choosable {
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub code: String,
     pub name: String,
     pub kind: UnitKind,
@@ -138,7 +139,7 @@ mod tests {
         last: Option<&str>,
     ) -> Candidate {
         Candidate {
-            unit_id: id,
+            unit_id: UnitId(id),
             code: code.into(),
             name: format!("Đơn vị {code}"),
             kind,

@@ -3,9 +3,9 @@
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 
-use crate::calendar::IsoWeek;
-use crate::config::{SchoolYear, SchoolYearDates};
-use crate::store::weekly::Range;
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_config::{SchoolYear, SchoolYearDates};
+use lantoa_domain::Range;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {

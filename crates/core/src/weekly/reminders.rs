@@ -5,13 +5,16 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::standings::{Inputs, Standings, UnitStanding};
+use super::standings::{Standings, UnitStanding};
+use lantoa_domain::standings::Inputs;
 
-use crate::org::Role;
+use lantoa_domain::Role;
+use lantoa_domain::ids::StaffId;
+use lantoa_domain::ids::UnitId;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedReminder {
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub template: &'static str,
     pub context: Value,
 }
@@ -103,7 +106,7 @@ pub fn render_admin_summary(
 ) -> Result<String, crate::templates::TemplateError> {
     loop {
         let text = templates.render("reminder_admin", context)?;
-        let fits = text.chars().count() <= crate::channels::Platform::Zalo.max_text_chars();
+        let fits = text.chars().count() <= lantoa_domain::Platform::Zalo.max_text_chars();
         match context["phong"].as_array_mut() {
             Some(list) if !fits && !list.is_empty() => {
                 list.pop();
@@ -114,7 +117,7 @@ pub fn render_admin_summary(
 }
 
 pub fn plan(week: &str, standings: &Standings, inputs: &Inputs) -> Vec<PlannedReminder> {
-    let code_of: HashMap<i64, &str> = inputs
+    let code_of: HashMap<UnitId, &str> = inputs
         .units
         .iter()
         .map(|u| (u.id, u.code.as_str()))
@@ -173,44 +176,45 @@ pub fn plan(week: &str, standings: &Standings, inputs: &Inputs) -> Vec<PlannedRe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Quotas;
-    use crate::org::UnitKind;
-    use crate::weekly::standings::{Counted, StaffInfo, UnitInfo, compute};
+    use lantoa_config::Quotas;
+    use lantoa_domain::UnitKind;
+    use crate::weekly::standings::{Counted, compute, inputs_from_links};
+    use lantoa_domain::standings::{StaffInfo, UnitInfo};
 
     #[test]
     fn only_heads_of_behind_units_and_the_phong_and_admins_hear() {
-        let week: crate::calendar::IsoWeek = "2026-W48".parse().unwrap();
-        let unit = |id, code: &str, kind, parent| UnitInfo {
-            id,
+        let week: lantoa_domain::calendar::IsoWeek = "2026-W48".parse().unwrap();
+        let unit = |id, code: &str, kind, parent: Option<i64>| UnitInfo {
+            id: UnitId(id),
             code: code.into(),
             name: code.into(),
             kind,
-            parent_id: parent,
+            parent_id: parent.map(UnitId),
             weekly_quota: None,
         };
-        let person = |id, unit_id, role| StaffInfo {
-            id,
+        let person = |id: i64, unit_id, role| StaffInfo {
+            id: StaffId(id),
             code: format!("C{id}"),
             full_name: format!("Người {id}"),
-            unit_id,
+            unit_id: UnitId(unit_id),
             role,
             registered: true,
         };
         let links = [
             Counted {
-                staff_id: 10,
+                staff_id: StaffId(10),
                 week,
-                page_unit_id: Some(3),
+                page_unit_id: Some(UnitId(3)),
                 featured: false,
             },
             Counted {
-                staff_id: 11,
+                staff_id: StaffId(11),
                 week,
                 page_unit_id: None,
                 featured: false,
             },
         ];
-        let inputs = Inputs::from_links(
+        let inputs = inputs_from_links(
             vec![
                 unit(1, "SO", UnitKind::So, None),
                 unit(2, "P1", UnitKind::Phong, Some(1)),
@@ -225,12 +229,15 @@ mod tests {
                 person(14, 1, Role::Admin),
             ],
             &links,
-            &[(3, week)],
+            &[(UnitId(3), week)],
             &[week],
         );
         let standings = compute("2026-W48", &[week], |_| false, &Quotas::default(), &inputs);
         let planned = plan("2026-W48", &standings, &inputs);
-        let who: Vec<(i64, &str)> = planned.iter().map(|p| (p.staff_id, p.template)).collect();
+        let who: Vec<(i64, &str)> = planned
+            .iter()
+            .map(|p| (p.staff_id.get(), p.template))
+            .collect();
         assert_eq!(
             who,
             [
@@ -247,9 +254,9 @@ mod tests {
     /// and a Phòng head of 60 schools one or two.
     #[test]
     fn a_province_summary_fits_one_message_and_a_phong_two() {
-        let week: crate::calendar::IsoWeek = "2026-W20".parse().unwrap();
+        let week: lantoa_domain::calendar::IsoWeek = "2026-W20".parse().unwrap();
         let mut units = vec![UnitInfo {
-            id: 1,
+            id: UnitId(1),
             code: "SO".into(),
             name: "Sở Giáo dục và Đào tạo".into(),
             kind: UnitKind::So,
@@ -259,30 +266,30 @@ mod tests {
         let mut staff = Vec::new();
         for p in 0..40 {
             units.push(UnitInfo {
-                id: 2 + p,
+                id: UnitId(2 + p),
                 code: format!("PGD-{p:03}"),
                 name: format!("Phòng Giáo dục và Đào tạo huyện số {p}"),
                 kind: UnitKind::Phong,
-                parent_id: Some(1),
+                parent_id: Some(UnitId(1)),
                 weekly_quota: None,
             });
         }
         for t in 0..1_959 {
             let id = 100 + t;
             units.push(UnitInfo {
-                id,
+                id: UnitId(id),
                 code: format!("T{t:05}"),
                 name: format!("Trường Trung học cơ sở Nguyễn Văn Trỗi số {t}, xã Hòa An"),
                 kind: UnitKind::Truong,
-                parent_id: Some(2 + t % 40),
+                parent_id: Some(UnitId(2 + t % 40)),
                 weekly_quota: None,
             });
             for k in 0..20 {
                 staff.push(StaffInfo {
-                    id: id * 100 + k,
+                    id: StaffId(id * 100 + k),
                     code: format!("GV{id}{k:02}"),
                     full_name: format!("Nguyễn Thị Thanh Hương {k}"),
-                    unit_id: id,
+                    unit_id: UnitId(id),
                     role: if k == 0 { Role::Head } else { Role::Member },
                     registered: true,
                 });
@@ -290,23 +297,23 @@ mod tests {
         }
         for p in 0..40 {
             staff.push(StaffInfo {
-                id: 9_000_000 + p,
+                id: StaffId(9_000_000 + p),
                 code: format!("PH{p:03}"),
                 full_name: format!("Trưởng phòng {p}"),
-                unit_id: 2 + p,
+                unit_id: UnitId(2 + p),
                 role: Role::Head,
                 registered: true,
             });
         }
         staff.push(StaffInfo {
-            id: 1,
+            id: StaffId(1),
             code: "CB0002".into(),
             full_name: "Trần Thị Thu Hà".into(),
-            unit_id: 1,
+            unit_id: UnitId(1),
             role: Role::Admin,
             registered: true,
         });
-        let inputs = Inputs::from_links(units, staff, &[], &[], &[week]);
+        let inputs = inputs_from_links(units, staff, &[], &[], &[week]);
         let standings = compute("2026-W20", &[week], |_| false, &Quotas::default(), &inputs);
         let templates = crate::templates::Templates::builtin().unwrap();
         let planned = plan("2026-W20", &standings, &inputs);
@@ -343,7 +350,7 @@ mod tests {
             .find(|p| p.template == "reminder_phong")
             .unwrap();
         let text = templates.render("reminder_phong", &phong.context).unwrap();
-        let parts = crate::delivery::split::split_message(&text, 2_000);
+        let parts = crate::split::split_message(&text, 2_000);
         assert!(parts.len() <= 2, "{} messages: {text}", parts.len());
         assert!(text.contains("… và 37 trường khác"), "{text}");
     }

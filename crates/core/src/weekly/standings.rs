@@ -17,88 +17,89 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::calendar::IsoWeek;
-use crate::config::Quotas;
-use crate::org::{Role, UnitKind};
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_config::Quotas;
+use lantoa_domain::{Role, UnitKind};
 
-use crate::pages::targets::{SoPage, SoPageInputs, so_page};
+use crate::weekly::targets::{SoPage, so_page};
+use lantoa_domain::standings::{Inputs, SoPageInputs, StaffInfo, UnitInfo, UnitStaff};
+use lantoa_domain::ids::{StaffId, UnitId};
 
 /// A counted submission (tests and small callers tally these into [`Activity`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counted {
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub week: IsoWeek,
     /// The unit whose page this post is, if any.
-    pub page_unit_id: Option<i64>,
+    pub page_unit_id: Option<UnitId>,
     /// A share of one of the week's featured pages.
     pub featured: bool,
 }
 
 /// Inputs from the whole roster, single links and page posts, by the rules the store's
-    /// queries apply in SQL (`quota_weeks`: the period's weeks that carry a quota).
+/// queries apply in SQL (`quota_weeks`: the period's weeks that carry a quota).
 pub fn inputs_from_links(
-        units: Vec<UnitInfo>,
-        mut staff: Vec<StaffInfo>,
-        counted: &[Counted],
-        page_posts: &[(i64, IsoWeek)],
-        quota_weeks: &[IsoWeek],
-    ) -> Self {
-        let mut links: HashMap<i64, u32> = HashMap::new();
-        let mut featured: HashMap<i64, u32> = HashMap::new();
-        let mut weeks: HashMap<i64, HashSet<IsoWeek>> = HashMap::new();
-        for link in counted {
-            *links.entry(link.staff_id).or_default() += 1;
-            *featured.entry(link.staff_id).or_default() += u32::from(link.featured);
-            if quota_weeks.contains(&link.week) {
-                weeks.entry(link.staff_id).or_default().insert(link.week);
-            }
+    units: Vec<UnitInfo>,
+    mut staff: Vec<StaffInfo>,
+    counted: &[Counted],
+    page_posts: &[(UnitId, IsoWeek)],
+    quota_weeks: &[IsoWeek],
+) -> Inputs {
+    let mut links: HashMap<StaffId, u32> = HashMap::new();
+    let mut featured: HashMap<StaffId, u32> = HashMap::new();
+    let mut weeks: HashMap<StaffId, HashSet<IsoWeek>> = HashMap::new();
+    for link in counted {
+        *links.entry(link.staff_id).or_default() += 1;
+        *featured.entry(link.staff_id).or_default() += u32::from(link.featured);
+        if quota_weeks.contains(&link.week) {
+            weeks.entry(link.staff_id).or_default().insert(link.week);
         }
-        let is_active = |id: i64| {
-            if quota_weeks.is_empty() {
-                links.get(&id).copied().unwrap_or(0) > 0
-            } else {
-                weeks.get(&id).map_or(0, HashSet::len) >= quota_weeks.len()
-            }
-        };
-        staff.sort_by(|a, b| a.code.cmp(&b.code));
-        let mut unit_staff: HashMap<i64, UnitStaff> = HashMap::new();
-        let mut inactive: HashMap<i64, Vec<String>> = HashMap::new();
-        for person in &staff {
-            let entry = unit_staff.entry(person.unit_id).or_default();
-            entry.total += 1;
-            entry.registered += u32::from(person.registered);
-            entry.active += u32::from(is_active(person.id));
-            entry.featured += featured.get(&person.id).copied().unwrap_or(0);
-            if person.registered {
-                entry.active_weeks += weeks.get(&person.id).map_or(0, HashSet::len) as u32;
-            }
-            if person.registered && !is_active(person.id) {
-                inactive
-                    .entry(person.unit_id)
-                    .or_default()
-                    .push(person.full_name.clone());
-            }
+    }
+    let is_active = |id: StaffId| {
+        if quota_weeks.is_empty() {
+            links.get(&id).copied().unwrap_or(0) > 0
+        } else {
+            weeks.get(&id).map_or(0, HashSet::len) >= quota_weeks.len()
         }
-        let mut posts: HashMap<i64, u32> = HashMap::new();
-        let mut week_posts: HashMap<(i64, IsoWeek), u32> = HashMap::new();
-        for (unit, week) in page_posts {
-            *posts.entry(*unit).or_default() += 1;
-            if quota_weeks.contains(week) {
-                *week_posts.entry((*unit, *week)).or_default() += 1;
-            }
+    };
+    staff.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut unit_staff: HashMap<UnitId, UnitStaff> = HashMap::new();
+    let mut inactive: HashMap<UnitId, Vec<String>> = HashMap::new();
+    for person in &staff {
+        let entry = unit_staff.entry(person.unit_id).or_default();
+        entry.total += 1;
+        entry.registered += u32::from(person.registered);
+        entry.active += u32::from(is_active(person.id));
+        entry.featured += featured.get(&person.id).copied().unwrap_or(0);
+        if person.registered {
+            entry.active_weeks += weeks.get(&person.id).map_or(0, HashSet::len) as u32;
         }
-        Self {
-            units,
-            leaders: staff
-                .into_iter()
-                .filter(|p| p.role != Role::Member)
-                .collect(),
-            unit_staff,
-            inactive,
-            page_posts: posts,
-            week_posts,
-            so_page: SoPageInputs::default(),
+        if person.registered && !is_active(person.id) {
+            inactive
+                .entry(person.unit_id)
+                .or_default()
+                .push(person.full_name.clone());
         }
+    }
+    let mut posts: HashMap<UnitId, u32> = HashMap::new();
+    let mut week_posts: HashMap<(UnitId, IsoWeek), u32> = HashMap::new();
+    for (unit, week) in page_posts {
+        *posts.entry(*unit).or_default() += 1;
+        if quota_weeks.contains(week) {
+            *week_posts.entry((*unit, *week)).or_default() += 1;
+        }
+    }
+    Inputs {
+        units,
+        leaders: staff
+            .into_iter()
+            .filter(|p| p.role != Role::Member)
+            .collect(),
+        unit_staff,
+        inactive,
+        page_posts: posts,
+        week_posts,
+        so_page: SoPageInputs::default(),
     }
 }
 
@@ -196,7 +197,7 @@ pub fn compute(
 /// Step 1: each unit against its quota over the counted weeks.
 fn unit_standings(inputs: &Inputs, quotas: &Quotas, quota_weeks: &[IsoWeek]) -> Vec<UnitStanding> {
     let counted_weeks = quota_weeks.len() as u32;
-    let by_id: HashMap<i64, &UnitInfo> = inputs.units.iter().map(|u| (u.id, u)).collect();
+    let by_id: HashMap<UnitId, &UnitInfo> = inputs.units.iter().map(|u| (u.id, u)).collect();
     let mut units: Vec<UnitStanding> = inputs
         .units
         .iter()
@@ -361,7 +362,7 @@ impl Standings {
             self.phong.clear();
             return self;
         };
-        let mut keep: HashSet<i64> = HashSet::from([root.id]);
+        let mut keep: HashSet<UnitId> = HashSet::from([root.id]);
         loop {
             let before = keep.len();
             for unit in units {
@@ -407,21 +408,21 @@ mod tests {
         quota: Option<u32>,
     ) -> UnitInfo {
         UnitInfo {
-            id,
+            id: UnitId(id),
             code: code.into(),
             name: format!("Đơn vị {code}"),
             kind,
-            parent_id: parent,
+            parent_id: parent.map(UnitId),
             weekly_quota: quota,
         }
     }
 
     fn person(id: i64, unit_id: i64, registered: bool) -> StaffInfo {
         StaffInfo {
-            id,
+            id: StaffId(id),
             code: format!("GV{id:03}"),
             full_name: format!("Người {id}"),
-            unit_id,
+            unit_id: UnitId(unit_id),
             role: Role::Member,
             registered,
         }
@@ -447,13 +448,13 @@ mod tests {
     fn links() -> Vec<Counted> {
         vec![
             Counted {
-                staff_id: 10,
+                staff_id: StaffId(10),
                 week: week("2026-W48"),
-                page_unit_id: Some(3),
+                page_unit_id: Some(UnitId(3)),
                 featured: false,
             },
             Counted {
-                staff_id: 13,
+                staff_id: StaffId(13),
                 week: week("2026-W48"),
                 page_unit_id: None,
                 featured: true,
@@ -465,9 +466,9 @@ mod tests {
     fn inputs_for(quota_weeks: &[IsoWeek]) -> Inputs {
         let (units, staff) = units_and_staff();
         let posts = [
-            (3, week("2026-W48")),
-            (4, week("2026-W48")),
-            (4, week("2026-W48")),
+            (UnitId(3), week("2026-W48")),
+            (UnitId(4), week("2026-W48")),
+            (UnitId(4), week("2026-W48")),
         ];
         Inputs {
             so_page: SoPageInputs {
@@ -475,7 +476,7 @@ mod tests {
                 shares: 90,
                 ..SoPageInputs::default()
             },
-            ..Inputs::from_links(units, staff, &links(), &posts, quota_weeks)
+            ..inputs_from_links(units, staff, &links(), &posts, quota_weeks)
         }
     }
 
@@ -566,14 +567,14 @@ mod tests {
             featured: false,
         };
         let links = [
-            counted(10, "2026-W47"),
-            counted(10, "2026-W48"),
-            counted(11, "2026-W48"),
-            counted(11, "2026-W48"),
+            counted(StaffId(10), "2026-W47"),
+            counted(StaffId(10), "2026-W48"),
+            counted(StaffId(11), "2026-W48"),
+            counted(StaffId(11), "2026-W48"),
         ];
         let weeks = [week("2026-W47"), week("2026-W48")];
         let (units, staff) = units_and_staff();
-        let inputs = Inputs::from_links(units, staff, &links, &[], &weeks);
+        let inputs = inputs_from_links(units, staff, &links, &[], &weeks);
         let two_weeks = compute("2026-11", &weeks, |_| false, &Quotas::default(), &inputs);
         let t1 = two_weeks.units.iter().find(|u| u.code == "T1").unwrap();
         assert_eq!(
@@ -592,27 +593,27 @@ mod tests {
             featured: false,
         };
         let links = [
-            counted(10, "2026-W46"),
-            counted(10, "2026-W47"),
-            counted(10, "2026-W48"),
-            counted(11, "2026-W48"),
+            counted(StaffId(10), "2026-W46"),
+            counted(StaffId(10), "2026-W47"),
+            counted(StaffId(10), "2026-W48"),
+            counted(StaffId(11), "2026-W48"),
             // Người 12 is not registered: his link is no participation.
-            counted(12, "2026-W47"),
+            counted(StaffId(12), "2026-W47"),
         ];
         let posts = [
-            (3, week("2026-W46")),
-            (3, week("2026-W48")),
-            (4, week("2026-W46")),
-            (4, week("2026-W46")),
-            (4, week("2026-W47")),
+            (UnitId(3), week("2026-W46")),
+            (UnitId(3), week("2026-W48")),
+            (UnitId(4), week("2026-W46")),
+            (UnitId(4), week("2026-W46")),
+            (UnitId(4), week("2026-W47")),
             // W47 is paused below: these count as posts but not as a week met.
-            (3, week("2026-W47")),
-            (2, week("2026-W48")),
+            (UnitId(3), week("2026-W47")),
+            (UnitId(2), week("2026-W48")),
         ];
         let weeks = [week("2026-W46"), week("2026-W47"), week("2026-W48")];
         let quota_weeks = [week("2026-W46"), week("2026-W48")];
         let (units, staff) = units_and_staff();
-        let inputs = Inputs::from_links(units, staff, &links, &posts, &quota_weeks);
+        let inputs = inputs_from_links(units, staff, &links, &posts, &quota_weeks);
         let standings = compute(
             "2026-11",
             &weeks,

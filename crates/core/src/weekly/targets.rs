@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use crate::calendar::IsoWeek;
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_domain::standings::SoPageInputs;
 
 pub const YEARLY_POSTS: u32 = 192;
 pub const YEARLY_SHARES: u32 = 250;
@@ -116,7 +117,24 @@ pub struct SoPage {
     pub shares: Target,
     pub followers: Option<Target>,
     pub followers_on: Option<String>,
-    pub top_posts: Vec<TopPost>,
+    pub top_posts: Vec<ShownPost>,
+}
+
+/// One of the most-shared posts, as reports and messages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShownPost {
+    pub url: String,
+    pub share: bool,
+    /// `dd/mm/yyyy`.
+    pub published_on: String,
+    pub shares: i64,
+    pub reactions: i64,
+    pub comments: i64,
+}
+
+/// A day as Vietnamese writes it: `01/12/2026`.
+pub fn shown_day(day: jiff::civil::Date) -> String {
+    day.strftime("%d/%m/%Y").to_string()
 }
 
 /// ISO weeks of `week`'s year after it.
@@ -129,22 +147,34 @@ pub fn weeks_left_after(week: IsoWeek) -> u32 {
 /// The figures of a period ending in `last_week` (none: no week left to count on).
 pub fn so_page(inputs: &SoPageInputs, last_week: Option<IsoWeek>) -> SoPage {
     let weeks_left = last_week.map_or(0, weeks_left_after);
-    let (source, source_label) = match &inputs.measured_on {
+    let measured_on = inputs.measured_on.map(shown_day);
+    let (source, source_label) = match &measured_on {
         Some(day) => (Source::Measured, format!("đo trên trang ngày {day}")),
         None => (Source::Submissions, "đếm từ link gửi".to_string()),
     };
     SoPage {
         source,
         source_label,
-        measured_on: inputs.measured_on.clone(),
+        measured_on,
         posts: target(inputs.posts, YEARLY_POSTS, weeks_left),
         shares: target(inputs.shares, YEARLY_SHARES, weeks_left),
         followers: inputs
             .followers
             .as_ref()
             .map(|(count, _)| target(*count, FOLLOWERS, weeks_left)),
-        followers_on: inputs.followers.as_ref().map(|(_, day)| day.clone()),
-        top_posts: inputs.top_posts.clone(),
+        followers_on: inputs.followers.map(|(_, day)| shown_day(day)),
+        top_posts: inputs
+            .top_posts
+            .iter()
+            .map(|post| ShownPost {
+                url: post.url.clone(),
+                share: post.share,
+                published_on: shown_day(post.published_on),
+                shares: post.shares,
+                reactions: post.reactions,
+                comments: post.comments,
+            })
+            .collect(),
     }
 }
 
@@ -191,8 +221,8 @@ mod tests {
             &SoPageInputs {
                 posts: 150,
                 shares: 90,
-                followers: Some((31_000, "01/12/2026".into())),
-                measured_on: Some("01/12/2026".into()),
+                followers: Some((31_000, jiff::civil::date(2026, 12, 1))),
+                measured_on: Some(jiff::civil::date(2026, 12, 1)),
                 top_posts: Vec::new(),
             },
             "2026-W48".parse().ok(),

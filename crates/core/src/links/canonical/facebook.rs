@@ -4,7 +4,8 @@
 use url::Url;
 
 use super::web::unrecognised;
-use super::{Canonical, LinkKind, LinkPlatform, is_site_of, query, segments};
+use super::{is_site_of, query, segments};
+use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 
 fn is_facebook_id(text: &str) -> bool {
     (!text.is_empty() && text.len() <= 40 && text.bytes().all(|b| b.is_ascii_digit()))

@@ -1,7 +1,8 @@
 use url::Url;
 
 use super::web::unrecognised;
-use super::{Canonical, LinkKind, LinkPlatform, segments};
+use super::{segments};
+use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 
 pub(super) fn instagram(site: &str, url: &Url) -> Option<Canonical> {
     if !matches!(site, "instagram.com" | "m.instagram.com" | "instagr.am") {

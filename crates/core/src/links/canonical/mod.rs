@@ -10,9 +10,7 @@ mod wrappers;
 mod youtube;
 mod zalo;
 
-use std::fmt;
-
-use serde::Serialize;
+use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 use url::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +29,12 @@ const UNWRAP_DEPTH: usize = 3;
 
 pub fn canonicalize(input: &str) -> Result<Canonical, CanonError> {
     canonicalize_at_depth(input, 0)
+}
+
+/// What a unit page's posts are matched against: the page slug or id, or the website's domain
+/// (none for a URL that names no owner).
+pub fn owner_of(page_url: &str) -> Option<String> {
+    canonicalize(page_url).ok().and_then(|canonical| canonical.owner)
 }
 
 fn canonicalize_at_depth(input: &str, depth: usize) -> Result<Canonical, CanonError> {

@@ -1,6 +1,6 @@
 use url::Url;
 
-use super::{Canonical, LinkKind, LinkPlatform};
+use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 
 const SHORT_SERVICES: &[&str] = &[
     "bit.ly",

@@ -4,7 +4,8 @@
 use url::Url;
 
 use super::web::unrecognised;
-use super::{Canonical, LinkKind, LinkPlatform, is_site_of, segments};
+use super::{is_site_of, segments};
+use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 
 fn is_tiktok_site(site: &str) -> bool {
     ["tiktok.com", "tiktokv.com"]

@@ -4,7 +4,8 @@
 use url::Url;
 
 use super::web::unrecognised;
-use super::{Canonical, LinkKind, LinkPlatform, is_site_of, query, segments};
+use super::{is_site_of, query, segments};
+use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 
 fn is_youtube_id(text: &str) -> bool {
     // Two path words of 11 characters that are not videos: `embed/live_stream?channel=…`

@@ -1,6 +1,7 @@
 use url::Url;
 
-use super::{Canonical, LinkKind, LinkPlatform, segments};
+use super::{segments};
+use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 
 pub(super) fn zalo_page(site: &str, url: &Url) -> Option<Canonical> {
     let segs = segments(url);
