@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::outcome::{SendOutcome, classify_http_status, classify_messenger, classify_zalo};
-use crate::config::Secret;
+use lantoa_config::Secret;
 
 /// Clock skew allowed when matching a platform's message time against our attempt.
 const RECONCILE_SLACK_MS: i64 = 60_000;

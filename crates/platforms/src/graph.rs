@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::Secret;
+use lantoa_config::Secret;
 
 /// The fields read of each post: `parent_id` (or `status_type: shared_story`) marks a share of
 /// another post; the summaries give totals without the lists.

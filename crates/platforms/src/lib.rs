@@ -1,10 +1,14 @@
-//! The two chat platforms: webhook signatures, parsing their payloads into one
-//! [`InboundEvent`] shape, reading the content of a stored message, and the send clients.
+//! Zalo and Meta as Lantoa speaks to them: webhook signatures and payloads parsed into one
+//! [`InboundEvent`](lantoa_domain::InboundEvent) shape, the send clients and the
+//! classification of what they answer, the Graph API reader of connected pages, and the
+//! resolver that follows a short link to its post. Nothing here stores anything.
 
+pub mod clients;
+pub mod graph;
 pub mod messenger;
+pub mod outcome;
+pub mod resolve;
 pub mod zalo;
-
-use std::fmt;
 
 use sha2::{Digest, Sha256};
 

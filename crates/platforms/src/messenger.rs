@@ -5,8 +5,9 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::{EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, unhex};
-use crate::text::{clean_id, clean_text};
+use super::{WebhookError, sha256_hex, unhex};
+use lantoa_domain::text::{clean_id, clean_text};
+use lantoa_domain::{EventKind, InboundEvent, MessageContent, Platform};
 
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 

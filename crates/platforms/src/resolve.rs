@@ -16,7 +16,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::LOCATION;
 use url::Url;
 
-use super::{Canonical, canonicalize};
+use lantoa_core::links::canonicalize;
+use lantoa_domain::links::Canonical;
 
 pub const MAX_HOPS: usize = 5;
 pub const TIME_LIMIT: Duration = Duration::from_secs(5);

@@ -5,10 +5,10 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use super::{
-    EventKind, InboundEvent, MessageContent, Platform, WebhookError, sha256_hex, str_at, unhex,
+    WebhookError, sha256_hex, str_at, unhex,
 };
-use crate::conversation::SharedInfo;
-use crate::text::{clean_id, clean_text, for_echo};
+use lantoa_domain::text::{clean_id, clean_text, for_echo};
+use lantoa_domain::{EventKind, InboundEvent, MessageContent, Platform, SharedInfo};
 
 pub const SIGNATURE_HEADER: &str = "x-zevent-signature";
 

@@ -1,26 +1,36 @@
-//! The application: the state every part shares, and the background workers of `serve`.
-//! HTTP is [`crate::http`]'s.
+//! The services: one per use case, each owning its transaction, and the background workers
+//! that run them. Every door (the webhooks and the dashboard, the command line, the
+//! scheduler) calls these; none of them reads or writes the store itself.
+//!
+//! [`Services`] is what every service is built from: the database, the configuration, the
+//! message templates, the clock and the wakes between the workers.
+
+pub mod delivery;
+pub mod identity;
+pub mod inbox;
+pub mod pages;
+pub mod roster;
+pub mod weekly;
+pub mod worker;
 
 use std::sync::Arc;
 
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::clock::Clock;
-use crate::config::Config;
 use crate::delivery::Delivery;
-use crate::http::metrics::Metrics;
 use crate::identity::approvals::ApprovalNotifier;
 use crate::inbox::{InboxWriter, LinkResolver, Processor};
-use crate::links::resolve::Resolver;
-use crate::store::Db;
-use crate::templates::Templates;
+use lantoa_config::Config;
+use lantoa_core::templates::Templates;
+use lantoa_domain::Clock;
+use lantoa_platforms::resolve::Resolver;
+use lantoa_store::Db;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct Services {
     pub config: Arc<Config>,
     pub db: Db,
-    pub metrics: Arc<Metrics>,
     pub templates: Arc<Templates>,
     pub inbox: InboxWriter,
     /// Notified when new events are stored, and when new messages are queued.
@@ -30,30 +40,26 @@ pub struct AppState {
     pub instance: String,
     /// What every part reads the time from.
     pub clock: Clock,
-    /// The province's standings the dashboard shows, kept for a minute.
-    pub standings_cache: Arc<crate::http::web::cache::StandingsCache>,
 }
 
-impl AppState {
+impl Services {
     /// Starts the inbox writer; needs a Tokio runtime.
     pub fn new(config: Config, db: Db, templates: Templates) -> Self {
         Self::with_clock(config, db, templates, Clock::system())
     }
 
-    /// As [`AppState::new`], reading the time from `clock`.
+    /// As [`Services::new`], reading the time from `clock`.
     pub fn with_clock(config: Config, db: Db, templates: Templates, clock: Clock) -> Self {
         let inbox_stored = Arc::new(Notify::new());
         Self {
             inbox: InboxWriter::start(db.clone(), inbox_stored.clone(), clock.clone()),
             config: Arc::new(config),
             db,
-            metrics: Metrics::new(),
             templates: Arc::new(templates),
             inbox_stored,
             outbox_queued: Arc::new(Notify::new()),
             instance: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
             clock,
-            standings_cache: Arc::default(),
         }
     }
 
@@ -117,8 +123,8 @@ impl AppState {
             &self.config,
             self.templates.clone(),
             self.worker_name("approvals"),
+            self.clock.clone(),
         )
-        .with_clock(self.clock.clone())
     }
 
     /// Every background task of a full `serve` (the scheduler optional).
@@ -139,8 +145,8 @@ impl AppState {
             &self.config,
             self.worker_name("delivery"),
             self.outbox_queued.clone(),
+            self.clock.clone(),
         )
-        .with_clock(self.clock.clone())
     }
 }
 
@@ -185,12 +191,12 @@ impl Workers {
 
 /// SQLite's WAL copied into the database every second, off every writer's path.
 async fn checkpoints(db: Db, shutdown: watch::Receiver<bool>) {
-    if db.backend() != crate::store::Backend::Sqlite {
+    if db.backend() != lantoa_store::Backend::Sqlite {
         return;
     }
     let round = || async {
         db.checkpoint().await?;
-        Ok::<usize, crate::store::StoreError>(0)
+        Ok::<usize, lantoa_store::StoreError>(0)
     };
     crate::worker::run_rounds(
         "checkpoint",

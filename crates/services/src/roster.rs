@@ -1,11 +1,16 @@
-//! `lantoa import units|staff FILE`: read, validate, plan, then apply in one transaction.
+//! Importing the org tree and the staff roster (`lantoa import`, the dashboard's Danh sách):
+//! read, validate, plan, then apply in one transaction, or preview (the same writes, rolled
+//! back).
 
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
-use super::{Issue, Table, TableError, parse_staff, parse_units, plan_staff, plan_units};
-use crate::store::{self, Db, StoreError};
+use lantoa_core::links::owner_of;
+use lantoa_core::org::{Issue, Table, TableError, parse_staff, parse_units, plan_staff, plan_units};
+use lantoa_domain::Clock;
+use lantoa_domain::roster::Plan;
+use lantoa_store::{Db, StoreError, WriteTx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -54,7 +59,7 @@ impl fmt::Display for ImportSummary {
     }
 }
 
-fn summary<R>(what: &'static str, plan: &super::Plan<R>) -> ImportSummary {
+fn summary<R>(what: &'static str, plan: &Plan<R>) -> ImportSummary {
     ImportSummary {
         what,
         added: plan.added.len(),
@@ -73,38 +78,97 @@ pub enum Mode {
     Preview,
 }
 
-async fn finish(tx: crate::store::Tx, mode: Mode) -> Result<(), StoreError> {
+async fn finish(tx: WriteTx, mode: Mode) -> Result<(), StoreError> {
     match mode {
-        Mode::Apply => crate::store::commit(tx).await,
-        // Dropping the transaction rolls it back.
-        Mode::Preview => Ok(()),
+        Mode::Apply => tx.commit().await,
+        Mode::Preview => tx.rollback().await,
     }
 }
 
-pub async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
-    import_units_table(db, read(path).await?, Mode::Apply).await
+/// The roster import: files from the command line, tables from the dashboard's uploads.
+#[derive(Clone)]
+pub struct Roster {
+    db: Db,
+    clock: Clock,
 }
 
-pub async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
-    import_staff_table(db, read(path).await?, Mode::Apply).await
+impl Roster {
+    pub fn new(db: Db, clock: Clock) -> Self {
+        Self { db, clock }
+    }
+
+    /// `lantoa import units FILE`.
+    pub async fn import_units(&self, path: &Path) -> Result<ImportSummary, ImportError> {
+        self.units_table(read(path).await?, Mode::Apply).await
+    }
+
+    /// `lantoa import staff FILE`.
+    pub async fn import_staff(&self, path: &Path) -> Result<ImportSummary, ImportError> {
+        self.staff_table(read(path).await?, Mode::Apply).await
+    }
+
+    /// Imports (or previews) a table already read: `units` or `staff`.
+    pub async fn import_table(
+        &self,
+        kind: TableKind,
+        table: Table,
+        mode: Mode,
+    ) -> Result<ImportSummary, ImportError> {
+        match kind {
+            TableKind::Units => self.units_table(table, mode).await,
+            TableKind::Staff => self.staff_table(table, mode).await,
+        }
+    }
+
+    async fn units_table(&self, table: Table, mode: Mode) -> Result<ImportSummary, ImportError> {
+        import_units_table(&self.db, table, mode, self.clock.now_ms()).await
+    }
+
+    async fn staff_table(&self, table: Table, mode: Mode) -> Result<ImportSummary, ImportError> {
+        import_staff_table(&self.db, table, mode, self.clock.now_ms()).await
+    }
 }
 
-/// Imports (or previews) a units table already read.
-pub async fn import_units_table(
+/// Which list a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    Units,
+    Staff,
+}
+
+impl TableKind {
+    /// `units` or `staff`, as the dashboard's form names them.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "units" => Some(Self::Units),
+            "staff" => Some(Self::Staff),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Units => "units",
+            Self::Staff => "staff",
+        }
+    }
+}
+
+async fn import_units_table(
     db: &Db,
     table: Table,
     mode: Mode,
+    now: i64,
 ) -> Result<ImportSummary, ImportError> {
     let records = parse_units(&table).map_err(|issues| ImportError::Invalid {
         file: table.file.clone(),
         issues,
     })?;
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
-    let existing = store::org::load_units(&mut tx).await?;
+    let mut tx = db.write().await?;
+    let existing = lantoa_store::org::load_units(&mut tx).await?;
     let plan = plan_units(records, &existing);
-    store::org::apply_units(&mut tx, &plan, store::now_ms()).await?;
-    let orphaned = store::org::active_staff_in_inactive_units(&mut tx).await?;
+    lantoa_store::org::apply_units(&mut tx, &plan, owner_of, now).await?;
+    let orphaned = lantoa_store::org::active_staff_in_inactive_units(&mut tx).await?;
     finish(tx, mode).await?;
 
     let mut summary = summary("units", &plan);
@@ -116,15 +180,14 @@ pub async fn import_units_table(
     Ok(summary)
 }
 
-/// Imports (or previews) a staff table already read.
-pub async fn import_staff_table(
+async fn import_staff_table(
     db: &Db,
     table: Table,
     mode: Mode,
+    now: i64,
 ) -> Result<ImportSummary, ImportError> {
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
-    let units: HashSet<String> = store::org::active_unit_codes(&mut tx)
+    let mut tx = db.write().await?;
+    let units: HashSet<String> = lantoa_store::org::active_unit_codes(&mut tx)
         .await?
         .into_iter()
         .collect();
@@ -132,13 +195,13 @@ pub async fn import_staff_table(
         file: table.file.clone(),
         issues,
     })?;
-    let existing = store::org::load_staff(&mut tx).await?;
+    let existing = lantoa_store::org::load_staff(&mut tx).await?;
     let plan = plan_staff(records, &existing);
-    let now = store::now_ms();
-    store::org::apply_staff(&mut tx, &plan, now).await?;
+    lantoa_store::org::apply_staff(&mut tx, &plan, now).await?;
     // Who left the roster is unregistered at once; their history stays.
-    let leavers = store::org::staff_ids(&mut tx, &plan.deactivated).await?;
-    let unlinked = store::identity::unregister_leavers(&mut tx, &leavers, "import", now).await?;
+    let leavers = lantoa_store::org::staff_ids(&mut tx, &plan.deactivated).await?;
+    let unlinked =
+        lantoa_store::identity::unregister_leavers(&mut tx, &leavers, "import", now).await?;
     finish(tx, mode).await?;
     let mut summary = summary("staff", &plan);
     if unlinked > 0 {

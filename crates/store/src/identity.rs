@@ -561,7 +561,7 @@ pub async fn decide_request(
     conn: &mut AnyConnection,
     request_id: RequestId,
     approve: bool,
-    decided_by: i64,
+    decided_by: StaffId,
     now: i64,
 ) -> Result<bool> {
     let changed = sqlx::query(

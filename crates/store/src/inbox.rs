@@ -59,6 +59,7 @@ pub async fn lease_next(
         person_column: "sender_id",
         also_set: "",
     };
+    let _writing = db.write_lock().await;
     lease_oldest_per_person(db, &queue, owner, now, lease_until, limit).await
 }
 
@@ -134,7 +135,7 @@ pub async fn leased(db: &Db, owner: &str, lease_until: i64) -> Result<Vec<Leased
 }
 
 /// Marks processed events done, in one statement for the batch.
-pub async fn mark_done(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<()> {
+pub async fn mark_done(conn: &mut AnyConnection, ids: &[EventId], now: i64) -> Result<()> {
     let sql = format!(
         "UPDATE inbox_events SET state = 'done', processed_at = $1, attempts = attempts + 1, \
          last_error = NULL, lease_until = NULL, lease_owner = NULL WHERE id IN ({})",

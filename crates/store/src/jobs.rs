@@ -13,6 +13,7 @@ pub async fn finish(
     detail: &str,
     now: i64,
 ) -> Result<()> {
+    let _writing = db.write_lock().await;
     sqlx::query(
         "UPDATE job_runs SET state = $1, detail = $2, finished_at = $3 WHERE job = $4 AND period = $5",
     )
@@ -28,6 +29,7 @@ pub async fn finish(
 
 /// Claims a run that nobody started yet; false when its row exists.
 pub async fn insert_run(db: &Db, job: &str, period: &str, owner: &str, now: i64) -> Result<bool> {
+    let _writing = db.write_lock().await;
     let inserted = sqlx::query(
         "INSERT INTO job_runs (job, period, state, owner, started_at) VALUES ($1, $2, 'running', $3, $4) \
          ON CONFLICT (job, period) DO NOTHING",
@@ -53,6 +55,7 @@ pub async fn take_over(
     stale_before: i64,
     failed_before: i64,
 ) -> Result<bool> {
+    let _writing = db.write_lock().await;
     let taken = sqlx::query(
         "UPDATE job_runs SET owner = $1, started_at = $2, state = 'running' WHERE job = $3 AND period = $4 \
          AND ((state = 'running' AND started_at < $5) OR (state = 'failed' AND finished_at < $6))",

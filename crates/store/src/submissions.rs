@@ -262,7 +262,7 @@ pub async fn credit_page_post(
 }
 
 /// A counted submission to credit: id, key, owner, week, received_at.
-pub type Credited = (i64, String, Option<String>, String, i64);
+pub type Credited = (SubmissionId, String, Option<String>, String, i64);
 
 /// Credits the links an account sent before registering: counted if new for the person,
 /// duplicate if already counted, expired if older than `since`. Returns the counted ones.

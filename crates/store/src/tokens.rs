@@ -105,6 +105,7 @@ pub async fn store_pair(
     pair: NewPair<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
+    let _writing = db.write_lock().await;
     sqlx::query(
         "UPDATE platform_tokens SET access_token = $1, refresh_token = $2, \
          access_expires_at = $3, refreshed_at = $4, last_error = NULL, \
@@ -128,6 +129,7 @@ pub async fn record_refresh_failure(
     error: &str,
     now: i64,
 ) -> Result<(), StoreError> {
+    let _writing = db.write_lock().await;
     sqlx::query(
         "UPDATE platform_tokens SET last_error = $1, refresh_lease_until = NULL, \
          refresh_lease_owner = NULL, updated_at = $2 WHERE platform = $3",

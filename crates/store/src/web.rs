@@ -8,6 +8,7 @@ use lantoa_domain::IsoWeek;
 use lantoa_domain::{Role, UnitKind, Units};
 use lantoa_domain::ids::{IdentityId, SessionId, StaffId, UnitId};
 use lantoa_domain::ids::RequestId;
+use lantoa_domain::ids::UploadId;
 
 /// A signed-in head or admin, with the unit they lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -329,7 +330,7 @@ pub async fn store_upload(
     file_name: &str,
     content: &[u8],
     now: i64,
-) -> Result<i64> {
+) -> Result<UploadId> {
     let _write = db.write_lock().await;
     Ok(sqlx::query_scalar(
         "INSERT INTO web_uploads (session_id, kind, file_name, content, created_at) \
@@ -352,7 +353,7 @@ pub struct Upload {
     pub content: Vec<u8>,
 }
 
-pub async fn pending_upload(db: &Db, id: i64, session_id: SessionId) -> Result<Option<Upload>> {
+pub async fn pending_upload(db: &Db, id: UploadId, session_id: SessionId) -> Result<Option<Upload>> {
     Ok(sqlx::query_as(
         "SELECT kind, file_name, content FROM web_uploads \
          WHERE id = $1 AND session_id = $2 AND applied_at IS NULL",
@@ -364,7 +365,7 @@ pub async fn pending_upload(db: &Db, id: i64, session_id: SessionId) -> Result<O
 }
 
 /// Marks an upload imported and drops its content (the roster is in the tables now).
-pub async fn mark_applied(db: &Db, id: i64, now: i64) -> Result<()> {
+pub async fn mark_applied(db: &Db, id: UploadId, now: i64) -> Result<()> {
     let _write = db.write_lock().await;
     sqlx::query("UPDATE web_uploads SET applied_at = $1, content = $2 WHERE id = $3")
         .bind(now)

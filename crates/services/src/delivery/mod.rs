@@ -5,11 +5,8 @@
 //! between the call and the record, the lease lapses and the next attempt first looks for the
 //! message in the conversation, so a message is neither lost nor sent twice.
 
-pub mod clients;
 pub mod outbox;
-pub mod outcome;
 pub mod rate;
-pub mod split;
 pub mod tokens;
 
 use std::collections::BTreeMap;
@@ -18,14 +15,14 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::channels::Platform;
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::store::outbox::{self as queue, Claimed, Settle};
-use crate::store::{Db, StoreError};
+use lantoa_domain::Platform;
+use lantoa_domain::Clock;
+use lantoa_config::Config;
+use lantoa_store::outbox::{self as queue, Claimed, Settle};
+use lantoa_store::{Db, StoreError};
 use crate::worker::run_rounds;
-use clients::{MessengerClient, ZaloClient, http_client};
-use outcome::{MAX_ATTEMPTS, MISCONFIGURED_RETRY, SendOutcome, backoff};
+use lantoa_platforms::clients::{MessengerClient, ZaloClient, http_client};
+use lantoa_platforms::outcome::{MAX_ATTEMPTS, MISCONFIGURED_RETRY, SendOutcome, backoff};
 use rate::RateLimiter;
 use tokens::ZaloTokens;
 
@@ -58,13 +55,19 @@ pub struct Delivery {
 const EXPIRY_EVERY_MS: i64 = 60_000;
 
 impl Delivery {
-    pub fn new(db: Db, config: &Config, owner: String, wake: Arc<Notify>) -> Self {
+    pub fn new(db: Db, config: &Config, owner: String, wake: Arc<Notify>, clock: Clock) -> Self {
         let http = http_client();
         let rates = config.settings.delivery;
         let zalo = config.zalo.as_ref().map(|zalo| {
             let client = ZaloClient::new(http.clone(), &zalo.api_base, &zalo.oauth_base);
             ZaloChannel {
-                tokens: ZaloTokens::new(db.clone(), client.clone(), zalo.clone(), owner.clone()),
+                tokens: ZaloTokens::new(
+                    db.clone(),
+                    client.clone(),
+                    zalo.clone(),
+                    owner.clone(),
+                    clock.clone(),
+                ),
                 client,
                 rate: RateLimiter::per_minute(f64::from(rates.zalo_per_minute)),
             }
@@ -78,7 +81,7 @@ impl Delivery {
             rate: RateLimiter::per_second(f64::from(rates.messenger_per_second)),
         });
         Self {
-            clock: Clock::system(),
+            clock,
             db,
             owner,
             lease_ms: 60_000,
@@ -87,12 +90,6 @@ impl Delivery {
             wake,
             last_expiry: std::sync::atomic::AtomicI64::new(0),
         }
-    }
-
-    /// Reads the time from `clock` instead of the system's.
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
     }
 
     /// How long a lease lasts; a row leased by a worker that died is retried after it.

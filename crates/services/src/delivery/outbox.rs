@@ -1,15 +1,16 @@
 //! Queuing messages: a message becomes one outbox row, or several for a long text
 //! (`key#2`, `key#3`, …), split where the platform's limit requires. The rows themselves,
-//! leases and outcomes are [`crate::store::outbox`]'s.
+//! leases and outcomes are [`lantoa_store::outbox`]'s.
 
 use std::collections::HashSet;
 
-use sqlx::AnyConnection;
+use lantoa_store::AnyConnection;
 
-use super::split::split_message;
-use crate::channels::Platform;
-use crate::store::StoreError;
-use crate::store::outbox::{self as rows, NewRow};
+use lantoa_core::split::split_message;
+use lantoa_domain::Platform;
+use lantoa_store::StoreError;
+use lantoa_store::outbox::{self as rows, NewRow};
+use lantoa_domain::ids::IdentityId;
 
 /// The purpose of Zalo's `request_user_info` card, whose body is the card's subtitle.
 pub const REQUEST_INFO: &str = "request_info";
@@ -20,7 +21,7 @@ pub struct NewMessage {
     pub idempotency_key: String,
     pub platform: Platform,
     pub recipient_id: String,
-    pub identity_id: Option<i64>,
+    pub identity_id: Option<IdentityId>,
     pub purpose: &'static str,
     /// Messenger: `RESPONSE` for replies, `UPDATE` for what the bot starts.
     pub messaging_type: &'static str,

@@ -7,10 +7,11 @@
 
 use std::time::Duration;
 
-use super::clients::ZaloClient;
-use crate::config::ZaloConfig;
-use crate::store::tokens::{self as stored, NewPair};
-use crate::store::{Db, StoreError, now_ms};
+use lantoa_platforms::clients::ZaloClient;
+use lantoa_config::ZaloConfig;
+use lantoa_store::tokens::{self as stored, NewPair};
+use lantoa_domain::Clock;
+use lantoa_store::{Db, StoreError};
 
 const PLATFORM: &str = "zalo";
 /// Longer than the HTTP client's timeout, so a lease never lapses during a refresh.
@@ -33,15 +34,17 @@ pub struct ZaloTokens {
     client: ZaloClient,
     config: ZaloConfig,
     owner: String,
+    clock: Clock,
 }
 
 impl ZaloTokens {
-    pub fn new(db: Db, client: ZaloClient, config: ZaloConfig, owner: String) -> Self {
+    pub fn new(db: Db, client: ZaloClient, config: ZaloConfig, owner: String, clock: Clock) -> Self {
         Self {
             db,
             client,
             config,
             owner,
+            clock,
         }
     }
 
@@ -57,7 +60,7 @@ impl ZaloTokens {
             PLATFORM,
             access.expose(),
             refresh.expose(),
-            now_ms(),
+            self.clock.now_ms(),
         )
         .await?;
         Ok(())
@@ -72,7 +75,7 @@ impl ZaloTokens {
     /// Returns a token newer than `stale`: refreshes it, or waits for whoever is refreshing.
     pub async fn refresh(&self, stale: &str) -> Result<String, TokenError> {
         let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER_REFRESH;
-        let asked_at = now_ms();
+        let asked_at = self.clock.now_ms();
         loop {
             let stored::TokenState {
                 access_token: current,
@@ -90,7 +93,7 @@ impl ZaloTokens {
             if let Some(error) = last_error.filter(|_| updated_at >= asked_at) {
                 return Err(TokenError::RefreshFailed(error));
             }
-            let now = now_ms();
+            let now = self.clock.now_ms();
             // A refresh that failed after we read the row leaves no lease to take: the loop
             // reads the failure and reports it instead of spending the token again.
             let leased = stored::take_refresh_lease(
@@ -125,8 +128,7 @@ impl ZaloTokens {
             }
             None => Err("no refresh token stored".to_string()),
         };
-        let now = now_ms();
-        let _writing = self.db.write_lock().await;
+        let now = self.clock.now_ms();
         match result {
             Ok(pair) => {
                 // The old refresh token is spent: the new pair must be stored, so the write is
@@ -163,7 +165,7 @@ impl ZaloTokens {
 impl ZaloTokens {
     async fn store_pair(
         &self,
-        pair: &super::clients::TokenPair,
+        pair: &lantoa_platforms::clients::TokenPair,
         now: i64,
     ) -> Result<(), StoreError> {
         let new = NewPair {

@@ -9,16 +9,17 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::channels::Platform;
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::conversation::{Account, platform_name};
-use crate::delivery::clients::{MessengerClient, ZaloClient, http_client};
+use lantoa_domain::Platform;
+use lantoa_domain::Clock;
+use lantoa_config::Config;
+use lantoa_core::conversation::platform_name;
+use lantoa_domain::Account;
+use lantoa_platforms::clients::{MessengerClient, ZaloClient, http_client};
 use crate::delivery::outbox::{self, NewMessage};
 use crate::delivery::tokens::ZaloTokens;
-use crate::store::identity::{self as store, PendingRequest};
-use crate::store::{Db, StoreError};
-use crate::templates::{TemplateError, Templates};
+use lantoa_store::identity::{self as store, PendingRequest};
+use lantoa_store::{Db, StoreError};
+use lantoa_core::templates::{TemplateError, Templates};
 use crate::worker::run_rounds;
 
 /// How long a head's message about a request stays worth sending while held.
@@ -55,11 +56,23 @@ pub struct ApprovalNotifier {
 }
 
 impl ApprovalNotifier {
-    pub fn new(db: Db, config: &Config, templates: Arc<Templates>, owner: String) -> Self {
+    pub fn new(
+        db: Db,
+        config: &Config,
+        templates: Arc<Templates>,
+        owner: String,
+        clock: Clock,
+    ) -> Self {
         let http = http_client();
         let zalo = config.zalo.as_ref().map(|zalo| {
             let client = ZaloClient::new(http.clone(), &zalo.api_base, &zalo.oauth_base);
-            let tokens = ZaloTokens::new(db.clone(), client.clone(), zalo.clone(), owner);
+            let tokens = ZaloTokens::new(
+                db.clone(),
+                client.clone(),
+                zalo.clone(),
+                owner,
+                clock.clone(),
+            );
             (client, tokens)
         });
         let messenger = config
@@ -67,7 +80,7 @@ impl ApprovalNotifier {
             .as_ref()
             .map(|m| MessengerClient::new(http.clone(), &m.api_base, m.page_access_token.clone()));
         Self {
-            clock: Clock::system(),
+            clock,
             db,
             templates,
             zalo,
@@ -75,11 +88,6 @@ impl ApprovalNotifier {
         }
     }
 
-    /// Reads the time from `clock` instead of the system's.
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
-    }
 
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         let round = || self.notify_pending();
@@ -113,7 +121,7 @@ impl ApprovalNotifier {
             }
         };
         let name = tokio::time::timeout(PROFILE_TIMEOUT, lookup).await.ok()??;
-        let name = crate::text::for_echo(&name);
+        let name = lantoa_domain::text::for_echo(&name);
         (!name.trim().is_empty()).then_some(name)
     }
 
@@ -123,8 +131,7 @@ impl ApprovalNotifier {
         looked_up: Option<&str>,
     ) -> Result<(), ApprovalError> {
         let now = self.clock.now_ms();
-        let _writing = self.db.write_lock().await;
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.db.write().await?;
         if let Some(name) = looked_up {
             store::set_display_name(&mut tx, request.requester.identity_id, name, now).await?;
         }
@@ -136,7 +143,7 @@ impl ApprovalNotifier {
         };
         let (Some(request), Some(person)) = (current, person) else {
             store::mark_notified(&mut tx, request.id, now).await?;
-            crate::store::commit(tx).await?;
+            tx.commit().await?;
             return Ok(());
         };
         let mut heads = store::head_accounts(&mut tx, request.unit_id).await?;
@@ -148,9 +155,9 @@ impl ApprovalNotifier {
         if heads.is_empty() {
             // Nobody registered who could decide yet: ask again later.
             store::postpone_notification(&mut tx, request.id, now + RETRY_NOBODY_MS).await?;
-            crate::store::commit(tx).await?;
+            tx.commit().await?;
             tracing::warn!(
-                request = request.id,
+                request = %request.id,
                 "no registered head or admin to approve a registration request yet"
             );
             return Ok(());
@@ -190,9 +197,9 @@ impl ApprovalNotifier {
             .await?;
         }
         store::mark_notified(&mut tx, request.id, now).await?;
-        crate::store::commit(tx).await?;
+        tx.commit().await?;
         tracing::info!(
-            request = request.id,
+            request = %request.id,
             heads = heads.len(),
             "registration request sent to heads"
         );

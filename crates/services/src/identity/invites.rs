@@ -5,11 +5,13 @@ use std::fmt::Write as _;
 use jiff::tz::TimeZone;
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
-use super::InviteCode;
-use crate::org::Role;
-use crate::store::identity::{self as store, AuditEntry, InviteCandidate, InviteScope, NewInvite};
-use crate::store::{Db, StoreError};
-use crate::text::spreadsheet_safe;
+use lantoa_config::ChatLinks;
+use lantoa_core::identity::InviteCode;
+use lantoa_domain::Role;
+use lantoa_store::identity::{self as store, AuditEntry, InviteCandidate, InviteScope, NewInvite};
+use lantoa_store::{Db, StoreError};
+use lantoa_domain::text::spreadsheet_safe;
+use lantoa_domain::ids::StaffId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InviteError {
@@ -41,8 +43,7 @@ pub async fn issue(
     actor: &str,
     now: i64,
 ) -> Result<Vec<Issued>, InviteError> {
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.write().await?;
     if let InviteScope::Unit(code) = scope
         && !store::unit_exists(&mut tx, code).await?
     {
@@ -52,7 +53,7 @@ pub async fn issue(
     if !missing.is_empty() {
         return Err(InviteError::UnknownStaff(missing));
     }
-    let ids: Vec<i64> = candidates.iter().map(|c| c.staff_id).collect();
+    let ids: Vec<StaffId> = candidates.iter().map(|c| c.staff_id).collect();
     let chosen: Vec<InviteCandidate> = if reissue {
         store::void_invites(&mut tx, &ids, now).await?;
         candidates
@@ -98,7 +99,7 @@ pub async fn issue(
         })
         .collect();
     store::audit_many(&mut tx, &audit, now).await?;
-    crate::store::commit(tx).await?;
+    tx.commit().await?;
     Ok(issued)
 }
 
@@ -313,7 +314,7 @@ mod tests {
     fn issued(code: &str, name: &str, unit: &str) -> Issued {
         Issued {
             person: InviteCandidate {
-                staff_id: 1,
+                staff_id: StaffId(1),
                 code: code.into(),
                 full_name: name.into(),
                 unit_code: unit.into(),

@@ -6,20 +6,17 @@
 //! the chat. Head and admin roles come only with an invite.
 
 pub mod approvals;
-pub mod invite_code;
 pub mod invites;
 pub mod registration;
-pub mod throttle;
 pub mod web_access;
 
-pub use invite_code::InviteCode;
-
-use crate::channels::Platform;
-use crate::conversation::Account;
+use lantoa_domain::Platform;
+use lantoa_domain::Account;
 use crate::delivery::outbox::{self, NewMessage};
-use crate::store::identity::{self as store, AuditEntry};
-use crate::store::{Db, StoreError};
-use crate::templates::{TemplateError, Templates};
+use lantoa_store::identity::{self as store, AuditEntry};
+use lantoa_store::{Db, StoreError};
+use lantoa_core::templates::{TemplateError, Templates};
+use lantoa_domain::ids::StaffId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UnlinkError {
@@ -35,7 +32,7 @@ pub enum UnlinkError {
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
     pub code: &'a str,
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub how: &'a str,
 }
 
@@ -69,8 +66,7 @@ pub async fn unlink_by(
 ) -> Result<Vec<Account>, UnlinkError> {
     let code = staff_code.to_ascii_uppercase();
     let body = templates.render("unlinked", &serde_json::json!({}))?;
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.write().await?;
     let staff_id = store::staff_id_by_code(&mut tx, &code)
         .await?
         .ok_or_else(|| UnlinkError::UnknownStaff(code.clone()))?;
@@ -105,6 +101,6 @@ pub async fn unlink_by(
         )
         .await?;
     }
-    crate::store::commit(tx).await?;
+    tx.commit().await?;
     Ok(accounts)
 }

@@ -1,21 +1,23 @@
 //! Checking the code of a `DK` against the throttle, the invites and the roster.
 
-use sqlx::AnyConnection;
+use lantoa_store::AnyConnection;
 
-use super::InviteCode;
-use super::throttle::{self, HOUR_MS, Limits, Verdict};
-use crate::channels::Platform;
-use crate::conversation::CodeCheck;
-use crate::org::Role;
-use crate::store::identity as store;
+use lantoa_config::Limits;
+use lantoa_core::identity::InviteCode;
+use lantoa_core::identity::throttle::{self, HOUR_MS, Verdict};
+use lantoa_domain::Platform;
+use lantoa_core::conversation::CodeCheck;
+use lantoa_domain::Role;
+use lantoa_store::identity as store;
+use lantoa_domain::ids::IdentityId;
 
 /// `Throttled` or `Busy` when this account may not try a code now; `None` when it may.
 pub async fn check_throttle(
     conn: &mut AnyConnection,
-    identity_id: i64,
+    identity_id: IdentityId,
     limits: Limits,
     now: i64,
-) -> Result<Option<CodeCheck>, crate::store::StoreError> {
+) -> Result<Option<CodeCheck>, lantoa_store::StoreError> {
     let since = now - HOUR_MS;
     let failures = store::failed_attempts(conn, identity_id, since).await?;
     let everywhere = store::failed_attempts_everywhere(conn, since).await?;
@@ -30,11 +32,11 @@ pub async fn check_throttle(
 pub async fn check_code(
     conn: &mut AnyConnection,
     platform: Platform,
-    identity_id: i64,
+    identity_id: IdentityId,
     typed: &str,
     limits: Limits,
     now: i64,
-) -> Result<CodeCheck, crate::store::StoreError> {
+) -> Result<CodeCheck, lantoa_store::StoreError> {
     if let Some(refused) = check_throttle(conn, identity_id, limits, now).await? {
         return Ok(refused);
     }

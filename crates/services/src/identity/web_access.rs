@@ -6,13 +6,14 @@
 //! under it (a Phòng head their Phòng and its schools, a school head their school).
 
 use sha2::{Digest, Sha256};
-use sqlx::AnyConnection;
+use lantoa_store::AnyConnection;
 
-use crate::org::Role;
-use crate::store::identity::{self as audit_log, AuditEntry};
-use crate::store::web::{self as store, Viewer};
-use crate::store::weekly::Scope;
-use crate::store::{Db, StoreError};
+use lantoa_domain::Role;
+use lantoa_store::identity::{self as audit_log, AuditEntry};
+use lantoa_store::web::{self as store, Viewer};
+use lantoa_domain::Scope;
+use lantoa_store::{Db, StoreError};
+use lantoa_domain::ids::StaffId;
 
 /// A login link works this long, once.
 pub const LOGIN_LINK_MS: i64 = 15 * 60 * 1000;
@@ -80,7 +81,7 @@ pub fn login_url(public_url: &str, token: &Token) -> String {
 /// Stores a new one-time link for `staff_id`, inside the caller's transaction.
 pub async fn issue_login_link(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     now: i64,
 ) -> Result<Token, StoreError> {
     let token = Token::generate();
@@ -108,8 +109,7 @@ pub async fn login_link_for(
     let viewer = store::leader_by_code(db, &code)
         .await?
         .ok_or_else(|| LoginLinkError::NotALeader(code.clone()))?;
-    let _writing = db.write_lock().await;
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.write().await?;
     let token = issue_login_link(&mut tx, viewer.staff_id, now).await?;
     let entry = AuditEntry {
         action: "web_link",
@@ -120,22 +120,23 @@ pub async fn login_link_for(
         detail: "login link printed by lantoa login-link".to_string(),
     };
     audit_log::audit(&mut tx, &entry, now).await?;
-    crate::store::commit(tx).await?;
+    tx.commit().await?;
     Ok(login_url(public_url, &token))
 }
 
 #[cfg(test)]
 mod tests {
+    use lantoa_domain::ids::UnitId;
     use super::*;
-    use crate::org::UnitKind;
+    use lantoa_domain::UnitKind;
 
     fn viewer(role: Role, kind: UnitKind) -> Viewer {
         Viewer {
-            staff_id: 7,
+            staff_id: StaffId(7),
             code: "HT01".into(),
             full_name: "Nguyễn Văn A".into(),
             role,
-            unit_id: 42,
+            unit_id: UnitId(42),
             unit_code: "TH-01".into(),
             unit_name: "Trường Tiểu học Số 1".into(),
             unit_kind: kind,
@@ -161,7 +162,7 @@ mod tests {
         assert_eq!(scope_of(&admin), Scope::Province);
         assert_eq!(landing(&admin), "/web/");
         let phong = viewer(Role::Head, UnitKind::Phong);
-        assert_eq!(scope_of(&phong), Scope::Subtree(42));
+        assert_eq!(scope_of(&phong), Scope::Subtree(UnitId(42)));
         assert_eq!(landing(&phong), "/web/units/TH-01");
     }
 

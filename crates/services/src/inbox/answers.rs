@@ -1,18 +1,20 @@
 //! Replies that report on the week: `TK`, `DV`, `TRANG`, and the Văn phòng's `CHON`/`DUYET`.
 
-use crate::store::status::PickSource;
+use lantoa_domain::status::PickSource;
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use sqlx::AnyConnection;
+use lantoa_store::AnyConnection;
 
 use super::counting;
-use crate::calendar::IsoWeek;
-use crate::config::Settings;
-use crate::store::featured as store_featured;
-use crate::store::{Db, weekly as queries};
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_config::Settings;
+use lantoa_store::featured as store_featured;
+use lantoa_store::{Db, weekly as queries};
 use crate::weekly::jobs::choose_in;
-use crate::weekly::period::Period;
-use crate::weekly::standings;
+use lantoa_core::weekly::period::Period;
+use lantoa_core::weekly::standings;
+use lantoa_domain::Scope;
+use lantoa_domain::ids::{StaffId, UnitId};
 
 /// The week a `CHON`/`DUYET` is for: this week until its announcement has gone out (Monday
 /// 08:00 by default), the next week after that.
@@ -34,10 +36,10 @@ pub fn target_week(settings: &Settings, now_ms: i64) -> IsoWeek {
 pub async fn my_week(
     conn: &mut AnyConnection,
     settings: &Settings,
-    staff_id: i64,
+    staff_id: StaffId,
     week: &str,
-) -> Result<Value, crate::store::StoreError> {
-    let rows = crate::store::submissions::sent_in_week(conn, staff_id, week).await?;
+) -> Result<Value, lantoa_store::StoreError> {
+    let rows = lantoa_store::submissions::sent_in_week(conn, staff_id, week).await?;
     let items: Vec<Value> = rows
         .into_iter()
         .map(|(url, status, at)| {
@@ -54,12 +56,12 @@ pub async fn my_week(
 pub async fn unit_week(
     db: &Db,
     settings: &Settings,
-    staff_id: i64,
+    staff_id: StaffId,
     week: IsoWeek,
-) -> Result<Value, crate::store::StoreError> {
+) -> Result<Value, lantoa_store::StoreError> {
     let period = Period::week(week);
     let range = period.range(&settings.time_zone);
-    let unit_id = queries::unit_of_staff(db, staff_id).await?;
+    let unit_id = lantoa_store::identity::unit_of_staff(&mut *db.acquire().await?, staff_id).await?;
     // Only this unit's rows: DV runs inside the processor's batch, holding the write lock.
     let quota_weeks: Vec<IsoWeek> = range
         .weeks
@@ -67,7 +69,7 @@ pub async fn unit_week(
         .copied()
         .filter(|w| !settings.is_paused(*w))
         .collect();
-    let scope = queries::Scope::Unit(unit_id.unwrap_or(-1));
+    let scope = Scope::Unit(unit_id.unwrap_or(UnitId(-1)));
     let inputs = queries::load_inputs(db, &range, &quota_weeks, scope).await?;
     let standings = standings::compute(
         &period.label,
@@ -90,7 +92,7 @@ pub async fn unit_week(
 pub async fn pages(
     conn: &mut AnyConnection,
     week: IsoWeek,
-) -> Result<Value, crate::store::StoreError> {
+) -> Result<Value, lantoa_store::StoreError> {
     let picks = store_featured::picks(conn, week, PickSource::Chosen).await?;
     let pages: Vec<Value> = picks
         .iter()
@@ -104,9 +106,9 @@ pub async fn choose(
     conn: &mut AnyConnection,
     settings: &Settings,
     codes: &[String],
-    staff_id: i64,
+    staff_id: StaffId,
     now_ms: i64,
-) -> Result<Value, crate::store::StoreError> {
+) -> Result<Value, lantoa_store::StoreError> {
     let week = target_week(settings, now_ms);
     match choose_in(conn, week, codes, Some(staff_id), now_ms).await {
         Ok(_) => chosen(conn, week).await,
@@ -124,9 +126,9 @@ pub async fn choose(
 pub async fn approve(
     conn: &mut AnyConnection,
     settings: &Settings,
-    staff_id: i64,
+    staff_id: StaffId,
     now_ms: i64,
-) -> Result<Value, crate::store::StoreError> {
+) -> Result<Value, lantoa_store::StoreError> {
     let week = target_week(settings, now_ms);
     let suggestion = store_featured::picks(conn, week, PickSource::Suggested).await?;
     if suggestion.is_empty() {
@@ -150,7 +152,7 @@ pub async fn approve(
 async fn chosen(
     conn: &mut AnyConnection,
     week: IsoWeek,
-) -> Result<Value, crate::store::StoreError> {
+) -> Result<Value, lantoa_store::StoreError> {
     let mut context = pages(conn, week).await?;
     context["ok"] = json!(true);
     Ok(context)

@@ -3,23 +3,25 @@
 //! report (returned as fields for their templates).
 
 use serde_json::{Map, Value, json};
-use sqlx::AnyConnection;
+use lantoa_store::AnyConnection;
 
-use super::{Account, Action, Decision, Person, Query, platform_name};
-use crate::calendar::IsoWeek;
-use crate::channels::Platform;
-use crate::config::Settings;
+use lantoa_core::conversation::{Action, Decision, Query, platform_name};
+use lantoa_domain::{Account, Person, SharedInfo};
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_domain::Platform;
+use lantoa_config::Settings;
 use crate::delivery::outbox::{self, NewMessage, REQUEST_INFO};
-use crate::identity::throttle::HOUR_MS;
+use lantoa_core::identity::throttle::HOUR_MS;
 use crate::identity::web_access;
 use crate::inbox::answers;
 use crate::inbox::counting::{self, Origin};
-use crate::links::canonicalize;
-use crate::store::conversation::{self as queries, Identity};
-use crate::store::identity::{self as trust, AuditEntry, VerifiedVia};
-use crate::store::web as trust_web;
-use crate::store::{Db, StoreError, submissions};
-use crate::templates::{TemplateError, Templates};
+use lantoa_core::links::canonicalize;
+use lantoa_store::conversation::{self as queries, Identity};
+use lantoa_store::identity::{self as trust, AuditEntry, VerifiedVia};
+use lantoa_store::web as trust_web;
+use lantoa_store::{Db, StoreError, submissions};
+use lantoa_core::templates::{TemplateError, Templates};
+use lantoa_domain::ids::{EventId, IdentityId, InviteId, RequestId, StaffId};
 
 /// Links sent before registering are credited if the sender registers within this time.
 pub const PENDING_LINK_DAYS: i64 = 14;
@@ -38,7 +40,7 @@ pub enum ApplyError {
 
 /// The event whose decision is applied.
 pub struct EventContext<'a> {
-    pub event_id: i64,
+    pub event_id: EventId,
     pub platform: Platform,
     pub sender_id: &'a str,
     pub identity: &'a Identity,
@@ -179,9 +181,9 @@ impl Applier<'_> {
         &self,
         conn: &mut AnyConnection,
         event: &EventContext<'_>,
-        invite_id: i64,
-        staff_id: i64,
-        tell: &[super::engine::Account],
+        invite_id: InviteId,
+        staff_id: StaffId,
+        tell: &[Account],
         outcome: &mut Map<String, Value>,
     ) -> Result<(), ApplyError> {
         let (identity, now) = (event.identity, event.now);
@@ -249,13 +251,13 @@ impl Applier<'_> {
         &self,
         conn: &mut AnyConnection,
         event: &EventContext<'_>,
-        info: &super::engine::SharedInfo,
+        info: &SharedInfo,
     ) -> Result<(), ApplyError> {
         let (identity, now) = (event.identity, event.now);
         let phone = info
             .phone
             .as_deref()
-            .and_then(|p| crate::org::normalize_phone(p).ok());
+            .and_then(|p| lantoa_core::org::normalize_phone(p).ok());
         trust::store_shared_info(
             conn,
             identity.id,
@@ -385,7 +387,7 @@ impl Applier<'_> {
         &self,
         conn: &mut AnyConnection,
         event: &EventContext<'_>,
-        staff_id: i64,
+        staff_id: StaffId,
     ) -> Result<(), ApplyError> {
         let identity = event.identity;
         if let Some(request) = trust::create_request(conn, identity.id, staff_id, event.now).await?
@@ -408,9 +410,9 @@ impl Applier<'_> {
     async fn tell_linked(
         &self,
         conn: &mut AnyConnection,
-        linked_identity: i64,
+        linked_identity: IdentityId,
         platform: Platform,
-        others: &[super::engine::Account],
+        others: &[Account],
         now: i64,
     ) -> Result<(), ApplyError> {
         if others.is_empty() {
@@ -444,9 +446,9 @@ impl Applier<'_> {
         event: &EventContext<'_>,
         action: &'static str,
         actor: &str,
-        subject: Option<i64>,
+        subject: Option<StaffId>,
         detail: &str,
-    ) -> Result<(), crate::store::StoreError> {
+    ) -> Result<(), lantoa_store::StoreError> {
         trust::audit(
             conn,
             &AuditEntry {
@@ -520,7 +522,7 @@ impl Applier<'_> {
             staff_id,
             requester,
         } = *decided;
-        let decider_id = decider.map_or(0, |me| me.staff_id);
+        let decider_id = decider.map_or(StaffId(0), |me| me.staff_id);
         if !trust::decide_request(conn, request_id, approve, decider_id, now).await? {
             outcome.insert("stale".into(), Value::from(true));
             return Ok(());
@@ -531,7 +533,7 @@ impl Applier<'_> {
         // An approval proves a member: a person the roster has made a head or admin since the
         // request needs an invite.
         let linkable = approve
-            && person.role == crate::org::Role::Member
+            && person.role == lantoa_domain::Role::Member
             && queries::staff_of_identity(conn, requester.identity_id)
                 .await?
                 .is_none()
@@ -608,7 +610,7 @@ impl Applier<'_> {
     async fn tell_heads_about_phone(
         &self,
         conn: &mut AnyConnection,
-        identity_id: i64,
+        identity_id: IdentityId,
         now: i64,
     ) -> Result<(), ApplyError> {
         for request in trust::pending_requests_of_identity(conn, identity_id).await? {
@@ -696,14 +698,14 @@ impl Applier<'_> {
 
 /// A head's decision, as the action carries it.
 pub struct Decided<'a> {
-    pub request_id: i64,
+    pub request_id: RequestId,
     pub approve: bool,
     /// The roster person the account asks to be.
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub requester: &'a Account,
 }
 
-async fn staff_code(conn: &mut AnyConnection, staff_id: i64) -> Result<String, ApplyError> {
+async fn staff_code(conn: &mut AnyConnection, staff_id: StaffId) -> Result<String, ApplyError> {
     Ok(trust::active_person(conn, staff_id)
         .await?
         .map(|p| p.code)
@@ -713,8 +715,8 @@ async fn staff_code(conn: &mut AnyConnection, staff_id: i64) -> Result<String, A
 /// Credits the links an account kept while unregistered; returns how many now count.
 async fn credit_pending(
     conn: &mut AnyConnection,
-    identity_id: i64,
-    staff_id: i64,
+    identity_id: IdentityId,
+    staff_id: StaffId,
     now: i64,
 ) -> Result<usize, ApplyError> {
     let since = now - PENDING_LINK_DAYS * 24 * 3_600_000;

@@ -4,21 +4,23 @@ use std::collections::HashSet;
 
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use sqlx::AnyConnection;
+use lantoa_store::AnyConnection;
 
-use crate::store::status::{KeyState, SubmissionStatus};
+use lantoa_domain::status::{KeyState, SubmissionStatus};
 
-use crate::config::Quotas;
-use crate::links::{LinkKind, LinkPlatform, canonicalize};
-use crate::org::UnitKind;
-use crate::store::submissions::{self, NewSubmission};
+use lantoa_config::Quotas;
+use lantoa_core::links::{LinkKind, LinkPlatform, canonicalize};
+use lantoa_domain::UnitKind;
+use lantoa_store::submissions::{self, NewSubmission};
+use lantoa_domain::ids::{EventId, IdentityId, StaffId, SubmissionId};
+use lantoa_domain::ids::UnitId;
 
 /// Where the links of one event come from.
 pub struct Origin<'a> {
-    pub event_id: i64,
-    pub identity_id: i64,
+    pub event_id: EventId,
+    pub identity_id: IdentityId,
     /// `None` while the sender is not registered: links are kept, not counted.
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub received_at: i64,
     pub week: &'a str,
 }
@@ -53,7 +55,7 @@ pub async fn record_links(
     origin: &Origin<'_>,
     urls: &[String],
     time_zone: &TimeZone,
-) -> Result<(Vec<Value>, usize), crate::store::StoreError> {
+) -> Result<(Vec<Value>, usize), lantoa_store::StoreError> {
     let mut items = Vec::with_capacity(urls.len());
     let mut stored = 0;
     let mut keys_seen = HashSet::new();
@@ -169,9 +171,9 @@ async fn learn_owner_alias(
     conn: &mut AnyConnection,
     key: &str,
     owner: &str,
-    sender_staff_id: i64,
+    sender_staff_id: StaffId,
     now: i64,
-) -> Result<(), crate::store::StoreError> {
+) -> Result<(), lantoa_store::StoreError> {
     for other in submissions::other_owners_of(conn, key, owner, sender_staff_id).await? {
         let Some((alias, slug)) = alias_pair(owner, &other) else {
             continue;
@@ -209,14 +211,14 @@ pub enum Credit {
 /// background: a request to the site); any other page post is credited at once.
 pub async fn credit_or_check(
     conn: &mut AnyConnection,
-    submission_id: i64,
+    submission_id: SubmissionId,
     key: &str,
     owner: Option<&str>,
     week: &str,
     received_at: i64,
-) -> Result<Credit, crate::store::StoreError> {
-    if let Some(measured) = crate::store::pages::measured_post(conn, key).await? {
-        crate::store::pages::attach_submission(conn, &measured, submission_id).await?;
+) -> Result<Credit, lantoa_store::StoreError> {
+    if let Some(measured) = lantoa_store::pages::measured_post(conn, key).await? {
+        lantoa_store::pages::attach_submission(conn, &measured, submission_id).await?;
         return Ok(Credit::Measured {
             unit: measured.unit_name,
             published_at: measured.created_at,
@@ -248,12 +250,12 @@ pub fn article_url(key: &str, scheme: &str) -> Option<String> {
 /// Credits the post to the unit whose page owns it; returns the unit's name.
 pub async fn credit_if_page_post(
     conn: &mut AnyConnection,
-    submission_id: i64,
+    submission_id: SubmissionId,
     key: &str,
     owner: Option<&str>,
     week: &str,
     received_at: i64,
-) -> Result<Option<String>, crate::store::StoreError> {
+) -> Result<Option<String>, lantoa_store::StoreError> {
     let Some((unit_id, name)) = unit_owning(conn, owner).await? else {
         return Ok(None);
     };
@@ -265,7 +267,7 @@ pub async fn credit_if_page_post(
 async fn unit_owning(
     conn: &mut AnyConnection,
     owner: Option<&str>,
-) -> Result<Option<(i64, String)>, crate::store::StoreError> {
+) -> Result<Option<(UnitId, String)>, lantoa_store::StoreError> {
     match owner {
         Some(owner) => submissions::unit_of_owner(conn, owner).await,
         None => Ok(None),
@@ -275,10 +277,10 @@ async fn unit_owning(
 /// `week_count`, `unit_name`, `unit_page_posts`, `unit_quota` for a reply.
 pub async fn standing_context(
     conn: &mut AnyConnection,
-    staff_id: i64,
+    staff_id: StaffId,
     week: &str,
     quotas: &Quotas,
-) -> Result<Value, crate::store::StoreError> {
+) -> Result<Value, lantoa_store::StoreError> {
     let standing = submissions::week_standing(conn, staff_id, week).await?;
     let quota = standing.unit_quota.unwrap_or_else(|| {
         UnitKind::parse(&standing.unit_kind)

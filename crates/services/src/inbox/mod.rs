@@ -2,6 +2,7 @@
 //! order per sender ([`processor`]).
 
 pub mod answers;
+pub mod apply;
 pub(crate) mod counting;
 pub mod processor;
 pub mod resolving;

@@ -11,29 +11,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use sqlx::AnyConnection;
+use lantoa_store::AnyConnection;
 use tokio::sync::{Notify, watch};
 
-use crate::calendar::IsoWeek;
-use crate::channels::{EventKind, MessageContent, Platform, messenger, zalo};
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::conversation::apply::{Applier, ApplyError, EventContext, PENDING_LINK_DAYS};
-use crate::conversation::{self, CodeCheck, Facts, Intent, Person, RequestCheck};
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_domain::{EventKind, MessageContent, Platform};
+use lantoa_platforms::{messenger, zalo};
+use lantoa_domain::Clock;
+use lantoa_config::Settings;
+use crate::inbox::apply::{Applier, ApplyError, EventContext, PENDING_LINK_DAYS};
+use lantoa_core::conversation::{self, CodeCheck, Facts, Intent, RequestCheck};
+use lantoa_domain::Person;
 use crate::delivery::outbox::{self, NewMessage};
-use crate::delivery::outcome::backoff;
+use lantoa_platforms::outcome::backoff;
 use crate::identity::registration;
-use crate::org::Role;
-use crate::store::conversation::{self as queries, Identity, Touch};
-use crate::store::identity as trust;
-use crate::store::inbox;
-use crate::store::submissions;
-use crate::store::{Db, StoreError};
-use crate::templates::{TemplateError, Templates};
-use crate::text::clean_text;
+use lantoa_domain::Role;
+use lantoa_store::conversation::{self as queries, Identity, Touch};
+use lantoa_store::identity as trust;
+use lantoa_store::inbox;
+use lantoa_store::submissions;
+use lantoa_store::{Db, StoreError};
+use lantoa_core::templates::{TemplateError, Templates};
+use lantoa_domain::text::clean_text;
 use crate::worker::run_rounds;
 
 use super::{AckQueue, counting};
+use lantoa_domain::ids::{IdentityId, RequestId};
+use lantoa_domain::ids::{EventId, UnitId};
 
 pub const MAX_ATTEMPTS: i64 = 5;
 /// How long a batch waits for waiting acknowledgements before it goes anyway (so that a
@@ -66,7 +70,7 @@ pub enum ProcessError {
 
 #[derive(Debug, Clone)]
 struct StoredEvent {
-    id: i64,
+    id: EventId,
     platform: Platform,
     sender_id: String,
     kind: EventKind,
@@ -160,29 +164,27 @@ impl Processor {
     }
 
     async fn process_together(&self, events: &[StoredEvent], now: i64) -> Result<bool, StoreError> {
-        let _writing = self.db.write_lock().await;
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.db.write().await?;
         for event in events {
             if let Err(err) = self.handle(&mut tx, event, now).await {
-                tracing::debug!(event = event.id, error = %err, "batch rolled back");
+                tracing::debug!(event = %event.id, error = %err, "batch rolled back");
                 tx.rollback().await?;
                 return Ok(false);
             }
         }
-        let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+        let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
         mark_done(&mut tx, &ids, now).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     async fn process_alone(&self, event: &StoredEvent, now: i64) -> Result<(), StoreError> {
-        let _writing = self.db.write_lock().await;
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.db.write().await?;
         match self.handle(&mut tx, event, now).await {
             Ok(()) => mark_done(&mut tx, &[event.id], now).await?,
             Err(err) => {
                 tx.rollback().await?;
-                tx = self.db.begin_write().await?;
+                tx = self.db.write().await?;
                 record_failure(&mut tx, event, &err, now).await?;
             }
         }
@@ -192,9 +194,7 @@ impl Processor {
 
     async fn claim(&self, now: i64) -> Result<Vec<StoredEvent>, StoreError> {
         let lease_until = now + LEASE_MS;
-        let writing = self.db.write_lock().await;
         inbox::lease_next(&self.db, &self.owner, now, lease_until, BATCH).await?;
-        drop(writing);
         let rows = inbox::leased(&self.db, &self.owner, lease_until).await?;
         Ok(rows
             .into_iter()
@@ -240,8 +240,8 @@ impl Processor {
         // platform's own answer, whichever it was. (Delivery flags the person when it holds a
         // message, under the same write lock as this batch.)
         if touch == Touch::Inbound && identity.has_held {
-            let released = crate::store::outbox::release_held(conn, identity.id, now).await?;
-            tracing::info!(identity = identity.id, released, "held messages released");
+            let released = lantoa_store::outbox::release_held(conn, identity.id, now).await?;
+            tracing::info!(identity = %identity.id, released, "held messages released");
         }
 
         let intent = self.intent(conn, event, &payload, identity.id).await?;
@@ -295,7 +295,7 @@ impl Processor {
         conn: &mut AnyConnection,
         event: &StoredEvent,
         payload: &Value,
-        identity_id: i64,
+        identity_id: IdentityId,
     ) -> Result<Option<conversation::Intent>, ProcessError> {
         Ok(match event.kind {
             EventKind::Message if payload.get("message_edit").is_some() => {
@@ -303,7 +303,7 @@ impl Processor {
                 // an edit that adds none is not answered.
                 let links_of = |payload: &Value| {
                     let content = message_content(event.platform, payload);
-                    let mut urls = crate::links::extract_urls(&content.text);
+                    let mut urls = lantoa_core::links::extract_urls(&content.text);
                     urls.extend(content.attachment_urls);
                     urls
                 };
@@ -315,13 +315,13 @@ impl Processor {
                     && let Some(original) = queries::event_payload(
                         conn,
                         event.platform.as_str(),
-                        &format!("message:{}", crate::text::clean_id(mid)),
+                        &format!("message:{}", lantoa_domain::text::clean_id(mid)),
                     )
                     .await?
                     && let Ok(original) = serde_json::from_str::<Value>(&original)
                 {
                     for url in links_of(&original) {
-                        if let Ok(canonical) = crate::links::canonicalize(&url) {
+                        if let Ok(canonical) = lantoa_core::links::canonicalize(&url) {
                             sent.insert(canonical.key);
                         }
                         sent.insert(url);
@@ -348,9 +348,9 @@ impl Processor {
         &self,
         conn: &mut AnyConnection,
         event: &StoredEvent,
-        identity_id: i64,
+        identity_id: IdentityId,
         decision: &conversation::Decision,
-        applied: &crate::conversation::apply::Applied,
+        applied: &crate::inbox::apply::Applied,
         now: i64,
     ) -> Result<(), ProcessError> {
         for (index, reply) in decision.replies.iter().enumerate() {
@@ -466,12 +466,12 @@ impl Processor {
         conn: &mut AnyConnection,
         identity: &Identity,
         me: &Person,
-        request_id: i64,
+        request_id: RequestId,
     ) -> Result<RequestCheck, ProcessError> {
         let Some(request) = trust::pending_request_by_id(conn, request_id).await? else {
             return Ok(RequestCheck::NotFound);
         };
-        let my_unit = trust::unit_of_staff(conn, me.staff_id).await?.unwrap_or(-1);
+        let my_unit = trust::unit_of_staff(conn, me.staff_id).await?.unwrap_or(UnitId(-1));
         if !trust::may_decide(me, my_unit, request.unit_id)
             || request.requester.identity_id == identity.id
         {
@@ -505,9 +505,9 @@ fn message_content(platform: Platform, payload: &Value) -> MessageContent {
 
 async fn mark_done(
     conn: &mut AnyConnection,
-    ids: &[i64],
+    ids: &[EventId],
     now: i64,
-) -> Result<(), crate::store::StoreError> {
+) -> Result<(), lantoa_store::StoreError> {
     inbox::mark_done(conn, ids, now).await
 }
 
@@ -516,13 +516,13 @@ async fn record_failure(
     event: &StoredEvent,
     err: &ProcessError,
     now: i64,
-) -> Result<(), crate::store::StoreError> {
+) -> Result<(), lantoa_store::StoreError> {
     let attempts = event.attempts + 1;
     let parked = attempts >= MAX_ATTEMPTS;
     if parked {
-        tracing::error!(event = event.id, error = %err, "event parked after {attempts} attempts; an operator must look at it");
+        tracing::error!(event = %event.id, error = %err, "event parked after {attempts} attempts; an operator must look at it");
     } else {
-        tracing::warn!(event = event.id, error = %err, attempts, "event failed, will retry");
+        tracing::warn!(event = %event.id, error = %err, attempts, "event failed, will retry");
     }
     let next = now + backoff(attempts, fastrand::f64()).as_millis() as i64;
     inbox::record_failure(conn, event.id, parked, attempts, &err.to_string(), next).await

@@ -9,15 +9,17 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::counting;
-use crate::channels::Platform;
-use crate::clock::Clock;
+use lantoa_domain::Platform;
+use lantoa_domain::Clock;
 use crate::delivery::outbox::{self, NewMessage};
-use crate::links::resolve::{PageCheck, ResolveError, Resolver};
-use crate::store::status::SubmissionStatus;
-use crate::store::submissions;
-use crate::store::{Db, StoreError};
-use crate::templates::Templates;
+use lantoa_platforms::resolve::{PageCheck, ResolveError, Resolver};
+use lantoa_domain::status::SubmissionStatus;
+use lantoa_store::AnyConnection;
+use lantoa_store::submissions;
+use lantoa_store::{Db, StoreError};
+use lantoa_core::templates::Templates;
 use crate::worker::run_rounds;
+use lantoa_domain::ids::{IdentityId, SubmissionId};
 
 const BATCH: i64 = 20;
 
@@ -89,8 +91,7 @@ impl LinkResolver {
                     check = again;
                 }
             }
-            let _writing = self.db.write_lock().await;
-            let mut tx = self.db.begin_write().await?;
+            let mut tx = self.db.write().await?;
             let Some(status) = submissions::status_if_check_pending(&mut tx, *id).await? else {
                 continue; // settled meanwhile
             };
@@ -120,7 +121,7 @@ impl LinkResolver {
             }
             tx.commit().await?;
             tracing::info!(
-                submission = id,
+                submission = %id,
                 check = check.as_str(),
                 "website article checked"
             );
@@ -130,9 +131,9 @@ impl LinkResolver {
 
     async fn tell_missing(
         &self,
-        conn: &mut sqlx::AnyConnection,
-        identity_id: i64,
-        submission_id: i64,
+        conn: &mut AnyConnection,
+        identity_id: IdentityId,
+        submission_id: SubmissionId,
         url: &str,
         owner: Option<&str>,
         status: u16,
@@ -140,7 +141,7 @@ impl LinkResolver {
         let Some(templates) = &self.templates else {
             return Ok(());
         };
-        let account = crate::store::conversation::account_address(conn, identity_id).await?;
+        let account = lantoa_store::conversation::account_address(conn, identity_id).await?;
         let Some((platform, recipient)) = account else {
             return Ok(());
         };
@@ -196,8 +197,7 @@ impl LinkResolver {
             // row as it is then, since the teacher may have withdrawn or registered meanwhile,
             // or another instance may have resolved it.
             let result = self.resolver.resolve(raw_url).await;
-            let _writing = self.db.write_lock().await;
-            let mut tx = self.db.begin_write().await?;
+            let mut tx = self.db.write().await?;
             self.settle(&mut tx, *id, result).await?;
             tx.commit().await?;
         }
@@ -206,9 +206,9 @@ impl LinkResolver {
 
     async fn settle(
         &self,
-        conn: &mut sqlx::AnyConnection,
-        id: i64,
-        result: Result<crate::links::Canonical, ResolveError>,
+        conn: &mut AnyConnection,
+        id: SubmissionId,
+        result: Result<lantoa_domain::links::Canonical, ResolveError>,
     ) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
         let Some(row) = submissions::provisional(conn, id).await? else {
@@ -219,7 +219,7 @@ impl LinkResolver {
             Err(err) => {
                 let give_up = gives_up(&err, now - row.received_at);
                 if give_up {
-                    tracing::warn!(submission = id, reason = %err, "short link unresolvable; counted as sent");
+                    tracing::warn!(submission = %id, reason = %err, "short link unresolvable; counted as sent");
                 }
                 submissions::mark_resolution_failed(conn, id, give_up, now).await?;
                 return Ok(());
@@ -248,7 +248,7 @@ impl LinkResolver {
             )
             .await?;
         }
-        tracing::info!(submission = id, key = %target.key, merged = already, "short link resolved");
+        tracing::info!(submission = %id, key = %target.key, merged = already, "short link resolved");
         Ok(())
     }
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::channels::{EventKind, InboundEvent};
-use crate::clock::Clock;
-use crate::store::{self, Db, StoreError};
+use lantoa_domain::{EventKind, InboundEvent};
+use lantoa_domain::Clock;
+use lantoa_store::{self, Db, StoreError};
 
 /// Requests taken into one transaction at most.
 const MAX_REQUESTS_PER_COMMIT: usize = 1024;
@@ -140,7 +140,7 @@ async fn run(
 }
 
 async fn insert(db: &Db, events: &[&InboundEvent], now: i64) -> Result<usize, StoreError> {
-    store::inbox::insert_events(db, events, initial_state, now).await
+    lantoa_store::inbox::insert_events(db, events, initial_state, now).await
 }
 
 /// What happens to a stored event: processed, kept and ignored, or kept as rejected (a stale

@@ -4,10 +4,10 @@
 
 use serde::Serialize;
 
-use super::graph::{INSIGHTS_PERMISSION, READ_PERMISSION};
-use crate::store::pages::Connection;
-use crate::store::status::PageErrorKind;
-use crate::store::{Db, StoreError};
+use lantoa_platforms::graph::{INSIGHTS_PERMISSION, READ_PERMISSION};
+use lantoa_store::pages::Connection;
+use lantoa_domain::status::PageErrorKind;
+use lantoa_store::{Db, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -47,7 +47,7 @@ pub fn problem(connection: &Connection) -> Option<Problem> {
 }
 
 pub async fn problems(db: &Db) -> Result<Vec<Problem>, StoreError> {
-    Ok(crate::store::pages::connections(db)
+    Ok(lantoa_store::pages::connections(db)
         .await?
         .iter()
         .filter_map(problem)

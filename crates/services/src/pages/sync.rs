@@ -6,14 +6,14 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use jiff::tz::TimeZone;
 
-use super::graph::{FeedPost, GraphError, GraphReader, PageInfo};
-use crate::calendar::IsoWeek;
-use crate::clock::Clock;
-use crate::config::Secret;
-use crate::links::canonicalize;
-use crate::store::pages::{self, Connected, Connection, NewConnection, NewFeedPost, Read, Stored};
-use crate::store::status::{PageErrorKind, PostKind};
-use crate::store::{self, Db, StoreError};
+use lantoa_platforms::graph::{FeedPost, GraphError, GraphReader, PageInfo};
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_domain::Clock;
+use lantoa_config::Secret;
+use lantoa_core::links::canonicalize;
+use lantoa_store::pages::{self, Connected, Connection, NewConnection, NewFeedPost, Read, Stored};
+use lantoa_domain::status::{PageErrorKind, PostKind};
+use lantoa_store::{self, Db, StoreError};
 
 /// Each read starts this long before the last one did: a post Graph lists a little late is
 /// still read (the posts read twice are only updated).
@@ -245,11 +245,11 @@ impl PageSync {
 
     /// The sync of a configured instance: the Graph API at `MESSENGER_API_BASE`, the Messenger
     /// page token for the Sở's page.
-    pub fn from_config(db: Db, config: &crate::config::Config, clock: Clock) -> Self {
+    pub fn from_config(db: Db, config: &lantoa_config::Config, clock: Clock) -> Self {
         Self::new(
             db,
             GraphReader::new(
-                crate::delivery::clients::http_client(),
+                lantoa_platforms::clients::http_client(),
                 &config.graph_api_base,
             ),
             config
@@ -303,7 +303,7 @@ impl PageSync {
     async fn token(&self, connection: &Connection) -> Result<Option<Secret>, StoreError> {
         Ok(match &connection.token_key {
             None => self.messenger_token.clone(),
-            Some(key) => store::tokens::access_token(&self.db, key)
+            Some(key) => lantoa_store::tokens::access_token(&self.db, key)
                 .await?
                 .map(Secret::new),
         })
@@ -382,8 +382,7 @@ impl PageSync {
             .collect();
         let shares = rows.iter().filter(|p| p.kind == PostKind::Share).count();
         let now = self.clock.now_ms();
-        let _writing = self.db.write_lock().await;
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.db.write().await?;
         if let Some(unit) = pages::claim_page(&mut tx, &page.id, connection.unit_id).await? {
             return Ok(Outcome::PageTaken(unit));
         }
@@ -407,7 +406,7 @@ impl PageSync {
             now,
         )
         .await?;
-        store::commit(tx).await?;
+        tx.commit().await?;
         Ok(Outcome::Read {
             stored,
             shares,
@@ -459,7 +458,7 @@ impl PageSync {
         if token.expose().len() > 4096 || !token.expose().bytes().all(|b| b.is_ascii_graphic()) {
             return Err(PagesError::MalformedToken);
         }
-        let unit_id = pages::active_unit(&self.db, unit_code)
+        let unit_id = lantoa_store::org::active_unit_id(&self.db, unit_code)
             .await?
             .ok_or_else(|| PagesError::UnknownUnit(unit_code.to_string()))?;
         let page = self
@@ -498,7 +497,7 @@ mod tests {
     fn post(id: &str, permalink: Option<&str>, share: bool) -> FeedPost {
         FeedPost {
             id: id.into(),
-            created_ms: super::super::graph::parse_time("2026-11-29T18:00:00+0000").unwrap(),
+            created_ms: lantoa_platforms::graph::parse_time("2026-11-29T18:00:00+0000").unwrap(),
             permalink: permalink.map(str::to_string),
             share,
             shares: 3,

@@ -1,22 +1,26 @@
 //! The weekly jobs against the database: standings for a period, queuing reminders.
 
-use crate::clock::Clock;
-use crate::store::status::PickSource;
+use lantoa_domain::Clock;
+use lantoa_domain::status::PickSource;
 use std::sync::Arc;
 
-use super::featured::{self, Candidate, Pick};
-use super::period::Period;
-use super::reminders;
-use super::standings::{self, Inputs, Standings};
-use crate::calendar::IsoWeek;
-use crate::channels::Platform;
-use crate::config::Config;
+use lantoa_core::weekly::accounts::preferred;
+use lantoa_core::weekly::featured::{self, Candidate};
+use lantoa_core::weekly::period::Period;
+use lantoa_core::weekly::reminders;
+use lantoa_core::weekly::standings::{self, Standings};
+use lantoa_domain::standings::{Inputs, Pick, StaffInfo};
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_domain::Platform;
+use lantoa_config::Config;
 use crate::delivery::outbox::{self, NewMessage};
-use crate::org::UnitKind;
-use crate::store::featured as store_featured;
-use crate::store::weekly::{self as queries, Range, Scope};
-use crate::store::{Db, StoreError};
-use crate::templates::{TemplateError, Templates};
+use lantoa_domain::UnitKind;
+use lantoa_store::featured as store_featured;
+use lantoa_domain::{Range, Scope};
+use lantoa_store::weekly as queries;
+use lantoa_store::{Db, StoreError};
+use lantoa_core::templates::{TemplateError, Templates};
+use lantoa_domain::ids::StaffId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -33,7 +37,7 @@ pub enum JobError {
 fn evidence_row(
     row: queries::EvidenceTuple,
     time_zone: &jiff::tz::TimeZone,
-) -> crate::reports::EvidenceRow {
+) -> lantoa_core::reports::EvidenceRow {
     let (
         unit_code,
         unit_name,
@@ -62,7 +66,7 @@ fn evidence_row(
     if page_check.as_deref() == Some("measured") {
         kind.push_str(" (đo từ trang, không có link gửi trong tuần)");
     }
-    crate::reports::EvidenceRow {
+    lantoa_core::reports::EvidenceRow {
         unit_code,
         unit_name,
         staff_code,
@@ -89,7 +93,7 @@ pub struct XlsxWritten {
 
 /// A message a job plans for one person.
 struct Planned<'a> {
-    person: &'a standings::StaffInfo,
+    person: &'a StaffInfo,
     key: String,
     purpose: &'static str,
     text: String,
@@ -166,7 +170,7 @@ impl Weekly {
         &self,
         range: &Range,
         scope: Scope,
-    ) -> Result<Vec<crate::reports::EvidenceRow>, JobError> {
+    ) -> Result<Vec<lantoa_core::reports::EvidenceRow>, JobError> {
         let rows = queries::load_evidence(&self.db, range, scope).await?;
         let time_zone = &self.config.settings.time_zone;
         Ok(rows
@@ -186,7 +190,7 @@ impl Weekly {
         path: &std::path::Path,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<XlsxWritten, JobError> {
-        use crate::reports::{Evidence, MAX_SHEET_ROWS, xlsx};
+        use lantoa_core::reports::{Evidence, MAX_SHEET_ROWS, xlsx};
         let total = self.evidence_count(range, scope).await?;
         if total < MAX_SHEET_ROWS {
             let rows = self.evidence(range, scope).await?;
@@ -237,7 +241,7 @@ impl Weekly {
         mut progress: impl FnMut(u64),
     ) -> Result<u64, JobError> {
         let time_zone = &self.config.settings.time_zone;
-        let mut writer = crate::reports::EvidenceCsv::new(out)
+        let mut writer = lantoa_core::reports::EvidenceCsv::new(out)
             .map_err(|err| JobError::Write(err.to_string()))?;
         let mut written = 0u64;
         let mut failed = None;
@@ -285,7 +289,7 @@ impl Weekly {
         let week_start = Period::week(week)
             .range(&self.config.settings.time_zone)
             .from_ms;
-        let throttled = crate::store::identity::throttled_accounts(&self.db, week_start).await?;
+        let throttled = lantoa_store::identity::count_throttled_accounts(&self.db, week_start).await?;
         // … and the pages whose token or permission someone must renew.
         let page_problems = crate::pages::problems::problems(&self.db).await?;
         let mut messages = Vec::new();
@@ -322,7 +326,7 @@ impl Weekly {
         planned: Vec<Planned<'_>>,
         dry_run: bool,
     ) -> Result<Vec<Outgoing>, JobError> {
-        let accounts = super::accounts::preferred(
+        let accounts = preferred(
             queries::reachable_accounts(&self.db).await?,
             self.clock.now_ms(),
         );
@@ -330,15 +334,15 @@ impl Weekly {
         let mut messages = Vec::new();
         for message in planned {
             let account = accounts.get(&message.person.id);
-            let platform = account.and_then(|(platform, _, _)| Platform::parse(platform));
-            if let (Some((_, user_id, identity_id)), Some(platform)) = (account, platform) {
+            let platform = account.and_then(|account| Platform::parse(&account.platform));
+            if let (Some(account), Some(platform)) = (account, platform) {
                 messages.push((
                     outgoing.len(),
                     NewMessage {
                         idempotency_key: message.key,
                         platform,
-                        recipient_id: user_id.clone(),
-                        identity_id: Some(*identity_id),
+                        recipient_id: account.platform_user_id.clone(),
+                        identity_id: Some(account.identity_id),
                         purpose: message.purpose,
                         messaging_type: "UPDATE",
                         body: message.text.clone(),
@@ -355,11 +359,10 @@ impl Weekly {
             });
         }
         if !dry_run && !messages.is_empty() {
-            let _writing = self.db.write_lock().await;
-            let mut tx = self.db.begin_write().await?;
+            let mut tx = self.db.write().await?;
             let batch: Vec<NewMessage> = messages.iter().map(|(_, m)| m.clone()).collect();
             let queued = outbox::enqueue_many(&mut tx, &batch, self.clock.now_ms()).await?;
-            crate::store::commit(tx).await?;
+            tx.commit().await?;
             for (index, message) in &messages {
                 outgoing[*index].queued = queued.contains(&message.idempotency_key);
             }
@@ -393,8 +396,7 @@ impl Weekly {
             })
             .collect();
         let picks = featured::suggest(&candidates, last_week);
-        let _writing = self.db.write_lock().await;
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.db.write().await?;
         store_featured::store(
             &mut tx,
             week,
@@ -404,7 +406,7 @@ impl Weekly {
             self.clock.now_ms(),
         )
         .await?;
-        crate::store::commit(tx).await?;
+        tx.commit().await?;
         Ok(picks)
     }
 
@@ -413,12 +415,11 @@ impl Weekly {
         &self,
         week: IsoWeek,
         codes: &[String],
-        by_staff: Option<i64>,
+        by_staff: Option<StaffId>,
     ) -> Result<Vec<Pick>, JobError> {
-        let _writing = self.db.write_lock().await;
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.db.write().await?;
         let picks = choose_in(&mut tx, week, codes, by_staff, self.clock.now_ms()).await?;
-        crate::store::commit(tx).await?;
+        tx.commit().await?;
         Ok(picks)
     }
 
@@ -458,8 +459,7 @@ impl Weekly {
             }
             if !dry_run {
                 let picks: Vec<Pick> = suggestion.iter().map(|(p, _)| p.clone()).collect();
-                let _writing = self.db.write_lock().await;
-                let mut tx = self.db.begin_write().await?;
+                let mut tx = self.db.write().await?;
                 store_featured::store(
                     &mut tx,
                     week,
@@ -469,7 +469,7 @@ impl Weekly {
                     self.clock.now_ms(),
                 )
                 .await?;
-                crate::store::commit(tx).await?;
+                tx.commit().await?;
             }
             used_suggestion = true;
             pages = suggestion;
@@ -497,7 +497,7 @@ impl Weekly {
                 text: announcement.clone(),
                 relevant_until,
             });
-            if used_suggestion && person.role == crate::org::Role::Admin {
+            if used_suggestion && person.role == lantoa_domain::Role::Admin {
                 messages.push(Planned {
                     person,
                     key: format!("featured-auto:{week}:{}", person.code),
@@ -519,25 +519,24 @@ impl Weekly {
             &serde_json::json!({"week": week.to_string(), "picks": picks}),
         )?;
         let admins = queries::registered_staff(&self.db, true).await?;
-        let accounts = super::accounts::preferred(
+        let accounts = preferred(
             queries::reachable_accounts(&self.db).await?,
             self.clock.now_ms(),
         );
-        let _writing = self.db.write_lock().await;
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.db.write().await?;
         let now = self.clock.now_ms();
         let mut queued = 0;
         for admin in &admins {
-            if let Some((platform, user_id, identity_id)) = accounts.get(&admin.id)
-                && let Some(platform) = Platform::parse(platform)
+            if let Some(account) = accounts.get(&admin.id)
+                && let Some(platform) = Platform::parse(&account.platform)
             {
                 queued += outbox::enqueue(
                     &mut tx,
                     &NewMessage {
                         idempotency_key: format!("featured-suggestion:{week}:{}", admin.code),
                         platform,
-                        recipient_id: user_id.clone(),
-                        identity_id: Some(*identity_id),
+                        recipient_id: account.platform_user_id.clone(),
+                        identity_id: Some(account.identity_id),
                         purpose: "suggestion",
                         messaging_type: "UPDATE",
                         body: text.clone(),
@@ -552,7 +551,7 @@ impl Weekly {
                 .await?;
             }
         }
-        crate::store::commit(tx).await?;
+        tx.commit().await?;
         Ok(queued as usize)
     }
 }
@@ -560,10 +559,10 @@ impl Weekly {
 /// Validates and stores a choice inside the caller's write transaction (the chat's `CHON`
 /// runs inside the processor's).
 pub async fn choose_in(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut lantoa_store::AnyConnection,
     week: IsoWeek,
     codes: &[String],
-    by_staff: Option<i64>,
+    by_staff: Option<StaffId>,
     now: i64,
 ) -> Result<Vec<Pick>, JobError> {
     let units: Vec<featured::Choosable> = store_featured::candidate_rows(conn)

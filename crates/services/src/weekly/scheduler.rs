@@ -4,19 +4,19 @@
 //! a second instance or a late start never runs a period twice. A run missed while the machine
 //! was down still happens on start-up if it is the same day.
 
-use crate::clock::Clock;
-use crate::store::status::JobState;
+use lantoa_domain::Clock;
+use lantoa_domain::status::JobState;
 use std::time::Duration;
 
 use jiff::Zoned;
 use tokio::sync::watch;
 
 use super::jobs::Weekly;
-use crate::calendar::IsoWeek;
-use crate::config::{Settings, WeeklyTime};
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_config::{Settings, WeeklyTime};
 use crate::pages::PageSync;
-use crate::store::jobs;
-use crate::store::{Db, StoreError};
+use lantoa_store::jobs;
+use lantoa_store::{Db, StoreError};
 use crate::worker::run_rounds;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,10 +175,10 @@ impl Scheduler {
         let days_ago = |days: u32| now.timestamp().as_millisecond() - i64::from(days) * 86_400_000;
         let pruned = async {
             let events =
-                crate::store::retention::prune_inbox(&self.db, days_ago(retention.inbox_days))
+                lantoa_store::retention::prune_inbox(&self.db, days_ago(retention.inbox_days))
                     .await?;
             let messages =
-                crate::store::retention::prune_outbox(&self.db, days_ago(retention.outbox_days))
+                lantoa_store::retention::prune_outbox(&self.db, days_ago(retention.outbox_days))
                     .await?;
             Ok::<_, StoreError>(format!(
                 "{events} event bodies older than {} days emptied, {messages} messages older than {} days deleted",
@@ -232,7 +232,6 @@ impl Scheduler {
         state: JobState,
         detail: &str,
     ) -> Result<(), StoreError> {
-        let _writing = self.db.write_lock().await;
         jobs::finish(&self.db, job, period, state, detail, self.clock.now_ms()).await?;
         Ok(())
     }
@@ -242,7 +241,6 @@ impl Scheduler {
     /// later; either is taken over (every message it queues has its key, so running again
     /// sends nothing twice).
     async fn claim(&self, job: &str, period: &str) -> Result<bool, StoreError> {
-        let _writing = self.db.write_lock().await;
         let now = self.clock.now_ms();
         if jobs::insert_run(&self.db, job, period, &self.owner, now).await? {
             return Ok(true);

@@ -10,7 +10,7 @@ mod wrappers;
 mod youtube;
 mod zalo;
 
-use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
+use lantoa_domain::links::{Canonical, LinkPlatform};
 use url::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -211,6 +211,7 @@ pub(super) fn segments(url: &Url) -> Vec<&str> {
 /// Link wrappers that only redirect to their `u`/`q` parameter.
 #[cfg(test)]
 mod tests {
+    use lantoa_domain::links::LinkKind;
     use super::*;
 
     fn key(url: &str) -> String {
