@@ -5,11 +5,19 @@
 //! [`Services`] is what every service is built from: the database, the configuration, the
 //! message templates, the clock and the wakes between the workers.
 
+pub mod accounts;
+pub mod answers;
+pub mod approvals;
+pub mod counting;
 pub mod delivery;
-pub mod identity;
 pub mod inbox;
+pub mod invites;
+pub mod outbox;
 pub mod pages;
+pub mod registration;
 pub mod roster;
+pub mod scheduler;
+pub mod sessions;
 pub mod weekly;
 pub mod worker;
 
@@ -19,7 +27,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::delivery::Delivery;
-use crate::identity::approvals::ApprovalNotifier;
+use crate::approvals::ApprovalNotifier;
 use crate::inbox::{InboxWriter, LinkResolver, Processor};
 use lantoa_config::Config;
 use lantoa_core::templates::Templates;
@@ -86,8 +94,8 @@ impl Services {
         .with_clock(self.clock.clone())
     }
 
-    pub fn weekly(&self) -> crate::weekly::jobs::Weekly {
-        crate::weekly::jobs::Weekly::new(
+    pub fn weekly(&self) -> crate::weekly::Weekly {
+        crate::weekly::Weekly::new(
             self.db.clone(),
             self.config.clone(),
             self.templates.clone(),
@@ -95,8 +103,8 @@ impl Services {
         .with_clock(self.clock.clone())
     }
 
-    pub fn scheduler(&self) -> crate::weekly::scheduler::Scheduler {
-        crate::weekly::scheduler::Scheduler::new(
+    pub fn scheduler(&self) -> crate::scheduler::Scheduler {
+        crate::scheduler::Scheduler::new(
             self.db.clone(),
             self.weekly(),
             self.config.settings.clone(),
@@ -164,7 +172,7 @@ impl Workers {
         resolver: LinkResolver,
         delivery: Delivery,
         approvals: ApprovalNotifier,
-        scheduler: Option<crate::weekly::scheduler::Scheduler>,
+        scheduler: Option<crate::scheduler::Scheduler>,
     ) -> Self {
         let (shutdown, receiver) = watch::channel(false);
         let mut handles = vec![

@@ -8,8 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
-use crate::delivery::tokens;
+use crate::AppState;
+use lantoa_services::delivery::tokens;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,7 +32,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
                 body["zalo_token"] = json!(format!("refresh failed: {error}"));
             }
             // A page that cannot be read stops its measuring, not the instance.
-            if let Ok(problems) = crate::pages::problems::problems(&state.db).await
+            if let Ok(problems) = lantoa_services::pages::problems::problems(&state.db).await
                 && !problems.is_empty()
             {
                 body["page_tokens"] = problems

@@ -1,19 +1,201 @@
-//! HTTP: one router per area, merged here, behind one trace and metrics layer.
+//! The HTTP doors: one router per area, merged here, behind one trace and metrics layer.
 //! `webhooks` takes the platforms' events, `health` answers probes, `metrics` the scrapers,
-//! `web` is the dashboard.
+//! `dashboard` is the web dashboard. [`Application::build`] puts a serving instance together
+//! for `lantoa serve`, the demo, the benchmarks and the test harness alike.
 
+pub mod dashboard;
 pub mod health;
 pub mod metrics;
-pub mod web;
 pub mod webhooks;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::{Router, middleware};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::app::AppState;
+use lantoa_config::Config;
+use lantoa_core::templates::{TemplateError, Templates};
+use lantoa_domain::Clock;
+use lantoa_services::{Services, Workers};
+use lantoa_store::Db;
+
+use crate::dashboard::cache::StandingsCache;
+use crate::metrics::Metrics;
+
+/// What every handler reads: the services, the HTTP figures, and the dashboard's cache.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub metrics: Arc<Metrics>,
+    /// The province's standings the dashboard shows, kept for a minute.
+    pub standings_cache: Arc<StandingsCache>,
+}
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self {
+            services,
+            metrics: Metrics::new(),
+            standings_cache: Arc::default(),
+        }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
+/// Why an instance could not be put together.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
+}
+
+/// A serving instance: its state and the socket it listens on, built the same way for
+/// `lantoa serve`, `lantoa demo`, the benchmarks and the tests (zero-to-production's
+/// `Application::build`).
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    address: SocketAddr,
+}
+
+/// What [`Application::build`] needs beyond the configuration.
+pub struct Build {
+    pub db: Db,
+    pub clock: Clock,
+    /// Where to listen; the configuration's `LANTOA_BIND` when `None` (tests: `127.0.0.1:0`).
+    pub bind: Option<String>,
+    /// The message templates; those the settings name (or the built-in ones) when `None`.
+    pub templates: Option<Templates>,
+}
+
+impl Build {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            clock: Clock::system(),
+            bind: None,
+            templates: None,
+        }
+    }
+
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn bind(mut self, address: impl Into<String>) -> Self {
+        self.bind = Some(address.into());
+        self
+    }
+
+    pub fn templates(mut self, templates: Templates) -> Self {
+        self.templates = Some(templates);
+        self
+    }
+}
+
+impl Application {
+    /// Binds the listener and builds the state (the inbox writer starts: needs a runtime).
+    pub async fn build(config: Config, build: Build) -> Result<Self, BuildError> {
+        let templates = match build.templates {
+            Some(templates) => templates,
+            None => Templates::for_settings(&config.settings)?,
+        };
+        let address = build.bind.unwrap_or_else(|| config.bind.to_string());
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| BuildError::Listen {
+                address: address.clone(),
+                source,
+            })?;
+        let address = listener
+            .local_addr()
+            .map_err(|source| BuildError::Listen { address, source })?;
+        let services = Services::with_clock(config, build.db, templates, build.clock);
+        Ok(Self {
+            state: AppState::new(services),
+            listener,
+            address,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes (in-flight requests finish), without the background
+    /// workers: the caller runs them, or processes and delivers when it says so (tests).
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        serve(self.listener, self.state, shutdown).await
+    }
+
+    /// `lantoa serve`: the workers (unless `ingest_only`), `/metrics` on its own address when
+    /// `LANTOA_METRICS_BIND` says so, and the server, until SIGINT or SIGTERM; then every
+    /// round in progress finishes.
+    pub async fn run_until_stopped(self, ingest_only: bool) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        webhooks::log_disabled_channels(&state);
+        let workers: Option<Workers> = if ingest_only {
+            tracing::info!("ingest only: events are stored, not processed, by this instance");
+            None
+        } else {
+            dashboard::cache::warm(&state, dashboard::current_week(&state));
+            Some(state.workers(true))
+        };
+        let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+        let metrics_server = match state.config.metrics_bind {
+            Some(address) => {
+                let listener = TcpListener::bind(address).await.map_err(|source| {
+                    anyhow::anyhow!("cannot listen on {address} (LANTOA_METRICS_BIND): {source}")
+                })?;
+                tracing::info!(address = %listener.local_addr()?, "metrics served on their own address");
+                let mut stopped = metrics_stopped;
+                Some(tokio::spawn(
+                    axum::serve(listener, metrics_router(state.clone()))
+                        .with_graceful_shutdown(async move {
+                            let _ = stopped.wait_for(|stop| *stop).await;
+                        })
+                        .into_future(),
+                ))
+            }
+            None => None,
+        };
+        self.serve(shutdown_signal()).await?;
+        let _ = stop_metrics.send(true);
+        if let Some(server) = metrics_server {
+            let _ = server.await;
+        }
+        if let Some(workers) = workers {
+            workers.stop().await;
+        }
+        state.db.close().await;
+        Ok(())
+    }
+}
 
 /// Every route of a serving instance.
 pub fn router(state: AppState) -> Router {

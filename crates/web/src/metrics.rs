@@ -17,18 +17,18 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::app::AppState;
+use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    match crate::store::retention::queue_figures(&state.db, state.clock.now_ms()).await {
+    match lantoa_store::retention::queue_figures(&state.db, state.clock.now_ms()).await {
         Ok(mut figures) => {
             if state.config.zalo.is_some() {
                 figures.zalo_token_failed = i64::from(matches!(
-                    crate::delivery::tokens::last_refresh_error(&state.db).await,
+                    lantoa_services::delivery::tokens::last_refresh_error(&state.db).await,
                     Ok(Some(_))
                 ));
             }
@@ -150,7 +150,7 @@ impl Metrics {
         })
     }
 
-    pub fn webhook_events(&self, platform: crate::channels::Platform, count: usize) {
+    pub fn webhook_events(&self, platform: lantoa_domain::Platform, count: usize) {
         self.webhook_events
             .get_or_create(&PlatformLabels {
                 platform: platform.as_str().to_string(),

@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
-use crate::channels::{InboundEvent, Platform, WebhookError, messenger, zalo};
+use crate::AppState;
+use lantoa_domain::{InboundEvent, Platform};
+use lantoa_platforms::{WebhookError, messenger, zalo};
 
 /// Messenger bodies can exceed 300 KB.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -126,7 +127,7 @@ async fn zalo_webhook(State(state): State<AppState>, headers: HeaderMap, body: B
         tracing::info!(reason = %err, "signed Zalo event kept as ignored");
         zalo::ignored_event(&body)
     });
-    if event.kind != crate::channels::EventKind::Ignored {
+    if event.kind != lantoa_domain::EventKind::Ignored {
         zalo::check_freshness(&mut event, state.clock.now_ms());
         if let Some(reason) = &event.rejected {
             tracing::warn!(%reason, "signed Zalo event kept as rejected, not processed");

@@ -5,7 +5,6 @@
 //! between the call and the record, the lease lapses and the next attempt first looks for the
 //! message in the conversation, so a message is neither lost nor sent twice.
 
-pub mod outbox;
 pub mod rate;
 pub mod tokens;
 
@@ -290,7 +289,7 @@ impl Delivery {
                     }
                 };
                 let send = |token: String| async move {
-                    if row.purpose == outbox::REQUEST_INFO {
+                    if row.purpose == crate::outbox::REQUEST_INFO {
                         zalo.client
                             .send_request_info(&token, &row.recipient_id, &row.body)
                             .await

@@ -10,11 +10,11 @@ use lantoa_domain::{Account, Person, SharedInfo};
 use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::Platform;
 use lantoa_config::Settings;
-use crate::delivery::outbox::{self, NewMessage, REQUEST_INFO};
+use crate::outbox::{self, NewMessage, REQUEST_INFO};
 use lantoa_core::identity::throttle::HOUR_MS;
-use crate::identity::web_access;
-use crate::inbox::answers;
-use crate::inbox::counting::{self, Origin};
+use crate::sessions;
+use crate::answers;
+use crate::counting::{self, Origin};
 use lantoa_core::links::canonicalize;
 use lantoa_store::conversation::{self as queries, Identity};
 use lantoa_store::identity::{self as trust, AuditEntry, VerifiedVia};
@@ -336,13 +336,13 @@ impl Applier<'_> {
         let invited = trust_web::linked_by_invite(conn, event.identity.id).await?;
         match staff_id.filter(|_| invited) {
             Some(staff_id) => {
-                let token = web_access::issue_login_link(conn, staff_id, event.now).await?;
-                let link = web_access::login_url(self.public_url, &token);
+                let token = sessions::issue_login_link(conn, staff_id, event.now).await?;
+                let link = sessions::login_url(self.public_url, &token);
                 outcome.insert("link".into(), Value::from(link));
                 outcome.insert("refused".into(), Value::from(false));
                 outcome.insert(
                     "minutes".into(),
-                    Value::from(web_access::LOGIN_LINK_MS / 60_000),
+                    Value::from(sessions::LOGIN_LINK_MS / 60_000),
                 );
             }
             None => {
@@ -630,7 +630,7 @@ impl Applier<'_> {
                     "id": request.id,
                     "full_name": person.full_name,
                     "code": person.code,
-                    "phone": crate::identity::approvals::phone_hint(
+                    "phone": crate::approvals::phone_hint(
                         request.shared_phone.as_deref(),
                         request.roster_phone.as_deref()
                     ),

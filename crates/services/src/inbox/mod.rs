@@ -1,9 +1,7 @@
 //! The inbox: webhook events stored before the 200 ([`writer`]) and processed afterwards in
 //! order per sender ([`processor`]).
 
-pub mod answers;
 pub mod apply;
-pub(crate) mod counting;
 pub mod processor;
 pub mod resolving;
 pub mod writer;

@@ -22,9 +22,9 @@ use lantoa_config::Settings;
 use crate::inbox::apply::{Applier, ApplyError, EventContext, PENDING_LINK_DAYS};
 use lantoa_core::conversation::{self, CodeCheck, Facts, Intent, RequestCheck};
 use lantoa_domain::Person;
-use crate::delivery::outbox::{self, NewMessage};
+use crate::outbox::{self, NewMessage};
 use lantoa_platforms::outcome::backoff;
-use crate::identity::registration;
+use crate::registration;
 use lantoa_domain::Role;
 use lantoa_store::conversation::{self as queries, Identity, Touch};
 use lantoa_store::identity as trust;
@@ -35,7 +35,8 @@ use lantoa_core::templates::{TemplateError, Templates};
 use lantoa_domain::text::clean_text;
 use crate::worker::run_rounds;
 
-use super::{AckQueue, counting};
+use super::AckQueue;
+use crate::counting;
 use lantoa_domain::ids::{IdentityId, RequestId};
 use lantoa_domain::ids::{EventId, UnitId};
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::counting;
+use crate::counting;
 use lantoa_domain::Platform;
 use lantoa_domain::Clock;
-use crate::delivery::outbox::{self, NewMessage};
+use crate::outbox::{self, NewMessage};
 use lantoa_platforms::resolve::{PageCheck, ResolveError, Resolver};
 use lantoa_domain::status::SubmissionStatus;
 use lantoa_store::AnyConnection;

@@ -7,13 +7,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::app::AppState;
-use crate::calendar::IsoWeek;
-use crate::store::StoreError;
-use crate::store::weekly::Scope;
-use crate::weekly::jobs::JobError;
-use crate::weekly::period::Period;
-use crate::weekly::standings::Standings;
+use crate::AppState;
+use lantoa_domain::IsoWeek;
+use lantoa_store::StoreError;
+use lantoa_domain::Scope;
+use lantoa_services::weekly::jobs::JobError;
+use lantoa_core::weekly::period::Period;
+use lantoa_core::weekly::standings::Standings;
 
 /// The overview's trend covers this many weeks, this one included.
 pub const TREND_WEEKS: usize = 12;
@@ -34,7 +34,7 @@ pub struct StandingsCache {
 }
 
 fn fresh_for(state: &AppState, week: IsoWeek) -> i64 {
-    if week < crate::http::web::current_week(state).previous() {
+    if week < crate::dashboard::current_week(state).previous() {
         PAST_FRESH_MS
     } else {
         FRESH_MS
@@ -225,7 +225,7 @@ pub async fn folded_names(state: &AppState) -> Result<Arc<Vec<FoldedName>>, Stor
 }
 
 async fn read_names(state: &AppState, now: i64) -> Result<Arc<Vec<FoldedName>>, StoreError> {
-    let rows = crate::store::web::names(&state.db).await?;
+    let rows = lantoa_store::web::names(&state.db).await?;
     let names = tokio::task::spawn_blocking(move || {
         rows.into_iter()
             .map(|row| FoldedName {
@@ -233,8 +233,8 @@ async fn read_names(state: &AppState, now: i64) -> Result<Arc<Vec<FoldedName>>, 
                 unit_id: row.unit_id,
                 folded: format!(
                     "{} {}",
-                    crate::conversation::fold(&row.code),
-                    crate::conversation::fold(&row.full_name)
+                    lantoa_domain::text::fold(&row.code),
+                    lantoa_domain::text::fold(&row.full_name)
                 ),
             })
             .collect::<Vec<_>>()

@@ -4,10 +4,10 @@ use axum::extract::State;
 use axum::response::Html;
 
 use super::{Me, SignedIn, WebError, render};
-use crate::app::AppState;
-use crate::store::retention::queue_figures;
-use crate::store::web as store;
-use crate::store::weekly::held_messages;
+use crate::AppState;
+use lantoa_store::retention::queue_figures;
+use lantoa_store::web as store;
+use lantoa_store::weekly::held_messages;
 
 /// How many failed messages and held people the page lists.
 const LISTED: i64 = 50;
@@ -30,7 +30,7 @@ pub async fn page(
         })
         .collect();
     let zalo_token_error = match state.config.zalo {
-        Some(_) => crate::delivery::tokens::last_refresh_error(&state.db).await?,
+        Some(_) => lantoa_services::delivery::tokens::last_refresh_error(&state.db).await?,
         None => None,
     };
     render(

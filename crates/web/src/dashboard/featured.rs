@@ -8,15 +8,15 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{Me, SignedIn, WebError, render};
-use crate::app::AppState;
-use crate::calendar::IsoWeek;
-use crate::inbox::answers::target_week;
-use crate::store::featured as store_featured;
-use crate::store::identity as audit_log;
-use crate::store::jobs;
-use crate::store::status::{JobState, PickSource};
-use crate::weekly::jobs::{JobError, choose_in};
-use crate::weekly::scheduler::Job;
+use crate::AppState;
+use lantoa_domain::IsoWeek;
+use lantoa_services::inbox::answers::target_week;
+use lantoa_store::featured as store_featured;
+use lantoa_store::identity as audit_log;
+use lantoa_store::jobs;
+use lantoa_domain::status::{JobState, PickSource};
+use lantoa_services::weekly::jobs::{JobError, choose_in};
+use lantoa_services::weekly::scheduler::Job;
 
 /// Past weeks listed under the choice.
 const PAST_WEEKS: usize = 6;
@@ -88,7 +88,7 @@ pub async fn choose(
         let _writing = state.db.write_lock().await;
         let mut tx = state.db.begin_write().await?;
         audit_log::audit(&mut tx, &signed_in.audit(action, detail), now).await?;
-        crate::store::commit(tx).await?;
+        lantoa_store::commit(tx).await?;
         return Ok(Redirect::to("/web/featured?saved=1").into_response());
     }
     let _writing = state.db.write_lock().await;
@@ -117,7 +117,7 @@ pub async fn choose(
         Ok(picks) => {
             let detail = format!("{} {week}: {}", form.action, codes_of(&picks));
             audit_log::audit(&mut tx, &signed_in.audit(action, detail), now).await?;
-            crate::store::commit(tx).await?;
+            lantoa_store::commit(tx).await?;
             Ok(Redirect::to("/web/featured?saved=1").into_response())
         }
         Err(JobError::BadChoice(reason)) => {
@@ -129,7 +129,7 @@ pub async fn choose(
     }
 }
 
-fn codes_of(picks: &[crate::weekly::featured::Pick]) -> String {
+fn codes_of(picks: &[lantoa_domain::standings::Pick]) -> String {
     picks
         .iter()
         .map(|p| p.code.as_str())
@@ -191,7 +191,7 @@ async fn show(
     )
     .await?
     .map(|(state, _)| announcement_label(state));
-    let page_of = |picks: Vec<(crate::weekly::featured::Pick, Option<String>)>| {
+    let page_of = |picks: Vec<(lantoa_domain::standings::Pick, Option<String>)>| {
         picks
             .into_iter()
             .map(|(pick, url)| minijinja::context! { pick, url })

@@ -28,10 +28,10 @@ use serde::Serialize;
 pub use pages::current_week;
 pub use session::{COOKIE, SignedIn};
 
-use crate::app::AppState;
-use crate::org::Role;
-use crate::store::StoreError;
-use crate::weekly::jobs::JobError;
+use crate::AppState;
+use lantoa_domain::Role;
+use lantoa_store::StoreError;
+use lantoa_services::weekly::jobs::JobError;
 
 pub fn router() -> Router<AppState> {
     let pages = Router::new()
@@ -171,7 +171,7 @@ macro_rules! page {
     ($name:literal) => {
         (
             $name,
-            include_str!(concat!("../../../web-templates/", $name)),
+            include_str!(concat!("../../../../web-templates/", $name)),
         )
     };
 }
@@ -272,7 +272,7 @@ async fn style() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../../web-templates/style.css"),
+        include_str!("../../../../web-templates/style.css"),
     )
 }
 

@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use super::chart::{TrendPoint, trend_svg};
 use super::{Me, SignedIn, WebError, cache, render};
-use crate::app::AppState;
-use crate::calendar::IsoWeek;
-use crate::conversation::fold;
-use crate::store::web::{self as store, UnitRow};
-use crate::store::weekly::{self as queries, Scope, Units};
-use crate::weekly::period::Period;
-use crate::weekly::standings::{Standings, UnitStanding};
+use crate::AppState;
+use lantoa_domain::IsoWeek;
+use lantoa_domain::text::fold;
+use lantoa_store::web::{self as store, UnitRow};
+use lantoa_store::weekly as queries;
+use lantoa_domain::{Scope, Units};
+use lantoa_core::weekly::period::Period;
+use lantoa_core::weekly::standings::{Standings, UnitStanding};
 
 /// How many past weeks the week picker offers.
 const PICKER_WEEKS: usize = 12;
@@ -166,7 +167,7 @@ pub async fn overview(
         false => (&now.province.so_page.top_posts, "tuần này"),
         true => (&last.province.so_page.top_posts, "tuần trước"),
     };
-    let page_problems = crate::pages::problems::problems(&state.db).await?;
+    let page_problems = lantoa_services::pages::problems::problems(&state.db).await?;
     Ok(render(
         "overview.html",
         minijinja::context! {

@@ -8,15 +8,16 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{Me, SignedIn, WebError, cache, current_week, render};
-use crate::app::AppState;
-use crate::conversation::Person;
-use crate::conversation::apply::{Applier, ApplyError, Decided};
-use crate::conversation::fold;
-use crate::identity::{Actor, UnlinkError, unlink_by};
-use crate::org::Role;
-use crate::store::identity as trust;
-use crate::store::web as store;
-use crate::store::weekly::{Units, resolve};
+use crate::AppState;
+use lantoa_domain::Person;
+use lantoa_services::inbox::apply::{Applier, ApplyError, Decided};
+use lantoa_domain::text::fold;
+use lantoa_services::identity::{Actor, UnlinkError, unlink_by};
+use lantoa_domain::Role;
+use lantoa_store::identity as trust;
+use lantoa_store::web as store;
+use lantoa_domain::Units;
+use lantoa_store::weekly::resolve;
 
 /// At most this many people are listed for a search.
 const FOUND: usize = 100;
@@ -46,7 +47,7 @@ pub async fn page(
         .filter(|u| u.staff_total > 0)
         .collect();
     lagging.sort_by(|a, b| {
-        let share = |u: &&crate::weekly::standings::UnitStanding| {
+        let share = |u: &&lantoa_core::weekly::standings::UnitStanding| {
             f64::from(u.staff_registered) / f64::from(u.staff_total)
         };
         share(a)
@@ -85,7 +86,7 @@ pub async fn page(
         let limits = state.config.settings.registration.limits;
         store::throttled_accounts(
             &state.db,
-            state.clock.now_ms() - crate::identity::throttle::HOUR_MS,
+            state.clock.now_ms() - lantoa_core::identity::throttle::HOUR_MS,
             i64::from(limits.per_account),
             50,
         )
@@ -150,7 +151,7 @@ pub async fn unlink(
         Err(UnlinkError::UnknownStaff(_)) => Err(WebError::NotFound),
         Err(UnlinkError::Store(err)) => Err(err.into()),
         Err(UnlinkError::Template(err)) => {
-            Err(WebError::Job(crate::weekly::jobs::JobError::Template(err)))
+            Err(WebError::Job(lantoa_services::weekly::jobs::JobError::Template(err)))
         }
     }
 }
@@ -225,7 +226,7 @@ pub async fn decide(
     let action = if approve { "dong_y" } else { "tu_choi" };
     let detail = format!("request {} of {}", request.id, person.code);
     trust::audit(&mut tx, &signed_in.audit(action, detail), now).await?;
-    crate::store::commit(tx).await?;
+    lantoa_store::commit(tx).await?;
     state.outbox_queued.notify_one();
     let done = match (approve, outcome.get("linked").and_then(|v| v.as_bool())) {
         (true, Some(true)) => "approved",
@@ -256,9 +257,9 @@ pub async fn invites(
     let unit = super::pages::unit_in_scope(&state, signed_in.scope, &form.unit).await?;
     let settings = &state.config.settings;
     let actor = format!("{} (web)", signed_in.session.viewer.code);
-    let issued = crate::identity::invites::issue(
+    let issued = lantoa_services::identity::invites::issue(
         &state.db,
-        &crate::store::identity::InviteScope::Unit(unit.code.clone()),
+        &lantoa_store::identity::InviteScope::Unit(unit.code.clone()),
         false,
         settings.registration.invite_days,
         &actor,
@@ -267,8 +268,8 @@ pub async fn invites(
     .await
     .map_err(|err| WebError::BadRequest(format!("Không phát được mã mời: {err}")))?;
     let bytes =
-        crate::identity::invites::xlsx(&issued, &settings.time_zone, &settings.registration.links)
-            .map_err(|err| WebError::Job(crate::weekly::jobs::JobError::Write(err.to_string())))?;
+        lantoa_services::identity::invites::xlsx(&issued, &settings.time_zone, &settings.registration.links)
+            .map_err(|err| WebError::Job(lantoa_services::weekly::jobs::JobError::Write(err.to_string())))?;
     Ok((
         [
             (

@@ -9,11 +9,11 @@ use serde::Deserialize;
 
 use super::pages::{current_week, unit_in_scope};
 use super::{Me, SignedIn, WebError, render};
-use crate::app::AppState;
-use crate::reports::{Evidence, MAX_SHEET_ROWS, csv, json, xlsx_bytes};
-use crate::store::weekly::Scope;
-use crate::weekly::jobs::JobError;
-use crate::weekly::period::Period;
+use crate::AppState;
+use lantoa_core::reports::{Evidence, MAX_SHEET_ROWS, csv, json, xlsx_bytes};
+use lantoa_domain::Scope;
+use lantoa_services::weekly::jobs::JobError;
+use lantoa_core::weekly::period::Period;
 
 /// `GET /web/reports`: the download form.
 pub async fn page(
@@ -71,7 +71,7 @@ pub struct DownloadQuery {
     format: String,
 }
 
-fn period(query: &DownloadQuery, settings: &crate::config::Settings) -> Result<Period, WebError> {
+fn period(query: &DownloadQuery, settings: &lantoa_config::Settings) -> Result<Period, WebError> {
     let bad = |what: &str| WebError::BadRequest(format!("{what} không hợp lệ"));
     let period = match query.period.as_str() {
         "week" => Period::week(query.week.trim().parse().map_err(|_| bad("Tuần"))?),

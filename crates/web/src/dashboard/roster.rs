@@ -9,10 +9,11 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{Me, SignedIn, WebError, render};
-use crate::app::AppState;
-use crate::org::{ImportError, ImportSummary, Mode, Table, import_staff_table, import_units_table};
-use crate::store::identity as audit_log;
-use crate::store::web as store;
+use crate::AppState;
+use lantoa_core::org::Table;
+use lantoa_services::roster::{ImportError, ImportSummary, Mode, TableKind};
+use lantoa_store::identity as audit_log;
+use lantoa_store::web as store;
 
 /// The largest file accepted (a province's 50,000 staff are about 4 MB of CSV).
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
@@ -148,7 +149,7 @@ pub async fn apply(
         let _writing = state.db.write_lock().await;
         let mut tx = state.db.begin_write().await?;
         audit_log::audit(&mut tx, &signed_in.audit("import", detail), now).await?;
-        crate::store::commit(tx).await?;
+        lantoa_store::commit(tx).await?;
     }
     show(
         &signed_in,

@@ -11,11 +11,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{WebError, render};
-use crate::app::AppState;
-use crate::identity::web_access::{self, SESSION_IDLE_MS, Token};
-use crate::store::identity::{self as audit_log, AuditEntry};
-use crate::store::web::{self as store, Session};
-use crate::store::weekly::Scope;
+use crate::AppState;
+use lantoa_services::identity::web_access::{self, SESSION_IDLE_MS, Token};
+use lantoa_store::identity::{self as audit_log, AuditEntry};
+use lantoa_store::web::{self as store, Session};
+use lantoa_domain::Scope;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "lantoa_session";
@@ -145,7 +145,7 @@ pub async fn login(
     };
     let Some(viewer) = viewer else {
         // A spent link stays spent even when its person is no longer a head.
-        crate::store::commit(tx).await?;
+        lantoa_store::commit(tx).await?;
         return Err(WebError::LinkSpent);
     };
     store::create_session(&mut tx, &session.hash, viewer.staff_id, &csrf, now).await?;
@@ -158,7 +158,7 @@ pub async fn login(
         detail: "web: signed in with a login link".to_string(),
     };
     audit_log::audit(&mut tx, &entry, now).await?;
-    crate::store::commit(tx).await?;
+    lantoa_store::commit(tx).await?;
     tracing::info!(staff = %viewer.code, "dashboard sign-in");
     let cookie = session_cookie(&session.secret, secure(&state));
     Ok((
@@ -192,7 +192,7 @@ pub async fn logout(
         now,
     )
     .await?;
-    crate::store::commit(tx).await?;
+    lantoa_store::commit(tx).await?;
     let page = render("signed_out.html", minijinja::context! {})?;
     Ok((
         StatusCode::OK,

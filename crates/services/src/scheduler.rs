@@ -11,7 +11,7 @@ use std::time::Duration;
 use jiff::Zoned;
 use tokio::sync::watch;
 
-use super::jobs::Weekly;
+use crate::weekly::Weekly;
 use lantoa_domain::calendar::IsoWeek;
 use lantoa_config::{Settings, WeeklyTime};
 use crate::pages::PageSync;

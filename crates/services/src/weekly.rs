@@ -13,7 +13,7 @@ use lantoa_domain::standings::{Inputs, Pick, StaffInfo};
 use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::Platform;
 use lantoa_config::Config;
-use crate::delivery::outbox::{self, NewMessage};
+use crate::outbox::{self, NewMessage};
 use lantoa_domain::UnitKind;
 use lantoa_store::featured as store_featured;
 use lantoa_domain::{Range, Scope};

@@ -15,7 +15,7 @@ use lantoa_config::Config;
 use lantoa_core::conversation::platform_name;
 use lantoa_domain::Account;
 use lantoa_platforms::clients::{MessengerClient, ZaloClient, http_client};
-use crate::delivery::outbox::{self, NewMessage};
+use crate::outbox::{self, NewMessage};
 use crate::delivery::tokens::ZaloTokens;
 use lantoa_store::identity::{self as store, PendingRequest};
 use lantoa_store::{Db, StoreError};

@@ -1,18 +1,9 @@
-//! Who is who: personal invite codes, registration by invite or by a head's approval, the
-//! throttle on guessing, leaving the roster, the audit log, and a person's own data.
-//!
-//! A chat account counts for a roster person only once the link is proven: by a one-time
-//! invite handed to that person, or by the head of the person's unit approving the request in
-//! the chat. Head and admin roles come only with an invite.
-
-pub mod approvals;
-pub mod invites;
-pub mod registration;
-pub mod web_access;
+//! A person's chat accounts: removing them (`lantoa unlink`, the dashboard's Cán bộ), each
+//! account told, audited as whoever removed them.
 
 use lantoa_domain::Platform;
 use lantoa_domain::Account;
-use crate::delivery::outbox::{self, NewMessage};
+use crate::outbox::{self, NewMessage};
 use lantoa_store::identity::{self as store, AuditEntry};
 use lantoa_store::{Db, StoreError};
 use lantoa_core::templates::{TemplateError, Templates};

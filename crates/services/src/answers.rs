@@ -5,12 +5,12 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use lantoa_store::AnyConnection;
 
-use super::counting;
+use crate::counting;
 use lantoa_domain::calendar::IsoWeek;
 use lantoa_config::Settings;
 use lantoa_store::featured as store_featured;
 use lantoa_store::{Db, weekly as queries};
-use crate::weekly::jobs::choose_in;
+use crate::weekly::choose_in;
 use lantoa_core::weekly::period::Period;
 use lantoa_core::weekly::standings;
 use lantoa_domain::Scope;
@@ -112,10 +112,10 @@ pub async fn choose(
     let week = target_week(settings, now_ms);
     match choose_in(conn, week, codes, Some(staff_id), now_ms).await {
         Ok(_) => chosen(conn, week).await,
-        Err(crate::weekly::jobs::JobError::BadChoice(reason)) => {
+        Err(crate::weekly::JobError::BadChoice(reason)) => {
             Ok(json!({"ok": false, "week": week.to_string(), "error": reason}))
         }
-        Err(crate::weekly::jobs::JobError::Store(err)) => Err(err),
+        Err(crate::weekly::JobError::Store(err)) => Err(err),
         Err(other) => {
             Ok(json!({"ok": false, "week": week.to_string(), "error": other.to_string()}))
         }

@@ -1,4 +1,0 @@
-//! The weekly cycle: standings, reports' data, reminders, the week's featured pages.
-
-pub mod jobs;
-pub mod scheduler;
