@@ -4,6 +4,7 @@
 
 pub mod conversation;
 pub mod identity;
+pub mod invites;
 pub mod links;
 pub mod org;
 pub mod reports;

@@ -20,5 +20,5 @@ pub use ids::{
     EventId, FeedPostId, IdentityId, InviteId, OutboxId, RequestId, SessionId, StaffId,
     SubmissionId, UnitId, UploadId,
 };
-pub use org::{Account, Person, ReachableAccount, Role, Scope, UnitKind, Units};
+pub use org::{Account, Person, ReachableAccount, Role, Scope, UnitKind, Units, Viewer};
 pub use platform::{EventKind, InboundEvent, MessageContent, Platform, SharedInfo};

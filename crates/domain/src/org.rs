@@ -85,6 +85,39 @@ pub struct ReachableAccount {
     pub last_inbound_at: Option<i64>,
 }
 
+/// A signed-in head or admin, with the unit they lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub staff_id: StaffId,
+    pub code: String,
+    pub full_name: String,
+    pub role: Role,
+    pub unit_id: UnitId,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub unit_kind: UnitKind,
+}
+
+/// Who invites are issued to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InviteScope {
+    Everyone,
+    /// A unit and every unit under it.
+    Unit(String),
+    Staff(Vec<String>),
+}
+
+/// An active person an invite may be issued to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteCandidate {
+    pub staff_id: StaffId,
+    pub code: String,
+    pub full_name: String,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub role: Role,
+}
+
 /// Which units a report, a query or a dashboard view covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

@@ -1,13 +1,17 @@
 //! A person's chat accounts: removing them (`lantoa unlink`, the dashboard's Cán bộ), each
 //! account told, audited as whoever removed them.
 
-use lantoa_domain::Platform;
-use lantoa_domain::Account;
-use crate::outbox::{self, NewMessage};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use lantoa_core::templates::{TemplateError, Templates};
+use lantoa_domain::{Account, Clock, Platform};
 use lantoa_store::identity::{self as store, AuditEntry};
 use lantoa_store::{Db, StoreError};
-use lantoa_core::templates::{TemplateError, Templates};
-use lantoa_domain::ids::StaffId;
+
+use crate::audit::Actor;
+use crate::outbox::{self, NewMessage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UnlinkError {
@@ -19,42 +23,63 @@ pub enum UnlinkError {
     Template(#[from] TemplateError),
 }
 
-/// Who unlinks: an operator at the command line, or an admin in the dashboard.
-#[derive(Debug, Clone, Copy)]
-pub struct Actor<'a> {
-    pub code: &'a str,
-    pub staff_id: Option<StaffId>,
-    pub how: &'a str,
+/// Removing chat accounts.
+#[derive(Clone)]
+pub struct Accounts {
+    db: Db,
+    templates: Arc<Templates>,
+    clock: Clock,
+    outbox_queued: Arc<Notify>,
 }
 
-impl Actor<'static> {
-    pub const CLI: Self = Self {
-        code: "cli",
-        staff_id: None,
-        how: "by an operator",
+impl Accounts {
+    pub fn new(db: Db, templates: Arc<Templates>, clock: Clock, outbox_queued: Arc<Notify>) -> Self {
+        Self {
+            db,
+            templates,
+            clock,
+            outbox_queued,
+        }
+    }
+
+    /// Removes a person's linked account(s) (on one platform, or all), tells each account,
+    /// audits each as `actor`'s; the accounts removed.
+    pub async fn unlink(
+        &self,
+        staff_code: &str,
+        platform: Option<Platform>,
+        actor: &Actor,
+    ) -> Result<Vec<Account>, UnlinkError> {
+        let unlinked = unlink(
+            &self.db,
+            &self.templates,
+            staff_code,
+            platform,
+            actor,
+            self.clock.now_ms(),
+        )
+        .await?;
+        if !unlinked.is_empty() {
+            self.outbox_queued.notify_one();
+        }
+        Ok(unlinked)
+    }
+}
+
+async fn unlink(
+    db: &Db,
+    templates: &Templates,
+    staff_code: &str,
+    platform: Option<Platform>,
+    actor: &Actor,
+    now: i64,
+) -> Result<Vec<Account>, UnlinkError> {
+    // How the audit row says it happened.
+    let how = if actor.web {
+        "web: by the Văn phòng in the dashboard"
+    } else {
+        "by an operator"
     };
-}
-
-/// `lantoa unlink`: removes a person's linked account(s), tells each account, audits it.
-pub async fn unlink(
-    db: &Db,
-    templates: &Templates,
-    staff_code: &str,
-    platform: Option<Platform>,
-    now: i64,
-) -> Result<Vec<Account>, UnlinkError> {
-    unlink_by(db, templates, staff_code, platform, Actor::CLI, now).await
-}
-
-/// As [`unlink`], audited as `actor`'s.
-pub async fn unlink_by(
-    db: &Db,
-    templates: &Templates,
-    staff_code: &str,
-    platform: Option<Platform>,
-    actor: Actor<'_>,
-    now: i64,
-) -> Result<Vec<Account>, UnlinkError> {
     let code = staff_code.to_ascii_uppercase();
     let body = templates.render("unlinked", &serde_json::json!({}))?;
     let mut tx = db.write().await?;
@@ -67,11 +92,11 @@ pub async fn unlink_by(
             &mut tx,
             &AuditEntry {
                 action: "unlink",
-                actor: actor.code.into(),
+                actor: actor.code.clone(),
                 actor_staff_id: actor.staff_id,
                 actor_identity_id: Some(account.identity_id),
                 subject_staff_id: Some(staff_id),
-                detail: format!("{} account, {}", account.platform, actor.how),
+                detail: format!("{} account, {how}", account.platform),
             },
             now,
         )

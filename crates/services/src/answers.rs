@@ -1,7 +1,6 @@
 //! Replies that report on the week: `TK`, `DV`, `TRANG`, and the Văn phòng's `CHON`/`DUYET`.
 
 use lantoa_domain::status::PickSource;
-use jiff::Timestamp;
 use serde_json::{Value, json};
 use lantoa_store::AnyConnection;
 
@@ -10,27 +9,13 @@ use lantoa_domain::calendar::IsoWeek;
 use lantoa_config::Settings;
 use lantoa_store::featured as store_featured;
 use lantoa_store::{Db, weekly as queries};
-use crate::weekly::choose_in;
+use crate::featured::choose_in;
 use lantoa_core::weekly::period::Period;
 use lantoa_core::weekly::standings;
 use lantoa_domain::Scope;
 use lantoa_domain::ids::{StaffId, UnitId};
 
-/// The week a `CHON`/`DUYET` is for: this week until its announcement has gone out (Monday
-/// 08:00 by default), the next week after that.
-pub fn target_week(settings: &Settings, now_ms: i64) -> IsoWeek {
-    let now = Timestamp::from_millisecond(now_ms)
-        .unwrap_or_default()
-        .to_zoned(settings.time_zone.clone());
-    let current = IsoWeek::containing(now.date());
-    let at = settings.schedule.featured_announcement;
-    let announcement = current.day(at.weekday).to_datetime(at.time);
-    if now.datetime() < announcement {
-        current
-    } else {
-        current.next()
-    }
-}
+pub use lantoa_core::weekly::featured::target_week;
 
 /// `TK`: what the person sent this week, counted or not, and where they stand.
 pub async fn my_week(

@@ -8,13 +8,19 @@
 pub mod accounts;
 pub mod answers;
 pub mod approvals;
+pub mod audit;
 pub mod counting;
+pub mod dashboard;
 pub mod delivery;
+pub mod featured;
+pub mod health;
 pub mod inbox;
 pub mod invites;
 pub mod outbox;
 pub mod pages;
 pub mod registration;
+pub mod reminders;
+pub mod reports;
 pub mod roster;
 pub mod scheduler;
 pub mod sessions;
@@ -32,8 +38,40 @@ use crate::inbox::{InboxWriter, LinkResolver, Processor};
 use lantoa_config::Config;
 use lantoa_core::templates::Templates;
 use lantoa_domain::Clock;
+use lantoa_domain::IsoWeek;
 use lantoa_platforms::resolve::Resolver;
-use lantoa_store::Db;
+pub use lantoa_store::{Db, StoreError};
+
+/// Why the database could not be opened for use.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open {url}: {source}")]
+pub struct OpenError {
+    url: String,
+    source: StoreError,
+}
+
+/// Opens the database a command or `serve` works on: connected, every migration applied,
+/// and each unit page matched with this build's link rules.
+pub async fn open_database(config: &Config) -> Result<Db, OpenError> {
+    let failed = |source| OpenError {
+        url: config.database_url.redacted(),
+        source,
+    };
+    let db = Db::connect(config.database_url.expose())
+        .await
+        .map_err(failed)?;
+    db.migrate().await.map_err(failed)?;
+    let refreshed = lantoa_store::org::refresh_page_owners(&db, lantoa_core::links::owner_of)
+        .await
+        .map_err(failed)?;
+    if refreshed > 0 {
+        tracing::info!(
+            pages = refreshed,
+            "unit pages matched with this version's link rules"
+        );
+    }
+    Ok(db)
+}
 
 #[derive(Clone)]
 pub struct Services {
@@ -71,6 +109,67 @@ impl Services {
         }
     }
 
+    /// This week, in the province's time zone.
+    pub fn current_week(&self) -> IsoWeek {
+        IsoWeek::at(self.clock.now_ms(), &self.config.settings.time_zone)
+    }
+
+    /// Removing chat accounts (`lantoa unlink`, the dashboard).
+    pub fn accounts(&self) -> crate::accounts::Accounts {
+        crate::accounts::Accounts::new(
+            self.db.clone(),
+            self.templates.clone(),
+            self.clock.clone(),
+            self.outbox_queued.clone(),
+        )
+    }
+
+    /// Reading the audit log (`lantoa audit`).
+    pub fn audit_log(&self) -> crate::audit::AuditLog {
+        crate::audit::AuditLog::new(self.db.clone())
+    }
+
+    /// What the dashboard's pages show. Its cache of standings lives as long as the value:
+    /// build it once per serving instance.
+    pub fn dashboard(&self) -> crate::dashboard::Dashboard {
+        crate::dashboard::Dashboard::new(
+            self.db.clone(),
+            self.config.clone(),
+            self.templates.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    /// `/readyz` and `/metrics`.
+    pub fn health(&self) -> crate::health::Health {
+        crate::health::Health::new(self.db.clone(), self.config.clone(), self.clock.clone())
+    }
+
+    /// Personal invite codes (`lantoa invites`, the dashboard's invite sheets).
+    pub fn invites(&self) -> crate::invites::Invites {
+        crate::invites::Invites::new(self.db.clone(), self.config.clone(), self.clock.clone())
+    }
+
+    /// Registration requests decided in the dashboard.
+    pub fn requests(&self) -> crate::registration::Requests {
+        crate::registration::Requests::new(
+            self.db.clone(),
+            self.templates.clone(),
+            self.clock.clone(),
+            self.outbox_queued.clone(),
+        )
+    }
+
+    /// Importing the org tree and the roster (`lantoa import`, the dashboard's Danh sách).
+    pub fn roster(&self) -> crate::roster::Roster {
+        crate::roster::Roster::new(self.db.clone(), self.clock.clone())
+    }
+
+    /// The dashboard's sign-ins (and `lantoa login-link`).
+    pub fn sessions(&self) -> crate::sessions::Sessions {
+        crate::sessions::Sessions::new(self.db.clone(), self.clock.clone(), &self.config.public_url)
+    }
+
     /// A name for one worker's leases: two workers never share one, even in one process.
     fn worker_name(&self, role: &str) -> String {
         static WORKERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -94,19 +193,38 @@ impl Services {
         .with_clock(self.clock.clone())
     }
 
-    pub fn weekly(&self) -> crate::weekly::Weekly {
-        crate::weekly::Weekly::new(
+    /// Standings and evidence of any period (`lantoa report`, the dashboard's Báo cáo).
+    pub fn reports(&self) -> crate::reports::Reports {
+        crate::reports::Reports::new(self.db.clone(), self.config.clone())
+    }
+
+    /// The Monday reminders (`lantoa remind`, the scheduler).
+    pub fn reminders(&self) -> crate::reminders::Reminders {
+        crate::reminders::Reminders::new(
             self.db.clone(),
             self.config.clone(),
             self.templates.clone(),
+            self.clock.clone(),
         )
-        .with_clock(self.clock.clone())
+    }
+
+    /// The week's pages to share (`lantoa featured`, the dashboard, the scheduler).
+    pub fn featured(&self) -> crate::featured::Featured {
+        crate::featured::Featured::new(
+            self.db.clone(),
+            self.config.clone(),
+            self.templates.clone(),
+            self.clock.clone(),
+        )
     }
 
     pub fn scheduler(&self) -> crate::scheduler::Scheduler {
         crate::scheduler::Scheduler::new(
             self.db.clone(),
-            self.weekly(),
+            crate::scheduler::Jobs {
+                reminders: self.reminders(),
+                featured: self.featured(),
+            },
             self.config.settings.clone(),
             self.worker_name("scheduler"),
         )

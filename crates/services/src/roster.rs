@@ -9,6 +9,9 @@ use std::path::Path;
 use lantoa_core::links::owner_of;
 use lantoa_core::org::{Issue, Table, TableError, parse_staff, parse_units, plan_staff, plan_units};
 use lantoa_domain::Clock;
+use lantoa_domain::ids::{SessionId, UploadId};
+
+use crate::audit::Actor;
 use lantoa_domain::roster::Plan;
 use lantoa_store::{Db, StoreError, WriteTx};
 
@@ -127,6 +130,90 @@ impl Roster {
     async fn staff_table(&self, table: Table, mode: Mode) -> Result<ImportSummary, ImportError> {
         import_staff_table(&self.db, table, mode, self.clock.now_ms()).await
     }
+}
+
+/// A file previewed in the dashboard and kept for its session to import.
+#[derive(Debug)]
+pub struct Previewed {
+    pub summary: ImportSummary,
+    pub upload_id: UploadId,
+}
+
+/// A kept upload, imported.
+#[derive(Debug)]
+pub struct Imported {
+    pub kind: TableKind,
+    pub file_name: String,
+    /// What the import did, or why it imported nothing.
+    pub outcome: Result<ImportSummary, ImportError>,
+}
+
+impl Roster {
+    /// Reads an uploaded file, runs the import and rolls it back, and keeps the file for this
+    /// session when it would import (an invalid file is not kept).
+    pub async fn preview_upload(
+        &self,
+        session: SessionId,
+        kind: TableKind,
+        file_name: &str,
+        content: Vec<u8>,
+    ) -> Result<Previewed, ImportError> {
+        let table = from_upload(file_name, content.clone()).await?;
+        let summary = self.import_table(kind, table, Mode::Preview).await?;
+        let upload_id = lantoa_store::web::store_upload(
+            &self.db,
+            session,
+            kind.as_str(),
+            file_name,
+            &content,
+            self.clock.now_ms(),
+        )
+        .await?;
+        Ok(Previewed { summary, upload_id })
+    }
+
+    /// Imports a file this session previewed (read and checked again), once; audited as
+    /// `actor`'s. `None` when the session has no such upload waiting.
+    pub async fn apply_upload(
+        &self,
+        session: SessionId,
+        upload: UploadId,
+        actor: &Actor,
+    ) -> Result<Option<Imported>, StoreError> {
+        let Some(kept) = lantoa_store::web::pending_upload(&self.db, upload, session).await? else {
+            return Ok(None);
+        };
+        let kind = TableKind::parse(&kept.kind).unwrap_or(TableKind::Staff);
+        let outcome = match from_upload(&kept.file_name, kept.content).await {
+            Ok(table) => self.import_table(kind, table, Mode::Apply).await,
+            Err(err) => Err(err.into()),
+        };
+        if let Ok(summary) = &outcome {
+            let now = self.clock.now_ms();
+            lantoa_store::web::mark_applied(&self.db, upload, now).await?;
+            let detail = format!(
+                "import {} from {}: {summary}",
+                kind.as_str(),
+                kept.file_name
+            );
+            let mut tx = self.db.write().await?;
+            lantoa_store::identity::audit(&mut tx, &actor.entry("import", detail), now).await?;
+            tx.commit().await?;
+        }
+        Ok(Some(Imported {
+            kind,
+            file_name: kept.file_name,
+            outcome,
+        }))
+    }
+}
+
+/// Spreadsheet parsing blocks: off the async workers.
+async fn from_upload(file_name: &str, content: Vec<u8>) -> Result<Table, TableError> {
+    let name = file_name.to_string();
+    tokio::task::spawn_blocking(move || Table::from_upload(name, content))
+        .await
+        .expect("the table reader does not panic")
 }
 
 /// Which list a file is.

@@ -11,85 +11,38 @@ use std::time::Duration;
 use jiff::Zoned;
 use tokio::sync::watch;
 
-use crate::weekly::Weekly;
-use lantoa_domain::calendar::IsoWeek;
-use lantoa_config::{Settings, WeeklyTime};
+use crate::featured::Featured;
+use crate::reminders::Reminders;
+use lantoa_config::Settings;
 use crate::pages::PageSync;
 use lantoa_store::jobs;
 use lantoa_store::{Db, StoreError};
 use crate::worker::run_rounds;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Job {
-    /// Monday morning: reminders about the week that just ended.
-    Reminders,
-    /// Monday morning: this week's pages to share, to everyone.
-    FeaturedAnnouncement,
-    /// Sunday evening: next week's suggested pages, to the Văn phòng.
-    FeaturedSuggestion,
-}
-
-const JOBS: [Job; 3] = [
-    Job::Reminders,
-    Job::FeaturedAnnouncement,
-    Job::FeaturedSuggestion,
-];
-
-impl Job {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Reminders => "reminders",
-            Self::FeaturedAnnouncement => "featured_announcement",
-            Self::FeaturedSuggestion => "featured_suggestion",
-        }
-    }
-
-    fn at(self, settings: &Settings) -> WeeklyTime {
-        match self {
-            Self::Reminders => settings.schedule.reminders,
-            Self::FeaturedAnnouncement => settings.schedule.featured_announcement,
-            Self::FeaturedSuggestion => settings.schedule.featured_suggestion,
-        }
-    }
-
-    /// The week a run in `current` is about.
-    fn period(self, current: IsoWeek) -> IsoWeek {
-        match self {
-            Self::Reminders => current.previous(),
-            Self::FeaturedAnnouncement => current,
-            Self::FeaturedSuggestion => current.next(),
-        }
-    }
-}
-
-/// The jobs due at `now` (pure): scheduled this week at or before now, on the same day.
-pub fn due(now: &Zoned, settings: &Settings) -> Vec<(Job, IsoWeek)> {
-    let current = IsoWeek::containing(now.date());
-    JOBS.into_iter()
-        .filter(|job| {
-            let at = job.at(settings);
-            let day = current.day(at.weekday);
-            day == now.date() && now.time() >= at.time
-        })
-        .map(|job| (job, job.period(current)))
-        .collect()
-}
+pub use lantoa_core::weekly::schedule::{Job, due};
 
 pub struct Scheduler {
     db: Db,
-    weekly: Weekly,
+    reminders: Reminders,
+    featured: Featured,
     settings: Settings,
     owner: String,
     clock: Clock,
     pages: Option<PageSync>,
 }
 
+/// The weekly jobs a [`Scheduler`] runs.
+pub struct Jobs {
+    pub reminders: Reminders,
+    pub featured: Featured,
+}
+
 impl Scheduler {
-    pub fn new(db: Db, weekly: Weekly, settings: Settings, owner: String) -> Self {
+    pub fn new(db: Db, jobs: Jobs, settings: Settings, owner: String) -> Self {
         Self {
             clock: Clock::system(),
             db,
-            weekly,
+            reminders: jobs.reminders,
+            featured: jobs.featured,
             settings,
             owner,
             pages: None,
@@ -131,22 +84,19 @@ impl Scheduler {
             }
             ran += 1;
             let result = match job {
-                Job::Reminders => self.weekly.remind(week, false).await.map(|sent| {
+                Job::Reminders => self.reminders.remind(week, false).await.map(|sent| {
                     let queued = sent.iter().filter(|m| m.queued).count();
                     format!("{queued} reminders queued")
                 }),
                 Job::FeaturedAnnouncement => {
-                    self.weekly
-                        .announce_featured(week, false)
-                        .await
-                        .map(|sent| {
-                            let queued = sent.iter().filter(|m| m.queued).count();
-                            format!("{queued} announcements queued")
-                        })
+                    self.featured.announce(week, false).await.map(|sent| {
+                        let queued = sent.iter().filter(|m| m.queued).count();
+                        format!("{queued} announcements queued")
+                    })
                 }
                 Job::FeaturedSuggestion => self
-                    .weekly
-                    .send_featured_suggestion(week)
+                    .featured
+                    .send_suggestion(week)
                     .await
                     .map(|queued| format!("suggestion sent to {queued} admins")),
             };
@@ -306,43 +256,3 @@ fn page_sync_detail(outcomes: &[crate::pages::PageOutcome]) -> String {
 const STALE_RUN_MS: i64 = 3_600_000;
 /// A run that failed (the database was away, say) is tried again after this, the same day.
 const FAILED_RETRY_MS: i64 = 10 * 60_000;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> Zoned {
-        format!("{text}[Asia/Ho_Chi_Minh]").parse().unwrap()
-    }
-
-    #[test]
-    fn reminders_are_due_on_monday_from_0730_for_the_week_before() {
-        let settings = Settings::default();
-        // 2026-11-30 is a Monday.
-        assert!(due(&at("2026-11-30T07:29"), &settings).is_empty());
-        assert_eq!(
-            due(&at("2026-11-30T07:30"), &settings),
-            [(Job::Reminders, "2026-W48".parse().unwrap())]
-        );
-        assert_eq!(
-            due(&at("2026-11-30T08:00"), &settings),
-            [
-                (Job::Reminders, "2026-W48".parse().unwrap()),
-                (Job::FeaturedAnnouncement, "2026-W49".parse().unwrap())
-            ]
-        );
-        assert_eq!(
-            due(&at("2026-11-29T18:00"), &settings),
-            [(Job::FeaturedSuggestion, "2026-W49".parse().unwrap())]
-        );
-        assert_eq!(
-            due(&at("2026-11-30T21:00"), &settings).len(),
-            2,
-            "a late start the same day still runs"
-        );
-        assert!(
-            due(&at("2026-12-01T08:00"), &settings).is_empty(),
-            "not the next day"
-        );
-    }
-}

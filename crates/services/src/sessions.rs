@@ -6,14 +6,16 @@
 //! under it (a Phòng head their Phòng and its schools, a school head their school).
 
 use sha2::{Digest, Sha256};
-use lantoa_store::AnyConnection;
 
-use lantoa_domain::Role;
-use lantoa_store::identity::{self as audit_log, AuditEntry};
-use lantoa_store::web::{self as store, Viewer};
-use lantoa_domain::Scope;
-use lantoa_store::{Db, StoreError};
 use lantoa_domain::ids::StaffId;
+use lantoa_domain::{Clock, Role, Scope, Viewer};
+use lantoa_store::identity::{self as audit_log, AuditEntry};
+pub use lantoa_store::web::Session;
+use lantoa_store::web as store;
+use lantoa_store::{AnyConnection, Db, StoreError};
+
+/// A session's last use is written at most this often (not on every page).
+const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// A login link works this long, once.
 pub const LOGIN_LINK_MS: i64 = 15 * 60 * 1000;
@@ -97,9 +99,114 @@ pub enum LoginLinkError {
     Store(#[from] StoreError),
 }
 
-/// `lantoa login-link`: a one-time link for the head or admin with this roster code,
-/// recorded in the audit log.
-pub async fn login_link_for(
+/// The dashboard's sign-ins: login links, sessions, and signing out.
+#[derive(Clone)]
+pub struct Sessions {
+    db: Db,
+    clock: Clock,
+    public_url: String,
+}
+
+/// A session just started: the cookie's secret, who it is, where they land.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub cookie_secret: String,
+    pub viewer: Viewer,
+    pub landing: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown, used or expired, or its person is no longer a head or an admin.
+    #[error("the login link is unknown, used or expired")]
+    LinkSpent,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Sessions {
+    pub fn new(db: Db, clock: Clock, public_url: &str) -> Self {
+        Self {
+            db,
+            clock,
+            public_url: public_url.to_string(),
+        }
+    }
+
+    /// `lantoa login-link`: a one-time link for the head or admin with this roster code.
+    pub async fn login_link(&self, staff_code: &str) -> Result<String, LoginLinkError> {
+        login_link_for(&self.db, staff_code, &self.public_url, self.clock.now_ms()).await
+    }
+
+    /// Spends a login link and starts a session (audited as a sign-in).
+    pub async fn sign_in(&self, link_secret: &str) -> Result<SignedIn, SignInError> {
+        if !well_formed(link_secret) {
+            return Err(SignInError::LinkSpent);
+        }
+        let now = self.clock.now_ms();
+        let session = Token::generate();
+        let csrf = Token::generate().secret;
+        let mut tx = self.db.write().await?;
+        let staff_id = store::use_login_link(&mut tx, &hash(link_secret), now).await?;
+        let viewer = match staff_id {
+            Some(staff_id) => store::leader_by_id(&mut tx, staff_id).await?,
+            None => None,
+        };
+        let Some(viewer) = viewer else {
+            // A spent link stays spent even when its person is no longer a head.
+            tx.commit().await?;
+            return Err(SignInError::LinkSpent);
+        };
+        store::create_session(&mut tx, &session.hash, viewer.staff_id, &csrf, now).await?;
+        let entry = AuditEntry {
+            action: "web_login",
+            actor: viewer.code.clone(),
+            actor_staff_id: Some(viewer.staff_id),
+            actor_identity_id: None,
+            subject_staff_id: None,
+            detail: "web: signed in with a login link".to_string(),
+        };
+        audit_log::audit(&mut tx, &entry, now).await?;
+        tx.commit().await?;
+        tracing::info!(staff = %viewer.code, "dashboard sign-in");
+        Ok(SignedIn {
+            cookie_secret: session.secret,
+            landing: landing(&viewer),
+            viewer,
+        })
+    }
+
+    /// The live session of a cookie, and what its viewer may see; its last use is kept.
+    pub async fn session(&self, cookie_secret: &str) -> Result<Option<(Session, Scope)>, StoreError> {
+        if !well_formed(cookie_secret) {
+            return Ok(None);
+        }
+        let now = self.clock.now_ms();
+        let Some(session) =
+            store::live_session(&self.db, &hash(cookie_secret), now, SESSION_IDLE_MS).await?
+        else {
+            return Ok(None);
+        };
+        if now - session.last_seen_at >= TOUCH_EVERY_MS {
+            store::touch_session(&self.db, session.id, now).await?;
+        }
+        let scope = scope_of(&session.viewer);
+        Ok(Some((session, scope)))
+    }
+
+    /// Ends a session (audited as a sign-out).
+    pub async fn sign_out(&self, session: &Session) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let mut tx = self.db.write().await?;
+        store::end_session(&mut tx, session.id, now).await?;
+        let entry = crate::audit::Actor::web(&session.viewer).entry("web_logout", "signed out");
+        audit_log::audit(&mut tx, &entry, now).await?;
+        tx.commit().await
+    }
+}
+
+/// A one-time link for the head or admin with this roster code, recorded in the audit log.
+async fn login_link_for(
     db: &Db,
     staff_code: &str,
     public_url: &str,

@@ -7,6 +7,7 @@ use sqlx::AnyConnection;
 use super::{BATCH_ROWS, Db, StoreError, placeholders, values_list};
 use lantoa_domain::Platform;
 use lantoa_domain::{Account, Person};
+use lantoa_domain::org::{InviteCandidate, InviteScope};
 use lantoa_domain::Role;
 use lantoa_domain::ids::{IdentityId, InviteId, RequestId, StaffId, UnitId};
 use lantoa_domain::ids::EventId;
@@ -601,16 +602,6 @@ pub async fn void_requests_after_link(
     .rows_affected())
 }
 
-/// Whether `decider` may decide a request for a person of `unit_id`: a head of that unit
-/// (linked through an invite) or an admin.
-pub fn may_decide(decider: &Person, decider_unit_id: UnitId, unit_id: UnitId) -> bool {
-    match decider.role {
-        Role::Admin => true,
-        Role::Head => decider_unit_id == unit_id,
-        Role::Member => false,
-    }
-}
-
 pub async fn unit_of_staff(conn: &mut AnyConnection, staff_id: StaffId) -> Result<Option<UnitId>> {
     Ok(
         sqlx::query_scalar("SELECT unit_id FROM staff WHERE id = $1")
@@ -962,26 +953,6 @@ pub async fn count_throttled_accounts(db: &Db, since: i64) -> Result<i64, StoreE
     .bind(since)
     .fetch_one(db.pool())
     .await?)
-}
-
-/// Who invites are issued to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InviteScope {
-    Everyone,
-    /// A unit and every unit under it.
-    Unit(String),
-    Staff(Vec<String>),
-}
-
-/// An active person an invite may be issued to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InviteCandidate {
-    pub staff_id: StaffId,
-    pub code: String,
-    pub full_name: String,
-    pub unit_code: String,
-    pub unit_name: String,
-    pub role: Role,
 }
 
 /// Active staff of active units in scope, by unit then code; and the staff codes of the

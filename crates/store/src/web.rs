@@ -5,23 +5,10 @@ use sqlx::AnyConnection;
 
 use super::{Db, Result, placeholders};
 use lantoa_domain::IsoWeek;
-use lantoa_domain::{Role, UnitKind, Units};
+use lantoa_domain::{Role, UnitKind, Units, Viewer};
 use lantoa_domain::ids::{IdentityId, SessionId, StaffId, UnitId};
 use lantoa_domain::ids::RequestId;
 use lantoa_domain::ids::UploadId;
-
-/// A signed-in head or admin, with the unit they lead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Viewer {
-    pub staff_id: StaffId,
-    pub code: String,
-    pub full_name: String,
-    pub role: Role,
-    pub unit_id: UnitId,
-    pub unit_code: String,
-    pub unit_name: String,
-    pub unit_kind: UnitKind,
-}
 
 #[derive(sqlx::FromRow)]
 struct ViewerRow {

@@ -9,7 +9,6 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use lantoa_services::delivery::tokens;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,20 +21,17 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.db.check_ready().await {
-        Ok(()) => {
+    match state.health().readiness().await {
+        Ok(ready) => {
             let mut body = json!({"status": "ready"});
             // A failed refresh stops Zalo sends but not the webhooks: report it, stay ready.
-            if state.config.zalo.is_some()
-                && let Ok(Some(error)) = tokens::last_refresh_error(&state.db).await
-            {
+            if let Some(error) = ready.zalo_token {
                 body["zalo_token"] = json!(format!("refresh failed: {error}"));
             }
             // A page that cannot be read stops its measuring, not the instance.
-            if let Ok(problems) = lantoa_services::pages::problems::problems(&state.db).await
-                && !problems.is_empty()
-            {
-                body["page_tokens"] = problems
+            if !ready.page_problems.is_empty() {
+                body["page_tokens"] = ready
+                    .page_problems
                     .iter()
                     .map(|p| (p.code.clone(), json!(p.error)))
                     .collect::<serde_json::Map<_, _>>()

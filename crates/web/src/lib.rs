@@ -20,26 +20,26 @@ use lantoa_config::Config;
 use lantoa_core::templates::{TemplateError, Templates};
 use lantoa_domain::Clock;
 use lantoa_services::{Services, Workers};
-use lantoa_store::Db;
+use lantoa_services::Db;
 
-use crate::dashboard::cache::StandingsCache;
+use lantoa_services::dashboard::Dashboard;
 use crate::metrics::Metrics;
 
-/// What every handler reads: the services, the HTTP figures, and the dashboard's cache.
+/// What every handler reads: the services, the dashboard's reads (with their cache) and the
+/// HTTP figures.
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
+    pub dashboard: Dashboard,
     pub metrics: Arc<Metrics>,
-    /// The province's standings the dashboard shows, kept for a minute.
-    pub standings_cache: Arc<StandingsCache>,
 }
 
 impl AppState {
     pub fn new(services: Services) -> Self {
         Self {
+            dashboard: services.dashboard(),
             services,
             metrics: Metrics::new(),
-            standings_cache: Arc::default(),
         }
     }
 }
@@ -163,7 +163,7 @@ impl Application {
             tracing::info!("ingest only: events are stored, not processed, by this instance");
             None
         } else {
-            dashboard::cache::warm(&state, dashboard::current_week(&state));
+            state.dashboard.warm(state.current_week());
             Some(state.workers(true))
         };
         let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
@@ -202,7 +202,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(webhooks::router())
         .merge(health::router())
-        .merge(web::router());
+        .merge(dashboard::router());
     // With LANTOA_METRICS_BIND, /metrics is served on that address only.
     if state.config.metrics_bind.is_none() {
         router = router.merge(metrics::router());

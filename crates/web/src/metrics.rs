@@ -18,22 +18,15 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::AppState;
+use lantoa_services::health::QueueFigures;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    match lantoa_store::retention::queue_figures(&state.db, state.clock.now_ms()).await {
-        Ok(mut figures) => {
-            if state.config.zalo.is_some() {
-                figures.zalo_token_failed = i64::from(matches!(
-                    lantoa_services::delivery::tokens::last_refresh_error(&state.db).await,
-                    Ok(Some(_))
-                ));
-            }
-            state.metrics.set_queues(&figures);
-        }
+    match state.health().queue_figures().await {
+        Ok(figures) => state.metrics.set_queues(&figures),
         // The HTTP figures are still worth serving; the stale gauges say nothing new.
         Err(err) => tracing::warn!(error = %err, "queue figures unavailable for /metrics"),
     }

@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 
 use lantoa_domain::standings::Pick;
 
+use lantoa_config::Settings;
 use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::UnitKind;
 use lantoa_domain::ids::UnitId;
@@ -26,6 +27,22 @@ pub struct Candidate {
     pub page_posts_last_week: u32,
     pub quota_last_week: u32,
     pub last_featured: Option<IsoWeek>,
+}
+
+/// The week a `CHON`/`DUYET` is for: this week until its announcement has gone out (Monday
+/// 08:00 by default), the next week after that.
+pub fn target_week(settings: &Settings, now_ms: i64) -> IsoWeek {
+    let now = jiff::Timestamp::from_millisecond(now_ms)
+        .unwrap_or_default()
+        .to_zoned(settings.time_zone.clone());
+    let current = IsoWeek::containing(now.date());
+    let at = settings.schedule.featured_announcement;
+    let announcement = current.day(at.weekday).to_datetime(at.time);
+    if now.datetime() < announcement {
+        current
+    } else {
+        current.next()
+    }
 }
 
 fn rotation_order(a: &Candidate, b: &Candidate) -> Ordering {

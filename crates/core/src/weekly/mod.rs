@@ -5,5 +5,6 @@ pub mod accounts;
 pub mod featured;
 pub mod period;
 pub mod reminders;
+pub mod schedule;
 pub mod standings;
 pub mod targets;

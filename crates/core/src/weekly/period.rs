@@ -35,6 +35,34 @@ fn school_year_dates(text: &str, school_year: &SchoolYear) -> Option<(String, Sc
     Some((format!("{first}-{second}"), school_year.dates(first)?))
 }
 
+/// The period a person asked for (the command line's `--week`, `--month`, … or the
+/// dashboard's form), before it is resolved into days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeriodSpec {
+    Week(IsoWeek),
+    /// `2025-03`.
+    Month(String),
+    /// `2025-2026-1`.
+    Semester(String),
+    /// `2025-2026`.
+    SchoolYear(String),
+    /// First and last day, included.
+    Days(String, String),
+}
+
+impl PeriodSpec {
+    /// The days and weeks it covers; semesters and school years by `school_year`'s dates.
+    pub fn resolve(&self, school_year: &SchoolYear) -> Result<Period, PeriodError> {
+        match self {
+            Self::Week(week) => Ok(Period::week(*week)),
+            Self::Month(month) => Period::month(month),
+            Self::Semester(semester) => Period::semester(semester, school_year),
+            Self::SchoolYear(year) => Period::school_year(year, school_year),
+            Self::Days(from, to) => Period::days(from, to),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Period {
     pub label: String,

@@ -10,7 +10,10 @@ use lantoa_domain::{Account, Person, SharedInfo};
 use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::Platform;
 use lantoa_config::Settings;
-use crate::outbox::{self, NewMessage, REQUEST_INFO};
+use crate::outbox::{NewMessage, REQUEST_INFO};
+use crate::registration::{
+    self, Decided, NOTICE_RELEVANCE_MS, RegistrationError, RequestOutcome,
+};
 use lantoa_core::identity::throttle::HOUR_MS;
 use crate::sessions;
 use crate::answers;
@@ -21,12 +24,8 @@ use lantoa_store::identity::{self as trust, AuditEntry, VerifiedVia};
 use lantoa_store::web as trust_web;
 use lantoa_store::{Db, StoreError, submissions};
 use lantoa_core::templates::{TemplateError, Templates};
-use lantoa_domain::ids::{EventId, IdentityId, InviteId, RequestId, StaffId};
+use lantoa_domain::ids::{EventId, IdentityId, InviteId, StaffId};
 
-/// Links sent before registering are credited if the sender registers within this time.
-pub const PENDING_LINK_DAYS: i64 = 14;
-/// A message to someone other than the sender stays worth sending this long while held.
-const NOTICE_RELEVANCE_MS: i64 = 7 * 24 * 3_600_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -36,6 +35,15 @@ pub enum ApplyError {
     Template(#[from] TemplateError),
     #[error("the account was linked meanwhile; the event is read again")]
     Stale,
+}
+
+impl From<RegistrationError> for ApplyError {
+    fn from(err: RegistrationError) -> Self {
+        match err {
+            RegistrationError::Store(err) => Self::Store(err),
+            RegistrationError::Template(err) => Self::Template(err),
+        }
+    }
 }
 
 /// The event whose decision is applied.
@@ -129,8 +137,18 @@ impl Applier<'_> {
                     staff_id: *staff_id,
                     requester,
                 };
-                self.decide_request(conn, event.me, event.now, &decided, outcome)
-                    .await?;
+                let decision =
+                    registration::decide_request(conn, self.templates, event.me, &decided, now)
+                        .await?;
+                match decision {
+                    RequestOutcome::Stale => {
+                        outcome.insert("stale".into(), Value::from(true));
+                    }
+                    RequestOutcome::Decided { linked } => {
+                        outcome.insert("linked".into(), Value::from(linked));
+                    }
+                    RequestOutcome::PersonGone => {}
+                }
             }
             Action::StoreSharedInfo(info) => self.store_shared_info(conn, event, info).await?,
             Action::KeepLinks { urls } => {
@@ -193,13 +211,14 @@ impl Applier<'_> {
         }
         trust::record_invite_use(conn, invite_id, event.platform, identity.id, now).await?;
         trust::void_requests_after_link(conn, staff_id, event.platform, identity.id, now).await?;
-        let credited = credit_pending(conn, identity.id, staff_id, now).await?;
+        let credited = registration::credit_pending(conn, identity.id, staff_id, now).await?;
         outcome.insert("credited".into(), Value::from(credited));
         let code = staff_code(conn, staff_id).await?;
         self.audit(conn, event, "link", &code, Some(staff_id), "by invite")
             .await?;
-        self.tell_linked(conn, identity.id, event.platform, tell, now)
-            .await
+        registration::tell_linked(conn, self.templates, identity.id, event.platform, tell, now)
+            .await?;
+        Ok(())
     }
 
     async fn record_attempt(
@@ -406,30 +425,6 @@ impl Applier<'_> {
         Ok(())
     }
 
-    /// A person's other accounts hear that a new one was linked to them.
-    async fn tell_linked(
-        &self,
-        conn: &mut AnyConnection,
-        linked_identity: IdentityId,
-        platform: Platform,
-        others: &[Account],
-        now: i64,
-    ) -> Result<(), ApplyError> {
-        if others.is_empty() {
-            return Ok(());
-        }
-        let body = self.templates.render(
-            "account_linked",
-            &json!({"platform_name": platform_name(platform)}),
-        )?;
-        for other in others {
-            let key = format!("linked:{linked_identity}:{}", other.identity_id);
-            self.notify(conn, other, key, "notice", body.clone(), now)
-                .await?;
-        }
-        Ok(())
-    }
-
     fn origin<'w>(&self, event: &EventContext<'_>, week: &'w str) -> Origin<'w> {
         Origin {
             event_id: event.event_id,
@@ -464,148 +459,6 @@ impl Applier<'_> {
         .await
     }
 
-    /// Queues a message the bot starts (not a reply) to an account.
-    async fn notify(
-        &self,
-        conn: &mut AnyConnection,
-        to: &Account,
-        idempotency_key: String,
-        purpose: &'static str,
-        body: String,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        outbox::enqueue(
-            conn,
-            &NewMessage {
-                idempotency_key,
-                platform: to.platform,
-                recipient_id: to.user_id.clone(),
-                identity_id: Some(to.identity_id),
-                purpose,
-                messaging_type: "UPDATE",
-                body,
-                relevant_until: Some(now + NOTICE_RELEVANCE_MS),
-            },
-            now,
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// A head's or admin's decision made in the dashboard: the same changes, messages and
-    /// audit rows as `DONGY`/`TUCHOI` in chat. The fields say whether the request was decided
-    /// meanwhile (`stale`) and whether the account was linked.
-    pub async fn decide_in_dashboard(
-        &self,
-        conn: &mut AnyConnection,
-        decider: &Person,
-        decided: &Decided<'_>,
-        now: i64,
-    ) -> Result<Map<String, Value>, ApplyError> {
-        let mut outcome = Map::new();
-        self.decide_request(conn, Some(decider), now, decided, &mut outcome)
-            .await?;
-        Ok(outcome)
-    }
-
-    async fn decide_request(
-        &self,
-        conn: &mut AnyConnection,
-        decider: Option<&Person>,
-        now: i64,
-        decided: &Decided<'_>,
-        outcome: &mut Map<String, Value>,
-    ) -> Result<(), ApplyError> {
-        let Decided {
-            request_id,
-            approve,
-            staff_id,
-            requester,
-        } = *decided;
-        let decider_id = decider.map_or(StaffId(0), |me| me.staff_id);
-        if !trust::decide_request(conn, request_id, approve, decider_id, now).await? {
-            outcome.insert("stale".into(), Value::from(true));
-            return Ok(());
-        }
-        let Some(person) = trust::active_person(conn, staff_id).await? else {
-            return Ok(());
-        };
-        // An approval proves a member: a person the roster has made a head or admin since the
-        // request needs an invite.
-        let linkable = approve
-            && person.role == lantoa_domain::Role::Member
-            && queries::staff_of_identity(conn, requester.identity_id)
-                .await?
-                .is_none()
-            && !trust::has_account_on(conn, staff_id, requester.platform).await?
-            && trust::link(
-                conn,
-                requester.identity_id,
-                staff_id,
-                VerifiedVia::Approval,
-                now,
-            )
-            .await?;
-        let (template, mut context) = if linkable {
-            trust::void_requests_after_link(
-                conn,
-                staff_id,
-                requester.platform,
-                requester.identity_id,
-                now,
-            )
-            .await?;
-            let credited = credit_pending(conn, requester.identity_id, staff_id, now).await?;
-            // The person's other accounts hear of the new link, as with an invite.
-            let mut others = trust::accounts_of(conn, staff_id).await?;
-            others.retain(|other| other.identity_id != requester.identity_id);
-            self.tell_linked(
-                conn,
-                requester.identity_id,
-                requester.platform,
-                &others,
-                now,
-            )
-            .await?;
-            (
-                "register_approved",
-                json!({"full_name": person.full_name, "unit_name": person.unit_name,
-                       "code": person.code, "credited": credited}),
-            )
-        } else {
-            ("register_refused", json!({}))
-        };
-        context["id"] = json!(request_id);
-        outcome.insert("linked".into(), Value::from(linkable));
-        let body = self.templates.render(template, &context)?;
-        self.notify(
-            conn,
-            requester,
-            format!("decision:{request_id}"),
-            "notice",
-            body,
-            now,
-        )
-        .await?;
-        if linkable {
-            // The head's own command is audited as `dong_y`; this row is the new link.
-            trust::audit(
-                conn,
-                &AuditEntry {
-                    action: "link",
-                    actor: decider.map_or("chat".to_string(), |me| me.code.clone()),
-                    actor_staff_id: decider.map(|me| me.staff_id),
-                    actor_identity_id: Some(requester.identity_id),
-                    subject_staff_id: Some(staff_id),
-                    detail: format!("by approval of request {request_id}"),
-                },
-                now,
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
     /// A phone shared after the heads were told about a request: tell them how it compares.
     async fn tell_heads_about_phone(
         &self,
@@ -637,7 +490,7 @@ impl Applier<'_> {
                 }),
             )?;
             for (_, head) in heads {
-                self.notify(
+                registration::notify(
                     conn,
                     &head,
                     format!("approval-phone:{}:{}", request.id, head.identity_id),
@@ -696,15 +549,6 @@ impl Applier<'_> {
     }
 }
 
-/// A head's decision, as the action carries it.
-pub struct Decided<'a> {
-    pub request_id: RequestId,
-    pub approve: bool,
-    /// The roster person the account asks to be.
-    pub staff_id: StaffId,
-    pub requester: &'a Account,
-}
-
 async fn staff_code(conn: &mut AnyConnection, staff_id: StaffId) -> Result<String, ApplyError> {
     Ok(trust::active_person(conn, staff_id)
         .await?
@@ -712,17 +556,3 @@ async fn staff_code(conn: &mut AnyConnection, staff_id: StaffId) -> Result<Strin
         .unwrap_or_default())
 }
 
-/// Credits the links an account kept while unregistered; returns how many now count.
-async fn credit_pending(
-    conn: &mut AnyConnection,
-    identity_id: IdentityId,
-    staff_id: StaffId,
-    now: i64,
-) -> Result<usize, ApplyError> {
-    let since = now - PENDING_LINK_DAYS * 24 * 3_600_000;
-    let credited = submissions::credit_pending(conn, identity_id, staff_id, since, now).await?;
-    for (id, key, owner, week, received_at) in &credited {
-        counting::credit_or_check(conn, *id, key, owner.as_deref(), week, *received_at).await?;
-    }
-    Ok(credited.len())
-}

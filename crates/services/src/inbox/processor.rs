@@ -19,7 +19,8 @@ use lantoa_domain::{EventKind, MessageContent, Platform};
 use lantoa_platforms::{messenger, zalo};
 use lantoa_domain::Clock;
 use lantoa_config::Settings;
-use crate::inbox::apply::{Applier, ApplyError, EventContext, PENDING_LINK_DAYS};
+use crate::inbox::apply::{Applier, ApplyError, EventContext};
+use crate::registration::PENDING_LINK_DAYS;
 use lantoa_core::conversation::{self, CodeCheck, Facts, Intent, RequestCheck};
 use lantoa_domain::Person;
 use crate::outbox::{self, NewMessage};
@@ -473,7 +474,7 @@ impl Processor {
             return Ok(RequestCheck::NotFound);
         };
         let my_unit = trust::unit_of_staff(conn, me.staff_id).await?.unwrap_or(UnitId(-1));
-        if !trust::may_decide(me, my_unit, request.unit_id)
+        if !lantoa_core::identity::may_decide(me, my_unit, request.unit_id)
             || request.requester.identity_id == identity.id
         {
             return Ok(RequestCheck::NotFound);

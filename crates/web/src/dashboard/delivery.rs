@@ -5,12 +5,6 @@ use axum::response::Html;
 
 use super::{Me, SignedIn, WebError, render};
 use crate::AppState;
-use lantoa_store::retention::queue_figures;
-use lantoa_store::web as store;
-use lantoa_store::weekly::held_messages;
-
-/// How many failed messages and held people the page lists.
-const LISTED: i64 = 50;
 
 /// `GET /web/delivery`.
 pub async fn page(
@@ -18,21 +12,17 @@ pub async fn page(
     signed_in: SignedIn,
 ) -> Result<Html<String>, WebError> {
     signed_in.require_admin()?;
-    let figures = queue_figures(&state.db, state.clock.now_ms()).await?;
-    let held = held_messages(&state.db, LISTED).await?;
+    let status = state.dashboard.delivery().await?;
+    let figures = status.figures;
     let time_zone = &state.config.settings.time_zone;
-    let failed: Vec<_> = store::failed_deliveries(&state.db, LISTED)
-        .await?
+    let failed: Vec<_> = status
+        .failed
         .into_iter()
         .map(|row| {
             let at = super::local_time(row.created_at, time_zone);
             minijinja::context! { at, row }
         })
         .collect();
-    let zalo_token_error = match state.config.zalo {
-        Some(_) => lantoa_services::delivery::tokens::last_refresh_error(&state.db).await?,
-        None => None,
-    };
     render(
         "delivery.html",
         minijinja::context! {
@@ -45,11 +35,11 @@ pub async fn page(
                 outbox_held => figures.outbox_held,
                 outbox_failed_last_day => figures.outbox_failed_last_day,
             },
-            held,
+            held => status.held,
             failed,
             zalo_on => state.config.zalo.is_some(),
             messenger_on => state.config.messenger.is_some(),
-            zalo_token_error,
+            zalo_token_error => status.zalo_token_error,
         },
     )
 }

@@ -6,7 +6,6 @@
 //! like a unit that does not exist. Every form carries the session's CSRF token, and every
 //! change made here goes to the audit log.
 
-pub mod cache;
 mod chart;
 mod delivery;
 mod featured;
@@ -25,13 +24,12 @@ use axum::routing::{get, post};
 use minijinja::Environment;
 use serde::Serialize;
 
-pub use pages::current_week;
 pub use session::{COOKIE, SignedIn};
 
 use crate::AppState;
 use lantoa_domain::Role;
-use lantoa_store::StoreError;
-use lantoa_services::weekly::jobs::JobError;
+use lantoa_services::weekly::JobError;
+use lantoa_services::StoreError;
 
 pub fn router() -> Router<AppState> {
     let pages = Router::new()

@@ -9,30 +9,20 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::chart::{TrendPoint, trend_svg};
-use super::{Me, SignedIn, WebError, cache, render};
+use super::{Me, SignedIn, WebError, render};
 use crate::AppState;
-use lantoa_domain::IsoWeek;
-use lantoa_domain::text::fold;
-use lantoa_store::web::{self as store, UnitRow};
-use lantoa_store::weekly as queries;
-use lantoa_domain::{Scope, Units};
-use lantoa_core::weekly::period::Period;
 use lantoa_core::weekly::standings::{Standings, UnitStanding};
+use lantoa_domain::text::fold;
+use lantoa_domain::{IsoWeek, Scope};
+use lantoa_services::dashboard::UnitRow;
+use lantoa_services::dashboard::cache::TREND_WEEKS;
 
 /// How many past weeks the week picker offers.
 const PICKER_WEEKS: usize = 12;
 
-/// The current ISO week in the province's time zone, by the shared clock.
-pub fn current_week(state: &AppState) -> IsoWeek {
-    let now = jiff::Timestamp::from_millisecond(state.clock.now_ms())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned(state.config.settings.time_zone.clone());
-    IsoWeek::containing(now.date())
-}
-
 /// `?week=2026-W48`, within the picker's range; the current week when absent.
 fn chosen_week(state: &AppState, text: Option<&str>) -> Result<IsoWeek, WebError> {
-    let current = current_week(state);
+    let current = state.current_week();
     match text.filter(|t| !t.is_empty()) {
         None => Ok(current),
         Some(text) => text
@@ -119,10 +109,10 @@ fn summary(standings: &Standings) -> WeekSummary {
 /// weeks not computed yet are left out and computed behind the page).
 fn trend(state: &AppState, this_week: IsoWeek) -> String {
     let mut weeks: Vec<IsoWeek> = std::iter::successors(Some(this_week), |w| Some(w.previous()))
-        .take(cache::TREND_WEEKS)
+        .take(TREND_WEEKS)
         .collect();
     weeks.reverse();
-    let at_hand = cache::province_weeks_at_hand(state, &weeks);
+    let at_hand = state.dashboard.province_weeks_at_hand(&weeks);
     let points: Vec<TrendPoint> = weeks
         .iter()
         .zip(at_hand)
@@ -147,27 +137,24 @@ pub async fn overview(
         let viewer = &signed_in.session.viewer;
         return Ok(Redirect::to(&format!("/web/units/{}", viewer.unit_code)).into_response());
     }
-    let weekly = state.weekly();
-    let this_week = current_week(&state);
-    let now = cache::standings(&state, this_week, signed_in.scope).await?;
-    let last = cache::standings(&state, this_week.previous(), signed_in.scope).await?;
-    let featured: Vec<_> = weekly
-        .featured_pages(this_week)
-        .await?
+    let this_week = state.current_week();
+    let now = state.dashboard.standings(this_week, signed_in.scope).await?;
+    let last = state
+        .dashboard
+        .standings(this_week.previous(), signed_in.scope)
+        .await?;
+    let overview = state.dashboard.overview(this_week).await?;
+    let featured: Vec<_> = overview
+        .featured
         .into_iter()
         .map(|(pick, url)| minijinja::context! { code => pick.code, name => pick.name, url })
         .collect();
-    let held = queries::held_messages(&state.db, 5).await?;
     let trend = trend(&state, this_week);
-    let pending = store::pending_requests(&state.db, &Units::All, 100)
-        .await?
-        .len();
     // The page's most-shared posts of this week, or of last week early in a week.
     let (top_posts, top_week) = match now.province.so_page.top_posts.is_empty() {
         false => (&now.province.so_page.top_posts, "tuần này"),
         true => (&last.province.so_page.top_posts, "tuần trước"),
     };
-    let page_problems = lantoa_services::pages::problems::problems(&state.db).await?;
     Ok(render(
         "overview.html",
         minijinja::context! {
@@ -178,11 +165,11 @@ pub async fn overview(
             so_page => &now.province.so_page,
             top_posts,
             top_week,
-            page_problems,
+            page_problems => overview.page_problems,
             trend,
-            pending,
-            held_people => held.people,
-            held_messages => held.messages,
+            pending => overview.pending_requests,
+            held_people => overview.held.people,
+            held_messages => overview.held.messages,
         },
     )?
     .into_response())
@@ -206,7 +193,7 @@ pub async fn units(
 ) -> Result<Html<String>, WebError> {
     let Query(query) = query.map_err(|_| WebError::BadRequest("Bộ lọc không hợp lệ.".into()))?;
     let week = chosen_week(&state, query.week.as_deref())?;
-    let standings = cache::standings(&state, week, signed_in.scope).await?;
+    let standings = state.dashboard.standings(week, signed_in.scope).await?;
     let phongs: Vec<(String, String)> = standings
         .units
         .iter()
@@ -249,7 +236,7 @@ pub async fn units(
         minijinja::context! {
             me => Me::from(&signed_in),
             week => week.to_string(),
-            weeks => picker(current_week(&state)),
+            weeks => picker(state.current_week()),
             units,
             phongs,
             total => standings.units.len(),
@@ -270,15 +257,11 @@ pub(super) async fn unit_in_scope(
     scope: Scope,
     code: &str,
 ) -> Result<UnitRow, WebError> {
-    let code = code.trim().to_ascii_uppercase();
-    let unit = store::unit_by_code(&state.db, &code)
+    state
+        .dashboard
+        .unit_in_scope(scope, code)
         .await?
-        .ok_or(WebError::NotFound)?;
-    match queries::resolve(&state.db, scope).await? {
-        Units::All => Ok(unit),
-        Units::Only(ids) if ids.contains(&unit.id) => Ok(unit),
-        Units::Only(_) => Err(WebError::NotFound),
-    }
+        .ok_or(WebError::NotFound)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -296,34 +279,16 @@ pub async fn unit(
     let Query(query) = query.map_err(|_| WebError::BadRequest("Tuần không hợp lệ.".into()))?;
     let unit = unit_in_scope(&state, signed_in.scope, &code).await?;
     let week = chosen_week(&state, query.week.as_deref())?;
-    let weekly = state.weekly();
-    let (standings, _, _) = weekly
-        .standings_in(&Period::week(week), Scope::Subtree(unit.id))
-        .await?;
-    let own = standings
-        .units
-        .iter()
-        .find(|u| u.code == unit.code)
-        .cloned();
-    let schools: Vec<&UnitStanding> = standings
-        .units
-        .iter()
-        .filter(|u| u.parent_code.as_deref() == Some(unit.code.as_str()))
-        .collect();
-    // A week belongs to the month of its Thursday (as in monthly reports).
-    let month = week.day(jiff::civil::Weekday::Thursday);
-    let month_weeks =
-        Period::month(&format!("{:04}-{:02}", month.year(), month.month())).map(|p| p.weeks());
-    let month_weeks = month_weeks.unwrap_or_else(|_| vec![week]);
-    let staff = store::staff_activity(&state.db, unit.id, week, &month_weeks).await?;
+    let unit_week = state.dashboard.unit_week(&unit, week).await?;
+    let staff = unit_week.staff;
     let silent: Vec<&str> = staff
         .iter()
         .filter(|p| p.week_links == 0)
         .map(|p| p.full_name.as_str())
         .collect();
     let time_zone = &state.config.settings.time_zone;
-    let posts: Vec<_> = store::page_posts(&state.db, unit.id, week)
-        .await?
+    let posts: Vec<_> = unit_week
+        .posts
         .into_iter()
         .map(|post| {
             let at = super::local_time(post.received_at, time_zone);
@@ -342,14 +307,14 @@ pub async fn unit(
         minijinja::context! {
             me => Me::from(&signed_in),
             unit => minijinja::context! { code => unit.code, name => unit.name, kind => unit.kind },
-            own,
+            own => unit_week.own,
             week => week.to_string(),
-            weeks => picker(current_week(&state)),
+            weeks => picker(state.current_week()),
             posts,
             staff,
             silent,
-            schools,
-            month_weeks => month_weeks.len(),
+            schools => unit_week.children,
+            month_weeks => unit_week.month_weeks,
         },
     )
 }

@@ -7,20 +7,19 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::pages::{current_week, unit_in_scope};
+use super::pages::unit_in_scope;
 use super::{Me, SignedIn, WebError, render};
 use crate::AppState;
-use lantoa_core::reports::{Evidence, MAX_SHEET_ROWS, csv, json, xlsx_bytes};
+use lantoa_core::weekly::period::{Period, PeriodSpec};
 use lantoa_domain::Scope;
-use lantoa_services::weekly::jobs::JobError;
-use lantoa_core::weekly::period::Period;
+use lantoa_services::reports::Format;
 
 /// `GET /web/reports`: the download form.
 pub async fn page(
     State(state): State<AppState>,
     signed_in: SignedIn,
 ) -> Result<Html<String>, WebError> {
-    let week = current_week(&state);
+    let week = state.current_week();
     let thursday = week.day(jiff::civil::Weekday::Thursday);
     render(
         "reports.html",
@@ -71,20 +70,29 @@ pub struct DownloadQuery {
     format: String,
 }
 
-fn period(query: &DownloadQuery, settings: &lantoa_config::Settings) -> Result<Period, WebError> {
+fn period(state: &AppState, query: &DownloadQuery) -> Result<Period, WebError> {
     let bad = |what: &str| WebError::BadRequest(format!("{what} không hợp lệ"));
-    let period = match query.period.as_str() {
-        "week" => Period::week(query.week.trim().parse().map_err(|_| bad("Tuần"))?),
-        "month" => Period::month(query.month.trim()).map_err(|_| bad("Tháng"))?,
-        "semester" => Period::semester(query.semester.trim(), &settings.school_year)
-            .map_err(|_| bad("Học kỳ"))?,
-        "school_year" => Period::school_year(query.school_year.trim(), &settings.school_year)
-            .map_err(|_| bad("Năm học"))?,
-        "days" => {
-            Period::days(query.from.trim(), query.to.trim()).map_err(|_| bad("Khoảng ngày"))?
-        }
+    let (spec, what) = match query.period.as_str() {
+        "week" => (
+            PeriodSpec::Week(query.week.trim().parse().map_err(|_| bad("Tuần"))?),
+            "Tuần",
+        ),
+        "month" => (PeriodSpec::Month(query.month.trim().to_string()), "Tháng"),
+        "semester" => (
+            PeriodSpec::Semester(query.semester.trim().to_string()),
+            "Học kỳ",
+        ),
+        "school_year" => (
+            PeriodSpec::SchoolYear(query.school_year.trim().to_string()),
+            "Năm học",
+        ),
+        "days" => (
+            PeriodSpec::Days(query.from.trim().to_string(), query.to.trim().to_string()),
+            "Khoảng ngày",
+        ),
         _ => return Err(bad("Kỳ báo cáo")),
     };
+    let period = state.reports().period(&spec).map_err(|_| bad(what))?;
     let days = period
         .first_day
         .until(period.last_day)
@@ -105,7 +113,7 @@ pub async fn download(
 ) -> Result<Response, WebError> {
     let Query(query) =
         query.map_err(|_| WebError::BadRequest("Yêu cầu tải báo cáo không hợp lệ.".into()))?;
-    let period = period(&query, &state.config.settings)?;
+    let period = period(&state, &query)?;
     let (scope, name) = if query.unit.is_empty() {
         let name = match signed_in.scope {
             Scope::Province => "tinh".to_string(),
@@ -116,51 +124,22 @@ pub async fn download(
         let unit = unit_in_scope(&state, signed_in.scope, &query.unit).await?;
         (Scope::Subtree(unit.id), unit.code)
     };
-    let weekly = state.weekly();
-    let (standings, _, range) = weekly.standings_in(&period, scope).await?;
-    let file = format!("lantoa-{name}-{}", period.label.replace("..", "_"));
-    let (content_type, extension, body): (&str, &str, Vec<u8>) = match query.format.as_str() {
-        "csv" => (
-            "text/csv; charset=utf-8",
-            "csv",
-            csv(&standings).into_bytes(),
+    let (content_type, extension, format) = match query.format.as_str() {
+        "csv" => ("text/csv; charset=utf-8", "csv", Format::Csv),
+        "json" => ("application/json", "json", Format::Json),
+        "xlsx" => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+            Format::Xlsx,
         ),
-        "json" => ("application/json", "json", json(&standings).into_bytes()),
-        "xlsx" => {
-            let total = weekly.evidence_count(&range, scope).await?;
-            let rows = if total < MAX_SHEET_ROWS {
-                Some(weekly.evidence(&range, scope).await?)
-            } else {
-                None
-            };
-            // Building a workbook of a million cells is CPU work: off the async threads.
-            let bytes = tokio::task::spawn_blocking(move || {
-                let evidence = match &rows {
-                    Some(rows) => Evidence::Rows(rows),
-                    // A year of a province does not fit a sheet: `lantoa report` writes the
-                    // evidence beside the workbook.
-                    None => Evidence::Beside {
-                        file: "lantoa report --format xlsx --out …",
-                        rows: total,
-                    },
-                };
-                xlsx_bytes(&standings, evidence)
-            })
-            .await
-            .map_err(|err| WebError::Job(JobError::Write(err.to_string())))?
-            .map_err(|err| WebError::Job(JobError::Write(err.to_string())))?;
-            (
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "xlsx",
-                bytes,
-            )
-        }
         other => {
             return Err(WebError::BadRequest(format!(
                 "Định dạng không hợp lệ: {other}"
             )));
         }
     };
+    let body = state.reports().render(&period, scope, format).await?;
+    let file = format!("lantoa-{name}-{}", period.label.replace("..", "_"));
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),

@@ -10,10 +10,8 @@ use serde::Deserialize;
 
 use super::{Me, SignedIn, WebError, render};
 use crate::AppState;
-use lantoa_core::org::Table;
-use lantoa_services::roster::{ImportError, ImportSummary, Mode, TableKind};
-use lantoa_store::identity as audit_log;
-use lantoa_store::web as store;
+use lantoa_domain::ids::UploadId;
+use lantoa_services::roster::{ImportError, ImportSummary, TableKind};
 
 /// The largest file accepted (a province's 50,000 staff are about 4 MB of CSV).
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
@@ -71,44 +69,23 @@ pub async fn preview(
     signed_in.require_admin()?;
     let upload = read_upload(multipart).await?;
     signed_in.check_csrf(&upload.csrf)?;
-    if !matches!(upload.kind.as_str(), "units" | "staff") {
+    let Some(kind) = TableKind::parse(&upload.kind) else {
         return Err(WebError::BadRequest("Loại danh sách không hợp lệ.".into()));
-    }
+    };
     let file_name = clean_name(&upload.file_name);
     let lower = file_name.to_ascii_lowercase();
     if upload.content.is_empty() || !(lower.ends_with(".csv") || lower.ends_with(".xlsx")) {
         return refuse(&signed_in, "Thầy/cô chọn một tệp .csv (UTF-8) hoặc .xlsx.").await;
     }
-    let outcome = run(
-        &state,
-        &upload.kind,
-        &file_name,
-        upload.content.clone(),
-        Mode::Preview,
-    )
-    .await;
-    let upload_id = match &outcome {
-        Ok(_) => Some(
-            store::store_upload(
-                &state.db,
-                signed_in.session.id,
-                &upload.kind,
-                &file_name,
-                &upload.content,
-                state.clock.now_ms(),
-            )
-            .await?,
-        ),
-        Err(_) => None,
+    let previewed = state
+        .roster()
+        .preview_upload(signed_in.session.id, kind, &file_name, upload.content)
+        .await;
+    let (outcome, upload_id) = match previewed {
+        Ok(previewed) => (Ok(previewed.summary), Some(previewed.upload_id)),
+        Err(err) => (Err(err), None),
     };
-    show(
-        &signed_in,
-        &upload.kind,
-        &file_name,
-        outcome,
-        upload_id,
-        false,
-    )
+    show(&signed_in, kind, &file_name, outcome, upload_id, false)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,64 +105,34 @@ pub async fn apply(
     signed_in.require_admin()?;
     let Form(form) = form.unwrap_or_default();
     signed_in.check_csrf(&form.csrf)?;
-    let upload = store::pending_upload(&state.db, form.upload, signed_in.session.id)
+    let imported = state
+        .roster()
+        .apply_upload(
+            signed_in.session.id,
+            UploadId(form.upload),
+            &signed_in.actor(),
+        )
         .await?
         .ok_or(WebError::NotFound)?;
-    let outcome = run(
-        &state,
-        &upload.kind,
-        &upload.file_name,
-        upload.content,
-        Mode::Apply,
-    )
-    .await;
-    if let Ok(summary) = &outcome {
-        let now = state.clock.now_ms();
-        store::mark_applied(&state.db, form.upload, now).await?;
-        let detail = format!(
-            "import {} from {}: {summary}",
-            upload.kind, upload.file_name
-        );
-        let _writing = state.db.write_lock().await;
-        let mut tx = state.db.begin_write().await?;
-        audit_log::audit(&mut tx, &signed_in.audit("import", detail), now).await?;
-        lantoa_store::commit(tx).await?;
-    }
     show(
         &signed_in,
-        &upload.kind,
-        &upload.file_name,
-        outcome,
+        imported.kind,
+        &imported.file_name,
+        imported.outcome,
         None,
         true,
     )
 }
 
-async fn run(
-    state: &AppState,
-    kind: &str,
-    file_name: &str,
-    content: Vec<u8>,
-    mode: Mode,
-) -> Result<ImportSummary, ImportError> {
-    let name = file_name.to_string();
-    let table = tokio::task::spawn_blocking(move || Table::from_upload(name, content))
-        .await
-        .expect("the table reader does not panic")?;
-    match kind {
-        "units" => import_units_table(&state.db, table, mode).await,
-        _ => import_staff_table(&state.db, table, mode).await,
-    }
-}
-
 fn show(
     signed_in: &SignedIn,
-    kind: &str,
+    kind: TableKind,
     file_name: &str,
     outcome: Result<ImportSummary, ImportError>,
-    upload_id: Option<i64>,
+    upload_id: Option<UploadId>,
     applied: bool,
 ) -> Result<Response, WebError> {
+    let kind = kind.as_str();
     let (status, summary, problems, failure) = match outcome {
         Ok(summary) => (StatusCode::OK, Some(summary), Vec::new(), None),
         Err(ImportError::Invalid { issues, .. }) => (

@@ -12,15 +12,12 @@ use serde::Deserialize;
 
 use super::{WebError, render};
 use crate::AppState;
-use lantoa_services::identity::web_access::{self, SESSION_IDLE_MS, Token};
-use lantoa_store::identity::{self as audit_log, AuditEntry};
-use lantoa_store::web::{self as store, Session};
 use lantoa_domain::Scope;
+use lantoa_services::audit::Actor;
+use lantoa_services::sessions::{self, Session, SignInError};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "lantoa_session";
-/// A session's last use is written at most this often (not on every page).
-const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// The signed-in viewer of a request, and what they may see.
 #[derive(Debug, Clone)]
@@ -51,16 +48,9 @@ impl SignedIn {
         }
     }
 
-    /// An audit entry for a change this viewer made in the browser.
-    pub fn audit(&self, action: &'static str, detail: String) -> AuditEntry {
-        AuditEntry {
-            action,
-            actor: self.session.viewer.code.clone(),
-            actor_staff_id: Some(self.session.viewer.staff_id),
-            actor_identity_id: None,
-            subject_staff_id: None,
-            detail: format!("web: {detail}"),
-        }
+    /// Who the audit log says made a change in the browser.
+    pub fn actor(&self) -> Actor {
+        Actor::web(&self.session.viewer)
     }
 }
 
@@ -68,25 +58,19 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
-        let secret = cookie(&parts.headers, COOKIE)
-            .filter(|secret| web_access::well_formed(secret))
+        let secret = cookie(&parts.headers, COOKIE).ok_or(WebError::SignedOut)?;
+        let (session, scope) = state
+            .sessions()
+            .session(secret)
+            .await?
             .ok_or(WebError::SignedOut)?;
-        let now = state.clock.now_ms();
-        let session =
-            store::live_session(&state.db, &web_access::hash(secret), now, SESSION_IDLE_MS)
-                .await?
-                .ok_or(WebError::SignedOut)?;
-        if now - session.last_seen_at >= TOUCH_EVERY_MS {
-            store::touch_session(&state.db, session.id, now).await?;
-        }
-        let scope = web_access::scope_of(&session.viewer);
         Ok(Self { session, scope })
     }
 }
 
 /// `GET /web/login/{token}`: a page with one button that signs in.
 pub async fn login_page(Path(token): Path<String>) -> Result<Html<String>, WebError> {
-    if !web_access::well_formed(&token) {
+    if !sessions::well_formed(&token) {
         return Err(WebError::LinkSpent);
     }
     render("login.html", minijinja::context! { token })
@@ -130,40 +114,15 @@ pub async fn login(
     if !same_origin(&headers) {
         return Err(WebError::Csrf);
     }
-    if !web_access::well_formed(&form.token) {
-        return Err(WebError::LinkSpent);
-    }
-    let now = state.clock.now_ms();
-    let session = Token::generate();
-    let csrf = Token::generate().secret;
-    let _writing = state.db.write_lock().await;
-    let mut tx = state.db.begin_write().await?;
-    let staff_id = store::use_login_link(&mut tx, &web_access::hash(&form.token), now).await?;
-    let viewer = match staff_id {
-        Some(staff_id) => store::leader_by_id(&mut tx, staff_id).await?,
-        None => None,
+    let signed_in = match state.sessions().sign_in(&form.token).await {
+        Ok(signed_in) => signed_in,
+        Err(SignInError::LinkSpent) => return Err(WebError::LinkSpent),
+        Err(SignInError::Store(err)) => return Err(err.into()),
     };
-    let Some(viewer) = viewer else {
-        // A spent link stays spent even when its person is no longer a head.
-        lantoa_store::commit(tx).await?;
-        return Err(WebError::LinkSpent);
-    };
-    store::create_session(&mut tx, &session.hash, viewer.staff_id, &csrf, now).await?;
-    let entry = AuditEntry {
-        action: "web_login",
-        actor: viewer.code.clone(),
-        actor_staff_id: Some(viewer.staff_id),
-        actor_identity_id: None,
-        subject_staff_id: None,
-        detail: "web: signed in with a login link".to_string(),
-    };
-    audit_log::audit(&mut tx, &entry, now).await?;
-    lantoa_store::commit(tx).await?;
-    tracing::info!(staff = %viewer.code, "dashboard sign-in");
-    let cookie = session_cookie(&session.secret, secure(&state));
+    let cookie = session_cookie(&signed_in.cookie_secret, secure(&state));
     Ok((
         [(header::SET_COOKIE, cookie)],
-        Redirect::to(&web_access::landing(&viewer)),
+        Redirect::to(&signed_in.landing),
     )
         .into_response())
 }
@@ -182,17 +141,7 @@ pub async fn logout(
 ) -> Result<Response, WebError> {
     let Form(form) = form.unwrap_or_default();
     signed_in.check_csrf(&form.csrf)?;
-    let now = state.clock.now_ms();
-    let _writing = state.db.write_lock().await;
-    let mut tx = state.db.begin_write().await?;
-    store::end_session(&mut tx, signed_in.session.id, now).await?;
-    audit_log::audit(
-        &mut tx,
-        &signed_in.audit("web_logout", "signed out".into()),
-        now,
-    )
-    .await?;
-    lantoa_store::commit(tx).await?;
+    state.sessions().sign_out(&signed_in.session).await?;
     let page = render("signed_out.html", minijinja::context! {})?;
     Ok((
         StatusCode::OK,

@@ -7,13 +7,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::AppState;
-use lantoa_domain::IsoWeek;
-use lantoa_store::StoreError;
-use lantoa_domain::Scope;
-use lantoa_services::weekly::jobs::JobError;
 use lantoa_core::weekly::period::Period;
 use lantoa_core::weekly::standings::Standings;
+use lantoa_domain::ids::{StaffId, UnitId};
+use lantoa_domain::{IsoWeek, Scope};
+use lantoa_store::StoreError;
+
+use super::Dashboard;
+use crate::weekly::JobError;
 
 /// The overview's trend covers this many weeks, this one included.
 pub const TREND_WEEKS: usize = 12;
@@ -33,8 +34,8 @@ pub struct StandingsCache {
     filling: std::sync::atomic::AtomicBool,
 }
 
-fn fresh_for(state: &AppState, week: IsoWeek) -> i64 {
-    if week < crate::dashboard::current_week(state).previous() {
+fn fresh_for(dashboard: &Dashboard, week: IsoWeek) -> i64 {
+    if week < dashboard.current_week().previous() {
         PAST_FRESH_MS
     } else {
         FRESH_MS
@@ -54,18 +55,19 @@ impl StandingsCache {
     }
 }
 
+impl Dashboard {
 /// The week's standings of `scope`: the province's from the cache, any other computed now.
 pub async fn standings(
-    state: &AppState,
+    &self,
     week: IsoWeek,
     scope: Scope,
 ) -> Result<Arc<Standings>, JobError> {
     if scope != Scope::Province {
-        return compute(state, week, scope).await;
+        return self.compute(week, scope).await;
     }
-    let now = state.clock.now_ms();
+    let now = self.clock.now_ms();
     let cached = {
-        let mut weeks = state.standings_cache.lock();
+        let mut weeks = self.cache.lock();
         match weeks.get_mut(&week) {
             Some(entry) if now - entry.computed_at < FRESH_MS => {
                 return Ok(entry.standings.clone());
@@ -81,11 +83,11 @@ pub async fn standings(
     match cached {
         Some((stale, refresh)) => {
             if refresh {
-                let state = state.clone();
+                let state = self.clone();
                 tokio::spawn(async move {
-                    if let Err(err) = recompute(&state, week).await {
+                    if let Err(err) = state.recompute(week).await {
                         tracing::warn!(error = %err, %week, "refreshing the dashboard's standings failed");
-                        if let Some(entry) = state.standings_cache.lock().get_mut(&week) {
+                        if let Some(entry) = state.cache.lock().get_mut(&week) {
                             entry.refreshing = false;
                         }
                     }
@@ -93,16 +95,16 @@ pub async fn standings(
             }
             Ok(stale)
         }
-        None => recompute(state, week).await,
+        None => self.recompute(week).await,
     }
 }
 
 /// The province's standings of each week that are at hand, `None` for the others, which are
 /// then computed in the background (one task at a time): a trend never makes a page wait.
-pub fn province_weeks_at_hand(state: &AppState, weeks: &[IsoWeek]) -> Vec<Option<Arc<Standings>>> {
-    let now = state.clock.now_ms();
+pub fn province_weeks_at_hand(&self, weeks: &[IsoWeek]) -> Vec<Option<Arc<Standings>>> {
+    let now = self.clock.now_ms();
     let (at_hand, missing): (Vec<_>, Vec<IsoWeek>) = {
-        let cache = state.standings_cache.lock();
+        let cache = self.cache.lock();
         let at_hand: Vec<_> = weeks
             .iter()
             .map(|week| cache.get(week).map(|entry| entry.standings.clone()))
@@ -113,23 +115,23 @@ pub fn province_weeks_at_hand(state: &AppState, weeks: &[IsoWeek]) -> Vec<Option
             .filter(|week| {
                 cache
                     .get(week)
-                    .is_none_or(|entry| now - entry.computed_at >= fresh_for(state, *week))
+                    .is_none_or(|entry| now - entry.computed_at >= fresh_for(self, *week))
             })
             .collect();
         (at_hand, missing)
     };
-    let filling = &state.standings_cache.filling;
+    let filling = &self.cache.filling;
     if !missing.is_empty() && !filling.swap(true, std::sync::atomic::Ordering::SeqCst) {
-        let state = state.clone();
+        let state = self.clone();
         tokio::spawn(async move {
             for week in missing {
-                if let Err(err) = recompute(&state, week).await {
+                if let Err(err) = state.recompute(week).await {
                     tracing::warn!(error = %err, %week, "computing the dashboard's trend failed");
                     break;
                 }
             }
             state
-                .standings_cache
+                .cache
                 .filling
                 .store(false, std::sync::atomic::Ordering::SeqCst);
         });
@@ -137,10 +139,10 @@ pub fn province_weeks_at_hand(state: &AppState, weeks: &[IsoWeek]) -> Vec<Option
     at_hand
 }
 
-async fn recompute(state: &AppState, week: IsoWeek) -> Result<Arc<Standings>, JobError> {
-    let computed_at = state.clock.now_ms();
-    let standings = compute(state, week, Scope::Province).await?;
-    state.standings_cache.lock().insert(
+async fn recompute(&self, week: IsoWeek) -> Result<Arc<Standings>, JobError> {
+    let computed_at = self.clock.now_ms();
+    let standings = self.compute(week, Scope::Province).await?;
+    self.cache.lock().insert(
         week,
         Entry {
             computed_at,
@@ -151,13 +153,9 @@ async fn recompute(state: &AppState, week: IsoWeek) -> Result<Arc<Standings>, Jo
     Ok(standings)
 }
 
-async fn compute(
-    state: &AppState,
-    week: IsoWeek,
-    scope: Scope,
-) -> Result<Arc<Standings>, JobError> {
-    let (standings, _, _) = state
-        .weekly()
+async fn compute(&self, week: IsoWeek, scope: Scope) -> Result<Arc<Standings>, JobError> {
+    let (standings, _, _) = self
+        .reports
         .standings_in(&Period::week(week), scope)
         .await?;
     Ok(Arc::new(standings))
@@ -165,35 +163,38 @@ async fn compute(
 
 /// Computes the province standings of this week, last week and the trend's weeks in the
 /// background, so the first person to open the overview after start-up does not wait.
-pub fn warm(state: &AppState, this_week: IsoWeek) {
-    let state = state.clone();
+pub fn warm(&self, this_week: IsoWeek) {
+    let state = self.clone();
     tokio::spawn(async move {
         let weeks =
             std::iter::successors(Some(this_week), |w| Some(w.previous())).take(TREND_WEEKS);
         for week in weeks {
-            if let Err(err) = recompute(&state, week).await {
+            if let Err(err) = state.recompute(week).await {
                 tracing::warn!(error = %err, %week, "warming the dashboard's standings failed");
             }
         }
     });
 }
 
+}
+
 /// A person's id and unit with their code and name folded (no diacritics, lower case).
 #[derive(Debug, Clone)]
 pub struct FoldedName {
-    pub id: i64,
-    pub unit_id: i64,
+    pub id: StaffId,
+    pub unit_id: UnitId,
     pub folded: String,
 }
 
+impl Dashboard {
 /// Everyone's folded names, read at most once a minute (folding 50,000 names takes longer
 /// than a page may; matching them in memory takes a millisecond). A stale list is used while
 /// one refresh runs behind the page.
-pub async fn folded_names(state: &AppState) -> Result<Arc<Vec<FoldedName>>, StoreError> {
-    let now = state.clock.now_ms();
+pub async fn folded_names(&self) -> Result<Arc<Vec<FoldedName>>, StoreError> {
+    let now = self.clock.now_ms();
     let stale = {
-        let cache = state
-            .standings_cache
+        let cache = self
+            .cache
             .names
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -205,27 +206,27 @@ pub async fn folded_names(state: &AppState) -> Result<Arc<Vec<FoldedName>>, Stor
     };
     match stale {
         Some(names) => {
-            let filling = &state.standings_cache.filling_names;
+            let filling = &self.cache.filling_names;
             if !filling.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                let state = state.clone();
+                let state = self.clone();
                 tokio::spawn(async move {
-                    if let Err(err) = read_names(&state, now).await {
+                    if let Err(err) = state.read_names(now).await {
                         tracing::warn!(error = %err, "refreshing the people search failed");
                     }
                     state
-                        .standings_cache
+                        .cache
                         .filling_names
                         .store(false, std::sync::atomic::Ordering::SeqCst);
                 });
             }
             Ok(names)
         }
-        None => read_names(state, now).await,
+        None => self.read_names(now).await,
     }
 }
 
-async fn read_names(state: &AppState, now: i64) -> Result<Arc<Vec<FoldedName>>, StoreError> {
-    let rows = lantoa_store::web::names(&state.db).await?;
+async fn read_names(&self, now: i64) -> Result<Arc<Vec<FoldedName>>, StoreError> {
+    let rows = lantoa_store::web::names(&self.db).await?;
     let names = tokio::task::spawn_blocking(move || {
         rows.into_iter()
             .map(|row| FoldedName {
@@ -242,10 +243,11 @@ async fn read_names(state: &AppState, now: i64) -> Result<Arc<Vec<FoldedName>>, 
     .await
     .expect("folding does not panic");
     let names = Arc::new(names);
-    *state
-        .standings_cache
+    *self
+        .cache
         .names
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = Some((now, names.clone()));
     Ok(names)
+}
 }
