@@ -13,20 +13,18 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
-use crate::calendar::IsoWeek;
-use crate::channels::hex;
-use crate::config::Config;
 use crate::fake_platform::{FakeChannel, FakePlatform};
-use crate::http;
-use crate::inbox::LinkResolver;
-use crate::links::resolve::Resolver;
-use crate::store::Db;
-use crate::templates::Templates;
-use crate::weekly::period::Period;
+use lantoa_config::Config;
+use lantoa_core::weekly::period::Period;
+use lantoa_domain::IsoWeek;
+use lantoa_platforms::hex;
+use lantoa_platforms::resolve::Resolver;
+use lantoa_services::Db;
+use lantoa_services::inbox::LinkResolver;
+use lantoa_web::{AppState, Application, Build};
 
-const UNITS_CSV: &str = include_str!("../deploy/examples/units.csv");
-const STAFF_CSV: &str = include_str!("../deploy/examples/staff.csv");
+const UNITS_CSV: &str = include_str!("../../../deploy/examples/units.csv");
+const STAFF_CSV: &str = include_str!("../../../deploy/examples/staff.csv");
 const APP_ID: &str = "1357924680135792468";
 const OA_SECRET: &str = "demo-oa-secret";
 const META_SECRET: &str = "demo-meta-secret";
@@ -63,11 +61,11 @@ const OFFICE: Person = zalo("z-ha", "Trần Thị Thu Hà (Văn phòng Sở)");
 
 pub struct Demo {
     state: AppState,
-    delivery: Arc<crate::delivery::Delivery>,
+    delivery: Arc<lantoa_services::delivery::Delivery>,
     address: String,
     fake: FakePlatform,
     resolver: LinkResolver,
-    approvals: crate::identity::approvals::ApprovalNotifier,
+    approvals: lantoa_services::approvals::ApprovalNotifier,
     client: reqwest::Client,
     transcript: String,
     next_id: u64,
@@ -104,24 +102,25 @@ async fn run_in(
         std::fs::write(&path, text)?;
         Ok(path)
     };
-    let units = crate::org::import_units(&db, &write("units.csv", UNITS_CSV)?).await?;
-    let staff = crate::org::import_staff(&db, &write("staff.csv", STAFF_CSV)?).await?;
+    let roster = lantoa_services::roster::Roster::new(db.clone(), lantoa_domain::Clock::system());
+    let units = roster.import_units(&write("units.csv", UNITS_CSV)?).await?;
+    let staff = roster.import_staff(&write("staff.csv", STAFF_CSV)?).await?;
 
     let fake = FakePlatform::start().await?;
     // `--serve` listens where LANTOA_BIND says (127.0.0.1:8080 by default); the plain demo
     // on any free port.
     let bind = match (serve, std::env::var("LANTOA_BIND")) {
         (true, Ok(bind)) if !bind.trim().is_empty() => bind,
-        (true, _) => crate::config::DEFAULT_BIND.to_string(),
+        (true, _) => lantoa_config::DEFAULT_BIND.to_string(),
         (false, _) => "127.0.0.1:0".to_string(),
     };
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let address = format!("http://{}", listener.local_addr()?);
     let config = demo_config(&database, &address, &fake)?;
-    let templates = Templates::for_settings(&config.settings)?;
-    let state = AppState::new(config, db.clone(), templates);
+    let app = Application::build(config, Build::new(db.clone()).listener(listener)).await?;
+    let state = app.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(http::serve(listener, state.clone(), async {
+    let server = tokio::spawn(app.serve(async {
         let _ = stopped.await;
     }));
     let resolver = LinkResolver::new(
@@ -157,7 +156,7 @@ async fn run_in(
     writeln!(demo.transcript, "{units}\n{staff}\n")?;
     demo.script(week).await?;
 
-    demo.finish(&db, serve, out).await?;
+    demo.finish(serve, out).await?;
 
     let _ = stop.send(());
     server.await??;
@@ -228,17 +227,10 @@ impl Demo {
     /// `serve`, keeps the province running until Ctrl-C.
     async fn finish(
         &mut self,
-        db: &Db,
         serve: bool,
         out: &mut (dyn std::io::Write + Send),
     ) -> anyhow::Result<()> {
-        let link = crate::identity::web_access::login_link_for(
-            db,
-            DEMO_ADMIN,
-            &self.state.config.public_url,
-            self.state.clock.now_ms(),
-        )
-        .await?;
+        let link = self.state.sessions().login_link(DEMO_ADMIN).await?;
         writeln!(self.transcript, "\n## Trang quản lý (Văn phòng Sở)\n")?;
         writeln!(self.transcript, "{link}")?;
         if serve {
@@ -257,7 +249,7 @@ impl Demo {
         if serve {
             // The workers keep processing what the browser and any webhook bring.
             let workers = self.state.workers(false);
-            http::shutdown_signal().await;
+            lantoa_web::shutdown_signal().await;
             workers.stop().await;
         }
 
@@ -344,7 +336,10 @@ impl Demo {
         .await?;
         // No invite at hand: his roster code becomes a request that his principal approves.
         self.say(&KHANG, "DK GV0015").await?;
-        let request = crate::store::identity::newest_pending_request(&self.state.db)
+        let request = self
+            .state
+            .requests()
+            .newest_pending()
             .await?
             .ok_or_else(|| anyhow::anyhow!("the demo's registration request is missing"))?;
         self.say(&HUE_HEAD, &format!("DONGY {request}")).await?;
@@ -386,8 +381,8 @@ impl Demo {
         self.say(&HUE_HEAD, "DV").await?;
 
         self.heading("Chủ nhật: gợi ý trang chia sẻ tuần sau").await;
-        let weekly = self.state.weekly();
-        weekly.send_featured_suggestion(week.next()).await?;
+        let featured = self.state.featured();
+        featured.send_suggestion(week.next()).await?;
         self.deliver().await?;
         self.say(&OFFICE, "DUYET").await?;
 
@@ -398,12 +393,20 @@ impl Demo {
             week.next()
         ))
         .await;
-        weekly.remind(week, false).await?;
-        weekly.announce_featured(week.next(), false).await?;
+        self.state.reminders().remind(week, false).await?;
+        featured.announce(week.next(), false).await?;
         self.deliver().await?;
 
-        let (standings, _, _) = weekly.standings(&Period::week(week)).await?;
-        writeln!(self.transcript, "\n{}", crate::reports::table(&standings))?;
+        let (standings, _, _) = self
+            .state
+            .reports()
+            .standings(&Period::week(week))
+            .await?;
+        writeln!(
+            self.transcript,
+            "\n{}",
+            lantoa_core::reports::table(&standings)
+        )?;
         Ok(())
     }
 
@@ -422,7 +425,7 @@ impl Demo {
                 .unwrap_or(now)
         };
         let monday = week.monday();
-        let year_start = at(crate::calendar::IsoWeek::year_start(week.year()), 8);
+        let year_start = at(IsoWeek::year_start(week.year()), 8);
         let post = |n: u64, ms: i64| FakePagePost::new(MESSENGER_PAGE_ID, "sogddt.lamgiang", n, ms);
         // About three posts a week since the year began, then this week's.
         let step = (at(monday, 8) - year_start).max(0) / 140;
@@ -453,18 +456,18 @@ impl Demo {
     /// The Văn phòng issues everyone's invites; the sheet of one school is shown as its
     /// principal would print and hand it out.
     async fn issue_invites(&mut self) -> anyhow::Result<std::collections::HashMap<String, String>> {
-        use crate::identity::invites;
-        use crate::store::identity::InviteScope;
+        use lantoa_services::invites::{self, InviteScope};
         let settings = &self.state.config.settings;
-        let issued = invites::issue(
-            &self.state.db,
-            &InviteScope::Everyone,
-            false,
-            settings.registration.invite_days,
-            "demo",
-            now_ms(),
-        )
-        .await?;
+        let demo = lantoa_services::audit::Actor {
+            code: "demo".to_string(),
+            staff_id: None,
+            web: false,
+        };
+        let issued = self
+            .state
+            .invites()
+            .issue(&InviteScope::Everyone, false, &demo)
+            .await?;
         writeln!(
             self.transcript,
             "$ lantoa invites   ({} codes issued; the sheet of Trường Tiểu học Nguyễn Huệ:)",
@@ -618,6 +621,7 @@ impl Demo {
     }
 }
 
+/// The time the demo's events carry: the platforms' clocks, which are the system's.
 fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+    lantoa_domain::Clock::system().now_ms()
 }

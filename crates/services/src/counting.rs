@@ -315,3 +315,19 @@ mod tests {
         assert_eq!(alias_pair("a", "b"), None);
     }
 }
+
+/// The page each owner id was learned to be, with the post it was learned from (`lantoa canon
+/// --json` names them).
+pub async fn learned_owners(
+    db: &lantoa_store::Db,
+    owners: &[String],
+) -> Result<std::collections::HashMap<String, (String, String)>, lantoa_store::StoreError> {
+    let mut found = std::collections::HashMap::new();
+    let mut conn = db.acquire().await?;
+    for owner in owners {
+        if let Some(alias) = submissions::owner_alias(&mut conn, owner).await? {
+            found.insert(owner.clone(), alias);
+        }
+    }
+    Ok(found)
+}

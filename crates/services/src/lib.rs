@@ -50,6 +50,15 @@ pub struct OpenError {
     source: StoreError,
 }
 
+/// Why the services of a command could not be put together.
+#[derive(Debug, thiserror::Error)]
+pub enum ServicesError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error(transparent)]
+    Templates(#[from] lantoa_core::templates::TemplateError),
+}
+
 /// Opens the database a command or `serve` works on: connected, every migration applied,
 /// and each unit page matched with this build's link rules.
 pub async fn open_database(config: &Config) -> Result<Db, OpenError> {
@@ -89,6 +98,14 @@ pub struct Services {
 }
 
 impl Services {
+    /// The services a command works with: the database opened ([`open_database`]) and the
+    /// message templates the settings name (or the built-in ones).
+    pub async fn open(config: Config) -> Result<Self, ServicesError> {
+        let templates = Templates::for_settings(&config.settings)?;
+        let db = open_database(&config).await?;
+        Ok(Self::new(config, db, templates))
+    }
+
     /// Starts the inbox writer; needs a Tokio runtime.
     pub fn new(config: Config, db: Db, templates: Templates) -> Self {
         Self::with_clock(config, db, templates, Clock::system())
@@ -107,6 +124,12 @@ impl Services {
             instance: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
             clock,
         }
+    }
+
+    /// An online, consistent copy of a SQLite database (`lantoa backup`); its size in bytes.
+    pub async fn backup(&self, to: &std::path::Path) -> Result<u64, StoreError> {
+        self.db.backup(to).await?;
+        Ok(std::fs::metadata(to).map(|m| m.len()).unwrap_or(0))
     }
 
     /// This week, in the province's time zone.

@@ -317,6 +317,11 @@ impl Requests {
         }
     }
 
+    /// The newest request still waiting for a decision, if any.
+    pub async fn newest_pending(&self) -> Result<Option<RequestId>, StoreError> {
+        store::newest_pending_request(&self.db).await
+    }
+
     /// A head (or, for a unit without one, an admin) approves or refuses request `id`; the
     /// decision is audited as theirs, `web:`.
     pub async fn decide(

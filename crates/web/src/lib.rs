@@ -75,12 +75,20 @@ pub struct Application {
 
 /// What [`Application::build`] needs beyond the configuration.
 pub struct Build {
-    pub db: Db,
-    pub clock: Clock,
-    /// Where to listen; the configuration's `LANTOA_BIND` when `None` (tests: `127.0.0.1:0`).
-    pub bind: Option<String>,
-    /// The message templates; those the settings name (or the built-in ones) when `None`.
-    pub templates: Option<Templates>,
+    db: Db,
+    clock: Clock,
+    listen: Listen,
+    templates: Option<Templates>,
+}
+
+/// Where an instance listens.
+enum Listen {
+    /// The configuration's `LANTOA_BIND`.
+    Configured,
+    /// An address like `127.0.0.1:0` (tests, benchmarks).
+    Address(String),
+    /// A socket bound already (the demo, whose public URL names its port).
+    Listener(TcpListener),
 }
 
 impl Build {
@@ -88,21 +96,30 @@ impl Build {
         Self {
             db,
             clock: Clock::system(),
-            bind: None,
+            listen: Listen::Configured,
             templates: None,
         }
     }
 
+    /// Listen on this socket.
+    pub fn listener(mut self, listener: TcpListener) -> Self {
+        self.listen = Listen::Listener(listener);
+        self
+    }
+
+    /// Read the time from `clock` (tests move a manual one).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
     }
 
+    /// Listen on this address instead of `LANTOA_BIND`.
     pub fn bind(mut self, address: impl Into<String>) -> Self {
-        self.bind = Some(address.into());
+        self.listen = Listen::Address(address.into());
         self
     }
 
+    /// These message templates instead of those the settings name (or the built-in ones).
     pub fn templates(mut self, templates: Templates) -> Self {
         self.templates = Some(templates);
         self
@@ -116,16 +133,17 @@ impl Application {
             Some(templates) => templates,
             None => Templates::for_settings(&config.settings)?,
         };
-        let address = build.bind.unwrap_or_else(|| config.bind.to_string());
-        let listener = TcpListener::bind(&address)
-            .await
-            .map_err(|source| BuildError::Listen {
-                address: address.clone(),
-                source,
-            })?;
+        let listener = match build.listen {
+            Listen::Listener(listener) => listener,
+            Listen::Configured => listen(&config.bind.to_string()).await?,
+            Listen::Address(address) => listen(&address).await?,
+        };
         let address = listener
             .local_addr()
-            .map_err(|source| BuildError::Listen { address, source })?;
+            .map_err(|source| BuildError::Listen {
+                address: format!("{:?}", config.bind),
+                source,
+            })?;
         let services = Services::with_clock(config, build.db, templates, build.clock);
         Ok(Self {
             state: AppState::new(services),
@@ -195,6 +213,15 @@ impl Application {
         state.db.close().await;
         Ok(())
     }
+}
+
+async fn listen(address: &str) -> Result<TcpListener, BuildError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| BuildError::Listen {
+            address: address.to_string(),
+            source,
+        })
 }
 
 /// Every route of a serving instance.

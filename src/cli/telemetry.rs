@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+use lantoa_config::LogFormat;
 
 pub fn init(format: LogFormat) {
     // sqlx reports every PostgreSQL NOTICE at info; only its warnings matter to an operator.

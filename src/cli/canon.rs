@@ -1,0 +1,79 @@
+//! `lantoa canon URL…`: the canonical key of each URL, or why it has none.
+
+use std::collections::HashMap;
+
+use lantoa_core::links::canonicalize;
+
+pub async fn canon(urls: &[String], json: bool) -> anyhow::Result<()> {
+    // Pure: needs neither configuration nor database; with `--json` and a DATABASE_URL it
+    // also says which page a numeric owner id was learned to be.
+    let aliases = match (std::env::var("DATABASE_URL"), json) {
+        (Ok(url), true) => learned_aliases(&url, urls).await,
+        _ => HashMap::new(),
+    };
+    for line in canon_lines(urls, json, &aliases) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Owner id → (page slug, the post it was learned from), for the owners of `urls`.
+async fn learned_aliases(database_url: &str, urls: &[String]) -> HashMap<String, (String, String)> {
+    // Opening a SQLite file that does not exist would create one: a mistyped path is said.
+    if let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        if !std::path::Path::new(path).exists() {
+            eprintln!("warning: owner aliases not shown: no database at {path}");
+            return HashMap::new();
+        }
+    }
+    let db = match lantoa_services::Db::connect(database_url).await {
+        Ok(db) => db,
+        Err(err) => {
+            eprintln!("warning: owner aliases not shown: {err}");
+            return HashMap::new();
+        }
+    };
+    let owners: Vec<String> = urls
+        .iter()
+        .filter_map(|url| canonicalize(url).ok()?.owner)
+        .collect();
+    let found = lantoa_services::counting::learned_owners(&db, &owners)
+        .await
+        .unwrap_or_else(|err| {
+            eprintln!("warning: owner aliases not shown: {err}");
+            HashMap::new()
+        });
+    db.close().await;
+    found
+}
+
+fn canon_lines(
+    urls: &[String],
+    json: bool,
+    aliases: &HashMap<String, (String, String)>,
+) -> Vec<String> {
+    urls.iter()
+        .map(|url| match (canonicalize(url), json) {
+            (Ok(canonical), false) => canonical.key,
+            (Ok(canonical), true) => {
+                let mut line = serde_json::json!({"url": url, "canonical": canonical});
+                if let Some((owner, learned_from)) =
+                    canonical.owner.as_ref().and_then(|o| aliases.get(o))
+                {
+                    line["owner_alias"] = serde_json::json!({
+                        "page_id": canonical.owner, "owner": owner, "learned_from": learned_from,
+                    });
+                }
+                line.to_string()
+            }
+            (Err(err), false) => format!("error: {err}"),
+            (Err(err), true) => {
+                serde_json::json!({"url": url, "error": err.to_string()}).to_string()
+            }
+        })
+        .collect()
+}
