@@ -21,7 +21,7 @@ fn main() {
     let round = || {
         let mut ok = 0usize;
         for url in &urls {
-            if black_box(lantoa::links::canonicalize(black_box(url))).is_ok() {
+            if black_box(lantoa_core::links::canonicalize(black_box(url))).is_ok() {
                 ok += 1;
             }
         }

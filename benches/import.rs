@@ -11,8 +11,20 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use lantoa::org::{import_staff, import_units};
-use lantoa::store::Db;
+use lantoa_services::roster::{ImportError, ImportSummary, Roster};
+use lantoa_store::Db;
+
+async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
+    Roster::new(db.clone(), lantoa_domain::Clock::system())
+        .import_units(path)
+        .await
+}
+
+async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
+    Roster::new(db.clone(), lantoa_domain::Clock::system())
+        .import_staff(path)
+        .await
+}
 
 const PHONGS: usize = 40;
 const UNITS: usize = 2_000;

@@ -12,15 +12,14 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lantoa::calendar::IsoWeek;
-use lantoa::config::Config;
-use lantoa::store::{Backend, Db};
-use lantoa::templates::Templates;
-use lantoa::weekly::jobs::Weekly;
-use lantoa::weekly::period::Period;
+use lantoa_config::Config;
+use lantoa_core::templates::Templates;
+use lantoa_core::weekly::period::Period;
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_services::Services;
+use lantoa_store::{Backend, Db};
 
 const PHONGS: usize = 40;
 const UNITS: usize = 2_000;
@@ -153,9 +152,10 @@ async fn generate(db: &Db, dir: &Path) {
     let staff = dir.join("staff.csv");
     std::fs::write(&units, units_csv()).unwrap();
     std::fs::write(&staff, staff_csv()).unwrap();
-    lantoa::org::import_units(db, &units).await.unwrap();
-    lantoa::org::import_staff(db, &staff).await.unwrap();
-    let now = lantoa::store::now_ms();
+    let roster = lantoa_services::roster::Roster::new(db.clone(), lantoa_domain::Clock::system());
+    roster.import_units(&units).await.unwrap();
+    roster.import_staff(&staff).await.unwrap();
+    let now = jiff::Timestamp::now().as_millisecond();
 
     let staff_ids = ids(db, "SELECT id FROM staff ORDER BY code").await;
     let unit_of_staff = ids(db, "SELECT unit_id FROM staff ORDER BY code").await;
@@ -175,7 +175,7 @@ async fn generate(db: &Db, dir: &Path) {
             staff_ids[s]
         ));
     }
-    let mut tx = db.begin_write().await.unwrap();
+    let mut tx = db.write().await.unwrap();
     insert_rows(
         &mut tx,
         "INSERT INTO identities (platform, platform_user_id, staff_id, verified_via, followed, \
@@ -277,7 +277,7 @@ async fn generate(db: &Db, dir: &Path) {
             }
         }
         total += submissions.len();
-        let mut tx = db.begin_write().await.unwrap();
+        let mut tx = db.write().await.unwrap();
         insert_rows(
             &mut tx,
             "INSERT INTO inbox_events (id, platform, dedup_key, sender_id, event_kind, event_name, \
@@ -405,20 +405,14 @@ async fn dashboard(url: &str, db: &Db, runs: usize) {
         .unwrap()
         .timestamp()
         .as_millisecond();
-    let clock = lantoa::clock::Clock::manual(wednesday);
-    let state = lantoa::app::AppState::with_clock(
-        config,
-        db.clone(),
-        Templates::builtin().unwrap(),
-        clock.clone(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(lantoa::http::serve(
-        listener,
-        state.clone(),
-        std::future::pending(),
-    ));
+    let clock = lantoa_domain::Clock::manual(wednesday);
+    let build = lantoa_web::Build::new(db.clone())
+        .clock(clock.clone())
+        .bind("127.0.0.1:0")
+        .templates(Templates::builtin().unwrap());
+    let app = lantoa_web::Application::build(config, build).await.unwrap();
+    let base = app.url();
+    tokio::spawn(app.serve(std::future::pending()));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -427,7 +421,7 @@ async fn dashboard(url: &str, db: &Db, runs: usize) {
         let (client, base, db) = (client.clone(), base.clone(), db.clone());
         let now = clock.now_ms();
         async move {
-            let link = lantoa::identity::web_access::login_link_for(&db, code, &base, now)
+            let link = lantoa_services::sessions::login_link_for(&db, code, &base, now)
                 .await
                 .unwrap();
             let token = link.rsplit('/').next().unwrap().to_string();
@@ -574,15 +568,15 @@ fn peak_rss_mb() -> u64 {
 /// Every unit's Facebook page connected and read through the fake Graph API on loopback:
 /// the first read (the year so far, every page), a daily read, then the reports with every
 /// unit's page posts and the Sở's targets measured.
-async fn measured_pages(db: &Db, weekly: &Weekly, runs: usize) {
+async fn measured_pages(db: &Db, weekly: &Services, runs: usize) {
     // Its cases are labelled `pages: …`: BENCH_ONLY=pages: runs only them.
     if std::env::var("BENCH_ONLY")
         .is_ok_and(|only| !only.split(',').any(|w| "pages:".contains(w.trim())))
     {
         return;
     }
-    use lantoa::fake_platform::{FakePage, FakePagePost, FakePlatform, MESSENGER_PAGE_ID};
-    use lantoa::pages::{GraphReader, Outcome, PageSync};
+    use lantoa_demo::fake_platform::{FakePage, FakePagePost, FakePlatform, MESSENGER_PAGE_ID};
+    use lantoa_services::pages::{GraphReader, Outcome, PageSync};
     forget_page_reads(db).await;
     let zone = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap();
     let at = |month: i8, day: i8, hour: i8| {
@@ -594,13 +588,14 @@ async fn measured_pages(db: &Db, weekly: &Weekly, runs: usize) {
             .as_millisecond()
     };
     let (year_start, first_read) = (at(1, 1, 0), at(12, 20, 6));
-    let clock = lantoa::clock::Clock::manual(first_read);
+    let clock = lantoa_domain::Clock::manual(first_read);
     let fake = FakePlatform::start().await.unwrap();
     fake.set_messenger_page_token("bench-messenger-page-token");
-    let units: Vec<(i64, String)> = sqlx::query_as("SELECT id, code FROM units ORDER BY code")
-        .fetch_all(db.pool())
-        .await
-        .unwrap();
+    let units: Vec<(lantoa_domain::UnitId, String)> =
+        sqlx::query_as("SELECT id, code FROM units ORDER BY code")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
     let mut number = 9_000_000_000u64;
     let mut posts_of = |page_id: &str, slug: &str, code: &str, from: i64, to: i64, count: u64| {
         (0..count)
@@ -655,11 +650,11 @@ async fn measured_pages(db: &Db, weekly: &Weekly, runs: usize) {
             followers: 1_000 + index as i64,
             posts,
         });
-        lantoa::store::pages::connect(
+        lantoa_store::pages::connect(
             db,
-            lantoa::store::pages::NewConnection {
+            lantoa_store::pages::NewConnection {
                 unit_id: *unit_id,
-                token_key: &lantoa::store::pages::token_key(code),
+                token_key: &lantoa_store::pages::token_key(code),
                 token: &token,
                 page_id: &page_id,
                 page_name: Some(&format!("Trang {code}")),
@@ -672,14 +667,14 @@ async fn measured_pages(db: &Db, weekly: &Weekly, runs: usize) {
     let sync = PageSync::new(
         db.clone(),
         GraphReader::new(
-            lantoa::delivery::clients::http_client(),
+            lantoa_platforms::clients::http_client(),
             &fake.messenger_api_base(),
         ),
-        Some(lantoa::config::Secret::new("bench-messenger-page-token")),
+        Some(lantoa_config::Secret::new("bench-messenger-page-token")),
         zone.clone(),
         clock.clone(),
     );
-    let summary = |outcomes: Vec<lantoa::pages::PageOutcome>| {
+    let summary = |outcomes: Vec<lantoa_services::pages::PageOutcome>| {
         let (mut read, mut new) = (0, 0);
         for outcome in &outcomes {
             if let Outcome::Read { stored, .. } = &outcome.outcome {
@@ -749,9 +744,9 @@ async fn measured_pages(db: &Db, weekly: &Weekly, runs: usize) {
     let report = |period: Period| {
         let weekly = weekly.clone();
         async move {
-            let (standings, _, _) = weekly.standings(&period).await.unwrap();
+            let (standings, _, _) = weekly.reports().standings(&period).await.unwrap();
             let page = &standings.province.so_page;
-            assert_eq!(page.source, lantoa::pages::targets::Source::Measured);
+            assert_eq!(page.source, lantoa_core::weekly::targets::Source::Measured);
             format!(
                 "{} units; Sở {} posts, {} shares, top post {} shares",
                 standings.units.len(),
@@ -850,11 +845,7 @@ async fn main() {
     let config =
         Config::from_lookup(|key| (key == "DATABASE_URL").then(|| target.url.clone())).unwrap();
     let settings = config.settings.clone();
-    let weekly = Weekly::new(
-        db.clone(),
-        Arc::new(config),
-        Arc::new(Templates::builtin().unwrap()),
-    );
+    let weekly = Services::new(config, db.clone(), Templates::builtin().unwrap());
     let backend = match db.backend() {
         Backend::Sqlite => "SQLite",
         Backend::Postgres => "PostgreSQL",
@@ -864,8 +855,8 @@ async fn main() {
     let report = |period: Period| {
         let weekly = weekly.clone();
         async move {
-            let (standings, _, _) = weekly.standings(&period).await.unwrap();
-            let json = lantoa::reports::json(&standings);
+            let (standings, _, _) = weekly.reports().standings(&period).await.unwrap();
+            let json = lantoa_core::reports::json(&standings);
             format!(
                 "{} units, JSON {} KB",
                 standings.units.len(),
@@ -892,7 +883,7 @@ async fn main() {
         |_| report(Period::days("2026-01-05", "2026-10-04").unwrap()),
     )
     .await;
-    let phong = lantoa::store::weekly::active_unit_id(&db, "PGD-007")
+    let phong = lantoa_store::org::active_unit_id(&db, "PGD-007")
         .await
         .unwrap()
         .unwrap();
@@ -901,7 +892,8 @@ async fn main() {
         async move {
             let period = Period::week(week(20));
             let (standings, _, _) = weekly
-                .standings_in(&period, lantoa::store::weekly::Scope::Subtree(phong))
+                .reports()
+                .standings_in(&period, lantoa_domain::Scope::Subtree(phong))
                 .await
                 .unwrap();
             format!("{} units", standings.units.len())
@@ -917,11 +909,12 @@ async fn main() {
             let out = out.clone();
             async move {
                 let period = Period::days("2026-01-01", "2026-12-31").unwrap();
-                let scope = lantoa::store::weekly::Scope::Province;
+                let scope = lantoa_domain::Scope::Province;
                 let workbook = Instant::now();
-                let (standings, _, range) = weekly.standings(&period).await.unwrap();
+                let (standings, _, range) = weekly.reports().standings(&period).await.unwrap();
                 let standings_ms = workbook.elapsed().as_millis();
                 let written = weekly
+                    .reports()
                     .write_xlsx(&standings, &range, scope, &out, |_, _| {})
                     .await
                     .unwrap();
@@ -949,12 +942,13 @@ async fn main() {
             let out = month_out.clone();
             async move {
                 let period = Period::month("2026-05").unwrap();
-                let (standings, _, range) = weekly.standings(&period).await.unwrap();
+                let (standings, _, range) = weekly.reports().standings(&period).await.unwrap();
                 let written = weekly
+                    .reports()
                     .write_xlsx(
                         &standings,
                         &range,
-                        lantoa::store::weekly::Scope::Province,
+                        lantoa_domain::Scope::Province,
                         &out,
                         |_, _| {},
                     )
@@ -966,7 +960,7 @@ async fn main() {
     )
     .await;
 
-    let head: i64 = sqlx::query_scalar(
+    let head: lantoa_domain::StaffId = sqlx::query_scalar(
         "SELECT s.id FROM staff s JOIN units u ON u.id = s.unit_id WHERE u.code = 'T00100' AND s.role = 'head'",
     )
     .fetch_one(db.pool())
@@ -976,7 +970,7 @@ async fn main() {
         let db = db.clone();
         let settings = settings.clone();
         async move {
-            let answer = lantoa::inbox::answers::unit_week(&db, &settings, head, week(20))
+            let answer = lantoa_services::answers::unit_week(&db, &settings, head, week(20))
                 .await
                 .unwrap();
             format!(
@@ -991,7 +985,7 @@ async fn main() {
         let settings = settings.clone();
         async move {
             let mut conn = db.pool().acquire().await.unwrap();
-            let answer = lantoa::inbox::answers::my_week(&mut conn, &settings, head, "2026-W20")
+            let answer = lantoa_services::answers::my_week(&mut conn, &settings, head, "2026-W20")
                 .await
                 .unwrap();
             format!("{} items", answer["items"].as_array().map_or(0, Vec::len))
@@ -1013,7 +1007,11 @@ async fn main() {
         |run| {
             let weekly = weekly.clone();
             async move {
-                let sent = weekly.remind(week(30 + run as i8), false).await.unwrap();
+                let sent = weekly
+                    .reminders()
+                    .remind(week(30 + run as i8), false)
+                    .await
+                    .unwrap();
                 let queued = sent.iter().filter(|m| m.queued).count();
                 let admin = sent
                     .iter()
@@ -1031,7 +1029,8 @@ async fn main() {
             let weekly = weekly.clone();
             async move {
                 let sent = weekly
-                    .announce_featured(week(10 + run as i8), false)
+                    .featured()
+                    .announce(week(10 + run as i8), false)
                     .await
                     .unwrap();
                 format!("{} queued", sent.iter().filter(|m| m.queued).count())

@@ -57,7 +57,7 @@ impl Load {
 static START_MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 fn signed_event(load: Load, n: u64) -> (String, String) {
-    let start = *START_MS.get_or_init(|| lantoa::store::now_ms() as u64);
+    let start = *START_MS.get_or_init(|| jiff::Timestamp::now().as_millisecond() as u64);
     let timestamp = (start + n).to_string();
     let body = match load {
         Load::Help => format!(
@@ -224,7 +224,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn count(db: &lantoa::store::Db, sql: &str) -> i64 {
+async fn count(db: &lantoa_store::Db, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db.pool()).await.unwrap()
 }
 
@@ -244,7 +244,9 @@ async fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let fake = lantoa::fake_platform::FakePlatform::start().await.unwrap();
+    let fake = lantoa_demo::fake_platform::FakePlatform::start()
+        .await
+        .unwrap();
     let (access, refresh) = fake.zalo_tokens();
 
     // The bare handler, in its own process like the server.
@@ -344,7 +346,7 @@ impl Run<'_> {
         let (_, ingest_peak) = rss_kib(ingest.child.id());
         ingest.child.kill().unwrap();
         ingest.child.wait().unwrap();
-        let ingest_db = lantoa::store::Db::connect(&ingest_database).await.unwrap();
+        let ingest_db = lantoa_store::Db::connect(&ingest_database).await.unwrap();
         let ingest_stored = count(&ingest_db, "SELECT COUNT(*) FROM inbox_events").await;
         ingest_db.close().await;
 
@@ -352,7 +354,7 @@ impl Run<'_> {
         let mut server = start_server(&database, false);
         wait_ready(&server.url).await;
         wait_ready(bare_url).await;
-        let db = lantoa::store::Db::connect(&database).await.unwrap();
+        let db = lantoa_store::Db::connect(&database).await.unwrap();
 
         println!();
         println!("== load: {}", load.label());

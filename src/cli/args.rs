@@ -213,4 +213,3 @@ pub enum ImportKind {
     /// staff.csv: code,full_name,unit_code,role,phone
     Staff { file: PathBuf },
 }
-

@@ -19,36 +19,16 @@ pub async fn canon(urls: &[String], json: bool) -> anyhow::Result<()> {
 
 /// Owner id → (page slug, the post it was learned from), for the owners of `urls`.
 async fn learned_aliases(database_url: &str, urls: &[String]) -> HashMap<String, (String, String)> {
-    // Opening a SQLite file that does not exist would create one: a mistyped path is said.
-    if let Some(path) = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-    {
-        let path = path.split('?').next().unwrap_or(path);
-        if !std::path::Path::new(path).exists() {
-            eprintln!("warning: owner aliases not shown: no database at {path}");
-            return HashMap::new();
-        }
-    }
-    let db = match lantoa_services::Db::connect(database_url).await {
-        Ok(db) => db,
-        Err(err) => {
-            eprintln!("warning: owner aliases not shown: {err}");
-            return HashMap::new();
-        }
-    };
     let owners: Vec<String> = urls
         .iter()
         .filter_map(|url| canonicalize(url).ok()?.owner)
         .collect();
-    let found = lantoa_services::counting::learned_owners(&db, &owners)
+    lantoa_services::counting::learned_owners(database_url, &owners)
         .await
         .unwrap_or_else(|err| {
             eprintln!("warning: owner aliases not shown: {err}");
             HashMap::new()
-        });
-    db.close().await;
-    found
+        })
 }
 
 fn canon_lines(

@@ -14,7 +14,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use crate::support::{World, this_week, world};
-use lantoa::identity::web_access;
+use lantoa_services::sessions;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -133,7 +133,7 @@ async fn text_containing(client: &Client, css: &str, expected: &str) -> String {
 }
 
 async fn login_link(w: &World, staff_code: &str) -> String {
-    web_access::login_link_for(
+    sessions::login_link_for(
         &w.app.state.db,
         staff_code,
         &w.app.address,

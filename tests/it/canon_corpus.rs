@@ -1,4 +1,4 @@
-//! Table-driven test of `lantoa::links::canonicalize` against `tests/data/url_corpus.tsv`, the
+//! Table-driven test of `lantoa_core::links::canonicalize` against `tests/data/url_corpus.tsv`, the
 //! executable form of `docs/canonical-keys.md`, plus a fuzz-style property test that mutates the
 //! corpus URLs with a fixed-seed xorshift generator (no extra crates).
 //!
@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
-use lantoa::links::{Canonical, canonicalize};
+use lantoa_core::links::{Canonical, canonicalize};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/url_corpus.tsv");
 const MIN_LINES: usize = 200;
@@ -132,7 +132,10 @@ fn expected_platform(key: &str) -> Option<&'static str> {
 }
 
 /// Compares one result with its corpus line; returns the mismatches.
-fn check_case(case: &Case, result: &Result<Canonical, lantoa::links::CanonError>) -> Vec<String> {
+fn check_case(
+    case: &Case,
+    result: &Result<Canonical, lantoa_core::links::CanonError>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let url = &case.url;
     let line = case.line;
@@ -195,7 +198,7 @@ fn check_case(case: &Case, result: &Result<Canonical, lantoa::links::CanonError>
 /// gives the same key.
 fn check_idempotent(
     url: &str,
-    first: &Result<Canonical, lantoa::links::CanonError>,
+    first: &Result<Canonical, lantoa_core::links::CanonError>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let second = canonicalize(url);
@@ -563,7 +566,7 @@ fn near_miss_pairs_never_share_a_key() {
 }
 
 mod distinct_ids {
-    use lantoa::links::canonicalize;
+    use lantoa_core::links::canonicalize;
     use proptest::prelude::*;
 
     /// Every supported form of a numeric Facebook id (post, video, photo, event, reel), with

@@ -5,10 +5,10 @@ use crate::support;
 
 use std::time::Duration;
 
-use lantoa::channels::Platform;
-use lantoa::clock::Clock;
-use lantoa::delivery::outbox::{self, NewMessage};
-use lantoa::fake_platform::{FakeChannel, FakePlatform, Fault, OAuthFault};
+use lantoa_demo::fake_platform::{FakeChannel, FakePlatform, Fault, OAuthFault};
+use lantoa_domain::Clock;
+use lantoa_domain::Platform;
+use lantoa_services::outbox::{self, NewMessage};
 use serde_json::json;
 use support::chat::{
     messenger_body, messenger_signature, messenger_text, zalo_event, zalo_link, zalo_mac, zalo_text,
@@ -268,7 +268,7 @@ async fn every_code_that_does_not_register_gets_one_answer() {
         // The phone-sharing card comes once a day, whatever the code.
         let text: Vec<&str> = reply
             .lines()
-            .filter(|line| !line.starts_with(lantoa::fake_platform::REQUEST_USER_INFO_PREFIX))
+            .filter(|line| !line.starts_with(lantoa_demo::fake_platform::REQUEST_USER_INFO_PREFIX))
             .collect();
         answers.push(text.join("\n").replace(code, "<code>"));
     }
@@ -278,7 +278,7 @@ async fn every_code_that_does_not_register_gets_one_answer() {
         .iter()
         .filter(|m| {
             m.text
-                .starts_with(lantoa::fake_platform::REQUEST_USER_INFO_PREFIX)
+                .starts_with(lantoa_demo::fake_platform::REQUEST_USER_INFO_PREFIX)
         })
         .count();
     assert_eq!(cards, 1, "one phone-sharing card a day");
@@ -649,10 +649,11 @@ async fn outside_the_window_a_message_is_held_then_sent_after_the_next_message()
             "UPDATE identities SET last_inbound_at = {eight_days_ago}"
         ))
         .await;
-    let identity: i64 = w
-        .app
-        .count("SELECT id FROM identities WHERE platform_user_id = 'head'")
-        .await;
+    let identity = lantoa_domain::IdentityId(
+        w.app
+            .count("SELECT id FROM identities WHERE platform_user_id = 'head'")
+            .await,
+    );
     let mut conn = w.app.state.db.pool().acquire().await.unwrap();
     outbox::enqueue(
         &mut conn,
@@ -717,7 +718,7 @@ async fn a_crash_between_send_and_commit_neither_loses_nor_repeats() {
     let outcome = doomed.attempt(Platform::Zalo, &rows[0]).await;
     assert!(matches!(
         outcome,
-        lantoa::delivery::outcome::SendOutcome::Sent { .. }
+        lantoa_platforms::outcome::SendOutcome::Sent { .. }
     ));
     drop(doomed);
     assert_eq!(fake.sent().len(), 1);
@@ -767,7 +768,7 @@ async fn a_failing_event_is_retried_then_parked_without_blocking_others() {
         "the other sender is not blocked; 'stuck' waits its turn"
     );
 
-    for _ in 0..lantoa::inbox::processor::MAX_ATTEMPTS {
+    for _ in 0..lantoa_services::inbox::processor::MAX_ATTEMPTS {
         w.app
             .exec("UPDATE inbox_events SET next_attempt_at = 0 WHERE dedup_key = 'broken-1'")
             .await;
@@ -781,7 +782,7 @@ async fn a_failing_event_is_retried_then_parked_without_blocking_others() {
     .unwrap();
     assert_eq!(
         (state.as_str(), attempts),
-        ("parked", lantoa::inbox::processor::MAX_ATTEMPTS)
+        ("parked", lantoa_services::inbox::processor::MAX_ATTEMPTS)
     );
     assert!(error.contains("not JSON"), "{error}");
     w.app.deliver().await;
@@ -801,10 +802,11 @@ async fn a_long_reply_is_split_below_the_platform_limit() {
     let body: String = (0..120)
         .map(|i| format!("{i}. https://www.facebook.com/truong{i}/posts/{i}\n"))
         .collect();
-    let identity: i64 = w
-        .app
-        .count("SELECT id FROM identities WHERE platform_user_id = 'u1'")
-        .await;
+    let identity = lantoa_domain::IdentityId(
+        w.app
+            .count("SELECT id FROM identities WHERE platform_user_id = 'u1'")
+            .await,
+    );
     let rows = outbox::enqueue(
         &mut conn,
         &NewMessage {
@@ -883,12 +885,13 @@ async fn two_processors_keep_each_senders_order() {
 }
 
 async fn queue_update(w: &support::World, user: &str, key: &str, body: &str) {
-    let identity: i64 = w
-        .app
-        .count(&format!(
-            "SELECT id FROM identities WHERE platform_user_id = '{user}'"
-        ))
-        .await;
+    let identity = lantoa_domain::IdentityId(
+        w.app
+            .count(&format!(
+                "SELECT id FROM identities WHERE platform_user_id = '{user}'"
+            ))
+            .await,
+    );
     let mut conn = w.app.state.db.pool().acquire().await.unwrap();
     outbox::enqueue(
         &mut conn,

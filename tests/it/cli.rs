@@ -531,7 +531,7 @@ async fn backup_copies_a_sqlite_database_while_it_is_open() {
         return;
     }
     assert!(output.status.success(), "{stderr}");
-    let backup = lantoa::store::Db::connect(&format!("sqlite://{}", copy.display()))
+    let backup = lantoa_store::Db::connect(&format!("sqlite://{}", copy.display()))
         .await
         .unwrap();
     let staff: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff")
@@ -576,7 +576,7 @@ async fn run_with_input(mut command: Command, stdin: &'static str) -> (bool, Str
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_connect_reads_the_token_from_stdin_and_pages_sync_reports_each_page() {
-    use lantoa::fake_platform::{FakePage, FakePagePost, FakePlatform, Fault};
+    use lantoa_demo::fake_platform::{FakePage, FakePagePost, FakePlatform, Fault};
     let test = TestDb::unmigrated().await;
     import_examples(&test.url);
     let fake = FakePlatform::start().await.unwrap();

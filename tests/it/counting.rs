@@ -5,8 +5,8 @@ use crate::support;
 
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use lantoa::inbox::LinkResolver;
-use lantoa::links::resolve::Resolver;
+use lantoa_platforms::resolve::Resolver;
+use lantoa_services::inbox::LinkResolver;
 use support::chat::zalo_link;
 use support::{World, world};
 

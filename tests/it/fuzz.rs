@@ -3,9 +3,9 @@
 //! holds no NUL, control or bidi character. `PROPTEST_CASES` sets how many inputs each
 //! property gets (256 by default; the closing note reports a run with 20,000).
 
-use lantoa::channels::{messenger, zalo};
-use lantoa::conversation::{Intent, MAX_CODE_CHARS, parse};
-use lantoa::links::canonicalize;
+use lantoa_core::conversation::{Intent, MAX_CODE_CHARS, parse};
+use lantoa_core::links::canonicalize;
+use lantoa_platforms::{messenger, zalo};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -107,7 +107,7 @@ proptest! {
 
     #[test]
     fn the_command_parser_never_panics_and_codes_are_plain(text in hostile_text()) {
-        let clean = lantoa::text::clean_text(&text);
+        let clean = lantoa_domain::text::clean_text(&text);
         match parse(&clean, &[]) {
             Intent::Register { code } => {
                 prop_assert!(code.len() <= MAX_CODE_CHARS);

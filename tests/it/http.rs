@@ -92,7 +92,7 @@ async fn shutdown_lets_the_server_finish_and_stop() {
 #[tokio::test]
 async fn two_instances_starting_at_once_apply_the_migrations_once() {
     let test = TestDb::unmigrated().await;
-    let other = lantoa::store::Db::connect(&test.url).await.unwrap();
+    let other = lantoa_store::Db::connect(&test.url).await.unwrap();
     let (a, b) = tokio::join!(test.db.migrate(), other.migrate());
     a.expect("first instance starts");
     b.expect("second instance starts");

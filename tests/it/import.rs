@@ -3,9 +3,19 @@
 
 use crate::support;
 
-use lantoa::org::{ImportError, import_staff, import_units};
-use lantoa::store::Db;
+use std::path::Path;
+
+use lantoa_services::roster::{ImportError, ImportSummary};
+use lantoa_store::Db;
 use support::{Fixture, TestDb, examples_dir};
+
+async fn import_units(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
+    support::roster(db).import_units(path).await
+}
+
+async fn import_staff(db: &Db, path: &Path) -> Result<ImportSummary, ImportError> {
+    support::roster(db).import_staff(path).await
+}
 
 const UNITS_HEADER: &str = "code,name,kind,parent_code,page_urls,weekly_quota\n";
 const STAFF_HEADER: &str = "code,full_name,unit_code,role,phone\n";
@@ -64,7 +74,7 @@ async fn with_small_tree(fixture: &Fixture) -> TestDb {
     test
 }
 
-fn invalid(result: Result<lantoa::org::ImportSummary, ImportError>) -> Vec<String> {
+fn invalid(result: Result<lantoa_services::roster::ImportSummary, ImportError>) -> Vec<String> {
     match result {
         Err(ImportError::Invalid { issues, .. }) => {
             issues.iter().map(ToString::to_string).collect()
@@ -546,7 +556,7 @@ async fn unit_page_owners_follow_the_link_rules_of_this_version() {
     let fixture = Fixture::new();
     let units = "code,name,kind,parent_code,page_urls,weekly_quota\n\
                  SO,Sở,so,,https://m.sogd.edu.vn/tin,\n";
-    lantoa::org::import_units(&test_db.db, &fixture.write("units.csv", units))
+    import_units(&test_db.db, &fixture.write("units.csv", units))
         .await
         .unwrap();
     // What an earlier version stored for it.
@@ -554,7 +564,7 @@ async fn unit_page_owners_follow_the_link_rules_of_this_version() {
         .execute(test_db.db.pool())
         .await
         .unwrap();
-    let changed = lantoa::store::org::refresh_page_owners(&test_db.db)
+    let changed = lantoa_store::org::refresh_page_owners(&test_db.db, lantoa_core::links::owner_of)
         .await
         .unwrap();
     assert_eq!(changed, 1);
@@ -564,7 +574,7 @@ async fn unit_page_owners_follow_the_link_rules_of_this_version() {
         .unwrap();
     assert_eq!(owner.as_deref(), Some("sogd.edu.vn"));
     assert_eq!(
-        lantoa::store::org::refresh_page_owners(&test_db.db)
+        lantoa_store::org::refresh_page_owners(&test_db.db, lantoa_core::links::owner_of)
             .await
             .unwrap(),
         0,

@@ -8,13 +8,13 @@ use crate::support;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
-use lantoa::calendar::IsoWeek;
-use lantoa::clock::Clock;
-use lantoa::config::Secret;
-use lantoa::fake_platform::{FakePage, FakePagePost, Fault, MESSENGER_PAGE_ID};
-use lantoa::pages::{GraphError, Outcome, PagesError, Skip};
-use lantoa::store::status::PageErrorKind;
-use lantoa::weekly::period::Period;
+use lantoa_config::Secret;
+use lantoa_core::weekly::period::Period;
+use lantoa_demo::fake_platform::{FakePage, FakePagePost, Fault, MESSENGER_PAGE_ID};
+use lantoa_domain::Clock;
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_domain::status::PageErrorKind;
+use lantoa_services::pages::{GraphError, Outcome, PagesError, Skip};
 use support::{World, world_at};
 
 const DAY_MS: i64 = 86_400_000;
@@ -52,7 +52,7 @@ async fn world() -> (World, Clock) {
     (world_at(clock.clone()).await, clock)
 }
 
-async fn sync(w: &World) -> Vec<lantoa::pages::PageOutcome> {
+async fn sync(w: &World) -> Vec<lantoa_services::pages::PageOutcome> {
     w.app.state.page_sync().sync(false).await.unwrap()
 }
 
@@ -140,7 +140,7 @@ async fn two_pages_of_posts_with_a_share_count_in_their_weeks_and_the_next_read_
     let (standings, _, _) = w
         .app
         .state
-        .weekly()
+        .reports()
         .standings(&Period::week(week_of(now)))
         .await
         .unwrap();
@@ -152,7 +152,7 @@ async fn two_pages_of_posts_with_a_share_count_in_their_weeks_and_the_next_read_
         "{}",
         page.source_label
     );
-    let report = lantoa::reports::table(&standings);
+    let report = lantoa_core::reports::table(&standings);
     assert!(
         report.contains("Trang Sở từ đầu năm (đo trên trang ngày"),
         "{report}"
@@ -241,7 +241,7 @@ async fn graph_errors_show_in_readyz_and_the_summary_and_rate_limits_back_off() 
     let sent = w
         .app
         .state
-        .weekly()
+        .reminders()
         .remind(support::this_week(), true)
         .await
         .unwrap();
@@ -414,11 +414,11 @@ async fn unit_week(
     w: &World,
     week: IsoWeek,
     code: &str,
-) -> lantoa::weekly::standings::UnitStanding {
+) -> lantoa_core::weekly::standings::UnitStanding {
     let (standings, _, _) = w
         .app
         .state
-        .weekly()
+        .reports()
         .standings(&Period::week(week))
         .await
         .unwrap();
@@ -484,10 +484,10 @@ async fn a_unit_connected_with_its_own_token_is_credited_without_anyone_sending_
     assert_eq!(w.app.count("SELECT COUNT(*) FROM submissions").await, 0);
     // The evidence lists the measured post, with nobody as its sender.
     let range = Period::week(week).range(&zone());
-    let evidence = lantoa::store::weekly::load_evidence(
+    let evidence = lantoa_store::weekly::load_evidence(
         &w.app.state.db,
         &range,
-        lantoa::store::weekly::Scope::Province,
+        lantoa_domain::Scope::Province,
     )
     .await
     .unwrap();
@@ -700,7 +700,8 @@ async fn hostile_graph(answer: &'static str) -> String {
 
 #[tokio::test]
 async fn a_paging_link_to_another_host_or_garbage_is_refused_and_stores_nothing() {
-    let reader = |base: &str| lantoa::pages::GraphReader::new(reqwest::Client::new(), base);
+    let reader =
+        |base: &str| lantoa_platforms::graph::GraphReader::new(reqwest::Client::new(), base);
     let token = Secret::new("page-token");
     let elsewhere = hostile_graph(
         r#"{"data":[{"id":"104_1","created_time":"2026-11-26T10:00:00+0000"}],"paging":{"next":"http://169.254.169.254/latest/meta-data?after=x"}}"#,
@@ -723,7 +724,7 @@ async fn a_paging_link_to_another_host_or_garbage_is_refused_and_stores_nothing(
     // Through the sync: the page's read fails, nothing is stored, the next read starts over.
     let (w, clock) = world().await;
     let base = hostile_graph("not json").await;
-    let sync = lantoa::pages::PageSync::new(
+    let sync = lantoa_services::pages::PageSync::new(
         w.app.state.db.clone(),
         reader(&base),
         Some(token),

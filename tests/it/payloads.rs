@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use lantoa::fake_platform::MESSENGER_PAGE_ID;
+use lantoa_demo::fake_platform::MESSENGER_PAGE_ID;
 use serde_json::{Value, json};
 use support::chat::{messenger_body, messenger_text, zalo_text};
 use support::{TestApp, World, world};

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use lantoa::fake_platform::{FakeChannel, REQUEST_USER_INFO_PREFIX};
+use lantoa_demo::fake_platform::{FakeChannel, REQUEST_USER_INFO_PREFIX};
 use serde_json::json;
 use support::chat::{messenger_body, messenger_text, zalo_event, zalo_mac, zalo_text};
 use support::{Fixture, TestApp, World, ZALO_OA_SECRET, examples_dir, world};
@@ -22,7 +22,7 @@ async fn linked_code(w: &World, user: &str) -> Option<String> {
 }
 
 /// Everything sent to `recipient` among `sent`, one text.
-fn text_to(sent: &[lantoa::fake_platform::SentMessage], recipient: &str) -> String {
+fn text_to(sent: &[lantoa_demo::fake_platform::SentMessage], recipient: &str) -> String {
     sent.iter()
         .filter(|m| m.recipient == recipient)
         .map(|m| m.text.as_str())
@@ -215,7 +215,7 @@ async fn eleven_failures_then_even_the_right_code_is_refused() {
     assert!(later.contains("Đăng ký thành công"), "{later}");
     let since = jiff::Timestamp::now().as_millisecond() - 7 * 24 * 3_600_000;
     assert_eq!(
-        lantoa::store::identity::throttled_accounts(&w.app.state.db, since)
+        lantoa_store::identity::count_throttled_accounts(&w.app.state.db, since)
             .await
             .unwrap(),
         1
@@ -392,7 +392,8 @@ async fn leaving_the_roster_unregisters_at_once() {
         .map(|line| format!("{line}\n"))
         .collect();
     let fixture = Fixture::new();
-    let summary = lantoa::org::import_staff(&w.app.state.db, &fixture.write("staff.csv", without))
+    let summary = crate::support::roster(&w.app.state.db)
+        .import_staff(&fixture.write("staff.csv", without))
         .await
         .unwrap();
     assert_eq!(summary.deactivated, 1);
@@ -434,21 +435,14 @@ async fn leaving_the_roster_unregisters_at_once() {
 async fn unlink_removes_a_link_and_tells_the_account() {
     let w = world().await;
     w.app.zalo_register(&w.fake, "dung", "GV0014").await;
-    let templates = support::shipped_templates();
-    let now = jiff::Timestamp::now().as_millisecond();
-    let none = lantoa::identity::unlink(
-        &w.app.state.db,
-        &templates,
-        "gv0014",
-        Some(lantoa::channels::Platform::Messenger),
-        now,
-    )
-    .await
-    .unwrap();
-    assert!(none.is_empty(), "no Messenger account to unlink");
-    let unlinked = lantoa::identity::unlink(&w.app.state.db, &templates, "gv0014", None, now)
+    let accounts = w.app.state.accounts();
+    let cli = lantoa_services::audit::Actor::cli();
+    let none = accounts
+        .unlink("gv0014", Some(lantoa_domain::Platform::Messenger), &cli)
         .await
         .unwrap();
+    assert!(none.is_empty(), "no Messenger account to unlink");
+    let unlinked = accounts.unlink("gv0014", None, &cli).await.unwrap();
     assert_eq!(unlinked.len(), 1);
     assert_eq!(linked_code(&w, "dung").await, None);
     w.app.deliver().await;
@@ -459,11 +453,9 @@ async fn unlink_removes_a_link_and_tells_the_account() {
         "{}",
         last.text
     );
-    let err = lantoa::identity::unlink(&w.app.state.db, &templates, "NOBODY", None, now)
-        .await
-        .unwrap_err();
+    let err = accounts.unlink("NOBODY", None, &cli).await.unwrap_err();
     assert!(err.to_string().contains("NOBODY"), "{err}");
-    let audit = lantoa::store::identity::audit_since(&w.app.state.db, 0)
+    let audit = lantoa_store::identity::audit_since(&w.app.state.db, 0)
         .await
         .unwrap();
     let row = audit.iter().find(|r| r.action == "unlink").unwrap();
@@ -722,7 +714,7 @@ async fn metrics_can_live_on_their_own_address() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(
-        axum::serve(listener, lantoa::http::metrics_router(app.state.clone())).into_future(),
+        axum::serve(listener, lantoa_web::metrics_router(app.state.clone())).into_future(),
     );
     let text = reqwest::get(format!("http://{address}/metrics"))
         .await
@@ -742,7 +734,8 @@ async fn a_formula_like_name_imports_and_leaves_csv_as_text() {
         "{staff}GV9001,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",TH-LG-01,member,\n"
     );
     let fixture = Fixture::new();
-    lantoa::org::import_staff(&w.app.state.db, &fixture.write("staff.csv", evil))
+    crate::support::roster(&w.app.state.db)
+        .import_staff(&fixture.write("staff.csv", evil))
         .await
         .unwrap();
     let name: String = sqlx::query_scalar("SELECT full_name FROM staff WHERE code = 'GV9001'")
@@ -750,17 +743,18 @@ async fn a_formula_like_name_imports_and_leaves_csv_as_text() {
         .await
         .unwrap();
     assert!(name.starts_with("=HYPERLINK"), "stored as given: {name}");
-    let issued = lantoa::identity::invites::issue(
-        &w.app.state.db,
-        &lantoa::store::identity::InviteScope::Staff(vec!["GV9001".into()]),
-        false,
-        30,
-        "test",
-        jiff::Timestamp::now().as_millisecond(),
-    )
-    .await
-    .unwrap();
-    let csv = lantoa::identity::invites::csv(&issued, &jiff::tz::TimeZone::UTC);
+    let issued = w
+        .app
+        .state
+        .invites()
+        .issue(
+            &lantoa_services::invites::InviteScope::Staff(vec!["GV9001".into()]),
+            false,
+            &lantoa_services::audit::Actor::cli(),
+        )
+        .await
+        .unwrap();
+    let csv = lantoa_services::invites::csv(&issued, &jiff::tz::TimeZone::UTC);
     assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
     assert!(!csv.contains(",\"=HYPERLINK"), "{csv}");
 }
@@ -935,15 +929,12 @@ async fn an_unlinked_or_erased_account_gets_nothing_more_that_was_queued() {
     let w = world().await;
     w.app.zalo_register(&w.fake, "dung", "GV0014").await;
     held_reminder_for(&w, "dung", "Kính gửi Phan Thị Mỹ Dung: 3 bài").await;
-    lantoa::identity::unlink(
-        &w.app.state.db,
-        &support::shipped_templates(),
-        "GV0014",
-        None,
-        jiff::Timestamp::now().as_millisecond(),
-    )
-    .await
-    .unwrap();
+    w.app
+        .state
+        .accounts()
+        .unlink("GV0014", None, &lantoa_services::audit::Actor::cli())
+        .await
+        .unwrap();
     let sent = w.app.zalo_says_to_all(&w.fake, "dung", "HD").await;
     assert!(
         sent.iter().all(|m| !m.text.contains("Phan Thị Mỹ Dung")),
@@ -1015,8 +1006,8 @@ async fn a_member_approved_then_made_head_gets_no_head_messages_on_that_account(
     w.app
         .exec("UPDATE staff SET role = 'head' WHERE code = 'GV0014'")
         .await;
-    let week = lantoa::calendar::IsoWeek::containing(jiff::Zoned::now().date());
-    let sent = w.app.state.weekly().remind(week, true).await.unwrap();
+    let week = lantoa_domain::calendar::IsoWeek::containing(jiff::Zoned::now().date());
+    let sent = w.app.state.reminders().remind(week, true).await.unwrap();
     let dung = sent
         .iter()
         .find(|m| m.staff_code == "GV0014")

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::support::{self, World, world};
-use lantoa::clock::Clock;
-use lantoa::identity::web_access;
+use lantoa_domain::Clock;
+use lantoa_services::sessions;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
@@ -20,7 +20,7 @@ fn client() -> reqwest::Client {
 
 /// A fresh one-time link's token for a head or admin.
 async fn login_token(w: &World, staff_code: &str) -> String {
-    let link = web_access::login_link_for(
+    let link = sessions::login_link_for(
         &w.app.state.db,
         staff_code,
         &w.app.state.config.public_url,
@@ -80,7 +80,7 @@ async fn web_in_chat_gives_heads_a_one_time_link_and_members_a_polite_no() {
         .find(|word| word.contains("/web/login/"))
         .expect("a link in the reply");
     let token = link.rsplit('/').next().unwrap();
-    assert!(web_access::well_formed(token), "{token}");
+    assert!(sessions::well_formed(token), "{token}");
     assert_eq!(spend(&w, token).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         spend(&w, token).await.status(),
@@ -261,9 +261,9 @@ async fn each_role_sees_its_scope_and_another_units_url_is_not_found() {
 #[tokio::test]
 async fn members_and_strangers_cannot_get_in() {
     let w = world().await;
-    let member = web_access::login_link_for(&w.app.state.db, "GV0014", "http://x", 0).await;
+    let member = sessions::login_link_for(&w.app.state.db, "GV0014", "http://x", 0).await;
     assert!(member.is_err(), "no link for a member");
-    let unknown = web_access::login_link_for(&w.app.state.db, "NOBODY", "http://x", 0).await;
+    let unknown = sessions::login_link_for(&w.app.state.db, "NOBODY", "http://x", 0).await;
     assert!(unknown.is_err());
     for cookie in [
         "",
@@ -638,7 +638,7 @@ async fn the_province_figures_are_kept_a_minute_then_refreshed_behind_the_page()
 
 #[tokio::test]
 async fn the_delivery_page_shows_failures_to_the_office_only() {
-    use lantoa::fake_platform::{FakeChannel, Fault};
+    use lantoa_demo::fake_platform::{FakeChannel, Fault};
     let w = world().await;
     w.app.zalo_register(&w.fake, "t", "GV0014").await;
     w.fake

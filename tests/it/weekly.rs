@@ -3,8 +3,8 @@
 
 use crate::support;
 
-use lantoa::calendar::IsoWeek;
-use lantoa::config::Settings;
+use lantoa_config::Settings;
+use lantoa_domain::calendar::IsoWeek;
 use support::{World, this_week, world};
 
 const SCHOOL_POST: &str = "https://www.facebook.com/thptchuyenlequydon.lg/posts/122100000000000001";
@@ -37,7 +37,7 @@ async fn reminders(w: &World) -> Vec<(String, String)> {
 async fn reminders_go_once_to_the_heads_of_behind_units() {
     let w = world().await;
     a_week(&w).await;
-    let weekly = w.app.state.weekly();
+    let weekly = w.app.state.reminders();
     let week = this_week();
 
     let dry = weekly.remind(week, true).await.unwrap();
@@ -102,7 +102,7 @@ async fn a_reminder_outside_the_window_is_held_until_the_head_writes() {
         .await;
     w.app
         .state
-        .weekly()
+        .reminders()
         .remind(this_week(), false)
         .await
         .unwrap();
@@ -118,7 +118,7 @@ async fn a_reminder_outside_the_window_is_held_until_the_head_writes() {
     let next = w
         .app
         .state
-        .weekly()
+        .reminders()
         .remind(this_week().next(), true)
         .await
         .unwrap();
@@ -144,7 +144,7 @@ async fn a_paused_week_sends_nothing() {
     let app = support::TestApp::spawn_with(config, w.db.db.clone()).await;
     assert!(
         app.state
-            .weekly()
+            .reminders()
             .remind(week, false)
             .await
             .unwrap()
@@ -237,8 +237,8 @@ async fn the_suggestion_rotates_and_the_announcement_reaches_everyone_once() {
             "INSERT INTO featured_pages (week, unit_id, source, position, created_at) VALUES ('2026-W40', {lqd}, 'chosen', 0, 0)"
         ))
         .await;
-    let weekly = w.app.state.weekly();
-    let picks = weekly.suggest_featured(week.next()).await.unwrap();
+    let weekly = w.app.state.featured();
+    let picks = weekly.suggest(week.next()).await.unwrap();
     let codes: Vec<&str> = picks.iter().map(|p| p.code.as_str()).collect();
     assert_eq!(
         codes,
@@ -254,8 +254,8 @@ async fn the_suggestion_rotates_and_the_announcement_reaches_everyone_once() {
 
     // Nothing chosen by announcement time: the suggestion is used and the admins are told.
     let (first, second) = tokio::join!(
-        weekly.announce_featured(week.next(), false),
-        weekly.announce_featured(week.next(), false)
+        weekly.announce(week.next(), false),
+        weekly.announce(week.next(), false)
     );
     let queued = first
         .unwrap()
@@ -294,17 +294,17 @@ async fn the_suggestion_rotates_and_the_announcement_reaches_everyone_once() {
         rows.iter()
             .any(|(_, body)| body.contains("chưa chọn trang chia sẻ"))
     );
-    let chosen = weekly.featured_pages(week.next()).await.unwrap();
+    let chosen = weekly.chosen(week.next()).await.unwrap();
     assert_eq!(chosen.len(), 2, "the suggestion became the week's choice");
 }
 
 #[tokio::test]
 async fn the_office_can_set_the_pages_itself() {
     let w = world().await;
-    let weekly = w.app.state.weekly();
+    let weekly = w.app.state.featured();
     let week = this_week().next();
     let picks = weekly
-        .choose_featured(week, &["th-lg-01".into(), "PGD-HL".into()], None)
+        .choose(week, &["th-lg-01".into(), "PGD-HL".into()], None)
         .await
         .unwrap();
     assert_eq!(
@@ -318,13 +318,10 @@ async fn the_office_can_set_the_pages_itself() {
         vec!["TH-LG-01".into()],
         vec!["PGD-HL".into()],
     ] {
-        assert!(
-            weekly.choose_featured(week, &bad, None).await.is_err(),
-            "{bad:?}"
-        );
+        assert!(weekly.choose(week, &bad, None).await.is_err(), "{bad:?}");
     }
     assert_eq!(
-        weekly.featured_pages(week).await.unwrap().len(),
+        weekly.chosen(week).await.unwrap().len(),
         2,
         "a refused choice changes nothing"
     );
@@ -369,11 +366,11 @@ async fn chat_commands_tk_dv_trang_chon_duyet() {
     );
 
     // The choice is for the week whose announcement has not gone out yet.
-    let target = lantoa::inbox::answers::target_week(
+    let target = lantoa_services::answers::target_week(
         &w.app.state.config.settings,
         jiff::Timestamp::now().as_millisecond(),
     );
-    let pages = w.app.state.weekly().featured_pages(target).await.unwrap();
+    let pages = w.app.state.featured().chosen(target).await.unwrap();
     assert_eq!(
         pages
             .iter()
@@ -383,7 +380,7 @@ async fn chat_commands_tk_dv_trang_chon_duyet() {
     );
 
     // DUYET takes the suggestion instead.
-    w.app.state.weekly().suggest_featured(target).await.unwrap();
+    w.app.state.featured().suggest(target).await.unwrap();
     let approved = w.app.zalo_says(&w.fake, "admin", "DUYET").await;
     assert!(
         approved.contains("THPT-LG-01"),
@@ -392,8 +389,8 @@ async fn chat_commands_tk_dv_trang_chon_duyet() {
     // TRANG shows this week's pages, whoever chose them.
     w.app
         .state
-        .weekly()
-        .choose_featured(this_week(), &["THPT-LG-01".into(), "PGD-LG".into()], None)
+        .featured()
+        .choose(this_week(), &["THPT-LG-01".into(), "PGD-LG".into()], None)
         .await
         .unwrap();
     let trang = w.app.zalo_says(&w.fake, "dung", "trang").await;
@@ -438,9 +435,9 @@ async fn standings_of_a_hand_built_week() {
         tokio::spawn(async move { axum::serve(listener, router).await });
         base
     };
-    lantoa::inbox::LinkResolver::new(
+    lantoa_services::inbox::LinkResolver::new(
         w.app.state.db.clone(),
-        lantoa::links::resolve::Resolver::new().with_override("thnguyenhue.edu.vn", &site),
+        lantoa_platforms::resolve::Resolver::new().with_override("thnguyenhue.edu.vn", &site),
     )
     .resolve_pending()
     .await
@@ -448,8 +445,8 @@ async fn standings_of_a_hand_built_week() {
     // The week's featured page is TH-LG-01; a teacher of another school shares its post.
     w.app
         .state
-        .weekly()
-        .choose_featured(week, &["TH-LG-01".into(), "PGD-HL".into()], None)
+        .featured()
+        .choose(week, &["TH-LG-01".into(), "PGD-HL".into()], None)
         .await
         .unwrap();
     w.app
@@ -468,12 +465,13 @@ async fn standings_of_a_hand_built_week() {
             "GV0014,Phan Thị Mỹ Dung,TH-LG-02",
         );
     let fixture = support::Fixture::new();
-    lantoa::org::import_staff(&w.app.state.db, &fixture.write("staff.csv", roster))
+    crate::support::roster(&w.app.state.db)
+        .import_staff(&fixture.write("staff.csv", roster))
         .await
         .unwrap();
 
-    let period = lantoa::weekly::period::Period::week(week);
-    let (standings, _, range) = w.app.state.weekly().standings(&period).await.unwrap();
+    let period = lantoa_core::weekly::period::Period::week(week);
+    let (standings, _, range) = w.app.state.reports().standings(&period).await.unwrap();
     let unit = |code: &str| {
         standings
             .units
@@ -515,8 +513,8 @@ async fn standings_of_a_hand_built_week() {
     let evidence = w
         .app
         .state
-        .weekly()
-        .evidence(&range, lantoa::store::weekly::Scope::Province)
+        .reports()
+        .evidence(&range, lantoa_domain::Scope::Province)
         .await
         .unwrap();
     let hers: Vec<_> = evidence
@@ -535,7 +533,7 @@ async fn standings_of_a_hand_built_week() {
     let mut config = support::channels_config(&w.db.url, &w.fake);
     config.settings = Settings::from_toml("t", &format!("paused_weeks = [\"{week}\"]")).unwrap();
     let paused_app = support::TestApp::spawn_with(config, w.db.db.clone()).await;
-    let (paused, _, _) = paused_app.state.weekly().standings(&period).await.unwrap();
+    let (paused, _, _) = paused_app.state.reports().standings(&period).await.unwrap();
     assert!(paused.units.iter().all(|u| u.quota == 0 && !u.behind));
     assert_eq!(paused.paused_weeks, [week.to_string()]);
 }
@@ -558,14 +556,14 @@ async fn a_reminder_goes_to_the_account_whose_window_is_open() {
     let sent = w
         .app
         .state
-        .weekly()
+        .reminders()
         .remind(this_week(), false)
         .await
         .unwrap();
     let nhan = sent.iter().find(|m| m.staff_code == "GV0013").unwrap();
     assert_eq!(
         nhan.platform,
-        Some(lantoa::channels::Platform::Messenger),
+        Some(lantoa_domain::Platform::Messenger),
         "Zalo's window is closed"
     );
     // Zalo stays the default while its window is open.
@@ -581,7 +579,8 @@ async fn a_reminder_goes_to_the_account_whose_window_is_open() {
 /// never by scanning the table. (A missing index fails here, not as a slow Monday.)
 #[tokio::test]
 async fn the_standings_dedup_and_huy_queries_use_indexes() {
-    use lantoa::store::weekly::{Bind, Query, Range, Units, standings_queries};
+    use lantoa_domain::{Range, UnitId, Units};
+    use lantoa_store::weekly::{Bind, Query, standings_queries};
     let test = support::TestDb::new().await;
     let db = test.db.clone();
     // Rows with their ids given (PostgreSQL's identity columns need to be told).
@@ -658,7 +657,7 @@ async fn the_standings_dedup_and_huy_queries_use_indexes() {
     }
     run("ANALYZE".into()).await;
 
-    let weeks: Vec<lantoa::calendar::IsoWeek> = ["2026-W05", "2026-W06"]
+    let weeks: Vec<lantoa_domain::calendar::IsoWeek> = ["2026-W05", "2026-W06"]
         .iter()
         .map(|w| w.parse().unwrap())
         .collect();
@@ -672,8 +671,8 @@ async fn the_standings_dedup_and_huy_queries_use_indexes() {
     let mut queries: Vec<(String, Query)> = Vec::new();
     for (scope, label) in [
         (Units::All, "province"),
-        (Units::Only((2..=6).collect()), "subtree"),
-        (Units::Only(vec![7]), "unit"),
+        (Units::Only((2..=6).map(UnitId).collect()), "subtree"),
+        (Units::Only(vec![UnitId(7)]), "unit"),
     ] {
         for quota in [&weeks[..], &weeks[..1]] {
             for (name, query) in standings_queries(&range, quota, &scope) {
@@ -684,20 +683,20 @@ async fn the_standings_dedup_and_huy_queries_use_indexes() {
     queries.push((
         "dedup".into(),
         Query {
-            sql: lantoa::store::submissions::FIRST_COUNTED.into(),
+            sql: lantoa_store::submissions::FIRST_COUNTED.into(),
             binds: vec![Bind::Int(5), Bind::Text("web:a.vn/5".into())],
         },
     ));
     queries.push((
         "huy".into(),
         Query {
-            sql: lantoa::store::submissions::CREDIT_OF_SUBMISSION.into(),
+            sql: lantoa_store::submissions::CREDIT_OF_SUBMISSION.into(),
             binds: vec![Bind::Int(5)],
         },
     ));
     // The measured pages' queries: a link's measured post, a post's credits, the Sở's year,
     // its most-shared posts.
-    use lantoa::store::pages;
+    use lantoa_store::pages;
     for (name, sql, binds) in [
         (
             "measured post",
@@ -853,12 +852,12 @@ async fn a_period_of_two_weeks_counts_weeks_met_and_ranks() {
         )
         .await;
 
-    let period = lantoa::weekly::period::Period::days(
+    let period = lantoa_core::weekly::period::Period::days(
         &last.monday().to_string(),
         &this.sunday().to_string(),
     )
     .unwrap();
-    let (standings, _, _) = w.app.state.weekly().standings(&period).await.unwrap();
+    let (standings, _, _) = w.app.state.reports().standings(&period).await.unwrap();
     assert_eq!(
         standings.counted_weeks,
         [last.to_string(), this.to_string()]
@@ -908,8 +907,8 @@ async fn a_period_of_two_weeks_counts_weeks_met_and_ranks() {
         let (one, _, _) = w
             .app
             .state
-            .weekly()
-            .standings(&lantoa::weekly::period::Period::week(week))
+            .reports()
+            .standings(&lantoa_core::weekly::period::Period::week(week))
             .await
             .unwrap();
         let hue = one.units.iter().find(|u| u.code == "TH-LG-01").unwrap();

@@ -209,7 +209,8 @@ mod tests {
     }
 
     fn shipped() -> Templates {
-        Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../message-templates")).unwrap()
+        Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../message-templates"))
+            .unwrap()
     }
 
     #[test]

@@ -397,11 +397,7 @@ impl Demo {
         featured.announce(week.next(), false).await?;
         self.deliver().await?;
 
-        let (standings, _, _) = self
-            .state
-            .reports()
-            .standings(&Period::week(week))
-            .await?;
+        let (standings, _, _) = self.state.reports().standings(&Period::week(week)).await?;
         writeln!(
             self.transcript,
             "\n{}",

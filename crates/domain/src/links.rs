@@ -95,4 +95,3 @@ impl fmt::Display for Canonical {
         f.write_str(&self.key)
     }
 }
-

@@ -53,4 +53,3 @@ pub struct Plan<R> {
     pub deactivated: Vec<String>,
     pub unchanged: usize,
 }
-

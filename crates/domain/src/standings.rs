@@ -102,4 +102,3 @@ pub struct Pick {
     pub kind: &'static str,
     pub reason: String,
 }
-

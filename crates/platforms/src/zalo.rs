@@ -4,9 +4,7 @@
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use super::{
-    WebhookError, sha256_hex, str_at, unhex,
-};
+use super::{WebhookError, sha256_hex, str_at, unhex};
 use lantoa_domain::text::{clean_id, clean_text, for_echo};
 use lantoa_domain::{EventKind, InboundEvent, MessageContent, Platform, SharedInfo};
 

@@ -33,7 +33,12 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    pub fn new(db: Db, templates: Arc<Templates>, clock: Clock, outbox_queued: Arc<Notify>) -> Self {
+    pub fn new(
+        db: Db,
+        templates: Arc<Templates>,
+        clock: Clock,
+        outbox_queued: Arc<Notify>,
+    ) -> Self {
         Self {
             db,
             templates,

@@ -1,19 +1,19 @@
 //! Replies that report on the week: `TK`, `DV`, `TRANG`, and the Văn phòng's `CHON`/`DUYET`.
 
 use lantoa_domain::status::PickSource;
-use serde_json::{Value, json};
 use lantoa_store::AnyConnection;
+use serde_json::{Value, json};
 
 use crate::counting;
-use lantoa_domain::calendar::IsoWeek;
-use lantoa_config::Settings;
-use lantoa_store::featured as store_featured;
-use lantoa_store::{Db, weekly as queries};
 use crate::featured::choose_in;
+use lantoa_config::Settings;
 use lantoa_core::weekly::period::Period;
 use lantoa_core::weekly::standings;
 use lantoa_domain::Scope;
+use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::ids::{StaffId, UnitId};
+use lantoa_store::featured as store_featured;
+use lantoa_store::{Db, weekly as queries};
 
 pub use lantoa_core::weekly::featured::target_week;
 
@@ -46,7 +46,8 @@ pub async fn unit_week(
 ) -> Result<Value, lantoa_store::StoreError> {
     let period = Period::week(week);
     let range = period.range(&settings.time_zone);
-    let unit_id = lantoa_store::identity::unit_of_staff(&mut *db.acquire().await?, staff_id).await?;
+    let unit_id =
+        lantoa_store::identity::unit_of_staff(&mut *db.acquire().await?, staff_id).await?;
     // Only this unit's rows: DV runs inside the processor's batch, holding the write lock.
     let quota_weeks: Vec<IsoWeek> = range
         .weeks

@@ -9,18 +9,18 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::watch;
 
-use lantoa_domain::Platform;
-use lantoa_domain::Clock;
+use crate::delivery::tokens::ZaloTokens;
+use crate::outbox::{self, NewMessage};
+use crate::worker::run_rounds;
 use lantoa_config::Config;
 use lantoa_core::conversation::platform_name;
+use lantoa_core::templates::{TemplateError, Templates};
 use lantoa_domain::Account;
+use lantoa_domain::Clock;
+use lantoa_domain::Platform;
 use lantoa_platforms::clients::{MessengerClient, ZaloClient, http_client};
-use crate::outbox::{self, NewMessage};
-use crate::delivery::tokens::ZaloTokens;
 use lantoa_store::identity::{self as store, PendingRequest};
 use lantoa_store::{Db, StoreError};
-use lantoa_core::templates::{TemplateError, Templates};
-use crate::worker::run_rounds;
 
 /// How long a head's message about a request stays worth sending while held.
 const RELEVANCE_MS: i64 = 7 * 24 * 3_600_000;
@@ -87,7 +87,6 @@ impl ApprovalNotifier {
             messenger,
         }
     }
-
 
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         let round = || self.notify_pending();

@@ -4,8 +4,8 @@
 
 use lantoa_domain::Viewer;
 use lantoa_domain::ids::StaffId;
-pub use lantoa_store::identity::AuditRow;
 use lantoa_store::identity::AuditEntry;
+pub use lantoa_store::identity::AuditRow;
 use lantoa_store::{Db, StoreError};
 
 /// Who asked for a change: an operator at the command line, or a head or admin in the

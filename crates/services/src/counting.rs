@@ -3,17 +3,17 @@
 use std::collections::HashSet;
 
 use jiff::tz::TimeZone;
-use serde_json::{Value, json};
 use lantoa_store::AnyConnection;
+use serde_json::{Value, json};
 
 use lantoa_domain::status::{KeyState, SubmissionStatus};
 
 use lantoa_config::Quotas;
 use lantoa_core::links::{LinkKind, LinkPlatform, canonicalize};
 use lantoa_domain::UnitKind;
-use lantoa_store::submissions::{self, NewSubmission};
-use lantoa_domain::ids::{EventId, IdentityId, StaffId, SubmissionId};
 use lantoa_domain::ids::UnitId;
+use lantoa_domain::ids::{EventId, IdentityId, StaffId, SubmissionId};
+use lantoa_store::submissions::{self, NewSubmission};
 
 /// Where the links of one event come from.
 pub struct Origin<'a> {
@@ -316,18 +316,44 @@ mod tests {
     }
 }
 
-/// The page each owner id was learned to be, with the post it was learned from (`lantoa canon
-/// --json` names them).
+/// Why the learned owners could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LearnedError {
+    /// Opening a SQLite file that does not exist would create one: a mistyped path is said.
+    #[error("no database at {0}")]
+    NoDatabase(String),
+    #[error(transparent)]
+    Store(#[from] lantoa_store::StoreError),
+}
+
+/// The page each owner id was learned to be, with the post it was learned from, read from
+/// the database at `database_url` (`lantoa canon --json` names them).
 pub async fn learned_owners(
-    db: &lantoa_store::Db,
+    database_url: &str,
     owners: &[String],
-) -> Result<std::collections::HashMap<String, (String, String)>, lantoa_store::StoreError> {
-    let mut found = std::collections::HashMap::new();
-    let mut conn = db.acquire().await?;
-    for owner in owners {
-        if let Some(alias) = submissions::owner_alias(&mut conn, owner).await? {
-            found.insert(owner.clone(), alias);
+) -> Result<std::collections::HashMap<String, (String, String)>, LearnedError> {
+    if let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        if !std::path::Path::new(path).exists() {
+            return Err(LearnedError::NoDatabase(path.to_string()));
         }
     }
+    let db = lantoa_store::Db::connect(database_url).await?;
+    let mut found = std::collections::HashMap::new();
+    let read = async {
+        let mut conn = db.acquire().await?;
+        for owner in owners {
+            if let Some(alias) = submissions::owner_alias(&mut conn, owner).await? {
+                found.insert(owner.clone(), alias);
+            }
+        }
+        Ok::<_, lantoa_store::StoreError>(())
+    };
+    let result = read.await;
+    db.close().await;
+    result?;
     Ok(found)
 }

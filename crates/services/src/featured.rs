@@ -9,10 +9,10 @@ use lantoa_core::templates::Templates;
 use lantoa_core::weekly::accounts::preferred;
 use lantoa_core::weekly::featured::{self, Candidate};
 use lantoa_core::weekly::period::Period;
+use lantoa_core::weekly::schedule::Job;
 use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::ids::StaffId;
 use lantoa_domain::standings::Pick;
-use lantoa_core::weekly::schedule::Job;
 use lantoa_domain::status::{JobState, PickSource};
 use lantoa_domain::{Clock, Platform, UnitKind};
 use lantoa_store::featured as store_featured;
@@ -21,9 +21,9 @@ use lantoa_store::{AnyConnection, Db};
 
 use crate::audit::Actor;
 use crate::outbox::{self, NewMessage};
-use lantoa_store::identity::audit;
 use crate::reports::Reports;
 use crate::weekly::{JobError, Outgoing, Planned, queue};
+use lantoa_store::identity::audit;
 
 #[derive(Clone)]
 pub struct Featured {
@@ -99,21 +99,14 @@ impl Featured {
     }
 
     /// The week's chosen pages with their links (empty when none was chosen yet).
-    pub async fn chosen(
-        &self,
-        week: IsoWeek,
-    ) -> Result<Vec<(Pick, Option<String>)>, JobError> {
+    pub async fn chosen(&self, week: IsoWeek) -> Result<Vec<(Pick, Option<String>)>, JobError> {
         let mut conn = self.db.acquire().await?;
         Ok(store_featured::picks(&mut conn, week, PickSource::Chosen).await?)
     }
 
     /// Announces the week's pages to every registered, reachable person, once each. When the
     /// Văn phòng chose nothing, the suggestion is used and the admins are told so.
-    pub async fn announce(
-        &self,
-        week: IsoWeek,
-        dry_run: bool,
-    ) -> Result<Vec<Outgoing>, JobError> {
+    pub async fn announce(&self, week: IsoWeek, dry_run: bool) -> Result<Vec<Outgoing>, JobError> {
         if self.config.settings.is_paused(week) {
             return Ok(Vec::new());
         }
@@ -314,11 +307,12 @@ impl Featured {
         let (action, verb, codes) = match choice {
             Choice::Codes(codes) => ("chon", "choose", codes),
             Choice::Suggestion => {
-                let codes: Vec<String> = store_featured::picks(&mut tx, week, PickSource::Suggested)
-                    .await?
-                    .into_iter()
-                    .map(|(pick, _)| pick.code)
-                    .collect();
+                let codes: Vec<String> =
+                    store_featured::picks(&mut tx, week, PickSource::Suggested)
+                        .await?
+                        .into_iter()
+                        .map(|(pick, _)| pick.code)
+                        .collect();
                 if codes.is_empty() {
                     return Err(JobError::BadChoice("Chưa có gợi ý cho tuần này.".into()));
                 }
@@ -351,7 +345,11 @@ impl Featured {
         })
     }
 
-    async fn week_picks(&self, conn: &mut AnyConnection, week: IsoWeek) -> Result<WeekPicks, JobError> {
+    async fn week_picks(
+        &self,
+        conn: &mut AnyConnection,
+        week: IsoWeek,
+    ) -> Result<WeekPicks, JobError> {
         let picks = store_featured::picks(conn, week, PickSource::Chosen).await?;
         let announced = lantoa_store::jobs::run_state(
             &self.db,

@@ -142,4 +142,3 @@ async fn issue(
     tx.commit().await?;
     Ok(issued)
 }
-

@@ -32,8 +32,8 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::delivery::Delivery;
 use crate::approvals::ApprovalNotifier;
+use crate::delivery::Delivery;
 use crate::inbox::{InboxWriter, LinkResolver, Processor};
 use lantoa_config::Config;
 use lantoa_core::templates::Templates;

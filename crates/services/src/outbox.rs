@@ -8,9 +8,9 @@ use lantoa_store::AnyConnection;
 
 use lantoa_core::split::split_message;
 use lantoa_domain::Platform;
+use lantoa_domain::ids::IdentityId;
 use lantoa_store::StoreError;
 use lantoa_store::outbox::{self as rows, NewRow};
-use lantoa_domain::ids::IdentityId;
 
 /// The purpose of Zalo's `request_user_info` card, whose body is the card's subtitle.
 pub const REQUEST_INFO: &str = "request_info";

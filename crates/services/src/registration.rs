@@ -231,7 +231,6 @@ pub async fn tell_linked(
     Ok(())
 }
 
-
 /// Queues a message the bot starts (not a reply) to an account.
 pub async fn notify(
     conn: &mut AnyConnection,
@@ -258,7 +257,6 @@ pub async fn notify(
     .await?;
     Ok(())
 }
-
 
 /// Credits the links an account kept while unregistered; returns how many now count.
 pub async fn credit_pending(
@@ -364,7 +362,12 @@ impl Requests {
             })?;
         let action = if approve { "dong_y" } else { "tu_choi" };
         let detail = format!("request {} of {}", request.id, person.code);
-        store::audit(&mut tx, &crate::audit::Actor::web(viewer).entry(action, detail), now).await?;
+        store::audit(
+            &mut tx,
+            &crate::audit::Actor::web(viewer).entry(action, detail),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.outbox_queued.notify_one();
         Ok(DashboardDecision {

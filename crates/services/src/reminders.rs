@@ -54,7 +54,8 @@ impl Reminders {
         let week_start = Period::week(week)
             .range(&self.config.settings.time_zone)
             .from_ms;
-        let throttled = lantoa_store::identity::count_throttled_accounts(&self.db, week_start).await?;
+        let throttled =
+            lantoa_store::identity::count_throttled_accounts(&self.db, week_start).await?;
         // … and the pages whose token or permission someone must renew.
         let page_problems = crate::pages::problems::problems(&self.db).await?;
         let mut messages = Vec::new();

@@ -11,8 +11,8 @@ use lantoa_core::weekly::standings::{self, Standings};
 use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::standings::Inputs;
 use lantoa_domain::{Range, Scope};
-use lantoa_store::{Db, StoreError};
 use lantoa_store::weekly as queries;
+use lantoa_store::{Db, StoreError};
 
 use crate::weekly::JobError;
 

@@ -7,7 +7,9 @@ use std::fmt;
 use std::path::Path;
 
 use lantoa_core::links::owner_of;
-use lantoa_core::org::{Issue, Table, TableError, parse_staff, parse_units, plan_staff, plan_units};
+use lantoa_core::org::{
+    Issue, Table, TableError, parse_staff, parse_units, plan_staff, plan_units,
+};
 use lantoa_domain::Clock;
 use lantoa_domain::ids::{SessionId, UploadId};
 

@@ -12,13 +12,13 @@ use jiff::Zoned;
 use tokio::sync::watch;
 
 use crate::featured::Featured;
-use crate::reminders::Reminders;
-use lantoa_config::Settings;
 use crate::pages::PageSync;
+use crate::reminders::Reminders;
+use crate::worker::run_rounds;
+use lantoa_config::Settings;
+pub use lantoa_core::weekly::schedule::{Job, due};
 use lantoa_store::jobs;
 use lantoa_store::{Db, StoreError};
-use crate::worker::run_rounds;
-pub use lantoa_core::weekly::schedule::{Job, due};
 
 pub struct Scheduler {
     db: Db,

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use lantoa_domain::ids::StaffId;
 use lantoa_domain::{Clock, Role, Scope, Viewer};
 use lantoa_store::identity::{self as audit_log, AuditEntry};
-pub use lantoa_store::web::Session;
 use lantoa_store::web as store;
+pub use lantoa_store::web::Session;
 use lantoa_store::{AnyConnection, Db, StoreError};
 
 /// A session's last use is written at most this often (not on every page).
@@ -177,7 +177,10 @@ impl Sessions {
     }
 
     /// The live session of a cookie, and what its viewer may see; its last use is kept.
-    pub async fn session(&self, cookie_secret: &str) -> Result<Option<(Session, Scope)>, StoreError> {
+    pub async fn session(
+        &self,
+        cookie_secret: &str,
+    ) -> Result<Option<(Session, Scope)>, StoreError> {
         if !well_formed(cookie_secret) {
             return Ok(None);
         }
@@ -206,7 +209,7 @@ impl Sessions {
 }
 
 /// A one-time link for the head or admin with this roster code, recorded in the audit log.
-async fn login_link_for(
+pub async fn login_link_for(
     db: &Db,
     staff_code: &str,
     public_url: &str,
@@ -233,9 +236,9 @@ async fn login_link_for(
 
 #[cfg(test)]
 mod tests {
-    use lantoa_domain::ids::UnitId;
     use super::*;
     use lantoa_domain::UnitKind;
+    use lantoa_domain::ids::UnitId;
 
     fn viewer(role: Role, kind: UnitKind) -> Viewer {
         Viewer {

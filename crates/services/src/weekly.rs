@@ -46,15 +46,12 @@ pub struct Outgoing {
 /// Queues each planned message to the person's chat account (Zalo first), once per key;
 /// in a dry run only says what would be queued.
 pub(crate) async fn queue(
-db: &Db,
-clock: &Clock,
-planned: Vec<Planned<'_>>,
-dry_run: bool,
+    db: &Db,
+    clock: &Clock,
+    planned: Vec<Planned<'_>>,
+    dry_run: bool,
 ) -> Result<Vec<Outgoing>, JobError> {
-    let accounts = preferred(
-        queries::reachable_accounts(db).await?,
-        clock.now_ms(),
-    );
+    let accounts = preferred(queries::reachable_accounts(db).await?, clock.now_ms());
     let mut outgoing = Vec::with_capacity(planned.len());
     let mut messages = Vec::new();
     for message in planned {

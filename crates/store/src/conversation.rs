@@ -153,7 +153,10 @@ pub async fn set_following(
 }
 
 /// The person an account is linked to, if any.
-pub async fn staff_of_identity(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<Option<StaffId>> {
+pub async fn staff_of_identity(
+    conn: &mut AnyConnection,
+    identity_id: IdentityId,
+) -> Result<Option<StaffId>> {
     Ok(
         sqlx::query_scalar::<_, Option<StaffId>>("SELECT staff_id FROM identities WHERE id = $1")
             .bind(identity_id)

@@ -1,13 +1,13 @@
 //! Queries of the featured_pages table and the candidates' facts.
 
 use super::Result;
-use lantoa_domain::status::PickSource;
 use lantoa_domain::IsoWeek;
 use lantoa_domain::UnitKind;
 use lantoa_domain::standings::Pick;
+use lantoa_domain::status::PickSource;
 
-use sqlx::AnyConnection;
 use lantoa_domain::ids::{StaffId, UnitId};
+use sqlx::AnyConnection;
 
 /// Unit id → (code, name, kind, parent code, has a page, last week it was chosen).
 pub type CandidateRow = (

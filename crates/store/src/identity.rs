@@ -6,11 +6,11 @@ use sqlx::AnyConnection;
 
 use super::{BATCH_ROWS, Db, StoreError, placeholders, values_list};
 use lantoa_domain::Platform;
-use lantoa_domain::{Account, Person};
-use lantoa_domain::org::{InviteCandidate, InviteScope};
 use lantoa_domain::Role;
-use lantoa_domain::ids::{IdentityId, InviteId, RequestId, StaffId, UnitId};
 use lantoa_domain::ids::EventId;
+use lantoa_domain::ids::{IdentityId, InviteId, RequestId, StaffId, UnitId};
+use lantoa_domain::org::{InviteCandidate, InviteScope};
+use lantoa_domain::{Account, Person};
 
 /// How a chat account's link to a roster person was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +227,10 @@ pub async fn link(
 
 /// An account no longer linked gets nothing more of what was queued for the person: pending
 /// and held messages fail, their bodies emptied (they carry names and figures).
-pub async fn drop_queued_messages(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<u64> {
+pub async fn drop_queued_messages(
+    conn: &mut AnyConnection,
+    identity_id: IdentityId,
+) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE outbox SET state = 'failed', body = '', last_error = 'the account was unlinked' \
          WHERE identity_id = $1 AND state IN ('pending', 'held') \
@@ -241,7 +244,11 @@ pub async fn drop_queued_messages(conn: &mut AnyConnection, identity_id: Identit
 
 /// Invites already used are voided once a link they made is removed, so that
 /// `lantoa invites` issues the person a new one.
-pub async fn void_spent_invites(conn: &mut AnyConnection, staff_id: StaffId, now: i64) -> Result<()> {
+pub async fn void_spent_invites(
+    conn: &mut AnyConnection,
+    staff_id: StaffId,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "UPDATE invites SET voided_at = $1 WHERE staff_id = $2 AND voided_at IS NULL \
          AND id IN (SELECT invite_id FROM invite_uses)",
@@ -532,7 +539,11 @@ pub async fn unnotified_requests(db: &Db, now: i64, limit: i64) -> Result<Vec<Pe
     Ok(rows.into_iter().filter_map(pending_request).collect())
 }
 
-pub async fn mark_notified(conn: &mut AnyConnection, request_id: RequestId, now: i64) -> Result<()> {
+pub async fn mark_notified(
+    conn: &mut AnyConnection,
+    request_id: RequestId,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "UPDATE registration_requests SET notified_at = $1 WHERE id = $2 AND notified_at IS NULL",
     )
@@ -612,7 +623,10 @@ pub async fn unit_of_staff(conn: &mut AnyConnection, staff_id: StaffId) -> Resul
 }
 
 /// The verified heads of a unit, with their accounts (to tell them about a request).
-pub async fn head_accounts(conn: &mut AnyConnection, unit_id: UnitId) -> Result<Vec<(StaffId, Account)>> {
+pub async fn head_accounts(
+    conn: &mut AnyConnection,
+    unit_id: UnitId,
+) -> Result<Vec<(StaffId, Account)>> {
     verified_accounts_of_role(conn, Role::Head, Some(unit_id)).await
 }
 
@@ -694,7 +708,10 @@ pub async fn store_shared_info(
     Ok(())
 }
 
-pub async fn shared_phone(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<Option<String>> {
+pub async fn shared_phone(
+    conn: &mut AnyConnection,
+    identity_id: IdentityId,
+) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar::<_, Option<String>>(
             "SELECT shared_phone FROM identities WHERE id = $1",
@@ -719,7 +736,10 @@ pub async fn set_erase_requested(
     Ok(())
 }
 
-pub async fn erase_requested_at(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<Option<i64>> {
+pub async fn erase_requested_at(
+    conn: &mut AnyConnection,
+    identity_id: IdentityId,
+) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar::<_, Option<i64>>(
         "SELECT erase_requested_at FROM identities WHERE id = $1",
     )

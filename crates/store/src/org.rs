@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use sqlx::{Any, AnyConnection};
 
 use super::{BATCH_ROWS, placeholders, values_list};
+use lantoa_domain::ids::{StaffId, UnitId};
 use lantoa_domain::roster::{ExistingStaff, ExistingUnit, Plan, StaffRecord, UnitRecord};
 use lantoa_domain::{Role, UnitKind};
-use lantoa_domain::ids::{StaffId, UnitId};
 
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
@@ -191,9 +191,7 @@ pub async fn apply_units(
                 values_list(rows, 3, 1)
             )
         },
-        |query, (unit_id, url)| {
-            query.bind(*unit_id).bind(*url).bind(owner_of(url))
-        },
+        |query, (unit_id, url)| query.bind(*unit_id).bind(*url).bind(owner_of(url)),
     )
     .await
 }

@@ -6,9 +6,9 @@ use super::inbox::{PerPersonQueue, lease_oldest_per_person};
 use super::{BATCH_ROWS, Db, StoreError, values_list};
 use lantoa_domain::Platform;
 
-pub use lantoa_domain::status::OutboxState;
 use lantoa_domain::ids::IdentityId;
 use lantoa_domain::ids::OutboxId;
+pub use lantoa_domain::status::OutboxState;
 
 /// One row to insert: a message, or one part of a long one.
 #[derive(Debug, Clone)]

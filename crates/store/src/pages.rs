@@ -3,9 +3,9 @@
 
 use sqlx::AnyConnection;
 
-use lantoa_domain::status::{PageErrorKind, PostKind};
 use super::{Db, Result};
 use lantoa_domain::ids::{FeedPostId, SubmissionId, UnitId};
+use lantoa_domain::status::{PageErrorKind, PostKind};
 
 /// The `platform_tokens` row that holds a unit's page token.
 pub fn token_key(unit_code: &str) -> String {
@@ -55,7 +55,6 @@ pub async fn so_unit(db: &Db) -> Result<Option<(UnitId, String)>> {
     .fetch_optional(db.pool())
     .await?)
 }
-
 
 /// Connects the Sở's page through the Messenger page token, unless it is connected already.
 pub async fn connect_with_messenger_token(db: &Db, unit_id: UnitId, now: i64) -> Result<()> {
@@ -154,7 +153,11 @@ pub async fn connect(db: &Db, new: NewConnection<'_>, now: i64) -> Result<Connec
 /// Claims a page for a unit: the code of another active unit it is connected to, if any;
 /// else the page is released from inactive units' connections (one page, one connection: a
 /// unique index holds it, so that two connects at once on PostgreSQL cannot both win).
-pub async fn claim_page(tx: &mut AnyConnection, page_id: &str, unit_id: UnitId) -> Result<Option<String>> {
+pub async fn claim_page(
+    tx: &mut AnyConnection,
+    page_id: &str,
+    unit_id: UnitId,
+) -> Result<Option<String>> {
     let taken: Option<String> = sqlx::query_scalar(
         "SELECT u.code FROM page_connections c JOIN units u ON u.id = c.unit_id \
          WHERE c.page_id = $1 AND c.unit_id <> $2 AND u.status = 'active' LIMIT 1",

@@ -55,10 +55,7 @@ pub struct QueueFigures {
 
 /// The queue figures `/metrics` reports. Counts of the small states only, through the
 /// `(state, id)` indexes.
-pub async fn queue_figures(
-    db: &Db,
-    now: i64,
-) -> Result<QueueFigures, StoreError> {
+pub async fn queue_figures(db: &Db, now: i64) -> Result<QueueFigures, StoreError> {
     let (inbox_pending, inbox_parked, oldest): (i64, i64, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM inbox_events WHERE state = 'pending'), \
                 (SELECT COUNT(*) FROM inbox_events WHERE state = 'parked'), \

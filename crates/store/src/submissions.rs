@@ -1,12 +1,16 @@
 //! Queries of the counting tables: submissions and unit_page_posts.
 
 use super::Result;
+use lantoa_domain::ids::{EventId, IdentityId, StaffId, SubmissionId, UnitId};
 use lantoa_domain::status::{KeyState, SubmissionStatus};
 use sqlx::AnyConnection;
-use lantoa_domain::ids::{EventId, IdentityId, StaffId, SubmissionId, UnitId};
 
 /// Links an unregistered account sent since `since`, waiting to be credited.
-pub async fn pending_links(conn: &mut AnyConnection, identity_id: IdentityId, since: i64) -> Result<i64> {
+pub async fn pending_links(
+    conn: &mut AnyConnection,
+    identity_id: IdentityId,
+    since: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM submissions WHERE identity_id = $1 \
          AND status = 'pending_registration' AND received_at >= $2",
@@ -222,7 +226,10 @@ pub async fn owner_alias(
 }
 
 /// The active unit whose page a post's owner is (directly, or through a learned alias).
-pub async fn unit_of_owner(conn: &mut AnyConnection, owner: &str) -> Result<Option<(UnitId, String)>> {
+pub async fn unit_of_owner(
+    conn: &mut AnyConnection,
+    owner: &str,
+) -> Result<Option<(UnitId, String)>> {
     Ok(sqlx::query_as(
         "SELECT u.id, u.name FROM unit_pages p JOIN units u ON u.id = p.unit_id \
          WHERE p.owner IN ($1, (SELECT a.owner FROM owner_aliases a WHERE a.alias = $1)) \

@@ -5,10 +5,10 @@ use sqlx::AnyConnection;
 
 use super::{Db, Result, placeholders};
 use lantoa_domain::IsoWeek;
-use lantoa_domain::{Role, UnitKind, Units, Viewer};
-use lantoa_domain::ids::{IdentityId, SessionId, StaffId, UnitId};
 use lantoa_domain::ids::RequestId;
 use lantoa_domain::ids::UploadId;
+use lantoa_domain::ids::{IdentityId, SessionId, StaffId, UnitId};
+use lantoa_domain::{Role, UnitKind, Units, Viewer};
 
 #[derive(sqlx::FromRow)]
 struct ViewerRow {
@@ -340,7 +340,11 @@ pub struct Upload {
     pub content: Vec<u8>,
 }
 
-pub async fn pending_upload(db: &Db, id: UploadId, session_id: SessionId) -> Result<Option<Upload>> {
+pub async fn pending_upload(
+    db: &Db,
+    id: UploadId,
+    session_id: SessionId,
+) -> Result<Option<Upload>> {
     Ok(sqlx::query_as(
         "SELECT kind, file_name, content FROM web_uploads \
          WHERE id = $1 AND session_id = $2 AND applied_at IS NULL",
@@ -443,11 +447,7 @@ pub struct WaitingRequest {
     pub display_name: Option<String>,
 }
 
-pub async fn pending_requests(
-    db: &Db,
-    units: &Units,
-    limit: i64,
-) -> Result<Vec<WaitingRequest>> {
+pub async fn pending_requests(db: &Db, units: &Units, limit: i64) -> Result<Vec<WaitingRequest>> {
     let (condition, ids) = unit_filter(units, "p.unit_id", 2);
     let sql = format!(
         "SELECT r.id, r.created_at, p.code, p.full_name, u.name AS unit_name, i.platform, \

@@ -3,14 +3,14 @@
 use super::Result;
 use std::collections::HashMap;
 
-use lantoa_domain::{IsoWeek, Range, Scope, Units};
-use lantoa_domain::{Role, UnitKind};
 use lantoa_domain::org::ReachableAccount;
 use lantoa_domain::standings::{Inputs, SoPageInputs, StaffInfo, TopPost, UnitInfo, UnitStaff};
+use lantoa_domain::{IsoWeek, Range, Scope, Units};
+use lantoa_domain::{Role, UnitKind};
 
 use super::Db;
-use lantoa_domain::ids::{IdentityId, StaffId};
 use lantoa_domain::ids::UnitId;
+use lantoa_domain::ids::{IdentityId, StaffId};
 
 /// The units of a scope.
 pub async fn resolve(db: &Db, scope: Scope) -> Result<Units> {
@@ -490,7 +490,6 @@ pub async fn registered_staff(db: &Db, admins_only: bool) -> Result<Vec<StaffInf
         })
         .collect())
 }
-
 
 /// A row of the evidence sheet.
 pub type EvidenceTuple = (

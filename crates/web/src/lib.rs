@@ -19,11 +19,11 @@ use tower_http::trace::TraceLayer;
 use lantoa_config::Config;
 use lantoa_core::templates::{TemplateError, Templates};
 use lantoa_domain::Clock;
-use lantoa_services::{Services, Workers};
 use lantoa_services::Db;
+use lantoa_services::{Services, Workers};
 
-use lantoa_services::dashboard::Dashboard;
 use crate::metrics::Metrics;
+use lantoa_services::dashboard::Dashboard;
 
 /// What every handler reads: the services, the dashboard's reads (with their cache) and the
 /// HTTP figures.
@@ -138,12 +138,10 @@ impl Application {
             Listen::Configured => listen(&config.bind.to_string()).await?,
             Listen::Address(address) => listen(&address).await?,
         };
-        let address = listener
-            .local_addr()
-            .map_err(|source| BuildError::Listen {
-                address: format!("{:?}", config.bind),
-                source,
-            })?;
+        let address = listener.local_addr().map_err(|source| BuildError::Listen {
+            address: format!("{:?}", config.bind),
+            source,
+        })?;
         let services = Services::with_clock(config, build.db, templates, build.clock);
         Ok(Self {
             state: AppState::new(services),
@@ -167,7 +165,10 @@ impl Application {
 
     /// Serves until `shutdown` completes (in-flight requests finish), without the background
     /// workers: the caller runs them, or processes and delivers when it says so (tests).
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         serve(self.listener, self.state, shutdown).await
     }
 

@@ -122,7 +122,7 @@ impl TestApp {
     /// Sends a Zalo text from `user`, processes it and delivers the reply; returns the reply.
     pub async fn zalo_says(
         &self,
-        fake: &lantoa::fake_platform::FakePlatform,
+        fake: &lantoa_demo::fake_platform::FakePlatform,
         user: &str,
         text: &str,
     ) -> String {
@@ -143,16 +143,21 @@ impl TestApp {
 
     /// A fresh invite code for a roster person (earlier live codes are replaced).
     pub async fn invite(&self, staff_code: &str) -> String {
-        let issued = lantoa::identity::invites::issue(
-            &self.state.db,
-            &lantoa::store::identity::InviteScope::Staff(vec![staff_code.to_string()]),
-            true,
-            30,
-            "test",
-            jiff::Timestamp::now().as_millisecond(),
-        )
-        .await
-        .expect("invite issued");
+        let test = lantoa_services::audit::Actor {
+            code: "test".to_string(),
+            staff_id: None,
+            web: false,
+        };
+        let issued = self
+            .state
+            .invites()
+            .issue(
+                &lantoa_services::invites::InviteScope::Staff(vec![staff_code.to_string()]),
+                true,
+                &test,
+            )
+            .await
+            .expect("invite issued");
         assert_eq!(issued.len(), 1, "one invite for {staff_code}");
         issued[0].code.grouped()
     }
@@ -160,7 +165,7 @@ impl TestApp {
     /// Registers a Zalo account as a roster person with a fresh invite; returns the reply.
     pub async fn zalo_register(
         &self,
-        fake: &lantoa::fake_platform::FakePlatform,
+        fake: &lantoa_demo::fake_platform::FakePlatform,
         user: &str,
         staff_code: &str,
     ) -> String {
@@ -177,10 +182,10 @@ impl TestApp {
     /// returns every message sent meanwhile, to anyone.
     pub async fn zalo_says_to_all(
         &self,
-        fake: &lantoa::fake_platform::FakePlatform,
+        fake: &lantoa_demo::fake_platform::FakePlatform,
         user: &str,
         text: &str,
-    ) -> Vec<lantoa::fake_platform::SentMessage> {
+    ) -> Vec<lantoa_demo::fake_platform::SentMessage> {
         let before = fake.sent().len();
         assert_eq!(self.zalo(&zalo_text(user, text)).await.status(), 200);
         self.process().await;

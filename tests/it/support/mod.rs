@@ -6,16 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::sync::Arc;
 
-use lantoa::app::AppState;
-use lantoa::clock::Clock;
-use lantoa::config::Config;
-use lantoa::delivery::Delivery;
-use lantoa::fake_platform::FakePlatform;
-use lantoa::http;
-use lantoa::inbox::Processor;
-use lantoa::store::Db;
-use lantoa::templates::Templates;
-use tokio::net::TcpListener;
+use lantoa_config::Config;
+use lantoa_core::templates::Templates;
+use lantoa_demo::fake_platform::FakePlatform;
+use lantoa_domain::Clock;
+use lantoa_services::delivery::Delivery;
+use lantoa_services::inbox::Processor;
+use lantoa_store::Db;
+use lantoa_web::{AppState, Application, Build};
 
 pub mod chat;
 
@@ -178,7 +176,7 @@ pub fn channels_config(database_url: &str, fake: &FakePlatform) -> Config {
             ("MESSENGER_API_BASE", &fake.messenger_api_base()),
             (
                 "MESSENGER_PAGE_ID",
-                lantoa::fake_platform::MESSENGER_PAGE_ID,
+                lantoa_demo::fake_platform::MESSENGER_PAGE_ID,
             ),
         ],
     )
@@ -194,6 +192,11 @@ pub fn config_with(database_url: &str, vars: &[(&str, &str)]) -> Config {
 pub fn shipped_templates() -> Templates {
     Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("message-templates"))
         .expect("shipped templates load")
+}
+
+/// The roster importer of a test database, on the system clock.
+pub fn roster(db: &Db) -> lantoa_services::roster::Roster {
+    lantoa_services::roster::Roster::new(db.clone(), Clock::system())
 }
 
 /// The real router and state, served on 127.0.0.1 with a random port. Events are processed
@@ -220,11 +223,17 @@ impl TestApp {
     /// The app on a clock the test moves (`app.state.clock.advance(…)`): leases lapse and
     /// days pass without sleeping or rewriting stored times.
     pub async fn spawn_at(config: Config, db: Db, clock: Clock) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::with_clock(config, db, shipped_templates(), clock);
+        let build = Build::new(db)
+            .clock(clock)
+            .bind("127.0.0.1:0")
+            .templates(shipped_templates());
+        let app = Application::build(config, build)
+            .await
+            .expect("the app builds");
+        let address = app.url();
+        let state = app.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(http::serve(listener, state.clone(), async {
+        let server = tokio::spawn(app.serve(async {
             let _ = rx.await;
         }));
         let delivery = Arc::new(state.delivery());
@@ -337,10 +346,12 @@ pub async fn world() -> World {
 /// The example province on a clock the test moves.
 pub async fn world_at(clock: Clock) -> World {
     let db = TestDb::new().await;
-    lantoa::org::import_units(&db.db, &examples_dir().join("units.csv"))
+    roster(&db.db)
+        .import_units(&examples_dir().join("units.csv"))
         .await
         .unwrap();
-    lantoa::org::import_staff(&db.db, &examples_dir().join("staff.csv"))
+    roster(&db.db)
+        .import_staff(&examples_dir().join("staff.csv"))
         .await
         .unwrap();
     let fake = FakePlatform::start().await.unwrap();
@@ -349,8 +360,8 @@ pub async fn world_at(clock: Clock) -> World {
 }
 
 /// This week in the province's time zone (the configured default).
-pub fn this_week() -> lantoa::calendar::IsoWeek {
-    lantoa::calendar::IsoWeek::containing(
+pub fn this_week() -> lantoa_domain::IsoWeek {
+    lantoa_domain::IsoWeek::containing(
         jiff::Zoned::now()
             .with_time_zone(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
             .date(),
@@ -358,12 +369,12 @@ pub fn this_week() -> lantoa::calendar::IsoWeek {
 }
 
 /// The evidence of this week's report, province-wide.
-pub async fn this_weeks_evidence(app: &TestApp) -> Vec<lantoa::reports::EvidenceRow> {
-    let period = lantoa::weekly::period::Period::week(this_week());
-    let (_, _, range) = app.state.weekly().standings(&period).await.unwrap();
+pub async fn this_weeks_evidence(app: &TestApp) -> Vec<lantoa_core::reports::EvidenceRow> {
+    let period = lantoa_core::weekly::period::Period::week(this_week());
+    let (_, _, range) = app.state.reports().standings(&period).await.unwrap();
     app.state
-        .weekly()
-        .evidence(&range, lantoa::store::weekly::Scope::Province)
+        .reports()
+        .evidence(&range, lantoa_domain::Scope::Province)
         .await
         .unwrap()
 }

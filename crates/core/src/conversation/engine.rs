@@ -3,9 +3,9 @@
 use serde_json::{Value, json};
 
 use super::{Intent, Query};
-use lantoa_domain::{Account, EventKind, Person, Platform, SharedInfo};
 use lantoa_domain::Role;
 use lantoa_domain::ids::{InviteId, RequestId, StaffId};
+use lantoa_domain::{Account, EventKind, Person, Platform, SharedInfo};
 
 /// What checking the code of a `DK` found. Everything that does not register at once gets
 /// one and the same answer, so that a guesser learns nothing about codes.
@@ -499,7 +499,9 @@ mod tests {
             [
                 Action::RecordAttempt { succeeded: false },
                 Action::AskForPhone,
-                Action::RequestApproval { staff_id: StaffId(7) }
+                Action::RequestApproval {
+                    staff_id: StaffId(7)
+                }
             ]
         );
         assert_eq!(

@@ -4,5 +4,5 @@ mod canonical;
 mod extract;
 
 pub use canonical::{CanonError, canonicalize, owner_of};
-pub use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 pub use extract::extract_urls;
+pub use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};

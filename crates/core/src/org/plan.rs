@@ -73,8 +73,8 @@ pub fn plan_staff(records: Vec<StaffRecord>, existing: &[ExistingStaff]) -> Plan
 
 #[cfg(test)]
 mod tests {
-    use lantoa_domain::Role;
     use super::*;
+    use lantoa_domain::Role;
 
     fn record(code: &str, unit: &str) -> StaffRecord {
         StaffRecord {

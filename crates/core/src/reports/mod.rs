@@ -116,12 +116,12 @@ pub(crate) mod fixture {
     //! A small province with Vietnamese names (one with a comma, one longer than 40 chars).
 
     use super::EvidenceRow;
-    use lantoa_domain::calendar::IsoWeek;
-    use lantoa_config::Quotas;
-    use lantoa_domain::{Role, UnitKind};
     use crate::weekly::standings::{Counted, Standings, compute, inputs_from_links};
+    use lantoa_config::Quotas;
+    use lantoa_domain::calendar::IsoWeek;
     use lantoa_domain::ids::{StaffId, UnitId};
     use lantoa_domain::standings::{Inputs, SoPageInputs, StaffInfo, UnitInfo};
+    use lantoa_domain::{Role, UnitKind};
 
     pub const T1_NAME: &str = "Trường THCS Nguyễn Du, Quận 1";
     pub const T2_NAME: &str =
@@ -149,12 +149,12 @@ pub(crate) mod fixture {
         }
     }
 
-    fn person(id: i64, name: &str, unit_id: i64, registered: bool) -> StaffInfo {
+    fn person(id: i64, name: &str, unit: i64, registered: bool) -> StaffInfo {
         StaffInfo {
             id: StaffId(id),
             code: format!("GV{id:03}"),
             full_name: name.into(),
-            unit_id: UnitId(unit_id),
+            unit_id: UnitId(unit),
             role: Role::Member,
             registered,
         }

@@ -5,8 +5,8 @@ use std::path::Path;
 use rust_xlsxwriter::{DocProperties, Format, Url, Workbook, Worksheet, XlsxError};
 
 use super::{EvidenceRow, Period, ReportError, kind_label};
-use crate::weekly::targets::SoPage;
 use crate::weekly::standings::Standings;
+use crate::weekly::targets::SoPage;
 
 /// Excel refuses more hyperlinks than this in one worksheet; later links are plain text.
 const MAX_HYPERLINKS: usize = 65_530;

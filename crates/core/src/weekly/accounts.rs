@@ -36,12 +36,12 @@ mod tests {
     use super::*;
     use lantoa_domain::ids::IdentityId;
 
-    fn account(staff_id: i64, platform: &str, identity_id: i64, last: Option<i64>) -> ReachableAccount {
+    fn account(staff: i64, platform: &str, identity: i64, last: Option<i64>) -> ReachableAccount {
         ReachableAccount {
-            staff_id: StaffId(staff_id),
+            staff_id: StaffId(staff),
             platform: platform.into(),
-            platform_user_id: format!("{platform}-{identity_id}"),
-            identity_id: IdentityId(identity_id),
+            platform_user_id: format!("{platform}-{identity}"),
+            identity_id: IdentityId(identity),
             last_inbound_at: last,
         }
     }

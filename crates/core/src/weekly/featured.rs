@@ -10,8 +10,8 @@ use std::cmp::Ordering;
 use lantoa_domain::standings::Pick;
 
 use lantoa_config::Settings;
-use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::UnitKind;
+use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::ids::UnitId;
 
 pub const SCHOOLS_PER_WEEK: usize = 2;

@@ -3,9 +3,9 @@
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 
-use lantoa_domain::calendar::IsoWeek;
 use lantoa_config::{SchoolYear, SchoolYearDates};
 use lantoa_domain::Range;
+use lantoa_domain::calendar::IsoWeek;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {

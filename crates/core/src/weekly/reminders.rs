@@ -176,9 +176,9 @@ pub fn plan(week: &str, standings: &Standings, inputs: &Inputs) -> Vec<PlannedRe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::weekly::standings::{Counted, compute, inputs_from_links};
     use lantoa_config::Quotas;
     use lantoa_domain::UnitKind;
-    use crate::weekly::standings::{Counted, compute, inputs_from_links};
     use lantoa_domain::standings::{StaffInfo, UnitInfo};
 
     #[test]

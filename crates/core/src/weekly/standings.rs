@@ -17,13 +17,13 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use lantoa_domain::calendar::IsoWeek;
 use lantoa_config::Quotas;
+use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::{Role, UnitKind};
 
 use crate::weekly::targets::{SoPage, so_page};
-use lantoa_domain::standings::{Inputs, SoPageInputs, StaffInfo, UnitInfo, UnitStaff};
 use lantoa_domain::ids::{StaffId, UnitId};
+use lantoa_domain::standings::{Inputs, SoPageInputs, StaffInfo, UnitInfo, UnitStaff};
 
 /// A counted submission (tests and small callers tally these into [`Activity`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,12 +417,12 @@ mod tests {
         }
     }
 
-    fn person(id: i64, unit_id: i64, registered: bool) -> StaffInfo {
+    fn person(id: i64, unit: i64, registered: bool) -> StaffInfo {
         StaffInfo {
             id: StaffId(id),
             code: format!("GV{id:03}"),
             full_name: format!("Người {id}"),
-            unit_id: UnitId(unit_id),
+            unit_id: UnitId(unit),
             role: Role::Member,
             registered,
         }

@@ -14,8 +14,7 @@ use lantoa_domain::text::fold;
 use lantoa_domain::{Clock, IsoWeek, Scope, Units};
 pub use lantoa_store::retention::QueueFigures;
 pub use lantoa_store::web::{
-    FailedDelivery, FoundPerson, PagePost, StaffActivity, ThrottledAccount, UnitRow,
-    WaitingRequest,
+    FailedDelivery, FoundPerson, PagePost, StaffActivity, ThrottledAccount, UnitRow, WaitingRequest,
 };
 pub use lantoa_store::weekly::Held;
 use lantoa_store::{Db, StoreError};
@@ -91,7 +90,12 @@ pub struct DeliveryStatus {
 }
 
 impl Dashboard {
-    pub fn new(db: Db, config: Arc<Config>, templates: Arc<lantoa_core::templates::Templates>, clock: Clock) -> Self {
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        templates: Arc<lantoa_core::templates::Templates>,
+        clock: Clock,
+    ) -> Self {
         Self {
             reports: Reports::new(db.clone(), config.clone()),
             featured: Featured::new(db.clone(), config.clone(), templates, clock.clone()),
@@ -144,7 +148,11 @@ impl Dashboard {
             .reports
             .standings_in(&Period::week(week), Scope::Subtree(unit.id))
             .await?;
-        let own = standings.units.iter().find(|u| u.code == unit.code).cloned();
+        let own = standings
+            .units
+            .iter()
+            .find(|u| u.code == unit.code)
+            .cloned();
         let children = standings
             .units
             .iter()
@@ -181,7 +189,11 @@ impl Dashboard {
             .cloned()
             .collect();
         let share = |u: &UnitStanding| f64::from(u.staff_registered) / f64::from(u.staff_total);
-        lagging.sort_by(|a, b| share(a).total_cmp(&share(b)).then_with(|| a.code.cmp(&b.code)));
+        lagging.sort_by(|a, b| {
+            share(a)
+                .total_cmp(&share(b))
+                .then_with(|| a.code.cmp(&b.code))
+        });
         lagging.truncate(LAGGING);
         let search = fold(search.trim());
         let found = if search.chars().count() >= 2 {

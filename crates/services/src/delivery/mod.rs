@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use lantoa_domain::Platform;
-use lantoa_domain::Clock;
-use lantoa_config::Config;
-use lantoa_store::outbox::{self as queue, Claimed, Settle};
-use lantoa_store::{Db, StoreError};
 use crate::worker::run_rounds;
+use lantoa_config::Config;
+use lantoa_domain::Clock;
+use lantoa_domain::Platform;
 use lantoa_platforms::clients::{MessengerClient, ZaloClient, http_client};
 use lantoa_platforms::outcome::{MAX_ATTEMPTS, MISCONFIGURED_RETRY, SendOutcome, backoff};
+use lantoa_store::outbox::{self as queue, Claimed, Settle};
+use lantoa_store::{Db, StoreError};
 use rate::RateLimiter;
 use tokens::ZaloTokens;
 

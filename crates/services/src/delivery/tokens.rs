@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use lantoa_platforms::clients::ZaloClient;
 use lantoa_config::ZaloConfig;
-use lantoa_store::tokens::{self as stored, NewPair};
 use lantoa_domain::Clock;
+use lantoa_platforms::clients::ZaloClient;
+use lantoa_store::tokens::{self as stored, NewPair};
 use lantoa_store::{Db, StoreError};
 
 const PLATFORM: &str = "zalo";
@@ -38,7 +38,13 @@ pub struct ZaloTokens {
 }
 
 impl ZaloTokens {
-    pub fn new(db: Db, client: ZaloClient, config: ZaloConfig, owner: String, clock: Clock) -> Self {
+    pub fn new(
+        db: Db,
+        client: ZaloClient,
+        config: ZaloConfig,
+        owner: String,
+        clock: Clock,
+    ) -> Self {
         Self {
             db,
             client,

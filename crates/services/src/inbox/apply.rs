@@ -2,30 +2,27 @@
 //! database, the messages to people other than the sender, and what the sender's replies
 //! report (returned as fields for their templates).
 
-use serde_json::{Map, Value, json};
 use lantoa_store::AnyConnection;
+use serde_json::{Map, Value, json};
 
-use lantoa_core::conversation::{Action, Decision, Query, platform_name};
-use lantoa_domain::{Account, Person, SharedInfo};
-use lantoa_domain::calendar::IsoWeek;
-use lantoa_domain::Platform;
-use lantoa_config::Settings;
-use crate::outbox::{NewMessage, REQUEST_INFO};
-use crate::registration::{
-    self, Decided, NOTICE_RELEVANCE_MS, RegistrationError, RequestOutcome,
-};
-use lantoa_core::identity::throttle::HOUR_MS;
-use crate::sessions;
 use crate::answers;
 use crate::counting::{self, Origin};
+use crate::outbox::{NewMessage, REQUEST_INFO};
+use crate::registration::{self, Decided, NOTICE_RELEVANCE_MS, RegistrationError, RequestOutcome};
+use crate::sessions;
+use lantoa_config::Settings;
+use lantoa_core::conversation::{Action, Decision, Query, platform_name};
+use lantoa_core::identity::throttle::HOUR_MS;
 use lantoa_core::links::canonicalize;
+use lantoa_core::templates::{TemplateError, Templates};
+use lantoa_domain::Platform;
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_domain::ids::{EventId, IdentityId, InviteId, StaffId};
+use lantoa_domain::{Account, Person, SharedInfo};
 use lantoa_store::conversation::{self as queries, Identity};
 use lantoa_store::identity::{self as trust, AuditEntry, VerifiedVia};
 use lantoa_store::web as trust_web;
 use lantoa_store::{Db, StoreError, submissions};
-use lantoa_core::templates::{TemplateError, Templates};
-use lantoa_domain::ids::{EventId, IdentityId, InviteId, StaffId};
-
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -555,4 +552,3 @@ async fn staff_code(conn: &mut AnyConnection, staff_id: StaffId) -> Result<Strin
         .map(|p| p.code)
         .unwrap_or_default())
 }
-

@@ -10,36 +10,36 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use lantoa_store::AnyConnection;
+use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
-use lantoa_domain::calendar::IsoWeek;
-use lantoa_domain::{EventKind, MessageContent, Platform};
-use lantoa_platforms::{messenger, zalo};
-use lantoa_domain::Clock;
-use lantoa_config::Settings;
 use crate::inbox::apply::{Applier, ApplyError, EventContext};
-use crate::registration::PENDING_LINK_DAYS;
-use lantoa_core::conversation::{self, CodeCheck, Facts, Intent, RequestCheck};
-use lantoa_domain::Person;
 use crate::outbox::{self, NewMessage};
-use lantoa_platforms::outcome::backoff;
 use crate::registration;
+use crate::registration::PENDING_LINK_DAYS;
+use crate::worker::run_rounds;
+use lantoa_config::Settings;
+use lantoa_core::conversation::{self, CodeCheck, Facts, Intent, RequestCheck};
+use lantoa_core::templates::{TemplateError, Templates};
+use lantoa_domain::Clock;
+use lantoa_domain::Person;
 use lantoa_domain::Role;
+use lantoa_domain::calendar::IsoWeek;
+use lantoa_domain::text::clean_text;
+use lantoa_domain::{EventKind, MessageContent, Platform};
+use lantoa_platforms::outcome::backoff;
+use lantoa_platforms::{messenger, zalo};
 use lantoa_store::conversation::{self as queries, Identity, Touch};
 use lantoa_store::identity as trust;
 use lantoa_store::inbox;
 use lantoa_store::submissions;
 use lantoa_store::{Db, StoreError};
-use lantoa_core::templates::{TemplateError, Templates};
-use lantoa_domain::text::clean_text;
-use crate::worker::run_rounds;
 
 use super::AckQueue;
 use crate::counting;
-use lantoa_domain::ids::{IdentityId, RequestId};
 use lantoa_domain::ids::{EventId, UnitId};
+use lantoa_domain::ids::{IdentityId, RequestId};
 
 pub const MAX_ATTEMPTS: i64 = 5;
 /// How long a batch waits for waiting acknowledgements before it goes anyway (so that a
@@ -473,7 +473,9 @@ impl Processor {
         let Some(request) = trust::pending_request_by_id(conn, request_id).await? else {
             return Ok(RequestCheck::NotFound);
         };
-        let my_unit = trust::unit_of_staff(conn, me.staff_id).await?.unwrap_or(UnitId(-1));
+        let my_unit = trust::unit_of_staff(conn, me.staff_id)
+            .await?
+            .unwrap_or(UnitId(-1));
         if !lantoa_core::identity::may_decide(me, my_unit, request.unit_id)
             || request.requester.identity_id == identity.id
         {

@@ -9,17 +9,17 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::counting;
-use lantoa_domain::Platform;
-use lantoa_domain::Clock;
 use crate::outbox::{self, NewMessage};
-use lantoa_platforms::resolve::{PageCheck, ResolveError, Resolver};
+use crate::worker::run_rounds;
+use lantoa_core::templates::Templates;
+use lantoa_domain::Clock;
+use lantoa_domain::Platform;
+use lantoa_domain::ids::{IdentityId, SubmissionId};
 use lantoa_domain::status::SubmissionStatus;
+use lantoa_platforms::resolve::{PageCheck, ResolveError, Resolver};
 use lantoa_store::AnyConnection;
 use lantoa_store::submissions;
 use lantoa_store::{Db, StoreError};
-use lantoa_core::templates::Templates;
-use crate::worker::run_rounds;
-use lantoa_domain::ids::{IdentityId, SubmissionId};
 
 const BATCH: i64 = 20;
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use lantoa_domain::{EventKind, InboundEvent};
 use lantoa_domain::Clock;
+use lantoa_domain::{EventKind, InboundEvent};
 use lantoa_store::{self, Db, StoreError};
 
 /// Requests taken into one transaction at most.

@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
+use lantoa_domain::status::PageErrorKind;
 use lantoa_platforms::graph::{INSIGHTS_PERMISSION, READ_PERMISSION};
 use lantoa_store::pages::Connection;
-use lantoa_domain::status::PageErrorKind;
 use lantoa_store::{Db, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,13 +6,13 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use jiff::tz::TimeZone;
 
-use lantoa_platforms::graph::{FeedPost, GraphError, GraphReader, PageInfo};
-use lantoa_domain::calendar::IsoWeek;
-use lantoa_domain::Clock;
 use lantoa_config::Secret;
 use lantoa_core::links::canonicalize;
-use lantoa_store::pages::{self, Connected, Connection, NewConnection, NewFeedPost, Read, Stored};
+use lantoa_domain::Clock;
+use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::status::{PageErrorKind, PostKind};
+use lantoa_platforms::graph::{FeedPost, GraphError, GraphReader, PageInfo};
+use lantoa_store::pages::{self, Connected, Connection, NewConnection, NewFeedPost, Read, Stored};
 use lantoa_store::{self, Db, StoreError};
 
 /// Each read starts this long before the last one did: a post Graph lists a little late is

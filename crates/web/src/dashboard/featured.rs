@@ -124,13 +124,19 @@ async fn show(
     let past: Vec<_> = page
         .past
         .into_iter()
-        .map(|WeekPicks { week, picks, announced }| {
-            minijinja::context! {
-                week => week.to_string(),
-                picks => picks.into_iter().map(|(p, _)| p).collect::<Vec<_>>(),
-                announced => announced.map(announcement_label),
-            }
-        })
+        .map(
+            |WeekPicks {
+                 week,
+                 picks,
+                 announced,
+             }| {
+                minijinja::context! {
+                    week => week.to_string(),
+                    picks => picks.into_iter().map(|(p, _)| p).collect::<Vec<_>>(),
+                    announced => announced.map(announcement_label),
+                }
+            },
+        )
         .collect();
     let announced = page.chosen.announced.map(announcement_label);
     let (week, suggested, chosen) = (page.week, page.suggested, page.chosen.picks);

@@ -28,8 +28,8 @@ pub use session::{COOKIE, SignedIn};
 
 use crate::AppState;
 use lantoa_domain::Role;
-use lantoa_services::weekly::JobError;
 use lantoa_services::StoreError;
+use lantoa_services::weekly::JobError;
 
 pub fn router() -> Router<AppState> {
     let pages = Router::new()

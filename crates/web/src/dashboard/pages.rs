@@ -138,7 +138,10 @@ pub async fn overview(
         return Ok(Redirect::to(&format!("/web/units/{}", viewer.unit_code)).into_response());
     }
     let this_week = state.current_week();
-    let now = state.dashboard.standings(this_week, signed_in.scope).await?;
+    let now = state
+        .dashboard
+        .standings(this_week, signed_in.scope)
+        .await?;
     let last = state
         .dashboard
         .standings(this_week.previous(), signed_in.scope)

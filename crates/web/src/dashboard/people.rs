@@ -144,7 +144,11 @@ pub async fn decide(
         (true, _) => "not-linked",
         (false, _) => "refused",
     };
-    Ok(Redirect::to(&format!("/web/people?q={}&done={done}", decided.person_code)).into_response())
+    Ok(Redirect::to(&format!(
+        "/web/people?q={}&done={done}",
+        decided.person_code
+    ))
+    .into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

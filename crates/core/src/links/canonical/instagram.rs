@@ -1,7 +1,7 @@
 use url::Url;
 
+use super::segments;
 use super::web::unrecognised;
-use super::{segments};
 use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 
 pub(super) fn instagram(site: &str, url: &Url) -> Option<Canonical> {

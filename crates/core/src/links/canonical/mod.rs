@@ -34,7 +34,9 @@ pub fn canonicalize(input: &str) -> Result<Canonical, CanonError> {
 /// What a unit page's posts are matched against: the page slug or id, or the website's domain
 /// (none for a URL that names no owner).
 pub fn owner_of(page_url: &str) -> Option<String> {
-    canonicalize(page_url).ok().and_then(|canonical| canonical.owner)
+    canonicalize(page_url)
+        .ok()
+        .and_then(|canonical| canonical.owner)
 }
 
 fn canonicalize_at_depth(input: &str, depth: usize) -> Result<Canonical, CanonError> {
@@ -211,8 +213,8 @@ pub(super) fn segments(url: &Url) -> Vec<&str> {
 /// Link wrappers that only redirect to their `u`/`q` parameter.
 #[cfg(test)]
 mod tests {
-    use lantoa_domain::links::LinkKind;
     use super::*;
+    use lantoa_domain::links::LinkKind;
 
     fn key(url: &str) -> String {
         canonicalize(url)

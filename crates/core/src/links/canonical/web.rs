@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 use url::Url;
 
-use super::{TRAILING_PUNCTUATION};
+use super::TRAILING_PUNCTUATION;
 use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 
 /// Parameters that only say where a click came from, on every site.

@@ -1,6 +1,6 @@
 use url::Url;
 
-use super::{segments};
+use super::segments;
 use lantoa_domain::links::{Canonical, LinkKind, LinkPlatform};
 
 pub(super) fn zalo_page(site: &str, url: &Url) -> Option<Canonical> {
