@@ -403,9 +403,12 @@ mod tests {
         assert!(parse_posts_page(&json!({"error": {}})).is_err());
     }
 
+    fn error(code: i64, message: &str) -> Value {
+        json!({"error": {"code": code, "message": message, "type": "OAuthException"}})
+    }
+
     #[test]
     fn errors_are_classified_as_documented() {
-        let error = |code: i64, message: &str| json!({"error": {"code": code, "message": message, "type": "OAuthException"}});
         assert!(matches!(
             classify(
                 400,
@@ -500,6 +503,10 @@ mod tests {
             classify(403, None, None, READ_PERMISSION),
             GraphError::MissingPermission { .. }
         ));
+    }
+
+    #[test]
+    fn a_token_in_an_error_is_blanked() {
         // A token past the cut (300 characters) is blanked before the cut, not half kept.
         let token = "EAAGlongsecrettoken0123456789";
         let long =

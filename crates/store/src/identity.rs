@@ -2,6 +2,7 @@
 //! linked accounts, and the audit log.
 
 use super::Result;
+use super::changed_one;
 use sqlx::AnyConnection;
 
 use super::{BATCH_ROWS, Db, StoreError, placeholders, values_list};
@@ -211,18 +212,18 @@ pub async fn link(
     via: VerifiedVia,
     now: i64,
 ) -> Result<bool> {
-    let changed = sqlx::query(
-        "UPDATE identities SET staff_id = $1, verified_via = $2, registered_at = $3, updated_at = $3 \
-         WHERE id = $4 AND staff_id IS NULL",
+    changed_one(
+        &mut *conn,
+        sqlx::query(
+            "UPDATE identities SET staff_id = $1, verified_via = $2, registered_at = $3, updated_at = $3 \
+             WHERE id = $4 AND staff_id IS NULL",
     )
-    .bind(staff_id)
-    .bind(via.as_str())
-    .bind(now)
-    .bind(identity_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(changed == 1)
+        .bind(staff_id)
+        .bind(via.as_str())
+        .bind(now)
+        .bind(identity_id),
+    )
+    .await
 }
 
 /// An account no longer linked gets nothing more of what was queued for the person: pending
@@ -576,18 +577,18 @@ pub async fn decide_request(
     decided_by: StaffId,
     now: i64,
 ) -> Result<bool> {
-    let changed = sqlx::query(
-        "UPDATE registration_requests SET state = $1, decided_at = $2, decided_by_staff_id = $3 \
-         WHERE id = $4 AND state = 'pending'",
+    changed_one(
+        &mut *conn,
+        sqlx::query(
+            "UPDATE registration_requests SET state = $1, decided_at = $2, decided_by_staff_id = $3 \
+             WHERE id = $4 AND state = 'pending'",
     )
-    .bind(if approve { "approved" } else { "refused" })
-    .bind(now)
-    .bind(decided_by)
-    .bind(request_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(changed == 1)
+        .bind(if approve { "approved" } else { "refused" })
+        .bind(now)
+        .bind(decided_by)
+        .bind(request_id),
+    )
+    .await
 }
 
 /// Other requests that can no longer be granted once a person's account on this platform is

@@ -2,6 +2,7 @@
 
 use super::Db;
 use super::Result;
+use super::changed_one;
 use lantoa_domain::status::JobState;
 
 /// Records how a run ended.
@@ -30,18 +31,18 @@ pub async fn finish(
 /// Claims a run that nobody started yet; false when its row exists.
 pub async fn insert_run(db: &Db, job: &str, period: &str, owner: &str, now: i64) -> Result<bool> {
     let _writing = db.write_lock().await;
-    let inserted = sqlx::query(
-        "INSERT INTO job_runs (job, period, state, owner, started_at) VALUES ($1, $2, 'running', $3, $4) \
-         ON CONFLICT (job, period) DO NOTHING",
+    changed_one(
+        db.pool(),
+        sqlx::query(
+            "INSERT INTO job_runs (job, period, state, owner, started_at) VALUES ($1, $2, 'running', $3, $4) \
+             ON CONFLICT (job, period) DO NOTHING",
     )
-    .bind(job)
-    .bind(period)
-    .bind(owner)
-    .bind(now)
-    .execute(db.pool())
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+        .bind(job)
+        .bind(period)
+        .bind(owner)
+        .bind(now),
+    )
+    .await
 }
 
 /// Takes over a run still `running` since before `stale_before` (its process died) or
@@ -56,20 +57,20 @@ pub async fn take_over(
     failed_before: i64,
 ) -> Result<bool> {
     let _writing = db.write_lock().await;
-    let taken = sqlx::query(
-        "UPDATE job_runs SET owner = $1, started_at = $2, state = 'running' WHERE job = $3 AND period = $4 \
-         AND ((state = 'running' AND started_at < $5) OR (state = 'failed' AND finished_at < $6))",
+    changed_one(
+        db.pool(),
+        sqlx::query(
+            "UPDATE job_runs SET owner = $1, started_at = $2, state = 'running' WHERE job = $3 AND period = $4 \
+             AND ((state = 'running' AND started_at < $5) OR (state = 'failed' AND finished_at < $6))",
     )
-    .bind(owner)
-    .bind(now)
-    .bind(job)
-    .bind(period)
-    .bind(stale_before)
-    .bind(failed_before)
-    .execute(db.pool())
-    .await?
-    .rows_affected();
-    Ok(taken == 1)
+        .bind(owner)
+        .bind(now)
+        .bind(job)
+        .bind(period)
+        .bind(stale_before)
+        .bind(failed_before),
+    )
+    .await
 }
 
 /// How the run of `job` for `period` stands: its state and when it finished, if it ran.

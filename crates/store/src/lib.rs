@@ -313,6 +313,18 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 pub use sqlx::AnyConnection;
 
+/// A statement as the store builds it.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Runs a statement aimed at one row; true when it changed that row (a claim, a lease, a
+/// decision that another writer may have taken first).
+pub(crate) async fn changed_one<'c, E>(executor: E, query: AnyQuery<'_>) -> Result<bool>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    Ok(query.execute(executor).await?.rows_affected() == 1)
+}
+
 /// `($1,$2),($3,$4)…` for a multi-row `VALUES` list; `first` is the number of the first placeholder.
 pub(crate) fn values_list(rows: usize, columns: usize, first: usize) -> String {
     let mut sql = String::with_capacity(rows * columns * 5);

@@ -2,6 +2,7 @@
 
 use sqlx::AnyConnection;
 
+use super::changed_one;
 use super::inbox::{PerPersonQueue, lease_oldest_per_person};
 use super::{BATCH_ROWS, Db, StoreError, values_list};
 use lantoa_domain::Platform;
@@ -190,17 +191,17 @@ pub async fn renew_lease(
     lease_ms: i64,
 ) -> Result<bool, StoreError> {
     let _writing = db.write_lock().await;
-    let renewed = sqlx::query(
-        "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND lease_until >= $4 AND state = 'pending'",
+    changed_one(
+        db.pool(),
+        sqlx::query(
+            "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND lease_until >= $4 AND state = 'pending'",
     )
-    .bind(now + lease_ms)
-    .bind(row.id)
-    .bind(owner)
-    .bind(now)
-    .execute(db.pool())
-    .await?
-    .rows_affected();
-    Ok(renewed == 1)
+        .bind(now + lease_ms)
+        .bind(row.id)
+        .bind(owner)
+        .bind(now),
+    )
+    .await
 }
 
 /// Gives a leased row back untouched (its turn comes in a later round).

@@ -1,6 +1,7 @@
 //! `platform_tokens`: a platform's access and refresh tokens, and the lease one worker takes
 //! to refresh them (see `delivery::tokens` for why).
 
+use super::changed_one;
 use super::{Db, StoreError};
 
 /// What a refresh decision reads.
@@ -63,22 +64,22 @@ pub async fn take_refresh_lease(
     asked_at: i64,
 ) -> Result<bool, StoreError> {
     let _writing = db.write_lock().await;
-    let leased = sqlx::query(
-        "UPDATE platform_tokens SET refresh_lease_until = $1, refresh_lease_owner = $2 \
-         WHERE platform = $3 AND access_token = $4 \
-         AND (refresh_lease_until IS NULL OR refresh_lease_until < $5) \
-         AND (last_error IS NULL OR updated_at < $6)",
+    changed_one(
+        db.pool(),
+        sqlx::query(
+            "UPDATE platform_tokens SET refresh_lease_until = $1, refresh_lease_owner = $2 \
+             WHERE platform = $3 AND access_token = $4 \
+             AND (refresh_lease_until IS NULL OR refresh_lease_until < $5) \
+             AND (last_error IS NULL OR updated_at < $6)",
+        )
+        .bind(lease_until)
+        .bind(owner)
+        .bind(platform)
+        .bind(stale)
+        .bind(now)
+        .bind(asked_at),
     )
-    .bind(lease_until)
-    .bind(owner)
-    .bind(platform)
-    .bind(stale)
-    .bind(now)
-    .bind(asked_at)
-    .execute(db.pool())
-    .await?
-    .rows_affected();
-    Ok(leased == 1)
+    .await
 }
 
 pub async fn refresh_token(db: &Db, platform: &str) -> Result<Option<String>, StoreError> {

@@ -134,18 +134,7 @@ impl Applier<'_> {
                     staff_id: *staff_id,
                     requester,
                 };
-                let decision =
-                    registration::decide_request(conn, self.templates, event.me, &decided, now)
-                        .await?;
-                match decision {
-                    RequestOutcome::Stale => {
-                        outcome.insert("stale".into(), Value::from(true));
-                    }
-                    RequestOutcome::Decided { linked } => {
-                        outcome.insert("linked".into(), Value::from(linked));
-                    }
-                    RequestOutcome::PersonGone => {}
-                }
+                self.decide_request(conn, event, &decided, outcome).await?;
             }
             Action::StoreSharedInfo(info) => self.store_shared_info(conn, event, info).await?,
             Action::KeepLinks { urls } => {
@@ -187,6 +176,29 @@ impl Applier<'_> {
             }
             Action::Follow => queries::set_following(conn, identity.id, true, now).await?,
             Action::Unfollow => queries::set_following(conn, identity.id, false, now).await?,
+        }
+        Ok(())
+    }
+
+    /// `DONGY`/`TUCHOI`: the decision, and what the reply reports of it.
+    async fn decide_request(
+        &self,
+        conn: &mut AnyConnection,
+        event: &EventContext<'_>,
+        decided: &Decided<'_>,
+        outcome: &mut Map<String, Value>,
+    ) -> Result<(), ApplyError> {
+        let decision =
+            registration::decide_request(conn, self.templates, event.me, decided, event.now)
+                .await?;
+        match decision {
+            RequestOutcome::Stale => {
+                outcome.insert("stale".into(), Value::from(true));
+            }
+            RequestOutcome::Decided { linked } => {
+                outcome.insert("linked".into(), Value::from(linked));
+            }
+            RequestOutcome::PersonGone => {}
         }
         Ok(())
     }
