@@ -121,15 +121,14 @@ pub async fn record_links(
         match status {
             SubmissionStatus::Counted => {
                 stored += 1;
-                let credit = credit_or_check(
-                    conn,
-                    id,
-                    &canonical.key,
-                    canonical.owner.as_deref(),
-                    origin.week,
-                    origin.received_at,
-                )
-                .await?;
+                let link = CountedLink {
+                    submission_id: id,
+                    key: &canonical.key,
+                    owner: canonical.owner.as_deref(),
+                    week: origin.week,
+                    received_at: origin.received_at,
+                };
+                let credit = credit_or_check(conn, &link).await?;
                 items.push(match credit {
                     Credit::Checking(unit) => {
                         json!({"status": "checking", "url": url, "unit": unit})
@@ -205,18 +204,30 @@ pub enum Credit {
     None,
 }
 
+/// A link that counted for its sender, as crediting it to a unit needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct CountedLink<'a> {
+    pub submission_id: SubmissionId,
+    pub key: &'a str,
+    pub owner: Option<&'a str>,
+    pub week: &'a str,
+    pub received_at: i64,
+}
+
 /// The one rule for crediting a counted link to a unit, whichever way it came (sent, kept
 /// before registration, a short link resolved): a post the page sync read is the unit's
 /// already (the link is its evidence); a unit website's article is checked first (in the
 /// background: a request to the site); any other page post is credited at once.
 pub async fn credit_or_check(
     conn: &mut AnyConnection,
-    submission_id: SubmissionId,
-    key: &str,
-    owner: Option<&str>,
-    week: &str,
-    received_at: i64,
+    link: &CountedLink<'_>,
 ) -> Result<Credit, lantoa_store::StoreError> {
+    let CountedLink {
+        submission_id,
+        key,
+        owner,
+        ..
+    } = *link;
     if let Some(measured) = lantoa_store::pages::measured_post(conn, key).await? {
         lantoa_store::pages::attach_submission(conn, &measured, submission_id).await?;
         return Ok(Credit::Measured {
@@ -231,12 +242,10 @@ pub async fn credit_or_check(
         submissions::set_page_check(conn, submission_id, "pending").await?;
         return Ok(Credit::Checking(name));
     }
-    Ok(
-        match credit_if_page_post(conn, submission_id, key, owner, week, received_at).await? {
-            Some(name) => Credit::Credited(name),
-            None => Credit::None,
-        },
-    )
+    Ok(match credit_if_page_post(conn, link).await? {
+        Some(name) => Credit::Credited(name),
+        None => Credit::None,
+    })
 }
 
 /// Where a unit website's article is asked for: the page its key names (not the link as sent,
@@ -250,12 +259,15 @@ pub fn article_url(key: &str, scheme: &str) -> Option<String> {
 /// Credits the post to the unit whose page owns it; returns the unit's name.
 pub async fn credit_if_page_post(
     conn: &mut AnyConnection,
-    submission_id: SubmissionId,
-    key: &str,
-    owner: Option<&str>,
-    week: &str,
-    received_at: i64,
+    link: &CountedLink<'_>,
 ) -> Result<Option<String>, lantoa_store::StoreError> {
+    let CountedLink {
+        submission_id,
+        key,
+        owner,
+        week,
+        received_at,
+    } = *link;
     let Some((unit_id, name)) = unit_owning(conn, owner).await? else {
         return Ok(None);
     };

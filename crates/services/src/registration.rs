@@ -268,7 +268,14 @@ pub async fn credit_pending(
     let since = now - PENDING_LINK_DAYS * 24 * 3_600_000;
     let credited = submissions::credit_pending(conn, identity_id, staff_id, since, now).await?;
     for (id, key, owner, week, received_at) in &credited {
-        counting::credit_or_check(conn, *id, key, owner.as_deref(), week, *received_at).await?;
+        let link = counting::CountedLink {
+            submission_id: *id,
+            key,
+            owner: owner.as_deref(),
+            week,
+            received_at: *received_at,
+        };
+        counting::credit_or_check(conn, &link).await?;
     }
     Ok(credited.len())
 }

@@ -3,6 +3,7 @@
 
 use super::Result;
 use super::changed_one;
+use super::counts_any;
 use sqlx::AnyConnection;
 
 use super::{BATCH_ROWS, Db, StoreError, placeholders, values_list};
@@ -159,14 +160,15 @@ pub async fn invite_used_on(
     invite_id: InviteId,
     platform: Platform,
 ) -> Result<bool> {
-    let used: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM invite_uses WHERE invite_id = $1 AND platform = $2",
+    counts_any(
+        &mut *conn,
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invite_uses WHERE invite_id = $1 AND platform = $2",
+        )
+        .bind(invite_id)
+        .bind(platform.as_str()),
     )
-    .bind(invite_id)
-    .bind(platform.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(used > 0)
+    .await
 }
 
 /// Whether the person already has an account on this platform (a link is one per platform).
@@ -175,13 +177,13 @@ pub async fn has_account_on(
     staff_id: StaffId,
     platform: Platform,
 ) -> Result<bool> {
-    let linked: i64 =
+    counts_any(
+        &mut *conn,
         sqlx::query_scalar("SELECT COUNT(*) FROM identities WHERE staff_id = $1 AND platform = $2")
             .bind(staff_id)
-            .bind(platform.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(linked > 0)
+            .bind(platform.as_str()),
+    )
+    .await
 }
 
 pub async fn record_invite_use(
@@ -1043,12 +1045,12 @@ pub async fn invite_candidates(
 }
 
 pub async fn unit_exists(conn: &mut AnyConnection, code: &str) -> Result<bool> {
-    let found: i64 =
+    counts_any(
+        &mut *conn,
         sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE code = $1 AND status = 'active'")
-            .bind(code)
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(found > 0)
+            .bind(code),
+    )
+    .await
 }
 
 /// The people among `staff_ids` who hold a live (unexpired, not voided) invite.

@@ -325,6 +325,18 @@ where
     Ok(query.execute(executor).await?.rows_affected() == 1)
 }
 
+/// A `SELECT COUNT(*) …` as the store builds it.
+pub(crate) type AnyCount<'q> =
+    sqlx::query::QueryScalar<'q, sqlx::Any, i64, sqlx::any::AnyArguments<'q>>;
+
+/// Whether a `SELECT COUNT(*) …` counts any row.
+pub(crate) async fn counts_any<'c, E>(executor: E, count: AnyCount<'_>) -> Result<bool>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    Ok(count.fetch_one(executor).await? > 0)
+}
+
 /// `($1,$2),($3,$4)…` for a multi-row `VALUES` list; `first` is the number of the first placeholder.
 pub(crate) fn values_list(rows: usize, columns: usize, first: usize) -> String {
     let mut sql = String::with_capacity(rows * columns * 5);

@@ -7,7 +7,9 @@ use sqlx::{Any, AnyConnection};
 
 use super::{BATCH_ROWS, placeholders, values_list};
 use lantoa_domain::ids::{StaffId, UnitId};
-use lantoa_domain::roster::{ExistingStaff, ExistingUnit, Plan, StaffRecord, UnitRecord};
+use lantoa_domain::roster::{
+    ExistingStaff, ExistingUnit, Plan, StaffFields, StaffRecord, UnitFields, UnitRecord,
+};
 use lantoa_domain::{Role, UnitKind};
 
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
@@ -63,12 +65,14 @@ pub async fn load_units(tx: &mut AnyConnection) -> Result<Vec<ExistingUnit>> {
         .into_iter()
         .map(
             |(code, name, kind, parent_code, page_urls, quota, status)| ExistingUnit {
-                code,
-                name,
-                kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong),
-                parent_code,
-                page_urls: split_urls(&page_urls),
-                weekly_quota: quota.map(|q| q as u32),
+                fields: UnitFields {
+                    code,
+                    name,
+                    kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong),
+                    parent_code,
+                    page_urls: split_urls(&page_urls),
+                    weekly_quota: quota.map(|q| q as u32),
+                },
                 active: status == ACTIVE,
             },
         )
@@ -207,11 +211,13 @@ pub async fn load_staff(tx: &mut AnyConnection) -> Result<Vec<ExistingStaff>> {
         .into_iter()
         .map(
             |(code, full_name, unit_code, role, phone, status)| ExistingStaff {
-                code,
-                full_name,
-                unit_code,
-                role: Role::parse(&role).unwrap_or(Role::Member),
-                phone,
+                fields: StaffFields {
+                    code,
+                    full_name,
+                    unit_code,
+                    role: Role::parse(&role).unwrap_or(Role::Member),
+                    phone,
+                },
                 active: status == ACTIVE,
             },
         )

@@ -1,6 +1,7 @@
 //! Queries of the counting tables: submissions and unit_page_posts.
 
 use super::Result;
+use super::{changed_one, counts_any};
 use lantoa_domain::ids::{EventId, IdentityId, StaffId, SubmissionId, UnitId};
 use lantoa_domain::status::{KeyState, SubmissionStatus};
 use sqlx::AnyConnection;
@@ -199,17 +200,18 @@ pub async fn record_owner_alias(
     key: &str,
     now: i64,
 ) -> Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO owner_aliases (alias, owner, learned_from_key, learned_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (alias) DO NOTHING",
+    changed_one(
+        &mut *conn,
+        sqlx::query(
+            "INSERT INTO owner_aliases (alias, owner, learned_from_key, learned_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (alias) DO NOTHING",
+        )
+        .bind(alias)
+        .bind(owner)
+        .bind(key)
+        .bind(now),
     )
-    .bind(alias)
-    .bind(owner)
-    .bind(key)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .await
 }
 
 /// The owner a numeric page id is an alias of, with the post it was learned from.
@@ -507,16 +509,17 @@ pub async fn counted_elsewhere(
     key: &str,
     submission_id: SubmissionId,
 ) -> Result<bool> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM submissions WHERE staff_id = $1 AND canonical_key = $2 \
+    counts_any(
+        &mut *conn,
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM submissions WHERE staff_id = $1 AND canonical_key = $2 \
          AND status = 'counted' AND id <> $3",
+        )
+        .bind(staff_id)
+        .bind(key)
+        .bind(submission_id),
     )
-    .bind(staff_id)
-    .bind(key)
-    .bind(submission_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(count > 0)
+    .await
 }
 
 /// A short link takes the key of the post it leads to.

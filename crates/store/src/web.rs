@@ -3,6 +3,7 @@
 
 use sqlx::AnyConnection;
 
+use super::counts_any;
 use super::{Db, Result, placeholders};
 use lantoa_domain::IsoWeek;
 use lantoa_domain::ids::RequestId;
@@ -69,14 +70,15 @@ pub async fn leader_by_id(conn: &mut AnyConnection, staff_id: StaffId) -> Result
 /// Whether the staff member has a chat account linked through an invite: heads and admins
 /// earn a login link in chat only from such an account.
 pub async fn linked_by_invite(conn: &mut AnyConnection, identity_id: IdentityId) -> Result<bool> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM identities WHERE id = $1 AND staff_id IS NOT NULL \
+    counts_any(
+        &mut *conn,
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM identities WHERE id = $1 AND staff_id IS NOT NULL \
          AND verified_via = 'invite'",
+        )
+        .bind(identity_id),
     )
-    .bind(identity_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(count > 0)
+    .await
 }
 
 pub async fn create_login_link(

@@ -4,22 +4,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use lantoa_domain::roster::{ExistingStaff, ExistingUnit, Plan, StaffRecord, UnitRecord};
+use lantoa_domain::roster::{
+    Coded, ExistingStaff, ExistingUnit, Plan, Record, StaffRecord, Stored, UnitRecord,
+};
 
-fn plan<R, E>(
-    records: Vec<R>,
-    existing: &[E],
-    record_code: impl Fn(&R) -> &str,
-    existing_code: impl Fn(&E) -> &str,
-    is_active: impl Fn(&E) -> bool,
-    same: impl Fn(&R, &E) -> bool,
-) -> Plan<R> {
-    let stored: HashMap<&str, &E> = existing.iter().map(|e| (existing_code(e), e)).collect();
-    let in_file: HashSet<&str> = records.iter().map(&record_code).collect();
+fn plan<F: Coded + PartialEq>(records: Vec<Record<F>>, existing: &[Stored<F>]) -> Plan<Record<F>> {
+    let stored: HashMap<&str, &Stored<F>> = existing.iter().map(|e| (e.code(), e)).collect();
+    let in_file: HashSet<&str> = records.iter().map(|r| r.code()).collect();
     let mut deactivated: Vec<String> = existing
         .iter()
-        .filter(|e| is_active(e) && !in_file.contains(existing_code(e)))
-        .map(|e| existing_code(e).to_string())
+        .filter(|e| e.active && !in_file.contains(e.code()))
+        .map(|e| e.code().to_string())
         .collect();
     deactivated.sort();
     let mut result = Plan {
@@ -29,9 +24,9 @@ fn plan<R, E>(
         unchanged: 0,
     };
     for record in records {
-        match stored.get(record_code(&record)) {
+        match stored.get(record.code()) {
             None => result.added.push(record),
-            Some(e) if is_active(e) && same(&record, e) => result.unchanged += 1,
+            Some(e) if e.active && record.fields == e.fields => result.unchanged += 1,
             Some(_) => result.updated.push(record),
         }
     }
@@ -39,46 +34,21 @@ fn plan<R, E>(
 }
 
 pub fn plan_units(records: Vec<UnitRecord>, existing: &[ExistingUnit]) -> Plan<UnitRecord> {
-    plan(
-        records,
-        existing,
-        |r| &r.code,
-        |e| &e.code,
-        |e| e.active,
-        |r, e| {
-            r.name == e.name
-                && r.kind == e.kind
-                && r.parent_code == e.parent_code
-                && r.page_urls == e.page_urls
-                && r.weekly_quota == e.weekly_quota
-        },
-    )
+    plan(records, existing)
 }
 
 pub fn plan_staff(records: Vec<StaffRecord>, existing: &[ExistingStaff]) -> Plan<StaffRecord> {
-    plan(
-        records,
-        existing,
-        |r| &r.code,
-        |e| &e.code,
-        |e| e.active,
-        |r, e| {
-            r.full_name == e.full_name
-                && r.unit_code == e.unit_code
-                && r.role == e.role
-                && r.phone == e.phone
-        },
-    )
+    plan(records, existing)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use lantoa_domain::Role;
+    use lantoa_domain::roster::StaffFields;
 
-    fn record(code: &str, unit: &str) -> StaffRecord {
-        StaffRecord {
-            line: 2,
+    fn person(code: &str, unit: &str) -> StaffFields {
+        StaffFields {
             code: code.into(),
             full_name: format!("Người {code}"),
             unit_code: unit.into(),
@@ -87,13 +57,16 @@ mod tests {
         }
     }
 
+    fn record(code: &str, unit: &str) -> StaffRecord {
+        Record {
+            line: 2,
+            fields: person(code, unit),
+        }
+    }
+
     fn stored(code: &str, unit: &str, active: bool) -> ExistingStaff {
-        ExistingStaff {
-            code: code.into(),
-            full_name: format!("Người {code}"),
-            unit_code: unit.into(),
-            role: Role::Member,
-            phone: None,
+        Stored {
+            fields: person(code, unit),
             active,
         }
     }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{Issue, Row, Table};
-use lantoa_domain::roster::{StaffRecord, UnitRecord};
+use lantoa_domain::roster::{StaffFields, StaffRecord, UnitFields, UnitRecord};
 use lantoa_domain::{Role, UnitKind};
 
 pub const UNIT_COLUMNS: [&str; 6] = [
@@ -181,72 +181,92 @@ fn parse_code(text: &str) -> Result<String, String> {
     Ok(text.to_ascii_uppercase())
 }
 
-pub fn parse_units(table: &Table) -> Result<Vec<UnitRecord>, Vec<Issue>> {
-    let columns = Columns::new(table, &UNIT_COLUMNS)?;
+/// Each row of `table` through `record`, given the row's code (checked unique); the records
+/// of the rows without an issue, once `finish` has looked at them together, or every issue
+/// in line order.
+fn parse_rows<R>(
+    table: &Table,
+    expected: &[&'static str],
+    mut record: impl FnMut(&Columns<'_>, &Row, Option<String>, &mut Vec<Issue>) -> Option<R>,
+    finish: impl FnOnce(&Columns<'_>, &[R], &mut Vec<Issue>),
+) -> Result<Vec<R>, Vec<Issue>> {
+    let columns = Columns::new(table, expected)?;
     let mut issues = Vec::new();
-    let mut records = Vec::new();
-    let mut first_line: HashMap<String, u64> = HashMap::new();
-
+    let mut records = Vec::with_capacity(table.rows.len());
+    let mut first_line: HashMap<String, u64> = HashMap::with_capacity(table.rows.len());
     for row in &table.rows {
         columns.check_width(row, &mut issues);
         let before = issues.len();
         let code = columns.unique_code(row, &mut first_line, &mut issues);
-        let name = columns.name(row, "name", &mut issues);
-        let kind = columns.choice(
-            row,
-            "kind",
-            UnitKind::parse,
-            "a unit kind (so, phong or truong)",
-            &mut issues,
-        );
-        let parent_code = columns.parsed_if_given(row, "parent_code", parse_code, &mut issues);
-        let page_urls: Vec<String> = columns
-            .get(row, "page_urls")
-            .split(';')
-            .map(str::trim)
-            .filter(|url| !url.is_empty())
-            .map(str::to_string)
-            .collect();
-        for url in &page_urls {
-            if !looks_like_web_address(url) {
-                issues.push(columns.issue(
-                    row,
-                    "page_urls",
-                    format!("`{url}` is not a web address (separate several with `;`)"),
-                ));
-            }
-        }
-        let weekly_quota = columns.parsed_if_given(
-            row,
-            "weekly_quota",
-            |text| match text.parse::<u32>() {
-                Ok(quota) if quota <= 100 => Ok(quota),
-                _ => Err(format!("`{text}` is not a whole number from 0 to 100 (leave it empty for the kind's default)")),
-            },
-            &mut issues,
-        );
-        if issues.len() == before
-            && let (Some(code), Some(kind)) = (code, kind)
-        {
-            records.push(UnitRecord {
-                line: row.line,
-                code,
-                name: name.to_string(),
-                kind,
-                parent_code,
-                page_urls,
-                weekly_quota,
-            });
+        let made = record(&columns, row, code, &mut issues);
+        if issues.len() == before {
+            records.extend(made);
         }
     }
-
-    check_tree(table, &columns, &records, &mut issues);
+    finish(&columns, &records, &mut issues);
     if issues.is_empty() {
         Ok(records)
     } else {
         issues.sort_by_key(|issue| issue.line);
         Err(issues)
     }
+}
+
+pub fn parse_units(table: &Table) -> Result<Vec<UnitRecord>, Vec<Issue>> {
+    parse_rows(
+        table,
+        &UNIT_COLUMNS,
+        unit_record,
+        |columns, records, issues| check_tree(table, columns, records, issues),
+    )
+}
+
+fn unit_record(
+    columns: &Columns<'_>,
+    row: &Row,
+    code: Option<String>,
+    issues: &mut Vec<Issue>,
+) -> Option<UnitRecord> {
+    let name = columns.name(row, "name", issues);
+    let kind = columns.choice(
+        row,
+        "kind",
+        UnitKind::parse,
+        "a unit kind (so, phong or truong)",
+        issues,
+    );
+    let parent_code = columns.parsed_if_given(row, "parent_code", parse_code, issues);
+    let page_urls: Vec<String> = columns
+        .get(row, "page_urls")
+        .split(';')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_string)
+        .collect();
+    for url in page_urls.iter().filter(|url| !looks_like_web_address(url)) {
+        let reason = format!("`{url}` is not a web address (separate several with `;`)");
+        issues.push(columns.issue(row, "page_urls", reason));
+    }
+    let weekly_quota = columns.parsed_if_given(
+        row,
+        "weekly_quota",
+        |text| match text.parse::<u32>() {
+            Ok(quota) if quota <= 100 => Ok(quota),
+            _ => Err(format!("`{text}` is not a whole number from 0 to 100 (leave it empty for the kind's default)")),
+        },
+        issues,
+    );
+    Some(UnitRecord {
+        line: row.line,
+        fields: UnitFields {
+            code: code?,
+            name: name.to_string(),
+            kind: kind?,
+            parent_code,
+            page_urls,
+            weekly_quota,
+        },
+    })
 }
 
 fn looks_like_web_address(url: &str) -> bool {
@@ -350,52 +370,38 @@ pub fn parse_staff(
     table: &Table,
     unit_codes: &HashSet<String>,
 ) -> Result<Vec<StaffRecord>, Vec<Issue>> {
-    let columns = Columns::new(table, &STAFF_COLUMNS)?;
-    let mut issues = Vec::new();
-    let mut records = Vec::with_capacity(table.rows.len());
-    let mut first_line: HashMap<String, u64> = HashMap::with_capacity(table.rows.len());
-
-    for row in &table.rows {
-        columns.check_width(row, &mut issues);
-        let before = issues.len();
-        let code = columns.unique_code(row, &mut first_line, &mut issues);
-        let full_name = columns.name(row, "full_name", &mut issues);
-        let unit_code = columns.parsed(row, "unit_code", parse_code, &mut issues);
-        if let Some(unit_code) = &unit_code
-            && !unit_codes.contains(unit_code)
-        {
-            issues.push(columns.issue(
+    let record =
+        |columns: &Columns<'_>, row: &Row, code: Option<String>, issues: &mut Vec<Issue>| {
+            let full_name = columns.name(row, "full_name", issues);
+            let unit_code = columns.parsed(row, "unit_code", parse_code, issues);
+            if let Some(unit_code) = unit_code
+                .as_ref()
+                .filter(|code| !unit_codes.contains(*code))
+            {
+                let reason =
+                    format!("unit `{unit_code}` is not in the imported units (import units first)");
+                issues.push(columns.issue(row, "unit_code", reason));
+            }
+            let role = columns.choice(
                 row,
-                "unit_code",
-                format!("unit `{unit_code}` is not in the imported units (import units first)"),
-            ));
-        }
-        let role = columns.choice(
-            row,
-            "role",
-            Role::parse,
-            "a role (member, head or admin)",
-            &mut issues,
-        );
-        let phone = columns.parsed_if_given(row, "phone", normalize_phone, &mut issues);
-        if issues.len() == before
-            && let (Some(code), Some(unit_code), Some(role)) = (code, unit_code, role)
-        {
-            records.push(StaffRecord {
+                "role",
+                Role::parse,
+                "a role (member, head or admin)",
+                issues,
+            );
+            let phone = columns.parsed_if_given(row, "phone", normalize_phone, issues);
+            Some(StaffRecord {
                 line: row.line,
-                code,
-                full_name: full_name.to_string(),
-                unit_code,
-                role,
-                phone,
-            });
-        }
-    }
-    if issues.is_empty() {
-        Ok(records)
-    } else {
-        Err(issues)
-    }
+                fields: StaffFields {
+                    code: code?,
+                    full_name: full_name.to_string(),
+                    unit_code: unit_code?,
+                    role: role?,
+                    phone,
+                },
+            })
+        };
+    parse_rows(table, &STAFF_COLUMNS, record, |_, _, _| {})
 }
 
 /// A Vietnamese phone number in the international form without `+`: `84` and 9–10 digits.

@@ -57,23 +57,41 @@ pub(super) async fn zalo_send(
     zalo_success(json!({ "message_id": message_id, "user_id": user_id }))
 }
 
+/// An authorised request's `data` and its `user_id`; `missing` is what Zalo names when the
+/// user id is absent.
+fn user_request(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    missing: &str,
+) -> Result<(Value, String), Box<Response>> {
+    if !shared.zalo_token_valid(headers) {
+        return Err(Box::new(zalo_error(-216)));
+    }
+    let data = data_param(query);
+    match non_empty_str(&data["user_id"]) {
+        Some(user_id) => {
+            let user_id = user_id.to_string();
+            Ok((data, user_id))
+        }
+        None => Err(Box::new(zalo_invalid(missing))),
+    }
+}
+
 /// `GET /zalo/v3.0/oa/user/detail?data={"user_id":"…"}` (research/zalo.md §5).
 pub(super) async fn zalo_user_detail(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !shared.zalo_token_valid(&headers) {
-        return zalo_error(-216);
-    }
-    let data = data_param(&query);
-    let Some(user_id) = non_empty_str(&data["user_id"]) else {
-        return zalo_invalid("user_id");
+    let (_, user_id) = match user_request(&shared, &headers, &query, "user_id") {
+        Ok(request) => request,
+        Err(refused) => return *refused,
     };
     let name = shared
         .lock()
         .profiles
-        .get(&(index(FakeChannel::Zalo), user_id.to_string()))
+        .get(&(index(FakeChannel::Zalo), user_id.clone()))
         .cloned();
     let Some(name) = name else {
         return zalo_error(-201);
@@ -89,17 +107,14 @@ pub(super) async fn zalo_conversation(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !shared.zalo_token_valid(&headers) {
-        return zalo_error(-216);
-    }
-    let data = data_param(&query);
-    let Some(user_id) = non_empty_str(&data["user_id"]) else {
-        return zalo_invalid("data");
+    let (data, user_id) = match user_request(&shared, &headers, &query, "data") {
+        Ok(request) => request,
+        Err(refused) => return *refused,
     };
     let offset = data["offset"].as_u64().unwrap_or(0) as usize;
     let count = data["count"].as_u64().unwrap_or(10) as usize;
     let messages: Vec<Value> = shared
-        .history(FakeChannel::Zalo, user_id)
+        .history(FakeChannel::Zalo, &user_id)
         .into_iter()
         .skip(offset)
         .take(count)

@@ -107,15 +107,14 @@ impl LinkResolver {
                 }
                 PageCheck::Missing(_) => {}
                 _ if counted => {
-                    counting::credit_if_page_post(
-                        &mut tx,
-                        *id,
+                    let link = counting::CountedLink {
+                        submission_id: *id,
                         key,
-                        pending.owner.as_deref(),
-                        &pending.week,
-                        pending.received_at,
-                    )
-                    .await?;
+                        owner: pending.owner.as_deref(),
+                        week: &pending.week,
+                        received_at: pending.received_at,
+                    };
+                    counting::credit_if_page_post(&mut tx, &link).await?;
                 }
                 _ => {}
             }
@@ -238,15 +237,14 @@ impl LinkResolver {
         };
         submissions::settle_short_link(conn, id, &target, new_status, now).await?;
         if new_status == SubmissionStatus::Counted {
-            counting::credit_or_check(
-                conn,
-                id,
-                &target.key,
-                target.owner.as_deref(),
-                &row.week,
-                row.received_at,
-            )
-            .await?;
+            let link = counting::CountedLink {
+                submission_id: id,
+                key: &target.key,
+                owner: target.owner.as_deref(),
+                week: &row.week,
+                received_at: row.received_at,
+            };
+            counting::credit_or_check(conn, &link).await?;
         }
         tracing::info!(submission = %id, key = %target.key, merged = already, "short link resolved");
         Ok(())
