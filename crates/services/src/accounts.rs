@@ -1,16 +1,13 @@
 //! A person's chat accounts: removing them (`lantoa unlink`, the dashboard's Cán bộ), each
 //! account told, audited as whoever removed them.
 
-use std::sync::Arc;
-
-use tokio::sync::Notify;
-
 use lantoa_core::templates::{TemplateError, Templates};
-use lantoa_domain::{Account, Clock, Platform};
+use lantoa_domain::{Account, Platform};
 use lantoa_store::identity::{self as store, AuditEntry};
 use lantoa_store::{Db, StoreError};
 
 use crate::audit::Actor;
+use crate::context::Context;
 use crate::outbox::{self, NewMessage};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,25 +23,12 @@ pub enum UnlinkError {
 /// Removing chat accounts.
 #[derive(Clone)]
 pub struct Accounts {
-    db: Db,
-    templates: Arc<Templates>,
-    clock: Clock,
-    outbox_queued: Arc<Notify>,
+    cx: Context,
 }
 
 impl Accounts {
-    pub fn new(
-        db: Db,
-        templates: Arc<Templates>,
-        clock: Clock,
-        outbox_queued: Arc<Notify>,
-    ) -> Self {
-        Self {
-            db,
-            templates,
-            clock,
-            outbox_queued,
-        }
+    pub fn new(cx: Context) -> Self {
+        Self { cx }
     }
 
     /// Removes a person's linked account(s) (on one platform, or all), tells each account,
@@ -56,16 +40,16 @@ impl Accounts {
         actor: &Actor,
     ) -> Result<Vec<Account>, UnlinkError> {
         let unlinked = unlink(
-            &self.db,
-            &self.templates,
+            &self.cx.db,
+            &self.cx.templates,
             staff_code,
             platform,
             actor,
-            self.clock.now_ms(),
+            self.cx.clock.now_ms(),
         )
         .await?;
         if !unlinked.is_empty() {
-            self.outbox_queued.notify_one();
+            self.cx.outbox_queued.notify_one();
         }
         Ok(unlinked)
     }

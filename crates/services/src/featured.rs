@@ -2,10 +2,6 @@
 //! (`CHON`/`DUYET` in chat, `lantoa featured set`, the dashboard), and the announcement to
 //! everyone registered.
 
-use std::sync::Arc;
-
-use lantoa_config::Config;
-use lantoa_core::templates::Templates;
 use lantoa_core::weekly::accounts::preferred;
 use lantoa_core::weekly::featured::{self, Candidate};
 use lantoa_core::weekly::period::Period;
@@ -14,12 +10,13 @@ use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::ids::StaffId;
 use lantoa_domain::standings::Pick;
 use lantoa_domain::status::{JobState, PickSource};
-use lantoa_domain::{Clock, Platform, UnitKind};
+use lantoa_domain::{Platform, UnitKind};
+use lantoa_store::AnyConnection;
 use lantoa_store::featured as store_featured;
 use lantoa_store::weekly as queries;
-use lantoa_store::{AnyConnection, Db};
 
 use crate::audit::Actor;
+use crate::context::Context;
 use crate::outbox::{self, NewMessage};
 use crate::reports::Reports;
 use crate::weekly::{JobError, Outgoing, Planned, queue};
@@ -27,21 +24,15 @@ use lantoa_store::identity::audit;
 
 #[derive(Clone)]
 pub struct Featured {
-    db: Db,
-    config: Arc<Config>,
-    templates: Arc<Templates>,
-    clock: Clock,
+    cx: Context,
     reports: Reports,
 }
 
 impl Featured {
-    pub fn new(db: Db, config: Arc<Config>, templates: Arc<Templates>, clock: Clock) -> Self {
+    pub fn new(cx: Context) -> Self {
         Self {
-            reports: Reports::new(db.clone(), config.clone()),
-            db,
-            config,
-            templates,
-            clock,
+            reports: Reports::new(cx.clone()),
+            cx,
         }
     }
 }
@@ -52,7 +43,7 @@ impl Featured {
     pub async fn suggest(&self, week: IsoWeek) -> Result<Vec<Pick>, JobError> {
         let last_week = week.previous();
         let (standings, _, _) = self.reports.standings(&Period::week(last_week)).await?;
-        let rows = store_featured::candidate_rows(&mut *self.db.acquire().await?).await?;
+        let rows = store_featured::candidate_rows(&mut *self.cx.db.acquire().await?).await?;
         let candidates: Vec<Candidate> = rows
             .into_iter()
             .filter_map(|(unit_id, code, name, kind, parent_code, pages, last)| {
@@ -71,14 +62,14 @@ impl Featured {
             })
             .collect();
         let picks = featured::suggest(&candidates, last_week);
-        let mut tx = self.db.write().await?;
+        let mut tx = self.cx.db.write().await?;
         store_featured::store(
             &mut tx,
             week,
             PickSource::Suggested,
             &picks,
             None,
-            self.clock.now_ms(),
+            self.cx.clock.now_ms(),
         )
         .await?;
         tx.commit().await?;
@@ -92,34 +83,37 @@ impl Featured {
         codes: &[String],
         by_staff: Option<StaffId>,
     ) -> Result<Vec<Pick>, JobError> {
-        let mut tx = self.db.write().await?;
-        let picks = choose_in(&mut tx, week, codes, by_staff, self.clock.now_ms()).await?;
+        let mut tx = self.cx.db.write().await?;
+        let picks = choose_in(&mut tx, week, codes, by_staff, self.cx.clock.now_ms()).await?;
         tx.commit().await?;
         Ok(picks)
     }
 
     /// The week's chosen pages with their links (empty when none was chosen yet).
     pub async fn chosen(&self, week: IsoWeek) -> Result<Vec<(Pick, Option<String>)>, JobError> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.cx.db.acquire().await?;
         Ok(store_featured::picks(&mut conn, week, PickSource::Chosen).await?)
     }
 
     /// Announces the week's pages to every registered, reachable person, once each. When the
     /// Văn phòng chose nothing, the suggestion is used and the admins are told so.
     pub async fn announce(&self, week: IsoWeek, dry_run: bool) -> Result<Vec<Outgoing>, JobError> {
-        if self.config.settings.is_paused(week) {
+        if self.cx.config.settings.is_paused(week) {
             return Ok(Vec::new());
         }
         let mut pages = self.chosen(week).await?;
         let mut used_suggestion = false;
         if pages.is_empty() {
-            let mut suggestion =
-                store_featured::picks(&mut *self.db.acquire().await?, week, PickSource::Suggested)
-                    .await?;
+            let mut suggestion = store_featured::picks(
+                &mut *self.cx.db.acquire().await?,
+                week,
+                PickSource::Suggested,
+            )
+            .await?;
             if suggestion.is_empty() {
                 self.suggest(week).await?;
                 suggestion = store_featured::picks(
-                    &mut *self.db.acquire().await?,
+                    &mut *self.cx.db.acquire().await?,
                     week,
                     PickSource::Suggested,
                 )
@@ -127,14 +121,14 @@ impl Featured {
             }
             if !dry_run {
                 let picks: Vec<Pick> = suggestion.iter().map(|(p, _)| p.clone()).collect();
-                let mut tx = self.db.write().await?;
+                let mut tx = self.cx.db.write().await?;
                 store_featured::store(
                     &mut tx,
                     week,
                     PickSource::Chosen,
                     &picks,
                     None,
-                    self.clock.now_ms(),
+                    self.cx.clock.now_ms(),
                 )
                 .await?;
                 tx.commit().await?;
@@ -150,11 +144,14 @@ impl Featured {
             "week": week.to_string(),
             "pages": pages.iter().map(|(p, url)| serde_json::json!({"code": p.code, "name": p.name, "url": url})).collect::<Vec<_>>(),
         });
-        let announcement = self.templates.render("featured_announcement", &context)?;
-        let auto_note = self.templates.render("featured_auto", &context)?;
-        let registered = queries::registered_staff(&self.db, false).await?;
+        let announcement = self
+            .cx
+            .templates
+            .render("featured_announcement", &context)?;
+        let auto_note = self.cx.templates.render("featured_auto", &context)?;
+        let registered = queries::registered_staff(&self.cx.db, false).await?;
         let relevant_until = Period::week(week)
-            .range(&self.config.settings.time_zone)
+            .range(&self.cx.config.settings.time_zone)
             .to_ms;
         let mut messages = Vec::new();
         for person in &registered {
@@ -175,24 +172,24 @@ impl Featured {
                 });
             }
         }
-        let outgoing = queue(&self.db, &self.clock, messages, dry_run).await?;
+        let outgoing = queue(&self.cx.db, &self.cx.clock, messages, dry_run).await?;
         Ok(outgoing)
     }
 
     /// Sunday evening: next week's suggestion, with reasons, to the Văn phòng admins.
     pub async fn send_suggestion(&self, week: IsoWeek) -> Result<usize, JobError> {
         let picks = self.suggest(week).await?;
-        let text = self.templates.render(
+        let text = self.cx.templates.render(
             "featured_suggestion",
             &serde_json::json!({"week": week.to_string(), "picks": picks}),
         )?;
-        let admins = queries::registered_staff(&self.db, true).await?;
+        let admins = queries::registered_staff(&self.cx.db, true).await?;
         let accounts = preferred(
-            queries::reachable_accounts(&self.db).await?,
-            self.clock.now_ms(),
+            queries::reachable_accounts(&self.cx.db).await?,
+            self.cx.clock.now_ms(),
         );
-        let mut tx = self.db.write().await?;
-        let now = self.clock.now_ms();
+        let mut tx = self.cx.db.write().await?;
+        let now = self.cx.clock.now_ms();
         let mut queued = 0;
         for admin in &admins {
             if let Some(account) = accounts.get(&admin.id)
@@ -210,7 +207,7 @@ impl Featured {
                         body: text.clone(),
                         relevant_until: Some(
                             Period::week(week)
-                                .range(&self.config.settings.time_zone)
+                                .range(&self.cx.config.settings.time_zone)
                                 .from_ms,
                         ),
                     },
@@ -281,15 +278,20 @@ impl Featured {
     /// The week a choice made now is for: this week until its announcement has gone out, the
     /// next week after that.
     pub fn target_week(&self) -> IsoWeek {
-        featured::target_week(&self.config.settings, self.clock.now_ms())
+        featured::target_week(&self.cx.config.settings, self.cx.clock.now_ms())
     }
 
     /// A suggestion asked for in the dashboard, audited as `actor`'s.
     pub async fn suggest_as(&self, week: IsoWeek, actor: &Actor) -> Result<Vec<Pick>, JobError> {
         let picks = self.suggest(week).await?;
         let detail = format!("suggest {week}: {}", codes_of(&picks));
-        let mut tx = self.db.write().await?;
-        audit(&mut tx, &actor.entry("goi_y", detail), self.clock.now_ms()).await?;
+        let mut tx = self.cx.db.write().await?;
+        audit(
+            &mut tx,
+            &actor.entry("goi_y", detail),
+            self.cx.clock.now_ms(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(picks)
     }
@@ -302,8 +304,8 @@ impl Featured {
         choice: Choice,
         actor: &Actor,
     ) -> Result<Vec<Pick>, JobError> {
-        let now = self.clock.now_ms();
-        let mut tx = self.db.write().await?;
+        let now = self.cx.clock.now_ms();
+        let mut tx = self.cx.db.write().await?;
         let (action, verb, codes) = match choice {
             Choice::Codes(codes) => ("chon", "choose", codes),
             Choice::Suggestion => {
@@ -329,7 +331,7 @@ impl Featured {
     /// The dashboard's page of the target week and the `past` weeks before it.
     pub async fn page(&self, past: usize) -> Result<FeaturedPage, JobError> {
         let week = self.target_week();
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.cx.db.acquire().await?;
         let suggested = store_featured::picks(&mut conn, week, PickSource::Suggested).await?;
         let chosen = self.week_picks(&mut conn, week).await?;
         let mut earlier = Vec::with_capacity(past);
@@ -352,7 +354,7 @@ impl Featured {
     ) -> Result<WeekPicks, JobError> {
         let picks = store_featured::picks(conn, week, PickSource::Chosen).await?;
         let announced = lantoa_store::jobs::run_state(
-            &self.db,
+            &self.cx.db,
             Job::FeaturedAnnouncement.name(),
             &week.to_string(),
         )

@@ -2,20 +2,15 @@
 //! migrated, a failed Zalo token refresh, connected pages whose token a person must renew,
 //! and what the queues hold.
 
-use std::sync::Arc;
-
-use lantoa_config::Config;
-use lantoa_domain::Clock;
+use lantoa_store::StoreError;
 pub use lantoa_store::retention::QueueFigures;
-use lantoa_store::{Db, StoreError};
 
+use crate::context::Context;
 use crate::pages::problems::{Problem, problems};
 
 #[derive(Clone)]
 pub struct Health {
-    db: Db,
-    config: Arc<Config>,
-    clock: Clock,
+    cx: Context,
 }
 
 /// What `/readyz` reports of a reachable, migrated database.
@@ -28,16 +23,16 @@ pub struct Ready {
 }
 
 impl Health {
-    pub fn new(db: Db, config: Arc<Config>, clock: Clock) -> Self {
-        Self { db, config, clock }
+    pub fn new(cx: Context) -> Self {
+        Self { cx }
     }
 
     /// Ready when the database answers and every migration is applied; what else needs a
     /// person is reported without making the instance unready.
     pub async fn readiness(&self) -> Result<Ready, StoreError> {
-        self.db.check_ready().await?;
-        let zalo_token = match self.config.zalo {
-            Some(_) => crate::delivery::tokens::last_refresh_error(&self.db)
+        self.cx.db.check_ready().await?;
+        let zalo_token = match self.cx.config.zalo {
+            Some(_) => crate::delivery::tokens::last_refresh_error(&self.cx.db)
                 .await
                 .ok()
                 .flatten(),
@@ -45,17 +40,17 @@ impl Health {
         };
         Ok(Ready {
             zalo_token,
-            page_problems: problems(&self.db).await.unwrap_or_default(),
+            page_problems: problems(&self.cx.db).await.unwrap_or_default(),
         })
     }
 
     /// The queue figures of `/metrics`, with whether the last Zalo token refresh failed.
     pub async fn queue_figures(&self) -> Result<QueueFigures, StoreError> {
         let mut figures =
-            lantoa_store::retention::queue_figures(&self.db, self.clock.now_ms()).await?;
-        if self.config.zalo.is_some() {
+            lantoa_store::retention::queue_figures(&self.cx.db, self.cx.clock.now_ms()).await?;
+        if self.cx.config.zalo.is_some() {
             figures.zalo_token_failed = i64::from(matches!(
-                crate::delivery::tokens::last_refresh_error(&self.db).await,
+                crate::delivery::tokens::last_refresh_error(&self.cx.db).await,
                 Ok(Some(_))
             ));
         }

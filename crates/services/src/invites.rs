@@ -1,12 +1,9 @@
 //! `lantoa invites`: issuing personal invite codes, and the sheets a head hands out.
 
-use std::sync::Arc;
-
-use lantoa_config::Config;
 use lantoa_core::identity::InviteCode;
-use lantoa_domain::Clock;
 
 use crate::audit::Actor;
+use crate::context::Context;
 pub use lantoa_core::invites::{Issued, csv, table, xlsx};
 use lantoa_domain::ids::StaffId;
 pub use lantoa_domain::org::{InviteCandidate, InviteScope};
@@ -29,14 +26,12 @@ pub enum InviteError {
 /// Personal invite codes (`lantoa invites`, the dashboard's invite sheets).
 #[derive(Clone)]
 pub struct Invites {
-    db: Db,
-    config: Arc<Config>,
-    clock: Clock,
+    cx: Context,
 }
 
 impl Invites {
-    pub fn new(db: Db, config: Arc<Config>, clock: Clock) -> Self {
-        Self { db, config, clock }
+    pub fn new(cx: Context) -> Self {
+        Self { cx }
     }
 
     /// Issues a code to every active person in scope without a live one (with `reissue`,
@@ -48,12 +43,12 @@ impl Invites {
         actor: &Actor,
     ) -> Result<Vec<Issued>, InviteError> {
         issue(
-            &self.db,
+            &self.cx.db,
             scope,
             reissue,
-            self.config.settings.registration.invite_days,
+            self.cx.config.settings.registration.invite_days,
             &actor.label(),
-            self.clock.now_ms(),
+            self.cx.clock.now_ms(),
         )
         .await
     }
@@ -64,7 +59,7 @@ impl Invites {
         let issued = self
             .issue(&InviteScope::Unit(unit_code.to_string()), false, actor)
             .await?;
-        let settings = &self.config.settings;
+        let settings = &self.cx.config.settings;
         Ok(xlsx(
             &issued,
             &settings.time_zone,

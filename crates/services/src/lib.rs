@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod answers;
 pub mod approvals;
 pub mod audit;
+pub mod context;
 pub mod counting;
 pub mod dashboard;
 pub mod delivery;
@@ -33,12 +34,12 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::approvals::ApprovalNotifier;
+pub use crate::context::Context;
 use crate::delivery::Delivery;
 use crate::inbox::{InboxWriter, LinkResolver, Processor};
 use lantoa_config::Config;
 use lantoa_core::templates::Templates;
 use lantoa_domain::Clock;
-use lantoa_domain::IsoWeek;
 use lantoa_platforms::resolve::Resolver;
 pub use lantoa_store::{Db, StoreError};
 
@@ -82,19 +83,24 @@ pub async fn open_database(config: &Config) -> Result<Db, OpenError> {
     Ok(db)
 }
 
+/// Every service of a serving instance or a command: the shared [`Context`] (which it reads
+/// as), the inbox writer the webhooks store through, and the name its leases carry.
 #[derive(Clone)]
 pub struct Services {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub templates: Arc<Templates>,
+    context: Context,
     pub inbox: InboxWriter,
-    /// Notified when new events are stored, and when new messages are queued.
+    /// Notified when new events are stored.
     pub inbox_stored: Arc<Notify>,
-    pub outbox_queued: Arc<Notify>,
     /// Names this process in leases it takes.
     pub instance: String,
-    /// What every part reads the time from.
-    pub clock: Clock,
+}
+
+impl std::ops::Deref for Services {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.context
+    }
 }
 
 impl Services {
@@ -116,13 +122,15 @@ impl Services {
         let inbox_stored = Arc::new(Notify::new());
         Self {
             inbox: InboxWriter::start(db.clone(), inbox_stored.clone(), clock.clone()),
-            config: Arc::new(config),
-            db,
-            templates: Arc::new(templates),
+            context: Context {
+                config: Arc::new(config),
+                db,
+                templates: Arc::new(templates),
+                clock,
+                outbox_queued: Arc::new(Notify::new()),
+            },
             inbox_stored,
-            outbox_queued: Arc::new(Notify::new()),
             instance: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
-            clock,
         }
     }
 
@@ -132,19 +140,14 @@ impl Services {
         Ok(std::fs::metadata(to).map(|m| m.len()).unwrap_or(0))
     }
 
-    /// This week, in the province's time zone.
-    pub fn current_week(&self) -> IsoWeek {
-        IsoWeek::at(self.clock.now_ms(), &self.config.settings.time_zone)
+    /// What every service is built from.
+    pub fn context(&self) -> Context {
+        self.context.clone()
     }
 
     /// Removing chat accounts (`lantoa unlink`, the dashboard).
     pub fn accounts(&self) -> crate::accounts::Accounts {
-        crate::accounts::Accounts::new(
-            self.db.clone(),
-            self.templates.clone(),
-            self.clock.clone(),
-            self.outbox_queued.clone(),
-        )
+        crate::accounts::Accounts::new(self.context())
     }
 
     /// Reading the audit log (`lantoa audit`).
@@ -155,32 +158,22 @@ impl Services {
     /// What the dashboard's pages show. Its cache of standings lives as long as the value:
     /// build it once per serving instance.
     pub fn dashboard(&self) -> crate::dashboard::Dashboard {
-        crate::dashboard::Dashboard::new(
-            self.db.clone(),
-            self.config.clone(),
-            self.templates.clone(),
-            self.clock.clone(),
-        )
+        crate::dashboard::Dashboard::new(self.context())
     }
 
     /// `/readyz` and `/metrics`.
     pub fn health(&self) -> crate::health::Health {
-        crate::health::Health::new(self.db.clone(), self.config.clone(), self.clock.clone())
+        crate::health::Health::new(self.context())
     }
 
     /// Personal invite codes (`lantoa invites`, the dashboard's invite sheets).
     pub fn invites(&self) -> crate::invites::Invites {
-        crate::invites::Invites::new(self.db.clone(), self.config.clone(), self.clock.clone())
+        crate::invites::Invites::new(self.context())
     }
 
     /// Registration requests decided in the dashboard.
     pub fn requests(&self) -> crate::registration::Requests {
-        crate::registration::Requests::new(
-            self.db.clone(),
-            self.templates.clone(),
-            self.clock.clone(),
-            self.outbox_queued.clone(),
-        )
+        crate::registration::Requests::new(self.context())
     }
 
     /// Importing the org tree and the roster (`lantoa import`, the dashboard's Danh sách).
@@ -190,7 +183,7 @@ impl Services {
 
     /// The dashboard's sign-ins (and `lantoa login-link`).
     pub fn sessions(&self) -> crate::sessions::Sessions {
-        crate::sessions::Sessions::new(self.db.clone(), self.clock.clone(), &self.config.public_url)
+        crate::sessions::Sessions::new(self.context())
     }
 
     /// A name for one worker's leases: two workers never share one, even in one process.
@@ -218,27 +211,17 @@ impl Services {
 
     /// Standings and evidence of any period (`lantoa report`, the dashboard's Báo cáo).
     pub fn reports(&self) -> crate::reports::Reports {
-        crate::reports::Reports::new(self.db.clone(), self.config.clone())
+        crate::reports::Reports::new(self.context())
     }
 
     /// The Monday reminders (`lantoa remind`, the scheduler).
     pub fn reminders(&self) -> crate::reminders::Reminders {
-        crate::reminders::Reminders::new(
-            self.db.clone(),
-            self.config.clone(),
-            self.templates.clone(),
-            self.clock.clone(),
-        )
+        crate::reminders::Reminders::new(self.context())
     }
 
     /// The week's pages to share (`lantoa featured`, the dashboard, the scheduler).
     pub fn featured(&self) -> crate::featured::Featured {
-        crate::featured::Featured::new(
-            self.db.clone(),
-            self.config.clone(),
-            self.templates.clone(),
-            self.clock.clone(),
-        )
+        crate::featured::Featured::new(self.context())
     }
 
     pub fn scheduler(&self) -> crate::scheduler::Scheduler {

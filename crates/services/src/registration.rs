@@ -10,11 +10,12 @@ use lantoa_core::identity::InviteCode;
 use lantoa_core::identity::throttle::{self, HOUR_MS, Verdict};
 use lantoa_core::templates::{TemplateError, Templates};
 use lantoa_domain::ids::{IdentityId, RequestId, StaffId};
-use lantoa_domain::{Account, Clock, Person, Platform, Role, Viewer};
+use lantoa_domain::{Account, Person, Platform, Role, Viewer};
 use lantoa_store::conversation as queries;
 use lantoa_store::identity::{self as store, AuditEntry, VerifiedVia};
-use lantoa_store::{AnyConnection, Db, StoreError, submissions};
+use lantoa_store::{AnyConnection, StoreError, submissions};
 
+use crate::context::Context;
 use crate::counting;
 use crate::outbox::{self, NewMessage};
 
@@ -283,10 +284,7 @@ pub async fn credit_pending(
 /// Registration requests decided in the dashboard, exactly as `DONGY`/`TUCHOI` in chat.
 #[derive(Clone)]
 pub struct Requests {
-    db: Db,
-    templates: std::sync::Arc<Templates>,
-    clock: Clock,
-    outbox_queued: std::sync::Arc<tokio::sync::Notify>,
+    cx: Context,
 }
 
 /// A decision made in the dashboard: whose request, and what it came to.
@@ -308,23 +306,13 @@ pub enum DecideError {
 }
 
 impl Requests {
-    pub fn new(
-        db: Db,
-        templates: std::sync::Arc<Templates>,
-        clock: Clock,
-        outbox_queued: std::sync::Arc<tokio::sync::Notify>,
-    ) -> Self {
-        Self {
-            db,
-            templates,
-            clock,
-            outbox_queued,
-        }
+    pub fn new(cx: Context) -> Self {
+        Self { cx }
     }
 
     /// The newest request still waiting for a decision, if any.
     pub async fn newest_pending(&self) -> Result<Option<RequestId>, StoreError> {
-        store::newest_pending_request(&self.db).await
+        store::newest_pending_request(&self.cx.db).await
     }
 
     /// A head (or, for a unit without one, an admin) approves or refuses request `id`; the
@@ -342,8 +330,8 @@ impl Requests {
             unit_name: viewer.unit_name.clone(),
             role: viewer.role,
         };
-        let now = self.clock.now_ms();
-        let mut tx = self.db.write().await?;
+        let now = self.cx.clock.now_ms();
+        let mut tx = self.cx.db.write().await?;
         let request = store::pending_request_by_id(&mut tx, id)
             .await?
             .filter(|request| {
@@ -361,7 +349,7 @@ impl Requests {
             staff_id: request.staff_id,
             requester: &request.requester,
         };
-        let outcome = decide_request(&mut tx, &self.templates, Some(&decider), &decided, now)
+        let outcome = decide_request(&mut tx, &self.cx.templates, Some(&decider), &decided, now)
             .await
             .map_err(|err| match err {
                 RegistrationError::Store(err) => DecideError::Store(err),
@@ -376,7 +364,7 @@ impl Requests {
         )
         .await?;
         tx.commit().await?;
-        self.outbox_queued.notify_one();
+        self.cx.outbox_queued.notify_one();
         Ok(DashboardDecision {
             person_code: person.code,
             outcome,

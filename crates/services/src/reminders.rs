@@ -1,44 +1,33 @@
 //! The Monday reminders: to each head of a unit that fell behind last week, to each head of a
 //! unit over others about the units under them, and one summary to the Văn phòng.
 
-use std::sync::Arc;
-
-use lantoa_config::Config;
-use lantoa_core::templates::Templates;
 use lantoa_core::weekly::period::Period;
 use lantoa_core::weekly::reminders;
-use lantoa_domain::Clock;
 use lantoa_domain::calendar::IsoWeek;
-use lantoa_store::Db;
 use lantoa_store::weekly as queries;
 
+use crate::context::Context;
 use crate::reports::Reports;
 use crate::weekly::{JobError, Outgoing, Planned, queue};
 
 #[derive(Clone)]
 pub struct Reminders {
-    db: Db,
-    config: Arc<Config>,
-    templates: Arc<Templates>,
-    clock: Clock,
+    cx: Context,
     reports: Reports,
 }
 
 impl Reminders {
-    pub fn new(db: Db, config: Arc<Config>, templates: Arc<Templates>, clock: Clock) -> Self {
+    pub fn new(cx: Context) -> Self {
         Self {
-            reports: Reports::new(db.clone(), config.clone()),
-            db,
-            config,
-            templates,
-            clock,
+            reports: Reports::new(cx.clone()),
+            cx,
         }
     }
 
     /// Queues the reminders for a finished week, once per (week, person): a second run queues
     /// nothing new. A paused week sends nothing.
     pub async fn remind(&self, week: IsoWeek, dry_run: bool) -> Result<Vec<Outgoing>, JobError> {
-        if self.config.settings.is_paused(week) {
+        if self.cx.config.settings.is_paused(week) {
             tracing::info!(%week, "paused week: no reminders");
             return Ok(Vec::new());
         }
@@ -46,27 +35,28 @@ impl Reminders {
         let planned = reminders::plan(&week.to_string(), &standings, &inputs);
         // Reminders about a week stop being worth sending when the next one ends.
         let relevant_until = Period::week(week.next())
-            .range(&self.config.settings.time_zone)
+            .range(&self.cx.config.settings.time_zone)
             .to_ms;
         // The Văn phòng sees who has messages waiting for their window to reopen …
-        let held = queries::held_messages(&self.db, 5).await?;
+        let held = queries::held_messages(&self.cx.db, 5).await?;
         // … and how many accounts were stopped for guessing registration codes.
         let week_start = Period::week(week)
-            .range(&self.config.settings.time_zone)
+            .range(&self.cx.config.settings.time_zone)
             .from_ms;
         let throttled =
-            lantoa_store::identity::count_throttled_accounts(&self.db, week_start).await?;
+            lantoa_store::identity::count_throttled_accounts(&self.cx.db, week_start).await?;
         // … and the pages whose token or permission someone must renew.
-        let page_problems = crate::pages::problems::problems(&self.db).await?;
+        let page_problems = crate::pages::problems::problems(&self.cx.db).await?;
         let mut messages = Vec::new();
         for mut reminder in planned {
             let text = if reminder.template == "reminder_admin" {
                 reminder.context["held"] = serde_json::json!(held);
                 reminder.context["throttled"] = serde_json::json!(throttled);
                 reminder.context["page_problems"] = serde_json::json!(page_problems);
-                reminders::render_admin_summary(&self.templates, &mut reminder.context)?
+                reminders::render_admin_summary(&self.cx.templates, &mut reminder.context)?
             } else {
-                self.templates
+                self.cx
+                    .templates
                     .render(reminder.template, &reminder.context)?
             };
             let person = inputs
@@ -82,6 +72,6 @@ impl Reminders {
                 relevant_until,
             });
         }
-        queue(&self.db, &self.clock, messages, dry_run).await
+        queue(&self.cx.db, &self.cx.clock, messages, dry_run).await
     }
 }

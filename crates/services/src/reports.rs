@@ -2,18 +2,16 @@
 //! of days) for a scope, with the evidence behind them, rendered as the command line and the
 //! dashboard's downloads ask (`lantoa report`, Báo cáo).
 
-use std::sync::Arc;
-
-use lantoa_config::Config;
 use lantoa_core::reports::{Evidence, MAX_SHEET_ROWS};
 use lantoa_core::weekly::period::{Period, PeriodError, PeriodSpec};
 use lantoa_core::weekly::standings::{self, Standings};
 use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::standings::Inputs;
 use lantoa_domain::{Range, Scope};
+use lantoa_store::StoreError;
 use lantoa_store::weekly as queries;
-use lantoa_store::{Db, StoreError};
 
+use crate::context::Context;
 use crate::weekly::JobError;
 
 fn evidence_row(
@@ -76,8 +74,7 @@ pub struct XlsxWritten {
 /// Standings and evidence, read and computed.
 #[derive(Clone)]
 pub struct Reports {
-    db: Db,
-    config: Arc<Config>,
+    cx: Context,
 }
 
 /// What a report is rendered as.
@@ -92,19 +89,19 @@ pub enum Format {
 }
 
 impl Reports {
-    pub fn new(db: Db, config: Arc<Config>) -> Self {
-        Self { db, config }
+    pub fn new(cx: Context) -> Self {
+        Self { cx }
     }
 
     /// The period a person asked for; semesters and school years by `[school_year]`.
     pub fn period(&self, spec: &PeriodSpec) -> Result<Period, PeriodError> {
-        spec.resolve(&self.config.settings.school_year)
+        spec.resolve(&self.cx.config.settings.school_year)
     }
 
     /// `--unit CODE`: the active unit with this code and every unit under it.
     pub async fn unit_scope(&self, code: &str) -> Result<Option<Scope>, StoreError> {
         let code = code.trim().to_ascii_uppercase();
-        Ok(lantoa_store::org::active_unit_id(&self.db, &code)
+        Ok(lantoa_store::org::active_unit_id(&self.cx.db, &code)
             .await?
             .map(Scope::Subtree))
     }
@@ -158,7 +155,7 @@ impl Reports {
         period: &Period,
         scope: Scope,
     ) -> Result<(Standings, Inputs, Range), JobError> {
-        let settings = &self.config.settings;
+        let settings = &self.cx.config.settings;
         let range = period.range(&settings.time_zone);
         let quota_weeks: Vec<IsoWeek> = range
             .weeks
@@ -166,7 +163,7 @@ impl Reports {
             .copied()
             .filter(|week| !settings.is_paused(*week))
             .collect();
-        let inputs = queries::load_inputs(&self.db, &range, &quota_weeks, scope).await?;
+        let inputs = queries::load_inputs(&self.cx.db, &range, &quota_weeks, scope).await?;
         let standings = standings::compute(
             &period.label,
             &range.weeks,
@@ -183,8 +180,8 @@ impl Reports {
         range: &Range,
         scope: Scope,
     ) -> Result<Vec<lantoa_core::reports::EvidenceRow>, JobError> {
-        let rows = queries::load_evidence(&self.db, range, scope).await?;
-        let time_zone = &self.config.settings.time_zone;
+        let rows = queries::load_evidence(&self.cx.db, range, scope).await?;
+        let time_zone = &self.cx.config.settings.time_zone;
         Ok(rows
             .into_iter()
             .map(|row| evidence_row(row, time_zone))
@@ -241,7 +238,7 @@ impl Reports {
     }
 
     pub async fn evidence_count(&self, range: &Range, scope: Scope) -> Result<u64, JobError> {
-        Ok(queries::evidence_count(&self.db, range, scope).await? as u64)
+        Ok(queries::evidence_count(&self.cx.db, range, scope).await? as u64)
     }
 
     /// Writes the evidence as CSV to `out`, row by row; `progress` hears every 100,000 rows.
@@ -252,12 +249,12 @@ impl Reports {
         out: impl std::io::Write,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, JobError> {
-        let time_zone = &self.config.settings.time_zone;
+        let time_zone = &self.cx.config.settings.time_zone;
         let mut writer = lantoa_core::reports::EvidenceCsv::new(out)
             .map_err(|err| JobError::Write(err.to_string()))?;
         let mut written = 0u64;
         let mut failed = None;
-        queries::for_each_evidence(&self.db, range, scope, |row| {
+        queries::for_each_evidence(&self.cx.db, range, scope, |row| {
             match writer.write(&evidence_row(row, time_zone)) {
                 Ok(()) => {
                     written += 1;

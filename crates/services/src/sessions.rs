@@ -8,11 +8,13 @@
 use sha2::{Digest, Sha256};
 
 use lantoa_domain::ids::StaffId;
-use lantoa_domain::{Clock, Role, Scope, Viewer};
+use lantoa_domain::{Role, Scope, Viewer};
 use lantoa_store::identity::{self as audit_log, AuditEntry};
 use lantoa_store::web as store;
 pub use lantoa_store::web::Session;
 use lantoa_store::{AnyConnection, Db, StoreError};
+
+use crate::context::Context;
 
 /// A session's last use is written at most this often (not on every page).
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -102,9 +104,7 @@ pub enum LoginLinkError {
 /// The dashboard's sign-ins: login links, sessions, and signing out.
 #[derive(Clone)]
 pub struct Sessions {
-    db: Db,
-    clock: Clock,
-    public_url: String,
+    cx: Context,
 }
 
 /// A session just started: the cookie's secret, who it is, where they land.
@@ -125,17 +125,19 @@ pub enum SignInError {
 }
 
 impl Sessions {
-    pub fn new(db: Db, clock: Clock, public_url: &str) -> Self {
-        Self {
-            db,
-            clock,
-            public_url: public_url.to_string(),
-        }
+    pub fn new(cx: Context) -> Self {
+        Self { cx }
     }
 
     /// `lantoa login-link`: a one-time link for the head or admin with this roster code.
     pub async fn login_link(&self, staff_code: &str) -> Result<String, LoginLinkError> {
-        login_link_for(&self.db, staff_code, &self.public_url, self.clock.now_ms()).await
+        login_link_for(
+            &self.cx.db,
+            staff_code,
+            &self.cx.config.public_url,
+            self.cx.clock.now_ms(),
+        )
+        .await
     }
 
     /// Spends a login link and starts a session (audited as a sign-in).
@@ -143,10 +145,10 @@ impl Sessions {
         if !well_formed(link_secret) {
             return Err(SignInError::LinkSpent);
         }
-        let now = self.clock.now_ms();
+        let now = self.cx.clock.now_ms();
         let session = Token::generate();
         let csrf = Token::generate().secret;
-        let mut tx = self.db.write().await?;
+        let mut tx = self.cx.db.write().await?;
         let staff_id = store::use_login_link(&mut tx, &hash(link_secret), now).await?;
         let viewer = match staff_id {
             Some(staff_id) => store::leader_by_id(&mut tx, staff_id).await?,
@@ -184,14 +186,14 @@ impl Sessions {
         if !well_formed(cookie_secret) {
             return Ok(None);
         }
-        let now = self.clock.now_ms();
+        let now = self.cx.clock.now_ms();
         let Some(session) =
-            store::live_session(&self.db, &hash(cookie_secret), now, SESSION_IDLE_MS).await?
+            store::live_session(&self.cx.db, &hash(cookie_secret), now, SESSION_IDLE_MS).await?
         else {
             return Ok(None);
         };
         if now - session.last_seen_at >= TOUCH_EVERY_MS {
-            store::touch_session(&self.db, session.id, now).await?;
+            store::touch_session(&self.cx.db, session.id, now).await?;
         }
         let scope = scope_of(&session.viewer);
         Ok(Some((session, scope)))
@@ -199,8 +201,8 @@ impl Sessions {
 
     /// Ends a session (audited as a sign-out).
     pub async fn sign_out(&self, session: &Session) -> Result<(), StoreError> {
-        let now = self.clock.now_ms();
-        let mut tx = self.db.write().await?;
+        let now = self.cx.clock.now_ms();
+        let mut tx = self.cx.db.write().await?;
         store::end_session(&mut tx, session.id, now).await?;
         let entry = crate::audit::Actor::web(&session.viewer).entry("web_logout", "signed out");
         audit_log::audit(&mut tx, &entry, now).await?;

@@ -61,7 +61,7 @@ impl Dashboard {
         if scope != Scope::Province {
             return self.compute(week, scope).await;
         }
-        let now = self.clock.now_ms();
+        let now = self.cx.clock.now_ms();
         let cached = {
             let mut weeks = self.cache.lock();
             match weeks.get_mut(&week) {
@@ -98,7 +98,7 @@ impl Dashboard {
     /// The province's standings of each week that are at hand, `None` for the others, which are
     /// then computed in the background (one task at a time): a trend never makes a page wait.
     pub fn province_weeks_at_hand(&self, weeks: &[IsoWeek]) -> Vec<Option<Arc<Standings>>> {
-        let now = self.clock.now_ms();
+        let now = self.cx.clock.now_ms();
         let (at_hand, missing): (Vec<_>, Vec<IsoWeek>) = {
             let cache = self.cache.lock();
             let at_hand: Vec<_> = weeks
@@ -136,7 +136,7 @@ impl Dashboard {
     }
 
     async fn recompute(&self, week: IsoWeek) -> Result<Arc<Standings>, JobError> {
-        let computed_at = self.clock.now_ms();
+        let computed_at = self.cx.clock.now_ms();
         let standings = self.compute(week, Scope::Province).await?;
         self.cache.lock().insert(
             week,
@@ -186,7 +186,7 @@ impl Dashboard {
     /// than a page may; matching them in memory takes a millisecond). A stale list is used while
     /// one refresh runs behind the page.
     pub async fn folded_names(&self) -> Result<Arc<Vec<FoldedName>>, StoreError> {
-        let now = self.clock.now_ms();
+        let now = self.cx.clock.now_ms();
         let stale = {
             let cache = self
                 .cache
@@ -221,7 +221,7 @@ impl Dashboard {
     }
 
     async fn read_names(&self, now: i64) -> Result<Arc<Vec<FoldedName>>, StoreError> {
-        let rows = lantoa_store::web::names(&self.db).await?;
+        let rows = lantoa_store::web::names(&self.cx.db).await?;
         let names = tokio::task::spawn_blocking(move || {
             rows.into_iter()
                 .map(|row| FoldedName {

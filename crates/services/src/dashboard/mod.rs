@@ -6,19 +6,19 @@ pub mod cache;
 
 use std::sync::Arc;
 
-use lantoa_config::Config;
 use lantoa_core::weekly::period::Period;
 use lantoa_core::weekly::standings::UnitStanding;
 use lantoa_domain::standings::Pick;
 use lantoa_domain::text::fold;
-use lantoa_domain::{Clock, IsoWeek, Scope, Units};
+use lantoa_domain::{IsoWeek, Scope, Units};
+use lantoa_store::StoreError;
 pub use lantoa_store::retention::QueueFigures;
 pub use lantoa_store::web::{
     FailedDelivery, FoundPerson, PagePost, StaffActivity, ThrottledAccount, UnitRow, WaitingRequest,
 };
 pub use lantoa_store::weekly::Held;
-use lantoa_store::{Db, StoreError};
 
+use crate::context::Context;
 use crate::featured::Featured;
 use crate::pages::problems::Problem as PageProblem;
 use crate::reports::Reports;
@@ -37,9 +37,7 @@ const LISTED: i64 = 50;
 /// The dashboard's reads, with the province's standings kept for a minute.
 #[derive(Clone)]
 pub struct Dashboard {
-    db: Db,
-    config: Arc<Config>,
-    clock: Clock,
+    cx: Context,
     reports: Reports,
     featured: Featured,
     cache: Arc<StandingsCache>,
@@ -90,41 +88,34 @@ pub struct DeliveryStatus {
 }
 
 impl Dashboard {
-    pub fn new(
-        db: Db,
-        config: Arc<Config>,
-        templates: Arc<lantoa_core::templates::Templates>,
-        clock: Clock,
-    ) -> Self {
+    pub fn new(cx: Context) -> Self {
         Self {
-            reports: Reports::new(db.clone(), config.clone()),
-            featured: Featured::new(db.clone(), config.clone(), templates, clock.clone()),
-            db,
-            config,
-            clock,
+            reports: Reports::new(cx.clone()),
+            featured: Featured::new(cx.clone()),
+            cx,
             cache: Arc::default(),
         }
     }
 
     /// This week, in the province's time zone.
     pub fn current_week(&self) -> IsoWeek {
-        IsoWeek::at(self.clock.now_ms(), &self.config.settings.time_zone)
+        IsoWeek::at(self.cx.clock.now_ms(), &self.cx.config.settings.time_zone)
     }
 
     /// The units a scope covers.
     pub async fn units(&self, scope: Scope) -> Result<Units, StoreError> {
-        lantoa_store::weekly::resolve(&self.db, scope).await
+        lantoa_store::weekly::resolve(&self.cx.db, scope).await
     }
 
     /// The overview's figures of this week beyond its standings.
     pub async fn overview(&self, this_week: IsoWeek) -> Result<Overview, JobError> {
         Ok(Overview {
             featured: self.featured.chosen(this_week).await?,
-            held: lantoa_store::weekly::held_messages(&self.db, 5).await?,
-            pending_requests: lantoa_store::web::pending_requests(&self.db, &Units::All, 100)
+            held: lantoa_store::weekly::held_messages(&self.cx.db, 5).await?,
+            pending_requests: lantoa_store::web::pending_requests(&self.cx.db, &Units::All, 100)
                 .await?
                 .len(),
-            page_problems: crate::pages::problems::problems(&self.db).await?,
+            page_problems: crate::pages::problems::problems(&self.cx.db).await?,
         })
     }
 
@@ -136,7 +127,7 @@ impl Dashboard {
         code: &str,
     ) -> Result<Option<UnitRow>, StoreError> {
         let code = code.trim().to_ascii_uppercase();
-        let Some(unit) = lantoa_store::web::unit_by_code(&self.db, &code).await? else {
+        let Some(unit) = lantoa_store::web::unit_by_code(&self.cx.db, &code).await? else {
             return Ok(None);
         };
         Ok(self.units(scope).await?.contains(unit.id).then_some(unit))
@@ -167,8 +158,9 @@ impl Dashboard {
         Ok(UnitWeek {
             own,
             children,
-            staff: lantoa_store::web::staff_activity(&self.db, unit.id, week, &month_weeks).await?,
-            posts: lantoa_store::web::page_posts(&self.db, unit.id, week).await?,
+            staff: lantoa_store::web::staff_activity(&self.cx.db, unit.id, week, &month_weeks)
+                .await?,
+            posts: lantoa_store::web::page_posts(&self.cx.db, unit.id, week).await?,
             month_weeks: month_weeks.len(),
         })
     }
@@ -205,16 +197,16 @@ impl Dashboard {
                 .take(FOUND)
                 .map(|name| name.id)
                 .collect();
-            Some(lantoa_store::web::people_by_id(&self.db, &ids).await?)
+            Some(lantoa_store::web::people_by_id(&self.cx.db, &ids).await?)
         } else {
             None
         };
-        let requests = lantoa_store::web::pending_requests(&self.db, &units, REQUESTS).await?;
+        let requests = lantoa_store::web::pending_requests(&self.cx.db, &units, REQUESTS).await?;
         let throttled = if with_throttled {
-            let limits = self.config.settings.registration.limits;
+            let limits = self.cx.config.settings.registration.limits;
             lantoa_store::web::throttled_account_list(
-                &self.db,
-                self.clock.now_ms() - lantoa_core::identity::throttle::HOUR_MS,
+                &self.cx.db,
+                self.cx.clock.now_ms() - lantoa_core::identity::throttle::HOUR_MS,
                 i64::from(limits.per_account),
                 REQUESTS,
             )
@@ -233,11 +225,12 @@ impl Dashboard {
     /// What is waiting, what failed, and whether Zalo can send.
     pub async fn delivery(&self) -> Result<DeliveryStatus, StoreError> {
         Ok(DeliveryStatus {
-            figures: lantoa_store::retention::queue_figures(&self.db, self.clock.now_ms()).await?,
-            held: lantoa_store::weekly::held_messages(&self.db, LISTED).await?,
-            failed: lantoa_store::web::failed_deliveries(&self.db, LISTED).await?,
-            zalo_token_error: match self.config.zalo {
-                Some(_) => crate::delivery::tokens::last_refresh_error(&self.db).await?,
+            figures: lantoa_store::retention::queue_figures(&self.cx.db, self.cx.clock.now_ms())
+                .await?,
+            held: lantoa_store::weekly::held_messages(&self.cx.db, LISTED).await?,
+            failed: lantoa_store::web::failed_deliveries(&self.cx.db, LISTED).await?,
+            zalo_token_error: match self.cx.config.zalo {
+                Some(_) => crate::delivery::tokens::last_refresh_error(&self.cx.db).await?,
                 None => None,
             },
         })
