@@ -495,10 +495,10 @@ async fn a_unit_connected_with_its_own_token_is_credited_without_anyone_sending_
     let row = &evidence[0];
     assert_eq!(
         (
-            row.0.as_str(),
-            row.2.as_str(),
-            row.6.as_str(),
-            row.11.as_deref()
+            row.unit_code.as_str(),
+            row.staff_code.as_str(),
+            row.url.as_str(),
+            row.page_check.as_deref()
         ),
         (
             "TH-LG-01",

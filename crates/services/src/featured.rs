@@ -46,18 +46,18 @@ impl Featured {
         let rows = store_featured::candidate_rows(&mut *self.cx.db.acquire().await?).await?;
         let candidates: Vec<Candidate> = rows
             .into_iter()
-            .filter_map(|(unit_id, code, name, kind, parent_code, pages, last)| {
-                let standing = standings.units.iter().find(|u| u.code == code)?;
+            .filter_map(|row| {
+                let standing = standings.units.iter().find(|u| u.code == row.code)?;
                 Some(Candidate {
-                    unit_id,
-                    name,
-                    kind: UnitKind::parse(&kind)?,
-                    parent_code,
-                    has_page: pages > 0,
+                    unit_id: row.unit_id,
+                    name: row.name,
+                    kind: UnitKind::parse(&row.kind)?,
+                    parent_code: row.parent_code,
+                    has_page: row.pages > 0,
                     page_posts_last_week: standing.page_posts,
                     quota_last_week: standing.quota,
-                    last_featured: last.and_then(|w| w.parse().ok()),
-                    code,
+                    last_featured: row.last_chosen.and_then(|w| w.parse().ok()),
+                    code: row.code,
                 })
             })
             .collect();
@@ -233,12 +233,12 @@ pub async fn choose_in(
     let units: Vec<featured::Choosable> = store_featured::candidate_rows(conn)
         .await?
         .into_iter()
-        .filter_map(|(unit_id, code, name, kind, ..)| {
+        .filter_map(|row| {
             Some(featured::Choosable {
-                unit_id,
-                code,
-                name,
-                kind: UnitKind::parse(&kind)?,
+                kind: UnitKind::parse(&row.kind)?,
+                unit_id: row.unit_id,
+                code: row.code,
+                name: row.name,
             })
         })
         .collect();

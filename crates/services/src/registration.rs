@@ -268,13 +268,13 @@ pub async fn credit_pending(
 ) -> Result<usize, StoreError> {
     let since = now - PENDING_LINK_DAYS * 24 * 3_600_000;
     let credited = submissions::credit_pending(conn, identity_id, staff_id, since, now).await?;
-    for (id, key, owner, week, received_at) in &credited {
+    for submission in &credited {
         let link = counting::CountedLink {
-            submission_id: *id,
-            key,
-            owner: owner.as_deref(),
-            week,
-            received_at: *received_at,
+            submission_id: submission.id,
+            key: &submission.canonical_key,
+            owner: submission.owner.as_deref(),
+            week: &submission.week,
+            received_at: submission.received_at,
         };
         counting::credit_or_check(conn, &link).await?;
     }

@@ -15,23 +15,23 @@ use crate::context::Context;
 use crate::weekly::JobError;
 
 fn evidence_row(
-    row: queries::EvidenceTuple,
+    row: queries::EvidenceLink,
     time_zone: &jiff::tz::TimeZone,
 ) -> lantoa_core::reports::EvidenceRow {
-    let (
+    let queries::EvidenceLink {
         unit_code,
         unit_name,
         staff_code,
         full_name,
-        received_at,
+        at: received_at,
         week,
         url,
-        key,
+        link_key: key,
         page_unit,
         unit_id,
         alias_of,
         page_check,
-    ) = row;
+    } = row;
     let mut kind = if page_unit == Some(unit_id) {
         "bài trên trang đơn vị".to_string()
     } else {

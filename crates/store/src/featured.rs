@@ -9,22 +9,27 @@ use lantoa_domain::status::PickSource;
 use lantoa_domain::ids::{StaffId, UnitId};
 use sqlx::AnyConnection;
 
-/// Unit id → (code, name, kind, parent code, has a page, last week it was chosen).
-pub type CandidateRow = (
-    UnitId,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<String>,
-);
+/// A school or a Phòng that may be featured, with what the choice needs of it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CandidateRow {
+    pub unit_id: UnitId,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub parent_code: Option<String>,
+    /// How many pages it has.
+    pub pages: i64,
+    /// The last week it was chosen, if ever.
+    pub last_chosen: Option<String>,
+}
 
 pub async fn candidate_rows(conn: &mut AnyConnection) -> Result<Vec<CandidateRow>> {
     Ok(sqlx::query_as(
-        "SELECT u.id, u.code, u.name, u.kind, p.code, \
-         (SELECT COUNT(*) FROM unit_pages up WHERE up.unit_id = u.id), \
+        "SELECT u.id AS unit_id, u.code AS code, u.name AS name, u.kind AS kind, \
+         p.code AS parent_code, \
+         (SELECT COUNT(*) FROM unit_pages up WHERE up.unit_id = u.id) AS pages, \
          (SELECT MAX(f.week) FROM featured_pages f WHERE f.unit_id = u.id AND f.source = 'chosen') \
+         AS last_chosen \
          FROM units u LEFT JOIN units p ON p.id = u.parent_id \
          WHERE u.status = 'active' AND u.kind IN ('truong', 'phong') ORDER BY u.code",
     )

@@ -830,8 +830,14 @@ pub async fn erase_account(
     Ok(())
 }
 
-/// A linked account as `DULIEU` shows it: platform, registered at, display name, shared phone.
-pub type KeptAccount = (String, Option<i64>, Option<String>, Option<String>);
+/// A linked account as `DULIEU` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeptAccount {
+    pub platform: String,
+    pub registered_at: Option<i64>,
+    pub display_name: Option<String>,
+    pub shared_phone: Option<String>,
+}
 
 /// What `DULIEU` shows of a registered person.
 #[derive(Debug, Clone, PartialEq, Eq)]

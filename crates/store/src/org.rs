@@ -44,38 +44,38 @@ async fn execute_in_batches<T>(
     Ok(())
 }
 
+/// A unit as its table holds it, with its parent's code.
+#[derive(sqlx::FromRow)]
+struct StoredUnit {
+    code: String,
+    name: String,
+    kind: String,
+    parent_code: Option<String>,
+    page_urls: String,
+    weekly_quota: Option<i64>,
+    status: String,
+}
+
 pub async fn load_units(tx: &mut AnyConnection) -> Result<Vec<ExistingUnit>> {
-    // code, name, kind, parent code, page_urls, weekly_quota, status
-    type UnitRow = (
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        Option<i64>,
-        String,
-    );
-    let rows: Vec<UnitRow> = sqlx::query_as(
-        "SELECT u.code, u.name, u.kind, p.code, u.page_urls, u.weekly_quota, u.status \
-             FROM units u LEFT JOIN units p ON p.id = u.parent_id",
+    let rows: Vec<StoredUnit> = sqlx::query_as(
+        "SELECT u.code, u.name, u.kind, p.code AS parent_code, u.page_urls, u.weekly_quota, \
+         u.status FROM units u LEFT JOIN units p ON p.id = u.parent_id",
     )
     .fetch_all(&mut *tx)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(code, name, kind, parent_code, page_urls, quota, status)| ExistingUnit {
-                fields: UnitFields {
-                    code,
-                    name,
-                    kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong),
-                    parent_code,
-                    page_urls: split_urls(&page_urls),
-                    weekly_quota: quota.map(|q| q as u32),
-                },
-                active: status == ACTIVE,
+        .map(|unit| ExistingUnit {
+            fields: UnitFields {
+                code: unit.code,
+                name: unit.name,
+                kind: UnitKind::parse(&unit.kind).unwrap_or(UnitKind::Truong),
+                parent_code: unit.parent_code,
+                page_urls: split_urls(&unit.page_urls),
+                weekly_quota: unit.weekly_quota.map(|q| q as u32),
             },
-        )
+            active: unit.status == ACTIVE,
+        })
         .collect())
 }
 

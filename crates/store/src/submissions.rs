@@ -270,8 +270,15 @@ pub async fn credit_page_post(
     Ok(())
 }
 
-/// A counted submission to credit: id, key, owner, week, received_at.
-pub type Credited = (SubmissionId, String, Option<String>, String, i64);
+/// A counted submission to credit to its page's unit.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Credited {
+    pub id: SubmissionId,
+    pub canonical_key: String,
+    pub owner: Option<String>,
+    pub week: String,
+    pub received_at: i64,
+}
 
 /// Credits the links an account sent before registering: counted if new for the person,
 /// duplicate if already counted, expired if older than `since`. Returns the counted ones.
@@ -300,7 +307,7 @@ pub async fn credit_pending(
     .await?;
     let mut counted = Vec::new();
     for submission in pending {
-        let status = if first_counted(conn, staff_id, &submission.1)
+        let status = if first_counted(conn, staff_id, &submission.canonical_key)
             .await?
             .is_some()
         {
@@ -314,7 +321,7 @@ pub async fn credit_pending(
         .bind(staff_id)
         .bind(status)
         .bind(now)
-        .bind(submission.0)
+        .bind(submission.id)
         .execute(&mut *conn)
         .await?;
         if status == "counted" {

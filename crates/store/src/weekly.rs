@@ -108,7 +108,7 @@ pub fn standings_queries(
     // the index-usage test reads plans by them.
     leaders.sql = format!(
         "SELECT p.id, p.code, p.full_name, p.unit_id, p.role, \
-         (SELECT COUNT(*) FROM identities i WHERE i.staff_id = p.id) \
+         (SELECT COUNT(*) FROM identities i WHERE i.staff_id = p.id) AS accounts \
          FROM staff p WHERE p.status = 'active' AND p.role IN ('head', 'admin'){condition} \
          ORDER BY p.code"
     );
@@ -200,10 +200,11 @@ fn people_query(range: &Range, quota_weeks: &[IsoWeek], scope: &Units, names: bo
         )
     } else {
         format!(
-            "SELECT p.unit_id, COUNT(*), \
-             CAST(SUM(CASE WHEN {registered} THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN {active} THEN 1 ELSE 0 END) AS BIGINT), \
+            "SELECT p.unit_id, COUNT(*) AS total, \
+             CAST(SUM(CASE WHEN {registered} THEN 1 ELSE 0 END) AS BIGINT) AS registered, \
+             CAST(SUM(CASE WHEN {active} THEN 1 ELSE 0 END) AS BIGINT) AS active, \
              CAST(SUM(CASE WHEN {registered} THEN COALESCE(a.quota_weeks, 0) ELSE 0 END) AS BIGINT) \
+             AS active_weeks \
              FROM staff p LEFT JOIN act a ON a.staff_id = p.id \
              WHERE p.status = 'active'{person_condition} GROUP BY p.unit_id"
         )
@@ -371,21 +372,55 @@ fn so_page_inputs(
     }
 }
 
-type UnitRow = (UnitId, String, String, String, Option<UnitId>, Option<i64>);
-type StaffRow = (StaffId, String, String, UnitId, String, i64);
-type PeopleRow = (UnitId, i64, i64, i64, i64);
-type NameRow = (UnitId, String, String);
+#[derive(sqlx::FromRow)]
+struct UnitRow {
+    id: UnitId,
+    code: String,
+    name: String,
+    kind: String,
+    parent_id: Option<UnitId>,
+    weekly_quota: Option<i64>,
+}
+
+/// A head or an admin, with how many chat accounts they have.
+#[derive(sqlx::FromRow)]
+struct StaffRow {
+    id: StaffId,
+    code: String,
+    full_name: String,
+    unit_id: UnitId,
+    role: String,
+    accounts: i64,
+}
+
+/// A unit's people in the period, aggregated.
+#[derive(sqlx::FromRow)]
+struct PeopleRow {
+    unit_id: UnitId,
+    total: i64,
+    registered: i64,
+    active: i64,
+    active_weeks: i64,
+}
+
+/// A registered person who was not active.
+#[derive(sqlx::FromRow)]
+struct NameRow {
+    unit_id: UnitId,
+    code: String,
+    full_name: String,
+}
 
 fn unit_infos(units: Vec<UnitRow>) -> Vec<UnitInfo> {
     units
         .into_iter()
-        .map(|(id, code, name, kind, parent_id, quota)| UnitInfo {
-            id,
-            code,
-            name,
-            kind: UnitKind::parse(&kind).unwrap_or(UnitKind::Truong),
-            parent_id,
-            weekly_quota: quota.map(|q| q as u32),
+        .map(|unit| UnitInfo {
+            id: unit.id,
+            code: unit.code,
+            name: unit.name,
+            kind: UnitKind::parse(&unit.kind).unwrap_or(UnitKind::Truong),
+            parent_id: unit.parent_id,
+            weekly_quota: unit.weekly_quota.map(|q| q as u32),
         })
         .collect()
 }
@@ -393,16 +428,14 @@ fn unit_infos(units: Vec<UnitRow>) -> Vec<UnitInfo> {
 fn leader_infos(leaders: Vec<StaffRow>) -> Vec<StaffInfo> {
     leaders
         .into_iter()
-        .map(
-            |(id, code, full_name, unit_id, role, identities)| StaffInfo {
-                id,
-                code,
-                full_name,
-                unit_id,
-                role: Role::parse(&role).unwrap_or(Role::Member),
-                registered: identities > 0,
-            },
-        )
+        .map(|leader| StaffInfo {
+            id: leader.id,
+            code: leader.code,
+            full_name: leader.full_name,
+            unit_id: leader.unit_id,
+            role: Role::parse(&leader.role).unwrap_or(Role::Member),
+            registered: leader.accounts > 0,
+        })
         .collect()
 }
 
@@ -413,15 +446,15 @@ fn unit_staff_of(
     let featured: HashMap<UnitId, i64> = featured.into_iter().collect();
     people
         .into_iter()
-        .map(|(unit, total, registered, active, active_weeks)| {
+        .map(|row| {
             let staff = UnitStaff {
-                total: total as u32,
-                registered: registered as u32,
-                active: active as u32,
-                featured: featured.get(&unit).copied().unwrap_or(0) as u32,
-                active_weeks: active_weeks as u32,
+                total: row.total as u32,
+                registered: row.registered as u32,
+                active: row.active as u32,
+                featured: featured.get(&row.unit_id).copied().unwrap_or(0) as u32,
+                active_weeks: row.active_weeks as u32,
             };
-            (unit, staff)
+            (row.unit_id, staff)
         })
         .collect()
 }
@@ -429,10 +462,10 @@ fn unit_staff_of(
 fn inactive_names(rows: Vec<NameRow>) -> HashMap<UnitId, Vec<String>> {
     // Names in roster-code order, as the reminders list them.
     let mut inactive_rows = rows;
-    inactive_rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    inactive_rows.sort_by(|a, b| (a.unit_id, &a.code).cmp(&(b.unit_id, &b.code)));
     let mut inactive: HashMap<UnitId, Vec<String>> = HashMap::new();
-    for (unit, _, name) in inactive_rows {
-        inactive.entry(unit).or_default().push(name);
+    for row in inactive_rows {
+        inactive.entry(row.unit_id).or_default().push(row.full_name);
     }
     inactive
 }
@@ -491,23 +524,29 @@ pub async fn registered_staff(db: &Db, admins_only: bool) -> Result<Vec<StaffInf
         .collect())
 }
 
-/// A row of the evidence sheet.
-pub type EvidenceTuple = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    Option<i64>,
-    i64,
-    // The page a numeric owner id was learned to be, when that is how the post was credited.
-    Option<String>,
-    // A unit website's article check (`timeout`: counted without an answer from the site).
-    Option<String>,
-);
+/// A counted link of the evidence sheet, with its sender (none for a post measured from the
+/// page that no link evidences).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EvidenceLink {
+    pub unit_code: String,
+    pub unit_name: String,
+    pub staff_code: String,
+    pub full_name: String,
+    /// When it was received (or published, for a measured post).
+    pub at: i64,
+    pub week: String,
+    pub url: String,
+    pub link_key: String,
+    /// The unit whose page the post is, if any.
+    pub page_unit: Option<UnitId>,
+    /// The sender's unit.
+    pub unit_id: UnitId,
+    /// The page a numeric owner id was learned to be, when that is how the post was credited.
+    pub alias_of: Option<String>,
+    /// A unit website's article check (`timeout`: counted without an answer from the site;
+    /// `measured`: read from the page).
+    pub page_check: Option<String>,
+}
 
 /// Every counted link of the range with who sent it, and the measured page posts whose week
 /// no sent link evidences (nobody sent it, or the link came in another week: the post counts
@@ -556,7 +595,7 @@ pub async fn evidence_count(db: &Db, range: &Range, scope: Scope) -> Result<i64>
     Ok(count)
 }
 
-pub async fn load_evidence(db: &Db, range: &Range, scope: Scope) -> Result<Vec<EvidenceTuple>> {
+pub async fn load_evidence(db: &Db, range: &Range, scope: Scope) -> Result<Vec<EvidenceLink>> {
     Ok(
         evidence_query(range, &resolve(db, scope).await?, EVIDENCE_COLUMNS, true)
             .query_as()
@@ -571,11 +610,11 @@ pub async fn for_each_evidence(
     db: &Db,
     range: &Range,
     scope: Scope,
-    mut each: impl FnMut(EvidenceTuple) -> bool,
+    mut each: impl FnMut(EvidenceLink) -> bool,
 ) -> Result<()> {
     use futures_util::TryStreamExt;
     let query = evidence_query(range, &resolve(db, scope).await?, EVIDENCE_COLUMNS, true);
-    let mut rows = query.query_as::<EvidenceTuple>().fetch(db.pool());
+    let mut rows = query.query_as::<EvidenceLink>().fetch(db.pool());
     while let Some(row) = rows.try_next().await? {
         if !each(row) {
             break;

@@ -529,12 +529,12 @@ impl Applier<'_> {
             let accounts: Vec<Value> = kept
                 .accounts
                 .iter()
-                .map(|(platform, at, name, phone)| {
+                .map(|account| {
                     json!({
-                        "platform_name": Platform::parse(platform).map_or("?", platform_name),
-                        "registered_at": at.map(local),
-                        "display_name": name,
-                        "phone": phone,
+                        "platform_name": Platform::parse(&account.platform).map_or("?", platform_name),
+                        "registered_at": account.registered_at.map(local),
+                        "display_name": account.display_name,
+                        "phone": account.shared_phone,
                     })
                 })
                 .collect();
