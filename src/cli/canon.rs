@@ -23,12 +23,11 @@ async fn learned_aliases(database_url: &str, urls: &[String]) -> HashMap<String,
         .iter()
         .filter_map(|url| canonicalize(url).ok()?.owner)
         .collect();
-    lantoa_services::counting::learned_owners(database_url, &owners)
-        .await
-        .unwrap_or_else(|err| {
-            eprintln!("warning: owner aliases not shown: {err}");
-            HashMap::new()
-        })
+    let learned = lantoa_services::owner_aliases::learned_owners(database_url, &owners).await;
+    if let Some(err) = learned.failure {
+        eprintln!("warning: owner aliases not all shown: {err}");
+    }
+    learned.found
 }
 
 fn canon_lines(

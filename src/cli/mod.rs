@@ -30,10 +30,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve { ingest_only } = cli.command {
         return ops::serve(config, ingest_only).await;
     }
-    let services = Services::open(config).await?;
+    // Arguments first: a wrong period or a missing --out opens (and creates) no database.
+    check_arguments(&config, &cli.command)?;
+    // Only the commands that send messages load the template directory, so a broken template
+    // never blocks `migrate` or `backup`.
+    let services = if sends_messages(&cli.command) {
+        Services::open(config).await?
+    } else {
+        Services::open_quiet(config).await?
+    };
     let result = command(&services, cli.command).await;
     services.db.close().await;
     result
+}
+
+/// What can be refused from the arguments and the configuration alone.
+fn check_arguments(config: &Config, command: &Command) -> anyhow::Result<()> {
+    match command {
+        Command::Report(args) => report::check(config, args).map(|_| ()),
+        Command::Invites { format, out, .. } => people::check_invites(*format, out.as_deref()),
+        _ => Ok(()),
+    }
+}
+
+fn sends_messages(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Remind { .. } | Command::Featured { .. } | Command::Unlink { .. }
+    )
 }
 
 /// A command that works on the database.

@@ -1,6 +1,6 @@
 //! People: `invites`, `unlink`, `login-link` and `audit`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -11,6 +11,14 @@ use lantoa_services::invites::{self, InviteScope};
 
 use super::args::{InviteFormat, PlatformArg};
 
+/// A workbook needs a file to go to; checked before the database opens.
+pub fn check_invites(format: InviteFormat, out: Option<&Path>) -> anyhow::Result<()> {
+    if matches!(format, InviteFormat::Xlsx) && out.is_none() {
+        anyhow::bail!("--format xlsx writes a file: add --out invites.xlsx");
+    }
+    Ok(())
+}
+
 /// `lantoa invites`: personal codes for everyone in scope without a live one.
 pub async fn invites(
     services: &Services,
@@ -20,9 +28,7 @@ pub async fn invites(
     format: InviteFormat,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    if matches!(format, InviteFormat::Xlsx) && out.is_none() {
-        anyhow::bail!("--format xlsx writes a file: add --out invites.xlsx");
-    }
+    check_invites(format, out.as_deref())?;
     let scope = match (unit, staff.is_empty()) {
         (Some(unit), _) => InviteScope::Unit(unit.to_ascii_uppercase()),
         (None, false) => InviteScope::Staff(staff.iter().map(|c| c.to_ascii_uppercase()).collect()),

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use lantoa_config::Config;
 use lantoa_core::weekly::period::{Period, PeriodSpec};
 use lantoa_domain::Scope;
 use lantoa_services::Services;
@@ -11,12 +12,18 @@ use lantoa_services::reports::{Format, Reports};
 
 use super::args::{ReportArgs, ReportFormat};
 
-pub async fn report(services: &Services, args: ReportArgs) -> anyhow::Result<()> {
-    let reports = services.reports();
-    let period = reports.period(&period_spec(&args)?)?;
+/// The period the arguments name, or why they name none; checked before the database opens.
+pub fn check(config: &Config, args: &ReportArgs) -> anyhow::Result<Period> {
+    let period = period_spec(args)?.resolve(&config.settings.school_year)?;
     if matches!(args.format, ReportFormat::Xlsx) && args.out.is_none() {
         anyhow::bail!("--format xlsx writes a file: add --out report.xlsx");
     }
+    Ok(period)
+}
+
+pub async fn report(services: &Services, args: ReportArgs) -> anyhow::Result<()> {
+    let period = check(&services.config, &args)?;
+    let reports = services.reports();
     // --unit reads only that subtree's rows.
     let scope = match &args.unit {
         Some(code) => reports

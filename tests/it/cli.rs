@@ -643,3 +643,64 @@ async fn pages_connect_reads_the_token_from_stdin_and_pages_sync_reports_each_pa
         "{stderr}"
     );
 }
+
+/// Arguments are refused before anything is opened, a broken template file blocks only the
+/// commands that send messages, and an error names its cause once.
+#[tokio::test]
+async fn the_command_line_checks_before_it_opens_and_says_each_cause_once() {
+    let fixture = Fixture::new();
+    let fresh = fixture.path("fresh.db");
+    let fresh_url = format!("sqlite://{}", fresh.display());
+    let output = lantoa(&fresh_url)
+        .args(["report", "--month", "2025-13"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(!fresh.exists(), "a refused report created the database");
+    let output = lantoa(&fresh_url)
+        .args(["invites", "--format", "xlsx"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--out"));
+    assert!(!fresh.exists(), "a refused invites created the database");
+
+    // A template directory whose file does not parse.
+    let texts = fixture.path("texts");
+    std::fs::create_dir(&texts).unwrap();
+    std::fs::write(texts.join("reminder_head.txt"), "{% if %}").unwrap();
+    let settings = fixture.path("lantoa.toml");
+    std::fs::write(&settings, "template_dir = \"texts\"\n").unwrap();
+    let test = TestDb::unmigrated().await;
+    let with_broken_texts = |args: &[&str]| {
+        lantoa(&test.url)
+            .env("LANTOA_CONFIG", &settings)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let migrate = with_broken_texts(&["migrate"]);
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let remind = with_broken_texts(&["remind", "--week", "2025-W12", "--dry-run"]);
+    assert!(!remind.status.success(), "remind sent with broken texts");
+    assert!(String::from_utf8_lossy(&remind.stderr).contains("reminder_head"));
+
+    // A port already taken: the cause once, not twice.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let serve = lantoa(&test.url)
+        .env("LANTOA_BIND", &address)
+        .arg("serve")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert!(!serve.status.success());
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("in use").count(), 1, "{stderr}");
+}

@@ -156,7 +156,7 @@ impl ApprovalNotifier {
             store::postpone_notification(&mut tx, request.id, now + RETRY_NOBODY_MS).await?;
             tx.commit().await?;
             tracing::warn!(
-                request = %request.id,
+                request = request.id.get(),
                 "no registered head or admin to approve a registration request yet"
             );
             return Ok(());
@@ -198,7 +198,7 @@ impl ApprovalNotifier {
         store::mark_notified(&mut tx, request.id, now).await?;
         tx.commit().await?;
         tracing::info!(
-            request = %request.id,
+            request = request.id.get(),
             heads = heads.len(),
             "registration request sent to heads"
         );

@@ -2,8 +2,9 @@
 //! that run them. Every door (the webhooks and the dashboard, the command line, the
 //! scheduler) calls these; none of them reads or writes the store itself.
 //!
-//! [`Services`] is what every service is built from: the database, the configuration, the
-//! message templates, the clock and the wakes between the workers.
+//! Every service is built from one [`Context`]: the database, the configuration, the message
+//! templates, the clock and the wake of the delivery worker. [`Services`] adds what a serving
+//! instance or a command needs beside it (the inbox writer and the name of its leases).
 
 pub mod accounts;
 pub mod answers;
@@ -18,6 +19,7 @@ pub mod health;
 pub mod inbox;
 pub mod invites;
 pub mod outbox;
+pub mod owner_aliases;
 pub mod pages;
 pub mod registration;
 pub mod reminders;
@@ -45,10 +47,17 @@ pub use lantoa_store::{Db, StoreError};
 
 /// Why the database could not be opened for use.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot open {url}: {source}")]
-pub struct OpenError {
-    url: String,
-    source: StoreError,
+pub enum OpenError {
+    /// No connection: the message names the (redacted) URL; the cause follows it.
+    #[error("cannot open {url}")]
+    Connect {
+        url: String,
+        #[source]
+        cause: StoreError,
+    },
+    /// Connected, but the migrations or the page-owner refresh failed.
+    #[error(transparent)]
+    Prepare(#[from] StoreError),
 }
 
 /// Why the services of a command could not be put together.
@@ -63,17 +72,15 @@ pub enum ServicesError {
 /// Opens the database a command or `serve` works on: connected, every migration applied,
 /// and each unit page matched with this build's link rules.
 pub async fn open_database(config: &Config) -> Result<Db, OpenError> {
-    let failed = |source| OpenError {
-        url: config.database_url.redacted(),
-        source,
-    };
     let db = Db::connect(config.database_url.expose())
         .await
-        .map_err(failed)?;
-    db.migrate().await.map_err(failed)?;
-    let refreshed = lantoa_store::org::refresh_page_owners(&db, lantoa_core::links::owner_of)
-        .await
-        .map_err(failed)?;
+        .map_err(|cause| OpenError::Connect {
+            url: config.database_url.redacted(),
+            cause,
+        })?;
+    db.migrate().await?;
+    let refreshed =
+        lantoa_store::org::refresh_page_owners(&db, lantoa_core::links::owner_of).await?;
     if refreshed > 0 {
         tracing::info!(
             pages = refreshed,
@@ -108,6 +115,15 @@ impl Services {
     /// message templates the settings name (or the built-in ones).
     pub async fn open(config: Config) -> Result<Self, ServicesError> {
         let templates = Templates::for_settings(&config.settings)?;
+        let db = open_database(&config).await?;
+        Ok(Self::new(config, db, templates))
+    }
+
+    /// As [`Services::open`] for a command that sends and renders no message (`migrate`,
+    /// `backup`, `import`…): it works with the built-in templates, so a broken template file
+    /// never stands between an operator and a backup or a migration.
+    pub async fn open_quiet(config: Config) -> Result<Self, ServicesError> {
+        let templates = Templates::builtin()?;
         let db = open_database(&config).await?;
         Ok(Self::new(config, db, templates))
     }

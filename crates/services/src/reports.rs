@@ -63,7 +63,7 @@ fn evidence_row(
     }
 }
 
-/// What [`Weekly::write_xlsx`] wrote.
+/// What [`Reports::write_xlsx`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XlsxWritten {
     pub evidence_rows: u64,

@@ -1,5 +1,5 @@
-//! Who may use the dashboard and what they see: one-time login links, session tokens, and the
-//! scope of each role (pure, but for issuing a link).
+//! Who may use the dashboard and what they see: the [`Sessions`] service issues one-time login
+//! links, signs in with them, keeps session tokens and signs out; each role has its scope.
 //!
 //! Tokens carry 128 random bits from the operating system and are stored only as SHA-256
 //! hashes. An admin (the Văn phòng) sees the province; a head sees their unit and every unit

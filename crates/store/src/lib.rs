@@ -234,7 +234,7 @@ impl Db {
         }
     }
 
-    /// A transaction that will write (take [`Db::write_lock`] first). SQLite's default (deferred) transaction starts as a
+    /// A transaction that will write (only through [`Db::write`], which takes the lock first). SQLite's default (deferred) transaction starts as a
     /// reader and fails with SQLITE_BUSY if another writer committed before it writes;
     /// `BEGIN IMMEDIATE` takes the write lock up front, waiting for it under the busy timeout.
     async fn begin_write(&self) -> Result<Tx> {
@@ -308,7 +308,7 @@ async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File, StoreError
     .map_err(StoreError::Lock)
 }
 
-/// A write transaction (see [`Db::begin_write`]).
+/// A write transaction (see [`Db::write`]).
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 pub use sqlx::AnyConnection;

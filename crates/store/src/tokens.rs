@@ -99,7 +99,7 @@ pub struct NewPair<'a> {
     pub access_expires_at: i64,
 }
 
-/// Stores the new pair (the caller holds the write lock).
+/// Stores the new pair (takes the write lock itself: call it outside a write transaction).
 pub async fn store_pair(
     db: &Db,
     platform: &str,
@@ -123,7 +123,7 @@ pub async fn store_pair(
     Ok(())
 }
 
-/// Records a failed refresh and gives the lease up (the caller holds the write lock).
+/// Records a failed refresh and gives the lease up (takes the write lock itself).
 pub async fn record_refresh_failure(
     db: &Db,
     platform: &str,

@@ -55,10 +55,11 @@ impl std::ops::Deref for AppState {
 /// Why an instance could not be put together.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}")]
     Listen {
         address: String,
-        source: std::io::Error,
+        #[source]
+        cause: std::io::Error,
     },
     #[error(transparent)]
     Templates(#[from] TemplateError),
@@ -138,9 +139,9 @@ impl Application {
             Listen::Configured => listen(&config.bind.to_string()).await?,
             Listen::Address(address) => listen(&address).await?,
         };
-        let address = listener.local_addr().map_err(|source| BuildError::Listen {
+        let address = listener.local_addr().map_err(|cause| BuildError::Listen {
             address: format!("{:?}", config.bind),
-            source,
+            cause,
         })?;
         let services = Services::with_clock(config, build.db, templates, build.clock);
         Ok(Self {
@@ -219,9 +220,9 @@ impl Application {
 async fn listen(address: &str) -> Result<TcpListener, BuildError> {
     TcpListener::bind(address)
         .await
-        .map_err(|source| BuildError::Listen {
+        .map_err(|cause| BuildError::Listen {
             address: address.to_string(),
-            source,
+            cause,
         })
 }
 

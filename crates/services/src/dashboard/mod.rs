@@ -99,7 +99,7 @@ impl Dashboard {
 
     /// This week, in the province's time zone.
     pub fn current_week(&self) -> IsoWeek {
-        IsoWeek::at(self.cx.clock.now_ms(), &self.cx.config.settings.time_zone)
+        self.cx.current_week()
     }
 
     /// The units a scope covers.

@@ -169,7 +169,7 @@ impl Processor {
         let mut tx = self.db.write().await?;
         for event in events {
             if let Err(err) = self.handle(&mut tx, event, now).await {
-                tracing::debug!(event = %event.id, error = %err, "batch rolled back");
+                tracing::debug!(event = event.id.get(), error = %err, "batch rolled back");
                 tx.rollback().await?;
                 return Ok(false);
             }
@@ -243,7 +243,11 @@ impl Processor {
         // message, under the same write lock as this batch.)
         if touch == Touch::Inbound && identity.has_held {
             let released = lantoa_store::outbox::release_held(conn, identity.id, now).await?;
-            tracing::info!(identity = %identity.id, released, "held messages released");
+            tracing::info!(
+                identity = identity.id.get(),
+                released,
+                "held messages released"
+            );
         }
 
         let intent = self.intent(conn, event, &payload, identity.id).await?;
@@ -524,9 +528,9 @@ async fn record_failure(
     let attempts = event.attempts + 1;
     let parked = attempts >= MAX_ATTEMPTS;
     if parked {
-        tracing::error!(event = %event.id, error = %err, "event parked after {attempts} attempts; an operator must look at it");
+        tracing::error!(event = event.id.get(), error = %err, "event parked after {attempts} attempts; an operator must look at it");
     } else {
-        tracing::warn!(event = %event.id, error = %err, attempts, "event failed, will retry");
+        tracing::warn!(event = event.id.get(), error = %err, attempts, "event failed, will retry");
     }
     let next = now + backoff(attempts, fastrand::f64()).as_millis() as i64;
     inbox::record_failure(conn, event.id, parked, attempts, &err.to_string(), next).await

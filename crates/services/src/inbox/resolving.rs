@@ -120,7 +120,7 @@ impl LinkResolver {
             }
             tx.commit().await?;
             tracing::info!(
-                submission = %id,
+                submission = id.get(),
                 check = check.as_str(),
                 "website article checked"
             );
@@ -218,7 +218,7 @@ impl LinkResolver {
             Err(err) => {
                 let give_up = gives_up(&err, now - row.received_at);
                 if give_up {
-                    tracing::warn!(submission = %id, reason = %err, "short link unresolvable; counted as sent");
+                    tracing::warn!(submission = id.get(), reason = %err, "short link unresolvable; counted as sent");
                 }
                 submissions::mark_resolution_failed(conn, id, give_up, now).await?;
                 return Ok(());
@@ -246,7 +246,7 @@ impl LinkResolver {
             };
             counting::credit_or_check(conn, &link).await?;
         }
-        tracing::info!(submission = %id, key = %target.key, merged = already, "short link resolved");
+        tracing::info!(submission = id.get(), key = %target.key, merged = already, "short link resolved");
         Ok(())
     }
 }
