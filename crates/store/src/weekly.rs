@@ -303,8 +303,8 @@ pub async fn load_inputs(
         .map(|(unit, posts)| (unit, posts as u32))
         .collect();
 
-    let units = unit_infos(units);
-    let leaders = leader_infos(leaders);
+    let units: Vec<UnitInfo> = units.into_iter().map(UnitInfo::from).collect();
+    let leaders: Vec<StaffInfo> = leaders.into_iter().map(StaffInfo::from).collect();
     let unit_staff = unit_staff_of(people, featured);
     let inactive = inactive_names(inactive_rows);
     let week_posts = posts_by_week(week_rows, range, quota_weeks, &page_posts);
@@ -411,32 +411,30 @@ struct NameRow {
     full_name: String,
 }
 
-fn unit_infos(units: Vec<UnitRow>) -> Vec<UnitInfo> {
-    units
-        .into_iter()
-        .map(|unit| UnitInfo {
+impl From<UnitRow> for UnitInfo {
+    fn from(unit: UnitRow) -> Self {
+        Self {
             id: unit.id,
             code: unit.code,
             name: unit.name,
             kind: UnitKind::parse(&unit.kind).unwrap_or(UnitKind::Truong),
             parent_id: unit.parent_id,
             weekly_quota: unit.weekly_quota.map(|q| q as u32),
-        })
-        .collect()
+        }
+    }
 }
 
-fn leader_infos(leaders: Vec<StaffRow>) -> Vec<StaffInfo> {
-    leaders
-        .into_iter()
-        .map(|leader| StaffInfo {
+impl From<StaffRow> for StaffInfo {
+    fn from(leader: StaffRow) -> Self {
+        Self {
             id: leader.id,
             code: leader.code,
             full_name: leader.full_name,
             unit_id: leader.unit_id,
             role: Role::parse(&leader.role).unwrap_or(Role::Member),
             registered: leader.accounts > 0,
-        })
-        .collect()
+        }
+    }
 }
 
 fn unit_staff_of(
