@@ -3,11 +3,15 @@
 //! Every error names the variable or key at fault. Secrets are wrapped in [`Secret`] so that
 //! neither logs nor `Debug` output can show them.
 
+mod email;
+mod reach;
 mod secret;
 mod settings;
 
 use std::net::SocketAddr;
 
+pub use email::EmailConfig;
+pub use reach::{MessengerTemplate, ReachSettings, ZaloTemplate};
 pub use secret::{DatabaseUrl, Secret};
 pub use settings::*;
 
@@ -55,6 +59,8 @@ pub struct Config {
     pub graph_api_base: String,
     /// The code of Zalo's domain-verification file `zalo_verifier<code>.html`.
     pub zalo_verifier_code: Option<String>,
+    /// The department's SMTP relay; email is off when unset.
+    pub email: Option<EmailConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +72,9 @@ pub struct ZaloConfig {
     pub refresh_token: Option<Secret>,
     pub api_base: String,
     pub oauth_base: String,
+    /// Where ZBS template messages by phone and template information are
+    /// (`ZALO_ZBS_API_BASE`); by user id they go to `api_base`.
+    pub zbs_api_base: String,
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +170,7 @@ impl Config {
             messenger,
             graph_api_base,
             zalo_verifier_code: var("ZALO_VERIFIER_CODE"),
+            email: email::email_config(&var)?,
         })
     }
 }
@@ -200,6 +210,11 @@ fn zalo_config(var: &impl Fn(&str) -> Option<String>) -> Result<Option<ZaloConfi
                 refresh_token: var("ZALO_REFRESH_TOKEN").map(Secret::new),
                 api_base: base_url(&var, "ZALO_API_BASE", "https://openapi.zalo.me")?,
                 oauth_base: base_url(&var, "ZALO_OAUTH_BASE", "https://oauth.zaloapp.com")?,
+                zbs_api_base: base_url(
+                    &var,
+                    "ZALO_ZBS_API_BASE",
+                    "https://business.openapi.zalo.me",
+                )?,
             })
         }
     })

@@ -8,6 +8,7 @@ use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
+use super::reach::{MessengerFile, ReachFile, ReachSettings, ZaloFile, reach};
 use super::{ConfigError, DEFAULT_TIME_ZONE};
 use lantoa_domain::{IsoWeek, UnitKind, WeekRange};
 
@@ -25,6 +26,8 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     pub retention: RetentionSettings,
     pub school_year: SchoolYear,
+    /// How each kind of message climbs down its ladder, and the budget for paid templates.
+    pub reach: ReachSettings,
 }
 
 /// A day of the year without the year, like `09-05`.
@@ -361,6 +364,7 @@ impl Default for Settings {
             registration: RegistrationSettings::default(),
             retention: RetentionSettings::default(),
             school_year: SchoolYear::default(),
+            reach: ReachSettings::default(),
         }
     }
 }
@@ -462,6 +466,9 @@ struct SettingsFile {
     registration: RegistrationFile,
     retention: RetentionSettings,
     school_year: SchoolYearFile,
+    reach: ReachFile,
+    zalo: ZaloFile,
+    messenger: MessengerFile,
 }
 
 impl Settings {
@@ -515,6 +522,7 @@ impl Settings {
         }
         settings.retention = file.retention;
         settings.school_year = school_year(file.school_year)?;
+        settings.reach = reach(file.reach, file.zalo, file.messenger)?;
         for (key, value) in &file.schedule {
             if key == "page_sync" {
                 settings.schedule.page_sync = daily_time(value)

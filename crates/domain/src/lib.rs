@@ -9,6 +9,7 @@ pub mod ids;
 pub mod links;
 pub mod org;
 pub mod platform;
+pub mod reach;
 pub mod roster;
 pub mod standings;
 pub mod status;
@@ -22,3 +23,4 @@ pub use ids::{
 };
 pub use org::{Account, Person, ReachableAccount, Role, Scope, UnitKind, Units, Viewer};
 pub use platform::{EventKind, InboundEvent, MessageContent, Platform, SharedInfo};
+pub use reach::{MessageKind, Rung};

@@ -59,6 +59,8 @@ macro_rules! column_enum {
     };
 }
 
+pub(crate) use column_enum;
+
 column_enum!(
     /// `submissions.status`: what a stored link counts as.
     SubmissionStatus {
