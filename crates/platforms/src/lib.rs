@@ -7,6 +7,7 @@ pub mod clients;
 pub mod graph;
 pub mod messenger;
 pub mod outcome;
+pub mod reach;
 pub mod resolve;
 pub mod zalo;
 
