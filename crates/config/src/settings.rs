@@ -340,6 +340,8 @@ pub struct DeliverySettings {
     pub zalo_per_minute: u32,
     /// Messenger allows 300 text messages a second per page.
     pub messenger_per_second: u32,
+    /// Emails a minute through the relay (Google's allows about 10,000 recipients a day).
+    pub email_per_minute: u32,
 }
 
 impl Default for DeliverySettings {
@@ -347,6 +349,7 @@ impl Default for DeliverySettings {
         Self {
             zalo_per_minute: 4_000,
             messenger_per_second: 250,
+            email_per_minute: 600,
         }
     }
 }
@@ -507,7 +510,10 @@ impl Settings {
             settings.paused_weeks.push(range);
         }
         settings.quota = file.quota;
-        if file.delivery.zalo_per_minute == 0 || file.delivery.messenger_per_second == 0 {
+        if file.delivery.zalo_per_minute == 0
+            || file.delivery.messenger_per_second == 0
+            || file.delivery.email_per_minute == 0
+        {
             return Err(ConfigError::new("delivery", "rates must be above zero"));
         }
         settings.delivery = file.delivery;

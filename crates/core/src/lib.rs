@@ -7,6 +7,7 @@ pub mod identity;
 pub mod invites;
 pub mod links;
 pub mod org;
+pub mod reach;
 pub mod reports;
 pub mod split;
 pub mod templates;

@@ -62,6 +62,9 @@ pub enum EventKind {
     Echo,
     /// Delivery and read receipts, reactions: no content, never answered.
     Receipt,
+    /// Zalo's receipt of a template message (ZNS/ZBS): marks the message delivered. Its
+    /// recipient may be a phone number, never an account.
+    TemplateReceipt,
     /// Zalo `user_submit_info` (a shared phone number).
     SubmitInfo,
     /// Messenger button postback.
@@ -78,6 +81,7 @@ impl EventKind {
             Self::Unfollow => "unfollow",
             Self::Echo => "echo",
             Self::Receipt => "receipt",
+            Self::TemplateReceipt => "template_receipt",
             Self::SubmitInfo => "submit_info",
             Self::Postback => "postback",
             Self::Ignored => "ignored",
@@ -91,6 +95,7 @@ impl EventKind {
             "unfollow" => Self::Unfollow,
             "echo" => Self::Echo,
             "receipt" => Self::Receipt,
+            "template_receipt" => Self::TemplateReceipt,
             "submit_info" => Self::SubmitInfo,
             "postback" => Self::Postback,
             _ => Self::Ignored,

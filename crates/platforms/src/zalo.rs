@@ -67,8 +67,45 @@ pub fn signed_timestamp(body: &Value) -> Option<String> {
     }
 }
 
+/// The header ZBS (ZNS) events carry: `X-ZEvent-Server: ZNS`.
+pub const SERVER_HEADER: &str = "x-zevent-server";
+
 /// One Zalo webhook call is one event.
 pub fn parse_event(body: &Value, raw: &[u8]) -> Result<InboundEvent, WebhookError> {
+    parse_event_from(body, raw, None)
+}
+
+/// One Zalo webhook call, with its `X-ZEvent-Server` header: a `user_received_message` from
+/// ZNS is a template's delivery receipt (`research/zalo.md` §1.4), not an account's receipt.
+pub fn parse_event_from(
+    body: &Value,
+    raw: &[u8],
+    server: Option<&str>,
+) -> Result<InboundEvent, WebhookError> {
+    let mut event = parse_one(body, raw)?;
+    let from_zns = server.is_some_and(|server| server.trim().eq_ignore_ascii_case("ZNS"));
+    if from_zns && event.name == "user_received_message" {
+        let msg_id = str_at(body, &["message", "msg_id"])
+            .ok_or_else(|| WebhookError::Malformed("a ZNS receipt without msg_id".into()))?;
+        event.kind = EventKind::TemplateReceipt;
+        event.dedup_key = format!("zns:{}", clean_id(msg_id));
+    }
+    Ok(event)
+}
+
+/// A template receipt's message id, tracking id and delivery time (ms).
+pub fn template_receipt(payload: &Value) -> Option<(String, Option<String>, Option<i64>)> {
+    let msg_id = str_at(payload, &["message", "msg_id"])?.to_string();
+    let tracking = str_at(payload, &["message", "tracking_id"]).map(str::to_string);
+    let delivered = match payload.pointer("/message/delivery_time") {
+        Some(Value::String(text)) => text.parse().ok(),
+        Some(Value::Number(number)) => number.as_i64(),
+        _ => None,
+    };
+    Some((msg_id, tracking, delivered))
+}
+
+fn parse_one(body: &Value, raw: &[u8]) -> Result<InboundEvent, WebhookError> {
     let name = str_at(body, &["event_name"])
         .map(clean_id)
         .filter(|name| !name.is_empty())

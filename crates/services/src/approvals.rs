@@ -10,14 +10,16 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::delivery::tokens::ZaloTokens;
-use crate::outbox::{self, NewMessage};
+use crate::outbox::{self, ChatTarget, Reaching};
 use crate::worker::run_rounds;
 use lantoa_config::Config;
 use lantoa_core::conversation::platform_name;
+use lantoa_core::reach::figures_of;
 use lantoa_core::templates::{TemplateError, Templates};
-use lantoa_domain::Account;
 use lantoa_domain::Clock;
 use lantoa_domain::Platform;
+use lantoa_domain::ids::StaffId;
+use lantoa_domain::{Account, MessageKind};
 use lantoa_platforms::clients::{MessengerClient, ZaloClient, http_client};
 use lantoa_store::identity::{self as store, PendingRequest};
 use lantoa_store::{Db, StoreError};
@@ -48,6 +50,8 @@ pub fn phone_hint(shared: Option<&str>, roster: Option<&str>) -> &'static str {
 }
 
 pub struct ApprovalNotifier {
+    /// The approval request's ladder.
+    ladder: Vec<lantoa_domain::Rung>,
     db: Db,
     templates: Arc<Templates>,
     zalo: Option<(ZaloClient, ZaloTokens)>,
@@ -80,6 +84,11 @@ impl ApprovalNotifier {
             .as_ref()
             .map(|m| MessengerClient::new(http.clone(), &m.api_base, m.page_access_token.clone()));
         Self {
+            ladder: config
+                .settings
+                .reach
+                .ladder(MessageKind::ApprovalRequest)
+                .to_vec(),
             clock,
             db,
             templates,
@@ -91,6 +100,26 @@ impl ApprovalNotifier {
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         let round = || self.notify_pending();
         run_rounds("approvals", round, None, Duration::from_secs(2), shutdown).await;
+    }
+
+    /// The chat account of a head to use inside the window: the one they wrote from last.
+    async fn freshest(
+        &self,
+        conn: &mut lantoa_store::AnyConnection,
+        accounts: &[&Account],
+    ) -> Result<Option<ChatTarget>, StoreError> {
+        let mut best: Option<(Option<i64>, &Account)> = None;
+        for account in accounts {
+            let at = store::last_inbound(conn, account.identity_id).await?;
+            if best.is_none_or(|(best_at, _)| at > best_at) {
+                best = Some((at, account));
+            }
+        }
+        Ok(best.map(|(_, account)| ChatTarget {
+            platform: account.platform,
+            user_id: account.user_id.clone(),
+            identity_id: account.identity_id,
+        }))
     }
 
     /// Tells the heads about every request not told yet; returns how many requests.
@@ -178,23 +207,35 @@ impl ApprovalNotifier {
             "linked_elsewhere": linked_elsewhere,
         });
         let body = self.templates.render("approval_request", &context)?;
-        for (_, head) in &heads {
-            outbox::enqueue(
-                &mut tx,
-                &NewMessage {
-                    idempotency_key: format!("approval:{}:{}", request.id, head.identity_id),
-                    platform: head.platform,
-                    recipient_id: head.user_id.clone(),
-                    identity_id: Some(head.identity_id),
-                    purpose: "approval_request",
-                    messaging_type: "UPDATE",
-                    body: body.clone(),
-                    relevant_until: Some(now + RELEVANCE_MS),
-                },
-                now,
-            )
-            .await?;
+        let kind = MessageKind::ApprovalRequest;
+        let pending = store::pending_count_of_unit(&mut tx, request.unit_id).await?;
+        let figures = figures_of(
+            kind,
+            &[
+                ("unit_name", person.unit_name.clone()),
+                ("request_count", pending.max(1).to_string()),
+            ],
+        );
+        let subject = self.templates.render(
+            "email_subject",
+            &json!({"kind": kind.as_str(), "week": "", "unit_name": person.unit_name}),
+        )?;
+        let mut messages = Vec::new();
+        for (head, accounts) in by_person(&heads) {
+            messages.push(Reaching {
+                idempotency_key: format!("approval:{}:{}", request.id, head.get()),
+                staff_id: head,
+                chat: self.freshest(&mut tx, &accounts).await?,
+                kind,
+                ladder: self.ladder.clone(),
+                purpose: "approval_request",
+                body: body.clone(),
+                subject: subject.clone(),
+                figures: figures.clone(),
+                relevant_until: Some(now + RELEVANCE_MS),
+            });
         }
+        outbox::enqueue_reaching(&mut tx, &messages, now).await?;
         store::mark_notified(&mut tx, request.id, now).await?;
         tx.commit().await?;
         tracing::info!(
@@ -204,6 +245,18 @@ impl ApprovalNotifier {
         );
         Ok(())
     }
+}
+
+/// Each head with their accounts, in the order given.
+fn by_person(heads: &[(StaffId, Account)]) -> Vec<(StaffId, Vec<&Account>)> {
+    let mut people: Vec<(StaffId, Vec<&Account>)> = Vec::new();
+    for (staff_id, account) in heads {
+        match people.iter_mut().find(|(id, _)| id == staff_id) {
+            Some((_, accounts)) => accounts.push(account),
+            None => people.push((*staff_id, vec![account])),
+        }
+    }
+    people
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! (`CHON`/`DUYET` in chat, `lantoa featured set`, the dashboard), and the announcement to
 //! everyone registered.
 
+use std::collections::BTreeMap;
+
 use lantoa_core::weekly::accounts::preferred;
 use lantoa_core::weekly::featured::{self, Candidate};
 use lantoa_core::weekly::period::Period;
@@ -10,7 +12,7 @@ use lantoa_domain::calendar::IsoWeek;
 use lantoa_domain::ids::StaffId;
 use lantoa_domain::standings::Pick;
 use lantoa_domain::status::{JobState, PickSource};
-use lantoa_domain::{Platform, UnitKind};
+use lantoa_domain::{MessageKind, Platform, UnitKind};
 use lantoa_store::AnyConnection;
 use lantoa_store::featured as store_featured;
 use lantoa_store::weekly as queries;
@@ -19,7 +21,7 @@ use crate::audit::Actor;
 use crate::context::Context;
 use crate::outbox::{self, NewMessage};
 use crate::reports::Reports;
-use crate::weekly::{JobError, Outgoing, Planned, queue};
+use crate::weekly::{JobError, Outgoing, Planned, queue, subject};
 use lantoa_store::identity::audit;
 
 #[derive(Clone)]
@@ -153,26 +155,34 @@ impl Featured {
         let relevant_until = Period::week(week)
             .range(&self.cx.config.settings.time_zone)
             .to_ms;
+        let kind = MessageKind::Announcement;
+        let subject = subject(&self.cx, kind, &week.to_string(), "")?;
+        let planned = |person, key: String, text: &String| Planned {
+            person,
+            key,
+            purpose: "announcement",
+            text: text.clone(),
+            relevant_until,
+            kind,
+            figures: BTreeMap::new(),
+            subject: subject.clone(),
+        };
         let mut messages = Vec::new();
         for person in &registered {
-            messages.push(Planned {
+            messages.push(planned(
                 person,
-                key: format!("featured:{week}:{}", person.code),
-                purpose: "announcement",
-                text: announcement.clone(),
-                relevant_until,
-            });
+                format!("featured:{week}:{}", person.code),
+                &announcement,
+            ));
             if used_suggestion && person.role == lantoa_domain::Role::Admin {
-                messages.push(Planned {
+                messages.push(planned(
                     person,
-                    key: format!("featured-auto:{week}:{}", person.code),
-                    purpose: "announcement",
-                    text: auto_note.clone(),
-                    relevant_until,
-                });
+                    format!("featured-auto:{week}:{}", person.code),
+                    &auto_note,
+                ));
             }
         }
-        let outgoing = queue(&self.cx.db, &self.cx.clock, messages, dry_run).await?;
+        let outgoing = queue(&self.cx, messages, dry_run).await?;
         Ok(outgoing)
     }
 

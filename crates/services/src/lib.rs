@@ -288,13 +288,7 @@ impl Services {
     }
 
     pub fn delivery(&self) -> Delivery {
-        Delivery::new(
-            self.db.clone(),
-            &self.config,
-            self.worker_name("delivery"),
-            self.outbox_queued.clone(),
-            self.clock.clone(),
-        )
+        Delivery::new(&self.context, self.worker_name("delivery"))
     }
 }
 

@@ -8,7 +8,7 @@ use lantoa_store::weekly as queries;
 
 use crate::context::Context;
 use crate::reports::Reports;
-use crate::weekly::{JobError, Outgoing, Planned, queue};
+use crate::weekly::{JobError, Outgoing, Planned, queue, subject};
 
 #[derive(Clone)]
 pub struct Reminders {
@@ -59,19 +59,23 @@ impl Reminders {
                     .templates
                     .render(reminder.template, &reminder.context)?
             };
-            let person = inputs
-                .leaders
-                .iter()
-                .find(|p| p.id == reminder.staff_id)
-                .expect("planned from inputs");
+            let Some(person) = inputs.leaders.iter().find(|p| p.id == reminder.staff_id) else {
+                continue;
+            };
+            let kind = reminder.kind();
+            let figures = reminder.figures(&standings);
+            let unit_name = figures.get("unit_name").cloned().unwrap_or_default();
             messages.push(Planned {
                 person,
                 key: format!("remind:{week}:{}", person.code),
                 purpose: "reminder",
                 text,
                 relevant_until,
+                kind,
+                figures,
+                subject: subject(&self.cx, kind, &week.to_string(), &unit_name)?,
             });
         }
-        queue(&self.cx.db, &self.cx.clock, messages, dry_run).await
+        queue(&self.cx, messages, dry_run).await
     }
 }

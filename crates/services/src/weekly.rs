@@ -1,14 +1,17 @@
 //! What the weekly jobs (reports, reminders, the featured pages) share: their error, and
-//! queuing the messages they plan, once per (message, person), to each person's chat account.
+//! queuing the messages they plan, once per (message, person), to climb each kind's ladder.
+
+use std::collections::BTreeMap;
 
 use lantoa_core::templates::TemplateError;
 use lantoa_core::weekly::accounts::preferred;
 use lantoa_domain::standings::StaffInfo;
-use lantoa_domain::{Clock, Platform};
+use lantoa_domain::{MessageKind, Platform};
+use lantoa_store::StoreError;
 use lantoa_store::weekly as queries;
-use lantoa_store::{Db, StoreError};
 
-use crate::outbox::{self, NewMessage};
+use crate::context::Context;
+use crate::outbox::{self, ChatTarget, Reaching};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -29,6 +32,11 @@ pub(crate) struct Planned<'a> {
     pub purpose: &'static str,
     pub text: String,
     pub relevant_until: i64,
+    pub kind: MessageKind,
+    /// What a paid template may carry (the kind's figures).
+    pub figures: BTreeMap<String, String>,
+    /// The email's subject.
+    pub subject: String,
 }
 
 /// One message a job wants to send (or, in a dry run, would send).
@@ -36,58 +44,87 @@ pub(crate) struct Planned<'a> {
 pub struct Outgoing {
     pub staff_code: String,
     pub full_name: String,
-    /// `None`: the person has no reachable chat account.
+    /// The chat account it goes to inside the window; `None`: no chat account.
     pub platform: Option<Platform>,
+    /// Some rung can reach the person (chat, a template, email); false: nothing is queued.
+    pub reachable: bool,
     pub text: String,
     /// Queued by this run; false when it was queued before (or in a dry run).
     pub queued: bool,
 }
 
-/// Queues each planned message to the person's chat account (Zalo first), once per key;
-/// in a dry run only says what would be queued.
+/// Queues each planned message once per key, to climb its kind's ladder from the person's
+/// chat account (Zalo first) to email; in a dry run only says what would be queued. A person
+/// no rung can reach gets nothing queued.
 pub(crate) async fn queue(
-    db: &Db,
-    clock: &Clock,
+    cx: &Context,
     planned: Vec<Planned<'_>>,
     dry_run: bool,
 ) -> Result<Vec<Outgoing>, JobError> {
-    let accounts = preferred(queries::reachable_accounts(db).await?, clock.now_ms());
+    let accounts = preferred(
+        queries::reachable_accounts(&cx.db).await?,
+        cx.clock.now_ms(),
+    );
+    let contactable = queries::contactable_staff(&cx.db).await?;
     let mut outgoing = Vec::with_capacity(planned.len());
     let mut messages = Vec::new();
     for message in planned {
-        let account = accounts.get(&message.person.id);
-        let platform = account.and_then(|account| Platform::parse(&account.platform));
-        if let (Some(account), Some(platform)) = (account, platform) {
+        let chat = accounts.get(&message.person.id).and_then(|account| {
+            Some(ChatTarget {
+                platform: Platform::parse(&account.platform)?,
+                user_id: account.platform_user_id.clone(),
+                identity_id: account.identity_id,
+            })
+        });
+        let reachable = chat.is_some() || contactable.contains(&message.person.id);
+        outgoing.push(Outgoing {
+            staff_code: message.person.code.clone(),
+            full_name: message.person.full_name.clone(),
+            platform: chat.as_ref().map(|chat| chat.platform),
+            reachable,
+            text: message.text.clone(),
+            queued: false,
+        });
+        if reachable {
             messages.push((
-                outgoing.len(),
-                NewMessage {
+                outgoing.len() - 1,
+                Reaching {
                     idempotency_key: message.key,
-                    platform,
-                    recipient_id: account.platform_user_id.clone(),
-                    identity_id: Some(account.identity_id),
+                    staff_id: message.person.id,
+                    chat,
+                    kind: message.kind,
+                    ladder: cx.config.settings.reach.ladder(message.kind).to_vec(),
                     purpose: message.purpose,
-                    messaging_type: "UPDATE",
-                    body: message.text.clone(),
+                    body: message.text,
+                    subject: message.subject,
+                    figures: message.figures,
                     relevant_until: Some(message.relevant_until),
                 },
             ));
         }
-        outgoing.push(Outgoing {
-            staff_code: message.person.code.clone(),
-            full_name: message.person.full_name.clone(),
-            platform,
-            text: message.text,
-            queued: false,
-        });
     }
     if !dry_run && !messages.is_empty() {
-        let mut tx = db.write().await?;
-        let batch: Vec<NewMessage> = messages.iter().map(|(_, m)| m.clone()).collect();
-        let queued = outbox::enqueue_many(&mut tx, &batch, clock.now_ms()).await?;
+        let mut tx = cx.db.write().await?;
+        let batch: Vec<Reaching> = messages.iter().map(|(_, m)| m.clone()).collect();
+        let queued = outbox::enqueue_reaching(&mut tx, &batch, cx.clock.now_ms()).await?;
         tx.commit().await?;
         for (index, message) in &messages {
             outgoing[*index].queued = queued.contains(&message.idempotency_key);
         }
+        cx.outbox_queued.notify_one();
     }
     Ok(outgoing)
+}
+
+/// An email's subject for a message of `kind`.
+pub(crate) fn subject(
+    cx: &Context,
+    kind: MessageKind,
+    week: &str,
+    unit_name: &str,
+) -> Result<String, TemplateError> {
+    cx.templates.render(
+        "email_subject",
+        &serde_json::json!({"kind": kind.as_str(), "week": week, "unit_name": unit_name}),
+    )
 }

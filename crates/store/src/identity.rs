@@ -633,6 +633,31 @@ pub async fn head_accounts(
     verified_accounts_of_role(conn, Role::Head, Some(unit_id)).await
 }
 
+/// How many requests of `unit_id`'s people wait for a decision (a template's figure).
+pub async fn pending_count_of_unit(conn: &mut AnyConnection, unit_id: UnitId) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM registration_requests r JOIN staff s ON s.id = r.staff_id \
+         WHERE r.state = 'pending' AND s.unit_id = $1",
+    )
+    .bind(unit_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// When the account last wrote (its messaging window).
+pub async fn last_inbound(
+    conn: &mut AnyConnection,
+    identity_id: IdentityId,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT last_inbound_at FROM identities WHERE id = $1")
+            .bind(identity_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten(),
+    )
+}
+
 /// The verified admins (the Văn phòng), for requests of units without a registered head.
 pub async fn admin_accounts(conn: &mut AnyConnection) -> Result<Vec<(StaffId, Account)>> {
     verified_accounts_of_role(conn, Role::Admin, None).await

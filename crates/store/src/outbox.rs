@@ -5,24 +5,41 @@ use sqlx::AnyConnection;
 use super::changed_one;
 use super::inbox::{PerPersonQueue, lease_oldest_per_person};
 use super::{BATCH_ROWS, Db, StoreError, values_list};
-use lantoa_domain::Platform;
-
-use lantoa_domain::ids::IdentityId;
-use lantoa_domain::ids::OutboxId;
+use lantoa_domain::ids::{IdentityId, OutboxId, StaffId};
 pub use lantoa_domain::status::OutboxState;
+use lantoa_domain::{MessageKind, Platform, Rung};
 
 /// One row to insert: a message, or one part of a long one.
 #[derive(Debug, Clone)]
 pub struct NewRow<'a> {
     pub idempotency_key: String,
-    pub platform: Platform,
+    /// `None`: the person has no chat account (the ladder's other rungs may reach them).
+    pub platform: Option<Platform>,
     pub recipient_id: &'a str,
     pub identity_id: Option<IdentityId>,
     pub purpose: &'static str,
     pub messaging_type: &'static str,
     pub body: String,
     pub relevant_until: Option<i64>,
+    /// A message that climbs a ladder; `None` for a reply (chat, or held).
+    pub reach: Option<RowReach<'a>>,
 }
+
+/// What a message that climbs a ladder carries besides its text.
+#[derive(Debug, Clone)]
+pub struct RowReach<'a> {
+    pub staff_id: StaffId,
+    pub kind: MessageKind,
+    /// The rungs, comma-separated.
+    pub ladder: String,
+    /// The figures a template may carry (JSON object; never a name).
+    pub figures: String,
+    pub subject: &'a str,
+    pub tracking_id: String,
+}
+
+/// What `outbox.platform` holds for a person without a chat account.
+pub const NO_PLATFORM: &str = "none";
 
 /// Inserts rows in multi-row statements; a key queued before is skipped. Returns the keys
 /// this call queued.
@@ -35,15 +52,17 @@ pub async fn insert(
     for chunk in rows.chunks(BATCH_ROWS) {
         let sql = format!(
             "INSERT INTO outbox (idempotency_key, platform, recipient_id, identity_id, purpose, \
-             messaging_type, body, state, next_attempt_at, relevant_until, created_at) VALUES {} \
+             messaging_type, body, state, next_attempt_at, relevant_until, created_at, \
+             staff_id, kind, ladder, figures, subject, tracking_id) VALUES {} \
              ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
-            values_list(chunk.len(), 11, 1)
+            values_list(chunk.len(), 17, 1)
         );
         let mut query = sqlx::query_scalar::<_, String>(&sql);
         for row in chunk {
+            let reach = row.reach.as_ref();
             query = query
                 .bind(row.idempotency_key.clone())
-                .bind(row.platform.as_str())
+                .bind(row.platform.map_or(NO_PLATFORM, Platform::as_str))
                 .bind(row.recipient_id)
                 .bind(row.identity_id)
                 .bind(row.purpose)
@@ -52,14 +71,21 @@ pub async fn insert(
                 .bind(OutboxState::Pending.as_str())
                 .bind(now)
                 .bind(row.relevant_until)
-                .bind(now);
+                .bind(now)
+                .bind(reach.map(|r| r.staff_id))
+                .bind(reach.map(|r| r.kind.as_str()))
+                .bind(reach.map(|r| r.ladder.clone()))
+                .bind(reach.map(|r| r.figures.clone()))
+                .bind(reach.map(|r| r.subject))
+                .bind(reach.map(|r| r.tracking_id.clone()));
         }
         queued.extend(query.fetch_all(&mut *conn).await?);
     }
     Ok(queued)
 }
 
-/// After a person writes again, what was held for them goes out (if still relevant). One
+/// After a person writes again, what was held for them goes out (if still relevant), from the
+/// first rung of its ladder (chat, now open). One
 /// statement, run on every inbound message: it finds nothing most of the time, through the
 /// `(identity_id, state)` index.
 pub async fn release_held(
@@ -72,7 +98,7 @@ pub async fn release_held(
            state = CASE WHEN relevant_until IS NOT NULL AND relevant_until <= $2 THEN 'failed' ELSE 'pending' END, \
            last_error = CASE WHEN relevant_until IS NOT NULL AND relevant_until <= $2 \
              THEN 'no longer relevant when the window reopened' ELSE last_error END, \
-           next_attempt_at = $2 \
+           next_attempt_at = $2, step = 0 \
          WHERE identity_id = $1 AND state = 'held'",
     )
     .bind(identity_id)
@@ -99,6 +125,41 @@ pub struct Claimed {
     pub last_inbound_at: Option<i64>,
     pub reachable: bool,
     pub lease_until: i64,
+    pub relevant_until: Option<i64>,
+    pub identity_id: Option<IdentityId>,
+    /// What a message that climbs a ladder needs; `None` for a reply.
+    pub reach: Option<ClaimedReach>,
+}
+
+/// A leased message's ladder and what the store knows of its person.
+#[derive(Debug, Clone)]
+pub struct ClaimedReach {
+    pub staff_id: StaffId,
+    pub kind: MessageKind,
+    pub ladder: String,
+    /// The index of the next rung to try.
+    pub step: i64,
+    pub figures: Option<String>,
+    pub subject: Option<String>,
+    pub tracking_id: Option<String>,
+    /// The rung a send was under way on when an earlier attempt stopped (with
+    /// `in_doubt_since`: what a crash may have delivered).
+    pub sending_rung: Option<Rung>,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub email_bounced: bool,
+    pub opted_out: bool,
+    pub zalo: Option<Account>,
+    pub messenger: Option<Account>,
+}
+
+/// One of the person's chat accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user_id: String,
+    pub last_inbound_at: Option<i64>,
+    pub reachable: bool,
 }
 
 /// Leases up to `limit` due rows; a row whose lease lapsed (a crashed worker) is due again.
@@ -122,8 +183,17 @@ pub async fn claim(
     drop(writing);
     let rows: Vec<ClaimedRow> = sqlx::query_as(
         "SELECT o.id, o.idempotency_key, o.platform, o.recipient_id, o.purpose, o.messaging_type, o.body, \
-         o.attempts, o.sending_since, i.last_inbound_at, i.reachable \
+         o.attempts, o.sending_since, i.last_inbound_at, i.reachable, o.identity_id, o.relevant_until, \
+         o.staff_id, o.kind, o.ladder, o.step, o.figures, o.subject, o.tracking_id, o.sending_rung, \
+         s.full_name, s.phone, s.email, s.email_bounced_at, s.reach_opt_out, \
+         z.platform_user_id AS zalo_user_id, z.last_inbound_at AS zalo_inbound, z.reachable AS zalo_reachable, \
+         m.platform_user_id AS messenger_user_id, m.last_inbound_at AS messenger_inbound, m.reachable AS messenger_reachable \
          FROM outbox o LEFT JOIN identities i ON i.id = o.identity_id \
+         LEFT JOIN staff s ON s.id = o.staff_id \
+         LEFT JOIN identities z ON z.staff_id = o.staff_id AND z.platform = 'zalo' \
+           AND (s.role = 'member' OR z.verified_via = 'invite') \
+         LEFT JOIN identities m ON m.staff_id = o.staff_id AND m.platform = 'messenger' \
+           AND (s.role = 'member' OR m.verified_via = 'invite') \
          WHERE o.lease_owner = $1 AND o.lease_until = $2 AND o.state = 'pending' ORDER BY o.id",
     )
     .bind(owner)
@@ -132,21 +202,62 @@ pub async fn claim(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|row| Claimed {
-            id: row.id,
-            idempotency_key: row.idempotency_key,
-            platform: Platform::parse(&row.platform),
-            recipient_id: row.recipient_id,
-            purpose: row.purpose,
-            messaging_type: row.messaging_type,
-            body: row.body,
-            attempts: row.attempts,
-            in_doubt_since: row.sending_since.filter(|since| *since < now),
-            last_inbound_at: row.last_inbound_at,
-            reachable: row.reachable.unwrap_or(1) != 0,
-            lease_until,
-        })
+        .map(|row| row.claimed(now, lease_until))
         .collect())
+}
+
+impl ClaimedRow {
+    fn claimed(self, now: i64, lease_until: i64) -> Claimed {
+        let reach = self.reach();
+        Claimed {
+            id: self.id,
+            idempotency_key: self.idempotency_key,
+            platform: Platform::parse(&self.platform),
+            recipient_id: self.recipient_id,
+            purpose: self.purpose,
+            messaging_type: self.messaging_type,
+            body: self.body,
+            attempts: self.attempts,
+            in_doubt_since: self.sending_since.filter(|since| *since < now),
+            last_inbound_at: self.last_inbound_at,
+            reachable: self.reachable.unwrap_or(1) != 0,
+            lease_until,
+            relevant_until: self.relevant_until,
+            identity_id: self.identity_id,
+            reach,
+        }
+    }
+
+    fn reach(&self) -> Option<ClaimedReach> {
+        let account = |user_id: &Option<String>, inbound: Option<i64>, reachable: Option<i64>| {
+            user_id.as_ref().map(|user_id| Account {
+                user_id: user_id.clone(),
+                last_inbound_at: inbound,
+                reachable: reachable.unwrap_or(1) != 0,
+            })
+        };
+        Some(ClaimedReach {
+            staff_id: self.staff_id?,
+            kind: MessageKind::parse(self.kind.as_deref()?)?,
+            ladder: self.ladder.clone().unwrap_or_default(),
+            step: self.step,
+            figures: self.figures.clone(),
+            subject: self.subject.clone(),
+            tracking_id: self.tracking_id.clone(),
+            sending_rung: self.sending_rung.as_deref().and_then(Rung::parse),
+            full_name: self.full_name.clone().unwrap_or_default(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            email_bounced: self.email_bounced_at.is_some(),
+            opted_out: self.reach_opt_out.unwrap_or(0) != 0,
+            zalo: account(&self.zalo_user_id, self.zalo_inbound, self.zalo_reachable),
+            messenger: account(
+                &self.messenger_user_id,
+                self.messenger_inbound,
+                self.messenger_reachable,
+            ),
+        })
+    }
 }
 
 /// A leased row as the database holds it.
@@ -163,6 +274,27 @@ struct ClaimedRow {
     sending_since: Option<i64>,
     last_inbound_at: Option<i64>,
     reachable: Option<i64>,
+    identity_id: Option<IdentityId>,
+    relevant_until: Option<i64>,
+    staff_id: Option<StaffId>,
+    kind: Option<String>,
+    ladder: Option<String>,
+    step: i64,
+    figures: Option<String>,
+    subject: Option<String>,
+    tracking_id: Option<String>,
+    sending_rung: Option<String>,
+    full_name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    email_bounced_at: Option<i64>,
+    reach_opt_out: Option<i64>,
+    zalo_user_id: Option<String>,
+    zalo_inbound: Option<i64>,
+    zalo_reachable: Option<i64>,
+    messenger_user_id: Option<String>,
+    messenger_inbound: Option<i64>,
+    messenger_reachable: Option<i64>,
 }
 
 /// Fails pending messages whose moment has passed (a reply a day old, last week's reminder):
@@ -210,7 +342,7 @@ pub async fn release(db: &Db, row: &Claimed, owner: &str) -> Result<(), StoreErr
     sqlx::query(&format!(
         "UPDATE outbox SET lease_until = NULL, lease_owner = NULL{} WHERE id = $1 AND lease_owner = $2",
         // The claim marked it as being sent; no attempt was made, so no doubt either.
-        if row.in_doubt_since.is_none() { ", sending_since = NULL" } else { "" }
+        if row.in_doubt_since.is_none() { ", sending_since = NULL, sending_rung = NULL" } else { "" }
     ))
     .bind(row.id)
     .bind(owner)
@@ -250,7 +382,7 @@ pub async fn settle(
     let (sql, reason, message_id, next) = match outcome {
         Settle::Sent { message_id } => (
             format!(
-                "UPDATE outbox SET state = 'sent', platform_message_id = $3, sent_at = $4, last_error = NULL, sending_since = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
+                "UPDATE outbox SET state = 'sent', platform_message_id = $3, sent_at = $4, last_error = NULL, sending_since = NULL, sending_rung = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
             ),
             None,
             Some(message_id.as_str()),
@@ -262,7 +394,7 @@ pub async fn settle(
             format!(
                 "UPDATE outbox SET state = CASE WHEN EXISTS (SELECT 1 FROM identities i \
                    WHERE i.id = outbox.identity_id AND i.last_inbound_at > {}) THEN 'pending' ELSE 'held' END, \
-                 last_error = $3, sending_since = NULL, {base} WHERE id = $1 AND lease_owner = $2",
+                 last_error = $3, sending_since = NULL, sending_rung = NULL, {base} WHERE id = $1 AND lease_owner = $2",
                 row.last_inbound_at.unwrap_or(0)
             ),
             Some(reason.as_str()),
@@ -271,7 +403,7 @@ pub async fn settle(
         ),
         Settle::Failed { reason } => (
             format!(
-                "UPDATE outbox SET state = 'failed', last_error = $3, sending_since = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
+                "UPDATE outbox SET state = 'failed', last_error = $3, sending_since = NULL, sending_rung = NULL, attempts = attempts + 1, {base} WHERE id = $1 AND lease_owner = $2"
             ),
             Some(reason.as_str()),
             None,
@@ -287,7 +419,7 @@ pub async fn settle(
                 if *in_doubt {
                     ""
                 } else {
-                    "sending_since = NULL,"
+                    "sending_since = NULL, sending_rung = NULL,"
                 }
             ),
             Some(reason.as_str()),

@@ -650,6 +650,20 @@ pub async fn reachable_accounts(db: &Db) -> Result<Vec<ReachableAccount>> {
         .collect())
 }
 
+/// Active people a message can reach beyond chat: by email (an address not refused, and
+/// they did not opt out), or by a Zalo template to their phone (registered, so they were
+/// told how Lantoa may reach them).
+pub async fn contactable_staff(db: &Db) -> Result<std::collections::HashSet<StaffId>> {
+    let ids: Vec<StaffId> = sqlx::query_scalar(
+        "SELECT s.id FROM staff s WHERE s.status = 'active' AND s.reach_opt_out = 0 AND ( \
+           (s.email IS NOT NULL AND s.email_bounced_at IS NULL) \
+           OR (s.phone IS NOT NULL AND EXISTS (SELECT 1 FROM identities i WHERE i.staff_id = s.id)))",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
 /// Messages held outside their people's messaging window: how many, for how many people,
 /// and the `limit` people with most, as "name (code): count" — one entry a person, never
 /// merged by name.

@@ -123,7 +123,10 @@ async fn zalo_webhook(State(state): State<AppState>, headers: HeaderMap, body: B
         config.oa_secret_key.expose(),
     )
     .map_err(refused)?;
-    let mut event = zalo::parse_event(&parsed, &body).unwrap_or_else(|err| {
+    let server = headers
+        .get(zalo::SERVER_HEADER)
+        .and_then(|value| value.to_str().ok());
+    let mut event = zalo::parse_event_from(&parsed, &body, server).unwrap_or_else(|err| {
         tracing::info!(reason = %err, "signed Zalo event kept as ignored");
         zalo::ignored_event(&body)
     });

@@ -190,7 +190,9 @@ pub fn decide(kind: EventKind, intent: Option<Intent>, facts: &Facts) -> Decisio
             None => Decision::default(),
         },
         // Echoes, receipts, reactions: state only, never a reply.
-        EventKind::Echo | EventKind::Receipt | EventKind::Ignored => Decision::default(),
+        EventKind::Echo | EventKind::Receipt | EventKind::TemplateReceipt | EventKind::Ignored => {
+            Decision::default()
+        }
     }
 }
 

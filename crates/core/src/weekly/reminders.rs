@@ -1,22 +1,74 @@
 //! Monday reminders (pure planning): to each head of a unit that fell behind, to each Phòng
 //! head about the schools under them, and one province summary to the Văn phòng admins.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
 use super::standings::{Standings, UnitStanding};
 use lantoa_domain::standings::Inputs;
 
-use lantoa_domain::Role;
 use lantoa_domain::ids::StaffId;
 use lantoa_domain::ids::UnitId;
+use lantoa_domain::{MessageKind, Role};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedReminder {
     pub staff_id: StaffId,
     pub template: &'static str,
     pub context: Value,
+}
+
+impl PlannedReminder {
+    /// The Văn phòng's summary, or a head's reminder.
+    pub fn kind(&self) -> MessageKind {
+        if self.template == "reminder_admin" {
+            MessageKind::AdminSummary
+        } else {
+            MessageKind::HeadReminder
+        }
+    }
+
+    /// What a paid template of this reminder may carry: figures, never the names the text
+    /// lists.
+    pub fn figures(&self, standings: &Standings) -> BTreeMap<String, String> {
+        let context = &self.context;
+        let text = |value: &Value| match value {
+            Value::String(text) => text.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        let values = match self.kind() {
+            MessageKind::AdminSummary => vec![
+                ("week", text(&context["week"])),
+                (
+                    "units_behind",
+                    standings
+                        .units
+                        .iter()
+                        .filter(|u| u.behind)
+                        .count()
+                        .to_string(),
+                ),
+                ("units_total", standings.units.len().to_string()),
+            ],
+            _ => {
+                let unit = &context["unit"];
+                vec![
+                    ("week", text(&context["week"])),
+                    ("unit_name", text(&unit["name"])),
+                    ("page_posts", text(&unit["page_posts"])),
+                    ("quota", text(&unit["quota"])),
+                    (
+                        "staff_silent",
+                        unit["inactive"].as_array().map_or(0, Vec::len).to_string(),
+                    ),
+                    ("staff_unregistered", text(&unit["unregistered"])),
+                ]
+            }
+        };
+        crate::reach::figures_of(self.kind(), &values)
+    }
 }
 
 fn unit_context(unit: &UnitStanding) -> Value {
@@ -247,6 +299,10 @@ mod tests {
             ]
         );
         assert_eq!(planned[0].context["unit"]["inactive"], json!(["Người 12"]));
+        // A template carries the counts, never the names the text lists.
+        let figures = planned[0].figures(&standings);
+        assert_eq!(figures["staff_silent"], "1");
+        assert!(!figures.values().any(|value| value.contains("Người")));
         assert_eq!(planned[1].context["schools"].as_array().unwrap().len(), 1);
     }
 

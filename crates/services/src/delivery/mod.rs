@@ -5,7 +5,9 @@
 //! between the call and the record, the lease lapses and the next attempt first looks for the
 //! message in the conversation, so a message is neither lost nor sent twice.
 
+mod ladder;
 pub mod rate;
+pub mod rungs;
 pub mod tokens;
 
 use std::collections::BTreeMap;
@@ -14,15 +16,18 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+use crate::context::Context;
 use crate::worker::run_rounds;
-use lantoa_config::Config;
+use jiff::tz::TimeZone;
 use lantoa_domain::Clock;
 use lantoa_domain::Platform;
 use lantoa_platforms::clients::{MessengerClient, ZaloClient, http_client};
 use lantoa_platforms::outcome::{MAX_ATTEMPTS, MISCONFIGURED_RETRY, SendOutcome, backoff};
 use lantoa_store::outbox::{self as queue, Claimed, Settle};
+use lantoa_store::reach::{self as records, Climbed};
 use lantoa_store::{Db, StoreError};
 use rate::RateLimiter;
+use rungs::{Rungs, Stop};
 use tokens::ZaloTokens;
 
 const BATCH: i64 = 200;
@@ -48,13 +53,18 @@ pub struct Delivery {
     wake: Arc<Notify>,
     last_expiry: std::sync::atomic::AtomicI64,
     clock: Clock,
+    /// The rungs beyond chat, for messages that climb a ladder.
+    rungs: Rungs,
+    /// The province's time zone: Zalo's night, daily limits and budget weeks.
+    zone: TimeZone,
 }
 
 /// How often the worker fails messages whose moment has passed.
 const EXPIRY_EVERY_MS: i64 = 60_000;
 
 impl Delivery {
-    pub fn new(db: Db, config: &Config, owner: String, wake: Arc<Notify>, clock: Clock) -> Self {
+    pub fn new(cx: &Context, owner: String) -> Self {
+        let (db, config, clock) = (cx.db.clone(), &cx.config, cx.clock.clone());
         let http = http_client();
         let rates = config.settings.delivery;
         let zalo = config.zalo.as_ref().map(|zalo| {
@@ -79,16 +89,28 @@ impl Delivery {
             ),
             rate: RateLimiter::per_second(f64::from(rates.messenger_per_second)),
         });
+        let rungs = Rungs::new(
+            config,
+            zalo.as_ref().map(|zalo| zalo.tokens.clone()),
+            cx.templates.clone(),
+        );
         Self {
+            zone: config.settings.time_zone.clone(),
             clock,
             db,
             owner,
             lease_ms: 60_000,
             zalo,
             messenger,
-            wake,
+            wake: cx.outbox_queued.clone(),
             last_expiry: std::sync::atomic::AtomicI64::new(0),
+            rungs,
         }
+    }
+
+    /// The rungs beyond chat (the start-up checks read their clients).
+    pub fn rungs(&self) -> &Rungs {
+        &self.rungs
     }
 
     /// How long a lease lasts; a row leased by a worker that died is retried after it.
@@ -106,6 +128,18 @@ impl Delivery {
             && let Err(err) = zalo.tokens.seed().await
         {
             tracing::error!(error = %err, "cannot store the Zalo tokens");
+        }
+        if let Some(problem) = &self.rungs.mailer_problem {
+            tracing::error!(%problem, "email is off: the relay's configuration is refused");
+            records::raise_alert(
+                &self.db,
+                "email",
+                lantoa_domain::Rung::Email,
+                problem,
+                None,
+                self.clock.now_ms(),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -144,11 +178,23 @@ impl Delivery {
             tasks.spawn(async move {
                 let mut rows = rows.into_iter();
                 while let Some(row) = rows.next() {
-                    let Some(outcome) = worker.decide(&row).await else {
-                        continue; // the lease was lost: another worker has the row
+                    let retry = match &row.reach {
+                        Some(reach) => {
+                            let Some(climbed) = worker.climb(&row, reach).await else {
+                                continue; // the lease was lost: another worker has the row
+                            };
+                            settle_climb_logged(&worker, &row, &climbed).await;
+                            matches!(climbed.end, records::ClimbEnd::Retry { .. })
+                        }
+                        None => {
+                            let Some(outcome) = worker.decide(&row).await else {
+                                continue; // the lease was lost: another worker has the row
+                            };
+                            settle_logged(&worker, &row, &outcome).await;
+                            matches!(outcome, Settle::Retry { .. })
+                        }
                     };
-                    settle_logged(&worker, &row, &outcome).await;
-                    if matches!(outcome, Settle::Retry { .. }) {
+                    if retry {
                         // Keep this person's order: the rest wait for the retried message.
                         for rest in rows.by_ref() {
                             if let Err(err) = queue::release(&worker.db, &rest, &worker.owner).await {
@@ -165,6 +211,7 @@ impl Delivery {
 
     pub async fn claim_due(&self) -> Result<Vec<Claimed>, StoreError> {
         let now = self.clock.now_ms();
+        self.read_stops(now).await?;
         let last = self.last_expiry.load(std::sync::atomic::Ordering::Relaxed);
         if now - last >= EXPIRY_EVERY_MS {
             self.last_expiry
@@ -182,6 +229,26 @@ impl Delivery {
             BATCH,
         )
         .await
+    }
+
+    /// The rungs stopped for everyone, as the store's alerts say (another instance may have
+    /// stopped one).
+    async fn read_stops(&self, now: i64) -> Result<(), StoreError> {
+        let stops = records::alerts(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|alert| {
+                let until = alert.until_at.filter(|until| *until > now)?;
+                let why = if alert.alert_key.ends_with(":limit") {
+                    lantoa_domain::reach::Why::DailyLimit
+                } else {
+                    lantoa_domain::reach::Why::Stopped
+                };
+                Some((alert.alert_key, Stop { why, until }))
+            })
+            .collect();
+        self.rungs.set_stops(stops);
+        Ok(())
     }
 
     /// What to record for a leased row: settle an earlier attempt in doubt, hold it outside
@@ -398,6 +465,18 @@ impl Delivery {
 
     pub async fn record(&self, row: &Claimed, outcome: &Settle) -> Result<(), StoreError> {
         queue::settle(&self.db, row, &self.owner, outcome, self.clock.now_ms()).await
+    }
+}
+
+async fn settle_climb_logged(worker: &Delivery, row: &Claimed, climbed: &Climbed<'_>) {
+    tracing::debug!(key = %row.idempotency_key, end = ?climbed.end, "climb ended");
+    let now = worker.clock.now_ms();
+    if let Err(err) = records::settle_climb(&worker.db, row, &worker.owner, climbed, now).await {
+        // The lease lapses and the row is retried; `sending_rung` makes it check first.
+        tracing::error!(key = %row.idempotency_key, error = %err, "cannot record a delivery outcome");
+    }
+    if !climbed.follow_up.is_empty() && !climbed.hold_follow_up {
+        worker.wake.notify_one();
     }
 }
 

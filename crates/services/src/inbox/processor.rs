@@ -221,13 +221,16 @@ impl Processor {
         now: i64,
     ) -> Result<(), ProcessError> {
         let payload: Value = serde_json::from_str(&event.payload)?;
+        if event.kind == EventKind::TemplateReceipt {
+            return template_receipt(conn, &payload, event.received_at).await;
+        }
         let touch = match event.kind {
             EventKind::Message
             | EventKind::Postback
             | EventKind::Follow
             | EventKind::SubmitInfo => Touch::Inbound,
             EventKind::Echo | EventKind::Receipt => Touch::Seen,
-            EventKind::Unfollow | EventKind::Ignored => Touch::Nothing,
+            EventKind::Unfollow | EventKind::Ignored | EventKind::TemplateReceipt => Touch::Nothing,
         };
         let mut identity = queries::touch_identity(
             conn,
@@ -534,4 +537,26 @@ async fn record_failure(
     }
     let next = now + backoff(attempts, fastrand::f64()).as_millis() as i64;
     inbox::record_failure(conn, event.id, parked, attempts, &err.to_string(), next).await
+}
+
+/// Zalo's receipt of a template: the message it names was delivered. Its recipient may be a
+/// phone number, so it touches no account. A second receipt changes nothing.
+async fn template_receipt(
+    conn: &mut AnyConnection,
+    payload: &Value,
+    received_at: i64,
+) -> Result<(), ProcessError> {
+    let Some((msg_id, tracking, delivered_at)) = lantoa_platforms::zalo::template_receipt(payload)
+    else {
+        return Ok(());
+    };
+    let marked = lantoa_store::reach::mark_delivered(
+        conn,
+        &msg_id,
+        tracking.as_deref(),
+        delivered_at.unwrap_or(received_at),
+    )
+    .await?;
+    tracing::debug!(%msg_id, marked, "template receipt");
+    Ok(())
 }

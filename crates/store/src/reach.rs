@@ -1,0 +1,443 @@
+//! The ladder's records: each rung tried or passed for a message, the end of a climb, the
+//! week's spending on paid templates, the alerts that stop a rung, the receipts that mark a
+//! template delivered, and people's addresses and choices.
+
+use sqlx::AnyConnection;
+
+use super::outbox::{Claimed, NewRow, insert};
+use super::{BATCH_ROWS, Db, Result, changed_one, values_list};
+use lantoa_domain::Rung;
+use lantoa_domain::ids::{OutboxId, StaffId};
+use lantoa_domain::reach::{AttemptResult, Why};
+
+/// One rung tried or passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttempt {
+    pub rung: Rung,
+    pub result: AttemptResult,
+    pub why: Option<Why>,
+    pub detail: Option<String>,
+    pub message_id: Option<String>,
+    pub cost_vnd: i64,
+    pub at: i64,
+}
+
+/// How a climb ends this round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClimbEnd {
+    Sent {
+        rung: Rung,
+        message_id: String,
+        cost_vnd: i64,
+    },
+    /// No rung delivered: held for the person's next message.
+    Held { reason: String },
+    /// No rung delivered and there is no chat account to hold it for.
+    Failed { reason: String },
+    /// A paid send whose outcome is unknown: never sent again, shown to the Văn phòng.
+    InDoubt { rung: Rung, reason: String },
+    /// The same rung again at `at`.
+    Retry {
+        reason: String,
+        at: i64,
+        /// The send may have gone out (a chat lookup or the same `Message-ID` settles it).
+        in_doubt: bool,
+    },
+}
+
+/// A climb's end, where it stopped on the ladder, what each rung came to, and what follows
+/// it in chat: a long message's other parts, or, after a template, the whole text held for
+/// the person's next message (with the names a template never carries).
+#[derive(Debug, Clone)]
+pub struct Climbed<'a> {
+    pub end: ClimbEnd,
+    pub step: i64,
+    pub attempts: Vec<NewAttempt>,
+    pub follow_up: Vec<NewRow<'a>>,
+    /// The follow-up waits for the person's next message (after a template).
+    pub hold_follow_up: bool,
+}
+
+/// Renews the lease just before a send and marks the rung under way; false when the lease
+/// was lost (then this worker must not send).
+pub async fn mark_sending(
+    db: &Db,
+    row: &Claimed,
+    owner: &str,
+    rung: Rung,
+    now: i64,
+    lease_ms: i64,
+) -> Result<bool> {
+    let _writing = db.write_lock().await;
+    changed_one(
+        db.pool(),
+        sqlx::query(
+            "UPDATE outbox SET lease_until = $1, sending_rung = $2, sending_since = COALESCE(sending_since, $5) \
+             WHERE id = $3 AND lease_owner = $4 AND lease_until >= $5 AND state = 'pending'",
+        )
+        .bind(now + lease_ms)
+        .bind(rung.as_str())
+        .bind(row.id)
+        .bind(owner)
+        .bind(now),
+    )
+    .await
+}
+
+/// A rung that failed for this person: the ladder moves on, recorded before the next send so
+/// that a crash never takes the failed rung for one in doubt.
+pub async fn checkpoint(
+    db: &Db,
+    row: &Claimed,
+    owner: &str,
+    step: i64,
+    attempts: &[NewAttempt],
+) -> Result<()> {
+    let mut tx = db.write().await?;
+    sqlx::query(
+        "UPDATE outbox SET step = $1, sending_rung = NULL WHERE id = $2 AND lease_owner = $3",
+    )
+    .bind(step)
+    .bind(row.id)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
+    record_attempts(&mut tx, row, attempts).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records how the climb ended, if the lease is still ours, with its attempts and follow-up.
+pub async fn settle_climb(
+    db: &Db,
+    row: &Claimed,
+    owner: &str,
+    climbed: &Climbed<'_>,
+    now: i64,
+) -> Result<bool> {
+    let mut tx = db.write().await?;
+    let settled = end_climb(&mut tx, row, owner, climbed, now).await?;
+    if settled {
+        record_attempts(&mut tx, row, &climbed.attempts).await?;
+        follow_up(&mut tx, &climbed.follow_up, climbed.hold_follow_up, now).await?;
+    } else {
+        tracing::warn!(key = %row.idempotency_key, "outcome not recorded: the lease was lost");
+    }
+    tx.commit().await?;
+    Ok(settled)
+}
+
+async fn end_climb(
+    conn: &mut AnyConnection,
+    row: &Claimed,
+    owner: &str,
+    climbed: &Climbed<'_>,
+    now: i64,
+) -> Result<bool> {
+    let query = |sql| sqlx::query(sql).bind(row.id).bind(owner).bind(climbed.step);
+    let query = match &climbed.end {
+        ClimbEnd::Sent {
+            rung,
+            message_id,
+            cost_vnd,
+        } => query(
+            "UPDATE outbox SET state = 'sent', delivered_by = $4, platform_message_id = $5, \
+             cost_vnd = $6, sent_at = $7, step = $3, last_error = NULL, sending_since = NULL, \
+             sending_rung = NULL, attempts = attempts + 1, lease_until = NULL, lease_owner = NULL \
+             WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(rung.as_str())
+        .bind(message_id.clone())
+        .bind(*cost_vnd)
+        .bind(now),
+        // As a held reply: if the person wrote after the claim, it stays pending.
+        ClimbEnd::Held { reason } => query(
+            "UPDATE outbox SET state = CASE WHEN EXISTS (SELECT 1 FROM identities i \
+               WHERE i.id = outbox.identity_id AND i.last_inbound_at > $5) THEN 'pending' ELSE 'held' END, \
+             last_error = $4, step = $3, sending_since = NULL, sending_rung = NULL, \
+             lease_until = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(reason.clone())
+        .bind(row.last_inbound_at.unwrap_or(0)),
+        ClimbEnd::Failed { reason } => query(
+            "UPDATE outbox SET state = 'failed', last_error = $4, step = $3, sending_since = NULL, \
+             sending_rung = NULL, attempts = attempts + 1, lease_until = NULL, lease_owner = NULL \
+             WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(reason.clone()),
+        ClimbEnd::InDoubt { rung, reason } => query(
+            "UPDATE outbox SET state = 'failed', in_doubt = 1, delivered_by = $4, last_error = $5, \
+             step = $3, sending_since = NULL, sending_rung = NULL, attempts = attempts + 1, \
+             lease_until = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(rung.as_str())
+        .bind(reason.clone()),
+        ClimbEnd::Retry {
+            reason,
+            at,
+            in_doubt: true,
+        } => query(
+            "UPDATE outbox SET last_error = $4, next_attempt_at = $5, step = $3, \
+             attempts = attempts + 1, lease_until = NULL, lease_owner = NULL \
+             WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(reason.clone())
+        .bind(*at),
+        ClimbEnd::Retry { reason, at, .. } => query(
+            "UPDATE outbox SET last_error = $4, next_attempt_at = $5, step = $3, \
+             attempts = attempts + 1, sending_since = NULL, sending_rung = NULL, \
+             lease_until = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(reason.clone())
+        .bind(*at),
+    };
+    if query.execute(&mut *conn).await?.rows_affected() == 0 {
+        return Ok(false);
+    }
+    if matches!(climbed.end, ClimbEnd::Held { .. }) {
+        flag_held(conn, row.id).await?;
+    }
+    Ok(true)
+}
+
+/// The person's next message releases what is held for them: flag them.
+async fn flag_held(conn: &mut AnyConnection, id: OutboxId) -> Result<()> {
+    sqlx::query(
+        "UPDATE identities SET has_held = 1 WHERE id = (SELECT identity_id FROM outbox WHERE id = $1) \
+         AND EXISTS (SELECT 1 FROM outbox WHERE id = $1 AND state = 'held')",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What follows a delivered message in chat; after a template it is held until the person
+/// writes (a tap on the template's button reopens the window).
+async fn follow_up(
+    conn: &mut AnyConnection,
+    rows: &[NewRow<'_>],
+    hold: bool,
+    now: i64,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let queued = insert(conn, rows, now).await?;
+    if !hold {
+        return Ok(());
+    }
+    for key in queued {
+        let id: OutboxId = sqlx::query_scalar(
+            "UPDATE outbox SET state = 'held', \
+             last_error = 'after a template: sent when the person writes' \
+             WHERE idempotency_key = $1 RETURNING id",
+        )
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await?;
+        flag_held(conn, id).await?;
+    }
+    Ok(())
+}
+
+async fn record_attempts(
+    conn: &mut AnyConnection,
+    row: &Claimed,
+    attempts: &[NewAttempt],
+) -> Result<()> {
+    let Some(reach) = &row.reach else {
+        return Ok(());
+    };
+    for chunk in attempts.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO reach_attempts (outbox_id, staff_id, kind, rung, result, why, detail, \
+             message_id, cost_vnd, at) VALUES {}",
+            values_list(chunk.len(), 10, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for attempt in chunk {
+            query = query
+                .bind(row.id)
+                .bind(reach.staff_id)
+                .bind(reach.kind.as_str())
+                .bind(attempt.rung.as_str())
+                .bind(attempt.result.as_str())
+                .bind(attempt.why.map(Why::as_str))
+                .bind(attempt.detail.clone())
+                .bind(attempt.message_id.clone())
+                .bind(attempt.cost_vnd)
+                .bind(attempt.at);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Reserves `price` of `week`'s budget for one paid send; false when it would pass `budget`.
+pub async fn reserve(db: &Db, week: &str, price: i64, budget: i64) -> Result<bool> {
+    let mut tx = db.write().await?;
+    sqlx::query(
+        "INSERT INTO reach_spend (week, spent_vnd) VALUES ($1, 0) ON CONFLICT (week) DO NOTHING",
+    )
+    .bind(week)
+    .execute(&mut *tx)
+    .await?;
+    let reserved = changed_one(
+        &mut *tx,
+        sqlx::query(
+            "UPDATE reach_spend SET spent_vnd = spent_vnd + $2 WHERE week = $1 AND spent_vnd + $2 <= $3",
+        )
+        .bind(week)
+        .bind(price)
+        .bind(budget),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(reserved)
+}
+
+/// Gives back a reservation for a send that delivered nothing.
+pub async fn refund(db: &Db, week: &str, price: i64) -> Result<()> {
+    let _writing = db.write_lock().await;
+    sqlx::query(
+        "UPDATE reach_spend SET spent_vnd = CASE WHEN spent_vnd > $2 THEN spent_vnd - $2 ELSE 0 END \
+         WHERE week = $1",
+    )
+    .bind(week)
+    .bind(price)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// What paid templates cost in `week`.
+pub async fn spent(db: &Db, week: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT spent_vnd FROM reach_spend WHERE week = $1")
+            .bind(week)
+            .fetch_optional(db.pool())
+            .await?
+            .unwrap_or(0),
+    )
+}
+
+/// A rung stopped for everyone, or a template that failed its check.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Alert {
+    pub alert_key: String,
+    pub rung: String,
+    pub problem: String,
+    pub stopped: i64,
+    pub since: i64,
+    pub until_at: Option<i64>,
+}
+
+/// Raises (or renews) an alert; with `until_at` the rung is not tried before then.
+pub async fn raise_alert(
+    db: &Db,
+    key: &str,
+    rung: Rung,
+    problem: &str,
+    until_at: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    let _writing = db.write_lock().await;
+    sqlx::query(
+        "INSERT INTO reach_alerts (alert_key, rung, problem, stopped, since, until_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (alert_key) DO UPDATE SET \
+         problem = excluded.problem, stopped = excluded.stopped, until_at = excluded.until_at",
+    )
+    .bind(key)
+    .bind(rung.as_str())
+    .bind(problem)
+    .bind(i64::from(until_at.is_some()))
+    .bind(now)
+    .bind(until_at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Clears the alerts whose key starts with `prefix` (a new check, a rung that delivered).
+pub async fn clear_alerts(db: &Db, prefix: &str) -> Result<u64> {
+    let _writing = db.write_lock().await;
+    Ok(
+        sqlx::query("DELETE FROM reach_alerts WHERE alert_key LIKE $1")
+            .bind(format!("{prefix}%"))
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Every alert, the oldest first.
+pub async fn alerts(db: &Db) -> Result<Vec<Alert>> {
+    Ok(sqlx::query_as(
+        "SELECT alert_key, rung, problem, stopped, since, until_at FROM reach_alerts \
+         ORDER BY since, alert_key",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// A Zalo receipt: the message with this `msg_id` (or, for one a crash left in doubt, this
+/// `tracking_id`) was delivered. A second receipt changes nothing.
+pub async fn mark_delivered(
+    conn: &mut AnyConnection,
+    message_id: &str,
+    tracking_id: Option<&str>,
+    delivered_at: i64,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET delivered_at = $3, \
+           state = CASE WHEN in_doubt = 1 THEN 'sent' ELSE state END, \
+           platform_message_id = COALESCE(platform_message_id, $1), \
+           last_error = CASE WHEN in_doubt = 1 THEN NULL ELSE last_error END, in_doubt = 0 \
+         WHERE delivered_at IS NULL \
+           AND (platform_message_id = $1 OR (tracking_id = $2 AND delivered_by IS NOT NULL))",
+    )
+    .bind(message_id)
+    .bind(tracking_id)
+    .bind(delivered_at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// `TAT EMAIL` (true) and `BAT EMAIL` (false).
+pub async fn set_opt_out(
+    conn: &mut AnyConnection,
+    staff_id: StaffId,
+    out: bool,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE staff SET reach_opt_out = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(out))
+        .bind(now)
+        .bind(staff_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The relay refused `address` for good: flagged until the roster gives another.
+pub async fn flag_bad_address(
+    db: &Db,
+    staff_id: StaffId,
+    address: &str,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    let _writing = db.write_lock().await;
+    sqlx::query(
+        "UPDATE staff SET email_bounced_at = $1, email_bounce = $2 WHERE id = $3 AND email = $4",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(staff_id)
+    .bind(address)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
