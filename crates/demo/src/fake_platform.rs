@@ -22,7 +22,8 @@
 //! | `GET /zalo/v3.0/oa/user/detail?data={…}` | Zalo user detail (the display name) |
 //! | `GET /graph/v25.0/{psid}` | Messenger User Profile (first and last name) |
 //! | `POST /zalo-oauth/v4/oa/access_token` | Zalo OAuth v4 refresh-token grant |
-//! | `POST /graph/v25.0/{me or PAGE_ID}/messages` | Messenger Send API |
+//! | `POST /graph/v25.0/{me or PAGE_ID}/messages` | Messenger Send API (text, utility templates) |
+//! | `GET /graph/v25.0/{me or PAGE_ID}/message_templates?name=…` | the Page's utility templates |
 //! | `GET /graph/v25.0/{me or PAGE_ID}/conversations?user_id=…` | Messenger Conversations API |
 //! | `GET /graph/v25.0/{me or page id}?fields=id,name,followers_count` | a page's fields (page token) |
 //! | `GET /graph/v25.0/{me or page id}/posts?fields=…&since=…&limit=…&after=…` | a page's posts, paged |
@@ -44,10 +45,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 mod messenger;
+mod utility;
 mod zalo;
 mod zbs;
 
 use messenger::*;
+pub use utility::UTILITY_PREFIX;
+use utility::*;
 use zalo::*;
 use zbs::*;
 pub use zbs::{FakeZbsTemplate, ZbsAttempt, ZbsRecipient, ZbsSent, ZnsReceipts};
@@ -236,6 +240,7 @@ struct FakeState {
     /// How long every page read takes to answer (the Graph API's round trip).
     page_latency: Duration,
     zbs: ZbsState,
+    utility_templates: Vec<UtilityTemplate>,
 }
 
 /// A fixed one-second window counting every send request of one platform.
@@ -300,6 +305,7 @@ impl FakePlatform {
                 page_requests: Vec::new(),
                 page_latency: Duration::ZERO,
                 zbs: ZbsState::default(),
+                utility_templates: Vec::new(),
             }),
             next_id: AtomicU64::new(1),
             id_seed: RandomState::new().hash_one(port),
@@ -324,6 +330,10 @@ impl FakePlatform {
                 get(messenger_conversations),
             )
             .route("/graph/v25.0/{node}/posts", get(page_posts))
+            .route(
+                "/graph/v25.0/{node}/message_templates",
+                get(utility_templates),
+            )
             .with_state(shared.clone());
         tokio::spawn(async move {
             let stopped = async move {

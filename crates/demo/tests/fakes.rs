@@ -1,5 +1,5 @@
-//! The fake platform's ZBS template messages and ZNS receipts, driven over HTTP as the
-//! product's clients call them.
+//! The fake platform's ZBS template messages, ZNS receipts and Messenger utility messages,
+//! driven over HTTP as the product's clients call them.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use lantoa_demo::fake_platform::{
-    FakePlatform, FakeZbsTemplate, ZALO_OA_ID, ZbsRecipient, ZnsReceipts,
+    FakeChannel, FakePlatform, FakeZbsTemplate, Fault, ZALO_OA_ID, ZbsRecipient, ZnsReceipts,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -350,4 +350,143 @@ async fn a_signed_receipt_arrives_twice_after_the_send() {
         status["data"]["delivery_time"],
         event["message"]["delivery_time"]
     );
+}
+
+async fn graph_send(fake: &FakePlatform, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/me/messages", fake.messenger_api_base()))
+        .bearer_auth("page-token")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+fn utility(name: &str, language: &str, params: &[&str]) -> Value {
+    let parameters: Vec<Value> = params
+        .iter()
+        .map(|text| json!({ "type": "text", "text": text }))
+        .collect();
+    json!({
+        "recipient": { "id": "psid-7" },
+        "messaging_type": "UTILITY",
+        "message": { "template": {
+            "name": name,
+            "language": { "code": language },
+            "components": [{ "type": "body", "parameters": parameters }],
+        }},
+    })
+}
+
+#[tokio::test]
+async fn a_utility_message_is_sent_and_recorded() {
+    let fake = FakePlatform::start().await.unwrap();
+    fake.add_utility_template("nhac_nop_bai", "vi", "APPROVED", 2);
+    let (status, body) = graph_send(&fake, utility("nhac_nop_bai", "vi", &["THPT A", "3"])).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["recipient_id"], "psid-7");
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].channel, FakeChannel::Messenger);
+    assert_eq!(sent[0].text, "[utility nhac_nop_bai] THPT A | 3");
+    assert_eq!(sent[0].messaging_type.as_deref(), Some("UTILITY"));
+    assert_eq!(sent[0].message_id, body["message_id"].as_str().unwrap());
+
+    // The injected faults of the Send API apply to utility sends too.
+    let unavailable = Fault::MessengerError {
+        code: 551,
+        subcode: Some(1_545_041),
+    };
+    fake.inject_send_fault(FakeChannel::Messenger, unavailable);
+    let (status, body) = graph_send(&fake, utility("nhac_nop_bai", "vi", &["A", "3"])).await;
+    assert_eq!((status, body["error"]["code"].as_i64()), (400, Some(551)));
+}
+
+#[tokio::test]
+async fn a_utility_message_that_does_not_match_gets_100() {
+    let fake = FakePlatform::start().await.unwrap();
+    fake.add_utility_template("nhac_nop_bai", "vi", "APPROVED", 2);
+    fake.add_utility_template("cho_duyet", "vi", "PENDING", 1);
+    let invalid = [
+        utility("nhac_nop_bai", "vi", &["only one"]),
+        utility("nhac_nop_bai", "en_US", &["A", "3"]),
+        utility("khong_co", "vi", &["A", "3"]),
+        utility("cho_duyet", "vi", &["A"]),
+    ];
+    for body in invalid {
+        let (status, answer) = graph_send(&fake, body.clone()).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(answer["error"]["code"], 100);
+        assert_eq!(answer["error"]["type"], "OAuthException");
+        assert_eq!(answer["error"]["message"], "(#100) Invalid parameter");
+        assert!(answer["error"]["error_user_msg"].is_string());
+    }
+    // The WhatsApp-style wrapper is not Messenger's shape.
+    let wrapped = json!({
+        "recipient": { "id": "psid-7" },
+        "messaging_type": "UTILITY",
+        "message": { "attachment": { "type": "template", "payload": {
+            "template_type": "utility_messages",
+            "name": "nhac_nop_bai",
+            "language": { "code": "vi" },
+            "components": [{ "type": "body", "parameters": [] }],
+        }}},
+    });
+    let (status, answer) = graph_send(&fake, wrapped).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"]["message"], "(#100) Invalid template type");
+    let mut untyped = utility("nhac_nop_bai", "vi", &["A", "3"]);
+    untyped["messaging_type"] = json!("RESPONSE");
+    assert_eq!(graph_send(&fake, untyped).await.1["error"]["code"], 100);
+    assert!(fake.sent().is_empty());
+}
+
+#[tokio::test]
+async fn message_templates_lists_the_pages_utility_templates() {
+    let fake = FakePlatform::start().await.unwrap();
+    fake.add_utility_template("nhac_nop_bai", "vi", "APPROVED", 2);
+    fake.add_utility_template("cho_duyet", "vi", "PENDING", 1);
+    let list = |query: &'static [(&'static str, &'static str)]| {
+        reqwest::Client::new()
+            .get(format!(
+                "{}/me/message_templates",
+                fake.messenger_api_base()
+            ))
+            .query(query)
+            .send()
+    };
+    let body: Value = list(&[("name", "nhac_nop_bai"), ("access_token", "page-token")])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["name"], "nhac_nop_bai");
+    assert_eq!(data[0]["language"], "vi");
+    assert_eq!(data[0]["status"], "APPROVED");
+    assert_eq!(data[0]["category"], "UTILITY");
+    assert_eq!(data[0]["components"][0]["type"], "BODY");
+    let text = data[0]["components"][0]["text"].as_str().unwrap();
+    assert!(text.contains("{{1}}") && text.contains("{{2}}"), "{text}");
+    assert_eq!(body["paging"]["cursors"]["after"], data[0]["id"]);
+
+    let body: Value = list(&[("access_token", "page-token")])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"].as_array().unwrap().len(), 2);
+    let body: Value = list(&[("name", "none"), ("access_token", "page-token")])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!({ "data": [] }));
+    let response = list(&[("access_token", "stale")]).await.unwrap();
+    assert_eq!(response.status(), 400);
 }
