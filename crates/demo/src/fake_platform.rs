@@ -5,18 +5,25 @@
 //! `shared/research/messenger.md`), records every send and token refresh it receives, and can
 //! inject documented errors, latency and rate limiting. Integration tests and `lantoa demo`
 //! point the real platform clients at it through [`FakePlatform::zalo_api_base`],
-//! [`FakePlatform::zalo_oauth_base`] and [`FakePlatform::messenger_api_base`].
+//! [`FakePlatform::zalo_oauth_base`], [`FakePlatform::zbs_api_base`] and
+//! [`FakePlatform::messenger_api_base`].
 //!
 //! Endpoints (relative to [`FakePlatform::base_url`]):
 //!
 //! | Method and path | Imitates |
 //! |---|---|
 //! | `POST /zalo/v3.0/oa/message/cs` | Zalo customer-service text message |
+//! | `POST /zalo/v3.0/oa/message/template` | ZBS template message by Zalo user id |
+//! | `POST /zbs/message/template` | ZBS template message by phone (then its ZNS receipt) |
+//! | `GET /zbs/template/info/v2?template_id=…` | ZBS template details (`listParams`, price) |
+//! | `GET /zbs/message/quota` | ZBS daily quota of the OA |
+//! | `GET /zbs/message/status?message_id=…` | ZBS delivery status of one message |
 //! | `GET /zalo/v2.0/oa/conversation?data={…}` | Zalo conversation history with one user |
 //! | `GET /zalo/v3.0/oa/user/detail?data={…}` | Zalo user detail (the display name) |
 //! | `GET /graph/v25.0/{psid}` | Messenger User Profile (first and last name) |
 //! | `POST /zalo-oauth/v4/oa/access_token` | Zalo OAuth v4 refresh-token grant |
-//! | `POST /graph/v25.0/{me or PAGE_ID}/messages` | Messenger Send API |
+//! | `POST /graph/v25.0/{me or PAGE_ID}/messages` | Messenger Send API (text, utility templates) |
+//! | `GET /graph/v25.0/{me or PAGE_ID}/message_templates?name=…` | the Page's utility templates |
 //! | `GET /graph/v25.0/{me or PAGE_ID}/conversations?user_id=…` | Messenger Conversations API |
 //! | `GET /graph/v25.0/{me or page id}?fields=id,name,followers_count` | a page's fields (page token) |
 //! | `GET /graph/v25.0/{me or page id}/posts?fields=…&since=…&limit=…&after=…` | a page's posts, paged |
@@ -38,10 +45,16 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 mod messenger;
+mod utility;
 mod zalo;
+mod zbs;
 
 use messenger::*;
+pub use utility::UTILITY_PREFIX;
+use utility::*;
 use zalo::*;
+use zbs::*;
+pub use zbs::{FakeZbsTemplate, ZbsAttempt, ZbsRecipient, ZbsSent, ZnsReceipts};
 
 /// The Zalo Official Account ID the fake reports as the sender (`from_id`) of OA messages.
 pub const ZALO_OA_ID: &str = "579745863508352884";
@@ -226,6 +239,8 @@ struct FakeState {
     page_requests: Vec<PageRequest>,
     /// How long every page read takes to answer (the Graph API's round trip).
     page_latency: Duration,
+    zbs: ZbsState,
+    utility_templates: Vec<UtilityTemplate>,
 }
 
 /// A fixed one-second window counting every send request of one platform.
@@ -289,6 +304,8 @@ impl FakePlatform {
                 page_faults: VecDeque::new(),
                 page_requests: Vec::new(),
                 page_latency: Duration::ZERO,
+                zbs: ZbsState::default(),
+                utility_templates: Vec::new(),
             }),
             next_id: AtomicU64::new(1),
             id_seed: RandomState::new().hash_one(port),
@@ -298,6 +315,11 @@ impl FakePlatform {
         let (shutdown, mut stop) = watch::channel(false);
         let router = Router::new()
             .route("/zalo/v3.0/oa/message/cs", post(zalo_send))
+            .route("/zalo/v3.0/oa/message/template", post(zbs_send_by_user_id))
+            .route("/zbs/message/template", post(zbs_send_by_phone))
+            .route("/zbs/template/info/v2", get(zbs_template_info))
+            .route("/zbs/message/quota", get(zbs_quota))
+            .route("/zbs/message/status", get(zbs_status))
             .route("/zalo/v2.0/oa/conversation", get(zalo_conversation))
             .route("/zalo/v3.0/oa/user/detail", get(zalo_user_detail))
             .route("/zalo-oauth/v4/oa/access_token", post(zalo_refresh))
@@ -308,6 +330,10 @@ impl FakePlatform {
                 get(messenger_conversations),
             )
             .route("/graph/v25.0/{node}/posts", get(page_posts))
+            .route(
+                "/graph/v25.0/{node}/message_templates",
+                get(utility_templates),
+            )
             .with_state(shared.clone());
         tokio::spawn(async move {
             let stopped = async move {
@@ -342,6 +368,11 @@ impl FakePlatform {
     /// Base of Zalo OAuth (stands in for `https://oauth.zaloapp.com`).
     pub fn zalo_oauth_base(&self) -> String {
         format!("{}/zalo-oauth", self.base_url())
+    }
+
+    /// Base of the ZBS business API (stands in for `https://business.openapi.zalo.me`).
+    pub fn zbs_api_base(&self) -> String {
+        format!("{}/zbs", self.base_url())
     }
 
     /// Base of the Graph API, version included (stands in for `https://graph.facebook.com/v25.0`).

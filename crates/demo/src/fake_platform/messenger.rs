@@ -67,6 +67,9 @@ pub(super) async fn messenger_send(
     let Some(psid) = non_empty_str(&body["recipient"]["id"]) else {
         return shared.graph_error(100, None, "(#100) The parameter recipient is required");
     };
+    if is_utility_send(&body) {
+        return send_utility(&shared, psid, &body);
+    }
     let messaging_type = body["messaging_type"].as_str().map(str::to_owned);
     if let Some(kind) = &messaging_type
         && !["RESPONSE", "UPDATE", "MESSAGE_TAG"].contains(&kind.as_str())
