@@ -405,20 +405,22 @@ pub async fn mark_delivered(
     .rows_affected())
 }
 
-/// `TAT EMAIL` (true) and `BAT EMAIL` (false).
+/// `TAT EMAIL` (true) and `BAT EMAIL` (false); the person's address on the roster, if any.
 pub async fn set_opt_out(
     conn: &mut AnyConnection,
     staff_id: StaffId,
     out: bool,
     now: i64,
-) -> Result<()> {
-    sqlx::query("UPDATE staff SET reach_opt_out = $1, updated_at = $2 WHERE id = $3")
-        .bind(i64::from(out))
-        .bind(now)
-        .bind(staff_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE staff SET reach_opt_out = $1, updated_at = $2 WHERE id = $3 RETURNING email",
+    )
+    .bind(i64::from(out))
+    .bind(now)
+    .bind(staff_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten())
 }
 
 /// The relay refused `address` for good: flagged until the roster gives another.

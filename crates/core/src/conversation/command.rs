@@ -29,6 +29,10 @@ pub enum Intent {
     },
     /// `DULIEU`: what is kept about me.
     MyData,
+    /// `TAT EMAIL` (false) / `BAT EMAIL` (true): stop or resume email and paid templates.
+    Reach {
+        on: bool,
+    },
     /// `XOA`, then `XOA DONGY` to confirm: erase my chat data.
     Erase {
         confirmed: bool,
@@ -115,6 +119,8 @@ pub fn parse(text: &str, attachment_urls: &[String]) -> Intent {
             decide_request(rest, false)
         }
         ["dulieu"] | ["du", "lieu"] => Intent::MyData,
+        ["tat", "email" | "mail"] | ["tatemail"] => Intent::Reach { on: false },
+        ["bat", "email" | "mail"] | ["batemail"] => Intent::Reach { on: true },
         ["xoa"] => Intent::Erase { confirmed: false },
         ["xoa", "dongy"] | ["xoa", "dong", "y"] => Intent::Erase { confirmed: true },
         ["chon", codes @ ..] if !codes.is_empty() => Intent::Choose {
@@ -264,6 +270,9 @@ mod tests {
         assert_eq!(parse("tuchoi", &[]), decide(None, false));
         assert_eq!(parse("dongy -3", &[]), decide(None, true));
         assert_eq!(parse("DULIEU", &[]), Intent::MyData);
+        assert_eq!(parse("TAT EMAIL", &[]), Intent::Reach { on: false });
+        assert_eq!(parse("tắt email", &[]), Intent::Reach { on: false });
+        assert_eq!(parse("/bật Email", &[]), Intent::Reach { on: true });
         assert_eq!(parse("dữ liệu", &[]), Intent::MyData);
         assert_eq!(parse("XOA", &[]), Intent::Erase { confirmed: false });
         assert_eq!(parse("xóa đồng ý", &[]), Intent::Erase { confirmed: true });

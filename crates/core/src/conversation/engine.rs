@@ -113,6 +113,10 @@ pub enum Action {
     IssueWebLink,
     /// `DULIEU`: the processor fills the reply with what is kept.
     ShowMyData,
+    /// `TAT EMAIL` / `BAT EMAIL`: email and paid templates stop (false) or resume (true).
+    SetReach {
+        on: bool,
+    },
     /// `XOA`: remember the request; `XOA DONGY` within [`ERASE_CONFIRM_MS`] erases.
     RequestErase,
     Erase,
@@ -222,6 +226,11 @@ fn decide_message(intent: Intent, facts: &Facts) -> Decision {
             _ => Decision::reply("register_code_invalid", json!({}))
                 .act(Action::RecordAttempt { succeeded: false }),
         },
+        (Intent::Reach { on }, Some(_)) => {
+            Decision::reply(if on { "reach_on" } else { "reach_off" }, json!({}))
+                .act(Action::SetReach { on })
+        }
+        (Intent::Reach { .. }, None) => unregistered(),
         (Intent::MyData, _) => Decision::default()
             .act(Action::ShowMyData)
             .with_reply("my_data", json!({"registered": me.is_some()})),

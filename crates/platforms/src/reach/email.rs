@@ -13,6 +13,9 @@ use super::{RungOutcome, StopScope};
 use lantoa_config::EmailConfig;
 use lantoa_domain::reach::{Why, tracking_id};
 
+/// How long one email may take, the relay's answer to its end included.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// One email to one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email<'a> {
@@ -79,9 +82,16 @@ impl Mailer {
                 };
             }
         };
-        match self.transport.send(message).await {
-            Ok(_) => RungOutcome::Sent { message_id },
-            Err(err) => classify(&err),
+        // lettre's own timeout does not cover the wait for the answer to the message's end.
+        match tokio::time::timeout(SEND_TIMEOUT, self.transport.send(message)).await {
+            Ok(Ok(_)) => RungOutcome::Sent { message_id },
+            Ok(Err(err)) => classify(&err),
+            Err(_) => RungOutcome::InDoubt {
+                detail: format!(
+                    "the relay did not answer within {} s",
+                    SEND_TIMEOUT.as_secs()
+                ),
+            },
         }
     }
 

@@ -15,6 +15,8 @@ pub enum StopScope {
     Channel,
     /// This kind's template only (not approved, parameters that do not match).
     Template,
+    /// This kind's template on this rung only (a template that cannot go by user id).
+    RungTemplate,
 }
 
 /// What one try of a rung came to, and so what the ladder does next.

@@ -111,15 +111,16 @@ fn payload(psid: &str, name: &str, language: &str, parameters: &[String]) -> Val
         .iter()
         .map(|text| json!({"type": "text", "text": text}))
         .collect();
+    // Graph's Page Messages reference: the template goes under `message.template` (an
+    // `attachment` wrapper is refused with `(#100) Invalid template type`).
     json!({
         "recipient": {"id": psid},
         "messaging_type": "UTILITY",
-        "message": {"attachment": {"type": "template", "payload": {
-            "template_type": "utility_messages",
+        "message": {"template": {
             "name": name,
             "language": {"code": language},
-            "components": [{"type": "body", "parameters": parameters}],
-        }}},
+            "components": [{"type": "BODY", "parameters": parameters}],
+        }},
     })
 }
 
@@ -166,8 +167,8 @@ mod tests {
             &["THCS Lê Lợi".into(), "2025-W12".into()],
         );
         assert_eq!(sent["messaging_type"], "UTILITY");
-        let template = &sent["message"]["attachment"]["payload"];
-        assert_eq!(template["template_type"], "utility_messages");
+        let template = &sent["message"]["template"];
+        assert_eq!(template["name"], "nhac_bao_cao_tuan");
         assert_eq!(template["language"]["code"], "vi");
         assert_eq!(
             template["components"][0]["parameters"][1]["text"],

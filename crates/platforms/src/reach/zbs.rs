@@ -167,10 +167,15 @@ fn body(send: &TemplateSend<'_>) -> Value {
     body
 }
 
-/// A ZBS answer (HTTP 200): `error` 0 with `data.msg_id`, or a negative code.
+/// A ZBS answer (HTTP 200): `error` 0 with the message's id (`data.msg_id` by phone,
+/// `data.message_id` by user id), or a negative code.
 pub fn answer_outcome(answer: &Value) -> RungOutcome {
     match answer.get("error").and_then(Value::as_i64) {
-        Some(0) => match answer.pointer("/data/msg_id").and_then(Value::as_str) {
+        Some(0) => match answer
+            .pointer("/data/msg_id")
+            .or_else(|| answer.pointer("/data/message_id"))
+            .and_then(Value::as_str)
+        {
             Some(id) if !id.is_empty() => RungOutcome::Sent {
                 message_id: id.to_string(),
             },
@@ -202,6 +207,8 @@ pub fn classify(code: i64, message: &str) -> RungOutcome {
         // Development mode: this person is not an admin of the OA or the app.
         -127 => RungOutcome::next(Why::Refused, detail),
         -109 | -111 | -112 | -131 | -132 => stop(StopScope::Template),
+        // The template was approved before 2025-12-10: by phone only.
+        -249 => stop(StopScope::RungTemplate),
         // Balance, the OA not allowed to send, the development wallet empty.
         -115 | -135 | -126 => stop(StopScope::Channel),
         -124 => RungOutcome::TokenExpired { detail },
@@ -230,6 +237,14 @@ mod tests {
             }
         );
         let numbers = json!({"error":0,"data":{"msg_id":"x","quota":{"dailyQuota":500,"remainingQuota":499}}});
+        // By user id (the OA API's answer): `message_id`, the quota as `remain`.
+        let by_user = json!({"error":0,"message":"Success","data":{"message_id":"b7c1","user_id":"8174","sent_time":"1626926349402","quota":{"quota_type":"purchase_quota","remain":499}}});
+        assert_eq!(
+            answer_outcome(&by_user),
+            RungOutcome::Sent {
+                message_id: "b7c1".into()
+            }
+        );
         assert!(matches!(answer_outcome(&numbers), RungOutcome::Sent { .. }));
         assert!(matches!(
             answer_outcome(&json!({"error":0,"data":{}})),

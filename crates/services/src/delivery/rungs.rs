@@ -35,6 +35,7 @@ pub fn alert_key(rung: Rung, kind: MessageKind, scope: StopScope) -> String {
     match scope {
         StopScope::Channel => channel_key(rung).to_string(),
         StopScope::Template => format!("{}:{kind}", channel_key(rung)),
+        StopScope::RungTemplate => format!("{}:{kind}", rung.as_str()),
     }
 }
 
@@ -160,6 +161,7 @@ impl Rungs {
         [
             channel_key(rung).to_string(),
             alert_key(rung, kind, StopScope::Template),
+            alert_key(rung, kind, StopScope::RungTemplate),
             limit_key(rung),
         ]
         .iter()

@@ -165,6 +165,15 @@ impl Applier<'_> {
                 outcome.extend(answer.as_object().cloned().unwrap_or_default());
             }
             Action::IssueWebLink => self.issue_web_link(conn, event, outcome).await?,
+            Action::SetReach { on } => {
+                if let Some(staff_id) = identity.staff_id {
+                    let email = lantoa_store::reach::set_opt_out(conn, staff_id, !on, now).await?;
+                    outcome.insert("email".into(), Value::from(email));
+                    let action = if *on { "bat_email" } else { "tat_email" };
+                    let actor = event.me.map_or("chat".to_string(), |me| me.code.clone());
+                    self.audit(conn, event, action, &actor, None, "").await?;
+                }
+            }
             Action::RequestErase => {
                 trust::set_erase_requested(conn, identity.id, Some(now)).await?
             }
