@@ -20,6 +20,8 @@ pub struct Ready {
     pub zalo_token: Option<String>,
     /// Connected pages whose token or permission a person must fix.
     pub page_problems: Vec<Problem>,
+    /// Rungs stopped for everyone, and templates or a relay that failed their check.
+    pub reach: Vec<lantoa_store::reach::Alert>,
 }
 
 impl Health {
@@ -41,6 +43,9 @@ impl Health {
         Ok(Ready {
             zalo_token,
             page_problems: problems(&self.cx.db).await.unwrap_or_default(),
+            reach: lantoa_store::reach::alerts(&self.cx.db)
+                .await
+                .unwrap_or_default(),
         })
     }
 

@@ -17,6 +17,7 @@ pub mod delivery;
 pub mod featured;
 pub mod health;
 pub mod inbox;
+pub mod instances;
 pub mod invites;
 pub mod outbox;
 pub mod owner_aliases;
@@ -275,10 +276,16 @@ impl Services {
         )
     }
 
+    /// This instance's heartbeat: the leases of a dead instance are released within seconds.
+    pub fn heartbeat(&self) -> crate::instances::Heartbeat {
+        crate::instances::Heartbeat::new(self.db.clone(), &self.instance, self.clock.clone())
+    }
+
     /// Every background task of a full `serve` (the scheduler optional).
     pub fn workers(&self, with_scheduler: bool) -> Workers {
         Workers::spawn(
             self.db.clone(),
+            self.heartbeat(),
             self.processor(),
             self.link_resolver(),
             self.delivery(),
@@ -292,8 +299,8 @@ impl Services {
     }
 }
 
-/// The background tasks of `serve`: the inbox processor, the short-link resolver, the
-/// delivery worker, the registration-request notifier and the weekly scheduler.
+/// The background tasks of `serve`: the heartbeat, the inbox processor, the short-link
+/// resolver, the delivery worker, the registration-request notifier and the weekly scheduler.
 pub struct Workers {
     shutdown: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
@@ -302,6 +309,7 @@ pub struct Workers {
 impl Workers {
     pub fn spawn(
         db: Db,
+        heartbeat: crate::instances::Heartbeat,
         processor: Processor,
         resolver: LinkResolver,
         delivery: Delivery,
@@ -310,6 +318,7 @@ impl Workers {
     ) -> Self {
         let (shutdown, receiver) = watch::channel(false);
         let mut handles = vec![
+            tokio::spawn(Arc::new(heartbeat).run(receiver.clone())),
             tokio::spawn(Arc::new(processor).run(receiver.clone())),
             tokio::spawn(Arc::new(resolver).run(receiver.clone())),
             tokio::spawn(Arc::new(delivery).run(receiver.clone())),

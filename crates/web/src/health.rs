@@ -37,6 +37,16 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
                     .collect::<serde_json::Map<_, _>>()
                     .into();
             }
+            // A stopped rung (a template not approved, the relay refusing our login) goes down
+            // the ladder, not the instance.
+            if !ready.reach.is_empty() {
+                body["reach"] = ready
+                    .reach
+                    .iter()
+                    .map(|alert| (alert.alert_key.clone(), json!(alert.problem)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+            }
             (StatusCode::OK, Json(body))
         }
         Err(err) => {

@@ -129,6 +129,7 @@ impl Delivery {
         {
             tracing::error!(error = %err, "cannot store the Zalo tokens");
         }
+        self.check_rungs().await?;
         if let Some(problem) = &self.rungs.mailer_problem {
             tracing::error!(%problem, "email is off: the relay's configuration is refused");
             records::raise_alert(
@@ -229,6 +230,18 @@ impl Delivery {
             BATCH,
         )
         .await
+    }
+
+    /// Checks the configured templates and the relay; what fails shows in `/readyz`, on the
+    /// dashboard and in the Monday summary until the next check passes.
+    pub async fn check_rungs(&self) -> Result<(), StoreError> {
+        let problems = self.rungs.check().await;
+        records::clear_alerts(&self.db, "check:").await?;
+        for (key, rung, problem) in problems {
+            tracing::error!(%key, %problem, "a rung failed its check");
+            records::raise_alert(&self.db, &key, rung, &problem, None, self.clock.now_ms()).await?;
+        }
+        Ok(())
     }
 
     /// The rungs stopped for everyone, as the store's alerts say (another instance may have

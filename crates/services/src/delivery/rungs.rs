@@ -364,3 +364,90 @@ fn token_problem(detail: String) -> RungOutcome {
         detail,
     }
 }
+
+/// A configured rung that failed its start-up check: the alert key and the problem.
+pub type CheckProblem = (String, Rung, String);
+
+impl Rungs {
+    /// Checks every configured template (Zalo: `ENABLE` and its parameters; Messenger:
+    /// `APPROVED`) and the relay (a connection and a login). What fails is reported, not
+    /// fatal: the rung is still tried, and its answer decides.
+    pub async fn check(&self) -> Vec<CheckProblem> {
+        let mut problems = Vec::new();
+        if let Some((client, tokens)) = &self.zbs {
+            for (kind, template) in &self.settings.zalo_templates {
+                let key = format!("check:zbs:{kind}");
+                let problem = match tokens.access_token().await {
+                    Ok(token) => match client.template_info(&token, &template.id).await {
+                        Ok(info) => zalo_template_problem(template, &info),
+                        Err(err) => Some(format!("template {}: {err}", template.id)),
+                    },
+                    Err(err) => Some(err.to_string()),
+                };
+                if let Some(problem) = problem {
+                    problems.push((key, Rung::ZaloTemplatePhone, problem));
+                }
+            }
+        }
+        if let Some(client) = &self.utility {
+            for (kind, template) in &self.settings.messenger_templates {
+                let key = format!("check:messenger_utility:{kind}");
+                let problem = match client
+                    .template_status(&template.name, &template.language)
+                    .await
+                {
+                    Ok(status) if status.eq_ignore_ascii_case("APPROVED") => None,
+                    Ok(status) => Some(format!(
+                        "template `{}` ({}) is {status}, not APPROVED",
+                        template.name, template.language
+                    )),
+                    Err(err) => Some(err),
+                };
+                if let Some(problem) = problem {
+                    problems.push((key, Rung::MessengerUtility, problem));
+                }
+            }
+        }
+        if let Some(mailer) = &self.mailer
+            && let Err(problem) = mailer.check().await
+        {
+            problems.push(("check:email".into(), Rung::Email, problem));
+        }
+        problems
+    }
+}
+
+/// Why a Zalo template cannot carry this kind's message as configured, if it cannot.
+fn zalo_template_problem(
+    template: &lantoa_config::ZaloTemplate,
+    info: &lantoa_platforms::reach::zbs::TemplateInfo,
+) -> Option<String> {
+    if info.status != "ENABLE" {
+        return Some(format!(
+            "template {} is {}, not ENABLE",
+            template.id, info.status
+        ));
+    }
+    let known: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
+    let unknown: Vec<&str> = template
+        .params
+        .keys()
+        .map(String::as_str)
+        .filter(|param| !known.contains(param))
+        .collect();
+    let missing: Vec<&str> = info
+        .params
+        .iter()
+        .filter(|p| p.required && !template.params.contains_key(&p.name))
+        .map(|p| p.name.as_str())
+        .collect();
+    match (unknown.is_empty(), missing.is_empty()) {
+        (true, true) => None,
+        _ => Some(format!(
+            "template {}: parameters not in the template: [{}]; required but not configured: [{}]",
+            template.id,
+            unknown.join(", "),
+            missing.join(", ")
+        )),
+    }
+}
