@@ -92,6 +92,9 @@ fn person_blocks(rung: Rung, person: &Person, now: i64) -> Option<Why> {
             Some(_) => None,
         },
         Rung::ZaloTemplateUid => person.zalo.is_none().then_some(Why::NoAccount),
+        // By phone too only to people who chose Zalo: a Messenger user is not sent a paid
+        // Zalo message they never asked for.
+        Rung::ZaloTemplatePhone if person.zalo.is_none() => Some(Why::NoAccount),
         Rung::ZaloTemplatePhone => person.phone.is_none().then_some(Why::NoPhone),
         Rung::MessengerUtility => match &person.messenger {
             None => Some(Why::NoAccount),
@@ -270,6 +273,23 @@ mod tests {
         assert_eq!(
             consider(Rung::Email, &unregistered, NOW, everything_configured),
             Pass::Try(Rung::Email)
+        );
+        // A Messenger user is never sent a paid Zalo message.
+        let messenger_only = Person {
+            messenger: Some(ChatAccount {
+                platform: Platform::Messenger,
+                ..zalo(Some(3))
+            }),
+            ..unregistered.clone()
+        };
+        assert_eq!(
+            consider(
+                Rung::ZaloTemplatePhone,
+                &messenger_only,
+                NOW,
+                everything_configured
+            ),
+            Pass::Skip(Rung::ZaloTemplatePhone, Why::NoAccount)
         );
         let opted_out = Person {
             zalo: Some(zalo(Some(9))),

@@ -25,6 +25,8 @@ pub struct StaffFields {
     pub unit_code: String,
     pub role: Role,
     pub phone: Option<String>,
+    /// The official address, for email beyond the chat window.
+    pub email: Option<String>,
 }
 
 /// What is keyed by its code: a unit, a person.

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use lantoa_core::links::owner_of;
 use lantoa_core::org::{
-    Issue, Table, TableError, parse_staff, parse_units, plan_staff, plan_units,
+    Issue, Table, TableError, keep_emails, parse_staff, parse_units, plan_staff, plan_units,
 };
 use lantoa_domain::Clock;
 use lantoa_domain::ids::{SessionId, UploadId};
@@ -285,6 +285,10 @@ async fn import_staff_table(
         issues,
     })?;
     let existing = lantoa_store::org::load_staff(&mut tx).await?;
+    let mut records = records;
+    if !table.header.iter().any(|column| column == "email") {
+        keep_emails(&mut records, &existing);
+    }
     let plan = plan_staff(records, &existing);
     lantoa_store::org::apply_staff(&mut tx, &plan, now).await?;
     // Who left the roster is unregistered at once; their history stays.

@@ -65,7 +65,7 @@ pub(crate) async fn queue(
         queries::reachable_accounts(&cx.db).await?,
         cx.clock.now_ms(),
     );
-    let contactable = queries::contactable_staff(&cx.db).await?;
+    let beyond_chat = BeyondChat::read(cx).await?;
     let mut outgoing = Vec::with_capacity(planned.len());
     let mut messages = Vec::new();
     for message in planned {
@@ -76,7 +76,7 @@ pub(crate) async fn queue(
                 identity_id: account.identity_id,
             })
         });
-        let reachable = chat.is_some() || contactable.contains(&message.person.id);
+        let reachable = chat.is_some() || beyond_chat.reaches(cx, &message);
         outgoing.push(Outgoing {
             staff_code: message.person.code.clone(),
             full_name: message.person.full_name.clone(),
@@ -114,6 +114,39 @@ pub(crate) async fn queue(
         cx.outbox_queued.notify_one();
     }
     Ok(outgoing)
+}
+
+/// Who the configured rungs beyond chat can reach.
+struct BeyondChat {
+    emailable: std::collections::HashSet<lantoa_domain::StaffId>,
+    phoneable: std::collections::HashSet<lantoa_domain::StaffId>,
+}
+
+impl BeyondChat {
+    async fn read(cx: &Context) -> Result<Self, StoreError> {
+        let zbs = cx.config.zalo.is_some() && !cx.config.settings.reach.zalo_templates.is_empty();
+        Ok(Self {
+            emailable: match cx.config.email {
+                Some(_) => queries::emailable_staff(&cx.db).await?,
+                None => Default::default(),
+            },
+            phoneable: match zbs {
+                true => queries::phoneable_staff(&cx.db).await?,
+                false => Default::default(),
+            },
+        })
+    }
+
+    /// Whether a rung of the message's ladder other than chat can reach its person.
+    fn reaches(&self, cx: &Context, message: &Planned<'_>) -> bool {
+        let reach = &cx.config.settings.reach;
+        let ladder = reach.ladder(message.kind);
+        let id = &message.person.id;
+        (ladder.contains(&lantoa_domain::Rung::Email) && self.emailable.contains(id))
+            || (ladder.contains(&lantoa_domain::Rung::ZaloTemplatePhone)
+                && reach.zalo_templates.contains_key(&message.kind)
+                && self.phoneable.contains(id))
+    }
 }
 
 /// An email's subject for a message of `kind`.

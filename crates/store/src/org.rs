@@ -201,8 +201,17 @@ pub async fn apply_units(
 }
 
 pub async fn load_staff(tx: &mut AnyConnection) -> Result<Vec<ExistingStaff>> {
-    let rows: Vec<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT s.code, s.full_name, u.code, s.role, s.phone, s.status \
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT s.code, s.full_name, u.code, s.role, s.phone, s.email, s.status \
          FROM staff s JOIN units u ON u.id = s.unit_id",
     )
     .fetch_all(&mut *tx)
@@ -210,13 +219,14 @@ pub async fn load_staff(tx: &mut AnyConnection) -> Result<Vec<ExistingStaff>> {
     Ok(rows
         .into_iter()
         .map(
-            |(code, full_name, unit_code, role, phone, status)| ExistingStaff {
+            |(code, full_name, unit_code, role, phone, email, status)| ExistingStaff {
                 fields: StaffFields {
                     code,
                     full_name,
                     unit_code,
                     role: Role::parse(&role).unwrap_or(Role::Member),
                     phone,
+                    email,
                 },
                 active: status == ACTIVE,
             },
@@ -230,8 +240,8 @@ pub async fn apply_staff(tx: &mut AnyConnection, plan: &Plan<StaffRecord>, now: 
         tx,
         &plan.added,
         |rows| format!(
-            "INSERT INTO staff (code, full_name, unit_id, role, phone, status, created_at, updated_at) VALUES {}",
-            values_list(rows, 8, 1)
+            "INSERT INTO staff (code, full_name, unit_id, role, phone, email, status, created_at, updated_at) VALUES {}",
+            values_list(rows, 9, 1)
         ),
         |query, person| {
             query
@@ -240,6 +250,7 @@ pub async fn apply_staff(tx: &mut AnyConnection, plan: &Plan<StaffRecord>, now: 
                 .bind(ids[&person.unit_code])
                 .bind(person.role.as_str())
                 .bind(&person.phone)
+                .bind(&person.email)
                 .bind(ACTIVE)
                 .bind(now)
                 .bind(now)
@@ -247,13 +258,16 @@ pub async fn apply_staff(tx: &mut AnyConnection, plan: &Plan<StaffRecord>, now: 
     )
     .await?;
     // One statement per batch: UPDATE … FROM (VALUES …) works on both engines, whose VALUES
-    // columns are both named column1, column2, ….
+    // columns are both named column1, column2, …. A new address is tried again, even one
+    // a relay refused before.
     for chunk in plan.updated.chunks(BATCH_ROWS) {
         let sql = format!(
             "UPDATE staff SET full_name = v.column2, unit_id = v.column3, role = v.column4, \
-             phone = v.column5, status = 'active', updated_at = $1 \
+             phone = v.column5, email = v.column6, \
+             email_bounced_at = CASE WHEN staff.email = v.column6 THEN staff.email_bounced_at ELSE NULL END, \
+             status = 'active', updated_at = $1 \
              FROM (VALUES {}) AS v WHERE staff.code = v.column1",
-            values_list(chunk.len(), 5, 2)
+            values_list(chunk.len(), 6, 2)
         );
         let mut query = sqlx::query(&sql).bind(now);
         for person in chunk {
@@ -262,7 +276,8 @@ pub async fn apply_staff(tx: &mut AnyConnection, plan: &Plan<StaffRecord>, now: 
                 .bind(&person.full_name)
                 .bind(ids[&person.unit_code])
                 .bind(person.role.as_str())
-                .bind(&person.phone);
+                .bind(&person.phone)
+                .bind(&person.email);
         }
         query.execute(&mut *tx).await?;
     }

@@ -650,14 +650,25 @@ pub async fn reachable_accounts(db: &Db) -> Result<Vec<ReachableAccount>> {
         .collect())
 }
 
-/// Active people a message can reach beyond chat: by email (an address not refused, and
-/// they did not opt out), or by a Zalo template to their phone (registered, so they were
-/// told how Lantoa may reach them).
-pub async fn contactable_staff(db: &Db) -> Result<std::collections::HashSet<StaffId>> {
+/// Active people an email can reach: an address the relay did not refuse, and they did
+/// not opt out.
+pub async fn emailable_staff(db: &Db) -> Result<std::collections::HashSet<StaffId>> {
     let ids: Vec<StaffId> = sqlx::query_scalar(
-        "SELECT s.id FROM staff s WHERE s.status = 'active' AND s.reach_opt_out = 0 AND ( \
-           (s.email IS NOT NULL AND s.email_bounced_at IS NULL) \
-           OR (s.phone IS NOT NULL AND EXISTS (SELECT 1 FROM identities i WHERE i.staff_id = s.id)))",
+        "SELECT id FROM staff WHERE status = 'active' AND reach_opt_out = 0 \
+         AND email IS NOT NULL AND email_bounced_at IS NULL",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Active people a Zalo template to their phone can reach: a phone, a Zalo account linked
+/// (so they were told how Lantoa may reach them), and they did not opt out.
+pub async fn phoneable_staff(db: &Db) -> Result<std::collections::HashSet<StaffId>> {
+    let ids: Vec<StaffId> = sqlx::query_scalar(
+        "SELECT s.id FROM staff s WHERE s.status = 'active' AND s.reach_opt_out = 0 \
+         AND s.phone IS NOT NULL AND EXISTS (SELECT 1 FROM identities i \
+           WHERE i.staff_id = s.id AND i.platform = 'zalo')",
     )
     .fetch_all(db.pool())
     .await?;

@@ -8,9 +8,9 @@ mod validate;
 
 use std::fmt;
 
-pub use plan::{plan_staff, plan_units};
+pub use plan::{keep_emails, plan_staff, plan_units};
 pub use table::{Row, Table, TableError};
-pub use validate::{normalize_phone, parse_staff, parse_units};
+pub use validate::{normalize_email, normalize_phone, parse_staff, parse_units};
 
 /// One problem in an import file, located as precisely as we can.
 #[derive(Debug, Clone, PartialEq, Eq)]

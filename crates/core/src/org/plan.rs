@@ -41,6 +41,20 @@ pub fn plan_staff(records: Vec<StaffRecord>, existing: &[ExistingStaff]) -> Plan
     plan(records, existing)
 }
 
+/// A file without an `email` column says nothing of addresses: each person keeps the one the
+/// roster has.
+pub fn keep_emails(records: &mut [StaffRecord], existing: &[ExistingStaff]) {
+    let known: std::collections::HashMap<&str, &Option<String>> = existing
+        .iter()
+        .map(|person| (person.code.as_str(), &person.email))
+        .collect();
+    for record in records {
+        if let Some(email) = known.get(record.code.as_str()) {
+            record.fields.email = (*email).clone();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +68,7 @@ mod tests {
             unit_code: unit.into(),
             role: Role::Member,
             phone: None,
+            email: None,
         }
     }
 

@@ -15,6 +15,8 @@ pub const UNIT_COLUMNS: [&str; 6] = [
     "weekly_quota",
 ];
 pub const STAFF_COLUMNS: [&str; 5] = ["code", "full_name", "unit_code", "role", "phone"];
+/// Columns a staff file may have.
+pub const STAFF_OPTIONAL: [&str; 1] = ["email"];
 
 /// Where each expected column sits in the file's header.
 struct Columns<'a> {
@@ -23,11 +25,16 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn new(table: &'a Table, expected: &[&'static str]) -> Result<Self, Vec<Issue>> {
+    fn new(
+        table: &'a Table,
+        expected: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<Self, Vec<Issue>> {
         let mut issues = Vec::new();
         let mut positions = HashMap::new();
+        let known: Vec<&'static str> = expected.iter().chain(optional).copied().collect();
         for (index, name) in table.header.iter().enumerate() {
-            match expected.iter().find(|wanted| **wanted == name.as_str()) {
+            match known.iter().find(|wanted| **wanted == name.as_str()) {
                 Some(wanted) if positions.contains_key(wanted) => issues.push(Issue {
                     column: Some((index + 1, name.clone())),
                     ..Issue::at_line(&table.file, 1, "this column appears twice in the header")
@@ -40,7 +47,7 @@ impl<'a> Columns<'a> {
                     ..Issue::at_line(
                         &table.file,
                         1,
-                        format!("unknown column (expected: {})", expected.join(",")),
+                        format!("unknown column (expected: {})", known.join(",")),
                     )
                 }),
             }
@@ -64,9 +71,11 @@ impl<'a> Columns<'a> {
         }
     }
 
+    /// The cell of `column` (empty when the file has no such optional column).
     fn get<'r>(&self, row: &'r Row, column: &str) -> &'r str {
-        row.cells
-            .get(self.positions[column])
+        self.positions
+            .get(column)
+            .and_then(|index| row.cells.get(*index))
             .map(String::as_str)
             .unwrap_or("")
     }
@@ -186,11 +195,11 @@ fn parse_code(text: &str) -> Result<String, String> {
 /// in line order.
 fn parse_rows<R>(
     table: &Table,
-    expected: &[&'static str],
+    (expected, optional): (&[&'static str], &[&'static str]),
     mut record: impl FnMut(&Columns<'_>, &Row, Option<String>, &mut Vec<Issue>) -> Option<R>,
     finish: impl FnOnce(&Columns<'_>, &[R], &mut Vec<Issue>),
 ) -> Result<Vec<R>, Vec<Issue>> {
-    let columns = Columns::new(table, expected)?;
+    let columns = Columns::new(table, expected, optional)?;
     let mut issues = Vec::new();
     let mut records = Vec::with_capacity(table.rows.len());
     let mut first_line: HashMap<String, u64> = HashMap::with_capacity(table.rows.len());
@@ -215,7 +224,7 @@ fn parse_rows<R>(
 pub fn parse_units(table: &Table) -> Result<Vec<UnitRecord>, Vec<Issue>> {
     parse_rows(
         table,
-        &UNIT_COLUMNS,
+        (&UNIT_COLUMNS, &[]),
         unit_record,
         |columns, records, issues| check_tree(table, columns, records, issues),
     )
@@ -390,6 +399,7 @@ pub fn parse_staff(
                 issues,
             );
             let phone = columns.parsed_if_given(row, "phone", normalize_phone, issues);
+            let email = columns.parsed_if_given(row, "email", normalize_email, issues);
             Some(StaffRecord {
                 line: row.line,
                 fields: StaffFields {
@@ -398,10 +408,56 @@ pub fn parse_staff(
                     unit_code: unit_code?,
                     role: role?,
                     phone,
+                    email,
                 },
             })
         };
-    parse_rows(table, &STAFF_COLUMNS, record, |_, _, _| {})
+    parse_rows(
+        table,
+        (&STAFF_COLUMNS, &STAFF_OPTIONAL),
+        record,
+        |_, _, _| {},
+    )
+}
+
+/// An email address as the roster keeps it: trimmed, the domain lower-cased. Only what a
+/// relay accepts: ASCII, one `@`, a domain with a dot; no spaces, no display name.
+pub fn normalize_email(text: &str) -> Result<String, String> {
+    let problem = |why: &str| format!("`{text}` is not an email address ({why})");
+    let text = text.trim();
+    if text.len() > 254 {
+        return Err(problem("longer than 254 characters"));
+    }
+    if !text.is_ascii() {
+        return Err(problem(
+            "letters with diacritics are not allowed in an address",
+        ));
+    }
+    let (local, domain) = text.split_once('@').ok_or_else(|| problem("no @"))?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+    if !local_ok {
+        return Err(problem("the part before @ is not valid"));
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !domain_ok {
+        return Err(problem("the domain after @ is not valid"));
+    }
+    Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
 }
 
 /// A Vietnamese phone number in the international form without `+`: `84` and 9–10 digits.
@@ -452,6 +508,41 @@ mod tests {
     }
 
     const HEADER: &str = "code,name,kind,parent_code,page_urls,weekly_quota\n";
+
+    #[test]
+    fn an_optional_email_column_is_checked_with_line_and_column() {
+        let units: HashSet<String> = ["TH-01".to_string()].into();
+        let staff = |csv: &str| {
+            parse_staff(
+                &Table::from_csv_bytes("staff.csv".into(), csv.as_bytes()).unwrap(),
+                &units,
+            )
+        };
+        // Without the column: no address, no problem.
+        let plain = staff("code,full_name,unit_code,role,phone\nGV1,An,TH-01,member,\n").unwrap();
+        assert_eq!(plain[0].email, None);
+        let good = staff(
+            "code,full_name,unit_code,role,phone,email\nGV1,An,TH-01,member,,An.Nguyen@TH01.Edu.VN\nGV2,Bình,TH-01,member,,\n",
+        )
+        .unwrap();
+        assert_eq!(good[0].email.as_deref(), Some("An.Nguyen@th01.edu.vn"));
+        assert_eq!(good[1].email, None);
+        let issues = staff(
+            "code,full_name,unit_code,role,phone,email\n\
+             GV1,An,TH-01,member,,an.nguyen\n\
+             GV2,Bình,TH-01,member,,nguyễn@th01.edu.vn\n\
+             GV3,Chi,TH-01,member,,=HYPERLINK(\"x\")\n\
+             GV4,Dũng,TH-01,member,,a b@th01.edu.vn\n\
+             GV5,Em,TH-01,member,,<b>x</b>@th01.edu.vn\n",
+        )
+        .unwrap_err();
+        assert_eq!(issues.len(), 5, "{issues:?}");
+        for (issue, line) in issues.iter().zip(2..) {
+            assert_eq!(issue.line, line, "{issue:?}");
+            assert_eq!(issue.column, Some((6, "email".to_string())), "{issue:?}");
+            assert!(issue.reason.contains("not an email address"), "{issue:?}");
+        }
+    }
 
     #[test]
     fn phones_are_normalized_to_84() {

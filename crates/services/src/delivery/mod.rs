@@ -129,10 +129,13 @@ impl Delivery {
         {
             tracing::error!(error = %err, "cannot store the Zalo tokens");
         }
-        self.check_rungs().await?;
+        // What a check finds is reported; a database not ready yet is retried by the rounds.
+        if let Err(err) = self.check_rungs().await {
+            tracing::warn!(error = %err, "cannot record the rungs' checks");
+        }
         if let Some(problem) = &self.rungs.mailer_problem {
             tracing::error!(%problem, "email is off: the relay's configuration is refused");
-            records::raise_alert(
+            let raised = records::raise_alert(
                 &self.db,
                 "email",
                 lantoa_domain::Rung::Email,
@@ -140,7 +143,10 @@ impl Delivery {
                 None,
                 self.clock.now_ms(),
             )
-            .await?;
+            .await;
+            if let Err(err) = raised {
+                tracing::warn!(error = %err, "cannot record the relay's problem");
+            }
         }
         Ok(())
     }
