@@ -18,6 +18,7 @@ mod import;
 mod migrations;
 mod pages;
 mod payloads;
+mod reach;
 mod trust;
 mod web;
 mod weekly;

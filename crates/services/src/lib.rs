@@ -22,6 +22,7 @@ pub mod invites;
 pub mod outbox;
 pub mod owner_aliases;
 pub mod pages;
+pub mod reach;
 pub mod registration;
 pub mod reminders;
 pub mod reports;

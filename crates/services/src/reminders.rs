@@ -47,12 +47,15 @@ impl Reminders {
             lantoa_store::identity::count_throttled_accounts(&self.cx.db, week_start).await?;
         // … and the pages whose token or permission someone must renew.
         let page_problems = crate::pages::problems::problems(&self.cx.db).await?;
+        // … and what the ladder did, cost and could not do.
+        let reach = crate::reach::context(&crate::reach::status(&self.cx).await?);
         let mut messages = Vec::new();
         for mut reminder in planned {
             let text = if reminder.template == "reminder_admin" {
                 reminder.context["held"] = serde_json::json!(held);
                 reminder.context["throttled"] = serde_json::json!(throttled);
                 reminder.context["page_problems"] = serde_json::json!(page_problems);
+                reminder.context["reach"] = reach.clone();
                 reminders::render_admin_summary(&self.cx.templates, &mut reminder.context)?
             } else {
                 self.cx

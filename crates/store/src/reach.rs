@@ -443,3 +443,95 @@ pub async fn flag_bad_address(
     .await?;
     Ok(())
 }
+
+/// What the ladder did over a span of days: the Gửi tin page and the Monday summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReachFigures {
+    /// Messages each rung delivered (chat, templates, email), by rung name.
+    pub delivered: Vec<(String, i64)>,
+    /// Templates whose delivery Zalo confirmed.
+    pub confirmed: i64,
+    /// Messages that went past a paid rung because the week's budget was spent.
+    pub past_budget: i64,
+    /// … of which email delivered.
+    pub past_budget_by_email: i64,
+    /// Paid sends a crash left in doubt (never repeated).
+    pub in_doubt: i64,
+    /// What paid templates cost.
+    pub cost_vnd: i64,
+    /// Addresses a relay refused for good, to fix on the roster.
+    pub bad_addresses: Vec<Contact>,
+    /// Phone numbers Zalo refused (`-108`), to fix on the roster.
+    pub bad_phones: Vec<Contact>,
+}
+
+/// A person whose address or phone needs fixing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Contact {
+    pub code: String,
+    pub full_name: String,
+    pub unit_name: String,
+    pub value: Option<String>,
+    pub problem: Option<String>,
+}
+
+/// The ladder's figures for messages settled in `[from, to)`; at most `limit` people listed.
+pub async fn figures(db: &Db, from: i64, to: i64, limit: i64) -> Result<ReachFigures> {
+    let delivered: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT rung, COUNT(*) FROM reach_attempts WHERE result = 'sent' AND at >= $1 AND at < $2 \
+         GROUP BY rung ORDER BY rung",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await?;
+    let (past_budget, past_budget_by_email, cost_vnd): (i64, i64, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT COUNT(DISTINCT outbox_id) FROM reach_attempts \
+                 WHERE why = 'budget' AND at >= $1 AND at < $2), \
+                (SELECT COUNT(DISTINCT a.outbox_id) FROM reach_attempts a \
+                 JOIN outbox o ON o.id = a.outbox_id \
+                 WHERE a.why = 'budget' AND a.at >= $1 AND a.at < $2 AND o.delivered_by = 'email'), \
+                (SELECT CAST(SUM(cost_vnd) AS BIGINT) FROM reach_attempts WHERE result = 'sent' AND at >= $1 AND at < $2)",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(db.pool())
+    .await?;
+    let (confirmed, in_doubt): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at >= $1 AND delivered_at < $2), \
+                (SELECT COUNT(*) FROM outbox WHERE in_doubt = 1 AND created_at >= $1 AND created_at < $2)",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(db.pool())
+    .await?;
+    let bad_addresses = sqlx::query_as(
+        "SELECT s.code, s.full_name, u.name AS unit_name, s.email AS value, s.email_bounce AS problem \
+         FROM staff s JOIN units u ON u.id = s.unit_id \
+         WHERE s.status = 'active' AND s.email_bounced_at IS NOT NULL ORDER BY s.code LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let bad_phones = sqlx::query_as(
+        "SELECT s.code, s.full_name, u.name AS unit_name, s.phone AS value, MAX(a.detail) AS problem \
+         FROM reach_attempts a JOIN staff s ON s.id = a.staff_id JOIN units u ON u.id = s.unit_id \
+         WHERE a.why = 'bad_phone' AND a.at >= $1 AND a.at < $2 \
+         GROUP BY s.code, s.full_name, u.name, s.phone ORDER BY s.code LIMIT $3",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(ReachFigures {
+        delivered,
+        confirmed,
+        past_budget,
+        past_budget_by_email,
+        in_doubt,
+        cost_vnd: cost_vnd.unwrap_or(0),
+        bad_addresses,
+        bad_phones,
+    })
+}

@@ -158,28 +158,40 @@ pub const ZALO_VERIFIER_CODE: &str = "ABC123xyz";
 
 /// Both channels on, their APIs at the fake platform.
 pub fn channels_config(database_url: &str, fake: &FakePlatform) -> Config {
+    let vars = channels_vars(fake);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    config_with(database_url, &vars)
+}
+
+/// The variables of [`channels_config`].
+pub fn channels_vars(fake: &FakePlatform) -> Vec<(&'static str, String)> {
     let (access, refresh) = fake.zalo_tokens();
-    config_with(
-        database_url,
-        &[
-            ("ZALO_APP_ID", ZALO_APP_ID),
-            ("ZALO_OA_SECRET_KEY", ZALO_OA_SECRET),
-            ("ZALO_APP_SECRET_KEY", "zalo-app-secret"),
-            ("ZALO_ACCESS_TOKEN", &access),
-            ("ZALO_REFRESH_TOKEN", &refresh),
-            ("ZALO_API_BASE", &fake.zalo_api_base()),
-            ("ZALO_OAUTH_BASE", &fake.zalo_oauth_base()),
-            ("ZALO_VERIFIER_CODE", ZALO_VERIFIER_CODE),
-            ("MESSENGER_APP_SECRET", MESSENGER_APP_SECRET),
-            ("MESSENGER_VERIFY_TOKEN", MESSENGER_VERIFY_TOKEN),
-            ("MESSENGER_PAGE_ACCESS_TOKEN", "page-token"),
-            ("MESSENGER_API_BASE", &fake.messenger_api_base()),
-            (
-                "MESSENGER_PAGE_ID",
-                lantoa_demo::fake_platform::MESSENGER_PAGE_ID,
-            ),
-        ],
-    )
+    let (zalo_api, zalo_oauth, messenger_api) = (
+        fake.zalo_api_base(),
+        fake.zalo_oauth_base(),
+        fake.messenger_api_base(),
+    );
+    let vars: [(&'static str, &str); 13] = [
+        ("ZALO_APP_ID", ZALO_APP_ID),
+        ("ZALO_OA_SECRET_KEY", ZALO_OA_SECRET),
+        ("ZALO_APP_SECRET_KEY", "zalo-app-secret"),
+        ("ZALO_ACCESS_TOKEN", &access),
+        ("ZALO_REFRESH_TOKEN", &refresh),
+        ("ZALO_API_BASE", &zalo_api),
+        ("ZALO_OAUTH_BASE", &zalo_oauth),
+        ("ZALO_VERIFIER_CODE", ZALO_VERIFIER_CODE),
+        ("MESSENGER_APP_SECRET", MESSENGER_APP_SECRET),
+        ("MESSENGER_VERIFY_TOKEN", MESSENGER_VERIFY_TOKEN),
+        ("MESSENGER_PAGE_ACCESS_TOKEN", "page-token"),
+        ("MESSENGER_API_BASE", &messenger_api),
+        (
+            "MESSENGER_PAGE_ID",
+            lantoa_demo::fake_platform::MESSENGER_PAGE_ID,
+        ),
+    ];
+    vars.into_iter()
+        .map(|(key, value)| (key, value.to_string()))
+        .collect()
 }
 
 pub fn config_with(database_url: &str, vars: &[(&str, &str)]) -> Config {
@@ -357,6 +369,61 @@ pub async fn world_at(clock: Clock) -> World {
     let fake = FakePlatform::start().await.unwrap();
     let app = TestApp::spawn_at(channels_config(&db.url, &fake), db.db.clone(), clock).await;
     World { app, fake, db }
+}
+
+/// The example province with the ladder configured: both channels, ZBS templates at the
+/// fake platform, email through a real SMTP conversation with a sink on loopback, and
+/// `settings` as `lantoa.toml`; on a clock the test moves.
+pub struct ReachWorld {
+    pub app: TestApp,
+    pub fake: FakePlatform,
+    pub sink: lantoa_smtp_sink::SmtpSink,
+    /// Kept for the test's length: dropping it drops the database.
+    _db: TestDb,
+    pub clock: Clock,
+    _settings: Fixture,
+}
+
+pub const MAIL_FROM: &str = "Lan tỏa <lantoa@sogddt.lamgiang.edu.vn>";
+
+pub async fn reach_world(settings: &str) -> ReachWorld {
+    reach_world_with(settings, |sink| sink.url()).await
+}
+
+/// As [`reach_world`], the relay's URL made from the sink (a login, say).
+pub async fn reach_world_with(
+    settings: &str,
+    smtp_url: impl FnOnce(&lantoa_smtp_sink::SmtpSink) -> String,
+) -> ReachWorld {
+    let db = TestDb::new().await;
+    roster(&db.db)
+        .import_units(&examples_dir().join("units.csv"))
+        .await
+        .unwrap();
+    roster(&db.db)
+        .import_staff(&examples_dir().join("staff.csv"))
+        .await
+        .unwrap();
+    let fake = FakePlatform::start().await.unwrap();
+    let sink = lantoa_smtp_sink::SmtpSink::start().await.unwrap();
+    let fixture = Fixture::new();
+    let toml = fixture.write("lantoa.toml", settings);
+    let mut vars = channels_vars(&fake);
+    vars.push(("ZALO_ZBS_API_BASE", fake.zbs_api_base()));
+    vars.push(("LANTOA_SMTP_URL", smtp_url(&sink)));
+    vars.push(("LANTOA_MAIL_FROM", MAIL_FROM.to_string()));
+    vars.push(("LANTOA_CONFIG", toml.display().to_string()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+    let app = TestApp::spawn_at(config_with(&db.url, &vars), db.db.clone(), clock.clone()).await;
+    ReachWorld {
+        app,
+        fake,
+        sink,
+        _db: db,
+        clock,
+        _settings: fixture,
+    }
 }
 
 /// This week in the province's time zone (the configured default).

@@ -222,6 +222,12 @@ impl Dashboard {
         })
     }
 
+    /// What the ladder did in the last seven days, what paid templates cost this week against
+    /// the budget, the rungs stopped and the addresses to fix.
+    pub async fn reach(&self) -> Result<crate::reach::ReachStatus, StoreError> {
+        crate::reach::status(&self.cx).await
+    }
+
     /// What is waiting, what failed, and whether Zalo can send.
     pub async fn delivery(&self) -> Result<DeliveryStatus, StoreError> {
         Ok(DeliveryStatus {
