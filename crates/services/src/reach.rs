@@ -45,6 +45,18 @@ pub fn rung_label(rung: &str) -> &'static str {
     }
 }
 
+/// A rung's short name, for the Monday summary.
+pub fn rung_short(rung: &str) -> &'static str {
+    match rung {
+        "chat" => "chat",
+        "zalo_template_uid" => "Zalo mẫu (tài khoản)",
+        "zalo_template_phone" => "Zalo mẫu (SĐT)",
+        "messenger_utility" => "Messenger mẫu",
+        "email" => "email",
+        _ => "khác",
+    }
+}
+
 /// Thousands with dots, as Vietnamese write money.
 pub fn vnd(amount: i64) -> String {
     let digits = amount.unsigned_abs().to_string();
@@ -67,7 +79,7 @@ pub fn context(status: &ReachStatus) -> Value {
     let figures = &status.figures;
     json!({
         "delivered": figures.delivered.iter()
-            .map(|(rung, count)| json!({"rung": rung, "label": rung_label(rung), "count": count}))
+            .map(|(rung, count)| json!({"rung": rung, "label": rung_label(rung), "short": rung_short(rung), "count": count}))
             .collect::<Vec<_>>(),
         "confirmed": figures.confirmed,
         "past_budget": figures.past_budget,
@@ -79,10 +91,23 @@ pub fn context(status: &ReachStatus) -> Value {
         "spent_text": vnd(status.spent_this_week),
         "bad_addresses": figures.bad_addresses,
         "bad_phones": figures.bad_phones,
+        "stopped": stopped(&status.alerts),
         "alerts": status.alerts.iter()
             .map(|alert| json!({"key": alert.alert_key, "rung": rung_label(&alert.rung), "problem": alert.problem}))
             .collect::<Vec<_>>(),
     })
+}
+
+/// The channels stopped for everyone, each named once.
+fn stopped(alerts: &[Alert]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = alerts
+        .iter()
+        .filter(|alert| alert.stopped == 1 || alert.alert_key.starts_with("check:"))
+        .map(|alert| rung_label(&alert.rung))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 #[cfg(test)]

@@ -148,10 +148,12 @@ pub fn admin_summary(week: &str, full_name: &str, standings: &Standings) -> Valu
         })
         .collect();
     json!({"week": week, "full_name": full_name, "province": standings.province,
-           "kinds": kinds, "phong": phong, "worst": worst, "more": more, "page_problems": []})
+           "kinds": kinds, "phong": phong, "worst": worst, "more": more, "page_problems": [],
+           "reach": null})
 }
 
-/// The Văn phòng's summary as one message: the per-Phòng list shrinks until it fits.
+/// The Văn phòng's summary as one message: the per-Phòng list, then the list of the slowest
+/// units, shrink until it fits.
 pub fn render_admin_summary(
     templates: &crate::templates::Templates,
     context: &mut Value,
@@ -159,11 +161,22 @@ pub fn render_admin_summary(
     loop {
         let text = templates.render("reminder_admin", context)?;
         let fits = text.chars().count() <= lantoa_domain::Platform::Zalo.max_text_chars();
-        match context["phong"].as_array_mut() {
-            Some(list) if !fits && !list.is_empty() => {
+        if fits {
+            return Ok(text);
+        }
+        // The per-Phòng list goes first, then the slowest units, one line at a time (the
+        // count of the others grows).
+        if let Some(list) = context["phong"].as_array_mut().filter(|l| !l.is_empty()) {
+            list.pop();
+            continue;
+        }
+        match context["worst"].as_array_mut().filter(|l| l.len() > 1) {
+            Some(list) => {
                 list.pop();
+                let more = context["more"].as_u64().unwrap_or(0);
+                context["more"] = Value::from(more + 1);
             }
-            _ => return Ok(text),
+            None => return Ok(text),
         }
     }
 }
@@ -400,6 +413,38 @@ mod tests {
         assert!(
             text.contains("GV000001") && text.contains("GV000777"),
             "namesakes apart"
+        );
+        // The ladder's week at its wordiest: every rung, the budget spent, addresses to fix and
+        // every channel stopped.
+        let delivered: Vec<Value> = [
+            "chat",
+            "zalo_template_uid",
+            "zalo_template_phone",
+            "messenger_utility",
+            "email",
+        ]
+        .iter()
+        .map(|r| json!({"rung": r, "short": "Zalo mẫu (SĐT)", "count": 12_345}))
+        .collect();
+        admin["reach"] = json!({"delivered": delivered,
+            "confirmed": 4000, "past_budget": 9000, "past_budget_by_email": 8000, "in_doubt": 12, "cost_vnd": 1_000_000,
+            "cost_text": "1.000.000", "budget_text": "1.000.000", "spent_text": "1.000.000",
+            "bad_addresses": vec![json!({"code": "GV1"}); 20], "bad_phones": vec![json!({"code": "GV2"}); 20],
+            "stopped": ["tin mẫu Zalo theo tài khoản", "tin mẫu Zalo theo số điện thoại", "tin mẫu Messenger", "email"]});
+        let text = render_admin_summary(&templates, &mut admin).unwrap();
+        assert!(
+            text.chars().count() <= 2_000,
+            "{} chars",
+            text.chars().count()
+        );
+        assert!(
+            text.contains("8000 tin đi email vì hết ngân sách"),
+            "{text}"
+        );
+        assert!(text.contains("Kênh đang dừng"), "{text}");
+        assert!(
+            text.contains("… và 199"),
+            "the slowest units shrink: {text}"
         );
         let phong = planned
             .iter()
