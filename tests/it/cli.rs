@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use lantoa_demo::fake_platform::{FakeChannel, FakePlatform, Fault};
 use support::{Fixture, TestDb, examples_dir};
 
 /// The binary under test: `LANTOA_TEST_BINARY` when set (CI sets it to the release build,
@@ -703,4 +704,122 @@ async fn the_command_line_checks_before_it_opens_and_says_each_cause_once() {
         "{stderr}"
     );
     assert_eq!(stderr.matches("in use").count(), 1, "{stderr}");
+}
+
+/// A `lantoa serve` process and the address it listens on; its logs are drained on a thread
+/// of their own (the fake platform runs on the test's runtime meanwhile).
+pub(crate) struct Serving {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Serving {
+    pub(crate) async fn start(database_url: &str, env: &[(&str, String)]) -> Self {
+        let mut command = lantoa(database_url);
+        command
+            .arg("serve")
+            .env("LANTOA_BIND", "127.0.0.1:0")
+            .env("LANTOA_LOG_FORMAT", "json")
+            .env("LANTOA_PUBLIC_URL", "http://127.0.0.1:9")
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (found, address) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let event: serde_json::Value =
+                    serde_json::from_str(&line).unwrap_or(serde_json::Value::Null);
+                if event["message"] == "lantoa serving"
+                    && let (Some(address), Some(found)) = (event["address"].as_str(), found.take())
+                {
+                    let _ = found.send(address.to_string());
+                }
+            }
+        });
+        let address = tokio::time::timeout(Duration::from_secs(30), address)
+            .await
+            .expect("serve starts within 30 s")
+            .expect("serve logs its address");
+        Self { child, address }
+    }
+
+    /// `kill -9`: no shutdown, leases held, sends cut off mid-way.
+    pub(crate) fn kill_9(mut self) {
+        let status = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Zalo channel at the fake platform, as `serve` reads it from the environment.
+fn zalo_env(fake: &FakePlatform) -> Vec<(&'static str, String)> {
+    support::channels_vars(fake)
+}
+
+/// A message acknowledged just before `kill -9`, its reply cut off mid-send, is answered
+/// within 5 s of the restart (the dead instance's leases released at once, the reply looked
+/// for and then sent), not after the minute a lease lasts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_acknowledged_before_kill_9_is_answered_within_5_s_of_the_restart() {
+    let test = TestDb::unmigrated().await;
+    import_examples(&test.url);
+    let fake = FakePlatform::start().await.unwrap();
+    let env = zalo_env(&fake);
+    let first = Serving::start(&test.url, &env).await;
+    // The reply's send hangs at the platform: the process dies in the middle of it.
+    fake.inject_send_fault(FakeChannel::Zalo, Fault::Delay(Duration::from_secs(60)));
+    let body = support::chat::zalo_text("stranger", "HD");
+    let timestamp = serde_json::from_str::<serde_json::Value>(&body).unwrap()["timestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let acknowledged = reqwest::Client::new()
+        .post(first.url("/webhooks/zalo"))
+        .header(
+            "X-ZEvent-Signature",
+            support::chat::zalo_mac(&body, &timestamp, support::ZALO_OA_SECRET),
+        )
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acknowledged.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.send_attempts() == 0 {
+        assert!(Instant::now() < deadline, "the reply was never sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill_9();
+    assert!(fake.sent().is_empty(), "the cut-off send delivered nothing");
+
+    let restarted = Instant::now();
+    let second = Serving::start(&test.url, &env).await;
+    let replies = fake.wait_for_sent(1, Duration::from_secs(10)).await;
+    let took = restarted.elapsed();
+    assert_eq!(replies.len(), 1, "answered once");
+    assert_eq!(replies[0].recipient, "stranger");
+    assert!(
+        took < Duration::from_secs(5),
+        "answered {took:?} after the restart"
+    );
+    drop(second);
 }

@@ -9,7 +9,7 @@ mod support;
 mod browser;
 mod canon_corpus;
 mod channels;
-mod cli;
+pub(crate) mod cli;
 mod counting;
 mod demo;
 mod fuzz;

@@ -113,14 +113,11 @@ fn emails_to(r: &ReachWorld, address: &str) -> usize {
         .count()
 }
 
-/// Four heads behind on a Monday: one wrote two days ago (chat), one on Zalo nine days ago (a
-/// template by user id), one whose templates Zalo refuses with -118 (by user id, then by
-/// phone, then email), one on Messenger three days ago with no utility template (email).
-#[tokio::test]
-async fn a_monday_with_four_heads_behind_reaches_each_once_on_its_rung() {
-    let r = reach_world(SETTINGS).await;
-    register_templates(&r);
-    receipts_twice(&r);
+/// The four heads of a Monday: GV0013 on Zalo wrote two days ago, GV0016 on Zalo nine days
+/// ago, GV0019 on Zalo nine days ago and Zalo refuses its templates (-118), GV0010 on
+/// Messenger three days ago; only they have addresses.
+async fn four_heads(r: &ReachWorld) {
+    register_templates(r);
     for (user, code) in [
         ("head-nguyenhue", "GV0013"),
         ("head-leloi", "GV0016"),
@@ -128,14 +125,24 @@ async fn a_monday_with_four_heads_behind_reaches_each_once_on_its_rung() {
     ] {
         r.app.zalo_register(&r.fake, user, code).await;
     }
-    messenger_register(&r, "psid-hoasen", "GV0010").await;
-    last_wrote(&r, "head-nguyenhue", 2).await;
-    last_wrote(&r, "head-leloi", 9).await;
-    last_wrote(&r, "head-thd", 9).await;
-    last_wrote(&r, "psid-hoasen", 3).await;
+    messenger_register(r, "psid-hoasen", "GV0010").await;
+    last_wrote(r, "head-nguyenhue", 2).await;
+    last_wrote(r, "head-leloi", 9).await;
+    last_wrote(r, "head-thd", 9).await;
+    last_wrote(r, "psid-hoasen", 3).await;
     r.fake.zbs_refuse_user("head-thd", -118);
     r.fake.zbs_refuse_phone("84984351762", -118);
-    only_these_have_email(&r, &["GV0013", "GV0016", "GV0019", "GV0010"]).await;
+    only_these_have_email(r, &["GV0013", "GV0016", "GV0019", "GV0010"]).await;
+}
+
+/// Four heads behind on a Monday: one wrote two days ago (chat), one on Zalo nine days ago (a
+/// template by user id), one whose templates Zalo refuses with -118 (by user id, then by
+/// phone, then email), one on Messenger three days ago with no utility template (email).
+#[tokio::test]
+async fn a_monday_with_four_heads_behind_reaches_each_once_on_its_rung() {
+    let r = reach_world(SETTINGS).await;
+    receipts_twice(&r);
+    four_heads(&r).await;
     let chat_before = r.fake.sent().len();
 
     let week = r.app.state.current_week();
@@ -571,5 +578,96 @@ async fn tat_email_stops_email_for_that_person() {
             .count("SELECT COUNT(*) FROM audit_log WHERE action IN ('tat_email', 'bat_email')")
             .await,
         2
+    );
+}
+
+/// The same Monday, with `kill -9` while emails are in flight: after the restart every head
+/// is reached, and nobody twice (a paid template is never sent again, a chat message is
+/// looked for first, an email goes again only with the same Message-ID).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monday_cut_by_kill_9_reaches_nobody_twice() {
+    let r = reach_world(SETTINGS).await;
+    four_heads(&r).await;
+    let week = r.app.state.current_week();
+    r.app.state.reminders().remind(week, false).await.unwrap();
+    let chat_before = r.fake.sent().len();
+    // The relay answers each message's end after a while: the process dies meanwhile.
+    r.sink.delay_end_of_data(Duration::from_secs(20));
+    let first = crate::cli::Serving::start(&r.database_url, &r.env).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while r.sink.connections() == 0 || r.fake.zbs_sent().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sends never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.kill_9();
+    r.sink.delay_end_of_data(Duration::ZERO);
+
+    let _second = crate::cli::Serving::start(&r.database_url, &r.env).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let settled = r
+            .app
+            .count("SELECT COUNT(*) FROM outbox WHERE purpose = 'reminder' AND state IN ('sent', 'failed')")
+            .await;
+        if settled == 4 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            rungs(&r, "reminder").await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let chat = r.fake.sent()[chat_before..]
+        .iter()
+        .filter(|m| m.text.starts_with("Kính gửi"))
+        .count();
+    assert_eq!(chat, 1, "chat once");
+    assert_eq!(r.fake.zbs_sent().len(), 1, "the template once");
+    let refused = r
+        .fake
+        .zbs_attempts()
+        .iter()
+        .filter(|a| a.code == -118)
+        .count();
+    assert_eq!(
+        refused, 2,
+        "the refused rungs are not tried again after the restart"
+    );
+    for address in [
+        "bao.dq@thcs-lg-01.lamgiang.edu.vn",
+        "ngoc.ttb@mn-lg-01.lamgiang.edu.vn",
+    ] {
+        let mut ids: Vec<String> = r
+            .sink
+            .messages()
+            .iter()
+            .filter(|m| m.to.iter().any(|to| to == address))
+            .filter_map(|m| m.header("Message-ID"))
+            .collect();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            1,
+            "{address}: one message, whatever was resent: {ids:?}"
+        );
+    }
+    assert_eq!(
+        rungs(&r, "reminder").await,
+        [
+            ("GV0010".into(), Some("email".into()), "sent".into()),
+            ("GV0013".into(), Some("chat".into()), "sent".into()),
+            (
+                "GV0016".into(),
+                Some("zalo_template_uid".into()),
+                "sent".into()
+            ),
+            ("GV0019".into(), Some("email".into()), "sent".into()),
+        ]
     );
 }

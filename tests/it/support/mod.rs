@@ -381,6 +381,10 @@ pub struct ReachWorld {
     /// Kept for the test's length: dropping it drops the database.
     _db: TestDb,
     pub clock: Clock,
+    /// The settings file and the variables the app was configured with (for a `serve`
+    /// process on the same database).
+    pub env: Vec<(&'static str, String)>,
+    pub database_url: String,
     _settings: Fixture,
 }
 
@@ -413,10 +417,13 @@ pub async fn reach_world_with(
     vars.push(("LANTOA_SMTP_URL", smtp_url(&sink)));
     vars.push(("LANTOA_MAIL_FROM", MAIL_FROM.to_string()));
     vars.push(("LANTOA_CONFIG", toml.display().to_string()));
+    let env = vars.clone();
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
     let app = TestApp::spawn_at(config_with(&db.url, &vars), db.db.clone(), clock.clone()).await;
     ReachWorld {
+        env,
+        database_url: db.url.clone(),
         app,
         fake,
         sink,
