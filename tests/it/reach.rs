@@ -671,3 +671,140 @@ async fn a_monday_cut_by_kill_9_reaches_nobody_twice() {
         ]
     );
 }
+
+/// Signs `staff_code` in through a one-time link; the session's `Cookie` value.
+async fn signed_in(r: &ReachWorld, staff_code: &str) -> String {
+    let link = lantoa_services::sessions::login_link_for(
+        &r.app.state.db,
+        staff_code,
+        &r.app.state.config.public_url,
+        r.app.state.clock.now_ms(),
+    )
+    .await
+    .unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    let response = no_redirects()
+        .post(r.app.url("/web/login"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "{staff_code}");
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn page(r: &ReachWorld, cookie: &str, path: &str) -> (u16, String) {
+    let response = no_redirects()
+        .get(r.app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// The Gửi tin page gives the Văn phòng what each rung delivered, what templates cost, the
+/// addresses to fix (escaped) and the channels stopped; a head does not see it.
+#[tokio::test]
+async fn the_office_sees_what_each_rung_delivered_and_what_to_fix() {
+    let r = reach_world(SETTINGS).await;
+    four_heads(&r).await;
+    r.app
+        .exec("UPDATE staff SET full_name = '<b>Đặng</b> Quốc Bảo' WHERE code = 'GV0019'")
+        .await;
+    r.sink.refuse_always(
+        "bao.dq@thcs-lg-01.lamgiang.edu.vn",
+        "550 5.1.1 <script>alert(1)</script> no such user",
+    );
+    let week = r.app.state.current_week();
+    r.app.state.reminders().remind(week, false).await.unwrap();
+    r.app.deliver().await;
+    let office = signed_in(&r, "CB0002").await;
+    let (status, html) = page(&r, &office, "/web/delivery").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Đã gửi bằng email</td><td>1"), "{html}");
+    assert!(
+        html.contains("Đã gửi bằng tin mẫu Zalo theo tài khoản</td><td>1"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Đã gửi bằng tin nhắn trong khung chat</td><td>1"),
+        "{html}"
+    );
+    assert!(html.contains("250 đồng"), "{html}");
+    assert!(
+        html.contains("&lt;b&gt;Đặng&lt;&#x2f;b&gt; Quốc Bảo (GV0019)"),
+        "{html}"
+    );
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    assert!(!html.contains("<script>"), "{html}");
+    let head = signed_in(&r, "GV0013").await;
+    assert_eq!(page(&r, &head, "/web/delivery").await.0, 403);
+}
+
+/// A head stops email and paid templates on the dashboard as with `TAT EMAIL`; a form
+/// without the session's CSRF token changes nothing.
+#[tokio::test]
+async fn a_head_stops_email_on_the_dashboard_and_a_forged_form_changes_nothing() {
+    let r = reach_world(SETTINGS).await;
+    let head = signed_in(&r, "GV0013").await;
+    let (status, html) = page(&r, &head, "/web/me").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("nhan.hv@th-lg-01.lamgiang.edu.vn"), "{html}");
+    assert!(html.contains("id=\"reach-off\""), "{html}");
+    let forged = no_redirects()
+        .post(r.app.url("/web/me/reach"))
+        .header("cookie", &head)
+        .form(&[("csrf", "0".repeat(32).as_str()), ("reach", "off")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let opted_out = "SELECT reach_opt_out FROM staff WHERE code = 'GV0013'";
+    assert_eq!(r.app.count(opted_out).await, 0);
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &html[at..at + 32];
+    let stopped = no_redirects()
+        .post(r.app.url("/web/me/reach"))
+        .header("cookie", &head)
+        .form(&[("csrf", csrf), ("reach", "off")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), 303);
+    assert_eq!(r.app.count(opted_out).await, 1);
+    let (_, html) = page(&r, &head, "/web/me").await;
+    assert!(html.contains("id=\"reach-on\""), "{html}");
+    assert_eq!(
+        r.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'tat_email' AND detail = 'web'")
+            .await,
+        1
+    );
+    // Nobody signed in: no page, no change.
+    assert_eq!(
+        no_redirects()
+            .post(r.app.url("/web/me/reach"))
+            .form(&[("csrf", csrf), ("reach", "on")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(r.app.count(opted_out).await, 1);
+}

@@ -189,6 +189,11 @@ impl Services {
         crate::invites::Invites::new(self.context())
     }
 
+    /// A person's own choice of email and paid templates (the dashboard's Thông tin của tôi).
+    pub fn reach_choice(&self) -> crate::reach::ReachChoice {
+        crate::reach::ReachChoice::new(self.context())
+    }
+
     /// Registration requests decided in the dashboard.
     pub fn requests(&self) -> crate::registration::Requests {
         crate::registration::Requests::new(self.context())

@@ -4,9 +4,12 @@
 
 use serde_json::{Value, json};
 
+use lantoa_domain::ids::StaffId;
 use lantoa_store::StoreError;
-use lantoa_store::reach::{self as records, Alert, ReachFigures};
+use lantoa_store::identity::AuditEntry;
+use lantoa_store::reach::{self as records, Alert, ReachContact, ReachFigures};
 
+use crate::audit::Actor;
 use crate::context::Context;
 
 /// The span the figures cover.
@@ -31,6 +34,50 @@ pub async fn status(cx: &Context) -> Result<ReachStatus, StoreError> {
         budget_vnd: cx.config.settings.reach.weekly_budget_vnd,
         spent_this_week: records::spent(&cx.db, &cx.current_week().to_string()).await?,
     })
+}
+
+/// A person's own choice: email and paid templates, or chat only (`TAT EMAIL`/`BAT EMAIL`
+/// in chat, the same on the dashboard).
+#[derive(Clone)]
+pub struct ReachChoice {
+    cx: Context,
+}
+
+impl ReachChoice {
+    pub fn new(cx: Context) -> Self {
+        Self { cx }
+    }
+
+    /// How Lantoa may reach `staff_id` beyond chat.
+    pub async fn contact(&self, staff_id: StaffId) -> Result<Option<ReachContact>, StoreError> {
+        records::contact(&self.cx.db, staff_id).await
+    }
+
+    /// Stops (`on` false) or resumes email and paid templates for `staff_id`, audited.
+    pub async fn set(&self, staff_id: StaffId, on: bool, actor: &Actor) -> Result<(), StoreError> {
+        let now = self.cx.clock.now_ms();
+        let mut tx = self.cx.db.write().await?;
+        records::set_opt_out(&mut tx, staff_id, !on, now).await?;
+        lantoa_store::identity::audit(
+            &mut tx,
+            &AuditEntry {
+                action: if on { "bat_email" } else { "tat_email" },
+                actor: actor.code.clone(),
+                actor_staff_id: actor.staff_id,
+                actor_identity_id: None,
+                subject_staff_id: Some(staff_id),
+                detail: if actor.web {
+                    "web".into()
+                } else {
+                    String::new()
+                },
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// A rung's name for people.

@@ -535,3 +535,23 @@ pub async fn figures(db: &Db, from: i64, to: i64, limit: i64) -> Result<ReachFig
         bad_phones,
     })
 }
+
+/// How Lantoa may reach one person beyond chat.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct ReachContact {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub reach_opt_out: i64,
+    pub email_bounce: Option<String>,
+}
+
+pub async fn contact(db: &Db, staff_id: StaffId) -> Result<Option<ReachContact>> {
+    Ok(sqlx::query_as(
+        "SELECT email, phone, reach_opt_out, \
+         CASE WHEN email_bounced_at IS NULL THEN NULL ELSE email_bounce END AS email_bounce \
+         FROM staff WHERE id = $1",
+    )
+    .bind(staff_id)
+    .fetch_optional(db.pool())
+    .await?)
+}

@@ -1,4 +1,5 @@
-//! Gửi tin (the Văn phòng): what is waiting, what failed, and whether the channels can send.
+//! Gửi tin (the Văn phòng): what is waiting, what failed, whether the channels can send, and
+//! what the ladder beyond the chat window delivered, cost and could not do.
 
 use axum::extract::State;
 use axum::response::Html;
@@ -13,6 +14,8 @@ pub async fn page(
 ) -> Result<Html<String>, WebError> {
     signed_in.require_admin()?;
     let status = state.dashboard.delivery().await?;
+    let reach = lantoa_services::reach::context(&state.dashboard.reach().await?);
+    let settings = &state.config.settings.reach;
     let figures = status.figures;
     let time_zone = &state.config.settings.time_zone;
     let failed: Vec<_> = status
@@ -40,6 +43,10 @@ pub async fn page(
             zalo_on => state.config.zalo.is_some(),
             messenger_on => state.config.messenger.is_some(),
             zalo_token_error => status.zalo_token_error,
+            reach,
+            zalo_templates => settings.zalo_templates.len(),
+            messenger_templates => settings.messenger_templates.len(),
+            email_host => state.config.email.as_ref().map(|email| email.host.clone()),
         },
     )
 }

@@ -9,6 +9,7 @@
 mod chart;
 mod delivery;
 mod featured;
+mod me;
 mod pages;
 mod people;
 mod reports;
@@ -46,6 +47,8 @@ pub fn router() -> Router<AppState> {
         .route("/web/people/decide", post(people::decide))
         .route("/web/people/invites", post(people::invites))
         .route("/web/delivery", get(delivery::page))
+        .route("/web/me", get(me::page))
+        .route("/web/me/reach", post(me::set_reach))
         .route("/web/roster", get(roster::page))
         .route(
             "/web/roster/preview",
@@ -185,6 +188,7 @@ const PAGES: &[(&str, &str)] = &[
     page!("featured.html"),
     page!("reports.html"),
     page!("delivery.html"),
+    page!("me.html"),
     page!("people.html"),
     page!("roster.html"),
     page!("roster_preview.html"),
