@@ -46,19 +46,15 @@ pub async fn remind(services: &Services, week: IsoWeek, dry_run: bool) -> anyhow
 fn print_outgoing(outgoing: &[Outgoing], dry_run: bool) {
     let (mut queued, mut before, mut unreachable) = (0, 0, 0);
     for message in outgoing {
-        let channel = match message.platform {
-            Some(platform) => platform.to_string(),
-            None => {
-                unreachable += 1;
-                "no chat account: not sent".to_string()
-            }
+        let channel = match (message.platform, message.reachable) {
+            (Some(platform), _) => format!("{platform}, then its ladder"),
+            (None, true) => "its ladder (no chat account)".to_string(),
+            (None, false) => "nothing: no chat account, no address".to_string(),
         };
-        if message.platform.is_some() {
-            if message.queued {
-                queued += 1;
-            } else {
-                before += 1;
-            }
+        match (message.reachable, message.queued) {
+            (false, _) => unreachable += 1,
+            (true, true) => queued += 1,
+            (true, false) => before += 1,
         }
         println!(
             "→ {} ({}) via {channel}\n{}\n",
@@ -67,12 +63,12 @@ fn print_outgoing(outgoing: &[Outgoing], dry_run: bool) {
     }
     if dry_run {
         println!(
-            "dry run: {} messages would be queued, {unreachable} people have no chat account",
+            "dry run: {} messages would be queued, {unreachable} people no rung can reach",
             outgoing.len() - unreachable
         );
     } else {
         println!(
-            "{queued} queued, {before} already queued earlier, {unreachable} people have no chat account"
+            "{queued} queued, {before} already queued earlier, {unreachable} people no rung can reach"
         );
     }
 }

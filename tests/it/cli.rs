@@ -420,7 +420,7 @@ async fn report_and_remind_from_the_command_line() {
     assert!(dry.status.success());
     let printed = String::from_utf8(dry.stdout).unwrap();
     assert!(
-        printed.contains("no chat account: not sent"),
+        printed.contains("nothing: no chat account, no address"),
         "nobody registered yet: {printed}"
     );
     assert!(
