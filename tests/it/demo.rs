@@ -46,6 +46,12 @@ fn the_demo_shows_the_whole_week_and_exits_zero() {
         "SO (Sở Giáo dục và Đào tạo): 143 new posts (1 shares)",
         "28450 followers",
         "đã được tính cho đơn vị (số liệu đo trực tiếp từ trang)",
+        // beyond the chat window: a head silent nine days gets a Zalo template (figures, no
+        // names), a Messenger head and unregistered heads an email; a tap brings the names
+        "Chín ngày trước: hai hiệu trưởng đăng ký rồi im lặng",
+        "bot → Võ Thị Ánh Tuyết (HT Tiểu học Lê Lợi) (tin mẫu Zalo 384920, có phí): chi_tieu=1, chua_gui=1, so_bai=0",
+        "email → bao.dq@thcs-lg-01.lamgiang.edu.vn: Lan tỏa: nhắc việc tuần",
+        "Kính gửi thầy/cô Võ Thị Ánh Tuyết,",
         // the weekly report
         "Báo cáo thi đua — Tuần",
         "Trang Sở từ đầu năm (đo trên trang ngày",

@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::fake_platform::{FakeChannel, FakePlatform};
+use crate::fake_platform::{FakeChannel, FakePlatform, FakeZbsTemplate, ZbsRecipient};
 use lantoa_config::Config;
 use lantoa_core::weekly::period::Period;
 use lantoa_domain::IsoWeek;
@@ -45,6 +45,15 @@ const fn zalo(id: &'static str, name: &'static str) -> Person {
 }
 
 const HUE_HEAD: Person = zalo("z-nhan", "Huỳnh Văn Nhân (HT Tiểu học Nguyễn Huệ)");
+/// Registered nine days before the week and silent since: Zalo's window is closed on Monday.
+const LE_LOI_HEAD: Person = zalo("z-tuyet", "Võ Thị Ánh Tuyết (HT Tiểu học Lê Lợi)");
+/// Registered on Messenger nine days before and silent since: no Messenger utility template
+/// is configured, so email reaches him.
+const THD_HEAD: Person = Person {
+    id: "m-bao",
+    name: "Đặng Quốc Bảo (HT THCS Trần Hưng Đạo)",
+    channel: FakeChannel::Messenger,
+};
 const DUNG: Person = zalo("z-dung", "Phan Thị Mỹ Dung (GV Tiểu học Nguyễn Huệ)");
 const KHANG: Person = zalo("z-khang", "Đỗ Minh Khang (GV Tiểu học Nguyễn Huệ)");
 const LQD_HEAD: Person = zalo("z-phuoc", "Nguyễn Hữu Phước (HT THPT chuyên Lê Quý Đôn)");
@@ -61,6 +70,10 @@ const OFFICE: Person = zalo("z-ha", "Trần Thị Thu Hà (Văn phòng Sở)");
 
 pub struct Demo {
     state: AppState,
+    /// The relay the demo's emails go to, on loopback.
+    sink: lantoa_smtp_sink::SmtpSink,
+    templates_seen: usize,
+    emails_seen: usize,
     delivery: Arc<lantoa_services::delivery::Delivery>,
     address: String,
     fake: FakePlatform,
@@ -86,6 +99,20 @@ pub async fn run(serve: bool, out: &mut (dyn std::io::Write + Send)) -> anyhow::
     result
 }
 
+/// The demo's Zalo template for head reminders, and its settings: a budget for paid
+/// templates; reminders climb every rung, the announcement only chat and email.
+const DEMO_TEMPLATE: &str = "384920";
+const DEMO_SETTINGS: &str = r#"
+[reach]
+weekly_budget_vnd = 500000
+
+[zalo.templates.head_reminder]
+id = "384920"
+price_vnd = 250
+params = { ten_don_vi = "unit_name", tuan = "week", so_bai = "page_posts", chi_tieu = "quota", chua_gui = "staff_silent" }
+"#;
+const NINE_DAYS_MS: i64 = 9 * 86_400_000;
+
 /// The Văn phòng's admin of the example roster, whose dashboard the demo opens.
 const DEMO_ADMIN: &str = "CB0002";
 
@@ -107,6 +134,18 @@ async fn run_in(
     let staff = roster.import_staff(&write("staff.csv", STAFF_CSV)?).await?;
 
     let fake = FakePlatform::start().await?;
+    fake.add_zbs_template(FakeZbsTemplate::enabled(
+        DEMO_TEMPLATE,
+        &[
+            ("ten_don_vi", true, 100),
+            ("tuan", true, 10),
+            ("so_bai", true, 5),
+            ("chi_tieu", true, 5),
+            ("chua_gui", true, 5),
+        ],
+    ));
+    let sink = lantoa_smtp_sink::SmtpSink::start().await?;
+    let settings = write("lantoa.toml", DEMO_SETTINGS)?;
     // `--serve` listens where LANTOA_BIND says (127.0.0.1:8080 by default); the plain demo
     // on any free port.
     let bind = match (serve, std::env::var("LANTOA_BIND")) {
@@ -116,8 +155,17 @@ async fn run_in(
     };
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let address = format!("http://{}", listener.local_addr()?);
-    let config = demo_config(&database, &address, &fake)?;
-    let app = Application::build(config, Build::new(db.clone()).listener(listener)).await?;
+    let config = demo_config(&database, &address, &fake, &sink, &settings)?;
+    // The demo starts nine days before today: two heads register then and fall silent.
+    let today = lantoa_domain::Clock::system().now_ms();
+    let clock = lantoa_domain::Clock::manual(today - NINE_DAYS_MS);
+    let app = Application::build(
+        config,
+        Build::new(db.clone())
+            .listener(listener)
+            .clock(clock.clone()),
+    )
+    .await?;
     let state = app.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(async {
@@ -133,6 +181,9 @@ async fn run_in(
     let state_approvals = state.approvals();
     fake.set_display_name(FakeChannel::Zalo, KHANG.id, "Khang Đỗ");
     let mut demo = Demo {
+        sink,
+        templates_seen: 0,
+        emails_seen: 0,
         delivery,
         state,
         address,
@@ -154,6 +205,8 @@ async fn run_in(
         "Lan tỏa — a week in the example province ({week})"
     )?;
     writeln!(demo.transcript, "{units}\n{staff}\n")?;
+    demo.nine_days_before().await?;
+    clock.set(today);
     demo.script(week).await?;
 
     demo.finish(serve, out).await?;
@@ -167,7 +220,13 @@ async fn run_in(
 
 /// The demo's configuration: its database, its address and the fake platforms, with the
 /// operator's settings file if `LANTOA_CONFIG` names one.
-fn demo_config(database: &str, address: &str, fake: &FakePlatform) -> anyhow::Result<Config> {
+fn demo_config(
+    database: &str,
+    address: &str,
+    fake: &FakePlatform,
+    sink: &lantoa_smtp_sink::SmtpSink,
+    settings: &std::path::Path,
+) -> anyhow::Result<Config> {
     let (access, refresh) = fake.zalo_tokens();
     let vars = [
         ("DATABASE_URL", database.to_string()),
@@ -183,16 +242,27 @@ fn demo_config(database: &str, address: &str, fake: &FakePlatform) -> anyhow::Re
         ("MESSENGER_VERIFY_TOKEN", "demo-verify".to_string()),
         ("MESSENGER_PAGE_ACCESS_TOKEN", "page-token".to_string()),
         ("MESSENGER_API_BASE", fake.messenger_api_base()),
+        ("ZALO_ZBS_API_BASE", fake.zbs_api_base()),
+        ("LANTOA_SMTP_URL", sink.url()),
+        (
+            "LANTOA_MAIL_FROM",
+            "Lan tỏa <lantoa@sogddt.lamgiang.edu.vn>".to_string(),
+        ),
     ];
+    let demo_settings = settings.display().to_string();
     let config = Config::from_lookup(|key| {
         vars.iter()
             .find(|(k, _)| *k == key)
             .map(|(_, v)| v.clone())
             .or_else(|| {
-                // Settings (time zone, quotas, templates) may still come from the operator's file.
-                (key == "LANTOA_CONFIG")
-                    .then(|| std::env::var(key).ok())
-                    .flatten()
+                // Settings (time zone, quotas, templates) may still come from the operator's
+                // file; else the demo's (its Zalo template and budget).
+                (key == "LANTOA_CONFIG").then(|| {
+                    std::env::var(key)
+                        .ok()
+                        .filter(|path| !path.trim().is_empty())
+                        .unwrap_or_else(|| demo_settings.clone())
+                })
             })
     })?;
     Ok(config)
@@ -399,6 +469,11 @@ impl Demo {
         self.state.reminders().remind(week, false).await?;
         featured.announce(week.next(), false).await?;
         self.deliver().await?;
+        writeln!(
+            self.transcript,
+            "\n  (Cô Tuyết chưa nhắn tin 9 ngày: nhắc việc đi bằng tin mẫu Zalo, chỉ có số liệu; thầy Bảo dùng Messenger, không có tin mẫu Messenger: đi bằng email. Cô Tuyết nhấn nút trong tin mẫu, tin đầy đủ có tên người chưa gửi bài đến ngay.)"
+        )?;
+        self.say(&LE_LOI_HEAD, "TK").await?;
 
         let (standings, _, _) = self.state.reports().standings(&Period::week(week)).await?;
         writeln!(
@@ -489,6 +564,36 @@ impl Demo {
             .collect())
     }
 
+    /// The time the demo's events carry: the app's clock (nine days back at first).
+    fn now_ms(&self) -> i64 {
+        self.state.clock.now_ms()
+    }
+
+    /// Nine days before the week: two heads register, one on Zalo and one on Messenger, and
+    /// say nothing more; on Monday neither chat window is open.
+    async fn nine_days_before(&mut self) -> anyhow::Result<()> {
+        self.heading("Chín ngày trước: hai hiệu trưởng đăng ký rồi im lặng")
+            .await;
+        let actor = lantoa_services::audit::Actor::cli();
+        for (person, code) in [(&LE_LOI_HEAD, "GV0016"), (&THD_HEAD, "GV0019")] {
+            let issued = self
+                .state
+                .invites()
+                .issue(
+                    &lantoa_services::invites::InviteScope::Staff(vec![code.to_string()]),
+                    true,
+                    &actor,
+                )
+                .await?;
+            let invite = issued
+                .first()
+                .map(|invite| invite.code.grouped())
+                .ok_or_else(|| anyhow::anyhow!("no invite for {code}"))?;
+            self.say(person, &format!("DK {invite}")).await?;
+        }
+        Ok(())
+    }
+
     async fn heading(&mut self, text: &str) {
         let _ = writeln!(self.transcript, "\n── {text} ──");
     }
@@ -496,6 +601,8 @@ impl Demo {
     fn name_of(&self, id: &str) -> &'static str {
         [
             &HUE_HEAD,
+            &LE_LOI_HEAD,
+            &THD_HEAD,
             &DUNG,
             &KHANG,
             &LQD_HEAD,
@@ -514,7 +621,7 @@ impl Demo {
 
     async fn follow(&mut self, person: &Person) -> anyhow::Result<()> {
         let body = json!({"oa_id": "579745863508352884", "follower": {"id": person.id}, "user_id_by_app": person.id,
-            "event_name": "follow", "source": "oa_profile", "app_id": APP_ID, "timestamp": now_ms().to_string()})
+            "event_name": "follow", "source": "oa_profile", "app_id": APP_ID, "timestamp": self.now_ms().to_string()})
         .to_string();
         writeln!(
             self.transcript,
@@ -537,13 +644,14 @@ impl Demo {
                 let body = json!({"app_id": APP_ID, "sender": {"id": person.id}, "user_id_by_app": person.id,
                     "recipient": {"id": "579745863508352884"}, "event_name": "user_send_text",
                     "message": {"text": text, "msg_id": format!("demo{:016x}", self.next_id)},
-                    "timestamp": now_ms().to_string()})
+                    "timestamp": self.now_ms().to_string()})
                 .to_string();
                 self.post_zalo(&body).await?;
             }
             FakeChannel::Messenger => {
-                let body = json!({"object": "page", "entry": [{"id": "PAGE_ID", "time": now_ms(), "messaging": [
-                    {"sender": {"id": person.id}, "recipient": {"id": "PAGE_ID"}, "timestamp": now_ms(),
+                let now = self.now_ms();
+                let body = json!({"object": "page", "entry": [{"id": "PAGE_ID", "time": now, "messaging": [
+                    {"sender": {"id": person.id}, "recipient": {"id": "PAGE_ID"}, "timestamp": now,
                      "message": {"mid": format!("m_demo{}", self.next_id), "text": text}}]}]})
                 .to_string();
                 let mut mac =
@@ -616,11 +724,36 @@ impl Demo {
             writeln!(self.transcript, "  bot → {name}:\n      {text}")?;
         }
         self.seen = sent.len();
+        let templates = self.fake.zbs_sent();
+        for template in &templates[self.templates_seen..] {
+            let to = match &template.by {
+                ZbsRecipient::UserId(id) => self.name_of(id).to_string(),
+                ZbsRecipient::Phone(phone) => phone.clone(),
+            };
+            let data: Vec<String> = template
+                .data
+                .iter()
+                .map(|(param, value)| format!("{param}={value}"))
+                .collect();
+            writeln!(
+                self.transcript,
+                "  bot → {to} (tin mẫu Zalo {}, có phí): {}",
+                template.template_id,
+                data.join(", ")
+            )?;
+        }
+        self.templates_seen = templates.len();
+        let emails = self.sink.messages();
+        for email in &emails[self.emails_seen..] {
+            writeln!(
+                self.transcript,
+                "  email → {}: {}\n      {}",
+                email.to.join(", "),
+                email.decoded_header("Subject").unwrap_or_default(),
+                email.text().lines().next().unwrap_or_default()
+            )?;
+        }
+        self.emails_seen = emails.len();
         Ok(())
     }
-}
-
-/// The time the demo's events carry: the platforms' clocks, which are the system's.
-fn now_ms() -> i64 {
-    lantoa_domain::Clock::system().now_ms()
 }
