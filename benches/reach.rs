@@ -165,7 +165,9 @@ async fn deliver_all(services: &Services) -> Duration {
 
 /// What each rung delivered for `purpose`, and its rate over the span of its sends.
 async fn rungs(db: &Db, purpose: &str) -> String {
-    let rows: Vec<(Option<String>, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+    /// Rung, state, count, first and last send.
+    type Row = (Option<String>, String, i64, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT delivered_by, state, COUNT(*), MIN(sent_at), MAX(sent_at) FROM outbox \
          WHERE purpose = $1 GROUP BY delivered_by, state ORDER BY delivered_by, state",
     )
