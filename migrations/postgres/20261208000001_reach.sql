@@ -31,6 +31,7 @@ ALTER TABLE outbox ADD COLUMN cost_vnd BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN in_doubt BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX outbox_platform_message ON outbox (platform_message_id);
 CREATE INDEX outbox_tracking ON outbox (tracking_id);
+CREATE INDEX outbox_delivered ON outbox (delivered_at);
 CREATE INDEX outbox_staff ON outbox (staff_id, state);
 
 -- Every rung tried or passed for a message, and what it came to.

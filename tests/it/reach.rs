@@ -339,10 +339,20 @@ async fn a_refused_address_is_flagged_until_the_roster_changes_it() {
     );
     r.app.deliver().await;
     assert_eq!(r.sink.connections(), connections);
-    // A corrected address on the roster is used again.
-    r.app
-        .exec("UPDATE staff SET email = NULL WHERE code = 'GV0013'")
-        .await;
+    // The same file again keeps the flag (the address did not change) …
+    support::roster(&r.app.state.db)
+        .import_staff(&support::examples_dir().join("staff.csv"))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.app
+            .count(
+                "SELECT COUNT(*) FROM staff WHERE code = 'GV0013' AND email_bounced_at IS NOT NULL"
+            )
+            .await,
+        1
+    );
+    // … a corrected address is used again.
     let fixture = support::Fixture::new();
     let staff = std::fs::read_to_string(support::examples_dir().join("staff.csv"))
         .unwrap()
@@ -434,6 +444,27 @@ async fn a_relay_that_refuses_the_login_stops_email_and_says_so() {
         4 - failed,
         "every later try of email skips it: {attempts:?}"
     );
+    // The operator fixes the login; an hour on, email is tried again, delivers, and the
+    // alert is gone.
+    r.sink.require_login("lantoa", "wrong");
+    r.clock.advance(Duration::from_secs(3_700));
+    r.app
+        .state
+        .reminders()
+        .remind(week.next().next(), false)
+        .await
+        .unwrap();
+    r.app.deliver().await;
+    assert_eq!(r.sink.messages().len(), 2, "both heads by email");
+    let ready: serde_json::Value = r.app.get("/readyz").await.json().await.unwrap();
+    assert!(ready["reach"].get("email").is_none(), "{ready}");
+    assert!(ready["reach"].get("check:email").is_none(), "{ready}");
+    assert_eq!(
+        r.app
+            .count("SELECT COUNT(*) FROM reach_alerts WHERE alert_key = 'email'")
+            .await,
+        0
+    );
 }
 
 /// The week's budget spent: the rest go to email, and the Văn phòng's summary says how many.
@@ -485,7 +516,8 @@ async fn past_the_budget_the_rest_go_by_email_and_the_summary_says_so() {
     );
 }
 
-/// Zalo's night hours: the template is deferred to 06:00, not dropped.
+/// Zalo's night hours: the template is deferred to 06:00, not dropped; if the head writes
+/// meanwhile, the answer is not held back, and at 06:00 the reminder goes by chat (free).
 #[tokio::test]
 async fn at_night_a_template_waits_for_the_morning() {
     let r = reach_world(SETTINGS).await;
@@ -515,6 +547,115 @@ async fn at_night_a_template_waits_for_the_morning() {
     assert_eq!(r.fake.zbs_sent().len(), 1);
 }
 
+/// A template deferred by the night does not hold back the answers to a head who writes,
+/// and once they have written the reminder goes by chat, unpaid.
+#[tokio::test]
+async fn a_head_who_writes_at_night_is_answered_and_reminded_in_chat() {
+    let r = reach_world(SETTINGS).await;
+    register_templates(&r);
+    r.app.zalo_register(&r.fake, "head-leloi", "GV0016").await;
+    last_wrote(&r, "head-leloi", 9).await;
+    only_these_have_email(&r, &[]).await;
+    r.fake.set_zbs_night(true);
+    let week = r.app.state.current_week();
+    r.app.state.reminders().remind(week, false).await.unwrap();
+    r.app.deliver().await;
+    let reply = r.app.zalo_says(&r.fake, "head-leloi", "TK").await;
+    assert!(
+        reply.contains("thầy/cô đã gửi"),
+        "answered at once: {reply}"
+    );
+    let next: i64 = r
+        .app
+        .count("SELECT next_attempt_at FROM outbox WHERE purpose = 'reminder'")
+        .await;
+    r.clock.set(next);
+    r.app.deliver().await;
+    assert!(
+        r.fake.zbs_sent().is_empty(),
+        "no paid template to someone chatting"
+    );
+    assert_eq!(
+        rungs(&r, "reminder").await,
+        [("GV0016".into(), Some("chat".into()), "sent".into())]
+    );
+}
+
+/// A crash in the middle of a template's send: its outcome is unknown, so it is never sent
+/// again; Zalo's receipt later shows it arrived, and then the names follow in chat.
+#[tokio::test]
+async fn a_template_in_doubt_after_a_crash_is_never_sent_again() {
+    let r = reach_world(SETTINGS).await;
+    register_templates(&r);
+    r.app.zalo_register(&r.fake, "head-leloi", "GV0016").await;
+    last_wrote(&r, "head-leloi", 9).await;
+    only_these_have_email(&r, &["GV0016"]).await;
+    let week = r.app.state.current_week();
+    r.app.state.reminders().remind(week, false).await.unwrap();
+    // What a process killed during the template's send leaves: the row marked as being sent
+    // on that rung, its lease lapsed.
+    let earlier = r.clock.now_ms() - 120_000;
+    r.app
+        .exec(&format!(
+            "UPDATE outbox SET sending_since = {earlier}, sending_rung = 'zalo_template_uid', \
+             step = 1, lease_owner = 'dead/delivery-0', lease_until = {earlier} WHERE purpose = 'reminder'"
+        ))
+        .await;
+    r.app.deliver().await;
+    assert!(r.fake.zbs_sent().is_empty(), "not sent again");
+    assert_eq!(r.sink.messages().len(), 0, "nor sent another way");
+    assert_eq!(
+        r.app
+            .count("SELECT COUNT(*) FROM outbox WHERE purpose = 'reminder' AND state = 'failed' AND in_doubt = 1")
+            .await,
+        1
+    );
+    let status = r.app.state.dashboard().reach().await.unwrap();
+    assert_eq!(status.figures.in_doubt, 1);
+    // The receipt, by the message's tracking id (the answer with its msg_id was lost).
+    let tracking = lantoa_domain::reach::tracking_id(&format!("remind:{week}:GV0016"));
+    let receipt = support::chat::zalo_event(
+        "user_received_message",
+        serde_json::json!({
+            "sender": {"id": "579745863508352884"}, "recipient": {"id": "head-leloi"},
+            "message": {"delivery_time": r.clock.now_ms().to_string(), "msg_id": "zns-late-1", "tracking_id": tracking},
+        }),
+    );
+    let timestamp = serde_json::from_str::<serde_json::Value>(&receipt).unwrap()["timestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = r
+        .app
+        .client
+        .post(r.app.url("/webhooks/zalo"))
+        .header(
+            "X-ZEvent-Signature",
+            support::chat::zalo_mac(&receipt, &timestamp, ZALO_OA_SECRET),
+        )
+        .header("X-ZEvent-Server", "ZNS")
+        .header("Content-Type", "application/json")
+        .body(receipt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    r.app.process().await;
+    assert_eq!(
+        rungs(&r, "reminder").await,
+        [(
+            "GV0016".into(),
+            Some("zalo_template_uid".into()),
+            "sent".into()
+        )]
+    );
+    let reply = r.app.zalo_says(&r.fake, "head-leloi", "TK").await;
+    assert!(
+        reply.starts_with("Kính gửi thầy/cô Võ Thị Ánh Tuyết"),
+        "{reply}"
+    );
+}
+
 /// A registration request reaches a head who has not written for ten days.
 #[tokio::test]
 async fn an_approval_request_reaches_a_head_quiet_for_ten_days() {
@@ -542,6 +683,7 @@ async fn an_approval_request_reaches_a_head_quiet_for_ten_days() {
 #[tokio::test]
 async fn tat_email_stops_email_for_that_person() {
     let r = reach_world(SETTINGS).await;
+    register_templates(&r);
     r.app
         .zalo_register(&r.fake, "head-nguyenhue", "GV0013")
         .await;
@@ -561,10 +703,13 @@ async fn tat_email_stops_email_for_that_person() {
             .fetch_all(r.app.state.db.pool())
             .await
             .unwrap();
-    assert!(
-        why.contains(&("email".into(), Some("opted_out".into()))),
-        "{why:?}"
-    );
+    for rung in ["zalo_template_uid", "zalo_template_phone", "email"] {
+        assert!(
+            why.contains(&(rung.into(), Some("opted_out".into()))),
+            "{rung}: {why:?}"
+        );
+    }
+    assert!(r.fake.zbs_sent().is_empty(), "no paid template either");
     let reply = r
         .app
         .zalo_says(&r.fake, "head-nguyenhue", "BAT EMAIL")

@@ -91,11 +91,16 @@ fn person_blocks(rung: Rung, person: &Person, now: i64) -> Option<Why> {
             }
             Some(_) => None,
         },
-        Rung::ZaloTemplateUid => person.zalo.is_none().then_some(Why::NoAccount),
-        // By phone too only to people who chose Zalo: a Messenger user is not sent a paid
-        // Zalo message they never asked for.
-        Rung::ZaloTemplatePhone if person.zalo.is_none() => Some(Why::NoAccount),
-        Rung::ZaloTemplatePhone => person.phone.is_none().then_some(Why::NoPhone),
+        // Only to people who chose Zalo and still follow the OA: a Messenger user, or someone
+        // who unfollowed, is not sent a paid Zalo message they did not ask for.
+        Rung::ZaloTemplateUid | Rung::ZaloTemplatePhone => match &person.zalo {
+            None => Some(Why::NoAccount),
+            Some(account) if !account.reachable => Some(Why::Unreachable),
+            Some(_) if rung == Rung::ZaloTemplatePhone && person.phone.is_none() => {
+                Some(Why::NoPhone)
+            }
+            Some(_) => None,
+        },
         Rung::MessengerUtility => match &person.messenger {
             None => Some(Why::NoAccount),
             Some(account) if !account.reachable => Some(Why::Unreachable),

@@ -43,7 +43,7 @@ impl Health {
         Ok(Ready {
             zalo_token,
             page_problems: problems(&self.cx.db).await.unwrap_or_default(),
-            reach: lantoa_store::reach::alerts(&self.cx.db)
+            reach: lantoa_store::reach::active_alerts(&self.cx.db, self.cx.clock.now_ms())
                 .await
                 .unwrap_or_default(),
         })

@@ -14,13 +14,15 @@ use lantoa_store::{Db, StoreError};
 
 /// How often an instance beats.
 const BEAT: Duration = Duration::from_secs(1);
-/// An instance silent this long is dead, wherever it ran.
-const STALE_MS: i64 = 4_000;
+/// An instance silent this long is dead, wherever it ran: well above a beat delayed by a slow
+/// round or a few seconds of clock skew between hosts.
+const STALE_MS: i64 = 15_000;
 
 pub struct Heartbeat {
     db: Db,
     me: Instance,
     clock: Clock,
+    beaten: std::sync::atomic::AtomicBool,
 }
 
 impl Heartbeat {
@@ -34,16 +36,26 @@ impl Heartbeat {
                 pid: i64::from(std::process::id()),
             },
             clock,
+            beaten: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// One beat, then the leases of the dead given back.
+    /// One beat, then the leases of the dead given back. At the first beat on SQLite, where
+    /// only one instance serves a file, every other instance is an earlier run of this one.
     pub async fn beat(&self) -> Result<Released, StoreError> {
         let now = self.clock.now_ms();
-        store::beat(&self.db, &self.me, now).await?;
+        let first = !self.beaten.swap(true, std::sync::atomic::Ordering::SeqCst);
+        let renewed = store::beat(&self.db, &self.me, now).await?;
+        if !renewed && !first {
+            tracing::error!(
+                "this instance was taken for dead (its heartbeat stopped for {} s): its leases may have been released",
+                STALE_MS / 1000
+            );
+        }
         let me = &self.me;
+        let alone = first && self.db.backend() == lantoa_store::Backend::Sqlite;
         let released = store::release_dead(&self.db, me, now - STALE_MS, |host, pid| {
-            host == me.host && (pid == me.pid || process_gone(pid))
+            alone || (!host.is_empty() && host == me.host && (pid == me.pid || process_gone(pid)))
         })
         .await?;
         if !released.instances.is_empty() {
@@ -74,13 +86,26 @@ impl Heartbeat {
     }
 }
 
-/// This machine's name (the kernel's, as a container's hostname).
+/// Where this process's pids mean something: the host's name, its boot, and the pid
+/// namespace (two containers sharing a hostname each have their own pid 1). Empty when any
+/// part is unknown: then only the heartbeat tells a dead instance.
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|name| name.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_default()
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|text| text.trim().to_string())
+    };
+    let namespace = std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|link| link.display().to_string());
+    match (
+        read("/proc/sys/kernel/hostname"),
+        read("/proc/sys/kernel/random/boot_id"),
+        namespace,
+    ) {
+        (Some(host), Some(boot), Some(namespace)) => format!("{host}/{boot}/{namespace}"),
+        _ => String::new(),
+    }
 }
 
 /// Whether process `pid` of this host has ended; `false` where that cannot be known.

@@ -30,7 +30,7 @@ pub async fn status(cx: &Context) -> Result<ReachStatus, StoreError> {
     let now = cx.clock.now_ms();
     Ok(ReachStatus {
         figures: records::figures(&cx.db, now - SPAN_MS, now + 1, LISTED).await?,
-        alerts: records::alerts(&cx.db).await?,
+        alerts: records::active_alerts(&cx.db, now).await?,
         budget_vnd: cx.config.settings.reach.weekly_budget_vnd,
         spent_this_week: records::spent(&cx.db, &cx.current_week().to_string()).await?,
     })

@@ -55,6 +55,7 @@ pub async fn lease_next(
     limit: i64,
 ) -> Result<()> {
     let queue = PerPersonQueue {
+        overtaken_unless: "",
         table: "inbox_events",
         person_column: "sender_id",
         also_set: "",
@@ -71,6 +72,8 @@ pub(super) struct PerPersonQueue {
     pub person_column: &'static str,
     /// Further `, column = value` assignments for the leased rows.
     pub also_set: &'static str,
+    /// An older row that does not hold the later ones back (` AND …` on `p`, the older).
+    pub overtaken_unless: &'static str,
 }
 
 /// Leases up to `limit` due pending rows of `queue` to `owner` until `lease_until`, a row whose
@@ -89,6 +92,7 @@ pub(super) async fn lease_oldest_per_person(
         table,
         person_column: person,
         also_set,
+        overtaken_unless,
     } = queue;
     let sql = format!(
         "UPDATE {table} SET lease_until = $1, lease_owner = $2{also_set} WHERE id IN ( \
@@ -96,7 +100,7 @@ pub(super) async fn lease_oldest_per_person(
            WHERE q.state = 'pending' AND q.next_attempt_at <= $3 \
              AND (q.lease_until IS NULL OR q.lease_until < $3) \
              AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.state = 'pending' \
-               AND p.platform = q.platform AND p.{person} = q.{person} AND p.id < q.id) \
+               AND p.platform = q.platform AND p.{person} = q.{person} AND p.id < q.id{overtaken_unless}) \
            ORDER BY q.id LIMIT $4) \
          AND state = 'pending' AND (lease_until IS NULL OR lease_until < $3)"
     );

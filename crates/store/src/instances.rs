@@ -29,20 +29,30 @@ struct Row {
     heartbeat_at: i64,
 }
 
-/// Records this instance (started now) or renews its heartbeat.
-pub async fn beat(db: &Db, me: &Instance, now: i64) -> Result<()> {
+/// Renews this instance's heartbeat; false when its row was gone (it is recorded again):
+/// the first beat, or another instance took this one for dead.
+pub async fn beat(db: &Db, me: &Instance, now: i64) -> Result<bool> {
     let _writing = db.write_lock().await;
-    sqlx::query(
-        "INSERT INTO instances (name, host, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $4) \
-         ON CONFLICT (name) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-    )
-    .bind(&me.name)
-    .bind(&me.host)
-    .bind(me.pid)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    let renewed = sqlx::query("UPDATE instances SET heartbeat_at = $1 WHERE name = $2")
+        .bind(now)
+        .bind(&me.name)
+        .execute(db.pool())
+        .await?
+        .rows_affected()
+        == 1;
+    if !renewed {
+        sqlx::query(
+            "INSERT INTO instances (name, host, pid, started_at, heartbeat_at) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&me.name)
+        .bind(&me.host)
+        .bind(me.pid)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    }
+    Ok(renewed)
 }
 
 /// Removes this instance at a clean stop: its leases were given back by its workers.
@@ -65,6 +75,8 @@ pub async fn release_dead(
     stale_before: i64,
     gone: impl Fn(&str, i64) -> bool,
 ) -> Result<Released> {
+    // (`gone` also says yes to every other instance when only one may serve, on SQLite at
+    // start-up.)
     let others: Vec<Row> =
         sqlx::query_as("SELECT name, host, pid, heartbeat_at FROM instances WHERE name <> $1")
             .bind(&me.name)
@@ -88,7 +100,11 @@ pub async fn release_dead(
 /// Gives back every lease `instance` held and forgets it, in one transaction. A message
 /// that was being sent keeps `sending_since`: its next attempt checks before sending.
 async fn release_leases_of(db: &Db, instance: &str) -> Result<(u64, u64)> {
-    let owned = format!("{}/%", instance.replace('%', "").replace('_', "\\_"));
+    let escaped = instance
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let owned = format!("{escaped}/%");
     let mut tx = db.write().await?;
     let events = sqlx::query(
         "UPDATE inbox_events SET lease_until = NULL, lease_owner = NULL \

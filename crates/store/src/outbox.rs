@@ -178,6 +178,9 @@ pub async fn claim(
         table: "outbox",
         person_column: "recipient_id",
         also_set: ", sending_since = COALESCE(sending_since, $3)",
+        // A message waiting on its ladder (Zalo's night, a relay's 4xx) does not hold back
+        // the replies after it.
+        overtaken_unless: " AND NOT (p.kind IS NOT NULL AND p.next_attempt_at > $3)",
     };
     lease_oldest_per_person(db, &queue, owner, now, lease_until, limit).await?;
     drop(writing);

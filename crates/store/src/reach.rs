@@ -86,25 +86,31 @@ pub async fn mark_sending(
 
 /// A rung that failed for this person: the ladder moves on, recorded before the next send so
 /// that a crash never takes the failed rung for one in doubt.
+/// False when the lease was lost: nothing is recorded, and the climb must stop.
 pub async fn checkpoint(
     db: &Db,
     row: &Claimed,
     owner: &str,
     step: i64,
     attempts: &[NewAttempt],
-) -> Result<()> {
+) -> Result<bool> {
     let mut tx = db.write().await?;
-    sqlx::query(
-        "UPDATE outbox SET step = $1, sending_rung = NULL WHERE id = $2 AND lease_owner = $3",
+    let ours = changed_one(
+        &mut *tx,
+        sqlx::query(
+            "UPDATE outbox SET step = $1, sending_rung = NULL \
+             WHERE id = $2 AND lease_owner = $3 AND state = 'pending'",
+        )
+        .bind(step)
+        .bind(row.id)
+        .bind(owner),
     )
-    .bind(step)
-    .bind(row.id)
-    .bind(owner)
-    .execute(&mut *tx)
     .await?;
-    record_attempts(&mut tx, row, attempts).await?;
+    if ours {
+        record_attempts(&mut tx, row, attempts).await?;
+    }
     tx.commit().await?;
-    Ok(())
+    Ok(ours)
 }
 
 /// Records how the climb ended, if the lease is still ours, with its attempts and follow-up.
@@ -359,7 +365,32 @@ pub async fn raise_alert(
     Ok(())
 }
 
-/// Clears the alerts whose key starts with `prefix` (a new check, a rung that delivered).
+/// Clears these alerts (a rung that delivered again).
+pub async fn clear_alert_keys(db: &Db, keys: &[String]) -> Result<u64> {
+    let _writing = db.write_lock().await;
+    let mut cleared = 0;
+    for key in keys {
+        cleared += sqlx::query("DELETE FROM reach_alerts WHERE alert_key = $1")
+            .bind(key)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+    }
+    Ok(cleared)
+}
+
+/// The alerts that still stand at `now`: every failed check, and the stops not over yet.
+pub async fn active_alerts(db: &Db, now: i64) -> Result<Vec<Alert>> {
+    Ok(sqlx::query_as(
+        "SELECT alert_key, rung, problem, stopped, since, until_at FROM reach_alerts \
+         WHERE until_at IS NULL OR until_at > $1 ORDER BY since, alert_key",
+    )
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Clears the alerts whose key starts with `prefix` (a new check).
 pub async fn clear_alerts(db: &Db, prefix: &str) -> Result<u64> {
     let _writing = db.write_lock().await;
     Ok(
@@ -381,15 +412,37 @@ pub async fn alerts(db: &Db) -> Result<Vec<Alert>> {
     .await?)
 }
 
+/// A message whose template a receipt confirmed after a crash had left it in doubt: its
+/// chat text (with the names the template never carries) is still to follow.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Confirmed {
+    pub idempotency_key: String,
+    pub platform: String,
+    pub recipient_id: String,
+    pub identity_id: Option<lantoa_domain::ids::IdentityId>,
+    pub body: String,
+    pub relevant_until: Option<i64>,
+}
+
 /// A Zalo receipt: the message with this `msg_id` (or, for one a crash left in doubt, this
-/// `tracking_id`) was delivered. A second receipt changes nothing.
+/// `tracking_id`) was delivered. A second receipt changes nothing. Returns the messages that
+/// were in doubt until now.
 pub async fn mark_delivered(
     conn: &mut AnyConnection,
     message_id: &str,
     tracking_id: Option<&str>,
     delivered_at: i64,
-) -> Result<u64> {
-    Ok(sqlx::query(
+) -> Result<Vec<Confirmed>> {
+    let confirmed: Vec<Confirmed> = sqlx::query_as(
+        "SELECT idempotency_key, platform, recipient_id, identity_id, body, relevant_until \
+         FROM outbox WHERE in_doubt = 1 AND delivered_at IS NULL \
+           AND (platform_message_id = $1 OR (tracking_id = $2 AND delivered_by IS NOT NULL))",
+    )
+    .bind(message_id)
+    .bind(tracking_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
         "UPDATE outbox SET delivered_at = $3, \
            state = CASE WHEN in_doubt = 1 THEN 'sent' ELSE state END, \
            platform_message_id = COALESCE(platform_message_id, $1), \
@@ -401,8 +454,13 @@ pub async fn mark_delivered(
     .bind(tracking_id)
     .bind(delivered_at)
     .execute(&mut *conn)
-    .await?
-    .rows_affected())
+    .await?;
+    Ok(confirmed)
+}
+
+/// Holds chat rows for a person's next message (the text after a template).
+pub async fn hold(conn: &mut AnyConnection, rows: &[NewRow<'_>], now: i64) -> Result<()> {
+    follow_up(conn, rows, true, now).await
 }
 
 /// `TAT EMAIL` (true) and `BAT EMAIL` (false); the person's address on the roster, if any.

@@ -668,7 +668,8 @@ pub async fn phoneable_staff(db: &Db) -> Result<std::collections::HashSet<StaffI
     let ids: Vec<StaffId> = sqlx::query_scalar(
         "SELECT s.id FROM staff s WHERE s.status = 'active' AND s.reach_opt_out = 0 \
          AND s.phone IS NOT NULL AND EXISTS (SELECT 1 FROM identities i \
-           WHERE i.staff_id = s.id AND i.platform = 'zalo')",
+           WHERE i.staff_id = s.id AND i.platform = 'zalo' AND i.reachable = 1 \
+           AND (s.role = 'member' OR i.verified_via = 'invite'))",
     )
     .fetch_all(db.pool())
     .await?;

@@ -14,7 +14,7 @@ use lantoa_config::EmailConfig;
 use lantoa_domain::reach::{Why, tracking_id};
 
 /// How long one email may take, the relay's answer to its end included.
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+const SEND_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// One email to one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl Mailer {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.url.expose())
             .map_err(|err| format!("LANTOA_SMTP_URL: {err}"))?
             .timeout(Some(Duration::from_secs(30)))
-            .pool_config(PoolConfig::new().max_size(4));
+            .pool_config(PoolConfig::new().max_size(8));
         if config.xoauth2 {
             builder = builder.authentication(vec![Mechanism::Xoauth2]);
         }
@@ -144,20 +144,28 @@ pub fn classify(err: &SmtpError) -> RungOutcome {
     RungOutcome::Retry { detail }
 }
 
-/// A negative reply by its code and text.
+/// A negative reply by its code and text. Only our login or our account stops email for
+/// everyone (530, 534, 535, 538; Microsoft 365's 5.7.30, 5.7.57, 5.7.139); another policy
+/// refusal (5.7.1 recipient rejected, spam) concerns this person.
 pub fn classify_reply(code: &str, detail: &str) -> RungOutcome {
     let detail = detail.to_string();
     if code.starts_with('4') {
         return RungOutcome::Retry { detail };
     }
-    let enhanced = |class: &str| detail.contains(class);
-    if matches!(code, "535" | "530" | "534" | "538") || enhanced(" 5.7.") || enhanced("(5.7.") {
+    let says = |status: &str| {
+        detail.contains(&format!(" {status} "))
+            || detail.contains(&format!(" {status}:"))
+            || detail.ends_with(&format!(" {status}"))
+    };
+    let our_login = matches!(code, "530" | "534" | "535" | "538")
+        || ["5.7.30", "5.7.57", "5.7.139"].iter().any(|s| says(s));
+    if our_login {
         return RungOutcome::StopRung {
             scope: StopScope::Channel,
             detail,
         };
     }
-    if enhanced("5.1.") {
+    if detail.contains(" 5.1.") {
         return RungOutcome::NextRung {
             why: Why::BadAddress,
             detail,
@@ -217,6 +225,24 @@ mod tests {
                 why: Why::Refused,
                 ..
             }
+        ));
+        // A policy refusal of one recipient is that person's, not everyone's.
+        assert!(matches!(
+            classify_reply(
+                "550",
+                "permanent error (550): 5.7.1 Recipient address rejected: Access denied"
+            ),
+            RungOutcome::NextRung {
+                why: Why::Refused,
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify_reply(
+                "550",
+                "permanent error (550): 5.7.139 Authentication unsuccessful, the user credentials were incorrect"
+            ),
+            RungOutcome::StopRung { .. }
         ));
     }
 

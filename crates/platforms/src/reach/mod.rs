@@ -30,8 +30,9 @@ pub enum RungOutcome {
     /// Nobody can be reached this way until an operator acts: the rung stops and alerts, and
     /// this message goes down the ladder.
     StopRung { scope: StopScope, detail: String },
-    /// The platform's daily limit: the rung rests until tomorrow, this message goes down.
-    DailyLimit { detail: String },
+    /// The platform's daily limit (the OA's, or one template's): the rung rests until
+    /// tomorrow, this message goes down.
+    DailyLimit { scope: StopScope, detail: String },
     /// Not now (a rate limit, a relay's 4xx, the network): the same rung later.
     Retry { detail: String },
     /// Zalo's night hours: the same rung at 06:00.
@@ -59,11 +60,32 @@ pub(crate) fn request_failure(err: &reqwest::Error) -> RungOutcome {
     }
 }
 
-/// An HTTP status outside the platform's error format.
+/// An HTTP status outside the platform's error format, for a paid send: only a status that
+/// says nothing was done is retried; a gateway's 5xx or a timeout may hide a delivered
+/// message, which is never paid for twice.
 pub(crate) fn http_status(status: u16) -> RungOutcome {
     let detail = format!("HTTP {status}");
     match status {
-        429 | 408 | 500..=599 => RungOutcome::Retry { detail },
+        429 | 503 => RungOutcome::Retry { detail },
+        408 | 500..=599 => RungOutcome::InDoubt { detail },
         _ => RungOutcome::next(Why::Refused, detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paid_send_is_retried_only_when_nothing_was_done() {
+        assert!(matches!(http_status(429), RungOutcome::Retry { .. }));
+        assert!(matches!(http_status(503), RungOutcome::Retry { .. }));
+        for status in [500, 502, 504, 408] {
+            assert!(
+                matches!(http_status(status), RungOutcome::InDoubt { .. }),
+                "{status}"
+            );
+        }
+        assert!(matches!(http_status(404), RungOutcome::NextRung { .. }));
     }
 }

@@ -213,7 +213,14 @@ pub fn classify(code: i64, message: &str) -> RungOutcome {
         -115 | -135 | -126 => stop(StopScope::Channel),
         -124 => RungOutcome::TokenExpired { detail },
         -133 => RungOutcome::Night { detail },
-        -144 | -147 => RungOutcome::DailyLimit { detail },
+        -144 => RungOutcome::DailyLimit {
+            scope: StopScope::Channel,
+            detail,
+        },
+        -147 => RungOutcome::DailyLimit {
+            scope: StopScope::Template,
+            detail,
+        },
         // Undocumented: this message goes down the ladder; nobody else is stopped.
         _ => RungOutcome::next(Why::Refused, detail),
     }

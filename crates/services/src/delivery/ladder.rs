@@ -18,6 +18,7 @@ use lantoa_store::reach::{self as records, ClimbEnd, Climbed, NewAttempt};
 
 use super::Delivery;
 use super::rungs::{Stop, alert_key, limit_key};
+use lantoa_platforms::reach::StopScope;
 
 /// How long a rung stopped for everyone rests before a message tries it again.
 const STOP_FOR_MS: i64 = 3_600_000;
@@ -81,6 +82,7 @@ impl Delivery {
             return Some(ended);
         }
         let person = person_of(row, reach);
+        back_to_chat_if_open(&mut climb, &person);
         while let Some(&rung) = climb.ladder.get(climb.step) {
             let kind = reach.kind;
             let pass = consider(rung, &person, climb.now, |rung| {
@@ -91,13 +93,7 @@ impl Delivery {
                 climb.step += 1;
                 continue;
             }
-            let price = self.rungs.price(rung, kind);
-            if price > 0 && !self.reserve(price).await {
-                climb.record(rung, AttemptResult::Skipped, Some(Why::Budget), None);
-                climb.step += 1;
-                continue;
-            }
-            match self.try_rung(&mut climb, rung, price).await? {
+            match self.try_rung(&mut climb, rung).await? {
                 Next::Ended(climbed) => return Some(climbed),
                 Next::Down => {
                     climb.step += 1;
@@ -110,7 +106,11 @@ impl Delivery {
                     )
                     .await;
                     match written {
-                        Ok(()) => climb.attempts.clear(),
+                        Ok(true) => climb.attempts.clear(),
+                        Ok(false) => {
+                            tracing::warn!(key = %row.idempotency_key, "lease lost during a climb; left to its new owner");
+                            return None;
+                        }
                         Err(err) => {
                             tracing::error!(key = %row.idempotency_key, error = %err, "cannot record a rung; the lease will lapse");
                             return None;
@@ -153,35 +153,31 @@ impl Delivery {
         }
     }
 
-    async fn reserve(&self, price: i64) -> bool {
+    /// Reserves `price` of this week's budget; the week it was taken from, or `None` past it.
+    async fn reserve(&self, price: i64) -> Option<String> {
         let week = IsoWeek::at(self.clock.now_ms(), &self.zone).to_string();
         let budget = i64::try_from(self.rungs.settings.weekly_budget_vnd).unwrap_or(i64::MAX);
         match records::reserve(&self.db, &week, price, budget).await {
-            Ok(reserved) => reserved,
+            Ok(true) => Some(week),
+            Ok(false) => None,
             Err(err) => {
                 tracing::error!(error = %err, "cannot reserve the budget; no paid send");
-                false
+                None
             }
         }
     }
 
-    async fn refund(&self, price: i64) {
-        if price == 0 {
-            return;
-        }
-        let week = IsoWeek::at(self.clock.now_ms(), &self.zone).to_string();
-        if let Err(err) = records::refund(&self.db, &week, price).await {
+    /// Gives a reservation back to the week it was taken from.
+    async fn refund(&self, reserved: Option<&Reserved>) {
+        let Some(reserved) = reserved else { return };
+        if let Err(err) = records::refund(&self.db, &reserved.week, reserved.price).await {
             tracing::error!(error = %err, "cannot give a reservation back");
         }
     }
 
-    /// Tries one rung; `None` when the lease was lost before the send.
-    async fn try_rung<'a>(
-        &self,
-        climb: &mut Climb<'a>,
-        rung: Rung,
-        price: i64,
-    ) -> Option<Next<'a>> {
+    /// Tries one rung: paced, the lease renewed and the rung marked under way, the budget
+    /// reserved for a paid one, then sent. `None` when the lease was lost before the send.
+    async fn try_rung<'a>(&self, climb: &mut Climb<'a>, rung: Rung) -> Option<Next<'a>> {
         self.pace_rung(rung, climb.row).await;
         let marked = records::mark_sending(
             &self.db,
@@ -193,10 +189,20 @@ impl Delivery {
         )
         .await;
         if !matches!(marked, Ok(true)) {
-            self.refund(price).await;
             tracing::warn!(key = %climb.row.idempotency_key, "lease lost before sending; left to its new owner");
             return None;
         }
+        let price = self.rungs.price(rung, climb.reach.kind);
+        let reserved = match price {
+            0 => None,
+            price => match self.reserve(price).await {
+                Some(week) => Some(Reserved { week, price }),
+                None => {
+                    climb.record(rung, AttemptResult::Skipped, Some(Why::Budget), None);
+                    return Some(Next::Down);
+                }
+            },
+        };
         let outcome = match rung {
             Rung::Chat => self.chat_rung(climb.row).await,
             _ => {
@@ -204,7 +210,7 @@ impl Delivery {
                 self.rungs.send(rung, climb.row, climb.reach, now).await
             }
         };
-        Some(self.after(climb, rung, price, outcome).await)
+        Some(self.after(climb, rung, reserved.as_ref(), outcome).await)
     }
 
     /// What a rung's answer does to the climb.
@@ -212,10 +218,11 @@ impl Delivery {
         &self,
         climb: &mut Climb<'a>,
         rung: Rung,
-        price: i64,
+        reserved: Option<&Reserved>,
         outcome: RungOutcome,
     ) -> Next<'a> {
         let kind = climb.reach.kind;
+        let price = reserved.map_or(0, |r| r.price);
         match outcome {
             RungOutcome::Sent { message_id } => {
                 Next::Ended(self.sent(climb, rung, message_id, price))
@@ -227,12 +234,12 @@ impl Delivery {
                     reason: detail,
                 }))
             }
-            RungOutcome::InDoubt { detail } => self.again(climb, rung, price, detail, true).await,
+            RungOutcome::InDoubt { detail } => self.again(climb, rung, None, detail, true).await,
             RungOutcome::Retry { detail } | RungOutcome::TokenExpired { detail } => {
-                self.again(climb, rung, price, detail, false).await
+                self.again(climb, rung, reserved, detail, false).await
             }
             RungOutcome::Night { detail } => {
-                self.refund(price).await;
+                self.refund(reserved).await;
                 climb.record(
                     rung,
                     AttemptResult::Deferred,
@@ -246,7 +253,7 @@ impl Delivery {
                 }))
             }
             RungOutcome::NextRung { why, detail } => {
-                self.refund(price).await;
+                self.refund(reserved).await;
                 if why == Why::BadAddress && rung == lantoa_domain::Rung::Email {
                     self.flag_address(climb.reach, &detail).await;
                 }
@@ -254,7 +261,13 @@ impl Delivery {
                 Next::Down
             }
             RungOutcome::StopRung { scope, detail } => {
-                self.refund(price).await;
+                self.refund(reserved).await;
+                // A template error met on the user-id rung may be that template's age (sent
+                // by phone only), not the template: the phone rung still tries.
+                let scope = match (rung, scope) {
+                    (Rung::ZaloTemplateUid, StopScope::Template) => StopScope::RungTemplate,
+                    (_, scope) => scope,
+                };
                 let key = alert_key(rung, kind, scope);
                 self.stop(rung, key, Why::Stopped, &detail, climb.now + STOP_FOR_MS)
                     .await;
@@ -266,11 +279,11 @@ impl Delivery {
                 );
                 Next::Down
             }
-            RungOutcome::DailyLimit { detail } => {
-                self.refund(price).await;
+            RungOutcome::DailyLimit { scope, detail } => {
+                self.refund(reserved).await;
                 let until = next_midnight(climb.now, &self.zone);
-                self.stop(rung, limit_key(rung), Why::DailyLimit, &detail, until)
-                    .await;
+                let key = limit_key(rung, kind, scope);
+                self.stop(rung, key, Why::DailyLimit, &detail, until).await;
                 climb.record(
                     rung,
                     AttemptResult::Failed,
@@ -287,13 +300,11 @@ impl Delivery {
         &self,
         climb: &mut Climb<'a>,
         rung: Rung,
-        price: i64,
+        reserved: Option<&Reserved>,
         detail: String,
         in_doubt: bool,
     ) -> Next<'a> {
-        if !in_doubt {
-            self.refund(price).await;
-        }
+        self.refund(reserved).await;
         let attempt = climb.row.attempts + 1;
         if attempt >= MAX_ATTEMPTS {
             climb.record(
@@ -337,12 +348,11 @@ impl Delivery {
             cost_vnd: price,
             at: climb.now,
         });
-        if self.rungs.has_stop(rung, climb.reach.kind) {
-            self.rungs.forget_stops(rung, climb.reach.kind);
+        let cleared = self.rungs.take_cleared(rung, climb.reach.kind);
+        if !cleared.is_empty() {
             let db = self.db.clone();
-            let prefix = super::rungs::channel_key(rung);
             tokio::spawn(async move {
-                if let Err(err) = records::clear_alerts(&db, prefix).await {
+                if let Err(err) = records::clear_alert_keys(&db, &cleared).await {
                     tracing::warn!(error = %err, "cannot clear a rung's alert");
                 }
             });
@@ -446,9 +456,27 @@ impl Delivery {
             }
             Rung::ZaloTemplateUid | Rung::ZaloTemplatePhone => self.pace(Platform::Zalo).await,
             Rung::MessengerUtility => self.pace(Platform::Messenger).await,
-            // The email rate is the relay's, paced where the email is sent.
-            Rung::Email => {}
+            Rung::Email => self.rungs.pace_email().await,
         }
+    }
+}
+
+/// A reservation of the budget for one paid send, and the week it was taken from.
+struct Reserved {
+    week: String,
+    price: i64,
+}
+
+/// A message resumed past its chat rung goes back to chat when the person's window is open
+/// again (they wrote meanwhile): no paid template to someone who is chatting.
+fn back_to_chat_if_open(climb: &mut Climb<'_>, person: &Person) {
+    let Some(chat) = climb.ladder.iter().position(|rung| *rung == Rung::Chat) else {
+        return;
+    };
+    if climb.step > chat
+        && consider(Rung::Chat, person, climb.now, |_| None) == Pass::Try(Rung::Chat)
+    {
+        climb.step = chat;
     }
 }
 

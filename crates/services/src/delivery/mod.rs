@@ -137,7 +137,7 @@ impl Delivery {
             tracing::error!(%problem, "email is off: the relay's configuration is refused");
             let raised = records::raise_alert(
                 &self.db,
-                "email",
+                "check:email:config",
                 lantoa_domain::Rung::Email,
                 problem,
                 None,
@@ -253,8 +253,9 @@ impl Delivery {
     /// The rungs stopped for everyone, as the store's alerts say (another instance may have
     /// stopped one).
     async fn read_stops(&self, now: i64) -> Result<(), StoreError> {
-        let stops = records::alerts(&self.db)
-            .await?
+        let alerts = records::alerts(&self.db).await?;
+        let recorded = alerts.iter().map(|alert| alert.alert_key.clone()).collect();
+        let stops = alerts
             .into_iter()
             .filter_map(|alert| {
                 let until = alert.until_at.filter(|until| *until > now)?;
@@ -266,7 +267,7 @@ impl Delivery {
                 Some((alert.alert_key, Stop { why, until }))
             })
             .collect();
-        self.rungs.set_stops(stops);
+        self.rungs.set_stops(stops, recorded);
         Ok(())
     }
 

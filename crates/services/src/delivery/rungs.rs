@@ -39,9 +39,28 @@ pub fn alert_key(rung: Rung, kind: MessageKind, scope: StopScope) -> String {
     }
 }
 
-/// The key a channel's daily-limit rest is kept under.
-pub fn limit_key(rung: Rung) -> String {
-    format!("{}:limit", channel_key(rung))
+/// The key a daily-limit rest is kept under: the OA's (`zbs:limit`) or one template's
+/// (`zbs:head_reminder:limit`).
+pub fn limit_key(rung: Rung, kind: MessageKind, scope: StopScope) -> String {
+    match scope {
+        StopScope::Channel => format!("{}:limit", channel_key(rung)),
+        _ => format!("{}:{kind}:limit", channel_key(rung)),
+    }
+}
+
+/// Every alert a delivery on `rung` for `kind` shows to be over: its stops, its rests, and
+/// a failed start-up check of the same channel or template.
+pub fn keys_cleared_by(rung: Rung, kind: MessageKind) -> Vec<String> {
+    let channel = channel_key(rung);
+    vec![
+        channel.to_string(),
+        alert_key(rung, kind, StopScope::Template),
+        alert_key(rung, kind, StopScope::RungTemplate),
+        limit_key(rung, kind, StopScope::Channel),
+        limit_key(rung, kind, StopScope::Template),
+        format!("check:{channel}"),
+        format!("check:{channel}:{kind}"),
+    ]
 }
 
 /// A rung stopped (or resting) until a moment.
@@ -62,6 +81,8 @@ pub struct Rungs {
     templates: Arc<Templates>,
     /// Alert key → stop, as this instance last read or raised them.
     stops: Mutex<HashMap<String, Stop>>,
+    /// Every stop's key the store holds, over or not (a delivery clears them).
+    recorded: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Rungs {
@@ -101,6 +122,7 @@ impl Rungs {
             )),
             templates,
             stops: Mutex::default(),
+            recorded: Mutex::default(),
         }
     }
 
@@ -114,6 +136,11 @@ impl Rungs {
 
     pub fn utility(&self) -> Option<&UtilityClient> {
         self.utility.as_ref()
+    }
+
+    /// Waits for the relay's rate (before the lease is renewed for the send).
+    pub async fn pace_email(&self) {
+        self.email_rate.acquire().await;
     }
 
     /// What one message of `kind` costs on `rung` (0 for chat and email).
@@ -158,44 +185,48 @@ impl Rungs {
             return Some(Why::NotConfigured);
         }
         let stops = self.stops.lock().unwrap_or_else(PoisonError::into_inner);
-        [
-            channel_key(rung).to_string(),
-            alert_key(rung, kind, StopScope::Template),
-            alert_key(rung, kind, StopScope::RungTemplate),
-            limit_key(rung),
-        ]
-        .iter()
-        .filter_map(|key| stops.get(key))
-        .find(|stop| stop.until > now)
-        .map(|stop| stop.why)
+        keys_cleared_by(rung, kind)
+            .iter()
+            .filter_map(|key| stops.get(key))
+            .find(|stop| stop.until > now)
+            .map(|stop| stop.why)
     }
 
-    /// Replaces what this instance knows of the stops with the store's alerts.
-    pub fn set_stops(&self, stops: HashMap<String, Stop>) {
+    /// Replaces what this instance knows of the stops with the store's alerts: the stops
+    /// still running, and the keys of every stop recorded.
+    pub fn set_stops(
+        &self,
+        stops: HashMap<String, Stop>,
+        recorded: std::collections::HashSet<String>,
+    ) {
         *self.stops.lock().unwrap_or_else(PoisonError::into_inner) = stops;
+        *self.recorded.lock().unwrap_or_else(PoisonError::into_inner) = recorded;
     }
 
     /// Notes a stop raised by this instance, before the store is read again.
     pub fn note_stop(&self, key: String, stop: Stop) {
+        self.recorded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.clone());
         self.stops
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key, stop);
     }
 
-    /// Whether a stop of `rung`'s channel or of this kind's template is known (then a
-    /// delivery clears it).
-    pub fn has_stop(&self, rung: Rung, kind: MessageKind) -> bool {
-        let stops = self.stops.lock().unwrap_or_else(PoisonError::into_inner);
-        stops.contains_key(channel_key(rung))
-            || stops.contains_key(&alert_key(rung, kind, StopScope::Template))
-    }
-
-    /// Forgets the stops of `rung` for `kind` (it delivered again).
-    pub fn forget_stops(&self, rung: Rung, kind: MessageKind) {
+    /// The recorded stops a delivery on `rung` for `kind` shows to be over, forgotten here
+    /// (the caller deletes them from the store).
+    pub fn take_cleared(&self, rung: Rung, kind: MessageKind) -> Vec<String> {
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
         let mut stops = self.stops.lock().unwrap_or_else(PoisonError::into_inner);
-        stops.remove(channel_key(rung));
-        stops.remove(&alert_key(rung, kind, StopScope::Template));
+        keys_cleared_by(rung, kind)
+            .into_iter()
+            .filter(|key| {
+                stops.remove(key);
+                recorded.remove(key)
+            })
+            .collect()
     }
 
     /// Sends `row` on a template or email rung.
@@ -334,10 +365,12 @@ impl Rungs {
                 "email_footer",
                 &serde_json::json!({"kind": reach.kind.as_str()}),
             )
-            .unwrap_or_default();
+            .unwrap_or_else(|err| {
+                tracing::error!(error = %err, "email_footer failed; the built-in notice is used");
+                "Để thôi nhận email và tin nhắn mẫu, thầy/cô nhắn TAT EMAIL cho Lan tỏa.".into()
+            });
         let body = format!("{}\n\n-- \n{footer}\n", row.body);
         let subject = reach.subject.as_deref().unwrap_or("Lan tỏa");
-        self.email_rate.acquire().await;
         mailer
             .send(&Email {
                 to: address,

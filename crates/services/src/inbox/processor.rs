@@ -540,7 +540,9 @@ async fn record_failure(
 }
 
 /// Zalo's receipt of a template: the message it names was delivered. Its recipient may be a
-/// phone number, so it touches no account. A second receipt changes nothing.
+/// phone number, so it touches no account. A second receipt changes nothing. A template a
+/// crash had left in doubt now gets the chat text that follows a template (held until the
+/// person writes).
 async fn template_receipt(
     conn: &mut AnyConnection,
     payload: &Value,
@@ -550,13 +552,38 @@ async fn template_receipt(
     else {
         return Ok(());
     };
-    let marked = lantoa_store::reach::mark_delivered(
+    let confirmed = lantoa_store::reach::mark_delivered(
         conn,
         &msg_id,
         tracking.as_deref(),
         delivered_at.unwrap_or(received_at),
     )
     .await?;
-    tracing::debug!(%msg_id, marked, "template receipt");
+    tracing::debug!(%msg_id, confirmed = confirmed.len(), "template receipt");
+    for message in &confirmed {
+        let Some(platform) = Platform::parse(&message.platform) else {
+            continue; // nobody's chat to follow in
+        };
+        let rows: Vec<lantoa_store::outbox::NewRow> =
+            lantoa_core::split::split_message(&message.body, platform.max_text_chars())
+                .into_iter()
+                .enumerate()
+                .map(|(index, body)| lantoa_store::outbox::NewRow {
+                    idempotency_key: match index {
+                        0 => format!("{}:chat", message.idempotency_key),
+                        n => format!("{}:chat#{}", message.idempotency_key, n + 1),
+                    },
+                    platform: Some(platform),
+                    recipient_id: &message.recipient_id,
+                    identity_id: message.identity_id,
+                    purpose: "follow_up",
+                    messaging_type: "UPDATE",
+                    body,
+                    relevant_until: message.relevant_until,
+                    reach: None,
+                })
+                .collect();
+        lantoa_store::reach::hold(conn, &rows, received_at).await?;
+    }
     Ok(())
 }
