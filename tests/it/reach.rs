@@ -273,6 +273,26 @@ async fn a_monday_with_four_heads_behind_reaches_each_once_on_its_rung() {
     r.app.deliver().await;
     assert_eq!(r.fake.zbs_sent().len(), 1);
     assert_eq!(r.sink.messages().len(), 2);
+
+    // Retention deletes old messages with the record of their rungs (the foreign key holds).
+    let attempts = r.app.count("SELECT COUNT(*) FROM reach_attempts").await;
+    assert!(attempts > 4, "{attempts}");
+    let pruned = lantoa_store::retention::prune_outbox(&r.app.state.db, r.clock.now_ms() + 1)
+        .await
+        .unwrap();
+    assert!(pruned >= 4, "{pruned}");
+    assert_eq!(
+        r.app
+            .count("SELECT COUNT(*) FROM reach_attempts a WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = a.outbox_id)")
+            .await,
+        0
+    );
+    assert_eq!(
+        r.app
+            .count("SELECT COUNT(*) FROM outbox WHERE purpose = 'reminder'")
+            .await,
+        0
+    );
 }
 
 /// The relay answers 421 first: the email goes on the next try, once.

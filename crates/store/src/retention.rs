@@ -18,22 +18,36 @@ pub async fn prune_inbox(db: &Db, before_ms: i64) -> Result<u64, StoreError> {
     .rows_affected())
 }
 
-/// Deletes sent and failed messages queued before `before_ms`, in slices so that the write
-/// lock is never held long.
+/// Deletes sent and failed messages queued before `before_ms`, with the record of the rungs
+/// each climbed, in slices so that the write lock is never held long.
 pub async fn prune_outbox(db: &Db, before_ms: i64) -> Result<u64, StoreError> {
+    const OLD: &str = "SELECT id FROM outbox WHERE created_at < $1 \
+                       AND state IN ('sent', 'failed') ORDER BY id LIMIT 5000";
     let mut deleted = 0;
     loop {
-        let _writing = db.write_lock().await;
-        let slice = sqlx::query(
-            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created_at < $1 \
-             AND state IN ('sent', 'failed') LIMIT 5000)",
-        )
-        .bind(before_ms)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
-        deleted += slice;
-        if slice < 5000 {
+        let mut tx = db.write().await?;
+        let ids: Vec<lantoa_domain::ids::OutboxId> = sqlx::query_scalar(OLD)
+            .bind(before_ms)
+            .fetch_all(&mut *tx)
+            .await?;
+        let Some(last) = ids.last().copied() else {
+            return Ok(deleted);
+        };
+        let first = ids[0];
+        for table_and_column in ["reach_attempts WHERE outbox_id", "outbox WHERE id"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table_and_column} IN (SELECT id FROM outbox WHERE id >= $2 AND id <= $3 \
+                 AND created_at < $1 AND state IN ('sent', 'failed'))"
+            ))
+            .bind(before_ms)
+            .bind(first)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        deleted += ids.len() as u64;
+        if ids.len() < 5000 {
             return Ok(deleted);
         }
     }
